@@ -1,0 +1,95 @@
+import {
+  DEFAULT_RETRY_POLICY,
+  formatPath,
+  parseRetryAfter,
+  redactSettings,
+  redactText,
+  resolveEventName,
+  retriesExhausted,
+  retryDelayMs,
+  roundToMinorUnit,
+  standardFailureOutcomes,
+  type Capabilities,
+  type DeliveryRequest,
+} from './index';
+
+const capabilities: Capabilities = {
+  batch: { maxItems: 10 },
+  maxConcurrency: 1,
+  negativeRevenue: false,
+  transfers: false,
+  sandbox: 'drop',
+  kinds: { renewal: { defaultName: 'rc_renewal', optional: false }, expiration: { defaultName: 'rc_exp', optional: true } },
+};
+
+describe('money', () => {
+  it('rounds to the currency minor unit, half away from zero', () => {
+    expect(roundToMinorUnit(1.005, 'EUR')).toBe(1.01);
+    expect(roundToMinorUnit(42.4915, 'EUR')).toBe(42.49);
+    expect(roundToMinorUnit(1234.5, 'JPY')).toBe(1235);
+    expect(roundToMinorUnit(1.2345, 'KWD')).toBe(1.235);
+    expect(roundToMinorUnit(-0.001, 'USD')).toBe(0);
+    expect(roundToMinorUnit(2.5, 'NOT-A-CODE')).toBe(2.5);
+  });
+});
+
+describe('event names', () => {
+  it('uses the default, an override, and lets only optional kinds be switched off', () => {
+    expect(resolveEventName(capabilities, 'renewal', undefined)).toBe('rc_renewal');
+    expect(resolveEventName(capabilities, 'renewal', { renewal: 'Renewed' })).toBe('Renewed');
+    expect(resolveEventName(capabilities, 'renewal', { renewal: '' })).toBe('rc_renewal');
+    expect(resolveEventName(capabilities, 'expiration', { expiration: null })).toBeUndefined();
+    expect(resolveEventName(capabilities, 'expiration', { expiration: '' })).toBeUndefined();
+    expect(resolveEventName(capabilities, 'cancellation', undefined)).toBeUndefined();
+  });
+});
+
+describe('retry policy', () => {
+  it('backs off exponentially within the cap and honours Retry-After', () => {
+    const half = () => 0.5;
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 1, half)).toBe(750);
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 3, half)).toBe(3000);
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 40, () => 1)).toBe(DEFAULT_RETRY_POLICY.maxDelayMs);
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 1, half, 7000)).toBe(7000);
+  });
+  it('gives up only when both attempts and age are exhausted', () => {
+    const p = DEFAULT_RETRY_POLICY;
+    expect(retriesExhausted(p, p.maxAttempts, 0, p.maxAgeMs - 1)).toBe(false);
+    expect(retriesExhausted(p, p.maxAttempts - 1, 0, p.maxAgeMs)).toBe(false);
+    expect(retriesExhausted(p, p.maxAttempts, 0, p.maxAgeMs)).toBe(true);
+  });
+  it('parses Retry-After seconds and dates', () => {
+    expect(parseRetryAfter('3', 0)).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('soon', 0)).toBeUndefined();
+  });
+});
+
+describe('standard failure outcomes', () => {
+  const request: DeliveryRequest = { method: 'POST', url: 'http://x', headers: {}, body: '', deliveryIds: ['a', 'b'], concurrencyKey: 'k' };
+  it.each([
+    [{ kind: 'timeout', message: 't' } as const, 'retry'],
+    [{ kind: 'response', status: 401, headers: {}, body: '' } as const, 'auth_failed'],
+    [{ kind: 'response', status: 403, headers: {}, body: '' } as const, 'auth_failed'],
+    [{ kind: 'response', status: 429, headers: {}, body: '' } as const, 'retry'],
+    [{ kind: 'response', status: 503, headers: {}, body: '<html>' } as const, 'retry'],
+    [{ kind: 'response', status: 400, headers: {}, body: '{}' } as const, 'rejected'],
+  ])('%j → %s for every delivery', (result, type) => {
+    const outcomes = standardFailureOutcomes(request, result, 0);
+    expect(outcomes.map((o) => [o.deliveryId, o.type])).toEqual([['a', type], ['b', type]]);
+  });
+  it('carries Retry-After', () => {
+    const [o] = standardFailureOutcomes(request, { kind: 'response', status: 429, headers: { 'Retry-After': '2' }, body: '' }, 0);
+    expect(o).toMatchObject({ type: 'retry', retryAfterMs: 2000 });
+  });
+});
+
+describe('redaction and paths', () => {
+  it('redacts secret keys and secret values', () => {
+    expect(redactSettings({ passcode: 'p4ss-word', accountId: 'A' }, ['passcode'])).toEqual({ passcode: '[redacted]', accountId: 'A' });
+    expect(redactText('x-passcode: p4ss-word!', ['p4ss-word'])).toBe('x-passcode: [redacted]!');
+  });
+  it('formats paths the way the config errors name them', () => {
+    expect(formatPath(['destinations', 0, 'settings', 'region'])).toBe('destinations[0].settings.region');
+  });
+});

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { EventKind, SubscriptionEvent } from './event';
+import type { Capabilities, Skip } from './plugin';
+
+/** Operator overrides of event names per kind; null or "" switches an optional kind off. */
+export const EventNameOverrides = z
+  .record(z.string(), z.string().max(512).nullable())
+  .optional()
+  .describe('Event name per kind; null or "" switches an optional kind off');
+export type EventNameOverrides = z.infer<typeof EventNameOverrides>;
+
+/**
+ * The name for `kind` after overrides, or undefined when the operator switched an optional kind off.
+ * Required kinds always have a name: an empty override falls back to the default.
+ */
+export function resolveEventName(
+  capabilities: Capabilities,
+  kind: EventKind,
+  overrides: EventNameOverrides,
+): string | undefined {
+  const support = capabilities.kinds[kind];
+  if (!support) return undefined;
+  if (overrides && Object.prototype.hasOwnProperty.call(overrides, kind)) {
+    const name = overrides[kind];
+    if (name) return name;
+    return support.optional ? undefined : support.defaultName;
+  }
+  return support.defaultName;
+}
+
+/** Refines an `eventNames` schema so unknown kinds and blanked required kinds are config errors. */
+export function checkEventNameOverrides(capabilities: Capabilities, overrides: EventNameOverrides, ctx: z.RefinementCtx): void {
+  for (const [kind, name] of Object.entries(overrides ?? {})) {
+    const support = capabilities.kinds[kind as EventKind];
+    if (!support) {
+      ctx.addIssue({ code: 'custom', path: ['eventNames', kind], message: `unknown or unsupported event kind "${kind}"` });
+    } else if (!name && !support.optional) {
+      ctx.addIssue({ code: 'custom', path: ['eventNames', kind], message: `"${kind}" must have a name (only optional kinds can be switched off)` });
+    }
+  }
+}
+
+export interface StandardFilterOptions {
+  readonly eventNames: EventNameOverrides;
+  /** For `sandbox: 'separate-credentials'`: whether sandbox credentials are configured. */
+  readonly hasSandboxCredentials?: boolean;
+}
+
+/**
+ * The filter rules every destination shares, driven by its declared capabilities: transfers, kinds it
+ * does not take, kinds switched off by name, and sandbox routing. Plugins add their own rules after it.
+ */
+export function standardFilter(capabilities: Capabilities, event: SubscriptionEvent, options: StandardFilterOptions): Skip | undefined {
+  if (event.type === 'TRANSFER' && !capabilities.transfers) {
+    return { rule: 'transfer_not_supported', reason: 'this destination takes no transfer events' };
+  }
+  if (event.kind === null) {
+    return { rule: 'unsupported_type', reason: `event type ${event.type} is not forwarded` };
+  }
+  if (!capabilities.kinds[event.kind]) {
+    return { rule: 'unsupported_kind', reason: `this destination takes no ${event.kind} events` };
+  }
+  if (resolveEventName(capabilities, event.kind, options.eventNames) === undefined) {
+    return { rule: 'event_disabled', reason: `${event.kind} is switched off by an empty event name` };
+  }
+  if (event.environment === 'SANDBOX') {
+    if (capabilities.sandbox === 'drop') {
+      return { rule: 'sandbox_not_sent', reason: 'this destination takes no sandbox events' };
+    }
+    if (capabilities.sandbox === 'separate-credentials' && !options.hasSandboxCredentials) {
+      return { rule: 'sandbox_without_credentials', reason: 'sandbox event and no sandbox credentials are configured' };
+    }
+  }
+  return undefined;
+}
+
+/** A subscriber attribute's value by key, ignoring letter case (`$clevertapId` = `$cleverTapId`); empty counts as absent. */
+export function attributeIgnoringCase(event: SubscriptionEvent, key: string): string | undefined {
+  const wanted = key.toLowerCase();
+  for (const [name, value] of Object.entries(event.attributes)) {
+    if (name.toLowerCase() === wanted && value !== '') return value;
+  }
+  return undefined;
+}

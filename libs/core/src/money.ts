@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import type { SubscriptionEvent } from './event';
+
+export interface Money {
+  readonly amount: number;
+  readonly currency: string;
+}
+
+/** RevenueCat's three sales-reporting options, shared by every revenue-carrying integration. */
+export const SalesReporting = z.enum(['gross', 'after_store_commission', 'after_store_commission_and_taxes']);
+export type SalesReporting = z.infer<typeof SalesReporting>;
+
+/** Digits after the decimal point in a currency's minor unit (2 for EUR, 0 for JPY, 3 for KWD). */
+export function minorUnitDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2; // an unknown code still gets cents rather than an error
+  }
+}
+
+/** Rounds half away from zero at the currency's minor unit, avoiding binary artefacts (1.005 → 1.01). */
+export function roundToMinorUnit(amount: number, currency: string): number {
+  const digits = minorUnitDigits(currency);
+  const rounded = Number(Math.sign(amount) * Math.round(Number(`${Math.abs(amount)}e${digits}`))) / 10 ** digits;
+  return Object.is(rounded, -0) ? 0 : rounded;
+}
+
+export type PriceBasis = 'purchased_currency' | 'usd';
+
+/**
+ * Revenue after the chosen sales-reporting option. `purchased_currency` uses the purchase price and
+ * currency, falling back to the USD price; `usd` always uses the USD price. Missing prices count as 0,
+ * missing percentages as 0. Negative results (refunds) are kept: plugins that cannot take them clamp.
+ */
+export function salesRevenue(event: SubscriptionEvent, reporting: SalesReporting, basis: PriceBasis = 'purchased_currency'): Money {
+  let price: number;
+  let currency: string;
+  if (basis === 'purchased_currency' && event.priceInPurchasedCurrency !== null && event.currency) {
+    price = event.priceInPurchasedCurrency;
+    currency = event.currency.toUpperCase();
+  } else {
+    price = event.priceUsd ?? 0;
+    currency = 'USD';
+  }
+  const commission = event.commissionPercentage ?? 0;
+  const tax = event.taxPercentage ?? 0;
+  const share =
+    reporting === 'gross' ? 1 : reporting === 'after_store_commission' ? 1 - commission : 1 - commission - tax;
+  return { amount: roundToMinorUnit(price * share, currency), currency };
+}

@@ -1,0 +1,103 @@
+import type { z } from 'zod';
+import type { EventKind, SubscriptionEvent } from './event';
+import type { Money } from './money';
+
+/** Why an event is not sent to a destination. `rule` is a stable machine code, `reason` is for people. */
+export interface Skip {
+  readonly rule: string;
+  readonly reason: string;
+}
+
+/** The destination's user key fields, e.g. `{ objectId: '…' }` or `{ user_id: '…', device_id: '…' }`. */
+export type Identity = Readonly<Record<string, string>>;
+
+export interface KindSupport {
+  /** The name sent when the operator sets none. */
+  readonly defaultName: string;
+  /** Optional kinds may be switched off with a null or empty name. */
+  readonly optional: boolean;
+}
+
+export interface Capabilities {
+  /** Most items and bytes (of the request body) one request may carry. */
+  readonly batch: { readonly maxItems: number; readonly maxBytes?: number };
+  /** The destination's own limit on concurrent requests per account; the engine's cap never exceeds it. */
+  readonly maxConcurrency: number;
+  readonly negativeRevenue: boolean;
+  readonly transfers: boolean;
+  /** What happens to sandbox events: sent with separate credentials, dropped, or forwarded like production. */
+  readonly sandbox: 'separate-credentials' | 'drop' | 'forward';
+  /** The kinds this destination takes; every other kind is skipped. */
+  readonly kinds: Readonly<Partial<Record<EventKind, KindSupport>>>;
+}
+
+/** One delivery (event × destination) handed to a plugin to build requests for. */
+export interface Planned {
+  readonly deliveryId: string;
+  readonly event: SubscriptionEvent;
+}
+
+/** An HTTP request a plugin wants sent. The engine sends it; plugins never touch the network. */
+export interface DeliveryRequest {
+  readonly method: 'POST' | 'PUT';
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** The deliveries this request carries, in the order their items appear in the body. */
+  readonly deliveryIds: readonly string[];
+  /** Requests with the same key share one concurrency cap (an account, an API key). Never a secret. */
+  readonly concurrencyKey: string;
+}
+
+/** What came back from sending a request. */
+export type HttpResult =
+  | { readonly kind: 'response'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+  | { readonly kind: 'timeout'; readonly message: string }
+  | { readonly kind: 'network'; readonly message: string };
+
+/** The result for one delivery. Every delivery in a request gets exactly one. */
+export type Outcome =
+  | { readonly deliveryId: string; readonly type: 'delivered'; readonly status?: number }
+  | { readonly deliveryId: string; readonly type: 'retry'; readonly reason: string; readonly status?: number; readonly retryAfterMs?: number }
+  | { readonly deliveryId: string; readonly type: 'rejected'; readonly code: string; readonly reason: string; readonly status?: number }
+  | { readonly deliveryId: string; readonly type: 'auth_failed'; readonly reason: string; readonly status?: number };
+
+export type OutcomeType = Outcome['type'];
+
+/**
+ * A destination plugin: plain data and pure functions. It decides what to send and how to read the
+ * answer; the engine owns storage, scheduling, HTTP, retries and dead letters.
+ */
+export interface DestinationPlugin<S = unknown> {
+  /** Stable id used in config (`"plugin": "clevertap"`). */
+  readonly id: string;
+  readonly displayName: string;
+  /** Validates `destinations[].settings`; its issues are reported with their path. */
+  readonly settings: z.ZodType<S>;
+  /** Top-level settings keys holding secrets; redacted in every output. */
+  readonly secrets: readonly string[];
+  /** Settings that pass validation, as shown in the docs and used as the no-config example. */
+  readonly exampleSettings: S;
+  readonly capabilities: Capabilities;
+
+  /** Why this event is not sent, or undefined to send it. Runs at ingest and again before sending. */
+  filter(event: SubscriptionEvent, settings: S): Skip | undefined;
+  /** The destination's name for the event (only called for events the filter lets through). */
+  eventName(event: SubscriptionEvent, settings: S): string;
+  /** The revenue to report, after the settings' sales-reporting option and the plugin's sign rules. */
+  revenue(event: SubscriptionEvent, settings: S): Money;
+  /** Which user the event belongs to, in the destination's own identity fields. */
+  identity(event: SubscriptionEvent, settings: S): Identity;
+  /** Requests for a batch of deliveries that passed the filter, within `capabilities.batch`. */
+  buildRequests(batch: readonly Planned[], settings: S): DeliveryRequest[];
+  /** One outcome per delivery id of `request`, whatever came back. */
+  parseResponse(request: DeliveryRequest, result: HttpResult, settings: S): Outcome[];
+  /**
+   * What is missing for this destination to send at all (credentials not set, for example). A non-empty
+   * list keeps its deliveries paused, not dead, until the config is fixed.
+   */
+  missingConfig?(settings: S): string[];
+}
+
+/** A plugin whose settings type is erased, as the engine and runner hold them. */
+export type AnyDestinationPlugin = DestinationPlugin<any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -1,0 +1,23 @@
+export const REDACTED = '[redacted]';
+
+/** A copy of `settings` with every secret key's value replaced, for previews, errors and admin output. */
+export function redactSettings<T>(settings: T, secrets: readonly string[]): T {
+  if (settings === null || typeof settings !== 'object') return settings;
+  const copy: Record<string, unknown> = { ...(settings as Record<string, unknown>) };
+  for (const key of secrets) {
+    if (copy[key] !== undefined && copy[key] !== null && copy[key] !== '') copy[key] = REDACTED;
+  }
+  return copy as T;
+}
+
+/**
+ * Replaces every occurrence of each secret value in `text`. The last line of defence for strings that
+ * may embed a secret (request dumps, error messages from a server echoing headers).
+ */
+export function redactText(text: string, secretValues: Iterable<string>): string {
+  let out = text;
+  for (const secret of secretValues) {
+    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}

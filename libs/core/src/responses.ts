@@ -1,0 +1,49 @@
+import type { DeliveryRequest, HttpResult, Outcome } from './plugin';
+import { parseRetryAfter } from './retry';
+
+/** The same outcome for every delivery a request carried. */
+export function sameOutcomeForAll(request: DeliveryRequest, outcome: DistributiveOmit<Outcome, 'deliveryId'>): Outcome[] {
+  return request.deliveryIds.map((deliveryId) => ({ ...outcome, deliveryId }) as Outcome);
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * The common reading of a failed exchange, for plugins to use for anything they do not handle
+ * specially: network errors, timeouts, 429 and 5xx retry (honouring Retry-After); 401/403 mean bad
+ * credentials; any other status is rejected with a short excerpt of the body.
+ */
+export function standardFailureOutcomes(request: DeliveryRequest, result: HttpResult, nowMs = Date.now()): Outcome[] {
+  if (result.kind !== 'response') {
+    return sameOutcomeForAll(request, { type: 'retry', reason: `${result.kind}: ${result.message}` });
+  }
+  const { status } = result;
+  const excerpt = result.body.slice(0, 300);
+  if (status === 401 || status === 403) {
+    return sameOutcomeForAll(request, { type: 'auth_failed', status, reason: `HTTP ${status}: ${excerpt}` });
+  }
+  if (status === 429 || status >= 500) {
+    const retryAfterMs = parseRetryAfter(headerValue(result.headers, 'retry-after'), nowMs);
+    return sameOutcomeForAll(request, { type: 'retry', status, reason: `HTTP ${status}: ${excerpt}`, retryAfterMs });
+  }
+  if (status >= 200 && status < 300) {
+    return sameOutcomeForAll(request, { type: 'delivered', status });
+  }
+  return sameOutcomeForAll(request, { type: 'rejected', status, code: `http_${status}`, reason: `HTTP ${status}: ${excerpt}` });
+}
+
+/** A header's value by case-insensitive name. */
+export function headerValue(headers: Readonly<Record<string, string>>, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+}
+
+/** JSON.parse that answers undefined instead of throwing: response bodies are untrusted. */
+export function parseJsonSafely(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

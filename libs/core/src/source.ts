@@ -1,0 +1,33 @@
+import type { SubscriptionEvent } from './event';
+
+export interface FieldIssue {
+  /** Dotted path into the input (`event.type`, `destinations[0].settings.region`). */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly FieldIssue[] };
+
+/** A webhook source: turns a parsed JSON body into a normalised event, or says which fields are wrong. */
+export interface Source {
+  readonly id: string;
+  parse(body: unknown): ParseResult<SubscriptionEvent>;
+}
+
+/** Formats a zod-style path (`['destinations', 0, 'settings', 'region']`) as `destinations[0].settings.region`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+/** Issues from a zod error, each with its formatted path (prefixed when the value sits inside a larger input). */
+export function issuesFromZod(
+  issues: readonly { readonly path: readonly PropertyKey[]; readonly message: string }[],
+  prefix: readonly PropertyKey[] = [],
+): FieldIssue[] {
+  return issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]) || '(root)', message: issue.message }));
+}

@@ -1,0 +1,163 @@
+import type { Environment, EventKind } from './event';
+import type { OutcomeType } from './plugin';
+
+/**
+ * The durable store's port. `@ferry/store` implements it on SQLite and Postgres; the engine and runner
+ * use only this interface. All times are milliseconds since the epoch.
+ */
+
+export const DELIVERY_STATES = ['pending', 'in_flight', 'delivered', 'skipped', 'dead', 'paused'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+export interface IngestEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly kind: EventKind | null;
+  readonly userId: string | null;
+  readonly environment: Environment;
+  readonly timestampMs: number;
+  /** The webhook body as received (JSON text); the engine re-parses it to deliver. */
+  readonly body: string;
+}
+
+export interface NewDelivery {
+  readonly destinationId: string;
+  readonly state: 'pending' | 'skipped' | 'paused';
+  /** For skipped: `rule: reason`; for paused: what is missing. */
+  readonly reason?: string;
+}
+
+export interface LeaseRequest {
+  readonly destinationId: string;
+  readonly limit: number;
+  readonly nowMs: number;
+  readonly leaseMs: number;
+  /** Who holds the lease (a runner id), so a crashed runner's leases can be told apart. */
+  readonly owner: string;
+  /** Which state to lease from: due `pending` deliveries (default) or `paused` ones, to probe a paused destination. */
+  readonly from?: 'pending' | 'paused';
+}
+
+export interface LeasedDelivery {
+  readonly id: string;
+  readonly eventId: string;
+  readonly destinationId: string;
+  readonly attempts: number;
+  /** Start of the retry window: acceptance time, or the last replay. */
+  readonly windowStartMs: number;
+  readonly body: string;
+}
+
+export interface AttemptRecord {
+  readonly startedAtMs: number;
+  readonly durationMs: number;
+  readonly status: number | null;
+  readonly outcome: OutcomeType;
+  readonly error: string | null;
+}
+
+/** What became of one leased delivery. */
+export interface DeliveryUpdate {
+  readonly deliveryId: string;
+  readonly state: 'delivered' | 'pending' | 'dead' | 'paused' | 'skipped';
+  /** For `pending`: when to try again. */
+  readonly nextAttemptAtMs?: number;
+  /** Whether a request was made for it (adds one to `attempts` and appends to its attempt log). */
+  readonly attempt?: AttemptRecord;
+  readonly lastStatus?: number | null;
+  readonly lastError?: string | null;
+}
+
+export interface DeliveryRow {
+  readonly id: string;
+  readonly eventId: string;
+  readonly destinationId: string;
+  readonly state: DeliveryState;
+  readonly attempts: number;
+  readonly nextAttemptAtMs: number | null;
+  readonly leaseUntilMs: number | null;
+  readonly lastStatus: number | null;
+  readonly lastError: string | null;
+  readonly deliveredAtMs: number | null;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+export interface EventRow {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly kind: EventKind | null;
+  readonly userId: string | null;
+  readonly environment: Environment;
+  readonly timestampMs: number;
+  readonly receivedAtMs: number;
+}
+
+export interface AttemptRow extends AttemptRecord {
+  readonly deliveryId: string;
+  readonly number: number;
+}
+
+export interface EventDetail extends EventRow {
+  readonly body: string;
+  readonly deliveries: readonly (DeliveryRow & { readonly attemptLog: readonly AttemptRow[] })[];
+}
+
+export interface ListFilter {
+  readonly state?: DeliveryState;
+  readonly destinationId?: string;
+  readonly userId?: string;
+  readonly type?: string;
+  readonly sinceMs?: number;
+  readonly untilMs?: number;
+  readonly limit?: number;
+  /** Keyset pagination: ids are returned newest first, strictly before this cursor. */
+  readonly before?: string;
+}
+
+export interface ReplaySelector {
+  readonly deliveryIds?: readonly string[];
+  readonly eventIds?: readonly string[];
+  /** Events received within [fromMs, toMs). */
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly destinationId?: string;
+  /** Which states may be replayed; default dead and skipped. */
+  readonly states?: readonly ('dead' | 'skipped' | 'delivered')[];
+}
+
+export interface StoreStats {
+  /** Count per destination and state. */
+  readonly deliveries: readonly { readonly destinationId: string; readonly state: DeliveryState; readonly count: number }[];
+  /** Age of the oldest due pending delivery per destination (0 when none). */
+  readonly oldestPendingAgeMs: readonly { readonly destinationId: string; readonly ageMs: number }[];
+  readonly events: number;
+}
+
+export interface Store {
+  /** Creates or upgrades the schema; safe when several runners start at once. */
+  migrate(): Promise<void>;
+  /** Stores the event and its deliveries in one transaction; a known event id stores nothing. */
+  ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'>;
+  /** Takes up to `limit` due deliveries (and expired leases) of one destination, oldest first. */
+  lease(request: LeaseRequest): Promise<LeasedDelivery[]>;
+  /** Applies outcomes of leased deliveries in one transaction. */
+  complete(updates: readonly DeliveryUpdate[], nowMs: number): Promise<void>;
+  /** Returns in-flight deliveries to pending: all of them (embedded store at start) or one owner's. */
+  releaseLeases(owner?: string): Promise<number>;
+  /** Moves a destination's pending deliveries to paused, or paused back to pending. */
+  setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number>;
+  /** When the destination's next pending delivery falls due, if any. */
+  nextDueAtMs(destinationId: string): Promise<number | undefined>;
+  listEvents(filter: ListFilter): Promise<EventRow[]>;
+  listDeliveries(filter: ListFilter): Promise<DeliveryRow[]>;
+  getEvent(id: string): Promise<EventDetail | undefined>;
+  /** Makes selected deliveries pending again with a fresh retry window; reports progress in chunks. */
+  replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number>;
+  stats(nowMs: number): Promise<StoreStats>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
