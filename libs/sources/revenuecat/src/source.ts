@@ -1,0 +1,118 @@
+import { issuesFromZod, type EventKind, type ParseResult, type Source, type SubscriptionEvent } from '@ferry/core';
+import type { z } from 'zod';
+import { revenueCatWebhookSchema, type RevenueCatEvent, type RevenueCatWebhook } from './schema';
+
+export const REVENUECAT_SOURCE_ID = 'revenuecat';
+
+/** The event kind of a RevenueCat webhook (SPEC §3), or null when no destination takes its type. */
+export function classify(event: Pick<RevenueCatEvent, 'type' | 'period_type' | 'is_trial_conversion'>): EventKind | null {
+  switch (event.type) {
+    case 'INITIAL_PURCHASE':
+      return event.period_type === 'TRIAL' ? 'trial_started' : 'initial_purchase';
+    case 'RENEWAL':
+      return event.is_trial_conversion === true ? 'trial_converted' : 'renewal';
+    case 'CANCELLATION':
+      return event.period_type === 'TRIAL' ? 'trial_cancelled' : 'cancellation';
+    case 'UNCANCELLATION':
+      return 'uncancellation';
+    case 'NON_RENEWING_PURCHASE':
+      return 'non_subscription_purchase';
+    case 'EXPIRATION':
+      return 'expiration';
+    case 'BILLING_ISSUE':
+      return 'billing_issue';
+    case 'PRODUCT_CHANGE':
+      return 'product_change';
+    case 'SUBSCRIPTION_PAUSED':
+      return 'subscription_paused';
+    default:
+      return null;
+  }
+}
+
+/** Subscriber attributes as `key: value`; a null or absent value means deleted, so it is left out. */
+function flattenAttributes(attributes: RevenueCatEvent['subscriber_attributes']): Record<string, string> {
+  const entries = Object.entries(attributes ?? {}).flatMap(([key, { value }]) => (typeof value === 'string' ? [[key, value]] : []));
+  return Object.fromEntries(entries);
+}
+
+/** The normalised event of a validated webhook. */
+export function toSubscriptionEvent(webhook: RevenueCatWebhook): SubscriptionEvent {
+  const { event } = webhook;
+  return {
+    id: event.id,
+    source: REVENUECAT_SOURCE_ID,
+    type: event.type,
+    kind: classify(event),
+    // Some of RevenueCat's own samples carry no environment; only SANDBOX events are marked as such.
+    environment: event.environment ?? 'PRODUCTION',
+    timestampMs: event.event_timestamp_ms,
+    appUserId: event.app_user_id ?? null,
+    originalAppUserId: event.original_app_user_id ?? null,
+    aliases: event.aliases ?? [],
+    appId: event.app_id ?? null,
+    store: event.store ?? null,
+    periodType: event.period_type ?? null,
+    productId: event.product_id ?? null,
+    newProductId: event.new_product_id ?? null,
+    entitlementIds: event.entitlement_ids ?? [],
+    purchasedAtMs: event.purchased_at_ms ?? null,
+    expirationAtMs: event.expiration_at_ms ?? null,
+    gracePeriodExpirationAtMs: event.grace_period_expiration_at_ms ?? null,
+    isTrialConversion: event.is_trial_conversion ?? false,
+    cancelReason: event.cancel_reason ?? null,
+    expirationReason: event.expiration_reason ?? null,
+    priceUsd: event.price ?? null,
+    priceInPurchasedCurrency: event.price_in_purchased_currency ?? null,
+    currency: event.currency ?? null,
+    taxPercentage: event.tax_percentage ?? null,
+    commissionPercentage: event.commission_percentage ?? null,
+    countryCode: event.country_code ?? null,
+    transactionId: event.transaction_id ?? null,
+    originalTransactionId: event.original_transaction_id ?? null,
+    presentedOfferingId: event.presented_offering_id ?? null,
+    renewalNumber: event.renewal_number ?? null,
+    transferredFrom: event.transferred_from ?? [],
+    transferredTo: event.transferred_to ?? [],
+    attributes: flattenAttributes(event.subscriber_attributes),
+    raw: event,
+  };
+}
+
+function describeType(input: unknown): string {
+  if (input === null) return 'null';
+  return Array.isArray(input) ? 'array' : typeof input;
+}
+
+/** Short messages for webhook senders: `required`, `expected string, got number`; never the value itself. */
+function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'required' : `expected ${issue.expected}, got ${describeType(issue.input)}`;
+    case 'too_small':
+      return issue.origin === 'string' ? 'must not be empty' : undefined;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join(', ')}`;
+    default:
+      return undefined; // zod's own message
+  }
+}
+
+function parse(body: unknown): ParseResult<SubscriptionEvent> {
+  const result = revenueCatWebhookSchema.safeParse(body, { error: issueMessage });
+  if (!result.success) return { ok: false, issues: issuesFromZod(result.error.issues) };
+  return { ok: true, value: toSubscriptionEvent(result.data) };
+}
+
+export const revenueCatSource: Source = { id: REVENUECAT_SOURCE_ID, parse };
+
+/** Parses a webhook body as text (as received, or as stored); invalid JSON is one issue at `(body)`. */
+export function parseRevenueCatWebhookText(text: string): ParseResult<SubscriptionEvent> {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, issues: [{ path: '(body)', message: 'invalid JSON' }] };
+  }
+  return parse(body);
+}
