@@ -1,0 +1,9 @@
+export {
+  startFakeCleverTap,
+  type FakeCleverTap,
+  type FakeCleverTapOptions,
+  type LoggedRequest,
+  type StoredRecord,
+} from './server';
+export { FakeCleverTapInputError, type FakeFault, type RandomFaultRates } from './faults';
+export type { UnprocessedEntry } from './validation';
