@@ -2,12 +2,14 @@ import {
   DEFAULT_RETRY_POLICY,
   formatPath,
   parseRetryAfter,
+  redactRequest,
   redactSettings,
   redactText,
   resolveEventName,
   retriesExhausted,
   retryDelayMs,
   roundToMinorUnit,
+  secretSettingValues,
   standardFailureOutcomes,
   type Capabilities,
   type DeliveryRequest,
@@ -88,6 +90,31 @@ describe('redaction and paths', () => {
   it('redacts secret keys and secret values', () => {
     expect(redactSettings({ passcode: 'p4ss-word', accountId: 'A' }, ['passcode'])).toEqual({ passcode: '[redacted]', accountId: 'A' });
     expect(redactText('x-passcode: p4ss-word!', ['p4ss-word'])).toBe('x-passcode: [redacted]!');
+  });
+  it('collects the secret values that are set', () => {
+    expect(secretSettingValues({ passcode: 'p4ss-word', sandboxPasscode: '', accountId: 'A' }, ['passcode', 'sandboxPasscode'])).toEqual(['p4ss-word']);
+    expect(secretSettingValues(undefined, ['passcode'])).toEqual([]);
+  });
+  it('redacts a request everywhere a secret can sit, keeping the rest', () => {
+    const request: DeliveryRequest = {
+      method: 'POST',
+      url: 'https://x.test/upload?key=p4ss-word',
+      headers: { 'X-Passcode': 'p4ss-word', 'Content-Type': 'application/json' },
+      body: '{"token":"p4ss-word"}',
+      deliveryIds: ['a'],
+      concurrencyKey: 'acct-p4ss-word',
+      warnings: ['dropped p4ss-word'],
+    };
+    expect(redactRequest(request, ['p4ss-word'])).toEqual({
+      ...request,
+      url: 'https://x.test/upload?key=[redacted]',
+      headers: { 'X-Passcode': '[redacted]', 'Content-Type': 'application/json' },
+      body: '{"token":"[redacted]"}',
+      concurrencyKey: 'acct-[redacted]',
+      warnings: ['dropped [redacted]'],
+    });
+    const { warnings: _none, ...withoutWarnings } = request;
+    expect(redactRequest(withoutWarnings, [])).not.toHaveProperty('warnings');
   });
   it('formats paths the way the config errors name them', () => {
     expect(formatPath(['destinations', 0, 'settings', 'region'])).toBe('destinations[0].settings.region');

@@ -47,6 +47,8 @@ export interface DeliveryRequest {
   readonly deliveryIds: readonly string[];
   /** Requests with the same key share one concurrency cap (an account, an API key). Never a secret. */
   readonly concurrencyKey: string;
+  /** What the plugin left out of this request and why (an oversized property, say); the engine logs them. */
+  readonly warnings?: readonly string[];
 }
 
 /** What came back from sending a request. */

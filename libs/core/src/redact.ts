@@ -1,3 +1,5 @@
+import type { DeliveryRequest } from './plugin';
+
 export const REDACTED = '[redacted]';
 
 /** A copy of `settings` with every secret key's value replaced, for previews, errors and admin output. */
@@ -20,4 +22,24 @@ export function redactText(text: string, secretValues: Iterable<string>): string
     if (secret.length >= 4) out = out.split(secret).join(REDACTED);
   }
   return out;
+}
+
+/** The values of the secret settings that are set, for `redactText` and `redactRequest`. */
+export function secretSettingValues(settings: unknown, secrets: readonly string[]): string[] {
+  if (settings === null || typeof settings !== 'object') return [];
+  const values = secrets.map((key) => (settings as Record<string, unknown>)[key]);
+  return values.filter((value): value is string => typeof value === 'string' && value !== '');
+}
+
+/** A copy of `request` safe to show (preview, dumps): every secret value replaced wherever one could sit. */
+export function redactRequest(request: DeliveryRequest, secretValues: readonly string[]): DeliveryRequest {
+  const redact = (text: string) => redactText(text, secretValues);
+  return {
+    ...request,
+    url: redact(request.url),
+    headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, redact(value)])),
+    body: redact(request.body),
+    concurrencyKey: redact(request.concurrencyKey),
+    ...(request.warnings && { warnings: request.warnings.map(redact) }),
+  };
 }
