@@ -1,1 +1,3 @@
-export {};
+export { clevertapPlugin } from './plugin';
+export { clevertapModule } from './module';
+export { CLEVERTAP_REGIONS, CleverTapSettings, type CleverTapRegion } from './settings';

@@ -1,0 +1,23 @@
+import type { DestinationPlugin } from '@ferry/core';
+import { capabilities } from './capabilities';
+import { eventName, filter, identity, revenue } from './hooks';
+import { buildRequests } from './requests';
+import { parseResponse } from './responses';
+import { CleverTapSettings, exampleSettings, missingConfig } from './settings';
+
+/** RevenueCat's CleverTap integration, reproduced (SPEC §4). */
+export const clevertapPlugin: DestinationPlugin<CleverTapSettings> = {
+  id: 'clevertap',
+  displayName: 'CleverTap',
+  settings: CleverTapSettings,
+  secrets: ['passcode', 'sandboxPasscode'],
+  exampleSettings,
+  capabilities,
+  filter,
+  eventName,
+  revenue,
+  identity,
+  buildRequests,
+  parseResponse,
+  missingConfig,
+};

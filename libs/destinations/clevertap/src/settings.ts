@@ -1,0 +1,83 @@
+import { checkEventNameOverrides, EventNameOverrides, SalesReporting } from '@ferry/core';
+import { z } from 'zod';
+import { capabilities } from './capabilities';
+
+/** CleverTap's data centres; eu1 (Europe) is the default and the only one without a prefix on its host. */
+export const CLEVERTAP_REGIONS = ['eu1', 'in1', 'sg1', 'us1', 'aps3', 'mec1'] as const;
+export type CleverTapRegion = (typeof CLEVERTAP_REGIONS)[number];
+
+/**
+ * Runs a cross-field check even when other settings are wrong, so every problem is reported at once,
+ * but only on an object whose fields read by the check passed their own checks.
+ */
+function whenValid(...keys: string[]) {
+  return {
+    when: ({ value, issues }: z.core.ParsePayload) =>
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      !issues.some((issue) => keys.includes(String(issue.path?.[0]))),
+  };
+}
+
+const baseUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) base URL, e.g. http://127.0.0.1:9999' })
+  .refine((url) => {
+    if (!URL.canParse(url)) return true; // already reported as not a URL
+    const { username, password, search, hash } = new URL(url);
+    return !username && !password && !search && !hash;
+  }, 'must be a plain base URL: no credentials, query or fragment');
+
+export const CleverTapSettings = z
+  .strictObject({
+    region: z
+      .enum(CLEVERTAP_REGIONS, {
+        error: (issue) => `unknown region ${JSON.stringify(issue.input)}; valid regions: ${CLEVERTAP_REGIONS.join(', ')}`,
+      })
+      .default('eu1')
+      .describe('CleverTap data centre; decides the API host unless endpoint is set'),
+    endpoint: baseUrl.optional().describe('Base-URL override (a proxy, a test server); `/1/upload` is appended'),
+    accountId: z.string().optional().describe('Account (project) id of the production account'),
+    passcode: z.string().optional().describe('Passcode of the production account (secret)'),
+    sandboxAccountId: z.string().optional().describe('Account id that receives SANDBOX events'),
+    sandboxPasscode: z.string().optional().describe('Passcode of the sandbox account (secret)'),
+    eventNames: EventNameOverrides,
+    salesReporting: SalesReporting.default('gross').describe('Which revenue is reported as `amount`'),
+  })
+  .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenValid('eventNames'))
+  .superRefine((settings, ctx) => {
+    const { sandboxAccountId, sandboxPasscode } = settings;
+    if (isSet(sandboxAccountId) && !isSet(sandboxPasscode)) {
+      ctx.addIssue({ code: 'custom', path: ['sandboxPasscode'], message: 'must be set when sandboxAccountId is set (sandbox events need both)' });
+    }
+    if (isSet(sandboxPasscode) && !isSet(sandboxAccountId)) {
+      ctx.addIssue({ code: 'custom', path: ['sandboxAccountId'], message: 'must be set when sandboxPasscode is set (sandbox events need both)' });
+    }
+  }, whenValid('sandboxAccountId', 'sandboxPasscode'));
+export type CleverTapSettings = z.output<typeof CleverTapSettings>;
+
+/** A credential counts as set when it is not empty (an unset environment variable often arrives as ""). */
+export function isSet(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+export function hasSandboxCredentials(settings: CleverTapSettings): boolean {
+  return isSet(settings.sandboxAccountId) && isSet(settings.sandboxPasscode);
+}
+
+/** What keeps the destination from sending at all; its deliveries wait as paused until it is fixed. */
+export function missingConfig(settings: CleverTapSettings): string[] {
+  const missing = (['accountId', 'passcode'] as const).filter((key) => !isSet(settings[key])).map((key) => `settings.${key}`);
+  if (missing.length === 0) return [];
+  return [`${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} not set`];
+}
+
+/** The documented example: placeholders for every credential, defaults for the rest. */
+export const exampleSettings: CleverTapSettings = {
+  region: 'eu1',
+  accountId: 'YOUR-ACCOUNT-ID',
+  passcode: 'YOUR-PASSCODE',
+  sandboxAccountId: 'YOUR-SANDBOX-ACCOUNT-ID',
+  sandboxPasscode: 'YOUR-SANDBOX-PASSCODE',
+  salesReporting: 'gross',
+};
