@@ -1,1 +1,4 @@
-export {};
+export { openStore } from './open-store';
+export { SqliteStore } from './sqlite-store';
+export { PostgresStore } from './postgres-store';
+export type { StoreOptions } from './sql-store';

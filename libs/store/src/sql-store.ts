@@ -1,0 +1,502 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import type {
+  AttemptRow,
+  DeliveryRow,
+  DeliveryUpdate,
+  EventDetail,
+  EventRow,
+  IngestEvent,
+  LeasedDelivery,
+  LeaseRequest,
+  ListFilter,
+  Logger,
+  NewDelivery,
+  ReplaySelector,
+  Store,
+  StoreStats,
+} from '@ferry/core';
+import type { Database, DeliveriesTable } from './database';
+import { GroupCommit } from './group-commit';
+import { runMigrations } from './migrations';
+
+export interface StoreOptions {
+  readonly logger?: Logger;
+}
+
+interface Ingest {
+  readonly event: IngestEvent;
+  readonly deliveries: readonly NewDelivery[];
+  readonly nowMs: number;
+}
+
+type IngestResult = 'stored' | 'duplicate';
+type DeliveryFilter = (eb: ExpressionBuilder<Database, 'deliveries'>) => Expression<SqlBool>;
+
+/** Most events in one group commit. */
+const MAX_GROUP = 500;
+/** Most rows or ids in one statement: well under SQLite's 32766 and Postgres's 65535 parameters. */
+const CHUNK = 500;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+
+const EVENT_COLUMNS = ['id', 'source', 'type', 'kind', 'userId', 'environment', 'timestampMs', 'receivedAtMs'] as const;
+const DELIVERY_COLUMNS = [
+  'id',
+  'eventId',
+  'destinationId',
+  'state',
+  'attempts',
+  'nextAttemptAtMs',
+  'leaseUntilMs',
+  'lastStatus',
+  'lastError',
+  'deliveredAtMs',
+  'createdAtMs',
+  'updatedAtMs',
+] as const;
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
+
+/**
+ * The `Store` port on any SQL database Kysely speaks. Subclasses supply the connection and the two
+ * things that differ: how migrations are serialised, and whether leasing needs row locks.
+ *
+ * Lost leases: `complete` only touches deliveries still `in_flight` (a lease that expired and was
+ * released or taken over and finished elsewhere is left alone, and logged), so a late answer never
+ * overwrites a newer state or adds an attempt to a delivery it no longer holds.
+ */
+export abstract class SqlStore implements Store {
+  private readonly ingests = new GroupCommit<Ingest, IngestResult>((items) => this.commitIngests(items), MAX_GROUP, () =>
+    this.reachable(),
+  );
+  private commits = 0;
+  private closed = false;
+  protected readonly logger: Logger;
+
+  protected constructor(
+    protected readonly db: Kysely<Database>,
+    /** Postgres: lease with `FOR UPDATE SKIP LOCKED` so concurrent runners never take the same delivery. */
+    private readonly rowLocks: boolean,
+    options: StoreOptions,
+  ) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Serialises concurrent migrators; runs first in the migration transaction. */
+  protected abstract lockForMigration(trx: Transaction<Database>): Promise<void>;
+
+  /** How many ingest transactions have committed: fewer than events ingested when group commit works. */
+  get ingestCommits(): number {
+    return this.commits;
+  }
+
+  migrate(): Promise<void> {
+    return runMigrations(this.db, (trx) => this.lockForMigration(trx), Date.now());
+  }
+
+  ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<IngestResult> {
+    return this.ingests.submit({ event, deliveries, nowMs });
+  }
+
+  private async commitIngests(items: readonly Ingest[]): Promise<IngestResult[]> {
+    // A second copy of an id in the same group is a duplicate of the first.
+    const firstIndex = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!firstIndex.has(item.event.id)) firstIndex.set(item.event.id, i);
+    });
+    // In id order, so two runners inserting overlapping groups take row locks in the same order (no deadlock).
+    const candidates = items.filter((item, i) => firstIndex.get(item.event.id) === i).sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
+    const stored = await this.write(async (trx) => {
+      const inserted = new Set<string>();
+      for (const group of chunks(candidates)) {
+        const rows = await trx
+          .insertInto('events')
+          .values(group.map(({ event, nowMs }) => ({ ...eventValues(event), receivedAtMs: nowMs })))
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .execute();
+        for (const row of rows) inserted.add(row.id);
+      }
+      const deliveries = candidates
+        .filter((item) => inserted.has(item.event.id))
+        .flatMap(({ event, deliveries, nowMs }) => deliveries.map((d) => newDeliveryValues(event.id, d, nowMs)));
+      for (const group of chunks(deliveries)) await trx.insertInto('deliveries').values(group).execute();
+      return inserted;
+    });
+    this.commits += 1;
+    return items.map((item, i) => (firstIndex.get(item.event.id) === i && stored.has(item.event.id) ? 'stored' : 'duplicate'));
+  }
+
+  async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
+    const { destinationId, limit, nowMs, owner } = request;
+    if (limit <= 0) return [];
+    const changes = { state: 'in_flight', leaseUntilMs: nowMs + request.leaseMs, leaseOwner: owner, updatedAtMs: nowMs } as const;
+    return this.write(async (trx) => {
+      const taken: Omit<LeasedDelivery, 'body'>[] = [];
+      const take = async (where: DeliveryFilter, order: 'leaseUntilMs' | 'nextAttemptAtMs') => {
+        const picked = trx
+          .selectFrom('deliveries')
+          .select('id')
+          .where('destinationId', '=', destinationId)
+          .where(where)
+          .orderBy(order)
+          .limit(limit - taken.length)
+          .$if(this.rowLocks, (q) => q.forUpdate().skipLocked());
+        const rows = await trx
+          .with('picked', () => picked)
+          .updateTable('deliveries')
+          .set(changes)
+          .where('id', 'in', (eb) => eb.selectFrom('picked').select('id'))
+          .returning(['id', 'eventId', 'destinationId', 'attempts', 'windowStartMs', 'nextAttemptAtMs'])
+          .execute();
+        rows.sort((a, b) => (a.nextAttemptAtMs ?? 0) - (b.nextAttemptAtMs ?? 0) || a.id.localeCompare(b.id));
+        taken.push(...rows.map(({ nextAttemptAtMs: _dueAtMs, ...leased }) => leased));
+      };
+      if (request.from === 'paused') {
+        await take((eb) => eb('state', '=', 'paused'), 'nextAttemptAtMs');
+      } else {
+        // Leases of crashed or stalled holders first: they have waited longest.
+        await take((eb) => eb.and([eb('state', '=', 'in_flight'), eb('leaseUntilMs', '<', nowMs)]), 'leaseUntilMs');
+        if (taken.length < limit) {
+          await take((eb) => eb.and([eb('state', '=', 'pending'), eb('nextAttemptAtMs', '<=', nowMs)]), 'nextAttemptAtMs');
+        }
+      }
+      const bodies = new Map<string, string>();
+      for (const ids of chunks([...new Set(taken.map((d) => d.eventId))])) {
+        const rows = await trx.selectFrom('events').select(['id', 'body']).where('id', 'in', ids).execute();
+        for (const row of rows) bodies.set(row.id, row.body);
+      }
+      // The foreign key guarantees every delivery its event.
+      return taken.map((d) => ({ ...d, body: bodies.get(d.eventId)! }));
+    });
+  }
+
+  async complete(updates: readonly DeliveryUpdate[], nowMs: number): Promise<void> {
+    if (updates.length === 0) return;
+    // Updates that change rows alike (a whole batch delivered, say) go out as one statement.
+    const groups = new Map<string, { update: DeliveryUpdate; ids: string[] }>();
+    for (const update of updates) {
+      const key = JSON.stringify({ ...update, deliveryId: undefined });
+      const group = groups.get(key);
+      if (group) group.ids.push(update.deliveryId);
+      else groups.set(key, { update, ids: [update.deliveryId] });
+    }
+    const lost: string[] = [];
+    await this.write(async (trx) => {
+      for (const { update, ids } of groups.values()) {
+        const { state, attempt } = update;
+        for (const group of chunks(ids)) {
+          const rows = await trx
+            .updateTable('deliveries')
+            .set((eb) => ({
+              state,
+              attempts: attempt ? eb('attempts', '+', 1) : undefined,
+              // Paused ones keep the time they fell due (probes take the oldest first); final states need none.
+              nextAttemptAtMs: state === 'pending' ? (update.nextAttemptAtMs ?? nowMs) : state === 'paused' ? undefined : null,
+              leaseUntilMs: null,
+              leaseOwner: null,
+              // Without new values, the last request's status and error stay (a dead delivery keeps them).
+              lastStatus: update.lastStatus !== undefined ? update.lastStatus : attempt?.status,
+              lastError: update.lastError !== undefined ? update.lastError : attempt?.error,
+              deliveredAtMs: state === 'delivered' ? nowMs : undefined,
+              updatedAtMs: nowMs,
+            }))
+            .where('id', 'in', group)
+            .where('state', '=', 'in_flight')
+            .returning(['id', 'attempts'])
+            .execute();
+          if (attempt && rows.length > 0) {
+            await trx
+              .insertInto('attempts')
+              .values(rows.map((row) => ({ deliveryId: row.id, number: row.attempts, ...attempt })))
+              .execute();
+          }
+          const applied = new Set(rows.map((row) => row.id));
+          lost.push(...group.filter((id) => !applied.has(id)));
+        }
+      }
+    });
+    if (lost.length > 0) {
+      this.logger.warn({ deliveryIds: lost }, 'ignored outcomes for deliveries no longer leased (lease expired or released)');
+    }
+  }
+
+  async releaseLeases(owner?: string): Promise<number> {
+    const result = await this.write((trx) =>
+      trx
+        .updateTable('deliveries')
+        .set({ state: 'pending', leaseUntilMs: null, leaseOwner: null, updatedAtMs: Date.now() })
+        .where('state', '=', 'in_flight')
+        .$if(owner !== undefined, (q) => q.where('leaseOwner', '=', owner!))
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows);
+  }
+
+  async setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
+    const result = await this.write((trx) =>
+      trx
+        .updateTable('deliveries')
+        // Resumed deliveries are due at once.
+        .set({ state: paused ? 'paused' : 'pending', nextAttemptAtMs: paused ? undefined : nowMs, updatedAtMs: nowMs })
+        .where('destinationId', '=', destinationId)
+        .where('state', '=', paused ? 'pending' : 'paused')
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows);
+  }
+
+  async nextDueAtMs(destinationId: string): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.min('nextAttemptAtMs').as('dueAtMs'))
+      .where('destinationId', '=', destinationId)
+      .where('state', '=', 'pending')
+      .executeTakeFirst();
+    return row?.dueAtMs ?? undefined;
+  }
+
+  async listEvents(filter: ListFilter): Promise<EventRow[]> {
+    const cursor = filter.before === undefined ? undefined : await this.cursor('events', filter.before);
+    return this.db
+      .selectFrom('events')
+      .select(EVENT_COLUMNS)
+      .$if(filter.userId !== undefined, (q) => q.where('userId', '=', filter.userId!))
+      .$if(filter.type !== undefined, (q) => q.where('type', '=', filter.type!))
+      .$if(filter.sinceMs !== undefined, (q) => q.where('receivedAtMs', '>=', filter.sinceMs!))
+      .$if(filter.untilMs !== undefined, (q) => q.where('receivedAtMs', '<', filter.untilMs!))
+      .$if(filter.state !== undefined || filter.destinationId !== undefined, (q) =>
+        q.where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('deliveries')
+              .select('deliveries.id')
+              .whereRef('deliveries.eventId', '=', 'events.id')
+              .$if(filter.state !== undefined, (s) => s.where('deliveries.state', '=', filter.state!))
+              .$if(filter.destinationId !== undefined, (s) => s.where('deliveries.destinationId', '=', filter.destinationId!)),
+          ),
+        ),
+      )
+      .$if(cursor !== undefined, (q) =>
+        q.where(({ eb, refTuple, tuple }) => eb(refTuple('receivedAtMs', 'id'), '<', tuple(cursor!.atMs, cursor!.id))),
+      )
+      .orderBy('receivedAtMs', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pageSize(filter.limit))
+      .execute();
+  }
+
+  async listDeliveries(filter: ListFilter): Promise<DeliveryRow[]> {
+    const cursor = filter.before === undefined ? undefined : await this.cursor('deliveries', filter.before);
+    return this.db
+      .selectFrom('deliveries')
+      .select(DELIVERY_COLUMNS)
+      .$if(filter.state !== undefined, (q) => q.where('state', '=', filter.state!))
+      .$if(filter.destinationId !== undefined, (q) => q.where('destinationId', '=', filter.destinationId!))
+      .$if(filter.sinceMs !== undefined, (q) => q.where('createdAtMs', '>=', filter.sinceMs!))
+      .$if(filter.untilMs !== undefined, (q) => q.where('createdAtMs', '<', filter.untilMs!))
+      .$if(filter.userId !== undefined || filter.type !== undefined, (q) =>
+        q.where('eventId', 'in', (eb) =>
+          eb
+            .selectFrom('events')
+            .select('id')
+            .$if(filter.userId !== undefined, (s) => s.where('userId', '=', filter.userId!))
+            .$if(filter.type !== undefined, (s) => s.where('type', '=', filter.type!)),
+        ),
+      )
+      .$if(cursor !== undefined, (q) =>
+        q.where(({ eb, refTuple, tuple }) => eb(refTuple('createdAtMs', 'id'), '<', tuple(cursor!.atMs, cursor!.id))),
+      )
+      .orderBy('createdAtMs', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pageSize(filter.limit))
+      .execute();
+  }
+
+  /** Where a keyset page starts: the row named by `before`, which must exist. */
+  private async cursor(table: 'events' | 'deliveries', id: string): Promise<{ id: string; atMs: number }> {
+    const row =
+      table === 'events'
+        ? await this.db.selectFrom('events').select('receivedAtMs as atMs').where('id', '=', id).executeTakeFirst()
+        : await this.db.selectFrom('deliveries').select('createdAtMs as atMs').where('id', '=', id).executeTakeFirst();
+    if (!row) throw new Error(`before: no ${table === 'events' ? 'event' : 'delivery'} with id ${JSON.stringify(id)}`);
+    return { id, atMs: row.atMs };
+  }
+
+  async getEvent(id: string): Promise<EventDetail | undefined> {
+    const event = await this.db.selectFrom('events').select([...EVENT_COLUMNS, 'body']).where('id', '=', id).executeTakeFirst();
+    if (!event) return undefined;
+    const deliveries = await this.db
+      .selectFrom('deliveries')
+      .select(DELIVERY_COLUMNS)
+      .where('eventId', '=', id)
+      .orderBy('destinationId')
+      .execute();
+    const attempts: AttemptRow[] = await this.db
+      .selectFrom('attempts')
+      .selectAll()
+      .where('deliveryId', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('eventId', '=', id))
+      .orderBy('deliveryId')
+      .orderBy('number')
+      .execute();
+    return {
+      ...event,
+      deliveries: deliveries.map((d) => ({ ...d, attemptLog: attempts.filter((a) => a.deliveryId === d.id) })),
+    };
+  }
+
+  async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {
+    const { deliveryIds, eventIds, fromMs, toMs, destinationId } = selector;
+    if (deliveryIds === undefined && eventIds === undefined && fromMs === undefined && toMs === undefined) {
+      throw new Error('replay: give deliveryIds, eventIds, or a fromMs/toMs window');
+    }
+    const states = selector.states ?? ['dead', 'skipped'];
+    if (states.length === 0 || deliveryIds?.length === 0 || eventIds?.length === 0) return 0;
+    let replayed = 0;
+    // Long id lists are taken a chunk at a time, so no statement carries more than CHUNK of them.
+    for (const someDeliveryIds of deliveryIds ? chunks(deliveryIds) : [undefined]) {
+      for (const someEventIds of eventIds ? chunks(eventIds) : [undefined]) {
+        const selected: DeliveryFilter = (eb) =>
+          eb.and([
+            eb('state', 'in', states),
+            ...(someDeliveryIds ? [eb('id', 'in', someDeliveryIds)] : []),
+            ...(someEventIds ? [eb('eventId', 'in', someEventIds)] : []),
+            ...(destinationId !== undefined ? [eb('destinationId', '=', destinationId)] : []),
+            ...(fromMs !== undefined || toMs !== undefined
+              ? [
+                  eb(
+                    'eventId',
+                    'in',
+                    eb
+                      .selectFrom('events')
+                      .select('id')
+                      .$if(fromMs !== undefined, (q) => q.where('receivedAtMs', '>=', fromMs!))
+                      .$if(toMs !== undefined, (q) => q.where('receivedAtMs', '<', toMs!)),
+                  ),
+                ]
+              : []),
+          ]);
+        // Keyset over ids: each chunk is its own short transaction, and progress is reported per chunk.
+        for (let after = ''; ; ) {
+          const ids = (
+            await this.db.selectFrom('deliveries').select('id').where(selected).where('id', '>', after).orderBy('id').limit(CHUNK).execute()
+          ).map((row) => row.id);
+          if (ids.length === 0) break;
+          after = ids[ids.length - 1];
+          const result = await this.write((trx) =>
+            trx
+              .updateTable('deliveries')
+              .set({
+                state: 'pending',
+                nextAttemptAtMs: nowMs,
+                windowStartMs: nowMs,
+                leaseUntilMs: null,
+                leaseOwner: null,
+                deliveredAtMs: null,
+                updatedAtMs: nowMs,
+              })
+              .where('id', 'in', ids)
+              .where('state', 'in', states)
+              .executeTakeFirst(),
+          );
+          replayed += Number(result.numUpdatedRows);
+          onProgress?.(replayed);
+          if (ids.length < CHUNK) break;
+        }
+      }
+    }
+    return replayed;
+  }
+
+  async stats(nowMs: number): Promise<StoreStats> {
+    const deliveries = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => ['destinationId', 'state', eb.fn.countAll<number>().as('count')])
+      .groupBy(['destinationId', 'state'])
+      .orderBy('destinationId')
+      .orderBy('state')
+      .execute();
+    const oldestDue = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => ['destinationId', eb.fn.min('nextAttemptAtMs').as('dueAtMs')])
+      .where('state', '=', 'pending')
+      .where('nextAttemptAtMs', '<=', nowMs)
+      .groupBy('destinationId')
+      .execute();
+    const dueAt = new Map(oldestDue.map((row) => [row.destinationId, row.dueAtMs]));
+    const events = await this.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    return {
+      deliveries,
+      // How long the oldest due delivery has been waiting for a dispatcher: the backlog's age.
+      oldestPendingAgeMs: [...new Set(deliveries.map((row) => row.destinationId))].map((destinationId) => {
+        const due = dueAt.get(destinationId);
+        return { destinationId, ageMs: due == null ? 0 : nowMs - due };
+      }),
+      events: events.count,
+    };
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  /**
+   * Every write runs in a transaction, single statements too: on SQLite that means BEGIN IMMEDIATE,
+   * which waits for another connection's write lock without blocking the event loop.
+   */
+  private write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
+  }
+
+  private reachable(): Promise<boolean> {
+    return this.ping().then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Waits for ingests already submitted to commit, then closes the connections. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ingests.close();
+    await this.db.destroy();
+  }
+}
+
+function eventValues(event: IngestEvent) {
+  const { id, source, type, kind, userId, environment, timestampMs, body } = event;
+  return { id, source, type, kind, userId, environment, timestampMs, body };
+}
+
+function newDeliveryValues(eventId: string, delivery: NewDelivery, nowMs: number): DeliveriesTable {
+  return {
+    id: randomUUID(),
+    eventId,
+    destinationId: delivery.destinationId,
+    state: delivery.state,
+    attempts: 0,
+    // Skipped is final; paused ones fall due when their destination resumes.
+    nextAttemptAtMs: delivery.state === 'skipped' ? null : nowMs,
+    leaseUntilMs: null,
+    leaseOwner: null,
+    windowStartMs: nowMs,
+    lastStatus: null,
+    lastError: delivery.reason ?? null,
+    deliveredAtMs: null,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+}
+
+function pageSize(limit: number | undefined): number {
+  const wanted = limit !== undefined && Number.isFinite(limit) ? Math.floor(limit) : DEFAULT_LIMIT;
+  return Math.min(Math.max(wanted, 1), MAX_LIMIT);
+}
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) result.push(items.slice(i, i + CHUNK));
+  return result;
+}

@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CamelCasePlugin,
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+} from 'kysely';
+import type { Database } from './database';
+import { SqlStore, type StoreOptions } from './sql-store';
+
+/** better-sqlite3 waits for a busy database synchronously, blocking the event loop: keep that wait short … */
+const BUSY_TIMEOUT_MS = 20;
+/** … and wait for the write lock asynchronously instead, up to this long. */
+const WRITE_LOCK_TIMEOUT_MS = 30_000;
+const WRITE_LOCK_RETRY_MS = 5;
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Every commit is fsynced (`synchronous = FULL`), so
+ * an event acknowledged after `ingest` resolves survives a power cut; group commit keeps that fast.
+ * SQLite has one writer, so leasing needs no row locks.
+ */
+export class SqliteStore extends SqlStore {
+  constructor(path: string, options: StoreOptions = {}) {
+    if (path === '') throw new Error('sqlite store URL needs a file path, e.g. sqlite:./data/ferry.db');
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+    const database = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      database.pragma('journal_mode = WAL');
+      database.pragma('synchronous = FULL');
+      database.pragma('foreign_keys = ON');
+    } catch (error) {
+      database.close(); // not a database file, say
+      throw error;
+    }
+    super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), false, options);
+  }
+
+  protected async lockForMigration(): Promise<void> {
+    // BEGIN IMMEDIATE already holds the database's only write lock.
+  }
+}
+
+/**
+ * Transactions start with BEGIN IMMEDIATE, so they hold the write lock from their first statement: a
+ * deferred transaction that reads first could not upgrade to writing once another connection (the CLI
+ * beside a runner) has written. While another connection holds the lock, we retry without blocking.
+ */
+class WriteLockingSqliteDialect extends SqliteDialect {
+  constructor(private readonly database: BetterSqlite3.Database) {
+    super({ database });
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateTransactionDriver({ database: this.database });
+  }
+}
+
+class ImmediateTransactionDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const deadline = Date.now() + WRITE_LOCK_TIMEOUT_MS;
+    for (;;) {
+      try {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+        await sleep(WRITE_LOCK_RETRY_MS);
+      }
+    }
+  }
+}
