@@ -1,1 +1,3 @@
-export {};
+export * from './fixtures';
+export * from './fake-clevertap';
+export * from './contract';

@@ -1,0 +1,254 @@
+import { standardFailureOutcomes, type DestinationPlugin } from '@ferry/core';
+import { z } from 'zod';
+import { capabilitiesChecks } from './capabilities-suite';
+import type { DestinationContractOptions } from './options';
+import { batchingChecks, requestsChecks } from './request-suites';
+import { partialResponsesChecks, responsesChecks } from './response-suites';
+import { sampleCapabilities, sampleOptions, samplePlugin, sampleSettings, type SampleSettings } from './sample-destination.spec-helper';
+import { secretsChecks, settingsChecks } from './settings-suites';
+import { ContractViolation, type ContractCheck } from './support';
+
+// Each check must catch the one rule a broken variant of the sample destination breaks.
+
+type Suite = (plugin: DestinationPlugin<SampleSettings>, options: DestinationContractOptions) => ContractCheck[];
+
+function runCheck(suite: Suite, title: string, plugin: DestinationPlugin<SampleSettings>, options = sampleOptions): void {
+  const found = suite(plugin, options).find((check) => check.title.includes(title));
+  if (!found) throw new Error(`no check titled "${title}"`);
+  found.run();
+}
+
+function expectViolation(run: () => void, message: RegExp): void {
+  expect(run).toThrow(ContractViolation);
+  expect(run).toThrow(message);
+}
+
+const broken = (overrides: Partial<DestinationPlugin<SampleSettings>>): DestinationPlugin<SampleSettings> => ({ ...samplePlugin, ...overrides });
+const ok = () => ({ kind: 'response' as const, status: 200, headers: {}, body: '{"rejected":[]}' });
+// The sample's schema without its eventNames refinement.
+const unrefined = () => z.object(sampleSettings.shape).strict() as unknown as typeof sampleSettings;
+
+describe('settings checks', () => {
+  it('the sample passes every one', () => {
+    for (const check of settingsChecks(samplePlugin, sampleOptions)) expect(() => check.run()).not.toThrow();
+  });
+  it('catch an example the schema refuses', () => {
+    const plugin = broken({ exampleSettings: { ...samplePlugin.exampleSettings, endpoint: 'nope' } });
+    expectViolation(() => runCheck(settingsChecks, 'documented example', plugin), /exampleSettings do not validate: endpoint/);
+  });
+  it('catch a missingConfig complaint about a fully configured destination', () => {
+    const plugin = broken({ missingConfig: () => ['settings.region is not set'] });
+    expectViolation(() => runCheck(settingsChecks, 'misses nothing', plugin), /settings\.region is not set/);
+  });
+  it('catch a schema that takes anything', () => {
+    const plugin = broken({ settings: z.any() as unknown as typeof sampleSettings });
+    expectViolation(() => runCheck(settingsChecks, 'not an object', plugin), /accepted null/);
+  });
+  it('catch a bad config that is accepted, and one reported at other paths', () => {
+    const lenient = broken({ settings: z.object({ ...sampleSettings.shape, endpoint: z.string() }) as unknown as typeof sampleSettings });
+    expectViolation(() => runCheck(settingsChecks, 'rejects {"endpoint"', lenient), /accepted \{"endpoint":"ftp/);
+    const options = { ...sampleOptions, invalidSettings: [{ settings: { endpoint: 'ftp://x' }, paths: ['region'] }] };
+    expectViolation(() => runCheck(settingsChecks, 'rejects {"endpoint"', samplePlugin, options), /expected problems at region; the schema reported endpoint: /);
+  });
+  it('insist on at least one bad config, each naming a path', () => {
+    expectViolation(() => runCheck(settingsChecks, 'is given bad configs', samplePlugin, { ...sampleOptions, invalidSettings: [] }), /invalidSettings is empty/);
+    const options = { ...sampleOptions, invalidSettings: [{ settings: { endpoint: 'ftp://x' }, paths: [] }] };
+    expectViolation(() => runCheck(settingsChecks, 'naming (no path given)', samplePlugin, options), /must name at least one path/);
+  });
+});
+
+describe('secrets checks', () => {
+  it('the sample passes every one', () => {
+    for (const check of secretsChecks(samplePlugin, sampleOptions)) expect(() => check.run()).not.toThrow();
+  });
+  it('catch a credential setting not declared secret', () => {
+    const plugin = broken({ secrets: ['apiKey'] });
+    expectViolation(() => runCheck(secretsChecks, 'named like credentials', plugin), /list sandboxApiKey in secrets/);
+  });
+  it('catch secrets the kit cannot look for: unset, too short, or not top-level', () => {
+    const short = { ...sampleOptions, settings: { apiKey: 'short' }, sandboxSettings: undefined };
+    expectViolation(() => runCheck(secretsChecks, 'declared secret is set', samplePlugin, short), /secret "apiKey" must be a top-level setting/);
+    const nested = broken({ secrets: ['apiKey', 'sandboxApiKey', 'auth.token'] });
+    expectViolation(() => runCheck(secretsChecks, 'declared secret is set', nested), /secret "auth.token"/);
+  });
+  it('catch validation errors and missingConfig messages that quote a secret', () => {
+    const echoing = sampleSettings.superRefine((s, ctx) => {
+      if (s.salesReporting === 'after_store_commission') ctx.addIssue({ code: 'custom', path: ['salesReporting'], message: `not with key ${s.apiKey}` });
+    });
+    const plugin = broken({ settings: echoing as unknown as typeof sampleSettings });
+    const options = { ...sampleOptions, invalidSettings: [{ settings: { salesReporting: 'after_store_commission' }, paths: ['salesReporting'] }] };
+    expectViolation(() => runCheck(secretsChecks, 'validation errors', plugin, options), /secret "apiKey" verbatim/);
+    const telling = broken({ missingConfig: (s) => (s.sandboxApiKey ? [] : [`no sandbox key to go with ${s.apiKey}`]) });
+    expectViolation(() => runCheck(secretsChecks, 'missingConfig shows', telling), /missingConfig shows secret "apiKey" verbatim/);
+  });
+});
+
+describe('capabilities checks', () => {
+  it('catch malformed capabilities', () => {
+    const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 0 } } });
+    expectViolation(() => runCheck(capabilitiesChecks, 'well formed', plugin), /maxItems must be an integer/);
+    const unknownKind = broken({ capabilities: { ...sampleCapabilities, kinds: { teleported: { defaultName: 'x', optional: true } } as never } });
+    expectViolation(() => runCheck(capabilitiesChecks, 'well formed', unknownKind), /kinds\.teleported is not an event kind/);
+  });
+  it('catch hooks that answer differently each time', () => {
+    let calls = 0;
+    const plugin = broken({ eventName: () => `event_${++calls}` });
+    expectViolation(() => runCheck(capabilitiesChecks, 'fixture renewal:', plugin), /answered differently the second time/);
+  });
+  it('catch a hook that changes the event it is given', () => {
+    const plugin = broken({
+      identity: (event) => {
+        (event.attributes as Record<string, string>).seen = 'yes';
+        return { user_id: 'u' };
+      },
+    });
+    expect(() => runCheck(capabilitiesChecks, 'fixture renewal:', plugin)).toThrow(TypeError);
+  });
+  it('catch an empty identity, a bad currency and a skip without a reason', () => {
+    expectViolation(() => runCheck(capabilitiesChecks, 'fixture renewal:', broken({ identity: () => ({}) })), /identity is empty/);
+    const lowerCase = broken({ revenue: () => ({ amount: 1, currency: 'usd' }) });
+    expectViolation(() => runCheck(capabilitiesChecks, 'fixture renewal:', lowerCase), /ISO 4217/);
+    const silent = broken({ filter: () => ({ rule: 'nope', reason: '' }) });
+    expectViolation(() => runCheck(capabilitiesChecks, 'fixture renewal:', silent), /a skip needs a rule and a reason/);
+  });
+  it('catch negative revenue a destination cannot take, and a refund not reported negative when it can', () => {
+    const unclamped = broken({ revenue: (event) => ({ amount: event.priceUsd ?? 0, currency: 'USD' }) });
+    expectViolation(() => runCheck(capabilitiesChecks, 'refunds are', unclamped), /fixture refund is -9\.99, below 0/);
+    const declaresNegative = broken({ capabilities: { ...sampleCapabilities, negativeRevenue: true } });
+    expectViolation(() => runCheck(capabilitiesChecks, 'refunds are', declaresNegative), /a refund should be negative/);
+  });
+  it('catch a transfer sent by a destination that declares none', () => {
+    const plugin = broken({ filter: () => undefined });
+    expectViolation(() => runCheck(capabilitiesChecks, 'transfers are', plugin), /fixture transfer passes the filter/);
+  });
+  it('catch each sandbox policy broken', () => {
+    const noSandboxSettings = { ...sampleOptions, sandboxSettings: undefined };
+    expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', samplePlugin, noSandboxSettings), /sandboxSettings is required/);
+    const leaky = { ...sampleOptions, settings: sampleOptions.sandboxSettings! };
+    expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', samplePlugin, leaky), /passes the filter without sandbox credentials/);
+    const drops = broken({ capabilities: { ...sampleCapabilities, sandbox: 'drop' } });
+    expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', drops), /passes the filter under options.sandboxSettings; sandbox events are dropped/);
+    const forwards = broken({ capabilities: { ...sampleCapabilities, sandbox: 'forward' } });
+    expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', forwards), /is skipped \(sandbox_without_credentials/);
+  });
+  it('catch kinds the filter does not honour', () => {
+    const skipsRenewals = broken({ filter: (event, s) => (event.kind === 'renewal' ? { rule: 'no', reason: 'no' } : samplePlugin.filter(event, s)) });
+    expectViolation(() => runCheck(capabilitiesChecks, 'renewal: sent as', skipsRenewals), /is skipped \(no: no\), but kinds declares renewal/);
+    const sendsPaused = broken({ filter: () => undefined });
+    expectViolation(() => runCheck(capabilitiesChecks, 'subscription_paused: not taken', sendsPaused), /kinds does not declare subscription_paused/);
+  });
+  it('catch names that ignore eventNames, optional kinds that cannot be switched off, and required ones that can', () => {
+    const fixedNames = broken({ eventName: (event) => sampleCapabilities.kinds[event.kind!]!.defaultName });
+    expectViolation(() => runCheck(capabilitiesChecks, 'renewal: sent as', fixedNames), /does not rename fixture renewal/);
+    const alwaysOn = broken({ filter: (event, s) => samplePlugin.filter(event, { ...s, eventNames: undefined }) });
+    expectViolation(() => runCheck(capabilitiesChecks, 'expiration: sent as', alwaysOn), /eventNames.expiration = null does not switch fixture expiration off/);
+    const lax = broken({ settings: unrefined() });
+    expectViolation(() => runCheck(capabilitiesChecks, 'renewal: sent as', lax), /must be a config error at eventNames.renewal/);
+  });
+  it('catch an unforwarded type that is sent', () => {
+    const plugin = broken({ filter: (event, s) => (event.type === 'TEST' ? undefined : samplePlugin.filter(event, s)) });
+    expectViolation(() => runCheck(capabilitiesChecks, 'no kind covers', plugin), /fixture test \(TEST\) passes the filter/);
+  });
+});
+
+describe('request checks', () => {
+  it('catch requests that differ from one build to the next', () => {
+    let builds = 0;
+    const plugin = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, body: `${r.body} ${++builds}` })) });
+    expectViolation(() => runCheck(requestsChecks, 'every fixture', plugin), /request 0 has a different body when built again/);
+  });
+  it('catch a lost, a repeated and a foreign delivery id', () => {
+    const losing = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, deliveryIds: r.deliveryIds.slice(1) })) });
+    expectViolation(() => runCheck(requestsChecks, 'a batch of every fixture', losing), /exactly once: missing initial_purchase/);
+    const repeating = broken({ buildRequests: (batch, s) => [...samplePlugin.buildRequests(batch, s), ...samplePlugin.buildRequests(batch, s)] });
+    expectViolation(() => runCheck(requestsChecks, 'a batch of every fixture', repeating), /exactly once: repeated initial_purchase/);
+    const foreign = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, deliveryIds: [...r.deliveryIds, 'x'] })) });
+    expectViolation(() => runCheck(requestsChecks, 'a batch of every fixture', foreign), /unknown x/);
+  });
+  it('catch malformed requests', () => {
+    const relative = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, url: '/events' })) });
+    expectViolation(() => runCheck(requestsChecks, 'every fixture', relative), /url is not an absolute URL/);
+    const keyless = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: '' })) });
+    expectViolation(() => runCheck(requestsChecks, 'every fixture', keyless), /concurrencyKey is empty/);
+  });
+  it('catch a secret the preview cannot redact (Basic credentials) and secrets in keys and warnings', () => {
+    const basic = broken({
+      buildRequests: (batch, s) =>
+        samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, headers: { authorization: `Basic ${Buffer.from(`user:${s.apiKey}`).toString('base64')}` } })),
+    });
+    expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', basic), /still shows secret "apiKey" base64-encoded/);
+    const keyed = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: `sample:${s.apiKey}` })) });
+    expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', keyed), /concurrencyKey or warnings show secret "apiKey" verbatim/);
+    const warned = broken({
+      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, warnings: [`dropped ${encodeURIComponent(s.apiKey!)}`] })),
+    });
+    const spaced = { ...sampleOptions, settings: { apiKey: 'sample key+0001' }, sandboxSettings: undefined };
+    expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', warned, spaced), /secret "apiKey" URL-encoded/);
+  });
+  it('catch sandbox events sent with production ones, or production sent to the sandbox key', () => {
+    const oneKey = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: 'sample' })) });
+    expectViolation(() => runCheck(requestsChecks, 'sandbox events go to', oneKey), /share a concurrency key/);
+    const mixing = broken({ buildRequests: (batch, s) => [{ ...samplePlugin.buildRequests(batch, s)[0], deliveryIds: batch.map((p) => p.deliveryId) }] });
+    expectViolation(() => runCheck(requestsChecks, 'sandbox events go to', mixing), /one request carries production initial_purchase and sandbox/);
+    const moved = broken({
+      buildRequests: (batch, s) =>
+        samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: s.sandboxApiKey ? `${r.concurrencyKey}+` : r.concurrencyKey })),
+    });
+    expectViolation(() => runCheck(requestsChecks, 'sandbox events go to', moved), /production fixture initial_purchase goes to another concurrency key/);
+  });
+});
+
+describe('batching checks', () => {
+  it('catch requests over maxItems', () => {
+    const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 2, maxBytes: 20_000 } } });
+    expectViolation(() => runCheck(batchingChecks, 'maxItems + 1', plugin), /request 0 carries 3 deliveries, over maxItems 2/);
+  });
+  it('catch requests over maxBytes', () => {
+    const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 5, maxBytes: 10_000 } } });
+    expectViolation(() => runCheck(batchingChecks, 'large deliveries', plugin), /-byte body, over maxBytes 10000/);
+  });
+});
+
+describe('response checks', () => {
+  it('catch outcomes of the wrong type, and a Retry-After ignored', () => {
+    const allRejected = broken({ parseResponse: (request) => standardFailureOutcomes(request, { kind: 'response', status: 400, headers: {}, body: '' }, 0) });
+    expectViolation(() => runCheck(responsesChecks, 'HTTP 401', allRejected), /is rejected, expected auth_failed/);
+    const impatient = broken({ parseResponse: (request) => standardFailureOutcomes(request, { kind: 'timeout', message: 't' }, 0) });
+    expectViolation(() => runCheck(responsesChecks, 'Retry-After: 7', impatient), /should retry after 7000 ms \(Retry-After\), not undefined/);
+  });
+  it('catch a delivery left without an outcome, or given two', () => {
+    const dropping = broken({ parseResponse: (request, result, s) => samplePlugin.parseResponse(request, result, s).slice(1) });
+    expectViolation(() => runCheck(responsesChecks, 'JSON null', dropping), /the outcomes must hold each delivery exactly once: missing/);
+    const doubling = broken({ parseResponse: (request, result, s) => [...samplePlugin.parseResponse(request, result, s), samplePlugin.parseResponse(request, result, s)[0]] });
+    expectViolation(() => runCheck(responsesChecks, 'HTTP 502', doubling), /repeated/);
+  });
+  it('catch an outcome without a reason, and a crash on garbage', () => {
+    const terse = broken({ parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: '' })) });
+    expectViolation(() => runCheck(responsesChecks, 'a timeout', terse), /retry needs a reason/);
+    const trusting = broken({
+      parseResponse: (request, result, s) => {
+        JSON.parse(result.kind === 'response' ? result.body : '');
+        return samplePlugin.parseResponse(request, result, s);
+      },
+    });
+    expectViolation(() => runCheck(responsesChecks, 'HTML page → one outcome', trusting), /parseResponse threw: .*JSON/);
+  });
+  it('catch a secret in an outcome reason', () => {
+    const plugin = broken({
+      parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: `failed: ${JSON.stringify(request.headers)}` })),
+    });
+    expectViolation(() => runCheck(responsesChecks, 'a network error', plugin), /the outcomes show secret "apiKey" verbatim/);
+  });
+  it('require the success answer unless the suite is skipped', () => {
+    const { responses: _none, ...options } = sampleOptions;
+    expectViolation(() => runCheck(responsesChecks, 'success answer', samplePlugin, options), /give options.responses.accepted/);
+  });
+  it('catch a partial answer read as all delivered, and require a partial answer', () => {
+    const optimistic = broken({ parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'delivered' as const })) });
+    expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', optimistic), /was refused but counts as delivered/);
+    const options = { ...sampleOptions, responses: { accepted: ok } };
+    expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', samplePlugin, options), /give options.responses.partial/);
+    const single = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 1 } } });
+    expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', single), /no request carries two deliveries/);
+  });
+});

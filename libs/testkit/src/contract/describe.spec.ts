@@ -1,0 +1,150 @@
+import type { DestinationPlugin } from '@ferry/core';
+import { describeDestinationContract } from './describe';
+import { CONTRACT_SUITES, planSuites, type ContractSuite, type DestinationContractOptions } from './options';
+import { sampleOptions, samplePlugin, type SampleSettings } from './sample-destination.spec-helper';
+
+// describeDestinationContract registers Jest blocks; these tests record what it registers with stand-in
+// globals, then run the recording, so the wiring (skips, report, network guard) is seen from outside.
+
+type Hook = () => unknown;
+interface Block {
+  readonly title: string;
+  readonly blocks: Block[];
+  readonly tests: { title: string; fn: Hook; skipped: boolean }[];
+  readonly hooks: Record<'beforeAll' | 'afterAll' | 'beforeEach' | 'afterEach', Hook[]>;
+}
+
+const newBlock = (title: string): Block => ({ title, blocks: [], tests: [], hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] } });
+const JEST_GLOBALS = ['describe', 'it', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach'] as const;
+
+function record(register: () => void): Block {
+  const root = newBlock('(root)');
+  let current = root;
+  const globals = globalThis as unknown as Record<string, unknown>;
+  const saved = JEST_GLOBALS.map((name) => globals[name]);
+  const it = (title: string, fn: Hook) => void current.tests.push({ title, fn, skipped: false });
+  it.skip = (title: string, fn: Hook) => void current.tests.push({ title, fn, skipped: true });
+  Object.assign(globals, {
+    describe(title: string, body: () => void) {
+      const parent = current;
+      current = newBlock(title);
+      parent.blocks.push(current);
+      body();
+      current = parent;
+    },
+    it,
+    ...Object.fromEntries((['beforeAll', 'afterAll', 'beforeEach', 'afterEach'] as const).map((hook) => [hook, (fn: Hook) => current.hooks[hook].push(fn)])),
+  });
+  try {
+    register();
+  } finally {
+    JEST_GLOBALS.forEach((name, index) => (globals[name] = saved[index]));
+  }
+  return root;
+}
+
+interface Result {
+  readonly title: string;
+  readonly status: 'passed' | 'failed' | 'skipped';
+  readonly error?: string;
+}
+
+/** Runs a recording the way Jest would: hooks around every test, a failing afterEach fails its test. */
+function run(block: Block, eachHooks: { before: Hook[]; after: Hook[] } = { before: [], after: [] }, path = ''): Result[] {
+  const results: Result[] = [];
+  const before = [...eachHooks.before, ...block.hooks.beforeEach];
+  const after = [...block.hooks.afterEach, ...eachHooks.after];
+  block.hooks.beforeAll.forEach((hook) => hook());
+  for (const test of block.tests) {
+    const title = `${path}${test.title}`;
+    if (test.skipped) {
+      results.push({ title, status: 'skipped' });
+      continue;
+    }
+    let error: string | undefined;
+    for (const step of [...before, test.fn, ...after]) {
+      try {
+        step();
+      } catch (thrown) {
+        error ??= thrown instanceof Error ? thrown.message : String(thrown);
+      }
+    }
+    results.push({ title, status: error === undefined ? 'passed' : 'failed', error });
+  }
+  for (const inner of block.blocks) results.push(...run(inner, { before, after }, `${path}${inner.title} › `));
+  block.hooks.afterAll.forEach((hook) => hook());
+  return results;
+}
+
+/** Skips every suite but `only`, with a reason. */
+const onlySuite = (only: ContractSuite) =>
+  Object.fromEntries(CONTRACT_SUITES.filter((suite) => suite !== only).map((suite) => [suite, `not under test: ${suite}`]));
+
+describe('describeDestinationContract', () => {
+  it('registers one block per suite, in order, under the plugin id', () => {
+    const [contract] = record(() => describeDestinationContract(samplePlugin, sampleOptions)).blocks;
+    expect(contract.title).toBe('sample destination contract');
+    expect(contract.blocks.map((block) => block.title)).toEqual([...CONTRACT_SUITES]);
+    for (const block of contract.blocks) expect(block.tests.length).toBeGreaterThan(0);
+  });
+
+  it('registers a skipped suite as one skipped test carrying its reason, and the report prints every reason', () => {
+    const skip = { ...onlySuite('settings'), batching: 'Sample takes one delivery at a time' };
+    const [contract] = record(() => describeDestinationContract(samplePlugin, { ...sampleOptions, skip })).blocks;
+    const batching = contract.blocks.find((block) => block.title === 'batching');
+    expect(batching?.tests).toEqual([expect.objectContaining({ title: 'skipped: Sample takes one delivery at a time', skipped: true })]);
+
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const results = run(contract);
+      expect(results.filter((r) => r.status === 'failed')).toEqual([]);
+      expect(results.filter((r) => r.status === 'skipped')).toHaveLength(CONTRACT_SUITES.length - 1);
+      expect(log).toHaveBeenCalledTimes(1);
+      const report = String(log.mock.calls[0][0]);
+      expect(report).toContain(`sample destination contract: ${CONTRACT_SUITES.length - 1} suite(s) skipped`);
+      expect(report).toContain('batching: Sample takes one delivery at a time');
+      expect(report).toContain('responses: not under test: responses');
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('refuses a skip without a written reason, or of a suite that does not exist, before registering anything', () => {
+    for (const skip of [{ batching: '' }, { batching: '   ' }, { batching: undefined as unknown as string }]) {
+      expect(() => record(() => describeDestinationContract(samplePlugin, { ...sampleOptions, skip }))).toThrow(
+        'skip.batching: a suite is skipped only with a written reason',
+      );
+    }
+    const unknown = { ...sampleOptions, skip: { batches: 'typo' } } as unknown as DestinationContractOptions;
+    expect(() => record(() => describeDestinationContract(samplePlugin, unknown))).toThrow(/skip\.batches: no such suite \(the suites are settings, /);
+  });
+
+  it('fails the test during which the plugin reached for the network, and restores the network afterwards', () => {
+    const originalFetch = globalThis.fetch;
+    const chatty: DestinationPlugin<SampleSettings> = {
+      ...samplePlugin,
+      buildRequests(batch, settings) {
+        // Fire and forget, error swallowed: only the guard can notice. Loopback, so nothing leaves the machine.
+        fetch('http://127.0.0.1:9/track').catch(() => undefined);
+        return samplePlugin.buildRequests(batch, settings);
+      },
+    };
+    const [contract] = record(() => describeDestinationContract(chatty, { ...sampleOptions, skip: onlySuite('requests') })).blocks;
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const failed = run(contract).filter((r) => r.status === 'failed');
+      expect(failed.length).toBeGreaterThan(0);
+      for (const result of failed) expect(result.error).toMatch(/^the plugin reached for the network: fetch http:\/\/127\.0\.0\.1:9\/track/);
+    } finally {
+      log.mockRestore();
+    }
+    expect(globalThis.fetch).toBe(originalFetch);
+  });
+});
+
+describe('planSuites', () => {
+  it('runs every suite by default and keeps each skip reason, trimmed', () => {
+    expect([...planSuites()]).toEqual(CONTRACT_SUITES.map((suite) => [suite, undefined]));
+    expect(planSuites({ responses: '  not implemented yet ' }).get('responses')).toBe('not implemented yet');
+  });
+});

@@ -1,0 +1,11 @@
+export { describeDestinationContract } from './describe';
+export {
+  CONTRACT_SUITES,
+  type ContractResponses,
+  type ContractSuite,
+  type DestinationContractOptions,
+  type InvalidSettingsCase,
+  type PartialResponse,
+} from './options';
+export { guardNetwork, type NetworkGuard } from './network-guard';
+export { findSecret, type KnownSecret } from './secret-search';

@@ -1,0 +1,57 @@
+import type { DeliveryRequest, HttpResult } from '@ferry/core';
+
+/** The standard suites, in the order they run. */
+export const CONTRACT_SUITES = ['settings', 'secrets', 'capabilities', 'requests', 'batching', 'responses', 'partial-responses'] as const;
+export type ContractSuite = (typeof CONTRACT_SUITES)[number];
+
+/** A config the settings schema must refuse. */
+export interface InvalidSettingsCase {
+  /** Laid over the kit's `settings`, so a case names only what it breaks (`{ region: 'xx1' }`). */
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** Every path the schema must report for it, and no other (`region`, `eventNames.renewal`). */
+  readonly paths: readonly string[];
+}
+
+/** An answer that takes some deliveries of a request and refuses the others. */
+export interface PartialResponse {
+  readonly result: HttpResult;
+  /** The refused delivery ids: a non-empty proper subset of the request's. */
+  readonly refused: readonly string[];
+}
+
+/** The destination's own success answers; the kit makes the failure answers itself. */
+export interface ContractResponses {
+  /** The answer when the destination took every delivery of `request`. */
+  readonly accepted: (request: DeliveryRequest) => HttpResult;
+  /** An answer refusing some of the deliveries of `request` (it carries at least two). */
+  readonly partial?: (request: DeliveryRequest) => PartialResponse;
+}
+
+export interface DestinationContractOptions {
+  /**
+   * Config as an operator writes it, with every credential set (no sandbox credentials). Secret values
+   * must be distinctive, at least 8 characters, so the kit can look for them in everything it sees.
+   */
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** `settings` plus sandbox credentials; required when `capabilities.sandbox` is 'separate-credentials'. */
+  readonly sandboxSettings?: Readonly<Record<string, unknown>>;
+  /** Bad configs and the paths the schema must name; at least one. */
+  readonly invalidSettings: readonly InvalidSettingsCase[];
+  /** Required unless the `responses` suite is skipped. */
+  readonly responses?: ContractResponses;
+  /** Suites not run, each with the written reason the report prints. */
+  readonly skip?: Readonly<Partial<Record<ContractSuite, string>>>;
+}
+
+/** Which suites run and why the others do not; refuses a skip without a reason or of an unknown suite. */
+export function planSuites(skip: DestinationContractOptions['skip'] = {}): ReadonlyMap<ContractSuite, string | undefined> {
+  for (const [suite, reason] of Object.entries(skip)) {
+    if (!(CONTRACT_SUITES as readonly string[]).includes(suite)) {
+      throw new Error(`skip.${suite}: no such suite (the suites are ${CONTRACT_SUITES.join(', ')})`);
+    }
+    if (typeof reason !== 'string' || reason.trim() === '') {
+      throw new Error(`skip.${suite}: a suite is skipped only with a written reason`);
+    }
+  }
+  return new Map(CONTRACT_SUITES.map((suite) => [suite, skip[suite]?.trim()]));
+}

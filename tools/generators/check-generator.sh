@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The destination generator's output must pass out of the box. In a scratch copy of this working tree,
+# generate a destination, link the workspace packages (what `npm install` would do, without a registry),
+# then build, lint, typecheck and test the new project, and build the runner it was registered with.
+# Usage: bash tools/generators/check-generator.sh [name]   (default: acme)
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+name="${1:-acme}"
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/ferry-generator.XXXXXX")"
+trap 'rm -rf "$scratch"' EXIT
+
+# The files git knows (tracked and untracked, not ignored), as they are in the working tree: this leaves
+# out node_modules, dist and caches. Files deleted but not yet staged are skipped.
+(
+  cd "$repo"
+  git ls-files -z --cached --others --exclude-standard |
+    while IFS= read -r -d '' file; do [ -e "$file" ] && printf '%s\0' "$file"; done |
+    tar --null -T - -cf -
+) | tar -C "$scratch" -xf -
+
+# Installed packages are shared with the repository; our own are linked to the scratch copy's folders.
+mkdir "$scratch/node_modules"
+for entry in "$repo"/node_modules/* "$repo"/node_modules/.bin; do
+  [ "$(basename "$entry")" = "@ferry" ] || ln -s "$entry" "$scratch/node_modules/"
+done
+link_workspaces() {
+  node -e '
+    const fs = require("node:fs");
+    const path = require("node:path");
+    const root = process.argv[1];
+    for (const pattern of require(path.join(root, "package.json")).workspaces) {
+      if (!pattern.endsWith("/*")) throw new Error(`workspace pattern ${pattern}: only "folder/*" is supported`);
+      const parent = path.join(root, pattern.slice(0, -2));
+      for (const folder of fs.existsSync(parent) ? fs.readdirSync(parent) : []) {
+        const manifest = path.join(parent, folder, "package.json");
+        if (!fs.existsSync(manifest)) continue;
+        const link = path.join(root, "node_modules", JSON.parse(fs.readFileSync(manifest, "utf8")).name);
+        fs.mkdirSync(path.dirname(link), { recursive: true });
+        fs.rmSync(link, { force: true });
+        fs.symlinkSync(path.join(parent, folder), link);
+      }
+    }' "$scratch"
+}
+link_workspaces
+
+cd "$scratch"
+npx nx g @ferry/tools:destination "$name" --no-interactive
+link_workspaces # the new package, as `npm install` would after generating
+npx nx run-many -t build lint typecheck test -p "$name" --output-style=static
+npx nx run runner:build --output-style=static
+echo "check-generator: the generated destination \"$name\" builds, lints, typechecks, passes its tests and is registered with the runner"

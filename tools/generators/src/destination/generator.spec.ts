@@ -1,0 +1,153 @@
+import { readProjectConfiguration, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { destinationGenerator, RUNNER_PACKAGE, RUNNER_REGISTRY } from './generator';
+
+// The runner's registry as its owner writes it (the shape the generator must understand).
+const REGISTRY = `import type { ContainerModule } from 'inversify';
+import { clevertapModule } from '@ferry/clevertap';
+// Every destination plugin the runner offers; \`nx g @ferry/tools:destination\` adds new ones here.
+export const pluginModules: readonly ContainerModule[] = [clevertapModule];
+`;
+const RUNNER_MANIFEST = {
+  name: '@ferry/runner',
+  dependencies: { '@ferry/core': '*', '@ferry/clevertap': '*', '@ferry/engine': '*', fastify: '*' },
+  devDependencies: { '@ferry/testkit': '*' },
+};
+const REPO = path.resolve(__dirname, '../../../..');
+const SCAFFOLD = ['package.json', 'project.json', 'tsconfig.lib.json', 'tsconfig.spec.json', 'jest.config.cjs'];
+
+function workspace(): Tree {
+  const tree = createTreeWithEmptyWorkspace();
+  tree.write(RUNNER_REGISTRY, REGISTRY);
+  tree.write(RUNNER_PACKAGE, JSON.stringify(RUNNER_MANIFEST, null, 2));
+  return tree;
+}
+
+const read = (tree: Tree, file: string) => tree.read(file, 'utf-8') ?? '';
+const changes = (tree: Tree) => tree.listChanges().map((change) => [change.path, change.content?.toString()]);
+
+describe('destination generator', () => {
+  it('creates the library with every part a destination needs', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'acme' });
+    const root = 'libs/destinations/acme';
+    const files = ['README.md', ...SCAFFOLD, ...['index', 'capabilities', 'settings', 'plugin', 'module', 'module.spec', 'contract.spec'].map((f) => `src/${f}.ts`)];
+    for (const file of files) expect(tree.exists(`${root}/${file}`)).toBe(true);
+    for (const file of tree.children(`${root}/src`)) expect(read(tree, `${root}/src/${file}`)).not.toMatch(/<%|%>|__\w+__/);
+    expect(JSON.parse(read(tree, `${root}/package.json`)).name).toBe('@ferry/acme');
+    expect(read(tree, `${root}/src/plugin.ts`)).toContain("id: 'acme',");
+    expect(read(tree, `${root}/src/module.ts`)).toContain('export const acmeModule = new ContainerModule(');
+    expect(read(tree, `${root}/src/settings.ts`)).toContain("export const acmeSecrets: readonly string[] = ['apiKey'];");
+  });
+
+  it('mirrors the scaffold of the CleverTap project file for file', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'acme' });
+    for (const file of SCAFFOLD) {
+      const clevertap = readFileSync(path.join(REPO, 'libs/destinations/clevertap', file), 'utf-8');
+      expect(read(tree, `libs/destinations/acme/${file}`)).toBe(clevertap.replaceAll('clevertap', 'acme'));
+    }
+  });
+
+  it('tags the project as a destination, with the four targets', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'acme' });
+    const project = readProjectConfiguration(tree, 'acme');
+    expect(project.root).toBe('libs/destinations/acme');
+    expect(project.tags).toEqual(['type:destination']);
+    expect(Object.keys(project.targets ?? {})).toEqual(['build', 'typecheck', 'lint', 'test']);
+  });
+
+  it('writes honest stubs, and the contract spec skips exactly the suites that need them, saying why', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'acme' });
+    const plugin = read(tree, 'libs/destinations/acme/src/plugin.ts');
+    expect(plugin).toContain("throw new Error('acme: buildRequests is not implemented yet');");
+    expect(plugin).toContain("throw new Error('acme: parseResponse is not implemented yet');");
+    const spec = read(tree, 'libs/destinations/acme/src/contract.spec.ts');
+    expect(spec).toContain('describeDestinationContract(acmePlugin, {');
+    expect(spec).toContain("requests: 'acme: buildRequests is not implemented yet',");
+    expect(spec).toContain("batching: 'acme: buildRequests is not implemented yet',");
+    expect(spec).toContain("responses: 'acme: buildRequests and parseResponse are not implemented yet',");
+    expect(spec).toContain("'partial-responses': 'acme: buildRequests and parseResponse are not implemented yet',");
+    expect(spec).not.toMatch(/settings: '|secrets: '|capabilities: '/);
+  });
+
+  it('registers the module with the runner: one import, one list entry, one dependency', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'acme' });
+    expect(read(tree, RUNNER_REGISTRY)).toBe(`import type { ContainerModule } from 'inversify';
+import { clevertapModule } from '@ferry/clevertap';
+import { acmeModule } from '@ferry/acme';
+// Every destination plugin the runner offers; \`nx g @ferry/tools:destination\` adds new ones here.
+export const pluginModules: readonly ContainerModule[] = [clevertapModule, acmeModule];
+`);
+    const manifest = JSON.parse(read(tree, RUNNER_PACKAGE));
+    expect(Object.entries(manifest.dependencies)).toEqual([
+      ['@ferry/core', '*'],
+      ['@ferry/clevertap', '*'],
+      ['@ferry/engine', '*'],
+      ['@ferry/acme', '*'],
+      ['fastify', '*'],
+    ]);
+    expect(manifest.devDependencies).toEqual(RUNNER_MANIFEST.devDependencies);
+  });
+
+  it('adds to a list written one entry per line, keeping that layout', async () => {
+    const tree = workspace();
+    tree.write(RUNNER_REGISTRY, REGISTRY.replace('[clevertapModule];', '[\n  clevertapModule,\n];'));
+    await destinationGenerator(tree, { name: 'acme' });
+    await destinationGenerator(tree, { name: 'zeta' });
+    expect(read(tree, RUNNER_REGISTRY)).toContain(
+      "import { acmeModule } from '@ferry/acme';\nimport { zetaModule } from '@ferry/zeta';\n// Every",
+    );
+    expect(read(tree, RUNNER_REGISTRY)).toContain('= [\n  clevertapModule,\n  acmeModule,\n  zetaModule,\n];');
+  });
+
+  it('derives every name from a kebab-case name', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'mix-panel' });
+    expect(read(tree, RUNNER_REGISTRY)).toContain("import { mixPanelModule } from '@ferry/mix-panel';");
+    const plugin = read(tree, 'libs/destinations/mix-panel/src/plugin.ts');
+    expect(plugin).toContain("id: 'mix-panel',");
+    expect(plugin).toContain("displayName: 'Mix Panel',");
+    expect(plugin).toContain('export const mixPanelPlugin: DestinationPlugin<MixPanelSettings> = {');
+    expect(read(tree, 'libs/destinations/mix-panel/src/settings.ts')).toContain("apiKey: 'YOUR_MIX_PANEL_API_KEY',");
+    await destinationGenerator(tree, { name: 'braze', displayName: 'Braze (EU)' });
+    expect(read(tree, 'libs/destinations/braze/src/plugin.ts')).toContain("displayName: 'Braze (EU)',");
+  });
+
+  it.each([
+    [{ name: 'Acme' }, /name: "Acme" must be lower-case kebab-case/],
+    [{ name: '9lives' }, /name: "9lives" must be lower-case kebab-case/],
+    [{ name: 'acme_io' }, /name: "acme_io" must be lower-case kebab-case/],
+    [{ name: 'acme', displayName: "Acme's" }, /displayName: "Acme's" may hold only letters, digits, spaces/],
+  ])('refuses %j and writes nothing', async (schema, message) => {
+    const tree = workspace();
+    const before = changes(tree);
+    await expect(destinationGenerator(tree, schema)).rejects.toThrow(message);
+    expect(changes(tree)).toEqual(before);
+  });
+
+  it('refuses an existing destination, a missing registry and one it cannot read, and writes nothing', async () => {
+    const existing = workspace();
+    await destinationGenerator(existing, { name: 'acme' });
+    const generated = changes(existing);
+    await expect(destinationGenerator(existing, { name: 'acme' })).rejects.toThrow('libs/destinations/acme already exists');
+    expect(changes(existing)).toEqual(generated);
+
+    const missing = workspace();
+    missing.delete(RUNNER_REGISTRY);
+    const beforeMissing = changes(missing);
+    await expect(destinationGenerator(missing, { name: 'acme' })).rejects.toThrow(`${RUNNER_REGISTRY} not found`);
+    expect(changes(missing)).toEqual(beforeMissing);
+
+    const reshaped = workspace();
+    reshaped.write(RUNNER_REGISTRY, 'export const plugins = [clevertapModule];\n');
+    const beforeReshaped = changes(reshaped);
+    await expect(destinationGenerator(reshaped, { name: 'acme' })).rejects.toThrow('does not declare `export const pluginModules');
+    expect(changes(reshaped)).toEqual(beforeReshaped);
+  });
+});
