@@ -1,1 +1,5 @@
-export {};
+export { Dispatcher, type DispatcherDeps } from './dispatcher';
+export { secretValues, type DestinationInstance } from './instance';
+export { DEFAULT_DISPATCHER_OPTIONS, type DestinationStatus, type DispatcherOptions, type EngineObserver } from './options';
+export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview } from './plan';
+export { UndiciTransport, type UndiciTransportOptions } from './transport';

@@ -1,0 +1,373 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  redactText,
+  type Clock,
+  type DeliveryRequest,
+  type DeliveryUpdate,
+  type HttpResult,
+  type LeasedDelivery,
+  type Logger,
+  type Outcome,
+  type OutcomeType,
+  type Planned,
+  type Store,
+  type SubscriptionEvent,
+  type Transport,
+} from '@ferry/core';
+import { concurrencyOf, missingConfigOf, secretValues, skipOf, type DestinationInstance } from './instance';
+import { KeyedLimiter } from './limiter';
+import type { DestinationStatus, DispatcherOptions, EngineObserver } from './options';
+import { describeError } from './errors';
+import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult } from './outcomes';
+
+export interface LoopDeps {
+  readonly store: Store;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly decode: (body: string) => SubscriptionEvent;
+  readonly options: DispatcherOptions;
+  readonly observer?: EngineObserver;
+  readonly random: () => number;
+}
+
+/** Error texts are stored and shown: long enough to diagnose, short enough that a huge body cannot bloat a row. */
+const MAX_ERROR_CHARS = 2_000;
+
+type Health = { readonly state: 'running' } | { readonly state: 'paused'; readonly reason: string; readonly since: number };
+
+/** The timing and status of one exchange, shared by the outcomes it produced. */
+type Exchange = Omit<AttemptResult, 'outcome'>;
+
+/**
+ * Delivers one destination instance's deliveries. Every destination has its own loop, batches,
+ * concurrency caps and sleep, so a slow or failing destination never holds up another.
+ */
+export class DestinationLoop {
+  private readonly log: Logger;
+  private readonly secrets: string[];
+  private readonly missing: string[];
+  private readonly concurrency: number;
+  private readonly limiter: KeyedLimiter;
+  private readonly batches = new Set<Promise<unknown>>();
+  private health: Health;
+  private inFlightRequests = 0;
+  private stopping = false;
+  /** Set by a wake-up that found no sleep to end, so the next sleep returns at once. */
+  private woken = false;
+  private endSleep: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly destination: DestinationInstance,
+    private readonly deps: LoopDeps,
+  ) {
+    this.log = deps.logger.child({ destinationId: destination.id, plugin: destination.plugin.id });
+    this.secrets = secretValues(destination);
+    this.missing = missingConfigOf(destination);
+    this.concurrency = concurrencyOf(destination);
+    this.limiter = new KeyedLimiter(this.concurrency);
+    this.health =
+      this.missing.length > 0
+        ? { state: 'paused', reason: `missing configuration: ${this.missing.join(', ')}`, since: deps.clock.now() }
+        : { state: 'running' };
+  }
+
+  get paused(): boolean {
+    return this.health.state === 'paused';
+  }
+
+  status(): DestinationStatus {
+    return { destinationId: this.destination.id, plugin: this.destination.plugin.id, ...this.health, inFlightRequests: this.inFlightRequests };
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** New deliveries may be due. A paused destination ignores this: it only probes on its interval. */
+  notify(): void {
+    if (!this.paused) this.wake();
+  }
+
+  /** Stops leasing, lets the batches in flight finish and store their outcomes. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    if (this.missing.length > 0) return this.holdWhileUnconfigured();
+    while (!this.stopping) {
+      try {
+        await this.step();
+      } catch (error) {
+        this.log.error({ error: this.errorText(describeError(error)) }, 'delivery loop step failed; trying again');
+        await this.sleep(this.deps.options.pollMs);
+      }
+    }
+    await Promise.all(this.batches);
+  }
+
+  /** Without its config the destination cannot send; its waiting deliveries are parked as paused, visibly. */
+  private async holdWhileUnconfigured(): Promise<void> {
+    this.log.warn({ missing: this.missing }, 'destination not configured: its deliveries wait as paused until the config is complete');
+    try {
+      await this.deps.store.setPaused(this.destination.id, true, this.deps.clock.now());
+    } catch (error) {
+      this.log.error({ error: this.errorText(describeError(error)) }, 'could not park the deliveries of an unconfigured destination');
+    }
+  }
+
+  private async step(): Promise<void> {
+    if (this.paused) {
+      await this.sleep(this.deps.options.pausedProbeMs);
+      if (!this.stopping) await this.probe();
+    } else if (this.batches.size >= this.concurrency) {
+      await Promise.race(this.batches);
+    } else {
+      const leased = await this.leaseBatch();
+      if (leased.length > 0) this.track(this.deliver(leased));
+      else await this.sleepUntilDue();
+    }
+  }
+
+  private async leaseBatch(): Promise<LeasedDelivery[]> {
+    const { maxItems } = this.destination.plugin.capabilities.batch;
+    this.woken = false; // this lease sees everything notified so far
+    const leased = await this.lease(maxItems, 'pending');
+    if (leased.length === 0 || leased.length >= maxItems || this.deps.options.lingerMs <= 0) return leased;
+    // A partial batch waits briefly for company; deliberately not cut short by notify, or every webhook would flush it.
+    await delay(this.deps.options.lingerMs);
+    if (this.stopping) return leased;
+    return [...leased, ...(await this.lease(maxItems - leased.length, 'pending'))];
+  }
+
+  private lease(limit: number, from: 'pending' | 'paused'): Promise<LeasedDelivery[]> {
+    const { ownerId, leaseMs } = this.deps.options;
+    return this.deps.store.lease({ destinationId: this.destination.id, limit, nowMs: this.deps.clock.now(), leaseMs, owner: ownerId, from });
+  }
+
+  private async sleepUntilDue(): Promise<void> {
+    const { pollMs } = this.deps.options;
+    const dueAtMs = await this.deps.store.nextDueAtMs(this.destination.id);
+    await this.sleep(dueAtMs === undefined ? pollMs : Math.min(pollMs, Math.max(0, dueAtMs - this.deps.clock.now())));
+  }
+
+  private track(batch: Promise<unknown>): void {
+    const tracked: Promise<unknown> = batch.finally(() => {
+      this.batches.delete(tracked);
+      this.notify(); // a batch slot is free, and its retries may fall due before the current sleep ends
+    });
+    this.batches.add(tracked);
+  }
+
+  /** Sends one delivery (a paused one, else a due pending one): if it gets through, the credentials work again. */
+  private async probe(): Promise<void> {
+    for (const from of ['paused', 'pending'] as const) {
+      const leased = await this.lease(1, from);
+      if (leased.length === 0) continue;
+      const outcomes = await this.deliver(leased);
+      if (outcomes.has('delivered')) await this.resume();
+      return;
+    }
+  }
+
+  /** One batch: plan, build, send, read the answers, store every outcome in one call. Never throws. */
+  private async deliver(leased: readonly LeasedDelivery[]): Promise<ReadonlySet<OutcomeType>> {
+    try {
+      const { planned, settled, failed } = this.prepare(leased);
+      const results = new Map([...failed, ...(await this.send(planned))]);
+      const context = {
+        policy: this.deps.options.retryPolicy,
+        random: this.deps.random,
+        nowMs: this.deps.clock.now(),
+        errorText: (text: string) => this.errorText(text),
+      };
+      const updates = [...settled];
+      for (const delivery of leased) {
+        const result = results.get(delivery.id);
+        if (result) updates.push(updateAfterAttempt(delivery, result, context));
+      }
+      await this.deps.store.complete(updates, context.nowMs);
+      this.logDead(updates);
+
+      const outcomes = [...results.values()].map((result) => result.outcome);
+      const refused = outcomes.find((outcome) => outcome.type === 'auth_failed');
+      if (refused) await this.pause(refused.reason);
+      return new Set(outcomes.map((outcome) => outcome.type));
+    } catch (error) {
+      this.log.error(
+        { error: this.errorText(describeError(error)), deliveryIds: leased.map((delivery) => delivery.id) },
+        'could not finish a batch; its leases expire and it is tried again',
+      );
+      return new Set();
+    }
+  }
+
+  /** Reads each stored event and filters it again (the config may have changed since ingest). */
+  private prepare(leased: readonly LeasedDelivery[]) {
+    const planned: Planned[] = [];
+    const settled: DeliveryUpdate[] = [];
+    const failed: [string, AttemptResult][] = [];
+    for (const delivery of leased) {
+      let event: SubscriptionEvent;
+      try {
+        event = this.deps.decode(delivery.body);
+      } catch (error) {
+        // The body was accepted once, so only a changed source parser gets here: dead keeps it visible and replayable.
+        settled.push({ deliveryId: delivery.id, state: 'dead', lastError: this.errorText(`undecodable: ${describeError(error)}`) });
+        continue;
+      }
+      try {
+        const skip = skipOf(this.destination, event);
+        if (skip) settled.push({ deliveryId: delivery.id, state: 'skipped', lastError: this.errorText(`${skip.rule}: ${skip.reason}`) });
+        else planned.push({ deliveryId: delivery.id, event });
+      } catch (error) {
+        failed.push(...this.pluginBug([delivery.id], `filter threw: ${describeError(error)}`));
+      }
+    }
+    return { planned, settled, failed };
+  }
+
+  private async send(planned: readonly Planned[]): Promise<Map<string, AttemptResult>> {
+    const results = new Map<string, AttemptResult>();
+    if (planned.length === 0) return results;
+    const deliveryIds = planned.map((item) => item.deliveryId);
+    let requests: DeliveryRequest[];
+    try {
+      requests = this.destination.plugin.buildRequests(planned, this.destination.settings);
+    } catch (error) {
+      return new Map(this.pluginBug(deliveryIds, `buildRequests threw: ${describeError(error)}`));
+    }
+    for (const entries of await Promise.all(requests.map((request) => this.exchange(request)))) {
+      for (const [deliveryId, result] of entries) {
+        // A delivery carried twice keeps a failure over a success: delivered only if every copy was.
+        const previous = results.get(deliveryId);
+        if (!previous || previous.outcome.type === 'delivered') results.set(deliveryId, result);
+      }
+    }
+    const uncarried = deliveryIds.filter((deliveryId) => !results.has(deliveryId));
+    if (uncarried.length > 0) for (const [deliveryId, result] of this.pluginBug(uncarried, 'no request carried these deliveries')) results.set(deliveryId, result);
+    return results;
+  }
+
+  /** Sends one request within its concurrencyKey's cap and reads one outcome per delivery it carried. */
+  private async exchange(request: DeliveryRequest): Promise<[string, AttemptResult][]> {
+    if (request.warnings?.length) {
+      this.log.warn({ deliveryIds: request.deliveryIds, warnings: request.warnings.map((warning) => this.errorText(warning)) }, 'the plugin left something out of a request');
+    }
+    const { http, exchange } = await this.limiter.run(request.concurrencyKey, async () => {
+      const startedAtMs = this.deps.clock.now();
+      const started = performance.now();
+      this.inFlightRequests += 1;
+      const http: HttpResult = await this.deps.transport
+        .send(request, this.destination.timeoutMs)
+        .catch((error: unknown) => ({ kind: 'network', message: describeError(error) }) as const)
+        .finally(() => {
+          this.inFlightRequests -= 1;
+        });
+      const exchange: Exchange = { startedAtMs, durationMs: Math.round(performance.now() - started), status: http.kind === 'response' ? http.status : null };
+      return { http, exchange };
+    });
+    const entries = this.readOutcomes(request, http, exchange);
+    this.report(request, entries, exchange);
+    return entries;
+  }
+
+  private readOutcomes(request: DeliveryRequest, http: HttpResult, exchange: Exchange): [string, AttemptResult][] {
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.destination.plugin.parseResponse(request, http, this.destination.settings);
+    } catch (error) {
+      return this.pluginBug(request.deliveryIds, `parseResponse threw: ${describeError(error)}`, exchange);
+    }
+    const carried = new Set(request.deliveryIds);
+    const results = new Map<string, AttemptResult>();
+    for (const outcome of outcomes) {
+      if (carried.has(outcome.deliveryId) && !results.has(outcome.deliveryId)) results.set(outcome.deliveryId, { ...exchange, outcome });
+    }
+    const unanswered = request.deliveryIds.filter((deliveryId) => !results.has(deliveryId));
+    const missing = unanswered.length > 0 ? this.pluginBug(unanswered, 'parseResponse gave these deliveries no outcome', exchange) : [];
+    return [...results, ...missing];
+  }
+
+  private report(request: DeliveryRequest, entries: readonly [string, AttemptResult][], exchange: Exchange): void {
+    const counts = new Map<OutcomeType, number>();
+    for (const [, { outcome }] of entries) counts.set(outcome.type, (counts.get(outcome.type) ?? 0) + 1);
+    for (const [outcome, deliveries] of counts) this.deps.observer?.attempt?.(this.destination.id, outcome, deliveries, exchange.durationMs);
+    const firstFailure = entries.map(([, { outcome }]) => outcome).find(isFailure);
+    const fields = { status: exchange.status, durationMs: exchange.durationMs, deliveries: request.deliveryIds.length, outcomes: Object.fromEntries(counts) };
+    if (firstFailure) this.log.info({ ...fields, reason: this.errorText(describeFailure(firstFailure)) }, 'request not fully delivered');
+    else this.log.debug(fields, 'request delivered');
+  }
+
+  /** A plugin broke its contract: the deliveries are retried (and die in time like any other failure), never lost. */
+  private pluginBug(deliveryIds: readonly string[], problem: string, exchange?: Exchange): [string, AttemptResult][] {
+    const reason = `plugin error: ${this.errorText(problem)}`;
+    this.log.error({ deliveryIds, reason }, 'plugin bug: its deliveries will be retried');
+    const timing = exchange ?? { startedAtMs: this.deps.clock.now(), durationMs: 0, status: null };
+    return deliveryIds.map((deliveryId) => [deliveryId, { ...timing, outcome: { deliveryId, type: 'retry', reason } }]);
+  }
+
+  private logDead(updates: readonly DeliveryUpdate[]): void {
+    const dead = updates.filter((update) => update.state === 'dead');
+    if (dead.length > 0) this.log.warn({ deliveryIds: dead.map((update) => update.deliveryId), lastError: dead[0].lastError }, 'deliveries dead');
+  }
+
+  private async pause(reason: string): Promise<void> {
+    if (!this.paused) {
+      const safeReason = this.errorText(reason);
+      this.health = { state: 'paused', reason: safeReason, since: this.deps.clock.now() };
+      this.woken = false; // the first probe waits its full interval
+      this.log.warn(
+        { reason: safeReason, probeEveryMs: this.deps.options.pausedProbeMs },
+        'destination paused: its credentials were refused; its deliveries wait (none die) and one is retried on every probe',
+      );
+      this.deps.observer?.statusChanged?.(this.status());
+    }
+    try {
+      await this.deps.store.setPaused(this.destination.id, true, this.deps.clock.now());
+    } catch (error) {
+      // The destination is paused all the same; pending deliveries simply wait as pending until it resumes.
+      this.log.error({ error: this.errorText(describeError(error)) }, 'could not mark pending deliveries paused');
+    }
+  }
+
+  private async resume(): Promise<void> {
+    // Running first, so events planned from now on go to pending; then the paused ones follow.
+    this.health = { state: 'running' };
+    await this.deps.store.setPaused(this.destination.id, false, this.deps.clock.now());
+    this.log.info({}, 'destination resumed: a probe delivery was accepted');
+    this.deps.observer?.statusChanged?.(this.status());
+  }
+
+  /** Sleeps up to `ms`; `wake` ends it early. */
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopping) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.endSleep = undefined;
+        this.woken = false;
+        resolve();
+      };
+      const timer = setTimeout(end, ms);
+      this.endSleep = end;
+    });
+  }
+
+  private wake(): void {
+    this.woken = true;
+    this.endSleep?.();
+  }
+
+  private errorText(text: string): string {
+    return redactText(text, this.secrets).slice(0, MAX_ERROR_CHARS);
+  }
+}

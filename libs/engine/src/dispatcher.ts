@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, Logger, Store, SubscriptionEvent, Transport } from '@ferry/core';
+import { DestinationLoop } from './destination-loop';
+import type { DestinationInstance } from './instance';
+import { DEFAULT_DISPATCHER_OPTIONS, type DestinationStatus, type DispatcherOptions, type EngineObserver } from './options';
+
+export interface DispatcherDeps {
+  readonly store: Store;
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Stored webhook body → event (the runner passes the source's parser); throws when it cannot. */
+  readonly decode: (body: string) => SubscriptionEvent;
+  readonly destinations: readonly DestinationInstance[];
+  readonly options?: Partial<DispatcherOptions>;
+  readonly observer?: EngineObserver;
+  readonly random?: () => number;
+}
+
+/**
+ * Delivers stored deliveries: one independent loop per destination instance, each leasing its own due
+ * deliveries, batching, sending and storing outcomes. Ingest never waits on it: `notify` only wakes loops.
+ */
+export class Dispatcher {
+  private readonly loops = new Map<string, DestinationLoop>();
+
+  constructor(deps: DispatcherDeps) {
+    const given = Object.entries(deps.options ?? {}).filter(([, value]) => value !== undefined); // unset keys keep their defaults
+    const options: DispatcherOptions = { ownerId: `runner-${randomUUID()}`, ...DEFAULT_DISPATCHER_OPTIONS, ...Object.fromEntries(given) };
+    const loopDeps = { ...deps, options, random: deps.random ?? Math.random };
+    for (const destination of deps.destinations) {
+      if (this.loops.has(destination.id)) throw new Error(`destination id "${destination.id}" is used twice`);
+      this.loops.set(destination.id, new DestinationLoop(destination, loopDeps));
+    }
+  }
+
+  /** Starts every destination's loop; destinations never wait on each other. */
+  start(): void {
+    for (const loop of this.loops.values()) loop.start();
+  }
+
+  /** New pending deliveries exist (for one destination, or any): wake the loops now instead of at their next poll. */
+  notify(destinationId?: string): void {
+    if (destinationId === undefined) for (const loop of this.loops.values()) loop.notify();
+    else this.loops.get(destinationId)?.notify();
+  }
+
+  status(): DestinationStatus[] {
+    return [...this.loops.values()].map((loop) => loop.status());
+  }
+
+  /** Destinations whose new deliveries should be planned as paused. */
+  pausedDestinationIds(): ReadonlySet<string> {
+    return new Set(this.status().filter((status) => status.state === 'paused').map((status) => status.destinationId));
+  }
+
+  /** Stops leasing, finishes the requests in flight and stores their outcomes, then resolves. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
+  }
+}

@@ -1,0 +1,40 @@
+import { DEFAULT_RETRY_POLICY, type OutcomeType, type RetryPolicy } from '@ferry/core';
+
+/** Destination health as shown by the admin API and metrics. */
+export interface DestinationStatus {
+  readonly destinationId: string;
+  readonly plugin: string;
+  readonly state: 'running' | 'paused';
+  readonly reason?: string;
+  /** When it paused, in ms since the epoch. */
+  readonly since?: number;
+  readonly inFlightRequests: number;
+}
+
+/** Hooks the runner uses for metrics; all optional. */
+export interface EngineObserver {
+  /** One call per request and outcome type: how many of its deliveries got that outcome. */
+  attempt?(destinationId: string, outcome: OutcomeType, deliveries: number, durationMs: number): void;
+  statusChanged?(status: DestinationStatus): void;
+}
+
+export interface DispatcherOptions {
+  /** Lease owner (the runner's id). */
+  readonly ownerId: string;
+  readonly leaseMs: number;
+  /** How long a partial batch waits for more deliveries before it is sent. */
+  readonly lingerMs: number;
+  /** How often an idle destination looks for due retries (sooner when the next one is due sooner). */
+  readonly pollMs: number;
+  /** How often a paused destination is probed with one delivery. */
+  readonly pausedProbeMs: number;
+  readonly retryPolicy: RetryPolicy;
+}
+
+export const DEFAULT_DISPATCHER_OPTIONS: Omit<DispatcherOptions, 'ownerId'> = {
+  leaseMs: 60_000,
+  lingerMs: 25,
+  pollMs: 500,
+  pausedProbeMs: 30_000,
+  retryPolicy: DEFAULT_RETRY_POLICY,
+};
