@@ -1,0 +1,290 @@
+import { fixture, startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+import {
+  ACCOUNT_ID,
+  ADMIN_TOKEN,
+  PASSCODE,
+  SECRETS,
+  clevertapDestination,
+  closeHttp,
+  send,
+  startTestRunner,
+  tempDir,
+  testConfig,
+  waitFor,
+  type HttpAnswer,
+  type TempDir,
+  type TestRunner,
+} from './testing/harness';
+
+let dir: TempDir;
+let fake: FakeCleverTap;
+let t: TestRunner;
+/** Every answer the tests saw, searched for secrets at the end. */
+const answers: HttpAnswer[] = [];
+
+async function admin(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<HttpAnswer> {
+  const answer = await t.admin(method, pathAndQuery, body);
+  answers.push(answer);
+  return answer;
+}
+
+const stateOf = async (eventId: string) => (await admin('GET', `/events/${eventId}`)).json.deliveries[0].state;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  // Renewals are discarded by the account (code 528): they end dead, so there is something to replay.
+  fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE }, discardedEvents: ['rc_renewal_event'] });
+  t = await startTestRunner(testConfig(dir.path, { destinations: [clevertapDestination(fake)] }));
+  for (const name of ['initial_purchase', 'renewal', 'transfer', 'cancellation', 'trial_started'] as const) {
+    expect((await t.postWebhook(webhookBody(name))).status).toBe(200);
+  }
+  await waitFor('the deliveries to settle', async () => {
+    const { deliveries } = (await t.admin('GET', '/deliveries')).json;
+    return deliveries.every((delivery: { state: string }) => ['delivered', 'dead', 'skipped'].includes(delivery.state));
+  });
+});
+
+afterAll(async () => {
+  await t?.runner.close();
+  await fake?.close();
+  await closeHttp();
+  await dir?.remove();
+});
+
+describe('admin API access', () => {
+  it('needs the bearer admin token', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token-0000000000', ADMIN_TOKEN, `Basic ${ADMIN_TOKEN}`]) {
+      const answer = await send('GET', `${t.runner.url}/admin/events`, undefined, authorization ? { authorization } : {});
+      expect(answer.status).toBe(401);
+      expect(answer.json.error).toMatch(/Bearer/);
+    }
+    expect((await admin('GET', '/events')).status).toBe(200);
+  });
+
+  it('is disabled without server.adminToken, and says so', async () => {
+    const own = await tempDir();
+    const runner = await startTestRunner(testConfig(own.path, { server: { adminToken: undefined } }));
+    try {
+      const answer = await send('GET', `${runner.runner.url}/admin/events`, undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
+      expect(answer.status).toBe(403);
+      expect(answer.json).toEqual({ error: 'the admin API is disabled: set server.adminToken to enable it' });
+    } finally {
+      await runner.runner.close();
+      await own.remove();
+    }
+  });
+});
+
+describe('listing', () => {
+  it('filters events by type, user, delivery state and destination', async () => {
+    const types = async (query: string) => (await admin('GET', `/events${query}`)).json.events.map((event: { type: string }) => event.type).sort();
+    expect(await types('')).toEqual(['CANCELLATION', 'INITIAL_PURCHASE', 'INITIAL_PURCHASE', 'RENEWAL', 'TRANSFER']);
+    expect(await types('?type=RENEWAL')).toEqual(['RENEWAL']);
+    expect(await types('?user=user_8f14e45f')).toEqual(['CANCELLATION', 'INITIAL_PURCHASE', 'INITIAL_PURCHASE', 'RENEWAL']);
+    expect(await types('?state=dead')).toEqual(['RENEWAL']);
+    expect(await types('?state=skipped&destination=clevertap-main')).toEqual(['TRANSFER']);
+    expect(await types('?destination=elsewhere')).toEqual([]);
+  });
+
+  it('filters by time, ISO or milliseconds', async () => {
+    const now = Date.now();
+    const count = async (query: string) => (await admin('GET', `/events${query}`)).json.events.length;
+    expect(await count(`?since=${now + 60_000}`)).toBe(0);
+    expect(await count(`?until=${new Date(now + 60_000).toISOString()}`)).toBe(5);
+    expect(await count(`?since=${new Date(now - 3_600_000).toISOString()}&until=${now + 60_000}`)).toBe(5);
+  });
+
+  it('pages newest first with a cursor', async () => {
+    const seen: string[] = [];
+    let query = '?limit=2';
+    for (;;) {
+      const { events, next } = (await admin('GET', `/events${query}`)).json;
+      seen.push(...events.map((event: { id: string }) => event.id));
+      if (!next) break;
+      query = `?limit=2&before=${encodeURIComponent(next)}`;
+    }
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+  });
+
+  it('lists deliveries by state and destination', async () => {
+    const { deliveries } = (await admin('GET', '/deliveries?state=delivered&destination=clevertap-main')).json;
+    expect(deliveries).toHaveLength(3);
+    expect(deliveries.every((delivery: { state: string; attempts: number }) => delivery.state === 'delivered' && delivery.attempts === 1)).toBe(true);
+  });
+
+  it.each([
+    ['limit=abc', 'limit'],
+    ['limit=0', 'limit'],
+    ['limit=501', 'limit'],
+    ['state=lost', 'state'],
+    ['since=yesterday-ish', 'since'],
+    ['until=', 'until'],
+    ['color=blue', 'color'],
+    ['type=A&type=B', 'type'],
+  ])('answers 400 naming the parameter for ?%s', async (query, parameter) => {
+    for (const list of ['/events', '/deliveries']) {
+      const answer = await admin('GET', `${list}?${query}`);
+      expect(answer.status).toBe(400);
+      expect(answer.json).toEqual({ error: 'invalid query', issues: [expect.objectContaining({ path: parameter })] });
+    }
+  });
+});
+
+describe('one event', () => {
+  it('shows every delivery with every attempt', async () => {
+    const id = fixture('renewal').webhook.event.id as string;
+    const event = (await admin('GET', `/events/${id}`)).json;
+    expect(event).toMatchObject({ id, type: 'RENEWAL', kind: 'renewal', userId: 'user_8f14e45f', environment: 'PRODUCTION' });
+    expect(event.webhook).toEqual(fixture('renewal').webhook);
+    expect(event.deliveries).toEqual([
+      expect.objectContaining({
+        destinationId: 'clevertap-main',
+        state: 'dead',
+        attempts: 1,
+        lastError: expect.stringMatching(/528/),
+        attemptLog: [expect.objectContaining({ number: 1, outcome: 'rejected', status: 200 })],
+      }),
+    ]);
+  });
+
+  it('answers 404 for an unknown id', async () => {
+    const answer = await admin('GET', '/events/no-such-event');
+    expect(answer.status).toBe(404);
+    expect(answer.json.error).toMatch(/no-such-event/);
+  });
+});
+
+describe('replay', () => {
+  it('by delivery id makes a dead delivery pending again; it is retried and its attempts add up', async () => {
+    const eventId = fixture('renewal').webhook.event.id as string;
+    const [dead] = (await admin('GET', `/deliveries?state=dead`)).json.deliveries;
+    expect((await admin('POST', '/replay', { deliveryIds: [dead.id] })).json).toEqual({ replayed: 1 });
+    const event = await waitFor('the second attempt', async () => {
+      const detail = (await admin('GET', `/events/${eventId}`)).json;
+      return detail.deliveries[0].attemptLog.length === 2 && detail.deliveries[0].state === 'dead' && detail;
+    });
+    expect(event.deliveries[0].attempts).toBe(2);
+  });
+
+  it('by event id and by time window with states, skipped included', async () => {
+    const transfer = fixture('transfer').webhook.event.id as string;
+    expect((await admin('POST', '/replay', { eventIds: [transfer], states: ['skipped'] })).json).toEqual({ replayed: 1 });
+    await waitFor('the transfer to be skipped again', async () => (await stateOf(transfer)) === 'skipped');
+    const window = { from: new Date(Date.now() - 3_600_000).toISOString(), to: Date.now() + 60_000, destination: 'clevertap-main', states: ['skipped'] };
+    expect((await admin('POST', '/replay', window)).json).toEqual({ replayed: 1 });
+    await waitFor('the transfer to be skipped again', async () => (await stateOf(transfer)) === 'skipped');
+    expect((await admin('POST', '/replay', { ...window, states: ['delivered'], to: Date.now() - 3_000_000 })).json).toEqual({ replayed: 0 });
+  });
+
+  it.each([
+    [{}, '(root)'],
+    [{ deliveryIds: [] }, 'deliveryIds'],
+    [{ deliveryIds: ['a'], eventIds: ['b'] }, '(root)'],
+    [{ from: 'not a time', to: 1 }, 'from'],
+    [{ from: 1 }, 'to'],
+    [{ from: 10, to: 5 }, 'to'],
+    [{ eventIds: ['a'], states: ['pending'] }, 'states[0]'],
+    [{ eventIds: ['a'], everything: true }, 'everything'],
+  ])('answers 400 naming the field for %j', async (body, field) => {
+    const answer = await admin('POST', '/replay', body);
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toBe('invalid replay request');
+    expect(answer.json.issues.map((issue: { path: string }) => issue.path)).toContain(field);
+  });
+
+  it('answers 400 to a body that is not JSON', async () => {
+    const answer = await send('POST', `${t.runner.url}/admin/replay`, '{"deliveryIds": [', {
+      authorization: `Bearer ${ADMIN_TOKEN}`,
+      'content-type': 'application/json',
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({ error: 'invalid JSON body' });
+  });
+});
+
+describe('preview', () => {
+  it('returns the exact request per destination with secrets redacted, storing and sending nothing', async () => {
+    const eventsBefore = (await t.runner.store.stats(Date.now())).events;
+    const requestsBefore = fake.requests().length;
+    const webhook = { ...fixture('initial_purchase').webhook, event: { ...fixture('initial_purchase').webhook.event, id: 'preview-only' } };
+    const answer = await admin('POST', '/preview', webhook);
+    expect(answer.status).toBe(200);
+    expect(answer.json.event).toEqual({ id: 'preview-only', type: 'INITIAL_PURCHASE', kind: 'initial_purchase', environment: 'PRODUCTION', appUserId: 'user_8f14e45f' });
+    const [destination] = answer.json.destinations;
+    expect(destination).toMatchObject({ destinationId: 'clevertap-main', plugin: 'clevertap', status: 'send' });
+    const [request] = destination.requests;
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe(`${fake.url}/1/upload`);
+    expect(request.headers).toEqual({
+      'X-CleverTap-Account-Id': ACCOUNT_ID,
+      'X-CleverTap-Passcode': '[redacted]',
+      'Content-Type': 'application/json; charset=utf-8',
+    });
+    const body = JSON.parse(request.body);
+    expect(body.d).toEqual([expect.objectContaining({ type: 'event', evtName: 'rc_initial_purchase_event', objectId: 'a1b2c3d4e5f6478890abcdef12345678' })]);
+    expect((await t.runner.store.stats(Date.now())).events).toBe(eventsBefore);
+    expect(fake.requests()).toHaveLength(requestsBefore);
+  });
+
+  it('says why a destination would skip, and rejects an invalid webhook with its paths', async () => {
+    const skip = await admin('POST', '/preview', fixture('transfer').webhook);
+    expect(skip.json.destinations).toEqual([
+      { destinationId: 'clevertap-main', plugin: 'clevertap', status: 'skip', rule: 'transfer_not_supported', reason: expect.any(String) },
+    ]);
+    const invalid = await admin('POST', '/preview', { api_version: '1.0', event: { id: 'x' } });
+    expect(invalid.status).toBe(400);
+    expect(invalid.json.issues.map((issue: { path: string }) => issue.path)).toEqual(['event.type', 'event.event_timestamp_ms']);
+  });
+});
+
+describe('metrics', () => {
+  it('count webhooks, deliveries by state, attempt latency, queue depth, oldest pending age and pauses', async () => {
+    await t.postWebhook('not json');
+    const answer = await send('GET', `${t.runner.url}/metrics`);
+    answers.push(answer);
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-type']).toMatch(/^text\/plain/);
+    const text = answer.text;
+    expect(text).toMatch(/^ferry_webhooks_total\{outcome="stored"\} 5$/m);
+    expect(text).toMatch(/^ferry_webhooks_total\{outcome="invalid"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="delivered"\} 3$/m);
+    expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="dead"\} 1$/m);
+    expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="skipped"\} 1$/m);
+    expect(text).toMatch(/^ferry_delivery_attempt_duration_seconds_count\{destination="clevertap-main",outcome="delivered"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^ferry_delivery_outcomes_total\{destination="clevertap-main",outcome="rejected"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^ferry_queue_depth\{destination="clevertap-main"\} 0$/m);
+    expect(text).toMatch(/^ferry_oldest_pending_age_seconds\{destination="clevertap-main"\} 0$/m);
+    expect(text).toMatch(/^ferry_destination_paused\{destination="clevertap-main"\} 0$/m);
+    expect(text).toMatch(/^ferry_events_stored 5$/m);
+  });
+
+  it('health and readiness answer', async () => {
+    expect((await send('GET', `${t.runner.url}/healthz`)).json).toEqual({ status: 'ok' });
+    expect((await send('GET', `${t.runner.url}/readyz`)).json).toEqual({ status: 'ready' });
+  });
+});
+
+describe('secrets', () => {
+  it('never appear in logs, metrics or admin output, even when CleverTap echoes one back', async () => {
+    fake.inject({ type: 'status', status: 400, body: `{"status":"fail","error":"bad passcode ${PASSCODE}"}`, contentType: 'application/json' });
+    const id = 'echo-secret';
+    await t.postWebhook(webhookBody('initial_purchase', { id }));
+    const event = await waitFor('the rejection', async () => {
+      const detail = await admin('GET', `/events/${id}`);
+      return detail.json.deliveries[0].state === 'dead' && detail;
+    });
+    expect(event.json.deliveries[0].lastError).toContain('[redacted]');
+    await admin('GET', '/deliveries?state=dead');
+    await admin('GET', '/destinations');
+    await admin('POST', '/preview', fixture('sandbox_initial_purchase').webhook);
+    answers.push(await send('GET', `${t.runner.url}/metrics`));
+
+    const logs = t.logs.text();
+    expect(logs.length).toBeGreaterThan(0);
+    for (const secret of SECRETS) {
+      expect(logs).not.toContain(secret);
+      for (const answer of answers) expect(answer.text).not.toContain(secret);
+    }
+  });
+});

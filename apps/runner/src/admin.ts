@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import {
+  DELIVERY_STATES,
+  redactSettings,
+  systemClock,
+  type Clock,
+  type DeliveryRow,
+  type DeliveryState,
+  type EventDetail,
+  type EventRow,
+  type FieldIssue,
+  type ListFilter,
+  type ReplaySelector,
+  type Store,
+  type StoreStats,
+} from '@ferry/core';
+import { previewDeliveries, type DestinationInstance, type DestinationPreview, type DestinationStatus } from '@ferry/engine';
+import { revenueCatSource } from '@ferry/revenuecat';
+import { fieldIssues, numeric } from './input';
+
+/** Input an operator got wrong (a query parameter, a replay selector, a webhook to preview), with each field's path. */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly issues: readonly FieldIssue[],
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+/** An ISO 8601 time or milliseconds since the epoch (a number, or digits in a query string or flag). */
+const time = z.unknown().transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Date.parse(String(value));
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or milliseconds since the epoch' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const MAX_LIMIT = 500;
+
+const listQuery = z
+  .object({
+    state: z.enum(DELIVERY_STATES).optional(),
+    destination: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    type: z.string().min(1).optional(),
+    since: time.optional(),
+    until: time.optional(),
+    limit: numeric(z.number().int().min(1).max(MAX_LIMIT).optional()),
+    before: z.string().min(1).optional(),
+  })
+  .strict();
+
+const REPLAYABLE_STATES = ['dead', 'skipped', 'delivered'] as const;
+const ids = z.array(z.string().min(1)).min(1).max(10_000);
+
+const replayRequest = z
+  .object({
+    deliveryIds: ids.optional(),
+    eventIds: ids.optional(),
+    from: time.optional(),
+    to: time.optional(),
+    destination: z.string().min(1).optional(),
+    states: z.array(z.enum(REPLAYABLE_STATES)).min(1).optional(),
+  })
+  .strict()
+  .superRefine((request, ctx) => {
+    const forms = [request.deliveryIds, request.eventIds, request.from ?? request.to].filter((form) => form !== undefined);
+    if (forms.length !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of deliveryIds, eventIds, or from and to' });
+    if (request.from !== undefined && request.to === undefined) ctx.addIssue({ code: 'custom', path: ['to'], message: 'required with from' });
+    if (request.to !== undefined && request.from === undefined) ctx.addIssue({ code: 'custom', path: ['from'], message: 'required with to' });
+    if (request.from !== undefined && request.to !== undefined && request.to <= request.from) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+    }
+  });
+
+function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+  const parsed = schema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  throw new InputError(`invalid ${what}`, fieldIssues(parsed.error.issues, 'unknown parameter'));
+}
+
+function listFilter(input: unknown): ListFilter & { limit: number } {
+  const query = parseInput(listQuery, input, 'query');
+  return {
+    state: query.state,
+    destinationId: query.destination,
+    userId: query.user,
+    type: query.type,
+    sinceMs: query.since,
+    untilMs: query.until,
+    limit: query.limit ?? 50,
+    before: query.before,
+  };
+}
+
+/** One page of a newest-first listing; `next` is the `before` cursor of the following page, if there may be one. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next?: string;
+}
+
+function page<T extends { readonly id: string }>(items: readonly T[], limit: number): Page<T> {
+  return items.length === limit ? { items, next: items[items.length - 1].id } : { items };
+}
+
+export interface EventView extends Omit<EventDetail, 'body'> {
+  /** The webhook body as received. */
+  readonly webhook: unknown;
+}
+
+export interface DestinationView {
+  readonly id: string;
+  readonly plugin: string;
+  /** The live dispatcher's state; without one (the command line), paused when deliveries wait paused. */
+  readonly state: 'running' | 'paused';
+  readonly reason?: string;
+  readonly since?: number;
+  readonly inFlightRequests: number;
+  readonly missingConfig: readonly string[];
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly deliveries: Readonly<Record<DeliveryState, number>>;
+  readonly oldestPendingAgeMs: number;
+  /** Secret settings are redacted. */
+  readonly settings: unknown;
+}
+
+export interface PreviewResult {
+  readonly event: {
+    readonly id: string;
+    readonly type: string;
+    readonly kind: string | null;
+    readonly environment: string;
+    readonly appUserId: string | null;
+  };
+  readonly destinations: readonly DestinationPreview[];
+}
+
+export interface AdminServiceDeps {
+  readonly destinations: readonly DestinationInstance[];
+  /** Absent for commands that need none (preview). */
+  readonly store?: Store;
+  readonly clock?: Clock;
+  /** The dispatcher running in this process, if any: its live status, and a wake-up after replays. */
+  readonly dispatcher?: { status(): DestinationStatus[]; notify(destinationId?: string): void };
+}
+
+/**
+ * Every admin operation, once: the HTTP routes under /admin and the `ferry` command line both call
+ * this class, so they validate and answer alike.
+ */
+export class AdminService {
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: AdminServiceDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  private get store(): Store {
+    if (!this.deps.store) throw new Error('this operation needs the store');
+    return this.deps.store;
+  }
+
+  async listEvents(query: unknown): Promise<Page<EventRow>> {
+    const filter = listFilter(query);
+    return page(await this.store.listEvents(filter), filter.limit);
+  }
+
+  async listDeliveries(query: unknown): Promise<Page<DeliveryRow>> {
+    const filter = listFilter(query);
+    return page(await this.store.listDeliveries(filter), filter.limit);
+  }
+
+  async event(id: string): Promise<EventView | undefined> {
+    const detail = await this.store.getEvent(id);
+    if (!detail) return undefined;
+    const { body, ...rest } = detail;
+    return { ...rest, webhook: parseStoredBody(body) };
+  }
+
+  async destinations(): Promise<DestinationView[]> {
+    return this.destinationViews(await this.store.stats(this.clock.now()));
+  }
+
+  destinationViews(stats: StoreStats): DestinationView[] {
+    const live = new Map((this.deps.dispatcher?.status() ?? []).map((status) => [status.destinationId, status]));
+    return this.deps.destinations.map((destination): DestinationView => {
+      const deliveries = Object.fromEntries(DELIVERY_STATES.map((state) => [state, 0])) as Record<DeliveryState, number>;
+      for (const row of stats.deliveries) if (row.destinationId === destination.id) deliveries[row.state] = row.count;
+      const missingConfig = destination.plugin.missingConfig?.(destination.settings) ?? [];
+      const status = live.get(destination.id);
+      const base = {
+        id: destination.id,
+        plugin: destination.plugin.id,
+        inFlightRequests: status?.inFlightRequests ?? 0,
+        missingConfig,
+        concurrency: destination.concurrency,
+        timeoutMs: destination.timeoutMs,
+        deliveries,
+        oldestPendingAgeMs: stats.oldestPendingAgeMs.find((row) => row.destinationId === destination.id)?.ageMs ?? 0,
+        settings: redactSettings(destination.settings, destination.plugin.secrets),
+      };
+      if (missingConfig.length > 0) return { ...base, state: 'paused', reason: `missing configuration: ${missingConfig.join(', ')}` };
+      if (status) return { ...base, state: status.state, reason: status.reason, since: status.since };
+      if (this.deps.dispatcher === undefined && deliveries.paused > 0) {
+        return { ...base, state: 'paused', reason: `${deliveries.paused} deliveries wait paused` };
+      }
+      return { ...base, state: 'running' };
+    });
+  }
+
+  /** Makes the selected deliveries pending again with a fresh retry window. */
+  async replay(request: unknown, onProgress?: (replayed: number) => void): Promise<{ replayed: number }> {
+    const parsed = parseInput(replayRequest, request, 'replay request');
+    const selector: ReplaySelector = {
+      deliveryIds: parsed.deliveryIds,
+      eventIds: parsed.eventIds,
+      fromMs: parsed.from,
+      toMs: parsed.to,
+      destinationId: parsed.destination,
+      states: parsed.states,
+    };
+    const replayed = await this.store.replay(selector, this.clock.now(), onProgress);
+    if (replayed > 0) this.deps.dispatcher?.notify(parsed.destination);
+    return { replayed };
+  }
+
+  /** Per destination, the exact requests a webhook body would cause (secrets redacted); nothing is stored or sent. */
+  preview(webhook: unknown): PreviewResult {
+    const parsed = revenueCatSource.parse(webhook);
+    if (!parsed.ok) throw new InputError('invalid webhook', parsed.issues);
+    const event = parsed.value;
+    return {
+      event: { id: event.id, type: event.type, kind: event.kind, environment: event.environment, appUserId: event.appUserId },
+      destinations: previewDeliveries(event, this.deps.destinations),
+    };
+  }
+}
+
+function parseStoredBody(body: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return body;
+  }
+}

@@ -1,0 +1,131 @@
+import type { DeliveryRow, EventRow } from '@ferry/core';
+import type { DestinationView, EventView, Page, PreviewResult } from './admin';
+
+/** Human-readable output of the command line; every command also has `--json` for the exact data. */
+
+const time = (ms: number | null | undefined) => (ms === null || ms === undefined ? '-' : new Date(ms).toISOString());
+const text = (value: string | number | null | undefined) => (value === null || value === undefined || value === '' ? '-' : String(value));
+const clip = (value: string, width: number) => (value.length > width ? `${value.slice(0, width - 1)}…` : value);
+
+/** Left-aligned columns separated by two spaces. */
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+function nextPage<T>(page: Page<T>): string {
+  return page.next ? `more: --before ${page.next}\n` : '';
+}
+
+export function formatEvents(page: Page<EventRow>): string {
+  if (page.items.length === 0) return 'no events\n';
+  const rows = page.items.map((event) => [
+    time(event.receivedAtMs),
+    event.id,
+    event.type,
+    text(event.kind),
+    text(event.userId),
+    event.environment,
+  ]);
+  return table(['RECEIVED', 'ID', 'TYPE', 'KIND', 'USER', 'ENV'], rows) + nextPage(page);
+}
+
+export function formatDeliveries(page: Page<DeliveryRow>): string {
+  if (page.items.length === 0) return 'no deliveries\n';
+  const rows = page.items.map((delivery) => [
+    time(delivery.updatedAtMs),
+    delivery.id,
+    delivery.eventId,
+    delivery.destinationId,
+    delivery.state,
+    String(delivery.attempts),
+    delivery.state === 'pending' ? time(delivery.nextAttemptAtMs) : '-',
+    text(delivery.lastStatus),
+    clip(text(delivery.lastError), 80),
+  ]);
+  return table(['UPDATED', 'ID', 'EVENT', 'DESTINATION', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'STATUS', 'LAST ERROR'], rows) + nextPage(page);
+}
+
+export function formatEvent(event: EventView): string {
+  const lines = [
+    `event ${event.id}: ${event.type} (${text(event.kind)}), ${event.environment}, user ${text(event.userId)}`,
+    `  happened ${time(event.timestampMs)}, received ${time(event.receivedAtMs)}`,
+  ];
+  for (const delivery of event.deliveries) {
+    lines.push(
+      '',
+      `delivery ${delivery.id} → ${delivery.destinationId}: ${delivery.state}, ${delivery.attempts} attempt(s)` +
+        (delivery.state === 'pending' ? `, next at ${time(delivery.nextAttemptAtMs)}` : '') +
+        (delivery.deliveredAtMs ? `, delivered ${time(delivery.deliveredAtMs)}` : ''),
+    );
+    if (delivery.lastError) lines.push(`  last error: ${delivery.lastError}`);
+    for (const attempt of delivery.attemptLog) {
+      lines.push(
+        `  #${attempt.number} ${time(attempt.startedAtMs)}  ${attempt.outcome}  HTTP ${text(attempt.status)}  ${attempt.durationMs} ms` +
+          (attempt.error ? `  ${attempt.error}` : ''),
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatDestinations(destinations: readonly DestinationView[]): string {
+  if (destinations.length === 0) return 'no destinations configured\n';
+  const rows = destinations.map((destination) => [
+    destination.id,
+    destination.plugin,
+    destination.state,
+    String(destination.deliveries.pending),
+    String(destination.deliveries.in_flight),
+    String(destination.deliveries.paused),
+    String(destination.deliveries.delivered),
+    String(destination.deliveries.skipped),
+    String(destination.deliveries.dead),
+    text(destination.reason),
+  ]);
+  return table(['ID', 'PLUGIN', 'STATE', 'PENDING', 'IN FLIGHT', 'PAUSED', 'DELIVERED', 'SKIPPED', 'DEAD', 'REASON'], rows);
+}
+
+/** Bodies are pretty-printed for reading; `--json` shows them byte-exact. */
+export function formatPreview(preview: PreviewResult): string {
+  const { event } = preview;
+  const lines = [`event ${event.id}: ${event.type} (${text(event.kind)}), ${event.environment}, user ${text(event.appUserId)}`];
+  for (const destination of preview.destinations) {
+    const name = `${destination.destinationId} (${destination.plugin})`;
+    lines.push('');
+    if (destination.status === 'skip') {
+      lines.push(`${name}: skipped, ${destination.rule}: ${destination.reason}`);
+    } else if (destination.status === 'paused') {
+      lines.push(`${name}: paused, ${destination.missing.join('; ')}`);
+    } else {
+      lines.push(`${name}: ${destination.requests.length} request(s)`);
+      for (const request of destination.requests) {
+        lines.push(`  ${request.method} ${request.url}`);
+        for (const [header, value] of Object.entries(request.headers)) lines.push(`  ${header}: ${value}`);
+        lines.push('', indent(prettyBody(request.body), '  '));
+      }
+      for (const warning of destination.warnings) lines.push(`  warning: ${warning}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function prettyBody(body: string): string {
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}
+
+function indent(block: string, prefix: string): string {
+  return block
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+}

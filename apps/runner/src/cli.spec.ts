@@ -1,0 +1,222 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fixture, startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+import { runCli, type CliIo } from './cli';
+import {
+  ACCOUNT_ID,
+  PASSCODE,
+  SECRETS,
+  clevertapDestination,
+  closeHttp,
+  startTestRunner,
+  tempDir,
+  testConfig,
+  waitFor,
+  type TempDir,
+} from './testing/harness';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let dir: TempDir;
+beforeEach(async () => {
+  dir = await tempDir();
+});
+afterEach(() => dir.remove());
+afterAll(() => closeHttp());
+
+async function ferry(...argv: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    env: {},
+    cwd: dir.path,
+    readStdin: async () => '',
+  };
+  const code = await runCli(argv, io);
+  return { code, stdout, stderr };
+}
+
+async function writeJson(name: string, value: unknown): Promise<string> {
+  const file = path.join(dir.path, name);
+  await writeFile(file, typeof value === 'string' ? value : JSON.stringify(value));
+  return file;
+}
+
+/** A config file whose CleverTap destination points at `endpoint`; the store lives in the temp dir. */
+async function configFile(endpoint = 'http://127.0.0.1:9', name = 'ferry.config.json'): Promise<string> {
+  const config = testConfig(dir.path, {
+    destinations: [{ id: 'clevertap-main', plugin: 'clevertap', settings: { endpoint, accountId: ACCOUNT_ID, passcode: PASSCODE } }],
+  });
+  return writeJson(name, config);
+}
+
+describe('ferry preview', () => {
+  it('prints the exact request for a fixture, secrets redacted, with no store and no server', async () => {
+    const config = await configFile();
+    const webhook = await writeJson('webhook.json', webhookBody('initial_purchase'));
+    const run = await ferry('preview', '--config', config, webhook);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toBe('event 5b1e7c9a-0d3f-4a61-9e2b-7f4c8a1d2e01: INITIAL_PURCHASE (initial_purchase), PRODUCTION, user user_8f14e45f');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'clevertap-main (clevertap): 1 request(s)',
+        '  POST http://127.0.0.1:9/1/upload',
+        `  X-CleverTap-Account-Id: ${ACCOUNT_ID}`,
+        '  X-CleverTap-Passcode: [redacted]',
+        '  Content-Type: application/json; charset=utf-8',
+        '        "evtName": "rc_initial_purchase_event",',
+        '        "ts": 1740823202,',
+        '        "objectId": "a1b2c3d4e5f6478890abcdef12345678"',
+      ]),
+    );
+    expect(run.stdout).not.toContain(PASSCODE);
+    expect(existsSync(path.join(dir.path, 'ferry.db'))).toBe(false);
+  });
+
+  it('--json gives the byte-exact request', async () => {
+    const config = await configFile();
+    const webhook = await writeJson('webhook.json', webhookBody('renewal'));
+    const run = await ferry('preview', '--config', config, '--json', webhook);
+    const [destination] = JSON.parse(run.stdout).destinations;
+    const body = JSON.parse(destination.requests[0].body);
+    expect(body).toEqual({ d: [expect.objectContaining({ type: 'event', evtName: 'rc_renewal_event', ts: 1743501605 })] });
+    expect(destination.requests[0].headers['X-CleverTap-Passcode']).toBe('[redacted]');
+  });
+
+  it('says why a destination skips, and names the wrong fields of an invalid webhook', async () => {
+    const config = await configFile();
+    const transfer = await ferry('preview', '--config', config, await writeJson('transfer.json', webhookBody('transfer')));
+    expect(transfer.stdout).toMatch(/^clevertap-main \(clevertap\): skipped, transfer_not_supported: /m);
+    const invalid = await ferry('preview', '--config', config, await writeJson('bad.json', { event: { id: 'x', event_timestamp_ms: 1 } }));
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toBe('ferry: invalid webhook:\n  event.type: required\n');
+    const notJson = await ferry('preview', '--config', config, await writeJson('not.json', 'nope'));
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toMatch(/not\.json is not valid JSON/);
+  });
+
+  it('uses the example config when there is none, where CleverTap waits for credentials', async () => {
+    const run = await ferry('preview', await writeJson('webhook.json', webhookBody('renewal')));
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/previewing with the example/);
+    expect(run.stdout).toMatch(/^clevertap-main \(clevertap\): paused, settings\.accountId and settings\.passcode are not set$/m);
+  });
+});
+
+describe('ferry config', () => {
+  it('check names every problem with its path and exits 1', async () => {
+    const config = await writeJson('bad.json', {
+      server: { port: 'eighty' },
+      destinations: [{ id: 'ct', plugin: 'clevertap', settings: { region: 'mars1', passcode: '${NOT_SET}' } }],
+    });
+    const run = await ferry('config', 'check', '--config', config);
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')).toEqual(
+      expect.arrayContaining([
+        `ferry: invalid config ${config}:`,
+        'destinations[0].settings.passcode: environment variable NOT_SET is not set',
+        expect.stringMatching(/^server\.port: /),
+        expect.stringMatching(/^destinations\[0\]\.settings\.region: unknown region "mars1"/),
+      ]),
+    );
+  });
+
+  it('check accepts a good config and lists what is missing', async () => {
+    const run = await ferry('config', 'check', '--config', await configFile(undefined, 'good.json'));
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`config OK: ${path.join(dir.path, 'good.json')}\ndestinations: clevertap-main (clevertap)\n`);
+    const example = await ferry('config', 'check');
+    expect(example.stdout).toMatch(/^note: destination clevertap-main cannot send yet/m);
+  });
+
+  it('schema prints a JSON Schema with the plugin settings', async () => {
+    const run = await ferry('config', 'schema');
+    const schema = JSON.parse(run.stdout);
+    expect(schema.$schema).toMatch(/json-schema\.org/);
+    expect(schema.properties.destinations.items.allOf[0].then.properties.settings.properties).toHaveProperty('region');
+  });
+});
+
+describe('calling it wrongly', () => {
+  it.each([
+    [['frobnicate'], 'unknown command "frobnicate"'],
+    [[], 'no command given'],
+    [['events', 'purge'], 'unknown command "events purge"; try: events list, events show'],
+    [['events', 'list', '--colour', 'red'], 'unknown flag --colour for "events list"'],
+    [['events', 'show'], '"events show" needs EVENT_ID'],
+    [['destinations', 'extra'], '"destinations" takes no argument, got "extra"'],
+    [['preview', '--config'], "Option '--config <value>' argument missing (preview)"],
+  ])('%j exits 2 naming the problem', async (argv, message) => {
+    const run = await ferry(...argv);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`ferry: ${message}\nRun "npm run ferry -- help" for usage.\n`);
+  });
+
+  it('help lists every command', async () => {
+    const run = await ferry('help');
+    expect(run.code).toBe(0);
+    for (const command of ['preview', 'config check', 'config schema', 'events list', 'events show', 'deliveries list', 'destinations', 'replay']) {
+      expect(run.stdout).toContain(`  ${command}`);
+    }
+  });
+});
+
+describe('store commands beside a running runner', () => {
+  let fake: FakeCleverTap;
+  afterEach(() => fake?.close());
+
+  it('list, show, report destinations and replay with progress', async () => {
+    fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE }, discardedEvents: ['rc_renewal_event'] });
+    const config = testConfig(dir.path, { destinations: [clevertapDestination(fake)] });
+    const file = await writeJson('ferry.config.json', config);
+    const t = await startTestRunner(config);
+    try {
+      for (const name of ['initial_purchase', 'renewal', 'transfer'] as const) await t.postWebhook(webhookBody(name));
+      const renewalId = fixture('renewal').webhook.event.id as string;
+      await waitFor('the renewal to die', async () => (await t.runner.store.getEvent(renewalId))?.deliveries[0].state === 'dead');
+
+      const events = await ferry('events', 'list', '--config', file);
+      expect(events.code).toBe(0);
+      const [header, ...rows] = events.stdout.trimEnd().split('\n');
+      expect(header).toMatch(/^RECEIVED\s+ID\s+TYPE\s+KIND\s+USER\s+ENV$/);
+      expect(rows).toHaveLength(3);
+      expect((await ferry('events', 'list', '--config', file, '--type', 'RENEWAL', '--json')).stdout).toContain(renewalId);
+
+      const dead = await ferry('deliveries', 'list', '--config', file, '--state', 'dead', '--json');
+      const [delivery] = JSON.parse(dead.stdout).deliveries;
+      expect(delivery).toMatchObject({ eventId: renewalId, state: 'dead', attempts: 1 });
+
+      const shown = await ferry('events', 'show', '--config', file, renewalId);
+      expect(shown.stdout).toMatch(new RegExp(`^delivery ${delivery.id} → clevertap-main: dead, 1 attempt\\(s\\)$`, 'm'));
+      expect(shown.stdout).toMatch(/^ {2}#1 \S+ {2}rejected {2}HTTP 200 /m);
+      expect((await ferry('events', 'show', '--config', file, 'nope')).code).toBe(1);
+
+      const destinations = await ferry('destinations', '--config', file);
+      expect(destinations.stdout.split('\n')[1]).toMatch(/^clevertap-main\s+clevertap\s+running\s+0\s+0\s+0\s+1\s+1\s+1/);
+
+      const replay = await ferry('replay', '--config', file, '--id', delivery.id);
+      expect(replay).toEqual({ code: 0, stdout: 'replayed 1 delivery\n', stderr: expect.stringContaining('replayed 1…') });
+      await waitFor('the runner to retry it', async () => (await t.runner.store.getEvent(renewalId))?.deliveries[0].attempts === 2);
+
+      const badFlag = await ferry('replay', '--config', file, '--state', 'pending', '--event', renewalId);
+      expect(badFlag.code).toBe(2);
+      expect(badFlag.stderr).toMatch(/^ {2}state\[0\]: /m);
+      const badLimit = await ferry('events', 'list', '--config', file, '--limit', 'lots');
+      expect(badLimit).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ {2}limit: /m) });
+
+      for (const run of [events, dead, shown, destinations, replay]) {
+        for (const secret of SECRETS) expect(run.stdout + run.stderr).not.toContain(secret);
+      }
+    } finally {
+      await t.runner.close();
+    }
+  });
+});

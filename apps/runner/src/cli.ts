@@ -1,0 +1,340 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Store } from '@ferry/core';
+import { openStore } from '@ferry/store';
+import { AdminService, InputError } from './admin';
+import {
+  ConfigError,
+  configJsonSchema,
+  configNotes,
+  configSecrets,
+  locateConfig,
+  parseConfig,
+  readConfigFile,
+  type ConfigLocation,
+  type RunnerConfig,
+} from './config';
+import { createPluginContainer, pluginsById } from './container';
+import { createLogger, textRedactor } from './logging';
+import { formatDeliveries, formatDestinations, formatEvent, formatEvents, formatPreview } from './cli-format';
+
+/** Where the command line reads and writes; tests pass their own. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly readStdin: () => Promise<string>;
+}
+
+/** A mistake in how the command was called: the message names it, the exit code is 2. */
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Context {
+  readonly values: Values;
+  readonly positionals: readonly string[];
+  readonly io: CliIo;
+  /** Writes to stdout with every configured secret redacted. */
+  out(text: string): void;
+  config(): RunnerConfig;
+  location(): ConfigLocation;
+  admin(): Promise<AdminService>;
+}
+
+interface Command {
+  readonly usage: string;
+  readonly summary: string;
+  readonly options?: Options;
+  readonly positionals?: readonly string[];
+  run(context: Context): Promise<number | void>;
+}
+
+const CONFIG_OPTION: Options = { config: { type: 'string' } };
+const JSON_OPTION: Options = { json: { type: 'boolean' } };
+const LIST_OPTIONS: Options = {
+  ...CONFIG_OPTION,
+  ...JSON_OPTION,
+  state: { type: 'string' },
+  destination: { type: 'string' },
+  user: { type: 'string' },
+  type: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
+  before: { type: 'string' },
+};
+const LIST_FLAGS = '[--state S] [--destination ID] [--user U] [--type T] [--since TIME] [--until TIME] [--limit N] [--before ID] [--json]';
+
+const printJson = (context: Context, value: unknown) => context.out(`${JSON.stringify(value, null, 2)}\n`);
+
+/** The filters of a list command, named as the admin API's query parameters. */
+function listQuery(values: Values): Record<string, unknown> {
+  const { config: _config, json: _json, ...filters } = values;
+  return filters;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  help: {
+    usage: 'help',
+    summary: 'show this help',
+    async run({ io }) {
+      io.stdout(usage());
+    },
+  },
+  preview: {
+    usage: 'preview [--config FILE] [--json] WEBHOOK.json   (- reads the webhook from stdin)',
+    summary: 'print, per destination, the exact requests a webhook would cause (secrets redacted); sends and stores nothing',
+    options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    positionals: ['WEBHOOK.json'],
+    async run(context) {
+      const file = context.positionals[0];
+      const text = file === '-' ? await context.io.readStdin() : readWebhookFile(path.resolve(context.io.cwd, file));
+      let webhook: unknown;
+      try {
+        webhook = JSON.parse(text);
+      } catch (error) {
+        context.io.stderr(`ferry: ${file} is not valid JSON: ${(error as Error).message}\n`);
+        return 1;
+      }
+      if (context.location().example) context.io.stderr(`ferry: no config file given; previewing with the example ${context.location().path}\n`);
+      const admin = new AdminService({ destinations: context.config().destinations });
+      const preview = admin.preview(webhook);
+      if (context.values.json) printJson(context, preview);
+      else context.out(formatPreview(preview));
+    },
+  },
+  'config check': {
+    usage: 'config check [--config FILE]',
+    summary: 'validate the config: one line per problem, naming its path',
+    options: CONFIG_OPTION,
+    async run(context) {
+      const config = context.config();
+      const destinations = config.destinations.map((destination) => `${destination.id} (${destination.plugin.id})`).join(', ');
+      context.out(`config OK: ${context.location().path}\ndestinations: ${destinations || 'none'}\n`);
+      for (const note of configNotes(config, context.location())) context.out(`note: ${note}\n`);
+    },
+  },
+  'config schema': {
+    usage: 'config schema',
+    summary: "print the config's JSON Schema (for editors: \"$schema\" in ferry.config.json)",
+    async run({ io }) {
+      const plugins = [...pluginsById(createPluginContainer()).values()];
+      io.stdout(`${JSON.stringify(configJsonSchema(plugins), null, 2)}\n`);
+    },
+  },
+  'events list': {
+    usage: `events list [--config FILE] ${LIST_FLAGS}`,
+    summary: 'list events, newest first (--state/--destination match any of their deliveries)',
+    options: LIST_OPTIONS,
+    async run(context) {
+      const page = await (await context.admin()).listEvents(listQuery(context.values));
+      if (context.values.json) printJson(context, { events: page.items, next: page.next });
+      else context.out(formatEvents(page));
+    },
+  },
+  'events show': {
+    usage: 'events show [--config FILE] [--json] EVENT_ID',
+    summary: 'show one event with every delivery and every attempt',
+    options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    positionals: ['EVENT_ID'],
+    async run(context) {
+      const id = context.positionals[0];
+      const event = await (await context.admin()).event(id);
+      if (!event) {
+        context.io.stderr(`ferry: no event with id ${JSON.stringify(id)}\n`);
+        return 1;
+      }
+      if (context.values.json) printJson(context, event);
+      else context.out(formatEvent(event));
+    },
+  },
+  'deliveries list': {
+    usage: `deliveries list [--config FILE] ${LIST_FLAGS}`,
+    summary: 'list deliveries, newest first',
+    options: LIST_OPTIONS,
+    async run(context) {
+      const page = await (await context.admin()).listDeliveries(listQuery(context.values));
+      if (context.values.json) printJson(context, { deliveries: page.items, next: page.next });
+      else context.out(formatDeliveries(page));
+    },
+  },
+  destinations: {
+    usage: 'destinations [--config FILE] [--json]',
+    summary: 'each destination: state (paused and why), deliveries by state',
+    options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    async run(context) {
+      const destinations = await (await context.admin()).destinations();
+      if (context.values.json) printJson(context, { destinations });
+      else context.out(formatDestinations(destinations));
+    },
+  },
+  replay: {
+    usage: 'replay [--config FILE] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
+    summary: 'make dead or skipped deliveries pending again (a running runner picks them up)',
+    options: {
+      ...CONFIG_OPTION,
+      id: { type: 'string', multiple: true },
+      event: { type: 'string', multiple: true },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      destination: { type: 'string' },
+      state: { type: 'string', multiple: true },
+    },
+    async run(context) {
+      const { id, event, from, to, destination, state } = context.values;
+      const request = { deliveryIds: id, eventIds: event, from, to, destination, states: state };
+      const admin = await context.admin();
+      const { replayed } = await admin
+        .replay(
+          Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined)),
+          (count) => context.io.stderr(`replayed ${count}…\n`),
+        )
+        .catch((error: unknown) => {
+          throw error instanceof InputError ? renameIssues(error, REPLAY_FLAGS) : error;
+        });
+      context.out(`replayed ${replayed} ${replayed === 1 ? 'delivery' : 'deliveries'}\n`);
+    },
+  },
+};
+
+/** Replay request fields by the flag that sets them. */
+const REPLAY_FLAGS: Readonly<Record<string, string>> = { deliveryIds: 'id', eventIds: 'event', states: 'state' };
+
+function renameIssues(error: InputError, names: Readonly<Record<string, string>>): InputError {
+  const rename = (issuePath: string) => issuePath.replace(/^[^.[]+/, (field) => names[field] ?? field);
+  return new InputError(error.message, error.issues.map((issue) => ({ ...issue, path: rename(issue.path) })));
+}
+
+function readWebhookFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);
+  return `Usage: npm run ferry -- <command>
+
+Commands:
+${lines.join('\n')}
+
+The config comes from --config FILE, else $FERRY_CONFIG, else ./ferry.config.json, else the example.
+TIME is ISO 8601 (2025-03-01T00:00:00Z) or milliseconds since the epoch.
+`;
+}
+
+function findCommand(argv: readonly string[]): { name: string; command: Command; rest: readonly string[] } {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ');
+    if (argv.length >= words && COMMANDS[name]) return { name, command: COMMANDS[name], rest: argv.slice(words) };
+  }
+  if (argv.length === 0) throw new UsageError('no command given');
+  const group = Object.keys(COMMANDS).filter((name) => name.startsWith(`${argv[0]} `));
+  if (group.length > 0) throw new UsageError(`unknown command "${argv.slice(0, 2).join(' ')}"; try: ${group.join(', ')}`);
+  throw new UsageError(`unknown command "${argv[0]}"`);
+}
+
+/** Runs one command; resolves to the process exit code (0 done, 1 failed, 2 called wrongly). */
+export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let store: Store | undefined;
+  let redact = (text: string) => text;
+  let configPath: string | undefined;
+  try {
+    const { name, command, rest } = findCommand(argv);
+    const parsed = parseFlags(name, command, rest);
+    let config: RunnerConfig | undefined;
+    const flag = parsed.values.config;
+    const location = () => locateConfig(typeof flag === 'string' ? flag : undefined, io.env, io.cwd);
+    const loadConfig = () => {
+      if (!config) {
+        configPath = location().path;
+        config = parseConfig(readConfigFile(location()), pluginsById(createPluginContainer()), io.env);
+        redact = textRedactor(configSecrets(config));
+      }
+      return config;
+    };
+    const context: Context = {
+      ...parsed,
+      io,
+      out: (text) => io.stdout(redact(text)),
+      config: loadConfig,
+      location,
+      admin: async () => {
+        const current = loadConfig();
+        const logger = createLogger({ level: 'warn', secrets: configSecrets(current), stream: { write: io.stderr } });
+        store ??= await openStore(current.store.url, { logger });
+        return new AdminService({ destinations: current.destinations, store });
+      },
+    };
+    return (await command.run(context)) ?? 0;
+  } catch (error) {
+    return reportFailure(error, (text) => io.stderr(redact(text)), configPath);
+  } finally {
+    await store?.close();
+  }
+}
+
+function parseFlags(name: string, command: Command, args: readonly string[]): { values: Values; positionals: string[] } {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options: command.options ?? {}, strict: true, allowPositionals: true }) as typeof parsed;
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const flag = /'(--?[^' ]+)/.exec(message)?.[1];
+    throw new UsageError(code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown flag ${flag} for "${name}"` : `${message.split('. ')[0]} (${name})`);
+  }
+  const expected = command.positionals ?? [];
+  if (parsed.positionals.length !== expected.length) {
+    throw new UsageError(
+      expected.length === 0
+        ? `"${name}" takes no argument, got "${parsed.positionals[0]}"`
+        : `"${name}" needs ${expected.join(' ')}${parsed.positionals.length > expected.length ? ` only, got "${parsed.positionals.join(' ')}"` : ''}`,
+    );
+  }
+  return parsed;
+}
+
+/** Prints why the command failed; answers the exit code. */
+function reportFailure(error: unknown, stderr: (text: string) => void, configPath: string | undefined): number {
+  if (error instanceof UsageError) {
+    stderr(`ferry: ${error.message}\nRun "npm run ferry -- help" for usage.\n`);
+    return 2;
+  }
+  if (error instanceof InputError) {
+    stderr(`ferry: ${error.message}:\n${error.issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n')}\n`);
+    return 2;
+  }
+  if (error instanceof ConfigError) {
+    stderr(`ferry: invalid config ${configPath}:\n${error.message}\n`);
+    return 1;
+  }
+  stderr(`ferry: ${(error as Error).message ?? error}\n`);
+  return 1;
+}
+
+function processIo(): CliIo {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

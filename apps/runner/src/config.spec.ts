@@ -1,0 +1,256 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DEFAULT_RETRY_POLICY, type AnyDestinationPlugin } from '@ferry/core';
+import { clevertapPlugin } from '@ferry/clevertap';
+import {
+  ConfigError,
+  EXAMPLE_CONFIG_PATH,
+  configJsonSchema,
+  configNotes,
+  configSecrets,
+  locateConfig,
+  parseConfig,
+  readConfigFile,
+  retryPolicy,
+} from './config';
+
+const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
+
+/** The lines of the ConfigError that `input` causes. */
+function problems(input: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(input, plugins, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split('\n');
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const clevertap = (settings: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+  id: 'ct',
+  plugin: 'clevertap',
+  settings: { accountId: 'ACC', passcode: 'pass-0123456789', ...settings },
+  ...extra,
+});
+
+describe('parseConfig', () => {
+  it('applies the documented defaults to an empty config', () => {
+    const config = parseConfig({}, plugins, {});
+    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1_048_576 });
+    expect(config.store.url).toBe('sqlite:./data/ferry.db');
+    expect(config.sources.revenuecat.authorization).toBeUndefined();
+    expect(config.destinations).toEqual([]);
+    expect(config.log.level).toBe('info');
+    expect(retryPolicy(config)).toEqual(DEFAULT_RETRY_POLICY);
+  });
+
+  it('turns a destination into an instance with parsed settings, default concurrency and timeout', () => {
+    const [destination] = parseConfig({ destinations: [clevertap()] }, plugins, {}).destinations;
+    expect(destination.id).toBe('ct');
+    expect(destination.plugin).toBe(clevertapPlugin);
+    expect(destination.concurrency).toBe(4);
+    expect(destination.timeoutMs).toBe(10_000);
+    expect(destination.settings).toMatchObject({ region: 'eu1', salesReporting: 'gross', accountId: 'ACC' });
+  });
+
+  it('maps the delivery section onto the retry policy', () => {
+    const config = parseConfig({ delivery: { maxAttempts: 3, maxAgeHours: 0.5, baseDelayMs: 10, maxDelayMs: 50 } }, plugins, {});
+    expect(retryPolicy(config)).toEqual({ ...DEFAULT_RETRY_POLICY, maxAttempts: 3, maxAgeMs: 1_800_000, baseDelayMs: 10, maxDelayMs: 50 });
+  });
+
+  it('substitutes ${VAR} anywhere in a string, numbers included', () => {
+    const env = { RC_TOKEN: 'tok-123', CT_PASSCODE: 'from-env-passcode', PORT: '9090' };
+    const config = parseConfig(
+      {
+        server: { port: '${PORT}' },
+        sources: { revenuecat: { authorization: 'Bearer ${RC_TOKEN}' } },
+        destinations: [clevertap({ passcode: '${CT_PASSCODE}' })],
+      },
+      plugins,
+      env,
+    );
+    expect(config.server.port).toBe(9090);
+    expect(config.sources.revenuecat.authorization).toBe('Bearer tok-123');
+    expect(config.destinations[0].settings).toMatchObject({ passcode: 'from-env-passcode' });
+  });
+
+  it('names the path and the variable when an environment variable is missing, once', () => {
+    expect(problems({ destinations: [clevertap({ passcode: '${CT_PASSCODE}' })] })).toEqual([
+      'destinations[0].settings.passcode: environment variable CT_PASSCODE is not set',
+    ]);
+    expect(problems({ server: { port: '${PORT}' } })).toEqual(['server.port: environment variable PORT is not set']);
+    expect(problems({ destinations: [clevertap({ region: '${REGION}' })] })).toEqual([
+      'destinations[0].settings.region: environment variable REGION is not set',
+    ]);
+  });
+
+  it('reports every problem at once, each with its path', () => {
+    const lines = problems({
+      server: { port: 70_000, adminTokn: 'x' },
+      store: { url: 'mysql://db' },
+      destinations: [clevertap({ region: 'mars1' }), clevertap({ colour: 'red' }, { id: 'ct2', concurrency: 0 })],
+      log: { level: 'loud' },
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^server\.port: /),
+        'server.adminTokn: unknown key',
+        'store.url: must be sqlite:PATH or postgres://…',
+        expect.stringMatching(/^destinations\[0\]\.settings\.region: unknown region "mars1"; valid regions: eu1, in1/),
+        expect.stringMatching(/^destinations\[1\]\.concurrency: /),
+        'destinations[1].settings.colour: unknown key',
+        expect.stringMatching(/^log\.level: /),
+      ]),
+    );
+    expect(lines).toHaveLength(7);
+  });
+
+  it('rejects duplicate destination ids', () => {
+    expect(problems({ destinations: [clevertap(), clevertap()] })).toEqual(['destinations[1].id: duplicate id "ct"']);
+  });
+
+  it('lists the known plugins for an unknown one', () => {
+    expect(problems({ destinations: [{ id: 'a', plugin: 'mixpanel' }] })).toEqual([
+      'destinations[0].plugin: unknown plugin "mixpanel"; known plugins: clevertap',
+    ]);
+  });
+
+  it("caps concurrency at the plugin's limit", () => {
+    expect(problems({ destinations: [clevertap({}, { concurrency: 16 })] })).toEqual(['destinations[0].concurrency: at most 15 for clevertap']);
+    expect(parseConfig({ destinations: [clevertap({}, { concurrency: 15 })] }, plugins, {}).destinations[0].concurrency).toBe(15);
+  });
+
+  it('refuses to listen beyond loopback without a webhook authorization value', () => {
+    expect(problems({ server: { host: '0.0.0.0' } })).toEqual([
+      'sources.revenuecat.authorization: required when server.host (0.0.0.0) is not a loopback address',
+    ]);
+    const open = { server: { host: '0.0.0.0' }, sources: { revenuecat: { authorization: 'Bearer x' } } };
+    expect(parseConfig(open, plugins, {}).server.host).toBe('0.0.0.0');
+    expect(parseConfig({ server: { host: '::1' } }, plugins, {}).server.host).toBe('::1');
+  });
+
+  it('accepts sqlite and postgres store URLs', () => {
+    expect(parseConfig({ store: { url: 'postgres://u:p@db/ferry' } }, plugins, {}).store.url).toBe('postgres://u:p@db/ferry');
+    expect(parseConfig({ store: { url: 'sqlite:/var/lib/ferry.db' } }, plugins, {}).store.url).toBe('sqlite:/var/lib/ferry.db');
+  });
+
+  it('never repeats a secret value in its messages', () => {
+    const lines = problems({
+      server: { adminToken: 'short' },
+      destinations: [clevertap({ passcode: 'super-secret-passcode', region: 'nowhere', sandboxPasscode: 'sandbox-secret-value' })],
+    });
+    const text = lines.join('\n');
+    expect(text).toContain('server.adminToken');
+    expect(text).toContain('destinations[0].settings.region');
+    expect(text).not.toContain('super-secret-passcode');
+    expect(text).not.toContain('sandbox-secret-value');
+    expect(text).not.toContain('short');
+  });
+
+  it('is not a config at all when the input is not an object', () => {
+    expect(problems([])[0]).toMatch(/^\(root\): /);
+    expect(problems('config')[0]).toMatch(/^\(root\): /);
+  });
+});
+
+describe('configSecrets', () => {
+  it('collects every secret value: authorization (and its token), admin token, plugin secrets, the database password', () => {
+    const config = parseConfig(
+      {
+        server: { adminToken: 'admin-token-0123456789' },
+        store: { url: 'postgres://ferry:db%40pass@db/ferry' },
+        sources: { revenuecat: { authorization: 'Bearer hook-token' } },
+        destinations: [clevertap({ sandboxAccountId: 'SB', sandboxPasscode: 'sandbox-pass' })],
+      },
+      plugins,
+      {},
+    );
+    expect(configSecrets(config)).toEqual(
+      expect.arrayContaining(['Bearer hook-token', 'hook-token', 'admin-token-0123456789', 'pass-0123456789', 'sandbox-pass', 'db@pass']),
+    );
+    expect(configSecrets(config)).not.toContain('ACC');
+  });
+});
+
+interface TempDir {
+  readonly path: string;
+}
+
+describe('config files', () => {
+  let dir: TempDir;
+  beforeEach(async () => {
+    dir = { path: await mkdtemp(path.join(tmpdir(), 'ferry-config-')) };
+  });
+  afterEach(() => rm(dir.path, { recursive: true, force: true }));
+
+  it('are found through --config, then FERRY_CONFIG, then ./ferry.config.json, then the example', async () => {
+    expect(locateConfig('a.json', { FERRY_CONFIG: 'b.json' }, dir.path)).toEqual({ path: path.join(dir.path, 'a.json'), example: false });
+    expect(locateConfig(undefined, { FERRY_CONFIG: 'b.json' }, dir.path)).toEqual({ path: path.join(dir.path, 'b.json'), example: false });
+    expect(locateConfig(undefined, {}, dir.path)).toEqual({ path: EXAMPLE_CONFIG_PATH, example: true });
+    await writeFile(path.join(dir.path, 'ferry.config.json'), '{}');
+    expect(locateConfig(undefined, {}, dir.path)).toEqual({ path: path.join(dir.path, 'ferry.config.json'), example: false });
+  });
+
+  it('report unreadable files and invalid JSON as config errors', async () => {
+    const missing = path.join(dir.path, 'missing.json');
+    expect(() => readConfigFile({ path: missing, example: false })).toThrow(`(file): cannot read ${missing}: ENOENT`);
+    const broken = path.join(dir.path, 'broken.json');
+    await writeFile(broken, '{"server": ');
+    expect(() => readConfigFile({ path: broken, example: false })).toThrow(/^\(file\): .*broken\.json is not valid JSON/);
+  });
+
+  it('the example validates, keeps to loopback and has a CleverTap destination without credentials', async () => {
+    const example = await writeExampleVariant(dir, { server: { host: '0.0.0.0', port: 8080 } });
+    const config = parseConfig(readConfigFile({ path: example, example: true }), plugins, {});
+    expect(config.server.host).toBe('127.0.0.1');
+    expect(config.destinations.map((destination) => destination.plugin.id)).toEqual(['clevertap']);
+    const notes = configNotes(config, { path: example, example: true });
+    expect(notes.join('\n')).toMatch(/no config file found/);
+    expect(notes.join('\n')).toMatch(/clevertap-main cannot send yet \(settings\.accountId and settings\.passcode are not set\)/);
+    expect(notes.join('\n')).toMatch(/admin API is disabled/);
+    expect(parseConfig(readConfigFile({ path: EXAMPLE_CONFIG_PATH, example: true }), plugins, {}).destinations).toHaveLength(1);
+  });
+});
+
+/** The real example with some keys replaced, to prove the example path forces loopback. */
+async function writeExampleVariant(dir: TempDir, changes: Record<string, unknown>): Promise<string> {
+  const example = readConfigFile({ path: EXAMPLE_CONFIG_PATH, example: false }) as Record<string, unknown>;
+  const file = path.join(dir.path, 'example.json');
+  await writeFile(file, JSON.stringify({ ...example, ...changes }));
+  return file;
+}
+
+describe('configJsonSchema', () => {
+  const schema = configJsonSchema([clevertapPlugin]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+  it('describes every section with its defaults', () => {
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['server', 'store', 'sources', 'destinations', 'delivery', 'log']));
+    expect(schema.properties.server.properties.host.default).toBe('127.0.0.1');
+    expect(schema.properties.server.properties.port.default).toBe(8080);
+    expect(schema.properties.store.properties.url.default).toBe('sqlite:./data/ferry.db');
+    expect(schema.properties.server.additionalProperties).toBe(false);
+  });
+
+  it("includes each plugin's settings under `if plugin == id`", () => {
+    const item = schema.properties.destinations.items;
+    expect(item.properties.plugin.enum).toEqual(['clevertap']);
+    expect(item.required).toEqual(['id', 'plugin']);
+    const [clevertapRule] = item.allOf;
+    expect(clevertapRule.if).toEqual({ properties: { plugin: { const: 'clevertap' } }, required: ['plugin'] });
+    const settings = clevertapRule.then.properties.settings;
+    expect(settings.properties.region.enum).toEqual(expect.arrayContaining(['eu1', 'us1', 'in1']));
+    expect(Object.keys(settings.properties)).toEqual(expect.arrayContaining(['accountId', 'passcode', 'endpoint', 'eventNames', 'salesReporting']));
+    expect(settings.$schema).toBeUndefined();
+  });
+
+  it('lets numbers come from ${VAR} references', () => {
+    const port = schema.properties.server.properties.port;
+    expect(port.anyOf).toEqual([
+      expect.objectContaining({ type: 'integer', minimum: 0, maximum: 65_535 }),
+      expect.objectContaining({ type: 'string', pattern: '^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$' }),
+    ]);
+    expect(new RegExp(port.anyOf[1].pattern).test('${PORT}')).toBe(true);
+  });
+});

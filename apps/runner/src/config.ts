@@ -1,0 +1,325 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import {
+  DEFAULT_RETRY_POLICY,
+  formatPath,
+  type AnyDestinationPlugin,
+  type FieldIssue,
+  type RetryPolicy,
+} from '@ferry/core';
+import type { DestinationInstance } from '@ferry/engine';
+import { fieldIssues, numeric } from './input';
+
+/** The documented example, used when no config file exists (it sits at the repository root). */
+export const EXAMPLE_CONFIG_PATH = path.resolve(__dirname, '../../../ferry.config.example.json');
+export const DEFAULT_CONFIG_FILE = 'ferry.config.json';
+const DEFAULT_CONCURRENCY = 4;
+
+/** Every problem in a config, one per line, each naming its path. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly FieldIssue[]) {
+    super(issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function configSchema(pluginIds: readonly string[]) {
+  const destination = z
+    .object({
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "-" and "." only, at most 64 characters')
+        .describe('Unique name of this destination, used in the admin API, metrics and logs'),
+      plugin: z
+        .enum(pluginIds as [string, ...string[]], {
+          error: (issue) => `unknown plugin ${JSON.stringify(issue.input)}; known plugins: ${pluginIds.join(', ') || 'none'}`,
+        })
+        .describe('Which destination plugin delivers the events'),
+      settings: z.record(z.string(), z.unknown()).optional().describe("The plugin's settings"),
+      concurrency: numeric(z.number().int().min(1).optional()).describe(
+        `Concurrent requests per account (default ${DEFAULT_CONCURRENCY}, at most the plugin's limit)`,
+      ),
+      timeoutMs: numeric(z.number().int().min(100).max(600_000).default(10_000)).describe('Timeout of one request'),
+    })
+    .strict();
+
+  return z
+    .object({
+      $schema: z.string().optional().describe('JSON Schema for editors (`npm run ferry -- config schema`)'),
+      server: z
+        .object({
+          host: z.string().min(1).default('127.0.0.1').describe('Listen address; beyond loopback needs sources.revenuecat.authorization'),
+          port: numeric(z.number().int().min(0).max(65_535).default(8080)).describe('Listen port (0 picks a free one)'),
+          adminToken: z
+            .string()
+            .min(16, 'must be at least 16 characters')
+            .optional()
+            .describe('Bearer token of the admin API; without it the admin API is disabled'),
+          bodyLimitBytes: numeric(z.number().int().min(1024).default(1_048_576)).describe('Largest accepted webhook body'),
+        })
+        .strict()
+        .prefault({}),
+      store: z
+        .object({
+          url: z
+            .string()
+            .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or postgres://…')
+            .default('sqlite:./data/ferry.db')
+            .describe('sqlite:PATH (relative to the working directory) or postgres://user:password@host/db'),
+        })
+        .strict()
+        .prefault({}),
+      sources: z
+        .object({
+          revenuecat: z
+            .object({
+              authorization: z
+                .string()
+                .min(1)
+                .optional()
+                .describe("The Authorization header value RevenueCat sends, e.g. 'Bearer …' (required beyond loopback)"),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      destinations: z.array(destination).default([]),
+      delivery: z
+        .object({
+          maxAttempts: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxAttempts)).describe(
+            'A delivery is dead only after this many attempts …',
+          ),
+          maxAgeHours: numeric(z.number().positive().default(DEFAULT_RETRY_POLICY.maxAgeMs / 3_600_000)).describe(
+            '… and this many hours since it was accepted (or replayed)',
+          ),
+          baseDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.baseDelayMs)).describe('First retry delay'),
+          maxDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxDelayMs)).describe('Longest retry delay'),
+        })
+        .strict()
+        .prefault({}),
+      log: z
+        .object({ level: z.enum(LOG_LEVELS).default('info') })
+        .strict()
+        .prefault({}),
+    })
+    .strict();
+}
+
+type ParsedConfig = z.output<ReturnType<typeof configSchema>>;
+
+/** A config as written in `ferry.config.json` (before validation and `${VAR}` substitution). */
+export type ConfigInput = z.input<ReturnType<typeof configSchema>>;
+
+/** A validated config: defaults applied, `${VAR}`s substituted, plugin settings parsed. */
+export interface RunnerConfig extends Omit<ParsedConfig, 'destinations' | '$schema'> {
+  readonly destinations: readonly DestinationInstance[];
+}
+
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces `${VAR}` in every string value; a missing variable is an issue naming the path and the variable. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, at: PropertyKey[], issues: FieldIssue[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REFERENCE, (reference, name: string) => {
+      const found = env[name];
+      if (found === undefined) {
+        issues.push({ path: formatPath(at), message: `environment variable ${name} is not set` });
+        return reference;
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...at, i], issues));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnv(item, env, [...at, key], issues)]));
+  }
+  return value;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * Validates a config against the runner's schema and each destination's plugin settings. Throws a
+ * ConfigError listing every problem (never a secret value).
+ */
+export function parseConfig(
+  input: unknown,
+  plugins: ReadonlyMap<string, AnyDestinationPlugin>,
+  env: NodeJS.ProcessEnv = process.env,
+): RunnerConfig {
+  const missingVariables: FieldIssue[] = [];
+  const substituted = substituteEnv(input, env, [], missingVariables);
+  const issues: FieldIssue[] = [];
+  const parsed = configSchema([...plugins.keys()]).safeParse(substituted);
+  if (!parsed.success) issues.push(...fieldIssues(parsed.error.issues, 'unknown key'));
+  const rawDestinations = (substituted as { destinations?: unknown } | null)?.destinations;
+  const settings = Array.isArray(rawDestinations) ? rawDestinations.map((raw, index) => parseSettings(raw, index, plugins, issues)) : [];
+  if (parsed.success) checkAcrossSections(parsed.data, plugins, issues);
+  // A value whose variable is missing is reported once, as missing, not again as invalid.
+  const reported = new Set(missingVariables.map((issue) => issue.path));
+  const problems = [...missingVariables, ...issues.filter((issue) => !reported.has(issue.path))];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const { $schema: _editorHint, ...config } = parsed.data;
+  return {
+    ...config,
+    destinations: config.destinations.map((destination, index) => {
+      const plugin = plugins.get(destination.plugin) as AnyDestinationPlugin;
+      return {
+        id: destination.id,
+        plugin,
+        settings: settings[index],
+        concurrency: destination.concurrency ?? Math.min(DEFAULT_CONCURRENCY, plugin.capabilities.maxConcurrency),
+        timeoutMs: destination.timeoutMs,
+      };
+    }),
+  };
+}
+
+/** A destination's settings through its plugin's schema (also when other parts of the config are wrong). */
+function parseSettings(raw: unknown, index: number, plugins: ReadonlyMap<string, AnyDestinationPlugin>, issues: FieldIssue[]): unknown {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const { plugin: pluginId, settings } = raw as Record<string, unknown>;
+  const plugin = typeof pluginId === 'string' ? plugins.get(pluginId) : undefined;
+  if (!plugin) return undefined; // the schema reports unknown plugins
+  const parsed = plugin.settings.safeParse(settings ?? {});
+  if (!parsed.success) issues.push(...fieldIssues(parsed.error.issues, 'unknown key', ['destinations', index, 'settings']));
+  return parsed.data;
+}
+
+function checkAcrossSections(config: ParsedConfig, plugins: ReadonlyMap<string, AnyDestinationPlugin>, issues: FieldIssue[]): void {
+  const seen = new Set<string>();
+  config.destinations.forEach((destination, index) => {
+    if (seen.has(destination.id)) issues.push({ path: `destinations[${index}].id`, message: `duplicate id "${destination.id}"` });
+    seen.add(destination.id);
+    const limit = plugins.get(destination.plugin)?.capabilities.maxConcurrency ?? Infinity;
+    if (destination.concurrency !== undefined && destination.concurrency > limit) {
+      issues.push({ path: `destinations[${index}].concurrency`, message: `at most ${limit} for ${destination.plugin}` });
+    }
+  });
+  if (!isLoopback(config.server.host) && !config.sources.revenuecat.authorization) {
+    issues.push({
+      path: 'sources.revenuecat.authorization',
+      message: `required when server.host (${config.server.host}) is not a loopback address`,
+    });
+  }
+  if (config.delivery.maxDelayMs < config.delivery.baseDelayMs) {
+    issues.push({ path: 'delivery.maxDelayMs', message: 'must not be less than delivery.baseDelayMs' });
+  }
+}
+
+export function retryPolicy(config: RunnerConfig): RetryPolicy {
+  const { maxAttempts, maxAgeHours, baseDelayMs, maxDelayMs } = config.delivery;
+  return { ...DEFAULT_RETRY_POLICY, maxAttempts, maxAgeMs: Math.round(maxAgeHours * 3_600_000), baseDelayMs, maxDelayMs };
+}
+
+/** Every secret value the config holds: they are redacted from logs, errors and outputs. */
+export function configSecrets(config: RunnerConfig): string[] {
+  const secrets: string[] = [];
+  const authorization = config.sources.revenuecat.authorization;
+  if (authorization) secrets.push(authorization, authorization.replace(/^\S+\s+/, ''));
+  if (config.server.adminToken) secrets.push(config.server.adminToken);
+  const storePassword = /^postgres(?:ql)?:\/\/[^:/@]*:([^@]+)@/.exec(config.store.url)?.[1];
+  if (storePassword) secrets.push(storePassword, decodeURIComponent(storePassword));
+  for (const destination of config.destinations) {
+    const settings = (destination.settings ?? {}) as Record<string, unknown>;
+    for (const key of destination.plugin.secrets) {
+      const value = settings[key];
+      if (typeof value === 'string' && value !== '') secrets.push(value);
+    }
+  }
+  return [...new Set(secrets)];
+}
+
+export interface ConfigLocation {
+  readonly path: string;
+  /** True when no config file exists and the documented example is used instead (loopback only). */
+  readonly example: boolean;
+}
+
+/** `--config FILE`, else `FERRY_CONFIG`, else `./ferry.config.json`, else the example. */
+export function locateConfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ConfigLocation {
+  const named = flag ?? env.FERRY_CONFIG;
+  if (named) return { path: path.resolve(cwd, named), example: false };
+  const conventional = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+  return existsSync(conventional) ? { path: conventional, example: false } : { path: EXAMPLE_CONFIG_PATH, example: true };
+}
+
+/** Reads the config file as JSON; the example is forced onto loopback. Unreadable or invalid JSON → ConfigError. */
+export function readConfigFile(location: ConfigLocation): unknown {
+  let text: string;
+  try {
+    text = readFileSync(location.path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: '(file)', message: `cannot read ${location.path}: ${(error as NodeJS.ErrnoException).code ?? error}` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([{ path: '(file)', message: `${location.path} is not valid JSON: ${(error as Error).message}` }]);
+  }
+  if (!location.example || value === null || typeof value !== 'object') return value;
+  const example = value as { server?: object };
+  return { ...example, server: { ...example.server, host: '127.0.0.1' } };
+}
+
+/** JSON Schema of the config for editors: plugin settings per plugin, `${VAR}` allowed for numbers. */
+export function configJsonSchema(plugins: readonly AnyDestinationPlugin[]): Record<string, unknown> {
+  const schema = configSchema(plugins.map((plugin) => plugin.id));
+  const destinationItem = schema.shape.destinations.unwrap().element;
+  return z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      if (zodSchema === destinationItem) {
+        jsonSchema.required = ['id', 'plugin'];
+        jsonSchema.allOf = plugins.map((plugin) => ({
+          if: { properties: { plugin: { const: plugin.id } }, required: ['plugin'] },
+          then: { properties: { settings: pluginSettingsSchema(plugin) } },
+        }));
+      }
+      if (jsonSchema.type === 'integer' || jsonSchema.type === 'number') {
+        const { description, default: fallback, ...number } = jsonSchema;
+        for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
+        Object.assign(jsonSchema, { description, default: fallback, anyOf: [number, ENV_REFERENCE_SCHEMA] });
+      }
+    },
+  }) as Record<string, unknown>;
+}
+
+const ENV_REFERENCE_SCHEMA = { type: 'string', pattern: '^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$', description: 'an environment variable' };
+
+function pluginSettingsSchema(plugin: AnyDestinationPlugin): Record<string, unknown> {
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(plugin.settings, { io: 'input', unrepresentable: 'any' });
+  return { ...schema, description: `${plugin.displayName} settings` };
+}
+
+/** What an operator should know about a valid config: what is missing and what is switched off. */
+export function configNotes(config: RunnerConfig, location?: ConfigLocation): string[] {
+  const notes: string[] = [];
+  if (location?.example) {
+    notes.push(
+      `no config file found (./${DEFAULT_CONFIG_FILE}, --config FILE or FERRY_CONFIG): started from the example ${location.path}, on loopback only`,
+    );
+  }
+  for (const destination of config.destinations) {
+    const missing = destination.plugin.missingConfig?.(destination.settings) ?? [];
+    if (missing.length > 0) {
+      notes.push(
+        `destination ${destination.id} cannot send yet (${missing.join('; ')}): its events are kept as paused deliveries until the config is complete`,
+      );
+    }
+  }
+  if (config.destinations.length === 0) notes.push('no destinations are configured: events are stored and sent nowhere');
+  if (!config.sources.revenuecat.authorization) {
+    notes.push('sources.revenuecat.authorization is not set: webhooks are accepted without an Authorization check (loopback only)');
+  }
+  if (!config.server.adminToken) notes.push('server.adminToken is not set: the admin API is disabled');
+  return notes;
+}

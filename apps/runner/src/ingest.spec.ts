@@ -1,0 +1,253 @@
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+import {
+  ACCOUNT_ID,
+  PASSCODE,
+  WEBHOOK_AUTHORIZATION,
+  clevertapDestination,
+  closeHttp,
+  send,
+  startTestRunner,
+  tempDir,
+  testConfig,
+  waitFor,
+  type CleverTapRecordShape,
+  type TempDir,
+  type TestRunner,
+} from './testing/harness';
+
+const BODY_LIMIT = 16 * 1024;
+let dir: TempDir;
+let fake: FakeCleverTap;
+let t: TestRunner;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
+  t = await startTestRunner(testConfig(dir.path, { server: { bodyLimitBytes: BODY_LIMIT }, destinations: [clevertapDestination(fake)] }));
+});
+
+afterAll(async () => {
+  await t?.runner.close();
+  await fake?.close();
+  await closeHttp();
+  await dir?.remove();
+});
+
+const storedEvents = async () => (await t.runner.store.stats(Date.now())).events;
+let sequence = 0;
+/** A valid webhook with a fresh id, and an attribute that shows up in the CleverTap record. */
+const freshWebhook = (name: Parameters<typeof webhookBody>[0] = 'renewal') => {
+  const id = `ingest-${++sequence}-${Date.now()}`;
+  return { id, body: webhookBody(name, { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } }) };
+};
+const recordsFor = (id: string) => fake.records().filter((stored) => (stored.record as CleverTapRecordShape).evtData.probe === id);
+
+describe('a valid webhook', () => {
+  it('is answered 200 once stored, and delivered', async () => {
+    const { id, body } = freshWebhook();
+    const answer = await t.postWebhook(body);
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({ status: 'stored', id });
+    // 200 means committed: the event is readable from the store right away.
+    expect(await t.runner.store.getEvent(id)).toMatchObject({ id, type: 'RENEWAL', userId: 'user_8f14e45f' });
+    await waitFor('the record at CleverTap', () => recordsFor(id).length === 1);
+  });
+
+  it('accepts a JSON content type with parameters and an unknown type (stored, sent nowhere)', async () => {
+    const id = `unknown-${Date.now()}`;
+    const answer = await t.postWebhook(webhookBody('unknown_type', { id }), { 'content-type': 'application/json; charset=utf-8' });
+    expect(answer.status).toBe(200);
+    const event = await t.runner.store.getEvent(id);
+    expect(event?.deliveries).toEqual([expect.objectContaining({ state: 'skipped', lastError: expect.stringMatching(/^unsupported_type: /) })]);
+  });
+
+  it('is idempotent on event.id: repeats, even concurrent ones, answer duplicate and are delivered once', async () => {
+    const { id, body } = freshWebhook();
+    const answers = await Promise.all(Array.from({ length: 8 }, () => t.postWebhook(body)));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(200));
+    const statuses = answers.map((answer) => answer.json.status).sort();
+    expect(statuses).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'stored']);
+    await waitFor('the delivery', async () => (await t.runner.store.getEvent(id))?.deliveries[0].state === 'delivered');
+    expect((await t.postWebhook(body)).json).toEqual({ status: 'duplicate', id });
+    // Everything before this point has been delivered: a second record would already have arrived.
+    const { id: laterId, body: later } = freshWebhook();
+    await t.postWebhook(later);
+    await waitFor('a later event', () => recordsFor(laterId).length === 1);
+    expect(recordsFor(id)).toHaveLength(1);
+  });
+});
+
+describe('bad input', () => {
+  const valid = () => freshWebhook().body;
+  const json = { 'content-type': 'application/json' };
+  type Make = () => { body?: string | Buffer | Readable; headers?: Record<string, string | undefined> };
+  const cases: [string, number, RegExp | string, Make][] = [
+    ['no Authorization header', 401, /Authorization/, () => ({ body: valid(), headers: { authorization: undefined } })],
+    ['a wrong Authorization value', 401, /Authorization/, () => ({ body: valid(), headers: { authorization: 'Bearer nope' } })],
+    ['the right token in another case', 401, /Authorization/, () => ({ body: valid(), headers: { authorization: WEBHOOK_AUTHORIZATION.toUpperCase() } })],
+    ['text/plain', 415, 'Content-Type must be application/json', () => ({ body: valid(), headers: { 'content-type': 'text/plain' } })],
+    ['a form', 415, /Content-Type/, () => ({ body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })],
+    ['multipart', 415, /Content-Type/, () => ({ body: valid(), headers: { 'content-type': 'multipart/form-data; boundary=x' } })],
+    ['no content type', 415, /Content-Type/, () => ({ body: valid(), headers: { 'content-type': undefined } })],
+    ['no body at all', 415, /Content-Type/, () => ({ headers: { 'content-type': undefined } })],
+    ['an empty JSON body', 400, 'invalid JSON', () => ({ body: '', headers: json })],
+    ['invalid JSON', 400, 'invalid JSON', () => ({ body: '{"api_version": "1.0", "event": {', headers: json })],
+    ['invalid UTF-8', 400, 'invalid JSON', () => ({ body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), headers: json })],
+    ['a JSON array', 400, 'invalid webhook', () => ({ body: '[]', headers: json })],
+    ['JSON null', 400, 'invalid webhook', () => ({ body: 'null', headers: json })],
+    ['no event', 400, 'invalid webhook', () => ({ body: '{"api_version": "1.0"}', headers: json })],
+    ['a body over the limit', 413, `body over the limit of ${BODY_LIMIT} bytes`, () => ({ body: 'x'.repeat(BODY_LIMIT + 1), headers: json })],
+    ['a chunked body over the limit', 413, /limit/, () => ({ body: Readable.from([Buffer.alloc(BODY_LIMIT), Buffer.alloc(10)]), headers: json })],
+    ['a huge body', 413, /limit/, () => ({ body: Buffer.alloc(8 * 1024 * 1024, 0x20), headers: json })],
+  ];
+
+  it.each(cases)('%s → %i with a JSON error, nothing stored', async (_name, status, error, make) => {
+    const before = await storedEvents();
+    const { body, headers = {} } = make();
+    const answer = await post(body, headers);
+    expect(answer.status).toBe(status);
+    if (typeof error === 'string') expect(answer.json.error).toBe(error);
+    else expect(answer.json.error).toMatch(error);
+    expect(await storedEvents()).toBe(before);
+  });
+
+  it('names the wrong fields with their paths', async () => {
+    const missingType = JSON.stringify({ api_version: '1.0', event: { id: 'no-type', event_timestamp_ms: 1 } });
+    const answer = await t.postWebhook(missingType);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({ error: 'invalid webhook', issues: [{ path: 'event.type', message: 'required' }] });
+
+    const wrongTypes = JSON.stringify({ event: { id: 5, type: 'RENEWAL', event_timestamp_ms: 'yesterday' } });
+    const issues = (await t.postWebhook(wrongTypes)).json.issues.map((issue: { path: string }) => issue.path);
+    expect(issues).toEqual(['event.id', 'event.event_timestamp_ms']);
+
+    const broken = await t.postWebhook('{"event": tru');
+    expect(broken.json.issues).toEqual([{ path: '(body)', message: expect.any(String) }]);
+  });
+
+  it('never answers 5xx to arbitrary bodies and content types, and stores only valid webhooks', async () => {
+    const before = await storedEvents();
+    let stored = 0;
+    const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', undefined);
+    const body = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+      fc.jsonValue().map((value) => JSON.stringify(value) ?? 'null'),
+      fc
+        .record({ api_version: fc.jsonValue(), event: fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 })) })
+        .map((value) => JSON.stringify(value)),
+      fc
+        .record({
+          id: fc.string({ minLength: 1, maxLength: 20 }),
+          type: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('RENEWAL', 'TRANSFER', 'INITIAL_PURCHASE')),
+          event_timestamp_ms: fc.oneof(fc.integer(), fc.double(), fc.string()),
+          app_user_id: fc.option(fc.string()),
+          subscriber_attributes: fc.jsonValue({ maxDepth: 2 }),
+        })
+        .map((event) => JSON.stringify({ api_version: '1.0', event: { ...event, id: `fuzz-${++sequence}-${event.id}` } })),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (payload, type) => {
+        const answer = await post(payload, { 'content-type': type });
+        expect([200, 400, 413, 415]).toContain(answer.status);
+        expect(answer.json).toEqual(expect.any(Object));
+        if (answer.status === 200 && answer.json.status === 'stored') stored += 1;
+      }),
+      { numRuns: 300 },
+    );
+    expect(await storedEvents()).toBe(before + stored);
+    expect((await send('GET', `${t.runner.url}/healthz`)).status).toBe(200);
+  });
+
+  it('survives deeply nested JSON', async () => {
+    const depth = 5_000;
+    const nested = `{"api_version":"1.0","event":{"id":"deep-${Date.now()}","type":"TEST","event_timestamp_ms":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const answer = await post(nested, json);
+    expect(answer.status).toBeLessThan(500);
+    expect((await send('GET', `${t.runner.url}/healthz`)).status).toBe(200);
+  });
+
+  it('takes prototype-poisoning keys as plain data', async () => {
+    const id = `proto-${Date.now()}`;
+    const body = webhookBody('renewal', { id })
+      .replace('"event":{', '"event":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},')
+      .replace('"subscriber_attributes":{', '"subscriber_attributes":{"__proto__":{"value":"x","updated_at_ms":1},');
+    expect((await post(body, json)).status).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await waitFor('its delivery', async () => (await t.runner.store.getEvent(id))?.deliveries[0].state === 'delivered');
+  });
+
+  it('answers other paths and methods with a JSON 404', async () => {
+    expect((await send('GET', `${t.runner.url}/webhooks/revenuecat`)).status).toBe(404);
+    const answer = await send('POST', `${t.runner.url}/webhooks/other`, '{}', { 'content-type': 'application/json' });
+    expect(answer.status).toBe(404);
+    expect(answer.json).toEqual({ error: 'not found' });
+  });
+});
+
+/** Posts to the webhook with the right authorization unless `headers` overrides it (undefined removes a header). */
+function post(body: string | Buffer | Readable | undefined, headers: Record<string, string | undefined>) {
+  const merged = Object.entries({ authorization: WEBHOOK_AUTHORIZATION, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return send('POST', `${t.runner.url}/webhooks/revenuecat`, body, Object.fromEntries(merged));
+}
+
+describe('when the runner cannot take events', () => {
+  let own: TempDir;
+  beforeEach(async () => {
+    own = await tempDir();
+  });
+  afterEach(() => own.remove());
+
+  it('answers 503 while shutting down, and readiness says so', async () => {
+    const runner = await startTestRunner(testConfig(own.path));
+    // Hold the dispatcher's drain, so the runner stays in its shutting-down phase while we ask.
+    const dispatcher = runner.runner.dispatcher;
+    const stop = dispatcher.stop.bind(dispatcher);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    dispatcher.stop = async () => {
+      await held;
+      await stop();
+    };
+    const closing = runner.runner.close();
+    try {
+      const answer = await runner.postWebhook(freshWebhook().body);
+      expect(answer.status).toBe(503);
+      expect(answer.json).toEqual({ error: 'shutting down' });
+      expect(answer.headers['retry-after']).toBe('5');
+      const ready = await send('GET', `${runner.runner.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(ready.json).toEqual({ status: 'shutting down' });
+    } finally {
+      release();
+      await closing;
+    }
+  });
+
+  it('answers 503 when the store is unavailable, and readiness says so', async () => {
+    const runner = await startTestRunner(testConfig(own.path));
+    const store = runner.runner.store;
+    const failure = async () => {
+      throw new Error('disk on fire');
+    };
+    const ingest = store.ingest.bind(store);
+    const ping = store.ping.bind(store);
+    store.ingest = failure;
+    store.ping = failure;
+    try {
+      const answer = await runner.postWebhook(freshWebhook().body);
+      expect(answer.status).toBe(503);
+      expect(answer.json).toEqual({ error: 'store unavailable' });
+      const ready = await send('GET', `${runner.runner.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(ready.json).toEqual({ status: 'store unavailable' });
+      expect(runner.logs.text()).toContain('disk on fire');
+    } finally {
+      store.ingest = ingest;
+      store.ping = ping;
+      await runner.runner.close();
+    }
+  });
+});

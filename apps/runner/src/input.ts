@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { issuesFromZod, type FieldIssue } from '@ferry/core';
+
+/** Helpers for validating what operators write: config files, query strings, request bodies, flags. */
+
+/** A number that may arrive as text: from a `${VAR}` reference, a query string or a command-line flag. */
+export const numeric = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value), schema);
+
+/** zod's issues with formatted paths; an unknown key is reported at its own path rather than its parent's. */
+export function fieldIssues(issues: readonly z.core.$ZodIssue[], unknownKey: string, prefix: readonly PropertyKey[] = []): FieldIssue[] {
+  return issuesFromZod(
+    issues.flatMap((issue) =>
+      issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownKey })) : [issue],
+    ),
+    prefix,
+  );
+}

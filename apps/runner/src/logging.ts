@@ -1,0 +1,46 @@
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { REDACTED, redactText } from '@ferry/core';
+
+export type { PinoLogger };
+
+/** Every form a secret may take in text: as is, JSON-escaped, URL-encoded. */
+function secretVariants(secrets: readonly string[]): string[] {
+  const variants = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]);
+  // Longest first, so a secret that contains another is replaced whole.
+  return [...new Set(variants)].sort((a, b) => b.length - a.length);
+}
+
+/** A redactor for outgoing text (log lines, HTTP responses, CLI output): the last line of defence. */
+export function textRedactor(secrets: readonly string[]): (text: string) => string {
+  const variants = secretVariants(secrets);
+  return (text) => redactText(text, variants);
+}
+
+export interface LoggerOptions {
+  readonly level: string;
+  /** Values that must never appear in a log line (passcodes, tokens, authorization values). */
+  readonly secrets: readonly string[];
+  /** Where JSON lines go; stdout by default. */
+  readonly stream?: DestinationStream;
+}
+
+/**
+ * Structured JSON logs. Known secret-bearing fields are censored by path, and every line is scrubbed
+ * of each configured secret value before it is written, whatever field or message carried it.
+ */
+export function createLogger(options: LoggerOptions): PinoLogger {
+  const redact = textRedactor(options.secrets);
+  const target = options.stream ?? pino.destination({ dest: 1, sync: true });
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'ferry' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: ['authorization', 'headers.authorization', 'req.headers.authorization', 'headers["x-clevertap-passcode"]'],
+        censor: REDACTED,
+      },
+    },
+    { write: (line: string) => target.write(redact(line)) },
+  );
+}

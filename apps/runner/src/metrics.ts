@@ -1,0 +1,112 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DELIVERY_STATES, type OutcomeType, type StoreStats } from '@ferry/core';
+import type { EngineObserver } from '@ferry/engine';
+
+/** How a webhook request ended, as counted by `ferry_webhooks_total`. */
+export type WebhookOutcome =
+  | 'stored'
+  | 'duplicate'
+  | 'invalid'
+  | 'unauthorized'
+  | 'too_large'
+  | 'unsupported_media_type'
+  | 'unavailable'
+  | 'other';
+
+const OUTCOME_BY_STATUS: Readonly<Record<number, WebhookOutcome>> = {
+  400: 'invalid',
+  401: 'unauthorized',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  503: 'unavailable',
+};
+
+export function webhookOutcomeFor(statusCode: number): WebhookOutcome {
+  return OUTCOME_BY_STATUS[statusCode] ?? 'other';
+}
+
+/**
+ * The runner's Prometheus metrics, on a registry of its own. Counters and the latency histogram are fed
+ * as things happen (webhooks, the engine's observer); queue gauges are read from the store at scrape.
+ */
+export class RunnerMetrics implements EngineObserver {
+  readonly registry = new Registry();
+  private readonly webhooks = new Counter({
+    name: 'ferry_webhooks_total',
+    help: 'Webhook requests by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly attemptSeconds = new Histogram({
+    name: 'ferry_delivery_attempt_duration_seconds',
+    help: 'Duration of one delivery request by destination and outcome',
+    labelNames: ['destination', 'outcome'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly outcomes = new Counter({
+    name: 'ferry_delivery_outcomes_total',
+    help: 'Deliveries by destination and the outcome of their attempt',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly deliveries = new Gauge({
+    name: 'ferry_deliveries',
+    help: 'Stored deliveries by destination and state',
+    labelNames: ['destination', 'state'] as const,
+    registers: [this.registry],
+  });
+  private readonly queueDepth = new Gauge({
+    name: 'ferry_queue_depth',
+    help: 'Deliveries not yet final (pending, in flight or paused) by destination',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  private readonly oldestPending = new Gauge({
+    name: 'ferry_oldest_pending_age_seconds',
+    help: 'Age of the oldest due pending delivery by destination',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  private readonly paused = new Gauge({
+    name: 'ferry_destination_paused',
+    help: '1 while a destination is paused (credentials rejected or config incomplete)',
+    labelNames: ['destination'] as const,
+    registers: [this.registry],
+  });
+  private readonly events = new Gauge({ name: 'ferry_events_stored', help: 'Events in the store', registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+  }
+
+  webhook(outcome: WebhookOutcome): void {
+    this.webhooks.inc({ outcome });
+  }
+
+  attempt(destinationId: string, outcome: OutcomeType, deliveries: number, durationMs: number): void {
+    this.attemptSeconds.observe({ destination: destinationId, outcome }, durationMs / 1000);
+    this.outcomes.inc({ destination: destinationId, outcome }, deliveries);
+  }
+
+  /** The Prometheus text, with queue gauges refreshed from the store's stats and the destinations' states. */
+  async render(stats: StoreStats, destinations: readonly { readonly id: string; readonly state: string }[]): Promise<string> {
+    this.deliveries.reset();
+    this.queueDepth.reset();
+    this.oldestPending.reset();
+    this.paused.reset();
+    for (const { id: destination, state: destinationState } of destinations) {
+      this.paused.set({ destination }, destinationState === 'paused' ? 1 : 0);
+      for (const state of DELIVERY_STATES) this.deliveries.set({ destination, state }, 0);
+      this.queueDepth.set({ destination }, 0);
+      this.oldestPending.set({ destination }, 0);
+    }
+    for (const { destinationId, state, count } of stats.deliveries) {
+      this.deliveries.set({ destination: destinationId, state }, count);
+      if (state === 'pending' || state === 'in_flight' || state === 'paused') this.queueDepth.inc({ destination: destinationId }, count);
+    }
+    for (const { destinationId, ageMs } of stats.oldestPendingAgeMs) this.oldestPending.set({ destination: destinationId }, ageMs / 1000);
+    this.events.set(stats.events);
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,236 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { openStore } from '@ferry/store';
+import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+import { locateConfig, readConfigFile, type ConfigInput } from './config';
+import { createRunner } from './runner';
+import {
+  ACCOUNT_ID,
+  PASSCODE,
+  SECRETS,
+  WEBHOOK_AUTHORIZATION,
+  captureLogs,
+  clevertapDestination,
+  closeHttp,
+  send,
+  tempDir,
+  testConfig,
+  waitFor,
+  type CleverTapRecordShape,
+  type TempDir,
+} from './testing/harness';
+
+/** The built entry points, as `npm start` and `npm run ferry` run them (the test target builds them first). */
+const MAIN = path.resolve(__dirname, '../dist/main.js');
+const CLI = path.resolve(__dirname, '../dist/cli.js');
+
+/** A child process whose stdout JSON lines and stderr are kept. */
+class Child {
+  readonly lines: Record<string, unknown>[] = [];
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+
+  constructor(script: string, args: readonly string[], cwd: string) {
+    this.child = spawn(process.execPath, [script, ...args], { cwd, env: { ...process.env, FERRY_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let pending = '';
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      this.stdout += chunk;
+      pending += chunk;
+      const complete = pending.split('\n');
+      pending = complete.pop() ?? '';
+      for (const line of complete) {
+        try {
+          this.lines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not a log line (the CLI prints text)
+        }
+      }
+    });
+    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** The runner's base URL, once it says it listens. */
+  async url(): Promise<string> {
+    const line = await waitFor(`the runner to listen (stderr: ${this.stderr})`, () => this.lines.find((entry) => typeof entry.url === 'string'));
+    return String(line.url);
+  }
+}
+
+let dir: TempDir;
+let fake: FakeCleverTap;
+const children: Child[] = [];
+const run = (script: string, ...args: string[]) => {
+  const child = new Child(script, args, dir.path);
+  children.push(child);
+  return child;
+};
+
+beforeEach(async () => {
+  dir = await tempDir();
+  fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.alive) child.kill('SIGKILL');
+    await child.exited;
+  }
+  await fake.close();
+  await dir.remove();
+});
+afterAll(() => closeHttp());
+
+async function writeConfig(config: unknown, name = 'ferry.config.json'): Promise<string> {
+  const file = path.join(dir.path, name);
+  await writeFile(file, JSON.stringify(config));
+  return file;
+}
+
+const probeOf = (record: unknown) => (record as CleverTapRecordShape).evtData.probe;
+const webhookFor = (id: string) => webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } });
+const postTo = (url: string, body: string) =>
+  send('POST', `${url}/webhooks/revenuecat`, body, { 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION });
+
+describe('the runner process', () => {
+  it('killed with SIGKILL under load and restarted, loses no event that got a 200', async () => {
+    const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake)], log: { level: 'info' } }));
+    const first = run(MAIN, '--config', config);
+    const url = await first.url();
+
+    const acknowledged: string[] = [];
+    let killed = false;
+    const worker = async (name: number) => {
+      for (let i = 0; !killed; i++) {
+        const id = `load-${name}-${i}`;
+        try {
+          if ((await postTo(url, webhookFor(id))).status === 200) acknowledged.push(id);
+        } catch {
+          return; // the runner is gone: this request got no 200
+        }
+      }
+    };
+    const workers = Array.from({ length: 16 }, (_, name) => worker(name));
+    await waitFor('load to build up', () => acknowledged.length >= 200 && fake.records().length > 0);
+    first.kill('SIGKILL');
+    killed = true;
+    await Promise.all(workers);
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const second = run(MAIN, '--config', config);
+    await second.url();
+    await waitFor(`all ${acknowledged.length} acknowledged events at CleverTap`, () => {
+      const arrived = new Set(fake.records().map((stored) => probeOf(stored.record)));
+      return acknowledged.every((id) => arrived.has(id));
+    });
+    second.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('on SIGTERM stops taking webhooks, finishes in-flight deliveries and exits 0', async () => {
+    await fake.close();
+    fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE }, latencyMs: 500 });
+    const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake, {}, { timeoutMs: 10_000 })] }));
+    const child = run(MAIN, '--config', config);
+    const url = await child.url();
+    for (let i = 0; i < 10; i++) expect((await postTo(url, webhookFor(`term-${i}`))).status).toBe(200);
+    await waitFor('a request in flight at CleverTap', () => fake.requests().some((request) => request.status === null));
+
+    child.kill('SIGTERM');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    const messages = child.lines.map((line) => line.msg);
+    expect(messages).toEqual(expect.arrayContaining(['shutting down: refusing webhooks, finishing in-flight deliveries', 'stopped']));
+
+    // The request in flight at SIGTERM was answered and its outcome written: nothing is left in flight.
+    const store = await openStore(`sqlite:${path.join(dir.path, 'ferry.db')}`);
+    try {
+      const stats = await store.stats(Date.now());
+      const count = (state: string) => stats.deliveries.find((row) => row.state === state)?.count ?? 0;
+      expect(count('in_flight')).toBe(0);
+      const arrived = new Set(fake.records().map((stored) => probeOf(stored.record)));
+      expect(arrived.size).toBeGreaterThan(0);
+      expect(count('delivered')).toBe(arrived.size);
+      expect(count('delivered') + count('pending')).toBe(10);
+    } finally {
+      await store.close();
+    }
+    for (const secret of SECRETS) expect(child.stdout + child.stderr).not.toContain(secret);
+  });
+
+  it('refuses a bad config with one line per problem and exits 1; a bad flag exits 2', async () => {
+    const config = await writeConfig(
+      { server: { host: '0.0.0.0' }, destinations: [{ id: 'ct', plugin: 'clevertap', settings: { region: 'mars1' } }] },
+      'bad.json',
+    );
+    const bad = run(MAIN, '--config', config);
+    expect((await bad.exited).code).toBe(1);
+    expect(bad.stderr.split('\n')).toEqual(
+      expect.arrayContaining([
+        `ferry: invalid config ${config}:`,
+        expect.stringMatching(/^destinations\[0\]\.settings\.region: unknown region "mars1"/),
+        'sources.revenuecat.authorization: required when server.host (0.0.0.0) is not a loopback address',
+      ]),
+    );
+    const flag = run(MAIN, '--verbose');
+    expect((await flag.exited).code).toBe(2);
+    expect(flag.stderr).toMatch(/^ferry: Unknown option '--verbose'/);
+  });
+});
+
+describe('the ferry command', () => {
+  it('previews a webhook from the built CLI', async () => {
+    const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake)] }));
+    const webhook = path.join(dir.path, 'webhook.json');
+    await writeFile(webhook, webhookBody('trial_started'));
+    const preview = run(CLI, 'preview', '--config', config, webhook);
+    expect((await preview.exited).code).toBe(0);
+    expect(preview.stdout).toContain(`  POST ${fake.url}/1/upload\n`);
+    expect(preview.stdout).toContain('  X-CleverTap-Passcode: [redacted]\n');
+    expect(preview.stdout).toContain('"evtName": "rc_trial_started_event"');
+    expect(preview.stdout).not.toContain(PASSCODE);
+    const unknown = run(CLI, 'launch');
+    expect((await unknown.exited).code).toBe(2);
+    expect(unknown.stderr).toMatch(/^ferry: unknown command "launch"/);
+  });
+});
+
+describe('without a config file', () => {
+  it('starts from the example on loopback, says what is missing, and keeps events as paused deliveries', async () => {
+    const location = locateConfig(undefined, {}, dir.path);
+    expect(location.example).toBe(true);
+    const example = readConfigFile(location) as ConfigInput;
+    const logs = captureLogs();
+    // Only where it listens and stores differs, so the test neither takes port 8080 nor writes into the repository.
+    const runner = await createRunner(
+      { ...example, server: { ...example.server, port: 0 }, store: { url: `sqlite:${path.join(dir.path, 'ferry.db')}` } },
+      { configSource: location, logStream: logs.stream },
+    );
+    try {
+      expect(runner.config.server.host).toBe('127.0.0.1');
+      const warnings = logs.entries().filter((entry) => entry.level === 40).map((entry) => entry.msg);
+      expect(warnings).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^no config file found/),
+          expect.stringMatching(/^destination clevertap-main cannot send yet \(settings\.accountId and settings\.passcode are not set\)/),
+          expect.stringMatching(/admin API is disabled/),
+        ]),
+      );
+      const answer = await send('POST', `${runner.url}/webhooks/revenuecat`, webhookBody('renewal'), { 'content-type': 'application/json' });
+      expect(answer.status).toBe(200);
+      const event = await runner.store.getEvent(answer.json.id);
+      expect(event?.deliveries).toEqual([expect.objectContaining({ destinationId: 'clevertap-main', state: 'paused' })]);
+    } finally {
+      await runner.close();
+    }
+  });
+});

@@ -1,0 +1,186 @@
+import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Clock, Store, StoreStats } from '@ferry/core';
+import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
+import { revenueCatSource } from '@ferry/revenuecat';
+import { InputError, type AdminService } from './admin';
+import { bearerToken, credentialMatches } from './auth';
+import type { RunnerConfig } from './config';
+import type { PinoLogger } from './logging';
+import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
+
+/** Shared with the runner: false once shutdown begins, so webhooks and readiness answer 503. */
+export interface Lifecycle {
+  accepting: boolean;
+}
+
+export interface ServerDeps {
+  readonly config: RunnerConfig;
+  readonly logger: PinoLogger;
+  readonly store: Store;
+  readonly dispatcher: Pick<Dispatcher, 'notify' | 'pausedDestinationIds'>;
+  readonly admin: AdminService;
+  readonly metrics: RunnerMetrics;
+  readonly clock: Clock;
+  /** Scrubs every configured secret from outgoing text. */
+  readonly redact: (text: string) => string;
+  readonly lifecycle: Lifecycle;
+}
+
+const RETRY_AFTER_SECONDS = '5';
+
+/** The runner's HTTP face: ingest, operations endpoints and the admin API. Every answer is JSON (metrics aside). */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const app = fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) request.log.warn(fields, 'request failed');
+    else if (reply.statusCode >= 400) request.log.info(fields, 'request refused');
+    else request.log.debug(fields, 'request');
+  });
+  // The last line of defence: no response carries a configured secret, whatever put it there.
+  app.addHook('onSend', async (_request, _reply, payload) => (typeof payload === 'string' ? deps.redact(payload) : payload));
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof InputError) return reply.code(400).send({ error: error.message, issues: error.issues });
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: clientErrorMessage(error, status, request.routeOptions.bodyLimit) });
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'internal error (see the runner log)' });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
+
+  app.register(async (scope) => webhookRoutes(scope, deps));
+  app.register(async (scope) => adminRoutes(scope, deps), { prefix: '/admin' });
+  operationsRoutes(app, deps);
+  return app;
+}
+
+function clientErrorMessage(error: FastifyError, status: number, bodyLimit: number): string {
+  if (status === 413) return `body over the limit of ${bodyLimit} bytes`;
+  if (status === 415) return 'Content-Type must be application/json';
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'invalid JSON body';
+  return error.message;
+}
+
+/** `POST /webhooks/revenuecat`: 200 only once the event and its deliveries are committed. */
+function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
+  const { config, store, dispatcher, metrics, clock, lifecycle } = deps;
+  const authorization = config.sources.revenuecat.authorization;
+  const destinations: readonly DestinationInstance[] = config.destinations;
+
+  // The body is kept verbatim as text: it is stored as received and parsed here, where errors get our wording.
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+
+  // Before the body is read: a refused caller costs nothing.
+  scope.addHook('onRequest', async (request, reply) => {
+    if (!lifecycle.accepting) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'shutting down' });
+    if (authorization !== undefined && !credentialMatches(request.headers.authorization, authorization)) {
+      return reply.code(401).send({ error: 'the Authorization header does not match sources.revenuecat.authorization' });
+    }
+  });
+  scope.addHook('onResponse', async (_request, reply) => {
+    if (reply.statusCode !== 200) metrics.webhook(webhookOutcomeFor(reply.statusCode));
+  });
+
+  scope.post('/webhooks/revenuecat', { bodyLimit: config.server.bodyLimitBytes }, async (request, reply) => {
+    if (typeof request.body !== 'string') return reply.code(415).send({ error: 'Content-Type must be application/json' });
+    const text = request.body;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      return reply.code(400).send({ error: 'invalid JSON', issues: [{ path: '(body)', message: (error as Error).message }] });
+    }
+    const parsed = revenueCatSource.parse(body);
+    if (!parsed.ok) return reply.code(400).send({ error: 'invalid webhook', issues: parsed.issues });
+    const event = parsed.value;
+    const deliveries = planDeliveries(event, destinations, dispatcher.pausedDestinationIds());
+    let result: 'stored' | 'duplicate';
+    try {
+      result = await store.ingest(
+        {
+          id: event.id,
+          source: event.source,
+          type: event.type,
+          kind: event.kind,
+          userId: event.appUserId,
+          environment: event.environment,
+          timestampMs: event.timestampMs,
+          body: text,
+        },
+        deliveries,
+        clock.now(),
+      );
+    } catch (error) {
+      request.log.error({ err: error, eventId: event.id }, 'the store did not take the event; RevenueCat will retry');
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'store unavailable' });
+    }
+    metrics.webhook(result);
+    if (result === 'stored') dispatcher.notify();
+    return { status: result, id: event.id };
+  });
+}
+
+/** The admin API, behind `Authorization: Bearer <server.adminToken>`; disabled without a token. */
+function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
+  const { admin } = deps;
+  const adminToken = deps.config.server.adminToken;
+
+  scope.addHook('onRequest', async (request, reply) => {
+    if (adminToken === undefined) {
+      return reply.code(403).send({ error: 'the admin API is disabled: set server.adminToken to enable it' });
+    }
+    if (!credentialMatches(bearerToken(request.headers.authorization), adminToken)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'expected Authorization: Bearer <server.adminToken>' });
+    }
+  });
+
+  scope.get('/events', async (request) => {
+    const { items, next } = await admin.listEvents(request.query);
+    return { events: items, next };
+  });
+  scope.get<{ Params: { id: string } }>('/events/:id', async (request, reply) => {
+    const event = await admin.event(request.params.id);
+    return event ?? reply.code(404).send({ error: `no event with id ${JSON.stringify(request.params.id)}` });
+  });
+  scope.get('/deliveries', async (request) => {
+    const { items, next } = await admin.listDeliveries(request.query);
+    return { deliveries: items, next };
+  });
+  scope.get('/destinations', async () => ({ destinations: await admin.destinations() }));
+  scope.post('/replay', async (request) => admin.replay(request.body));
+  scope.post('/preview', async (request) => admin.preview(request.body));
+}
+
+const NO_STATS: StoreStats = { deliveries: [], oldestPendingAgeMs: [], events: 0 };
+
+function operationsRoutes(app: FastifyInstance, deps: ServerDeps): void {
+  const { store, admin, metrics, clock, lifecycle } = deps;
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (request, reply) => {
+    if (!lifecycle.accepting) return reply.code(503).send({ status: 'shutting down' });
+    try {
+      await store.ping();
+      return { status: 'ready' };
+    } catch (error) {
+      request.log.warn({ err: error }, 'store unreachable');
+      return reply.code(503).send({ status: 'store unavailable' });
+    }
+  });
+
+  app.get('/metrics', async (request, reply) => {
+    const stats = await store.stats(clock.now()).catch((error: unknown) => {
+      request.log.warn({ err: error }, 'store unreachable: queue metrics left empty');
+      return NO_STATS;
+    });
+    reply.type(metrics.registry.contentType);
+    return metrics.render(stats, admin.destinationViews(stats));
+  });
+}

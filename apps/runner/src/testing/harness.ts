@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import type { FakeCleverTap } from '@ferry/testkit';
+import type { ConfigInput } from '../config';
+import { createRunner, type Runner, type RunnerOverrides } from '../runner';
+
+/** Test credentials: long and distinctive, so a leak is found by a plain substring search. */
+export const WEBHOOK_AUTHORIZATION = 'Bearer rc-hook-secret-5f2c9d1e7a';
+export const ADMIN_TOKEN = 'admin-token-8e3b6c0f4d2a9157';
+export const ACCOUNT_ID = 'TEST-ACC-001';
+export const PASSCODE = 'ct-passcode-a7c4e9f2b1d8';
+export const SANDBOX_ACCOUNT_ID = 'TEST-SANDBOX-001';
+export const SANDBOX_PASSCODE = 'ct-sandbox-passcode-3e6a0c5b';
+export const SECRETS = [WEBHOOK_AUTHORIZATION, 'rc-hook-secret-5f2c9d1e7a', ADMIN_TOKEN, PASSCODE, SANDBOX_PASSCODE];
+
+export interface TempDir {
+  readonly path: string;
+  remove(): Promise<void>;
+}
+
+export async function tempDir(): Promise<TempDir> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ferry-runner-'));
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A log destination that keeps every JSON line, for assertions on what was (not) logged. */
+export function captureLogs(): { stream: { write(line: string): void }; text(): string; entries(): Record<string, unknown>[] } {
+  const lines: string[] = [];
+  return {
+    stream: { write: (line) => void lines.push(line) },
+    text: () => lines.join(''),
+    entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
+}
+
+/** A CleverTap destination pointed at the fake. */
+export function clevertapDestination(
+  fake: FakeCleverTap,
+  settings: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): NonNullable<ConfigInput['destinations']>[number] {
+  return {
+    id: 'clevertap-main',
+    plugin: 'clevertap',
+    timeoutMs: 1_000,
+    settings: { endpoint: fake.url, accountId: ACCOUNT_ID, passcode: PASSCODE, ...settings },
+    ...extra,
+  };
+}
+
+/** A config for one test: loopback, any port, a SQLite file in `dir`, fast retries. */
+export function testConfig(dir: string, config: ConfigInput = {}): ConfigInput {
+  return {
+    ...config,
+    server: { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, ...config.server },
+    store: { url: `sqlite:${path.join(dir, 'ferry.db')}`, ...config.store },
+    sources: { revenuecat: { authorization: WEBHOOK_AUTHORIZATION, ...config.sources?.revenuecat } },
+    delivery: { baseDelayMs: 20, maxDelayMs: 200, ...config.delivery },
+    log: { level: 'debug', ...config.log },
+  };
+}
+
+export interface TestRunner {
+  readonly runner: Runner;
+  readonly logs: ReturnType<typeof captureLogs>;
+  postWebhook(body: string, headers?: Record<string, string>): Promise<HttpAnswer>;
+  admin(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<HttpAnswer>;
+}
+
+export async function startTestRunner(config: ConfigInput, overrides: RunnerOverrides = {}): Promise<TestRunner> {
+  const logs = captureLogs();
+  const runner = await createRunner(config, {
+    logStream: logs.stream,
+    dispatcher: { pollMs: 50, pausedProbeMs: 200 },
+    ...overrides,
+  });
+  return {
+    runner,
+    logs,
+    postWebhook: (body, headers = {}) =>
+      send('POST', `${runner.url}/webhooks/revenuecat`, body, {
+        'content-type': 'application/json',
+        authorization: WEBHOOK_AUTHORIZATION,
+        ...headers,
+      }),
+    admin: (method, pathAndQuery, body) =>
+      send(method, `${runner.url}/admin${pathAndQuery}`, body === undefined ? undefined : JSON.stringify(body), {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      }),
+  };
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  /** The body parsed as JSON (undefined when it is not JSON). */
+  readonly json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+// One client for every test file's requests, closed by closeHttp() so Jest exits without open handles.
+let agent: Agent | undefined;
+
+export async function send(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: string | Buffer | Readable,
+  headers: Record<string, string> = {},
+): Promise<HttpAnswer> {
+  agent ??= new Agent({ connections: 64 });
+  const response = await request(url, { method, body, headers, dispatcher: agent });
+  const text = await response.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.statusCode, headers: response.headers, text, json };
+}
+
+export async function closeHttp(): Promise<void> {
+  await agent?.close();
+  agent = undefined;
+}
+
+/** Polls until `probe` answers something other than undefined/false; fails with `what` after a generous wait. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** The CleverTap record body of a stored record, typed loosely for assertions. */
+export interface CleverTapRecordShape {
+  type: string;
+  evtName: string;
+  evtData: Record<string, unknown>;
+  ts: number;
+  identity?: string;
+  objectId?: string;
+}
