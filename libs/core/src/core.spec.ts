@@ -93,6 +93,9 @@ describe('redaction and paths', () => {
   });
   it('collects the secret values that are set', () => {
     expect(secretSettingValues({ passcode: 'p4ss-word', sandboxPasscode: '', accountId: 'A' }, ['passcode', 'sandboxPasscode'])).toEqual(['p4ss-word']);
+    expect(new Set(secretSettingValues({ key: 'a b"c', nested: { token: 't0k3n' } }, ['key', 'nested']))).toEqual(
+      new Set(['a b"c', 'a b\\"c', 'a%20b%22c', 't0k3n']),
+    );
     expect(secretSettingValues(undefined, ['passcode'])).toEqual([]);
   });
   it('redacts a request everywhere a secret can sit, keeping the rest', () => {

@@ -24,11 +24,28 @@ export function redactText(text: string, secretValues: Iterable<string>): string
   return out;
 }
 
-/** The values of the secret settings that are set, for `redactText` and `redactRequest`. */
+/**
+ * Every form a secret setting could take in a request or an error: the values of the secret keys
+ * (nested strings too: a secret may be an object of credentials), as configured, JSON-escaped and
+ * percent-encoded. Feed them to `redactText` and `redactRequest`.
+ */
 export function secretSettingValues(settings: unknown, secrets: readonly string[]): string[] {
   if (settings === null || typeof settings !== 'object') return [];
-  const values = secrets.map((key) => (settings as Record<string, unknown>)[key]);
-  return values.filter((value): value is string => typeof value === 'string' && value !== '');
+  const values = new Set<string>();
+  for (const key of secrets) {
+    for (const value of stringLeaves((settings as Record<string, unknown>)[key])) {
+      values.add(value);
+      values.add(JSON.stringify(value).slice(1, -1));
+      values.add(encodeURIComponent(value));
+    }
+  }
+  return [...values];
+}
+
+function stringLeaves(value: unknown): string[] {
+  if (typeof value === 'string') return value === '' ? [] : [value];
+  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringLeaves);
+  return [];
 }
 
 /** A copy of `request` safe to show (preview, dumps): every secret value replaced wherever one could sit. */

@@ -1,4 +1,4 @@
-import type { AnyDestinationPlugin, SubscriptionEvent, Skip } from '@ferry/core';
+import { secretSettingValues, type AnyDestinationPlugin, type SubscriptionEvent, type Skip } from '@ferry/core';
 
 /** A configured destination: one plugin with validated settings. */
 export interface DestinationInstance {
@@ -28,26 +28,7 @@ export function skipOf(instance: DestinationInstance, event: SubscriptionEvent):
   return instance.plugin.filter(event, instance.settings);
 }
 
-/**
- * Every secret setting value of the destination, for `redactText`: as configured, as it appears
- * JSON-escaped inside a body and percent-encoded inside a URL.
- */
+/** Every form of the destination's secret setting values, for redaction. */
 export function secretValues(instance: DestinationInstance): string[] {
-  const settings = instance.settings as Readonly<Record<string, unknown>> | null | undefined;
-  const values = new Set<string>();
-  for (const key of instance.plugin.secrets) {
-    for (const value of stringLeaves(settings?.[key])) {
-      values.add(value);
-      values.add(JSON.stringify(value).slice(1, -1));
-      values.add(encodeURIComponent(value));
-    }
-  }
-  return [...values];
-}
-
-/** The non-empty strings in a setting value, however deeply nested (a secret may be an object of credentials). */
-function stringLeaves(value: unknown): string[] {
-  if (typeof value === 'string') return value === '' ? [] : [value];
-  if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringLeaves);
-  return [];
+  return secretSettingValues(instance.settings, instance.plugin.secrets);
 }

@@ -1,4 +1,4 @@
-import { redactText, type DeliveryRequest, type NewDelivery, type Skip, type SubscriptionEvent } from '@ferry/core';
+import { redactRequest, type DeliveryRequest, type NewDelivery, type Skip, type SubscriptionEvent } from '@ferry/core';
 import { missingConfigOf, secretValues, skipOf, type DestinationInstance } from './instance';
 
 /** Preview: the exact requests per destination, secrets redacted, nothing sent or stored. */
@@ -61,15 +61,4 @@ export function previewDeliveries(event: SubscriptionEvent, destinations: readon
       .map((request) => redactRequest(request, secrets));
     return { ...head, status: 'send', requests, warnings: requests.flatMap((request) => request.warnings ?? []) };
   });
-}
-
-function redactRequest(request: DeliveryRequest, secrets: readonly string[]): DeliveryRequest {
-  const redact = (text: string): string => redactText(text, secrets);
-  return {
-    ...request,
-    url: redact(request.url),
-    headers: Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, redact(value)])),
-    body: redact(request.body),
-    ...(request.warnings && { warnings: request.warnings.map(redact) }),
-  };
 }
