@@ -44,6 +44,7 @@ describe('parseConfig', () => {
     expect(config.destinations).toEqual([]);
     expect(config.log.level).toBe('info');
     expect(retryPolicy(config)).toEqual(DEFAULT_RETRY_POLICY);
+    expect(config.delivery.leaseMs).toBe(60_000);
   });
 
   it('turns a destination into an instance with parsed settings, default concurrency and timeout', () => {
@@ -114,6 +115,14 @@ describe('parseConfig', () => {
   it('lists the known plugins for an unknown one', () => {
     expect(problems({ destinations: [{ id: 'a', plugin: 'mixpanel' }] })).toEqual([
       'destinations[0].plugin: unknown plugin "mixpanel"; known plugins: clevertap',
+    ]);
+  });
+
+  it('takes a lease length that outlasts every request', () => {
+    expect(parseConfig({ delivery: { leaseMs: '${LEASE_MS}' } }, plugins, { LEASE_MS: '5000' }).delivery.leaseMs).toBe(5_000);
+    expect(problems({ delivery: { leaseMs: 999 } })).toEqual([expect.stringMatching(/^delivery\.leaseMs: /)]);
+    expect(problems({ delivery: { leaseMs: 10_000 }, destinations: [clevertap(), clevertap({}, { id: 'slow', timeoutMs: 30_000 })] })).toEqual([
+      'delivery.leaseMs: must be longer than the longest destinations[].timeoutMs (30000)',
     ]);
   });
 

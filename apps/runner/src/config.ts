@@ -8,7 +8,7 @@ import {
   type FieldIssue,
   type RetryPolicy,
 } from '@ferry/core';
-import type { DestinationInstance } from '@ferry/engine';
+import { DEFAULT_DISPATCHER_OPTIONS, type DestinationInstance } from '@ferry/engine';
 import { fieldIssues, numeric } from './input';
 
 /** The documented example, used when no config file exists (it sits at the repository root). */
@@ -98,6 +98,9 @@ function configSchema(pluginIds: readonly string[]) {
           ),
           baseDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.baseDelayMs)).describe('First retry delay'),
           maxDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxDelayMs)).describe('Longest retry delay'),
+          leaseMs: numeric(z.number().int().min(1_000).default(DEFAULT_DISPATCHER_OPTIONS.leaseMs)).describe(
+            "How long a runner holds a batch it sends; a dead runner's batches are taken over after this",
+          ),
         })
         .strict()
         .prefault({}),
@@ -207,6 +210,11 @@ function checkAcrossSections(config: ParsedConfig, plugins: ReadonlyMap<string, 
       path: 'sources.revenuecat.authorization',
       message: `required when server.host (${config.server.host}) is not a loopback address`,
     });
+  }
+  const slowest = Math.max(0, ...config.destinations.map((destination) => destination.timeoutMs));
+  if (config.delivery.leaseMs <= slowest) {
+    // A lease that ends before its request times out hands a batch still in flight to another sender.
+    issues.push({ path: 'delivery.leaseMs', message: `must be longer than the longest destinations[].timeoutMs (${slowest})` });
   }
   if (config.delivery.maxDelayMs < config.delivery.baseDelayMs) {
     issues.push({ path: 'delivery.maxDelayMs', message: 'must not be less than delivery.baseDelayMs' });

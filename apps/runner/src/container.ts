@@ -58,7 +58,7 @@ export function bindRunnerServices(container: Container, services: RunnerService
           destinations: context
             .get<RunnerConfig>(TOKENS.Config)
             .destinations.filter((destination) => (destination.plugin.missingConfig?.(destination.settings) ?? []).length === 0),
-          options: { retryPolicy: retryPolicy(services.config), ...services.dispatcherOptions },
+          options: { retryPolicy: retryPolicy(services.config), leaseMs: services.config.delivery.leaseMs, ...services.dispatcherOptions },
           observer: services.observer,
         }),
     )

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openStore } from '@ferry/store';
@@ -9,7 +8,6 @@ import {
   ACCOUNT_ID,
   PASSCODE,
   SECRETS,
-  WEBHOOK_AUTHORIZATION,
   captureLogs,
   clevertapDestination,
   closeHttp,
@@ -17,56 +15,9 @@ import {
   tempDir,
   testConfig,
   waitFor,
-  type CleverTapRecordShape,
   type TempDir,
 } from './testing/harness';
-
-/** The built entry points, as `npm start` and `npm run ferry` run them (the test target builds them first). */
-const MAIN = path.resolve(__dirname, '../dist/main.js');
-const CLI = path.resolve(__dirname, '../dist/cli.js');
-
-/** A child process whose stdout JSON lines and stderr are kept. */
-class Child {
-  readonly lines: Record<string, unknown>[] = [];
-  stdout = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private readonly child: ChildProcess;
-
-  constructor(script: string, args: readonly string[], cwd: string) {
-    this.child = spawn(process.execPath, [script, ...args], { cwd, env: { ...process.env, FERRY_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let pending = '';
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      this.stdout += chunk;
-      pending += chunk;
-      const complete = pending.split('\n');
-      pending = complete.pop() ?? '';
-      for (const line of complete) {
-        try {
-          this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // not a log line (the CLI prints text)
-        }
-      }
-    });
-    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
-  /** The runner's base URL, once it says it listens. */
-  async url(): Promise<string> {
-    const line = await waitFor(`the runner to listen (stderr: ${this.stderr})`, () => this.lines.find((entry) => typeof entry.url === 'string'));
-    return String(line.url);
-  }
-}
+import { CLI, Child, MAIN, postWebhookTo, probeOf, probeWebhook } from './testing/processes';
 
 let dir: TempDir;
 let fake: FakeCleverTap;
@@ -97,11 +48,6 @@ async function writeConfig(config: unknown, name = 'ferry.config.json'): Promise
   return file;
 }
 
-const probeOf = (record: unknown) => (record as CleverTapRecordShape).evtData.probe;
-const webhookFor = (id: string) => webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } });
-const postTo = (url: string, body: string) =>
-  send('POST', `${url}/webhooks/revenuecat`, body, { 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION });
-
 describe('the runner process', () => {
   it('killed with SIGKILL under load and restarted, loses no event that got a 200', async () => {
     const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake)], log: { level: 'info' } }));
@@ -114,7 +60,7 @@ describe('the runner process', () => {
       for (let i = 0; !killed; i++) {
         const id = `load-${name}-${i}`;
         try {
-          if ((await postTo(url, webhookFor(id))).status === 200) acknowledged.push(id);
+          if ((await postWebhookTo(url, probeWebhook(id))).status === 200) acknowledged.push(id);
         } catch {
           return; // the runner is gone: this request got no 200
         }
@@ -143,7 +89,7 @@ describe('the runner process', () => {
     const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake, {}, { timeoutMs: 10_000 })] }));
     const child = run(MAIN, '--config', config);
     const url = await child.url();
-    for (let i = 0; i < 10; i++) expect((await postTo(url, webhookFor(`term-${i}`))).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await postWebhookTo(url, probeWebhook(`term-${i}`))).status).toBe(200);
     await waitFor('a request in flight at CleverTap', () => fake.requests().some((request) => request.status === null));
 
     child.kill('SIGTERM');
