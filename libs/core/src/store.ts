@@ -143,8 +143,11 @@ export interface Store {
   ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'>;
   /** Takes up to `limit` due deliveries (and expired leases) of one destination, oldest first. */
   lease(request: LeaseRequest): Promise<LeasedDelivery[]>;
-  /** Applies outcomes of leased deliveries in one transaction. */
-  complete(updates: readonly DeliveryUpdate[], nowMs: number): Promise<void>;
+  /**
+   * Applies outcomes of deliveries leased by `owner`, in one transaction. Outcomes for deliveries the
+   * owner no longer holds (its lease expired and another runner took it, or it was released) are ignored.
+   */
+  complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void>;
   /** Returns in-flight deliveries to pending: all of them (embedded store at start) or one owner's. */
   releaseLeases(owner?: string): Promise<number>;
   /** Moves a destination's pending deliveries to paused, or paused back to pending. */

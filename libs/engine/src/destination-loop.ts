@@ -191,7 +191,7 @@ export class DestinationLoop {
         const result = results.get(delivery.id);
         if (result) updates.push(updateAfterAttempt(delivery, result, context));
       }
-      await this.deps.store.complete(updates, context.nowMs);
+      await this.deps.store.complete(updates, context.nowMs, this.deps.options.ownerId);
       this.logDead(updates);
 
       const outcomes = [...results.values()].map((result) => result.outcome);

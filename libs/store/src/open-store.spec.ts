@@ -69,7 +69,7 @@ describe('openStore', () => {
     );
     const [leased] = await store.lease({ destinationId: 'ct', limit: 1, nowMs: 1, leaseMs: 1_000, owner: 'a' });
     await store.releaseLeases('a');
-    await store.complete([{ deliveryId: leased.id, state: 'delivered' }], 2);
+    await store.complete([{ deliveryId: leased.id, state: 'delivered' }], 2, 'a');
     expect(warnings).toEqual([
       { fields: { deliveryIds: [leased.id] }, message: 'ignored outcomes for deliveries no longer leased (lease expired or released)' },
     ]);

@@ -62,9 +62,9 @@ const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, chi
  * The `Store` port on any SQL database Kysely speaks. Subclasses supply the connection and the two
  * things that differ: how migrations are serialised, and whether leasing needs row locks.
  *
- * Lost leases: `complete` only touches deliveries still `in_flight` (a lease that expired and was
- * released or taken over and finished elsewhere is left alone, and logged), so a late answer never
- * overwrites a newer state or adds an attempt to a delivery it no longer holds.
+ * Lost leases: `complete` only touches deliveries still `in_flight` under the caller's lease (one
+ * that expired and was released, or taken over by another runner, is left alone, and logged), so a
+ * late answer never overwrites a newer state or adds an attempt to a delivery it no longer holds.
  */
 export abstract class SqlStore implements Store {
   private readonly ingests = new GroupCommit<Ingest, IngestResult>((items) => this.commitIngests(items), MAX_GROUP, () =>
@@ -172,7 +172,7 @@ export abstract class SqlStore implements Store {
     });
   }
 
-  async complete(updates: readonly DeliveryUpdate[], nowMs: number): Promise<void> {
+  async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
     if (updates.length === 0) return;
     // Updates that change rows alike (a whole batch delivered, say) go out as one statement.
     const groups = new Map<string, { update: DeliveryUpdate; ids: string[] }>();
@@ -204,6 +204,7 @@ export abstract class SqlStore implements Store {
             }))
             .where('id', 'in', group)
             .where('state', '=', 'in_flight')
+            .where('leaseOwner', '=', owner)
             .returning(['id', 'attempts'])
             .execute();
           if (attempt && rows.length > 0) {

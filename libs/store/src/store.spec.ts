@@ -204,7 +204,7 @@ function describeStoreContract(backend: Backend): void {
       const [leased] = await store.lease(leaseRequest());
       await store.complete(
         [{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 5_000, attempt: attempt(503, 'HTTP 503') }],
-        T0 + 20,
+        T0 + 20, 'runner-a'
       );
 
       expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAtMs: T0 + 5_000, leaseUntilMs: null, lastStatus: 503, lastError: 'HTTP 503' });
@@ -218,9 +218,9 @@ function describeStoreContract(backend: Backend): void {
       const store = await open();
       await store.ingest(event('e1'), [pending()], T0);
       let [leased] = await store.lease(leaseRequest());
-      await store.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 1, attempt: attempt(500, 'HTTP 500: boom') }], T0);
+      await store.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 1, attempt: attempt(500, 'HTTP 500: boom') }], T0, 'runner-a');
       [leased] = await store.lease(leaseRequest({ nowMs: T0 + 1 }));
-      await store.complete([{ deliveryId: leased.id, state: 'dead', attempt: attempt(null, 'timeout after 10000 ms') }], T0 + 2);
+      await store.complete([{ deliveryId: leased.id, state: 'dead', attempt: attempt(null, 'timeout after 10000 ms') }], T0 + 2, 'runner-a');
 
       const delivery = (await store.getEvent('e1'))!.deliveries[0];
       expect(delivery).toMatchObject({ state: 'dead', attempts: 2, nextAttemptAtMs: null, lastStatus: null, lastError: 'timeout after 10000 ms', deliveredAtMs: null, updatedAtMs: T0 + 2 });
@@ -243,7 +243,7 @@ function describeStoreContract(backend: Backend): void {
         // Re-filtered by the dispatcher: no request was made.
         { deliveryId: skipped, state: 'skipped', lastError: 'event_name: expiration is switched off' },
       ];
-      await store.complete(updates, T0 + 50);
+      await store.complete(updates, T0 + 50, 'runner-a');
 
       expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'delivered', attempts: 1, deliveredAtMs: T0 + 50, lastStatus: 200, lastError: null });
       expect(await deliveryOf(store, 'e-1')).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAtMs: T0 + 1_000 });
@@ -280,8 +280,12 @@ function describeStoreContract(backend: Backend): void {
       expect(takenOver).toMatchObject({ id: held.id, body: event('e1').body });
       expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_001 + LEASE_MS });
 
-      await store.complete([{ deliveryId: held.id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 1_100);
-      await store.complete([{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }], T0 + 1_200);
+      // The former holder answers late, while runner-b still holds the lease: its outcome must not land.
+      await store.complete([{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }], T0 + 1_050, 'runner-a');
+      expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', attempts: 0 });
+
+      await store.complete([{ deliveryId: held.id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 1_100, 'runner-b');
+      await store.complete([{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }], T0 + 1_200, 'runner-a');
       const delivery = (await store.getEvent('e1'))!.deliveries[0];
       expect(delivery).toMatchObject({ state: 'delivered', attempts: 1, deliveredAtMs: T0 + 1_100 });
       expect(delivery.attemptLog).toHaveLength(1);
@@ -300,7 +304,7 @@ function describeStoreContract(backend: Backend): void {
       expect(await store.releaseLeases()).toBe(0);
 
       // An answer for a released lease changes nothing.
-      await store.complete([{ deliveryId: a[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 5);
+      await store.complete([{ deliveryId: a[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 5, 'runner-a');
       expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'pending', attempts: 0 });
       expect((await store.lease(leaseRequest({ nowMs: T0 + 5 }))).map((d) => d.eventId)).toEqual(['e-0', 'e-1', 'e-2']);
     });
@@ -309,7 +313,7 @@ function describeStoreContract(backend: Backend): void {
       const store = await open();
       await ingestMany(store, 3, 'e', [pending('ct'), pending('amp')]);
       const [probe] = await store.lease(leaseRequest({ limit: 1 }));
-      await store.complete([{ deliveryId: probe.id, state: 'paused', attempt: attempt(401, 'HTTP 401', 'auth_failed') }], T0 + 10);
+      await store.complete([{ deliveryId: probe.id, state: 'paused', attempt: attempt(401, 'HTTP 401', 'auth_failed') }], T0 + 10, 'runner-a');
 
       expect(await store.setPaused('ct', true, T0 + 20)).toBe(2);
       expect((await store.listDeliveries({ destinationId: 'ct' })).map((d) => d.state)).toEqual(['paused', 'paused', 'paused']);
@@ -319,7 +323,7 @@ function describeStoreContract(backend: Backend): void {
 
       const probed = await store.lease(leaseRequest({ from: 'paused', limit: 1, nowMs: T0 + 30 }));
       expect(probed).toMatchObject([{ eventId: 'e-0', attempts: 1 }]);
-      await store.complete([{ deliveryId: probed[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 40);
+      await store.complete([{ deliveryId: probed[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 40, 'runner-a');
 
       expect(await store.setPaused('ct', false, T0 + 50)).toBe(2);
       expect(await store.setPaused('ct', false, T0 + 50)).toBe(0);
@@ -338,7 +342,7 @@ function describeStoreContract(backend: Backend): void {
           { deliveryId: leased[0].id, state: 'dead', attempt: attempt(400, '400: bad request', 'rejected') },
           { deliveryId: leased[1].id, state: 'delivered', attempt: attempt(200, null, 'delivered') },
         ],
-        T0 + 2,
+        T0 + 2, 'runner-a'
       );
       return { dead: leased[0].id, delivered: leased[1].id, skipped: (await deliveryOf(store, 'e1', 'amp')).id };
     }
@@ -389,7 +393,7 @@ function describeStoreContract(backend: Backend): void {
       expect(await store.stats(T0)).toEqual({ deliveries: [], oldestPendingAgeMs: [], events: 0 });
       await ingestMany(store, 3, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
       const [leased] = await store.lease(leaseRequest({ limit: 1, nowMs: T0 + 5 }));
-      await store.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 60_000, attempt: attempt(503) }], T0 + 6);
+      await store.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 60_000, attempt: attempt(503) }], T0 + 6, 'runner-a');
 
       const stats = await store.stats(T0 + 1_000);
       expect(stats.events).toBe(3);

@@ -77,11 +77,11 @@ export class MemoryStore implements Store {
     });
   }
 
-  async complete(updates: readonly DeliveryUpdate[], nowMs: number): Promise<void> {
+  async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
     this.completions.push([...updates]);
     for (const update of updates) {
       const row = this.deliveries.get(update.deliveryId);
-      if (!row || row.state !== 'in_flight') continue; // a lost lease: someone else owns it now
+      if (!row || row.state !== 'in_flight' || row.leaseOwner !== owner) continue; // a lost lease: someone else owns it now
       this.put({
         ...row,
         state: update.state,
