@@ -7,12 +7,16 @@ import {
   redactText,
   resolveEventName,
   retriesExhausted,
+  revenueCatKinds,
   retryDelayMs,
   roundToMinorUnit,
   secretSettingValues,
+  standardEventHooks,
   standardFailureOutcomes,
   type Capabilities,
   type DeliveryRequest,
+  type Identity,
+  type SubscriptionEvent,
 } from './index';
 
 const capabilities: Capabilities = {
@@ -43,6 +47,49 @@ describe('event names', () => {
     expect(resolveEventName(capabilities, 'expiration', { expiration: null })).toBeUndefined();
     expect(resolveEventName(capabilities, 'expiration', { expiration: '' })).toBeUndefined();
     expect(resolveEventName(capabilities, 'cancellation', undefined)).toBeUndefined();
+  });
+  it("declares kinds under RevenueCat's own names, required ones first", () => {
+    expect(revenueCatKinds(['renewal', 'non_subscription_purchase'], ['subscription_paused'])).toEqual({
+      renewal: { defaultName: 'rc_renewal_event', optional: false },
+      non_subscription_purchase: { defaultName: 'rc_non_subscription_purchase_event', optional: false },
+      subscription_paused: { defaultName: 'rc_subscription_paused_event', optional: true },
+    });
+  });
+});
+
+describe('standard event hooks', () => {
+  type Settings = { eventNames?: Record<string, string | null>; sandboxKey?: string };
+  const event = (overrides: Partial<SubscriptionEvent>) =>
+    ({ kind: 'renewal', type: 'RENEWAL', environment: 'PRODUCTION', appUserId: 'u1', attributes: {}, ...overrides }) as SubscriptionEvent;
+  const hooks = standardEventHooks<Settings>('sample', capabilities, {
+    requiresUser: { identity: (e): Identity => (e.appUserId ? { user_id: e.appUserId } : {}), missing: 'no app_user_id' },
+  });
+
+  it('filter: the standard rules first, then no_user when the identity is empty', () => {
+    expect(hooks.filter(event({}), {})).toBeUndefined();
+    expect(hooks.filter(event({ appUserId: null }), {})).toEqual({ rule: 'no_user', reason: 'no app_user_id' });
+    expect(hooks.filter(event({ appUserId: null, kind: null, type: 'TEST' }), {})?.rule).toBe('unsupported_type');
+    expect(hooks.filter(event({ kind: 'expiration', type: 'EXPIRATION' }), { eventNames: { expiration: null } })?.rule).toBe('event_disabled');
+  });
+
+  it('filter: takes events without a user when the destination does not require one', () => {
+    const lax = standardEventHooks<Settings>('sample', capabilities);
+    expect(lax.filter(event({ appUserId: null }), {})).toBeUndefined();
+  });
+
+  it('filter: asks the plugin whether sandbox credentials are set', () => {
+    const separate = { ...capabilities, sandbox: 'separate-credentials' as const };
+    const sandboxed = standardEventHooks<Settings>('sample', separate, { hasSandboxCredentials: (s) => s.sandboxKey !== undefined });
+    expect(sandboxed.filter(event({ environment: 'SANDBOX' }), {})?.rule).toBe('sandbox_without_credentials');
+    expect(sandboxed.filter(event({ environment: 'SANDBOX' }), { sandboxKey: 'k' })).toBeUndefined();
+  });
+
+  it('eventName: follows the overrides, and throws for an event the filter skips', () => {
+    expect(hooks.eventName(event({}), { eventNames: { renewal: 'Renewed' } })).toBe('Renewed');
+    expect(() => hooks.eventName(event({ kind: 'expiration', type: 'EXPIRATION' }), { eventNames: { expiration: null } })).toThrow(
+      'sample: no event name for expiration; filter() skips such events',
+    );
+    expect(() => hooks.eventName(event({ kind: null, type: 'TEST' }), {})).toThrow('sample: no event name for TEST');
   });
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EventKind, SubscriptionEvent } from './event';
-import type { Capabilities, Skip } from './plugin';
+import type { Capabilities, DestinationPlugin, Identity, KindSupport, Skip } from './plugin';
 
 /** Operator overrides of event names per kind; null or "" switches an optional kind off. */
 export const EventNameOverrides = z
@@ -26,6 +26,15 @@ export function resolveEventName(
     return support.optional ? undefined : support.defaultName;
   }
   return support.defaultName;
+}
+
+/**
+ * Kinds under RevenueCat's own event names (`rc_<kind>_event`), which its integrations send unless the
+ * operator renames them: `required` kinds always have a name, `optional` ones can be switched off.
+ */
+export function revenueCatKinds(required: readonly EventKind[], optional: readonly EventKind[] = []): Capabilities['kinds'] {
+  const support = (kind: EventKind, isOptional: boolean): [EventKind, KindSupport] => [kind, { defaultName: `rc_${kind}_event`, optional: isOptional }];
+  return Object.fromEntries([...required.map((kind) => support(kind, false)), ...optional.map((kind) => support(kind, true))]);
 }
 
 /** Refines an `eventNames` schema so unknown kinds and blanked required kinds are config errors. */
@@ -72,6 +81,42 @@ export function standardFilter(capabilities: Capabilities, event: SubscriptionEv
     }
   }
   return undefined;
+}
+
+export interface EventHookOptions<S> {
+  /** Whether `settings` hold sandbox credentials, for `sandbox: 'separate-credentials'`. */
+  readonly hasSandboxCredentials?: (settings: S) => boolean;
+  /**
+   * For a destination that refuses events without a user key: the plugin's identity hook, and what the
+   * `no_user` skip says was looked for. Better said at ingest than learnt from a refusal.
+   */
+  readonly requiresUser?: { readonly identity: (event: SubscriptionEvent, settings: S) => Identity; readonly missing: string };
+}
+
+/**
+ * `filter` and `eventName` for a destination whose only rule of its own is the user key. The filter is
+ * `standardFilter`, then `no_user` when `requiresUser` finds no identity. The name follows the operator's
+ * `eventNames`; naming an event the filter skips throws, as that is a caller bug, not bad input.
+ */
+export function standardEventHooks<S extends { readonly eventNames?: EventNameOverrides }>(
+  pluginId: string,
+  capabilities: Capabilities,
+  options: EventHookOptions<S> = {},
+): Pick<DestinationPlugin<S>, 'filter' | 'eventName'> {
+  const { hasSandboxCredentials, requiresUser } = options;
+  return {
+    filter(event, settings) {
+      const skip = standardFilter(capabilities, event, { eventNames: settings.eventNames, hasSandboxCredentials: hasSandboxCredentials?.(settings) });
+      if (skip) return skip;
+      if (requiresUser && Object.keys(requiresUser.identity(event, settings)).length === 0) return { rule: 'no_user', reason: requiresUser.missing };
+      return undefined;
+    },
+    eventName(event, settings) {
+      const name = event.kind === null ? undefined : resolveEventName(capabilities, event.kind, settings.eventNames);
+      if (name === undefined) throw new Error(`${pluginId}: no event name for ${event.kind ?? event.type}; filter() skips such events`);
+      return name;
+    },
+  };
 }
 
 /** A subscriber attribute's value by key, ignoring letter case (`$clevertapId` = `$cleverTapId`); empty counts as absent. */
