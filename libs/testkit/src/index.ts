@@ -1,3 +1,4 @@
 export * from './fixtures';
 export * from './fake-clevertap';
+export * from './fake-amplitude';
 export * from './contract';

@@ -1,7 +1,4 @@
-import type { Capabilities, KindSupport } from '@ferry/core';
-
-const required = (defaultName: string): KindSupport => ({ defaultName, optional: false });
-const optional = (defaultName: string): KindSupport => ({ defaultName, optional: true });
+import { revenueCatKinds, type Capabilities } from '@ferry/core';
 
 /** What CleverTap takes, per RevenueCat's integration page (SPEC §3–§4) and CleverTap's upload limits. */
 export const capabilities: Capabilities = {
@@ -11,17 +8,17 @@ export const capabilities: Capabilities = {
   negativeRevenue: false,
   transfers: false,
   sandbox: 'separate-credentials',
-  kinds: {
-    initial_purchase: required('rc_initial_purchase_event'),
-    trial_started: required('rc_trial_started_event'),
-    trial_converted: required('rc_trial_converted_event'),
-    trial_cancelled: required('rc_trial_cancelled_event'),
-    renewal: required('rc_renewal_event'),
-    cancellation: required('rc_cancellation_event'),
-    uncancellation: required('rc_uncancellation_event'),
-    non_subscription_purchase: required('rc_non_subscription_purchase_event'),
-    expiration: optional('rc_expiration_event'),
-    billing_issue: optional('rc_billing_issue_event'),
-    product_change: optional('rc_product_change_event'),
-  },
+  kinds: revenueCatKinds(
+    [
+      'initial_purchase',
+      'trial_started',
+      'trial_converted',
+      'trial_cancelled',
+      'renewal',
+      'cancellation',
+      'uncancellation',
+      'non_subscription_purchase',
+    ],
+    ['expiration', 'billing_issue', 'product_change'],
+  ),
 };

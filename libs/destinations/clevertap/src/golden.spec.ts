@@ -3,7 +3,7 @@
  * written by hand from SPEC §3–§4 and the fixture data (reference/revenuecat-webhooks.md §8, §8.1).
  * Settings: eu1, gross revenue, a production and a sandbox account.
  */
-import { fixtureEvent, fixtures, type FixtureName } from '@ferry/testkit';
+import { describeGoldenCatalogue, fixtureEvent, type FixtureName, type GoldenExpectation, type GoldenSend } from '@ferry/testkit';
 import { clevertapPlugin as plugin } from './plugin';
 import { CleverTapSettings } from './settings';
 
@@ -39,7 +39,7 @@ interface Send {
   readonly record: Record<string, unknown>;
   readonly warnings?: string[];
 }
-type Golden = { readonly send: Send } | { readonly skip: string };
+type Golden = GoldenExpectation<Send>;
 
 const event = (evtName: string, ts: number, evtData: Record<string, unknown>, user: Record<string, string> = { objectId: CLEVERTAP_ID }) => ({
   type: 'event',
@@ -192,62 +192,28 @@ const golden: Record<FixtureName, Golden> = {
   ),
 };
 
-function expectedRequest(deliveryIds: string[], { account, records, warnings }: { account: keyof typeof ACCOUNTS; records: unknown[]; warnings?: string[] }) {
-  const { accountId, passcode } = ACCOUNTS[account];
-  return {
-    method: 'POST',
-    url: URL,
-    headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-CleverTap-Account-Id': accountId, 'X-CleverTap-Passcode': passcode },
-    body: { d: records },
-    deliveryIds,
-    concurrencyKey: `clevertap:${accountId}`,
-    ...(warnings ? { warnings } : {}),
-  };
+/** One request per account, production first, each carrying its sends in batch order. */
+function expectedRequests(sends: readonly GoldenSend<Send>[]) {
+  return (['production', 'sandbox'] as const).flatMap((account) => {
+    const carried = sends.filter(({ send }) => send.account === account);
+    if (carried.length === 0) return [];
+    const { accountId, passcode } = ACCOUNTS[account];
+    const warnings = carried.flatMap(({ send }) => send.warnings ?? []);
+    return [
+      {
+        method: 'POST',
+        url: URL,
+        headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-CleverTap-Account-Id': accountId, 'X-CleverTap-Passcode': passcode },
+        body: { d: carried.map(({ send }) => send.record) },
+        deliveryIds: carried.map(({ deliveryId }) => deliveryId),
+        concurrencyKey: `clevertap:${accountId}`,
+        ...(warnings.length > 0 ? { warnings } : {}),
+      },
+    ];
+  });
 }
 
-describe('golden requests for the fixture catalogue', () => {
-  it('covers every fixture', () => {
-    expect(Object.keys(golden).sort()).toEqual(fixtures.map((f) => f.name).sort());
-  });
-
-  describe.each(fixtures.map((f) => f.name))('%s', (name) => {
-    const expected = golden[name];
-    const deliveryId = `golden-${name}`;
-
-    if ('skip' in expected) {
-      it(`is skipped: ${expected.skip}`, () => {
-        const skip = plugin.filter(fixtureEvent(name), settings);
-        expect(skip?.rule).toBe(expected.skip);
-        expect(skip?.reason).toEqual(expect.any(String));
-      });
-    } else {
-      it(`is sent to the ${expected.send.account} account exactly as written`, () => {
-        const e = fixtureEvent(name);
-        expect(plugin.filter(e, settings)).toBeUndefined();
-        const requests = plugin.buildRequests([{ deliveryId, event: e }], settings);
-        expect(requests.map((r) => ({ ...r, body: JSON.parse(r.body) }))).toStrictEqual([
-          expectedRequest([deliveryId], { account: expected.send.account, records: [expected.send.record], warnings: expected.send.warnings }),
-        ]);
-      });
-    }
-  });
-
-  it('sends the whole catalogue as one request per account, records in catalogue order', () => {
-    const sent = fixtures.filter((f) => 'send' in golden[f.name]).map((f) => f.name);
-    const batch = sent.map((name) => ({ deliveryId: `golden-${name}`, event: fixtureEvent(name) }));
-    const requests = plugin.buildRequests(batch, settings).map((r) => ({ ...r, body: JSON.parse(r.body) }));
-    const expectedFor = (account: keyof typeof ACCOUNTS) => {
-      const names = sent.filter((name) => (golden[name] as { send: Send }).send.account === account);
-      const sends = names.map((name) => (golden[name] as { send: Send }).send);
-      const warnings = sends.flatMap((s) => s.warnings ?? []);
-      return expectedRequest(
-        names.map((name) => `golden-${name}`),
-        { account, records: sends.map((s) => s.record), warnings: warnings.length > 0 ? warnings : undefined },
-      );
-    };
-    expect(requests).toStrictEqual([expectedFor('production'), expectedFor('sandbox')]);
-  });
-});
+describeGoldenCatalogue(plugin, { settings, expected: golden, where: (send) => `the ${send.account} account`, requests: expectedRequests });
 
 describe('golden rules under other settings', () => {
   it('skips the sandbox purchase when no sandbox account is configured', () => {

@@ -1,34 +1,12 @@
-import {
-  attributeIgnoringCase,
-  resolveEventName,
-  salesRevenue,
-  standardFilter,
-  type Identity,
-  type Money,
-  type Skip,
-  type SubscriptionEvent,
-} from '@ferry/core';
+import { attributeIgnoringCase, salesRevenue, standardEventHooks, type Identity, type Money, type SubscriptionEvent } from '@ferry/core';
 import { capabilities } from './capabilities';
 import { hasSandboxCredentials, type CleverTapSettings } from './settings';
 
-export function filter(event: SubscriptionEvent, settings: CleverTapSettings): Skip | undefined {
-  const skip = standardFilter(capabilities, event, {
-    eventNames: settings.eventNames,
-    hasSandboxCredentials: hasSandboxCredentials(settings),
-  });
-  if (skip) return skip;
-  // CleverTap rejects a record without a user key (code 523); better to say so here than to send it.
-  if (Object.keys(identity(event)).length === 0) {
-    return { rule: 'no_user', reason: 'the event has neither an app_user_id nor a $clevertapId attribute' };
-  }
-  return undefined;
-}
-
-export function eventName(event: SubscriptionEvent, settings: CleverTapSettings): string {
-  const name = event.kind === null ? undefined : resolveEventName(capabilities, event.kind, settings.eventNames);
-  if (name === undefined) throw new Error(`clevertap: no event name for ${event.kind ?? event.type}; filter() skips such events`);
-  return name;
-}
+export const { filter, eventName } = standardEventHooks<CleverTapSettings>('clevertap', capabilities, {
+  hasSandboxCredentials,
+  // CleverTap rejects a record without a user key (code 523).
+  requiresUser: { identity, missing: 'the event has neither an app_user_id nor a $clevertapId attribute' },
+});
 
 /** Revenue in the purchase currency after the sales-reporting option; CleverTap takes no negative revenue, so a refund is 0. */
 export function revenue(event: SubscriptionEvent, settings: CleverTapSettings): Money {

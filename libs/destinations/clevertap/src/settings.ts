@@ -1,4 +1,4 @@
-import { checkEventNameOverrides, EventNameOverrides, SalesReporting } from '@ferry/core';
+import { BaseUrl, checkEventNameOverrides, EventNameOverrides, isSet, regionSetting, SalesReporting, whenFieldsValid } from '@ferry/core';
 import { z } from 'zod';
 import { capabilities } from './capabilities';
 
@@ -6,37 +6,12 @@ import { capabilities } from './capabilities';
 export const CLEVERTAP_REGIONS = ['eu1', 'in1', 'sg1', 'us1', 'aps3', 'mec1'] as const;
 export type CleverTapRegion = (typeof CLEVERTAP_REGIONS)[number];
 
-/**
- * Runs a cross-field check even when other settings are wrong, so every problem is reported at once,
- * but only on an object whose fields read by the check passed their own checks.
- */
-function whenValid(...keys: string[]) {
-  return {
-    when: ({ value, issues }: z.core.ParsePayload) =>
-      typeof value === 'object' &&
-      value !== null &&
-      !Array.isArray(value) &&
-      !issues.some((issue) => keys.includes(String(issue.path?.[0]))),
-  };
-}
-
-const baseUrl = z
-  .url({ protocol: /^https?$/, error: 'must be an http(s) base URL, e.g. http://127.0.0.1:9999' })
-  .refine((url) => {
-    if (!URL.canParse(url)) return true; // already reported as not a URL
-    const { username, password, search, hash } = new URL(url);
-    return !username && !password && !search && !hash;
-  }, 'must be a plain base URL: no credentials, query or fragment');
-
 export const CleverTapSettings = z
   .strictObject({
-    region: z
-      .enum(CLEVERTAP_REGIONS, {
-        error: (issue) => `unknown region ${JSON.stringify(issue.input)}; valid regions: ${CLEVERTAP_REGIONS.join(', ')}`,
-      })
+    region: regionSetting(CLEVERTAP_REGIONS)
       .default('eu1')
       .describe('CleverTap data centre; decides the API host unless endpoint is set'),
-    endpoint: baseUrl.optional().describe('Base-URL override (a proxy, a test server); `/1/upload` is appended'),
+    endpoint: BaseUrl.optional().describe('Base-URL override (a proxy, a test server); `/1/upload` is appended'),
     accountId: z.string().optional().describe('Account (project) id of the production account'),
     passcode: z.string().optional().describe('Passcode of the production account (secret)'),
     sandboxAccountId: z.string().optional().describe('Account id that receives SANDBOX events'),
@@ -44,7 +19,7 @@ export const CleverTapSettings = z
     eventNames: EventNameOverrides,
     salesReporting: SalesReporting.default('gross').describe('Which revenue is reported as `amount`'),
   })
-  .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenValid('eventNames'))
+  .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenFieldsValid('eventNames'))
   .superRefine((settings, ctx) => {
     const { sandboxAccountId, sandboxPasscode } = settings;
     if (isSet(sandboxAccountId) && !isSet(sandboxPasscode)) {
@@ -53,13 +28,8 @@ export const CleverTapSettings = z
     if (isSet(sandboxPasscode) && !isSet(sandboxAccountId)) {
       ctx.addIssue({ code: 'custom', path: ['sandboxAccountId'], message: 'must be set when sandboxPasscode is set (sandbox events need both)' });
     }
-  }, whenValid('sandboxAccountId', 'sandboxPasscode'));
+  }, whenFieldsValid('sandboxAccountId', 'sandboxPasscode'));
 export type CleverTapSettings = z.output<typeof CleverTapSettings>;
-
-/** A credential counts as set when it is not empty (an unset environment variable often arrives as ""). */
-export function isSet(value: string | undefined): value is string {
-  return value !== undefined && value.trim() !== '';
-}
 
 export function hasSandboxCredentials(settings: CleverTapSettings): boolean {
   return isSet(settings.sandboxAccountId) && isSet(settings.sandboxPasscode);

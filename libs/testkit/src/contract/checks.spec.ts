@@ -1,10 +1,18 @@
-import { standardFailureOutcomes, type DestinationPlugin } from '@ferry/core';
+import { standardFailureOutcomes, type DestinationPlugin, type Outcome } from '@ferry/core';
 import { z } from 'zod';
 import { capabilitiesChecks } from './capabilities-suite';
-import type { DestinationContractOptions } from './options';
+import type { ContractResponses, DestinationContractOptions } from './options';
 import { batchingChecks, requestsChecks } from './request-suites';
 import { partialResponsesChecks, responsesChecks } from './response-suites';
-import { sampleCapabilities, sampleOptions, samplePlugin, sampleSettings, type SampleSettings } from './sample-destination.spec-helper';
+import {
+  sampleCapabilities,
+  sampleOptions,
+  samplePlugin,
+  sampleSettings,
+  wholeOrNothingOptions,
+  wholeOrNothingPlugin,
+  type SampleSettings,
+} from './sample-destination.spec-helper';
 import { secretsChecks, settingsChecks } from './settings-suites';
 import { ContractViolation, type ContractCheck } from './support';
 
@@ -251,4 +259,43 @@ describe('response checks', () => {
     const single = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 1 } } });
     expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', single), /no request carries two deliveries/);
   });
+  it("catch the rest not delivered when the partial answer's others are 'delivered' (the default)", () => {
+    const pessimistic = broken({ parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: 'unsure' })) });
+    expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', pessimistic), /initial_purchase was taken but is retry/);
+  });
 });
+
+describe("partial-response checks with others: 'retry' (a destination that takes a request whole or not at all)", () => {
+  const run = (plugin: DestinationPlugin<SampleSettings>, options = wholeOrNothingOptions) => () =>
+    runCheck(partialResponsesChecks, 'partial answer', plugin, options);
+  it('pass a plugin that rejects the refused delivery and retries the others', () => {
+    expect(run(wholeOrNothingPlugin)).not.toThrow();
+  });
+  it('catch the others counted as delivered', () => {
+    const options = withPartial((request) => ({ result: ok(), refused: [request.deliveryIds[1]], others: 'retry' }));
+    const readsRefusals = broken({ parseResponse: (request, _result, s) => samplePlugin.parseResponse(request, { ...ok(), body: '{"rejected":[{"index":1,"reason":"bad"}]}' }, s) });
+    expectViolation(run(readsRefusals, options), /initial_purchase was not ingested \(the destination took none of the request\) but is delivered; it must be retried/);
+  });
+  it('catch a partial answer read as a plain 400: the others rejected with the refused one', () => {
+    expectViolation(run(broken({ parseResponse: (request, result) => standardFailureOutcomes(request, result, 0) })), /initial_purchase was not ingested .* but is rejected/);
+  });
+  it('catch the refused delivery retried just like the others, as a plain failure would be', () => {
+    const retriesAll = broken({ parseResponse: (request) => standardFailureOutcomes(request, { kind: 'response', status: 503, headers: {}, body: '' }, 0) });
+    expectViolation(run(retriesAll), /trial_started was refused but is retried just like the deliveries the answer did not name/);
+  });
+  it('pass a refused delivery retried later than the others (a throttled user, say)', () => {
+    const throttles = broken({
+      parseResponse: (request, result, s) =>
+        wholeOrNothingPlugin.parseResponse(request, result, s).map((o): Outcome => (o.type === 'rejected' ? { ...o, type: 'retry', retryAfterMs: 30_000 } : o)),
+    });
+    expect(run(throttles)).not.toThrow();
+  });
+  it("refuse others that are neither 'delivered' nor 'retry'", () => {
+    const options = withPartial((request) => ({ ...wholeOrNothingOptions.responses!.partial!(request), others: 'dead' as 'retry' }));
+    expectViolation(run(wholeOrNothingPlugin, options), /others must be 'delivered' or 'retry', not "dead"/);
+  });
+});
+
+function withPartial(partial: NonNullable<ContractResponses['partial']>): DestinationContractOptions {
+  return { ...wholeOrNothingOptions, responses: { accepted: ok, partial } };
+}

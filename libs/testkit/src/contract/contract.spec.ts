@@ -1,5 +1,6 @@
 import { describeDestinationContract } from './describe';
-import { sampleOptions, samplePlugin } from './sample-destination.spec-helper';
+import { sampleOptions, samplePlugin, wholeOrNothingOptions, wholeOrNothingPlugin } from './sample-destination.spec-helper';
 
-// The whole kit, every suite, against a destination that keeps the contract.
+// The whole kit, every suite, against destinations that keep the contract.
 describeDestinationContract(samplePlugin, sampleOptions);
+describeDestinationContract(wholeOrNothingPlugin, wholeOrNothingOptions);

@@ -1,4 +1,5 @@
 export { describeDestinationContract } from './describe';
+export { describeGoldenCatalogue, type GoldenCatalogue, type GoldenExpectation, type GoldenSend } from './golden';
 export {
   CONTRACT_SUITES,
   type ContractResponses,

@@ -12,11 +12,16 @@ export interface InvalidSettingsCase {
   readonly paths: readonly string[];
 }
 
-/** An answer that takes some deliveries of a request and refuses the others. */
+/** An answer that refuses some deliveries of a request and says nothing against the others. */
 export interface PartialResponse {
   readonly result: HttpResult;
   /** The refused delivery ids: a non-empty proper subset of the request's. */
   readonly refused: readonly string[];
+  /**
+   * What became of the others: 'delivered' (the default) when the destination took them, 'retry' when it
+   * takes a request whole or not at all, so they were not ingested and must go again.
+   */
+  readonly others?: 'delivered' | 'retry';
 }
 
 /** The destination's own success answers; the kit makes the failure answers itself. */

@@ -83,31 +83,48 @@ export function responsesChecks(plugin: AnyDestinationPlugin, options: Destinati
   }));
 }
 
-/** A partial answer refuses exactly the deliveries it names and delivers the rest. */
+/**
+ * A partial answer refuses exactly the deliveries it names. The others are delivered, or with `others:
+ * 'retry'` (a destination that takes a request whole or not at all) retried, and then the refused ones
+ * must not be retried just like them: the answer tells them apart, so the plugin must too.
+ */
 export function partialResponsesChecks(plugin: AnyDestinationPlugin, options: DestinationContractOptions): ContractCheck[] {
   return [
     {
-      title: 'a partial answer refuses exactly the refused deliveries and delivers the rest',
+      title: 'a partial answer refuses exactly the refused deliveries; the rest are delivered, or retried when none was taken',
       run() {
         const partial = options.responses?.partial;
         if (!partial) violation("give options.responses.partial, or skip 'partial-responses' with the reason the destination has none");
         const { settings, requests } = prepare(plugin, options);
         const request = requests.find((r) => r.deliveryIds.length >= 2);
         if (!request) violation("no request carries two deliveries; skip 'partial-responses' with a reason if it takes one per request");
-        const { result, refused } = partial(request);
+        const { result, refused, others = 'delivered' } = partial(request);
         if (refused.length === 0 || refused.length >= request.deliveryIds.length || !refused.every((id) => request.deliveryIds.includes(id))) {
           violation('options.responses.partial must refuse a non-empty proper subset of the request’s deliveryIds');
         }
+        if (others !== 'delivered' && others !== 'retry') {
+          violation(`options.responses.partial: others must be 'delivered' or 'retry', not ${JSON.stringify(others)}`);
+        }
         const outcomes = parseSafely(plugin, request, result, settings, 'the partial answer');
         checkOutcomes(request, outcomes, 'the partial answer');
-        for (const outcome of outcomes) {
-          const wasRefused = refused.includes(outcome.deliveryId);
-          if (wasRefused && outcome.type === 'delivered') violation(`${outcome.deliveryId} was refused but counts as delivered`);
-          if (!wasRefused && outcome.type !== 'delivered') violation(`${outcome.deliveryId} was taken but is ${outcome.type}`);
+        const [refusedOutcomes, otherOutcomes] = [true, false].map((wanted) => outcomes.filter((o) => refused.includes(o.deliveryId) === wanted));
+        for (const outcome of otherOutcomes) {
+          if (outcome.type === others) continue;
+          if (others === 'delivered') violation(`${outcome.deliveryId} was taken but is ${outcome.type}`);
+          violation(`${outcome.deliveryId} was not ingested (the destination took none of the request) but is ${outcome.type}; it must be retried`);
+        }
+        for (const outcome of refusedOutcomes) {
+          if (outcome.type === 'delivered') violation(`${outcome.deliveryId} was refused but counts as delivered`);
+          if (otherOutcomes.some((other) => sameRetry(other, outcome))) violation(`${outcome.deliveryId} was refused but is retried just like the deliveries the answer did not name`);
         }
       },
     },
   ];
+}
+
+/** Both retried after the same delay: nothing tells them apart. */
+function sameRetry(a: Outcome, b: Outcome): boolean {
+  return a.type === 'retry' && b.type === 'retry' && a.retryAfterMs === b.retryAfterMs;
 }
 
 /** parseResponse must answer whatever came back: a throw is a violation, named as one. */

@@ -13,6 +13,7 @@ import {
   type DestinationPlugin,
   type HttpResult,
   type Identity,
+  type Outcome,
   type Planned,
 } from '@ferry/core';
 import { z } from 'zod';
@@ -134,6 +135,9 @@ function sampleRecord({ event }: Planned, settings: SampleSettings) {
   };
 }
 
+const REFUSING_SECOND = '{"rejected":[{"index":1,"reason":"bad record"}]}';
+const accepted = (): HttpResult => ({ kind: 'response', status: 200, headers: {}, body: '{"rejected":[]}' });
+
 /** Kit options that make the sample pass every suite. */
 export const sampleOptions: DestinationContractOptions = {
   settings: { apiKey: 'sample-production-key-0001' },
@@ -144,10 +148,44 @@ export const sampleOptions: DestinationContractOptions = {
     { settings: { eventNames: { renewal: null } }, paths: ['eventNames.renewal'] },
   ],
   responses: {
-    accepted: () => ({ kind: 'response', status: 200, headers: {}, body: '{"rejected":[]}' }),
+    accepted,
     partial: (request) => ({
-      result: { kind: 'response', status: 200, headers: {}, body: '{"rejected":[{"index":1,"reason":"bad record"}]}' },
+      result: { kind: 'response', status: 200, headers: {}, body: REFUSING_SECOND },
       refused: [request.deliveryIds[1]],
+    }),
+  },
+};
+
+/**
+ * The sample as a destination that takes a request whole or not at all: its 400 names the bad records and
+ * ingests none, so the records it does not name go again at once.
+ */
+export const wholeOrNothingPlugin: DestinationPlugin<SampleSettings> = {
+  ...samplePlugin,
+  id: 'whole-or-nothing',
+  parseResponse(request, result, settings) {
+    if (result.kind !== 'response' || result.status !== 400) return samplePlugin.parseResponse(request, result, settings);
+    const body = parseJsonSafely(result.body) as { rejected?: { index: number; reason: string }[] } | undefined;
+    const rejected = new Map((Array.isArray(body?.rejected) ? body.rejected : []).map((r) => [r.index, r.reason]));
+    if (rejected.size === 0) return standardFailureOutcomes(request, result, 0);
+    return request.deliveryIds.map((deliveryId, index): Outcome => {
+      const reason = rejected.get(index);
+      return reason === undefined
+        ? { deliveryId, type: 'retry', status: 400, retryAfterMs: 0, reason: 'not ingested: other records of the request were refused' }
+        : { deliveryId, type: 'rejected', status: 400, code: 'sample_rejected', reason };
+    });
+  },
+};
+
+/** Kit options that make the whole-or-nothing sample pass every suite. */
+export const wholeOrNothingOptions: DestinationContractOptions = {
+  ...sampleOptions,
+  responses: {
+    accepted,
+    partial: (request) => ({
+      result: { kind: 'response', status: 400, headers: {}, body: REFUSING_SECOND },
+      refused: [request.deliveryIds[1]],
+      others: 'retry',
     }),
   },
 };

@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { fakeSpecHarness, until, type SendOptions } from '../fake-http/client.spec-helper';
 import { FakeCleverTapInputError } from './faults';
 import { startFakeCleverTap, type FakeCleverTap, type FakeCleverTapOptions, type LoggedRequest } from './server';
 
@@ -19,54 +19,14 @@ const TOO_MANY = { status: 'fail', error: 'Too many concurrent requests', code: 
 const errorFormat = (code: number, recordNumber: number) =>
   new RegExp(`^[A-Z][^.]*\\. ErrorCode: ${code} - [^\\n]+\\. Skipped record number : ${recordNumber}$`);
 
-let agent: Agent;
-const running: FakeCleverTap[] = [];
-
-beforeAll(() => {
-  agent = new Agent();
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((fake) => fake.close()));
-});
-afterAll(async () => {
-  await agent.close();
-});
+const harness = fakeSpecHarness<FakeCleverTap>();
 
 async function start(options: FakeCleverTapOptions = {}): Promise<FakeCleverTap> {
-  const fake = await startFakeCleverTap({
-    accounts: { [ACCOUNT]: [PASSCODE, SECOND_PASSCODE], [OTHER_ACCOUNT]: OTHER_PASSCODE },
-    ...options,
-  });
-  running.push(fake);
-  return fake;
+  return harness.track(await startFakeCleverTap({ accounts: { [ACCOUNT]: [PASSCODE, SECOND_PASSCODE], [OTHER_ACCOUNT]: OTHER_PASSCODE }, ...options }));
 }
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  json: unknown;
-}
-
-async function send(
-  fake: FakeCleverTap,
-  { method = 'POST', path = '/1/upload', headers = AUTH, body }: { method?: string; path?: string; headers?: Record<string, string>; body?: unknown },
-): Promise<Reply> {
-  const res = await request(`${fake.url}${path}`, {
-    method: method as 'POST',
-    headers,
-    body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
-    dispatcher: agent,
-  });
-  const text = await res.body.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.statusCode, headers: res.headers, text, json };
-}
+const send = (fake: FakeCleverTap, { path = '/1/upload', headers = AUTH, ...rest }: SendOptions & { path?: string }) =>
+  harness.send(`${fake.url}${path}`, { headers, ...rest });
 
 const upload = (fake: FakeCleverTap, records: unknown[], headers: Record<string, string> = AUTH, path = '/1/upload') =>
   send(fake, { body: { d: records }, headers, path });
@@ -80,9 +40,9 @@ const event = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** Polls until the fake has seen `count` requests (it cannot tell us otherwise while it withholds an answer). */
+/** Waits until the fake has seen `count` requests (it cannot tell us otherwise while it withholds an answer). */
 async function untilRequests(fake: FakeCleverTap, count: number): Promise<void> {
-  for (let i = 0; i < 500 && fake.requests().length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await until(() => fake.requests().length >= count);
   expect(fake.requests()).toHaveLength(count);
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { issuesFromZod, type FieldIssue } from '@ferry/core';
+import { issuesFromZod } from '@ferry/core';
+import { FakeInputError, headerName, headerText, parseOneOrMany } from '../fake-http/input';
 
 /** A scripted misbehaviour, used in place of the normal answer to one upload request. */
 export type FakeFault =
@@ -17,20 +18,8 @@ export interface RandomFaultRates {
   resetAfterStore?: number;
 }
 
-/** Bad input to the fake's own API (options, faults, rates), with the path of every wrong field. */
-export class FakeCleverTapInputError extends Error {
-  constructor(
-    what: string,
-    readonly issues: readonly FieldIssue[],
-  ) {
-    super(`Invalid ${what}: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
-    this.name = 'FakeCleverTapInputError';
-  }
-}
-
-// Node refuses to write a header with an invalid name or a line break in its value.
-const headerName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'not a valid HTTP header name');
-const headerText = z.string().regex(/^[^\r\n]*$/, 'must not contain line breaks');
+/** Bad input to the fake CleverTap's own API (options, faults, rates), with the path of every wrong field. */
+export class FakeCleverTapInputError extends FakeInputError {}
 
 const faultSchema: z.ZodType<FakeFault> = z.discriminatedUnion('type', [
   z.strictObject({
@@ -53,16 +42,7 @@ const ratesSchema = z
 
 /** Validates one fault or a list of them. */
 export function parseFaults(input: unknown): FakeFault[] {
-  const result = z.array(faultSchema).safeParse(Array.isArray(input) ? input : [input]);
-  if (!result.success) {
-    const issues = issuesFromZod(Array.isArray(input) ? result.error.issues : result.error.issues.map(withoutIndex));
-    throw new FakeCleverTapInputError('fault', issues);
-  }
-  return result.data;
-}
-
-function withoutIndex<T extends { path: PropertyKey[] }>(issue: T): T {
-  return { ...issue, path: issue.path.slice(1) };
+  return parseOneOrMany(faultSchema, input, (issues) => new FakeCleverTapInputError('fault', issues));
 }
 
 /** Decides the fault, if any, for each upload request: scripted ones first (FIFO), then random ones. */

@@ -1,11 +1,11 @@
-import { setMaxListeners } from 'node:events';
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
+import { STATUS_CODES } from 'node:http';
 import { z } from 'zod';
-import { issuesFromZod, REDACTED, redactText } from '@ferry/core';
+import { issuesFromZod, REDACTED } from '@ferry/core';
+import { flattenHeaders, isPlainObject, parseJson, type JsonParse } from '../fake-http/http';
+import { callback, commonOptions, secretsByName } from '../fake-http/input';
+import { answerer, startFakeHttp, type FakeExchange } from '../fake-http/server';
 import { FakeCleverTapInputError, FaultPlan, parseFaults, type FakeFault, type RandomFaultRates } from './faults';
-import { createRecordValidator, DEFAULT_MAX_PROPERTIES, isPlainObject, MAX_RECORDS_PER_REQUEST } from './validation';
+import { createRecordValidator, DEFAULT_MAX_PROPERTIES, MAX_RECORDS_PER_REQUEST } from './validation';
 
 export interface FakeCleverTapOptions {
   /** Default 0: any free port. */
@@ -86,16 +86,14 @@ const MALFORMED = failure(400, 'Malformed request');
 const TOO_MANY_REQUESTS = failure(429, 'Too many concurrent requests');
 
 const optionsSchema = z.strictObject({
-  port: z.int().min(0).max(65535).optional(),
-  host: z.string().min(1).optional(),
-  accounts: z.record(z.string().min(1), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])).optional(),
+  ...commonOptions,
+  accounts: secretsByName.optional(),
   maxConcurrent: z.int().min(1).optional(),
-  latencyMs: z.int().min(0).optional(),
   maxProperties: z.int().min(1).optional(),
   rejectOversizedProperties: z.boolean().optional(),
   rejectDollarKeys: z.boolean().optional(),
   discardedEvents: z.array(z.string()).optional(),
-  onRequest: z.custom<(request: LoggedRequest) => void>((value) => typeof value === 'function', 'must be a function').optional(),
+  onRequest: callback<(request: LoggedRequest) => void>().optional(),
 });
 
 type MutableRequest = { -readonly [K in keyof LoggedRequest]: LoggedRequest[K] };
@@ -120,14 +118,10 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
   let requestCount = 0;
   const faults = new FaultPlan();
   const concurrency = new ConcurrencyTracker();
-  const closing = new AbortController();
-  setMaxListeners(Infinity, closing.signal); // every delayed request listens for close()
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const text = await readBody(req);
-    const url = new URL(req.url ?? '/', 'http://fake.invalid');
-    if (url.pathname.startsWith('/_fake/')) return control(req.method ?? '', url, text, res);
-
+  async function serve(exchange: FakeExchange): Promise<void> {
+    const { req, url } = exchange;
+    const text = exchange.body.toString('utf8');
     const json = parseJson(text);
     const entry: MutableRequest = {
       id: `req-${++requestCount}`,
@@ -141,21 +135,7 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
       status: null,
     };
     logged.push(entry);
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      settings.onRequest?.({ ...entry });
-    };
-    res.once('close', settle);
-    const answer = (status: number, body: string, headers: Record<string, string> = {}) => {
-      entry.status = status;
-      // Lower-cased so that a scripted `Content-Type` replaces the default instead of doubling it.
-      const merged = Object.entries({ 'content-type': JSON_CONTENT_TYPE, ...headers }).map(([name, value]) => [name.toLowerCase(), value]);
-      res.writeHead(status, Object.fromEntries(merged));
-      res.end(status === 204 || status === 304 ? undefined : body);
-      settle();
-    };
+    const { answer, drop: reset } = answerer(exchange, entry, JSON_CONTENT_TYPE, () => settings.onRequest?.({ ...entry }));
 
     if (url.pathname !== '/1/upload') return answer(404, failure(404, 'Not Found'));
     if (entry.method !== 'POST') return answer(405, failure(405, 'Method Not Allowed'), { allow: 'POST' });
@@ -166,17 +146,17 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
 
     // The slot is freed just before the answer is written, so a client that waits for answers never overlaps.
     const release = concurrency.acquire(accountId);
-    res.once('close', release);
+    exchange.res.once('close', release);
     const answerInSlot: typeof answer = (...args) => {
       release();
       answer(...args);
     };
     const drop = () => {
       release();
-      req.socket.resetAndDestroy();
+      reset();
     };
     if (concurrency.inFlight(accountId) > maxConcurrent) return answerInSlot(429, TOO_MANY_REQUESTS);
-    if (settings.latencyMs) await delay(settings.latencyMs, undefined, { signal: closing.signal });
+    if (settings.latencyMs) await exchange.wait(settings.latencyMs);
 
     const fault = faults.next();
     if (fault) entry.fault = fault.type;
@@ -218,67 +198,30 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     return { status: 200, body: JSON.stringify({ status: outcome, processed: accepted.length, unprocessed }) };
   }
 
-  /** The control API: what a person following the README reads with curl. Never shows a passcode. */
-  function control(method: string, url: URL, text: string, res: ServerResponse): void {
-    const reply = (status: number, value?: unknown) => {
-      res.writeHead(status, value === undefined ? {} : { 'content-type': JSON_CONTENT_TYPE });
-      res.end(value === undefined ? undefined : redactText(JSON.stringify(value), allPasscodes));
-    };
-    const routes: Record<string, Record<string, () => void>> = {
-      '/_fake/records': { GET: () => reply(200, fake.records(url.searchParams.get('accountId') ?? undefined)) },
-      '/_fake/requests': { GET: () => reply(200, fake.requests().map(redactHeaders)) },
-      '/_fake/faults': {
-        POST: () => {
-          const json = parseJson(text);
-          if (!json.ok) return reply(400, { error: 'Invalid fault: the body is not JSON' });
-          try {
-            const parsedFaults = parseFaults(json.value);
-            faults.script(parsedFaults);
-            reply(200, { queued: parsedFaults.length });
-          } catch (error) {
-            if (!(error instanceof FakeCleverTapInputError)) throw error;
-            reply(400, { error: 'Invalid fault', issues: error.issues });
-          }
-        },
+  const server = await startFakeHttp({
+    port: settings.port,
+    host: settings.host,
+    contentType: JSON_CONTENT_TYPE,
+    crashBody: (message) => failure(500, `Fake CleverTap error: ${message}`),
+    serve,
+    // What a person following the README reads with curl; never shows a passcode.
+    control: {
+      views: {
+        '/_fake/records': (query) => fake.records(query.get('accountId') ?? undefined),
+        '/_fake/requests': () => fake.requests().map(redactHeaders),
       },
-      '/_fake/reset': {
-        POST: () => {
-          fake.reset();
-          reply(204);
-        },
+      queueFaults: (input) => {
+        const parsedFaults = parseFaults(input);
+        faults.script(parsedFaults);
+        return parsedFaults.length;
       },
-    };
-    const route = routes[url.pathname];
-    if (!route) return reply(404, { error: `No control route ${url.pathname}` });
-    const run = route[method];
-    if (!run) {
-      res.setHeader('allow', Object.keys(route).join(', '));
-      return reply(405, { error: `${url.pathname} takes ${Object.keys(route).join(', ')}` });
-    }
-    run();
-  }
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      // A bug in the fake must show up as a failing request, never as a crashed test process.
-      if (closing.signal.aborted || res.headersSent) return req.socket.destroy();
-      res.writeHead(500, { 'content-type': JSON_CONTENT_TYPE });
-      res.end(failure(500, `Fake CleverTap error: ${error instanceof Error ? error.message : String(error)}`));
-    });
+      reset: () => fake.reset(),
+      secrets: allPasscodes,
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port ?? 0, settings.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closed: Promise<void> | undefined;
 
   const fake: FakeCleverTap = {
-    url: `http://${host}:${address.port}`,
+    url: server.url,
     records: (accountId) => (accountId === undefined ? [...stored] : stored.filter((r) => r.accountId === accountId)),
     requests: () => logged.map((entry) => ({ ...entry })),
     inject: (...injected) => faults.script(parseFaults(injected)),
@@ -290,14 +233,7 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
       faults.clear();
       concurrency.resetPeaks();
     },
-    close: () => {
-      closed ??= new Promise<void>((resolve) => {
-        closing.abort();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closed;
-    },
+    close: () => server.close(),
   };
   return fake;
 }
@@ -344,30 +280,6 @@ class ConcurrencyTracker {
       this.totalPeak = Math.max(this.totalPeak, this.total);
     }
   }
-}
-
-type JsonParse = { readonly ok: true; readonly value: unknown } | { readonly ok: false };
-
-function parseJson(text: string): JsonParse {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
-  }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function flattenHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
 }
 
 function redactHeaders(entry: LoggedRequest): LoggedRequest {

@@ -1,6 +1,8 @@
 // Per-record validation of `POST /1/upload`, as the reference (clevertap-api.md §8 item 5) describes it:
 // rules run in order and the first failing rule decides the record's code.
 
+import { isPlainObject } from '../fake-http/http';
+
 export const MAX_RECORDS_PER_REQUEST = 1000;
 export const DEFAULT_MAX_PROPERTIES = 256;
 export const MAX_PROPERTY_KEY_CHARS = 120;
@@ -160,10 +162,6 @@ function checkProfile(record: Record<string, unknown>): Rejection | undefined {
 
 function isPresentIdentity(value: unknown): boolean {
   return (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A key as it appears in an error: quoted, and cut short so one absurd key cannot flood a log. */

@@ -1,0 +1,353 @@
+import { STATUS_CODES } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import { z } from 'zod';
+import { issuesFromZod, REDACTED } from '@ferry/core';
+import { flattenHeaders, isPlainObject, parseJson, type JsonParse } from '../fake-http/http';
+import { callback, commonOptions, secretsByName } from '../fake-http/input';
+import { answerer, startFakeHttp, type FakeExchange } from '../fake-http/server';
+import { FakeAmplitudeInputError, parseAmplitudeFaults, type FakeAmplitudeFault } from './faults';
+import { DedupeLog, RateWindow } from './ledger';
+import { checkEvents, DEFAULT_MIN_ID_LENGTH, type EventIds } from './validation';
+
+export type AmplitudeEndpoint = '/2/httpapi' | '/batch';
+
+export interface FakeAmplitudeOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Project name → its API key(s), e.g. `{ production: 'key-1', sandbox: 'key-2' }`. Any other key gets 400 `Invalid API key`. */
+  projects?: Record<string, string | string[]>;
+  /** Most events per request; more → 413. Default 2000. */
+  maxEvents?: number;
+  /** Most body bytes (decompressed) per endpoint; more → 413. Defaults: 1 MB for `/2/httpapi`, 20 MB for `/batch`. */
+  maxBytes?: { httpApi?: number; batch?: number };
+  /**
+   * Events per second per user or device, averaged over `windowMs`; a request that would go over gets 429.
+   * Defaults: 30/s on `/2/httpapi`, 1000/s on `/batch`, over 30 s.
+   */
+  rateLimit?: { windowMs?: number; httpApi?: number; batch?: number };
+  /** A 400 lists only the first failing event per field (AV2's prose) instead of all of them (its examples). */
+  firstIndexOnly?: boolean;
+  /** Devices Amplitude has silenced: a request with one of their events gets 400 `Events silenced for device_id`. */
+  silencedDevices?: string[];
+  /** Delay before answering each upload. Default 0. */
+  latencyMs?: number;
+  /** The clock for deduplication, rate windows and `server_upload_time`. Default Date.now. */
+  now?: () => number;
+  /** Called once per request when it is settled (answered, dropped or abandoned), e.g. to log it. */
+  onRequest?: (request: AmplitudeLoggedRequest) => void;
+}
+
+/** One event Amplitude took, in arrival order; a duplicate `insert_id` within 7 days is not taken again. */
+export interface StoredAmplitudeEvent {
+  readonly requestId: string;
+  readonly project: string;
+  readonly endpoint: AmplitudeEndpoint;
+  readonly receivedAt: number;
+  /** The event exactly as sent. */
+  readonly event: Readonly<Record<string, unknown>>;
+}
+
+/** Any request to the fake outside the control API `/_fake/`. */
+export interface AmplitudeLoggedRequest {
+  readonly id: string;
+  readonly receivedAt: number;
+  readonly method: string;
+  readonly path: string;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The parsed JSON body (gunzipped); the raw text when not JSON; undefined when empty. Over HTTP its `api_key` is redacted. */
+  readonly body: unknown;
+  /** The project of its API key, once the key was read and known. */
+  readonly project?: string;
+  /** The status answered; null while pending and when the connection was dropped or left hanging. */
+  readonly status: number | null;
+  /** The injected fault that shaped the answer, if any. */
+  readonly fault?: FakeAmplitudeFault['type'];
+}
+
+export interface FakeAmplitude {
+  /** `http://127.0.0.1:PORT`: the `endpoint` setting of an Amplitude destination. */
+  readonly url: string;
+  /** Events taken, in arrival order, of one project or of all. */
+  events(project?: string): StoredAmplitudeEvent[];
+  /** Every request so far, in arrival order. */
+  requests(): AmplitudeLoggedRequest[];
+  /** Scripts the answers to the next upload requests, in order. Throws on a malformed fault. */
+  inject(...faults: FakeAmplitudeFault[]): void;
+  /** Forgets events, requests, faults, rate windows and seen insert_ids. Requests in flight finish normally. */
+  reset(): void;
+  /** Stops listening and ends every open connection, hung ones included. */
+  close(): Promise<void>;
+}
+
+const ENDPOINTS: Readonly<Record<string, AmplitudeEndpoint>> = { '/2/httpapi': '/2/httpapi', '/batch': '/batch' };
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** A project whose ids go over this many events in 24 hours is told so in a `/batch` 429 (ABU). */
+const DAILY_QUOTA = 500_000;
+/** Defaults per endpoint: [most body bytes, events per second per id]. */
+const LIMITS: Readonly<Record<AmplitudeEndpoint, { bytes: number; eps: number }>> = {
+  '/2/httpapi': { bytes: 1_000_000, eps: 30 },
+  '/batch': { bytes: 20_000_000, eps: 1000 },
+};
+
+const optionsSchema = z.strictObject({
+  ...commonOptions,
+  projects: secretsByName.optional(),
+  maxEvents: z.int().min(1).optional(),
+  maxBytes: z.strictObject({ httpApi: z.int().min(1).optional(), batch: z.int().min(1).optional() }).optional(),
+  rateLimit: z
+    .strictObject({ windowMs: z.int().min(1).optional(), httpApi: z.number().positive().optional(), batch: z.number().positive().optional() })
+    .optional(),
+  firstIndexOnly: z.boolean().optional(),
+  silencedDevices: z.array(z.string().min(1)).optional(),
+  now: callback<() => number>().optional(),
+  onRequest: callback<(request: AmplitudeLoggedRequest) => void>().optional(),
+});
+
+type MutableRequest = { -readonly [K in keyof AmplitudeLoggedRequest]: AmplitudeLoggedRequest[K] };
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+}
+
+/** Amplitude's error envelope: `{"code":400,"error":"Invalid API key"}` plus any detail keys. */
+const failure = (code: number, error: string, detail: Record<string, unknown> = {}): Answer => ({ status: code, body: { code, error, ...detail } });
+
+/** Starts a loopback fake of Amplitude's HTTP V2 (`POST /2/httpapi`) and Batch (`POST /batch`) APIs (reference/amplitude.md §4). */
+export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Promise<FakeAmplitude> {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) throw new FakeAmplitudeInputError('fake Amplitude options', issuesFromZod(parsed.error.issues));
+  const settings = parsed.data;
+  const now = settings.now ?? Date.now;
+  const projectByKey = new Map(Object.entries(settings.projects ?? {}).flatMap(([project, keys]) => [keys].flat().map((key) => [key, project] as const)));
+  const limits: Record<AmplitudeEndpoint, { bytes: number; eps: number }> = {
+    '/2/httpapi': { bytes: settings.maxBytes?.httpApi ?? LIMITS['/2/httpapi'].bytes, eps: settings.rateLimit?.httpApi ?? LIMITS['/2/httpapi'].eps },
+    '/batch': { bytes: settings.maxBytes?.batch ?? LIMITS['/batch'].bytes, eps: settings.rateLimit?.batch ?? LIMITS['/batch'].eps },
+  };
+  const windowMs = settings.rateLimit?.windowMs ?? 30_000;
+  const silenced = new Set(settings.silencedDevices ?? []);
+
+  let stored: StoredAmplitudeEvent[] = [];
+  let logged: MutableRequest[] = [];
+  let requestCount = 0;
+  let faults: FakeAmplitudeFault[] = [];
+  const rates = new RateWindow(windowMs);
+  const dedupe = new DedupeLog();
+
+  async function serve(exchange: FakeExchange): Promise<void> {
+    const { req, url, body: raw } = exchange;
+    const headers = flattenHeaders(req);
+    const decoded = decode(raw, headers['content-encoding']);
+    const json = decoded === undefined ? undefined : parseJson(decoded);
+    const entry: MutableRequest = {
+      id: `req-${++requestCount}`,
+      receivedAt: now(),
+      method: req.method ?? '',
+      path: url.pathname,
+      headers,
+      body: json?.ok ? json.value : decoded === '' ? undefined : (decoded ?? `<${raw.length} bytes that do not decode>`),
+      status: null,
+    };
+    logged.push(entry);
+    const { answer: write, drop } = answerer(exchange, entry, JSON_TYPE, () => settings.onRequest?.({ ...entry }));
+    const answer = ({ status, body }: Answer, extraHeaders: Record<string, string> = {}, text = JSON.stringify(body)) => write(status, text, extraHeaders);
+    const answerFault = ({ status, body, headers: faultHeaders }: Extract<FakeAmplitudeFault, { type: 'status' }>) =>
+      answer(failure(status, STATUS_CODES[status] ?? 'Error'), faultHeaders, body);
+
+    const endpoint = Object.hasOwn(ENDPOINTS, url.pathname) ? ENDPOINTS[url.pathname] : undefined;
+    if (!endpoint || entry.method !== 'POST') return answer(failure(400, 'Invalid request path'));
+    if (settings.latencyMs) await exchange.wait(settings.latencyMs);
+
+    const fault = faults.shift();
+    if (fault) entry.fault = fault.type;
+    switch (fault?.type) {
+      case 'status':
+        if (fault.afterStore ?? [500, 502, 504].includes(fault.status)) break;
+        return answerFault(fault);
+      case 'hang':
+        return; // no answer: the client's timeout or close() ends it
+      case 'reset-before-store':
+        return drop();
+      case 'delay':
+        await exchange.wait(fault.ms);
+    }
+
+    const result = upload(endpoint, decoded, json, headers['content-type'], entry, fault?.type === 'throttle' ? fault : undefined);
+    if (fault?.type === 'status') return answerFault(fault);
+    if (fault?.type === 'reset-after-store') return drop();
+    answer(result);
+  }
+
+  /** Amplitude's checks, in order: body, key, size, events, silenced devices, rate; then the events are taken. */
+  function upload(
+    endpoint: AmplitudeEndpoint,
+    text: string | undefined,
+    json: JsonParse | undefined,
+    contentType: string | undefined,
+    entry: MutableRequest,
+    scriptedThrottle: Extract<FakeAmplitudeFault, { type: 'throttle' }> | undefined,
+  ): Answer {
+    if (text === undefined) return failure(400, 'Invalid JSON request body');
+    if (text === '') return failure(400, 'Missing request body');
+    if ((contentType ?? '').split(';')[0].trim().toLowerCase() !== 'application/json') {
+      return failure(400, 'Invalid request: Content-Type must be application/json');
+    }
+    const bytes = Buffer.byteLength(text);
+    if (bytes > limits[endpoint].bytes) return failure(413, 'Payload too large');
+    if (!json?.ok || !isPlainObject(json.value)) return failure(400, 'Invalid JSON request body');
+    const { api_key: apiKey, events, options } = json.value;
+    if (typeof apiKey !== 'string' || apiKey === '') return failure(400, 'Request missing required field', { missing_field: 'api_key' });
+    if (!Array.isArray(events) || events.length === 0) return failure(400, 'Request missing required field', { missing_field: 'events' });
+    const project = projectByKey.get(apiKey);
+    if (project === undefined) return failure(400, 'Invalid API key');
+    entry.project = project;
+    if (events.length > (settings.maxEvents ?? 2000)) return failure(413, 'Payload too large');
+    if (!events.every(isPlainObject)) return failure(400, 'Invalid event JSON');
+
+    const requested = isPlainObject(options) ? options['min_id_length'] : undefined;
+    const minIdLength = Number.isSafeInteger(requested) && (requested as number) >= 1 ? (requested as number) : DEFAULT_MIN_ID_LENGTH;
+    const { problems, ids } = checkEvents(events, minIdLength, settings.firstIndexOnly ?? false);
+    if (Object.keys(problems).length > 0) {
+      const onlyIdLengths = Object.keys(problems).every((key) => key === 'invalidIdLengths');
+      return failure(400, onlyIdLengths ? 'Invalid id length for user_id or device_id' : 'Invalid field values on some events', {
+        ...(problems.invalidFields && { events_with_invalid_fields: problems.invalidFields }),
+        ...(problems.missingFields && { events_with_missing_fields: problems.missingFields }),
+        ...(problems.invalidIdLengths && { events_with_invalid_id_lengths: problems.invalidIdLengths }),
+      });
+    }
+
+    const silencedEvents = indexesWhere(ids, ({ deviceId }) => deviceId !== undefined && silenced.has(deviceId));
+    if (silencedEvents.length > 0) {
+      return failure(400, 'Events silenced for device_id', {
+        eps_threshold: limits[endpoint].eps,
+        silenced_devices: [...new Set(silencedEvents.map((index) => ids[index].deviceId))],
+        silenced_events: silencedEvents,
+        throttled_devices: {},
+        throttled_events: [],
+        exceeded_daily_quota_devices: {},
+      });
+    }
+
+    const at = now();
+    const throttled = scriptedThrottle ? scripted(endpoint, ids, scriptedThrottle) : overRate(endpoint, project, ids, at);
+    if (throttled) return throttled;
+
+    ids.forEach(({ userId, deviceId }, index) => {
+      const event = events[index] as Record<string, unknown>;
+      if (userId !== undefined) rates.add(`${project}\u0000user\u0000${userId}`, at, 1);
+      if (deviceId !== undefined) rates.add(`${project}\u0000device\u0000${deviceId}`, at, 1);
+      const insertId = event['insert_id'];
+      // Without a device_id, Amplitude derives one from the user_id: that is the scope of a dedupe.
+      const scope = deviceId ?? `user:${userId}`;
+      if (typeof insertId === 'string' && dedupe.seenBefore(`${project}\u0000${scope}\u0000${insertId}`, at)) return;
+      stored.push({ requestId: entry.id, project, endpoint, receivedAt: entry.receivedAt, event });
+    });
+    return { status: 200, body: { code: 200, events_ingested: events.length, payload_size_bytes: bytes, server_upload_time: at } };
+  }
+
+  /** 429 for the ids that this request would take over the rate limit, or undefined. */
+  function overRate(endpoint: AmplitudeEndpoint, project: string, ids: readonly EventIds[], at: number): Answer | undefined {
+    const { eps } = limits[endpoint];
+    const allowed = (eps * windowMs) / 1000;
+    const over = (kind: 'user' | 'device', pick: (entry: EventIds) => string | undefined) => {
+      const inRequest = new Map<string, number>();
+      for (const id of ids.map(pick)) if (id !== undefined) inRequest.set(id, (inRequest.get(id) ?? 0) + 1);
+      const totals = [...inRequest].map(([id, count]) => [id, rates.count(`${project}\u0000${kind}\u0000${id}`, at) + count] as const);
+      return Object.fromEntries(totals.filter(([, total]) => total > allowed).map(([id, total]) => [id, rates.rate(total)]));
+    };
+    const users = over('user', (entry) => entry.userId);
+    const devices = over('device', (entry) => entry.deviceId);
+    if (Object.keys(users).length + Object.keys(devices).length === 0) return undefined;
+    return throttledAnswer(endpoint, ids, users, devices, {}, {});
+  }
+
+  function scripted(endpoint: AmplitudeEndpoint, ids: readonly EventIds[], fault: Extract<FakeAmplitudeFault, { type: 'throttle' }>): Answer {
+    const over = limits[endpoint].eps + 1;
+    const map = (list: string[] | undefined, value: number) => Object.fromEntries((list ?? []).map((id) => [id, value]));
+    return throttledAnswer(
+      endpoint,
+      ids,
+      map(fault.users, over),
+      map(fault.devices, over),
+      map(fault.dailyQuotaUsers, DAILY_QUOTA + 1),
+      map(fault.dailyQuotaDevices, DAILY_QUOTA + 1),
+    );
+  }
+
+  function throttledAnswer(
+    endpoint: AmplitudeEndpoint,
+    ids: readonly EventIds[],
+    users: Record<string, number>,
+    devices: Record<string, number>,
+    quotaUsers: Record<string, number>,
+    quotaDevices: Record<string, number>,
+  ): Answer {
+    const named = (id: string | undefined, ...maps: Record<string, number>[]) => id !== undefined && maps.some((map) => Object.hasOwn(map, id));
+    return failure(429, 'Too many requests for some devices and users', {
+      eps_threshold: limits[endpoint].eps,
+      throttled_users: users,
+      throttled_devices: devices,
+      throttled_events: indexesWhere(ids, ({ userId, deviceId }) => named(userId, users, quotaUsers) || named(deviceId, devices, quotaDevices)),
+      ...(endpoint === '/batch' && { exceeded_daily_quota_users: quotaUsers, exceeded_daily_quota_devices: quotaDevices }),
+    });
+  }
+
+  const server = await startFakeHttp({
+    port: settings.port,
+    host: settings.host,
+    contentType: JSON_TYPE,
+    crashBody: (message) => JSON.stringify({ code: 500, error: `Fake Amplitude error: ${message}` }),
+    serve,
+    // What a person following the README reads with curl; never shows an API key.
+    control: {
+      views: {
+        '/_fake/events': (query) => fake.events(query.get('project') ?? undefined),
+        '/_fake/requests': () => fake.requests().map(withoutApiKey),
+      },
+      queueFaults: (input) => {
+        const parsedFaults = parseAmplitudeFaults(input);
+        faults.push(...parsedFaults);
+        return parsedFaults.length;
+      },
+      reset: () => fake.reset(),
+      secrets: [...projectByKey.keys()],
+    },
+  });
+
+  const fake: FakeAmplitude = {
+    url: server.url,
+    events: (project) => (project === undefined ? [...stored] : stored.filter((e) => e.project === project)),
+    requests: () => logged.map((entry) => ({ ...entry })),
+    inject: (...injected) => faults.push(...parseAmplitudeFaults(injected)),
+    reset: () => {
+      stored = [];
+      logged = [];
+      faults = [];
+      rates.clear();
+      dedupe.clear();
+    },
+    close: () => server.close(),
+  };
+  return fake;
+}
+
+function indexesWhere(ids: readonly EventIds[], test: (ids: EventIds) => boolean): number[] {
+  return ids.flatMap((entry, index) => (test(entry) ? [index] : []));
+}
+
+/** The body as text, gunzipped when it says so; undefined when it does not decompress. */
+function decode(raw: Buffer, encoding: string | undefined): string | undefined {
+  if ((encoding ?? '').trim().toLowerCase() !== 'gzip') return raw.toString('utf8');
+  try {
+    return gunzipSync(raw).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A logged request fit to show: the body's `api_key`, known or not, replaced. */
+function withoutApiKey(entry: AmplitudeLoggedRequest): AmplitudeLoggedRequest {
+  return isPlainObject(entry.body) && 'api_key' in entry.body ? { ...entry, body: { ...entry.body, api_key: REDACTED } } : entry;
+}
