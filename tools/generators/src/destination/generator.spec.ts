@@ -42,6 +42,17 @@ describe('destination generator', () => {
     expect(read(tree, `${root}/src/settings.ts`)).toContain("export const acmeSecrets: readonly string[] = ['apiKey'];");
   });
 
+  it('starts from the core helpers the real plugins use', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'acme' });
+    const src = (file: string) => read(tree, `libs/destinations/acme/src/${file}.ts`);
+    expect(src('capabilities')).toContain('kinds: revenueCatKinds(');
+    expect(src('settings')).toContain('endpoint: BaseUrl.optional()');
+    expect(src('settings')).toContain("whenFieldsValid('eventNames')");
+    expect(src('plugin')).toContain("const { filter, eventName } = standardEventHooks<AcmeSettings>('acme', capabilities, {");
+    expect(src('plugin')).toContain('isSet(settings.apiKey)');
+  });
+
   it('mirrors the scaffold of the CleverTap project file for file', async () => {
     const tree = workspace();
     await destinationGenerator(tree, { name: 'acme' });
