@@ -10,13 +10,25 @@ export interface Money {
 export const SalesReporting = z.enum(['gross', 'after_store_commission', 'after_store_commission_and_taxes']);
 export type SalesReporting = z.infer<typeof SalesReporting>;
 
+/**
+ * Answers per currency code: building an Intl.NumberFormat costs tens of µs, on every delivery. Only
+ * upper-case three-letter codes are kept (at most 26³), so a webhook's arbitrary currency string cannot
+ * grow the map without bound.
+ */
+const minorUnitDigitsByCode = new Map<string, number>();
+
 /** Digits after the decimal point in a currency's minor unit (2 for EUR, 0 for JPY, 3 for KWD). */
 export function minorUnitDigits(currency: string): number {
+  const known = minorUnitDigitsByCode.get(currency);
+  if (known !== undefined) return known;
+  let digits: number;
   try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
   } catch {
-    return 2; // an unknown code still gets cents rather than an error
+    digits = 2; // an unknown code still gets cents rather than an error
   }
+  if (/^[A-Z]{3}$/.test(currency)) minorUnitDigitsByCode.set(currency, digits);
+  return digits;
 }
 
 /** Rounds half away from zero at the currency's minor unit, avoiding binary artefacts (1.005 → 1.01). */

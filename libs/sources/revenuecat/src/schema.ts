@@ -29,15 +29,24 @@ const currencyAdjustment = z.looseObject({
   }),
 });
 
+/**
+ * Text the stores keep in their own columns. JSON can escape a lone UTF-16 surrogate or U+0000, but
+ * UTF-8 storage cannot hold them: a lone surrogate comes back as U+FFFD (the event would be stored under
+ * another id, answered as a duplicate and never delivered) and Postgres refuses U+0000 (503 for ever).
+ */
+const storableText = z.string().refine((text) => !/[\u0000\p{Surrogate}]/u.test(text), {
+  error: 'must be valid Unicode without U+0000 characters',
+});
+
 export const revenueCatEventSchema = z.looseObject({
   // Common to every event type.
-  id: z.string().min(1),
-  type: z.string().min(1),
+  id: storableText.min(1),
+  type: storableText.min(1),
   event_timestamp_ms: z.number(),
   /** Absent when `store` is PROMOTIONAL. */
   app_id: z.string().nullish(),
   /** Absent on TRANSFER. */
-  app_user_id: z.string().nullish(),
+  app_user_id: storableText.nullish(),
   original_app_user_id: z.string().nullish(),
   aliases: z.array(z.string()).nullish(),
   subscriber_attributes: z.record(z.string(), subscriberAttribute).nullish(),

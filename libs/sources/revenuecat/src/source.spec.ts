@@ -328,3 +328,18 @@ describe('stray nulls', () => {
     if (result.ok) expect(result.value.appUserId).toBeNull();
   });
 });
+
+describe('text the stores must keep as it is', () => {
+  it.each([
+    ['a lone surrogate in the id', { id: 'e-\udfff' }, 'event.id'],
+    ['U+0000 in the id', { id: 'e-\u0000' }, 'event.id'],
+    ['a lone surrogate in the type', { type: 'RENEWAL\ud800' }, 'event.type'],
+    ['U+0000 in the user', { app_user_id: 'user\u0000' }, 'event.app_user_id'],
+  ])('refuses %s, naming the field', (_case, fields, path) => {
+    const result = revenueCatSource.parse({ event: { id: 'e', type: 'RENEWAL', event_timestamp_ms: 1, ...fields } });
+    expect(result).toEqual({ ok: false, issues: [{ path, message: 'must be valid Unicode without U+0000 characters' }] });
+  });
+  it('takes paired surrogates (astral characters) as ordinary text', () => {
+    expect(revenueCatSource.parse({ event: { id: 'e-😀', type: 'RENEWAL', event_timestamp_ms: 1 } }).ok).toBe(true);
+  });
+});
