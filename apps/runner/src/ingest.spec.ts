@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import fc from 'fast-check';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import {
   ACCOUNT_ID,
@@ -125,48 +124,6 @@ describe('bad input', () => {
 
     const broken = await t.postWebhook('{"event": tru');
     expect(broken.json.issues).toEqual([{ path: '(body)', message: expect.any(String) }]);
-  });
-
-  it('never answers 5xx to arbitrary bodies and content types, and stores only valid webhooks', async () => {
-    const before = await storedEvents();
-    let stored = 0;
-    const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', undefined);
-    const body = fc.oneof(
-      fc.string({ maxLength: 200 }),
-      fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
-      fc.jsonValue().map((value) => JSON.stringify(value) ?? 'null'),
-      fc
-        .record({ api_version: fc.jsonValue(), event: fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue({ maxDepth: 3 })) })
-        .map((value) => JSON.stringify(value)),
-      fc
-        .record({
-          id: fc.string({ minLength: 1, maxLength: 20 }),
-          type: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('RENEWAL', 'TRANSFER', 'INITIAL_PURCHASE')),
-          event_timestamp_ms: fc.oneof(fc.integer(), fc.double(), fc.string()),
-          app_user_id: fc.option(fc.string()),
-          subscriber_attributes: fc.jsonValue({ maxDepth: 2 }),
-        })
-        .map((event) => JSON.stringify({ api_version: '1.0', event: { ...event, id: `fuzz-${++sequence}-${event.id}` } })),
-    );
-    await fc.assert(
-      fc.asyncProperty(body, contentType, async (payload, type) => {
-        const answer = await post(payload, { 'content-type': type });
-        expect([200, 400, 413, 415]).toContain(answer.status);
-        expect(answer.json).toEqual(expect.any(Object));
-        if (answer.status === 200 && answer.json.status === 'stored') stored += 1;
-      }),
-      { numRuns: 300 },
-    );
-    expect(await storedEvents()).toBe(before + stored);
-    expect((await send('GET', `${t.runner.url}/healthz`)).status).toBe(200);
-  });
-
-  it('survives deeply nested JSON', async () => {
-    const depth = 5_000;
-    const nested = `{"api_version":"1.0","event":{"id":"deep-${Date.now()}","type":"TEST","event_timestamp_ms":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
-    const answer = await post(nested, json);
-    expect(answer.status).toBeLessThan(500);
-    expect((await send('GET', `${t.runner.url}/healthz`)).status).toBe(200);
   });
 
   it('takes prototype-poisoning keys as plain data', async () => {

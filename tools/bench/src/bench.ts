@@ -1,0 +1,390 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
+import { scalingChart } from './chart';
+import { postWebhooks, type WebhookLoad } from './load';
+import { BENCH_ACCOUNT_ID, BENCH_PASSCODE, ID_ATTRIBUTE } from './payload';
+import { benchPostgres, type BenchPostgres } from './postgres';
+import { BARE_SERVER, logTime, ServiceProcess } from './processes';
+import { hotSpots, readNewestProfile } from './profile';
+import {
+  renderBench,
+  TARGETS,
+  updateMarkdownFile,
+  type BackendReport,
+  type BenchReport,
+  type DrainFigures,
+  type ServerLoadFigures,
+  type ScalingRow,
+  type SteadyFigures,
+} from './report';
+import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
+import { round, summarize } from './stats';
+import { fillStore, storedEvents } from './store-fill';
+
+const USAGE = `Usage: npm run bench [-- [--quick] [--sqlite-only] [--profile] [--render-only]]
+
+Benchmarks the runner (apps/runner/dist/main.js, a child process) against a bare node:http server, on
+SQLite and on Postgres (DATABASE_URL, else a throwaway server from tools/pg-throwaway.sh when Postgres is
+installed). Writes bench/report.json, bench/scaling.svg and the generated section of BENCHMARKS.md, and
+prints that section.
+
+  --quick        smaller sizes and shorter loads: about a minute, SQLite only unless DATABASE_URL is set;
+                 writes bench/tmp/quick/ and leaves the reference figures alone
+  --sqlite-only  skip the Postgres rows
+  --profile      run the runner of the ingest and drain rows under node --cpu-prof and report its hottest functions
+  --render-only  measure nothing: write scaling.svg and BENCHMARKS.md again from bench/report.json`;
+
+const ROOT = path.resolve(__dirname, '../../..');
+const OUT_DIR = path.join(ROOT, 'bench');
+const WORK_DIR = path.join(OUT_DIR, 'tmp', 'bench');
+/** A quick run's report and chart: the reference figures in bench/ and BENCHMARKS.md come from full runs only. */
+const QUICK_DIR = path.join(OUT_DIR, 'tmp', 'quick');
+
+interface Sizes {
+  readonly loadSeconds: number;
+  readonly warmupSeconds: number;
+  readonly steadySeconds: number;
+  readonly drainEvents: number;
+  /** Stored events at each scaling row. */
+  readonly scaling: readonly number[];
+  readonly scalingLoadSeconds: number;
+}
+
+const FULL: Sizes = { loadSeconds: 15, warmupSeconds: 3, steadySeconds: 20, drainEvents: 100_000, scaling: [10_000, 100_000, 1_000_000], scalingLoadSeconds: 10 };
+const QUICK: Sizes = { loadSeconds: 4, warmupSeconds: 1, steadySeconds: 5, drainEvents: 10_000, scaling: [5_000, 25_000, 100_000], scalingLoadSeconds: 2 };
+const CONNECTIONS = 64;
+const STEADY_RATE = 1_000;
+const STEADY_CONNECTIONS = [8, 16, 32, 64];
+/** Longest wait for deliveries to arrive after a load, and for a drain. */
+const DELIVERY_DEADLINE_MS = 120_000;
+const DRAIN_DEADLINE_MS = 15 * 60_000;
+/** Deliveries that stop arriving for this long have stalled: waiting longer would only hide it. */
+const STALL_MS = 30_000;
+
+/** Where a scenario's store lives: a fresh SQLite file or a fresh Postgres database. */
+interface Backend {
+  readonly store: 'sqlite' | 'postgres';
+  readonly description: string;
+  freshStore(name: string): Promise<string>;
+}
+
+class Bench {
+  constructor(
+    private readonly sizes: Sizes,
+    private readonly fake: FakeCleverTap,
+    private readonly profile: boolean,
+  ) {}
+
+  async bare(): Promise<ServerLoadFigures> {
+    const server = await ServiceProcess.start(BARE_SERVER, { cwd: WORK_DIR, logFile: path.join(WORK_DIR, 'bare-server.log') });
+    try {
+      const figures = await underLoad(server, this.load(server.url, 'bare'));
+      progress(`bare node:http: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms`);
+      return figures;
+    } finally {
+      await server.stop();
+    }
+  }
+
+  async backend(backend: Backend): Promise<BackendReport> {
+    const profileDirs = this.profile
+      ? { ingest: path.join(WORK_DIR, `profile-${backend.store}-ingest`), drain: path.join(WORK_DIR, `profile-${backend.store}-drain`) }
+      : undefined;
+    const ingest = await this.ingestRow(backend, 'ingest', 'paused', profileDirs?.ingest);
+    const ingestDelivering = await this.ingestRow(backend, 'ingest-delivering', this.fake.url);
+    const steady = await this.steady(backend);
+    const drain = await this.drain(backend, profileDirs?.drain);
+    const scaling = await this.scaling(backend);
+    const profiles = profileDirs && { ingest: hotSpots(readNewestProfile(profileDirs.ingest)), drain: hotSpots(readNewestProfile(profileDirs.drain)) };
+    return { store: backend.store, description: backend.description, ingest, ingestDelivering, steady, drain, scaling, profiles };
+  }
+
+  /** As many webhooks as 64 connections get answered, on a fresh store. */
+  private async ingestRow(backend: Backend, name: string, destination: RunnerSetup['destination'], cpuProfileDir?: string): Promise<ServerLoadFigures> {
+    const storeUrl = await backend.freshStore(name);
+    this.fake.reset();
+    return this.withRunner(`${backend.store}-${name}`, { storeUrl, destination }, cpuProfileDir, async (runner) => {
+      const figures = await underLoad(runner, this.load(runner.url, name));
+      progress(`${backend.store} ${name}: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms, ${figures.cpuMicrosPerWebhook} µs CPU per webhook`);
+      return figures;
+    });
+  }
+
+  /** Runs `work` on a freshly started runner, stops it, and refuses the figures if it logged an error. */
+  private async withRunner<T>(name: string, setup: RunnerSetup, cpuProfileDir: string | undefined, work: (runner: RunnerChild) => Promise<T>): Promise<T> {
+    const runner = await startRunner(WORK_DIR, name, setup, { cpuProfileDir });
+    let result: T;
+    try {
+      result = await work(runner);
+    } finally {
+      await runner.stop();
+    }
+    runner.assertNoErrors();
+    return result;
+  }
+
+  /**
+   * 1,000 webhooks/s with deliveries flowing: ingest latency, and accepted → stored at CleverTap. autocannon's
+   * rate limit lets each connection send its share of every second back to back, then idle: the fewest
+   * connections that still reach the rate come closest to a steady sender, so they are tried first.
+   */
+  private async steady(backend: Backend): Promise<SteadyFigures> {
+    const storeUrl = await backend.freshStore('steady');
+    return this.withRunner(`${backend.store}-steady`, { storeUrl, destination: this.fake.url }, undefined, async (runner) => {
+      for (const connections of STEADY_CONNECTIONS) {
+        this.fake.reset();
+        const acceptedAt = new Map<string, number>();
+        const figures = await underLoad(runner, {
+          ...this.load(runner.url, `steady-${connections}`),
+          connections,
+          durationS: this.sizes.steadySeconds,
+          overallRate: STEADY_RATE,
+          onAccepted: (id, atMs) => acceptedAt.set(id, atMs),
+        });
+        const arrivedAt = await this.waitForRecords(acceptedAt, DELIVERY_DEADLINE_MS);
+        const reached = figures.perSecond >= STEADY_RATE * 0.95;
+        progress(`${backend.store} steady with ${connections} connections: ${figures.perSecond}/s${reached ? '' : ' (short of the rate)'}, p99 ${figures.p99Ms} ms`);
+        if (!reached && connections !== STEADY_CONNECTIONS[STEADY_CONNECTIONS.length - 1]) continue;
+        const latencies = [...arrivedAt].map(([id, atMs]) => atMs - (acceptedAt.get(id) as number));
+        return { ...figures, endToEnd: { ...summarize(latencies), notDelivered: acceptedAt.size - arrivedAt.size } };
+      }
+      throw new Error('unreachable: the last connection count always returns');
+    });
+  }
+
+  /** When each accepted event's first record reached the fake: once all have, or none came for a while, or the deadline passed. */
+  private async waitForRecords(acceptedAt: ReadonlyMap<string, number>, deadlineMs: number): Promise<Map<string, number>> {
+    const arrivedAt = new Map<string, number>();
+    const deadline = Date.now() + deadlineMs;
+    let seen = 0;
+    let lastArrival = Date.now();
+    while (arrivedAt.size < acceptedAt.size && Date.now() < deadline && Date.now() - lastArrival < STALL_MS) {
+      const records = this.fake.records();
+      if (records.length > seen) lastArrival = Date.now();
+      for (const { record, receivedAt } of records.slice(seen)) {
+        const id = (record as { evtData?: Record<string, unknown> }).evtData?.[ID_ATTRIBUTE];
+        if (typeof id === 'string' && acceptedAt.has(id) && !arrivedAt.has(id)) arrivedAt.set(id, receivedAt);
+      }
+      seen = records.length;
+      await sleep(100);
+    }
+    return arrivedAt;
+  }
+
+  /** A backlog stored while the destination could not send, then drained by a runner that can. */
+  private async drain(backend: Backend, cpuProfileDir?: string): Promise<DrainFigures> {
+    const events = this.sizes.drainEvents;
+    const storeUrl = await backend.freshStore('drain');
+    const fill = await fillStore(storeUrl, { count: events, idPrefix: 'backlog', state: 'paused', reason: 'bench backlog' });
+    this.fake.reset();
+    return this.withRunner(`${backend.store}-drain`, { storeUrl, destination: this.fake.url }, cpuProfileDir, async (runner) => {
+      const cpuAtStart = runner.cpuSeconds();
+      const resumed = await runner.waitForLine((line) => line.deliveries === events && /^resumed /.test(String(line.msg)), 10_000, 'resuming the backlog');
+      const deadline = Date.now() + DRAIN_DEADLINE_MS;
+      let arrived = 0;
+      let lastProgress = Date.now();
+      while (arrived < events && Date.now() < deadline && Date.now() - lastProgress < STALL_MS) {
+        await sleep(100);
+        const count = this.fake.records().length;
+        if (count > arrived) lastProgress = Date.now();
+        arrived = count;
+      }
+      const records = this.fake.records();
+      if (records.length < events) throw new Error(`drain: ${records.length} of ${events} records arrived (see ${runner.logFile})`);
+      const lastArrival = records.reduce((latest, record) => Math.max(latest, record.receivedAt), 0);
+      const seconds = (lastArrival - logTime(resumed)) / 1000;
+      const cpuAtEnd = runner.cpuSeconds();
+      const cpu = cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart;
+      const figures: DrainFigures = {
+        events,
+        seconds: round(seconds),
+        perSecond: Math.round(events / seconds),
+        runnerCpuPercent: cpu === null ? null : Math.round((cpu / seconds) * 100),
+        cpuMicrosPerEvent: cpu === null ? null : Math.round((cpu * 1e6) / events),
+        fill,
+      };
+      progress(`${backend.store} drain: ${events} events in ${figures.seconds} s, ${figures.perSecond}/s`);
+      return figures;
+    });
+  }
+
+  /** Ingest on a store filled to each size in turn, each on a freshly started runner. */
+  private async scaling(backend: Backend): Promise<ScalingRow[]> {
+    const storeUrl = await backend.freshStore('scaling');
+    const rows: ScalingRow[] = [];
+    let stored = 0;
+    for (const size of this.sizes.scaling) {
+      const count = size - stored;
+      let fill: ScalingRow['fill'] = null;
+      if (count > 0) {
+        progress(`${backend.store} scaling: filling ${count} events up to ${size}`);
+        // Historic events: their deliveries final (skipped), as delivered ones would be, so nothing is left to send.
+        const filled = await fillStore(storeUrl, { count, idPrefix: `history-${size}`, state: 'skipped', reason: 'bench: historic event' });
+        fill = { events: filled.events, seconds: filled.seconds, perSecond: filled.perSecond };
+        stored = filled.storedEvents;
+      }
+      const load = await this.withRunner(`${backend.store}-scaling-${size}`, { storeUrl, destination: 'paused' }, undefined, (runner) =>
+        underLoad(runner, { ...this.load(runner.url, `scaling-${size}`), durationS: this.sizes.scalingLoadSeconds }),
+      );
+      rows.push({ storedEvents: stored, fill, load });
+      progress(`${backend.store} scaling at ${stored} events: ${load.perSecond}/s, p99 ${load.p99Ms} ms, peak RSS ${load.peakRssMb} MB`);
+      stored = await storedEvents(storeUrl);
+    }
+    return rows;
+  }
+
+  private load(url: string, idPrefix: string): WebhookLoad {
+    return { url, connections: CONNECTIONS, durationS: this.sizes.loadSeconds, warmupS: this.sizes.warmupSeconds, idPrefix };
+  }
+}
+
+/** Load figures with the server's CPU over the same time (warm-up included on both sides) and its peak memory. */
+async function underLoad(server: ServiceProcess, load: WebhookLoad): Promise<ServerLoadFigures> {
+  const cpuBefore = server.cpuSeconds();
+  const started = performance.now();
+  let accepted = 0;
+  const figures = await postWebhooks({
+    ...load,
+    onAccepted: (id, atMs) => {
+      accepted += 1;
+      load.onAccepted?.(id, atMs);
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const cpuAfter = server.cpuSeconds();
+  const cpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+  return {
+    ...figures,
+    serverCpuPercent: cpu === null ? null : Math.round((cpu / seconds) * 100),
+    cpuMicrosPerWebhook: cpu === null || accepted === 0 ? null : Math.round((cpu * 1e6) / accepted),
+    peakRssMb: server.memory().peakRssMb,
+  };
+}
+
+function sqliteBackend(): Backend {
+  return {
+    store: 'sqlite',
+    description: 'SQLite file (WAL, synchronous = FULL: every commit fsynced)',
+    async freshStore(name) {
+      const file = path.join(WORK_DIR, `${name}.db`);
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+      return `sqlite:${file}`;
+    },
+  };
+}
+
+function postgresBackend(server: BenchPostgres): Backend {
+  return { store: 'postgres', description: server.description, freshStore: (name) => server.freshDatabase(name) };
+}
+
+function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function main(): Promise<void> {
+  const { values: flags } = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      'sqlite-only': { type: 'boolean' },
+      profile: { type: 'boolean' },
+      'render-only': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (flags.help) return void process.stdout.write(`${USAGE}\n`);
+  if (flags['render-only']) return publish(JSON.parse(readFileSync(path.join(OUT_DIR, 'report.json'), 'utf8')) as BenchReport, OUT_DIR, false);
+  const quick = flags.quick === true;
+  const sizes = quick ? QUICK : FULL;
+  const started = performance.now();
+  const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+
+  const skipped: string[] = [];
+  const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
+  cleanups.push(() => fake.close());
+  try {
+    const bench = new Bench(sizes, fake, flags.profile === true);
+    const bare = await bench.bare();
+    const backends = [await bench.backend(sqliteBackend())];
+    if (flags['sqlite-only']) skipped.push('Postgres (--sqlite-only)');
+    else if (quick && !process.env.DATABASE_URL) skipped.push('Postgres (--quick without DATABASE_URL)');
+    else {
+      const postgres = await benchPostgres();
+      if (postgres) cleanups.push(() => postgres.close());
+      if (postgres) backends.push(await bench.backend(postgresBackend(postgres)));
+      else skipped.push('Postgres (DATABASE_URL is not set and Postgres is not installed)');
+    }
+
+    const cpus = os.cpus();
+    const report: BenchReport = {
+      generatedAt: new Date().toISOString(),
+      mode: quick ? 'quick' : 'full',
+      wallSeconds: Math.round((performance.now() - started) / 1000),
+      machine: {
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        loadAverageAtStart,
+        loadAverageAtEnd: os.loadavg().map((load) => round(load, 1)),
+      },
+      settings: { connections: CONNECTIONS, loadSeconds: sizes.loadSeconds, steadyRate: STEADY_RATE, steadySeconds: sizes.steadySeconds },
+      bare,
+      backends,
+      skipped,
+    };
+    publish(report, quick ? QUICK_DIR : OUT_DIR, true);
+  } finally {
+    await cleanUp();
+  }
+}
+
+/** The report (unless it is read back), the chart and the generated section: into BENCHMARKS.md for a full run, on stdout always. */
+function publish(report: BenchReport, outDir: string, writeReport: boolean): void {
+  mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  const write = (file: string, content: string) => {
+    writeFileSync(path.join(outDir, file), content);
+    written.push(path.relative(ROOT, path.join(outDir, file)));
+  };
+  if (writeReport) write('report.json', `${JSON.stringify(report, null, 2)}\n`);
+  const series = report.backends.map((backend) => ({
+    label: backend.store === 'sqlite' ? 'SQLite' : 'Postgres',
+    points: backend.scaling.map((row) => ({ storedEvents: row.storedEvents, perSecond: row.load.perSecond, peakRssMb: row.load.peakRssMb })),
+  }));
+  write('scaling.svg', scalingChart(series, TARGETS.rssMb));
+  const section = renderBench(report);
+  if (report.mode === 'full') {
+    updateMarkdownFile(path.join(ROOT, 'BENCHMARKS.md'), 'bench', section);
+    written.push('BENCHMARKS.md');
+  }
+  process.stdout.write(`${section}\n\nWritten: ${written.join(', ')}\n`);
+}
+
+/** Run once, at the end or on Ctrl-C: no child process, throwaway Postgres or multi-GB store is left behind. */
+const cleanups: (() => Promise<void>)[] = [() => ServiceProcess.killAll()];
+async function cleanUp(): Promise<void> {
+  for (const step of cleanups.splice(0)) await step().catch((error: unknown) => progress(`cleanup failed: ${String(error)}`));
+  // The stores are large (a million events is a few GB); the logs stay for reading.
+  for (const file of ['ingest', 'ingest-delivering', 'steady', 'drain', 'scaling']) {
+    for (const suffix of ['.db', '.db-wal', '.db-shm']) rmSync(path.join(WORK_DIR, `${file}${suffix}`), { force: true });
+  }
+}
+
+process.once('SIGINT', () => {
+  void cleanUp().finally(() => process.exit(130));
+});
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

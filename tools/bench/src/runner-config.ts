@@ -1,0 +1,54 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BENCH_ACCOUNT_ID, BENCH_AUTHORIZATION, BENCH_PASSCODE, DESTINATION_ID } from './payload';
+import { RUNNER_MAIN, ServiceProcess } from './processes';
+
+export interface RunnerSetup {
+  readonly storeUrl: string;
+  /**
+   * The fake CleverTap's URL, or 'paused': the destination without its passcode, so each webhook still
+   * plans and stores its delivery (as paused) but nothing is sent: ingest measured on its own.
+   */
+  readonly destination: string | 'paused';
+  readonly timeoutMs?: number;
+  /** The config's `delivery` section (retry timing). */
+  readonly delivery?: Readonly<Record<string, number>>;
+}
+
+/** A ferry.config.json for the runner under test (written as JSON: apps are not imported by tools). */
+export function runnerConfig(setup: RunnerSetup): Record<string, unknown> {
+  const sending = setup.destination !== 'paused';
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    store: { url: setup.storeUrl },
+    sources: { revenuecat: { authorization: BENCH_AUTHORIZATION } },
+    destinations: [
+      {
+        id: DESTINATION_ID,
+        plugin: 'clevertap',
+        timeoutMs: setup.timeoutMs ?? 10_000,
+        settings: {
+          accountId: BENCH_ACCOUNT_ID,
+          ...(sending ? { passcode: BENCH_PASSCODE, endpoint: setup.destination } : {}),
+        },
+      },
+    ],
+    delivery: setup.delivery,
+    // Info: start-up, resume and failure lines only; nothing per webhook.
+    log: { level: 'info' },
+  };
+}
+
+export type RunnerChild = ServiceProcess & { readonly url: string };
+
+/** Writes the config to `dir/name.config.json` and starts `apps/runner/dist/main.js` on it, logging to `dir/name.log`. */
+export function startRunner(dir: string, name: string, setup: RunnerSetup, options: { readonly cpuProfileDir?: string } = {}): Promise<RunnerChild> {
+  const configPath = path.join(dir, `${name}.config.json`);
+  writeFileSync(configPath, `${JSON.stringify(runnerConfig(setup), null, 2)}\n`);
+  return ServiceProcess.start(RUNNER_MAIN, {
+    args: ['--config', configPath],
+    nodeFlags: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
+    cwd: dir,
+    logFile: path.join(dir, `${name}.log`),
+  });
+}
