@@ -129,7 +129,10 @@ export class DestinationLoop {
       await Promise.race(this.batches);
     } else {
       const leased = await this.leaseBatch();
-      if (leased.length > 0) this.track(this.deliver(leased));
+      // Running and idle: deliveries still paused are stragglers planned just before a resume (or paused by
+      // another runner whose credentials failed); this runner's own sends will tell whether they go through.
+      const work = leased.length > 0 ? leased : await this.lease(this.destination.plugin.capabilities.batch.maxItems, 'paused');
+      if (work.length > 0) this.track(this.deliver(work));
       else await this.sleepUntilDue();
     }
   }

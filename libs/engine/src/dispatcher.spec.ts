@@ -340,6 +340,23 @@ describe('Dispatcher: paused destinations', () => {
     expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'info', message: expect.stringContaining('destination resumed') }));
   });
 
+  it('delivers a straggler planned as paused just before the destination resumed', async () => {
+    const destination = await server(ok);
+    const destinations = [testDestination('main', { url: destination.url, apiKey })];
+    const { store, dispatcher, allIn } = setup({ destinations });
+    dispatcher.start();
+    // The race: ingest read "paused" before the resume and committed after it.
+    const event = makeEvent();
+    const stored: IngestEvent = {
+      id: event.id, source: event.source, type: event.type, kind: event.kind, userId: event.appUserId,
+      environment: event.environment, timestampMs: event.timestampMs, body: encodeEvent(event),
+    };
+    await store.ingest(stored, planDeliveries(event, destinations, new Set(['main'])), Date.now());
+    expect(store.row(event.id, 'main').state).toBe('paused');
+    await waitFor(allIn('main', 'delivered'), 'the straggler to be delivered');
+    expect(dispatcher.status()[0].state).toBe('running');
+  });
+
   it('keeps an unconfigured destination paused, parks its deliveries, and sends nothing', async () => {
     const destination = await server(ok);
     const configured = testDestination('main', { url: destination.url, apiKey });
