@@ -1,5 +1,5 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { Clock, Store, StoreStats } from '@ferry/core';
+import { ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
 import { InputError, type AdminService } from './admin';
@@ -102,20 +102,7 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     const deliveries = planDeliveries(event, destinations, dispatcher.pausedDestinationIds());
     let result: 'stored' | 'duplicate';
     try {
-      result = await store.ingest(
-        {
-          id: event.id,
-          source: event.source,
-          type: event.type,
-          kind: event.kind,
-          userId: event.appUserId,
-          environment: event.environment,
-          timestampMs: event.timestampMs,
-          body: text,
-        },
-        deliveries,
-        clock.now(),
-      );
+      result = await store.ingest(ingestEventOf(event, text), deliveries, clock.now());
     } catch (error) {
       request.log.error({ err: error, eventId: event.id }, 'the store did not take the event; RevenueCat will retry');
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'store unavailable' });

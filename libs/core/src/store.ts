@@ -1,4 +1,4 @@
-import type { Environment, EventKind } from './event';
+import type { Environment, EventKind, SubscriptionEvent } from './event';
 import type { OutcomeType } from './plugin';
 
 /**
@@ -19,6 +19,12 @@ export interface IngestEvent {
   readonly timestampMs: number;
   /** The webhook body as received (JSON text); the engine re-parses it to deliver. */
   readonly body: string;
+}
+
+/** What `ingest` keeps of a parsed event: its indexed fields and the webhook body as received. */
+export function ingestEventOf(event: SubscriptionEvent, body: string): IngestEvent {
+  const { id, source, type, kind, appUserId: userId, environment, timestampMs } = event;
+  return { id, source, type, kind, userId, environment, timestampMs, body };
 }
 
 export interface NewDelivery {

@@ -1,4 +1,4 @@
-import { systemClock, type Clock, type IngestEvent, type OutcomeType, type RetryPolicy, type SubscriptionEvent } from '@ferry/core';
+import { ingestEventOf, systemClock, type Clock, type OutcomeType, type RetryPolicy, type SubscriptionEvent } from '@ferry/core';
 import type { ServerResponse } from 'node:http';
 import { Dispatcher, planDeliveries, UndiciTransport, type DestinationInstance, type DestinationStatus, type DispatcherOptions } from './index';
 import { sendJson, startServer, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
@@ -70,17 +70,7 @@ function setup({ destinations, options, clock = systemClock, random, store = new
 
   /** Stores the event with the deliveries ingest would plan, then notifies, as the runner does. */
   async function ingest(event: SubscriptionEvent = makeEvent()): Promise<SubscriptionEvent> {
-    const stored: IngestEvent = {
-      id: event.id,
-      source: event.source,
-      type: event.type,
-      kind: event.kind,
-      userId: event.appUserId,
-      environment: event.environment,
-      timestampMs: event.timestampMs,
-      body: encodeEvent(event),
-    };
-    await store.ingest(stored, planDeliveries(event, destinations, dispatcher.pausedDestinationIds()), clock.now());
+    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, destinations, dispatcher.pausedDestinationIds()), clock.now());
     dispatcher.notify();
     return event;
   }
@@ -269,7 +259,7 @@ describe('Dispatcher: outcomes', () => {
     const plannedWith = testDestination('main', { url: destination.url, apiKey });
     const { store, dispatcher, logger } = setup({ destinations: [{ ...plannedWith, plugin }] });
     const event = makeEvent();
-    await store.ingest({ ...event, userId: event.appUserId, body: encodeEvent(event) }, planDeliveries(event, [plannedWith]), Date.now());
+    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
     dispatcher.start();
 
     await waitFor(() => store.row(event.id, 'main').attempts === 1, 'the attempt');
@@ -283,7 +273,7 @@ describe('Dispatcher: outcomes', () => {
     const now = { ...plannedWith, plugin: { ...testPlugin(), filter: () => ({ rule: 'event_disabled', reason: 'renewal is switched off' }) } };
     const { store, dispatcher, ingest, allIn } = setup({ destinations: [now] });
     const event = makeEvent();
-    await store.ingest({ ...event, userId: event.appUserId, body: encodeEvent(event) }, planDeliveries(event, [plannedWith]), Date.now());
+    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
     dispatcher.start();
     await ingest(); // planned with the new filter: skipped at once
 
@@ -296,7 +286,7 @@ describe('Dispatcher: outcomes', () => {
     const destination = await server(ok);
     const { store, dispatcher, allIn } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey })] });
     const event = makeEvent();
-    await store.ingest({ ...event, userId: event.appUserId, body: 'not json' }, [{ destinationId: 'main', state: 'pending' }], Date.now());
+    await store.ingest(ingestEventOf(event, 'not json'), [{ destinationId: 'main', state: 'pending' }], Date.now());
     dispatcher.start();
 
     await waitFor(allIn('main', 'dead'), 'dead');
@@ -347,11 +337,7 @@ describe('Dispatcher: paused destinations', () => {
     dispatcher.start();
     // The race: ingest read "paused" before the resume and committed after it.
     const event = makeEvent();
-    const stored: IngestEvent = {
-      id: event.id, source: event.source, type: event.type, kind: event.kind, userId: event.appUserId,
-      environment: event.environment, timestampMs: event.timestampMs, body: encodeEvent(event),
-    };
-    await store.ingest(stored, planDeliveries(event, destinations, new Set(['main'])), Date.now());
+    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, destinations, new Set(['main'])), Date.now());
     expect(store.row(event.id, 'main').state).toBe('paused');
     await waitFor(allIn('main', 'delivered'), 'the straggler to be delivered');
     expect(dispatcher.status()[0].state).toBe('running');
@@ -362,7 +348,7 @@ describe('Dispatcher: paused destinations', () => {
     const configured = testDestination('main', { url: destination.url, apiKey });
     const store = new MemoryStore();
     const event = makeEvent();
-    await store.ingest({ ...event, userId: event.appUserId, body: encodeEvent(event) }, planDeliveries(event, [configured]), Date.now());
+    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [configured]), Date.now());
     const { dispatcher, ingest, allIn } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey: '' })], store });
     dispatcher.start();
     await ingest();

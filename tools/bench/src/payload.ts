@@ -1,4 +1,4 @@
-import type { IngestEvent } from '@ferry/core';
+import { ingestEventOf, type IngestEvent } from '@ferry/core';
 import { parseRevenueCatWebhookText } from '@ferry/revenuecat';
 import { fixture, webhookBody } from '@ferry/testkit';
 
@@ -33,6 +33,5 @@ export function ingestEvent(): (id: string) => IngestEvent {
   const text = webhookText();
   const parsed = parseRevenueCatWebhookText(text('template'));
   if (!parsed.ok) throw new Error(`the bench webhook does not parse: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
-  const { source, type, kind, appUserId, environment, timestampMs } = parsed.value;
-  return (id) => ({ id, source, type, kind, userId: appUserId, environment, timestampMs, body: text(id) });
+  return (id) => ingestEventOf({ ...parsed.value, id }, text(id));
 }
