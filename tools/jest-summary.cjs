@@ -17,7 +17,9 @@ function walk(dir, depth) {
 for (const top of ['libs', 'apps', 'tools']) {
   if (fs.existsSync(path.join(root, top))) walk(path.join(root, top), 0);
 }
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 for (const file of reports) {
   const r = JSON.parse(fs.readFileSync(file, 'utf8'));
   passed += r.numPassedTests;

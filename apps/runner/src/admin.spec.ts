@@ -77,7 +77,8 @@ describe('admin API access', () => {
 
 describe('listing', () => {
   it('filters events by type, user, delivery state and destination', async () => {
-    const types = async (query: string) => (await admin('GET', `/events${query}`)).json.events.map((event: { type: string }) => event.type).sort();
+    const types = async (query: string) =>
+      (await admin('GET', `/events${query}`)).json.events.map((event: { type: string }) => event.type).sort();
     expect(await types('')).toEqual(['CANCELLATION', 'INITIAL_PURCHASE', 'INITIAL_PURCHASE', 'RENEWAL', 'TRANSFER']);
     expect(await types('?type=RENEWAL')).toEqual(['RENEWAL']);
     expect(await types('?user=user_8f14e45f')).toEqual(['CANCELLATION', 'INITIAL_PURCHASE', 'INITIAL_PURCHASE', 'RENEWAL']);
@@ -110,7 +111,9 @@ describe('listing', () => {
   it('lists deliveries by state and destination', async () => {
     const { deliveries } = (await admin('GET', '/deliveries?state=delivered&destination=clevertap-main')).json;
     expect(deliveries).toHaveLength(3);
-    expect(deliveries.every((delivery: { state: string; attempts: number }) => delivery.state === 'delivered' && delivery.attempts === 1)).toBe(true);
+    expect(
+      deliveries.every((delivery: { state: string; attempts: number }) => delivery.state === 'delivered' && delivery.attempts === 1),
+    ).toBe(true);
   });
 
   it.each([
@@ -171,10 +174,17 @@ describe('replay', () => {
     const transfer = fixture('transfer').webhook.event.id as string;
     expect((await admin('POST', '/replay', { eventIds: [transfer], states: ['skipped'] })).json).toEqual({ replayed: 1 });
     await waitFor('the transfer to be skipped again', async () => (await stateOf(transfer)) === 'skipped');
-    const window = { from: new Date(Date.now() - 3_600_000).toISOString(), to: Date.now() + 60_000, destination: 'clevertap-main', states: ['skipped'] };
+    const window = {
+      from: new Date(Date.now() - 3_600_000).toISOString(),
+      to: Date.now() + 60_000,
+      destination: 'clevertap-main',
+      states: ['skipped'],
+    };
     expect((await admin('POST', '/replay', window)).json).toEqual({ replayed: 1 });
     await waitFor('the transfer to be skipped again', async () => (await stateOf(transfer)) === 'skipped');
-    expect((await admin('POST', '/replay', { ...window, states: ['delivered'], to: Date.now() - 3_000_000 })).json).toEqual({ replayed: 0 });
+    expect((await admin('POST', '/replay', { ...window, states: ['delivered'], to: Date.now() - 3_000_000 })).json).toEqual({
+      replayed: 0,
+    });
   });
 
   it.each([
@@ -210,7 +220,13 @@ describe('preview', () => {
     const webhook = { ...fixture('initial_purchase').webhook, event: { ...fixture('initial_purchase').webhook.event, id: 'preview-only' } };
     const answer = await admin('POST', '/preview', webhook);
     expect(answer.status).toBe(200);
-    expect(answer.json.event).toEqual({ id: 'preview-only', type: 'INITIAL_PURCHASE', kind: 'initial_purchase', environment: 'PRODUCTION', appUserId: 'user_8f14e45f' });
+    expect(answer.json.event).toEqual({
+      id: 'preview-only',
+      type: 'INITIAL_PURCHASE',
+      kind: 'initial_purchase',
+      environment: 'PRODUCTION',
+      appUserId: 'user_8f14e45f',
+    });
     const [destination] = answer.json.destinations;
     expect(destination).toMatchObject({ destinationId: 'clevertap-main', plugin: 'clevertap', status: 'send' });
     const [request] = destination.requests;
@@ -222,7 +238,9 @@ describe('preview', () => {
       'Content-Type': 'application/json; charset=utf-8',
     });
     const body = JSON.parse(request.body);
-    expect(body.d).toEqual([expect.objectContaining({ type: 'event', evtName: 'rc_initial_purchase_event', objectId: 'a1b2c3d4e5f6478890abcdef12345678' })]);
+    expect(body.d).toEqual([
+      expect.objectContaining({ type: 'event', evtName: 'rc_initial_purchase_event', objectId: 'a1b2c3d4e5f6478890abcdef12345678' }),
+    ]);
     expect((await t.runner.store.stats(Date.now())).events).toBe(eventsBefore);
     expect(fake.requests()).toHaveLength(requestsBefore);
   });
@@ -267,7 +285,12 @@ describe('metrics', () => {
 
 describe('secrets', () => {
   it('never appear in logs, metrics or admin output, even when CleverTap echoes one back', async () => {
-    fake.inject({ type: 'status', status: 400, body: `{"status":"fail","error":"bad passcode ${PASSCODE}"}`, contentType: 'application/json' });
+    fake.inject({
+      type: 'status',
+      status: 400,
+      body: `{"status":"fail","error":"bad passcode ${PASSCODE}"}`,
+      contentType: 'application/json',
+    });
     const id = 'echo-secret';
     await t.postWebhook(webhookBody('initial_purchase', { id }));
     const event = await waitFor('the rejection', async () => {

@@ -31,7 +31,8 @@ export class InputError extends Error {
 
 /** An ISO 8601 time or milliseconds since the epoch (a number, or digits in a query string or flag). */
 const time = z.unknown().transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Date.parse(String(value));
+  const ms =
+    typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Date.parse(String(value));
   if (!Number.isFinite(ms)) {
     ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or milliseconds since the epoch' });
     return z.NEVER;
@@ -70,8 +71,10 @@ const replayRequest = z
   .superRefine((request, ctx) => {
     const forms = [request.deliveryIds, request.eventIds, request.from ?? request.to].filter((form) => form !== undefined);
     if (forms.length !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of deliveryIds, eventIds, or from and to' });
-    if (request.from !== undefined && request.to === undefined) ctx.addIssue({ code: 'custom', path: ['to'], message: 'required with from' });
-    if (request.to !== undefined && request.from === undefined) ctx.addIssue({ code: 'custom', path: ['from'], message: 'required with to' });
+    if (request.from !== undefined && request.to === undefined)
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'required with from' });
+    if (request.to !== undefined && request.from === undefined)
+      ctx.addIssue({ code: 'custom', path: ['from'], message: 'required with to' });
     if (request.from !== undefined && request.to !== undefined && request.to <= request.from) {
       ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
     }

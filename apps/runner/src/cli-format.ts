@@ -48,7 +48,9 @@ export function formatDeliveries(page: Page<DeliveryRow>): string {
     text(delivery.lastStatus),
     clip(text(delivery.lastError), 80),
   ]);
-  return table(['UPDATED', 'ID', 'EVENT', 'DESTINATION', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'STATUS', 'LAST ERROR'], rows) + nextPage(page);
+  return (
+    table(['UPDATED', 'ID', 'EVENT', 'DESTINATION', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'STATUS', 'LAST ERROR'], rows) + nextPage(page)
+  );
 }
 
 export function formatEvent(event: EventView): string {

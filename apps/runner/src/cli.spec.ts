@@ -64,7 +64,9 @@ describe('ferry preview', () => {
     const run = await ferry('preview', '--config', config, webhook);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     const lines = run.stdout.split('\n');
-    expect(lines[0]).toBe('event 5b1e7c9a-0d3f-4a61-9e2b-7f4c8a1d2e01: INITIAL_PURCHASE (initial_purchase), PRODUCTION, user user_8f14e45f');
+    expect(lines[0]).toBe(
+      'event 5b1e7c9a-0d3f-4a61-9e2b-7f4c8a1d2e01: INITIAL_PURCHASE (initial_purchase), PRODUCTION, user user_8f14e45f',
+    );
     expect(lines).toEqual(
       expect.arrayContaining([
         'clevertap-main (clevertap): 1 request(s)',
@@ -163,7 +165,16 @@ describe('calling it wrongly', () => {
   it('help lists every command', async () => {
     const run = await ferry('help');
     expect(run.code).toBe(0);
-    for (const command of ['preview', 'config check', 'config schema', 'events list', 'events show', 'deliveries list', 'destinations', 'replay']) {
+    for (const command of [
+      'preview',
+      'config check',
+      'config schema',
+      'events list',
+      'events show',
+      'deliveries list',
+      'destinations',
+      'replay',
+    ]) {
       expect(run.stdout).toContain(`  ${command}`);
     }
   });

@@ -101,7 +101,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         context.io.stderr(`ferry: ${file} is not valid JSON: ${(error as Error).message}\n`);
         return 1;
       }
-      if (context.location().example) context.io.stderr(`ferry: no config file given; previewing with the example ${context.location().path}\n`);
+      if (context.location().example)
+        context.io.stderr(`ferry: no config file given; previewing with the example ${context.location().path}\n`);
       const admin = new AdminService({ destinations: context.config().destinations });
       const preview = admin.preview(webhook);
       if (context.values.json) printJson(context, preview);
@@ -121,7 +122,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'config schema': {
     usage: 'config schema',
-    summary: "print the config's JSON Schema (for editors: \"$schema\" in ferry.config.json)",
+    summary: 'print the config\'s JSON Schema (for editors: "$schema" in ferry.config.json)',
     async run({ io }) {
       const plugins = [...pluginsById(createPluginContainer()).values()];
       io.stdout(`${JSON.stringify(configJsonSchema(plugins), null, 2)}\n`);
@@ -174,7 +175,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   replay: {
-    usage: 'replay [--config FILE] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
+    usage:
+      'replay [--config FILE] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
     summary: 'make dead or skipped deliveries pending again (a running runner picks them up)',
     options: {
       ...CONFIG_OPTION,
@@ -190,9 +192,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const request = { deliveryIds: id, eventIds: event, from, to, destination, states: state };
       const admin = await context.admin();
       const { replayed } = await admin
-        .replay(
-          Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined)),
-          (count) => context.io.stderr(`replayed ${count}…\n`),
+        .replay(Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined)), (count) =>
+          context.io.stderr(`replayed ${count}…\n`),
         )
         .catch((error: unknown) => {
           throw error instanceof InputError ? renameIssues(error, REPLAY_FLAGS) : error;
@@ -207,7 +208,10 @@ const REPLAY_FLAGS: Readonly<Record<string, string>> = { deliveryIds: 'id', even
 
 function renameIssues(error: InputError, names: Readonly<Record<string, string>>): InputError {
   const rename = (issuePath: string) => issuePath.replace(/^[^.[]+/, (field) => names[field] ?? field);
-  return new InputError(error.message, error.issues.map((issue) => ({ ...issue, path: rename(issue.path) })));
+  return new InputError(
+    error.message,
+    error.issues.map((issue) => ({ ...issue, path: rename(issue.path) })),
+  );
 }
 
 function readWebhookFile(file: string): string {
@@ -288,7 +292,9 @@ function parseFlags(name: string, command: Command, args: readonly string[]): { 
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const flag = /'(--?[^' ]+)/.exec(message)?.[1];
-    throw new UsageError(code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown flag ${flag} for "${name}"` : `${message.split('. ')[0]} (${name})`);
+    throw new UsageError(
+      code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown flag ${flag} for "${name}"` : `${message.split('. ')[0]} (${name})`,
+    );
   }
   const expected = command.positionals ?? [];
   if (parsed.positionals.length !== expected.length) {

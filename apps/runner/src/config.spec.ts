@@ -121,13 +121,15 @@ describe('parseConfig', () => {
   it('takes a lease length that outlasts every request', () => {
     expect(parseConfig({ delivery: { leaseMs: '${LEASE_MS}' } }, plugins, { LEASE_MS: '5000' }).delivery.leaseMs).toBe(5_000);
     expect(problems({ delivery: { leaseMs: 999 } })).toEqual([expect.stringMatching(/^delivery\.leaseMs: /)]);
-    expect(problems({ delivery: { leaseMs: 10_000 }, destinations: [clevertap(), clevertap({}, { id: 'slow', timeoutMs: 30_000 })] })).toEqual([
-      'delivery.leaseMs: must be longer than the longest destinations[].timeoutMs (30000)',
-    ]);
+    expect(
+      problems({ delivery: { leaseMs: 10_000 }, destinations: [clevertap(), clevertap({}, { id: 'slow', timeoutMs: 30_000 })] }),
+    ).toEqual(['delivery.leaseMs: must be longer than the longest destinations[].timeoutMs (30000)']);
   });
 
   it("caps concurrency at the plugin's limit", () => {
-    expect(problems({ destinations: [clevertap({}, { concurrency: 16 })] })).toEqual(['destinations[0].concurrency: at most 15 for clevertap']);
+    expect(problems({ destinations: [clevertap({}, { concurrency: 16 })] })).toEqual([
+      'destinations[0].concurrency: at most 15 for clevertap',
+    ]);
     expect(parseConfig({ destinations: [clevertap({}, { concurrency: 15 })] }, plugins, {}).destinations[0].concurrency).toBe(15);
   });
 
@@ -235,7 +237,9 @@ describe('configJsonSchema', () => {
   const schema = configJsonSchema([clevertapPlugin]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   it('describes every section with its defaults', () => {
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['server', 'store', 'sources', 'destinations', 'delivery', 'log']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['server', 'store', 'sources', 'destinations', 'delivery', 'log']),
+    );
     expect(schema.properties.server.properties.host.default).toBe('127.0.0.1');
     expect(schema.properties.server.properties.port.default).toBe(8080);
     expect(schema.properties.store.properties.url.default).toBe('sqlite:./data/ferry.db');
@@ -250,7 +254,9 @@ describe('configJsonSchema', () => {
     expect(clevertapRule.if).toEqual({ properties: { plugin: { const: 'clevertap' } }, required: ['plugin'] });
     const settings = clevertapRule.then.properties.settings;
     expect(settings.properties.region.enum).toEqual(expect.arrayContaining(['eu1', 'us1', 'in1']));
-    expect(Object.keys(settings.properties)).toEqual(expect.arrayContaining(['accountId', 'passcode', 'endpoint', 'eventNames', 'salesReporting']));
+    expect(Object.keys(settings.properties)).toEqual(
+      expect.arrayContaining(['accountId', 'passcode', 'endpoint', 'eventNames', 'salesReporting']),
+    );
     expect(settings.$schema).toBeUndefined();
   });
 

@@ -1,13 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import {
-  DEFAULT_RETRY_POLICY,
-  formatPath,
-  type AnyDestinationPlugin,
-  type FieldIssue,
-  type RetryPolicy,
-} from '@ferry/core';
+import { DEFAULT_RETRY_POLICY, formatPath, type AnyDestinationPlugin, type FieldIssue, type RetryPolicy } from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, type DestinationInstance } from '@ferry/engine';
 import { fieldIssues, numeric } from './input';
 
@@ -93,9 +87,12 @@ function configSchema(pluginIds: readonly string[]) {
           maxAttempts: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxAttempts)).describe(
             'A delivery is dead only after this many attempts …',
           ),
-          maxAgeHours: numeric(z.number().positive().default(DEFAULT_RETRY_POLICY.maxAgeMs / 3_600_000)).describe(
-            '… and this many hours since it was accepted (or replayed)',
-          ),
+          maxAgeHours: numeric(
+            z
+              .number()
+              .positive()
+              .default(DEFAULT_RETRY_POLICY.maxAgeMs / 3_600_000),
+          ).describe('… and this many hours since it was accepted (or replayed)'),
           baseDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.baseDelayMs)).describe('First retry delay'),
           maxDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxDelayMs)).describe('Longest retry delay'),
           leaseMs: numeric(z.number().int().min(1_000).default(DEFAULT_DISPATCHER_OPTIONS.leaseMs)).describe(

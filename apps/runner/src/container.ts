@@ -1,5 +1,13 @@
 import { Container, type ContainerModule } from 'inversify';
-import { TOKENS, type AnyDestinationPlugin, type Clock, type Logger, type Store, type SubscriptionEvent, type Transport } from '@ferry/core';
+import {
+  TOKENS,
+  type AnyDestinationPlugin,
+  type Clock,
+  type Logger,
+  type Store,
+  type SubscriptionEvent,
+  type Transport,
+} from '@ferry/core';
 import { Dispatcher, type DispatcherOptions, type EngineObserver } from '@ferry/engine';
 import { parseRevenueCatWebhookText } from '@ferry/revenuecat';
 import { retryPolicy, type RunnerConfig } from './config';

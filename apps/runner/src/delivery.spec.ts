@@ -52,9 +52,21 @@ async function settled(t: TestRunner, allowPaused = false): Promise<boolean> {
 describe('every fixture of the shared catalogue', () => {
   /** What SPEC §3–§4 say CleverTap receives for each fixture (default names, gross revenue), or the rule that skips it. */
   type Expected =
-    | { evtName: string; amount: number; currency: string; user?: { objectId: string } | { identity: string }; evtData?: Record<string, unknown>; sandbox?: true }
+    | {
+        evtName: string;
+        amount: number;
+        currency: string;
+        user?: { objectId: string } | { identity: string };
+        evtData?: Record<string, unknown>;
+        sandbox?: true;
+      }
     | { skip: string };
-  const sent = (evtName: string, amount: number, currency: string, more: Partial<Extract<Expected, { evtName: string }>> = {}): Expected => ({
+  const sent = (
+    evtName: string,
+    amount: number,
+    currency: string,
+    more: Partial<Extract<Expected, { evtName: string }>> = {},
+  ): Expected => ({
     evtName,
     amount,
     currency,
@@ -137,7 +149,11 @@ describe('every fixture of the shared catalogue', () => {
       const lean = detail.deliveries.find((delivery: { destinationId: string }) => delivery.destinationId === 'clevertap-lean');
 
       if ('skip' in want) {
-        expect({ name, state: main.state, reason: main.lastError }).toEqual({ name, state: 'skipped', reason: expect.stringMatching(`^${want.skip}: `) });
+        expect({ name, state: main.state, reason: main.lastError }).toEqual({
+          name,
+          state: 'skipped',
+          reason: expect.stringMatching(`^${want.skip}: `),
+        });
         expect(recordsOf(fake, ACCOUNT_ID, name)).toEqual([]);
         continue;
       }
@@ -166,7 +182,11 @@ describe('every fixture of the shared catalogue', () => {
 
       const leanSkip = leanSkips[name];
       if (leanSkip) {
-        expect({ name, state: lean.state, reason: lean.lastError }).toEqual({ name, state: 'skipped', reason: expect.stringMatching(`^${leanSkip}: `) });
+        expect({ name, state: lean.state, reason: lean.lastError }).toEqual({
+          name,
+          state: 'skipped',
+          reason: expect.stringMatching(`^${leanSkip}: `),
+        });
       } else {
         expect({ name, state: lean.state }).toEqual({ name, state: 'delivered' });
         expect(recordsOf(fake, LEAN_ACCOUNT_ID, name)).toHaveLength(1);
@@ -176,7 +196,10 @@ describe('every fixture of the shared catalogue', () => {
 
   it('keeps the properties CleverTap would reject out of the record, and still sends it', async () => {
     await t.postWebhook(probedBody('long_attributes'));
-    const [record] = await waitFor('the record', () => recordsOf(fake, ACCOUNT_ID, 'long_attributes').length === 1 && recordsOf(fake, ACCOUNT_ID, 'long_attributes'));
+    const [record] = await waitFor(
+      'the record',
+      () => recordsOf(fake, ACCOUNT_ID, 'long_attributes').length === 1 && recordsOf(fake, ACCOUNT_ID, 'long_attributes'),
+    );
     const keys = Object.keys(record.evtData);
     expect(keys.every((key) => key.length <= 120)).toBe(true);
     expect(keys.some((key) => key.length === 120)).toBe(true);
@@ -209,7 +232,9 @@ describe('faults at CleverTap', () => {
       { type: 'status', status: 429 },
     );
     const ids = Array.from({ length: 30 }, (_, i) => `fault-${i}`);
-    const answers = await Promise.all(ids.map((id) => t.postWebhook(webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } }))));
+    const answers = await Promise.all(
+      ids.map((id) => t.postWebhook(webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } }))),
+    );
     expect(answers.every((answer) => answer.status === 200)).toBe(true);
 
     await waitFor('every delivery to settle', () => settled(t));
@@ -224,14 +249,19 @@ describe('faults at CleverTap', () => {
 
   it('a partial answer kills only the records CleverTap rejected; the others are delivered, none sent again', async () => {
     // Stored while the destination has no credentials: paused, so the three are sent later as one batch.
-    const noCredentials = await startTestRunner(testConfig(dir.path, { destinations: [{ id: 'clevertap-main', plugin: 'clevertap', settings: {} }] }));
+    const noCredentials = await startTestRunner(
+      testConfig(dir.path, { destinations: [{ id: 'clevertap-main', plugin: 'clevertap', settings: {} }] }),
+    );
     for (const name of ['initial_purchase', 'renewal', 'cancellation'] as const) {
       expect((await noCredentials.postWebhook(probedBody(name))).status).toBe(200);
     }
     const paused = (await noCredentials.admin('GET', '/deliveries?state=paused')).json.deliveries;
     expect(paused).toHaveLength(3);
     const destinations = (await noCredentials.admin('GET', '/destinations')).json.destinations;
-    expect(destinations[0]).toMatchObject({ state: 'paused', reason: expect.stringMatching(/settings\.accountId and settings\.passcode are not set/) });
+    expect(destinations[0]).toMatchObject({
+      state: 'paused',
+      reason: expect.stringMatching(/settings\.accountId and settings\.passcode are not set/),
+    });
     await noCredentials.runner.close();
 
     fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE }, discardedEvents: ['rc_renewal_event'] });
@@ -266,7 +296,9 @@ describe('rejected credentials', () => {
 
   it('pause the destination (nothing dies) until a restart with the right passcode delivers everything', async () => {
     fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
-    const wrong = await startTestRunner(testConfig(dir.path, { destinations: [clevertapDestination(fake, { passcode: 'wrong-passcode-4b8e1' })] }));
+    const wrong = await startTestRunner(
+      testConfig(dir.path, { destinations: [clevertapDestination(fake, { passcode: 'wrong-passcode-4b8e1' })] }),
+    );
     try {
       for (const name of ['initial_purchase', 'renewal'] as const) await wrong.postWebhook(probedBody(name));
       const destination = await waitFor('the destination to pause', async () => {
@@ -274,7 +306,10 @@ describe('rejected credentials', () => {
         return view.state === 'paused' && view;
       });
       expect(destination.reason).toMatch(/401/);
-      await waitFor('both deliveries paused', async () => (await wrong.admin('GET', '/deliveries?state=paused')).json.deliveries.length === 2);
+      await waitFor(
+        'both deliveries paused',
+        async () => (await wrong.admin('GET', '/deliveries?state=paused')).json.deliveries.length === 2,
+      );
       // A webhook arriving while paused waits paused too.
       await wrong.postWebhook(probedBody('cancellation'));
       const [late] = (await wrong.admin('GET', `/events/${fixture('cancellation').webhook.event.id}`)).json.deliveries;

@@ -57,7 +57,9 @@ const freshId = () => `fuzz-${++sequence}`;
 
 /** Posts with the right authorization unless `headers` overrides it (undefined removes a header). */
 function post(body: Body | undefined, headers: Headers): Promise<HttpAnswer> {
-  const merged = Object.entries({ authorization: WEBHOOK_AUTHORIZATION, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  const merged = Object.entries({ authorization: WEBHOOK_AUTHORIZATION, ...headers }).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  );
   return send('POST', `${t.runner.url}/webhooks/revenuecat`, body, Object.fromEntries(merged));
 }
 
@@ -119,8 +121,33 @@ type Json = fc.JsonValue;
 type Path = (string | number)[];
 
 /** Characters that break things: controls, separators, BOM, lone surrogates, astral, JSON syntax. */
-const NASTY = ['\u0000', '\u0007', '\b', '\u001f', '\u007f', '\u0085', '\u2028', '\u2029', '\ufeff', '\ud800', '\udfff', '😀', 'é', '"', '\\', '\n', '{', '}', '[', ']', ',', ':'];
-const nastyText = fc.array(fc.oneof(fc.constantFrom(...NASTY), fc.string({ unit: 'binary', maxLength: 4 })), { minLength: 1, maxLength: 8 }).map((parts) => parts.join(''));
+const NASTY = [
+  '\u0000',
+  '\u0007',
+  '\b',
+  '\u001f',
+  '\u007f',
+  '\u0085',
+  '\u2028',
+  '\u2029',
+  '\ufeff',
+  '\ud800',
+  '\udfff',
+  '😀',
+  'é',
+  '"',
+  '\\',
+  '\n',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+];
+const nastyText = fc
+  .array(fc.oneof(fc.constantFrom(...NASTY), fc.string({ unit: 'binary', maxLength: 4 })), { minLength: 1, maxLength: 8 })
+  .map((parts) => parts.join(''));
 
 const objectMutation = fc.oneof(
   fc.record({ kind: fc.constant('drop' as const), at: fc.nat() }),
@@ -130,15 +157,29 @@ const objectMutation = fc.oneof(
     value: fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom<Json>(null, '', 0, -1, 1e308, true, [], {}, '1743501605000', 'RENEWAL')),
   }),
   fc.record({ kind: fc.constant('inject' as const), at: fc.nat(), text: nastyText, position: fc.double({ min: 0, max: 1, noNaN: true }) }),
-  fc.record({ kind: fc.constant('huge' as const), at: fc.nat(), unit: fc.constantFrom('x', 'é', '😀', '\u0000', '"'), length: fc.integer({ min: 600, max: 20_000 }) }),
+  fc.record({
+    kind: fc.constant('huge' as const),
+    at: fc.nat(),
+    unit: fc.constantFrom('x', 'é', '😀', '\u0000', '"'),
+    length: fc.integer({ min: 600, max: 20_000 }),
+  }),
 );
 
 const textMutation = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), position: fc.double({ min: 0, max: 1, noNaN: true }) }),
   fc.record({ kind: fc.constant('insert' as const), text: nastyText, position: fc.double({ min: 0, max: 1, noNaN: true }) }),
-  fc.record({ kind: fc.constant('duplicate-key' as const), key: fc.constantFrom('id', 'type', 'event_timestamp_ms', 'app_user_id', 'environment'), value: fc.jsonValue({ maxDepth: 1 }), last: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('duplicate-key' as const),
+    key: fc.constantFrom('id', 'type', 'event_timestamp_ms', 'app_user_id', 'environment'),
+    value: fc.jsonValue({ maxDepth: 1 }),
+    last: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('nest' as const), depth: fc.integer({ min: 10, max: 5_000 }), brackets: fc.constantFrom('[]', '{"a":}') }),
-  fc.record({ kind: fc.constant('invalid-utf8' as const), position: fc.double({ min: 0, max: 1, noNaN: true }), byte: fc.constantFrom(0x80, 0xc3, 0xed, 0xff) }),
+  fc.record({
+    kind: fc.constant('invalid-utf8' as const),
+    position: fc.double({ min: 0, max: 1, noNaN: true }),
+    byte: fc.constantFrom(0x80, 0xc3, 0xed, 0xff),
+  }),
   fc.record({ kind: fc.constant('bom' as const) }),
 );
 
@@ -156,7 +197,10 @@ function mutateObject(webhook: Json, mutation: ObjectMutation): void {
   const paths = pathsOf(webhook);
   if (paths.length === 0) return;
   const path = paths[mutation.at % paths.length];
-  const parent = path.slice(0, -1).reduce<Json>((node, key) => (node as Record<string | number, Json>)[key], webhook) as Record<string | number, Json>;
+  const parent = path.slice(0, -1).reduce<Json>((node, key) => (node as Record<string | number, Json>)[key], webhook) as Record<
+    string | number,
+    Json
+  >;
   const key = path[path.length - 1];
   switch (mutation.kind) {
     case 'drop':
@@ -238,7 +282,13 @@ describe('the webhook route under fuzzing', () => {
   it(
     'answers arbitrary bodies and content types with a JSON 4xx or 200, never a 5xx',
     async () => {
-      const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', undefined);
+      const contentType = fc.constantFrom(
+        'application/json',
+        'application/json; charset=utf-8',
+        'text/plain',
+        'application/xml',
+        undefined,
+      );
       const body = fc.oneof(
         fc.string({ maxLength: 200 }),
         fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
@@ -258,7 +308,9 @@ describe('the webhook route under fuzzing', () => {
       );
       await run(
         fc.asyncProperty(batch(fc.tuple(body, contentType)), async (inputs) => {
-          const answers = await sendAndCheck(inputs.map(([payload, type]) => ({ body: payload, headers: { 'content-type': type }, received: asReceived(payload) })));
+          const answers = await sendAndCheck(
+            inputs.map(([payload, type]) => ({ body: payload, headers: { 'content-type': type }, received: asReceived(payload) })),
+          );
           inputs.forEach(([, type], i) => {
             if (type === undefined || !type.startsWith('application/json')) expect(answers[i].status).toBe(415);
           });
@@ -277,12 +329,29 @@ describe('the webhook route under fuzzing', () => {
         fc.constant(WEBHOOK_AUTHORIZATION),
         fc.constant(undefined),
         printable,
-        fc.constantFrom(` ${WEBHOOK_AUTHORIZATION}`, `${WEBHOOK_AUTHORIZATION} `, WEBHOOK_AUTHORIZATION.toLowerCase(), WEBHOOK_AUTHORIZATION.replace('Bearer ', ''), 'Bearer', `${WEBHOOK_AUTHORIZATION}, ${WEBHOOK_AUTHORIZATION}`),
+        fc.constantFrom(
+          ` ${WEBHOOK_AUTHORIZATION}`,
+          `${WEBHOOK_AUTHORIZATION} `,
+          WEBHOOK_AUTHORIZATION.toLowerCase(),
+          WEBHOOK_AUTHORIZATION.replace('Bearer ', ''),
+          'Bearer',
+          `${WEBHOOK_AUTHORIZATION}, ${WEBHOOK_AUTHORIZATION}`,
+        ),
         fc.integer({ min: 100, max: 4_000 }).map((length) => `Bearer ${'k'.repeat(length)}`),
       );
       const json = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8');
-      const notJson = fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'text/json', 'application/octet-stream');
-      const unclear = fc.oneof(fc.constantFrom('APPLICATION/JSON', 'Application/Json; Charset=UTF-8', 'application/json ; charset=latin1', '', '*/*', ';'), printable);
+      const notJson = fc.constantFrom(
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/jsonx',
+        'text/json',
+        'application/octet-stream',
+      );
+      const unclear = fc.oneof(
+        fc.constantFrom('APPLICATION/JSON', 'Application/Json; Charset=UTF-8', 'application/json ; charset=latin1', '', '*/*', ';'),
+        printable,
+      );
       const contentType = fc.oneof(
         json.map((value) => ({ value, expect: [200] })),
         notJson.map((value) => ({ value, expect: [415] })),
@@ -327,7 +396,8 @@ describe('the webhook route under fuzzing', () => {
           const answers = await sendAndCheck(
             inputs.map(([, , shape], i) => {
               const buffer = Buffer.from(texts[i]);
-              const body = shape.kind === 'string' ? texts[i] : shape.kind === 'buffer' ? buffer : Readable.from(chunksOf(buffer, shape.chunk));
+              const body =
+                shape.kind === 'string' ? texts[i] : shape.kind === 'buffer' ? buffer : Readable.from(chunksOf(buffer, shape.chunk));
               return { body, headers: { 'content-type': 'application/json' }, received: texts[i] };
             }),
           );
@@ -357,22 +427,28 @@ describe('the webhook route under fuzzing', () => {
     }
     // Paired surrogates (astral characters) are ordinary text.
     const id = `${freshId()}-😀`;
-    const [answer] = await sendAndCheck([{ body: JSON.stringify({ ...renewal, event: { ...renewal.event, id } }), headers: { 'content-type': 'application/json' } }]);
+    const [answer] = await sendAndCheck([
+      { body: JSON.stringify({ ...renewal, event: { ...renewal.event, id } }), headers: { 'content-type': 'application/json' } },
+    ]);
     expect(answer.json).toEqual({ status: 'stored', id });
     expect((await t.runner.store.getEvent(id))?.deliveries).toHaveLength(1);
   });
 
-  it('has kept running, and everything it accepted is deliverable: no delivery died undecodable or of a plugin error', async () => {
-    expect((await send('GET', `${t.runner.url}/healthz`)).status).toBe(200);
-    const unfinished = async () => {
-      const { deliveries } = await t.runner.store.stats(Date.now());
-      return deliveries.filter((row) => row.state === 'pending' || row.state === 'in_flight').reduce((sum, row) => sum + row.count, 0);
-    };
-    await waitFor('every delivery to reach a final state', async () => (await unfinished()) === 0);
-    const dead = await t.runner.store.listDeliveries({ state: 'dead', limit: 500 });
-    expect(dead.filter((delivery) => /undecodable|plugin error/.test(delivery.lastError ?? ''))).toEqual([]);
-    for (const secret of SECRETS) expect(t.logs.text()).not.toContain(secret);
-  }, PROPERTY_TIMEOUT_MS);
+  it(
+    'has kept running, and everything it accepted is deliverable: no delivery died undecodable or of a plugin error',
+    async () => {
+      expect((await send('GET', `${t.runner.url}/healthz`)).status).toBe(200);
+      const unfinished = async () => {
+        const { deliveries } = await t.runner.store.stats(Date.now());
+        return deliveries.filter((row) => row.state === 'pending' || row.state === 'in_flight').reduce((sum, row) => sum + row.count, 0);
+      };
+      await waitFor('every delivery to reach a final state', async () => (await unfinished()) === 0);
+      const dead = await t.runner.store.listDeliveries({ state: 'dead', limit: 500 });
+      expect(dead.filter((delivery) => /undecodable|plugin error/.test(delivery.lastError ?? ''))).toEqual([]);
+      for (const secret of SECRETS) expect(t.logs.text()).not.toContain(secret);
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
 
 /** A valid webhook of exactly `bytes` UTF-8 bytes (at least the bare webhook's size), padded with `unit` and then 'x'. */

@@ -12,7 +12,15 @@ export {
   type ConfigLocation,
   type RunnerConfig,
 } from './config';
-export { AdminService, InputError, type AdminServiceDeps, type DestinationView, type EventView, type Page, type PreviewResult } from './admin';
+export {
+  AdminService,
+  InputError,
+  type AdminServiceDeps,
+  type DestinationView,
+  type EventView,
+  type Page,
+  type PreviewResult,
+} from './admin';
 export { createPluginContainer, pluginsById } from './container';
 export { pluginModules } from './plugins';
 export { runCli, type CliIo } from './cli';

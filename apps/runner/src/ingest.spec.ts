@@ -59,7 +59,9 @@ describe('a valid webhook', () => {
     const answer = await t.postWebhook(webhookBody('unknown_type', { id }), { 'content-type': 'application/json; charset=utf-8' });
     expect(answer.status).toBe(200);
     const event = await t.runner.store.getEvent(id);
-    expect(event?.deliveries).toEqual([expect.objectContaining({ state: 'skipped', lastError: expect.stringMatching(/^unsupported_type: /) })]);
+    expect(event?.deliveries).toEqual([
+      expect.objectContaining({ state: 'skipped', lastError: expect.stringMatching(/^unsupported_type: /) }),
+    ]);
   });
 
   it('is idempotent on event.id: repeats, even concurrent ones, answer duplicate and are delivered once', async () => {
@@ -85,7 +87,12 @@ describe('bad input', () => {
   const cases: [string, number, RegExp | string, Make][] = [
     ['no Authorization header', 401, /Authorization/, () => ({ body: valid(), headers: { authorization: undefined } })],
     ['a wrong Authorization value', 401, /Authorization/, () => ({ body: valid(), headers: { authorization: 'Bearer nope' } })],
-    ['the right token in another case', 401, /Authorization/, () => ({ body: valid(), headers: { authorization: WEBHOOK_AUTHORIZATION.toUpperCase() } })],
+    [
+      'the right token in another case',
+      401,
+      /Authorization/,
+      () => ({ body: valid(), headers: { authorization: WEBHOOK_AUTHORIZATION.toUpperCase() } }),
+    ],
     ['text/plain', 415, 'Content-Type must be application/json', () => ({ body: valid(), headers: { 'content-type': 'text/plain' } })],
     ['a form', 415, /Content-Type/, () => ({ body: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } })],
     ['multipart', 415, /Content-Type/, () => ({ body: valid(), headers: { 'content-type': 'multipart/form-data; boundary=x' } })],
@@ -97,8 +104,18 @@ describe('bad input', () => {
     ['a JSON array', 400, 'invalid webhook', () => ({ body: '[]', headers: json })],
     ['JSON null', 400, 'invalid webhook', () => ({ body: 'null', headers: json })],
     ['no event', 400, 'invalid webhook', () => ({ body: '{"api_version": "1.0"}', headers: json })],
-    ['a body over the limit', 413, `body over the limit of ${BODY_LIMIT} bytes`, () => ({ body: 'x'.repeat(BODY_LIMIT + 1), headers: json })],
-    ['a chunked body over the limit', 413, /limit/, () => ({ body: Readable.from([Buffer.alloc(BODY_LIMIT), Buffer.alloc(10)]), headers: json })],
+    [
+      'a body over the limit',
+      413,
+      `body over the limit of ${BODY_LIMIT} bytes`,
+      () => ({ body: 'x'.repeat(BODY_LIMIT + 1), headers: json }),
+    ],
+    [
+      'a chunked body over the limit',
+      413,
+      /limit/,
+      () => ({ body: Readable.from([Buffer.alloc(BODY_LIMIT), Buffer.alloc(10)]), headers: json }),
+    ],
     ['a huge body', 413, /limit/, () => ({ body: Buffer.alloc(8 * 1024 * 1024, 0x20), headers: json })],
   ];
 
@@ -146,7 +163,9 @@ describe('bad input', () => {
 
 /** Posts to the webhook with the right authorization unless `headers` overrides it (undefined removes a header). */
 function post(body: string | Buffer | Readable | undefined, headers: Record<string, string | undefined>) {
-  const merged = Object.entries({ authorization: WEBHOOK_AUTHORIZATION, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  const merged = Object.entries({ authorization: WEBHOOK_AUTHORIZATION, ...headers }).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined,
+  );
   return send('POST', `${t.runner.url}/webhooks/revenuecat`, body, Object.fromEntries(merged));
 }
 

@@ -4,14 +4,7 @@ import type { EngineObserver } from '@ferry/engine';
 
 /** How a webhook request ended, as counted by `ferry_webhooks_total`. */
 export type WebhookOutcome =
-  | 'stored'
-  | 'duplicate'
-  | 'invalid'
-  | 'unauthorized'
-  | 'too_large'
-  | 'unsupported_media_type'
-  | 'unavailable'
-  | 'other';
+  'stored' | 'duplicate' | 'invalid' | 'unauthorized' | 'too_large' | 'unsupported_media_type' | 'unavailable' | 'other';
 
 const OUTCOME_BY_STATUS: Readonly<Record<number, WebhookOutcome>> = {
   400: 'invalid',

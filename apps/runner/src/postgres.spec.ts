@@ -52,7 +52,9 @@ if (!databaseUrl) console.warn('runner on Postgres skipped: DATABASE_URL is not 
 
       const ids = Array.from({ length: 60 }, (_, i) => `pg-${i}`);
       const answers = await Promise.all(
-        ids.map((id, i) => runners[i % 2].postWebhook(webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } }))),
+        ids.map((id, i) =>
+          runners[i % 2].postWebhook(webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } })),
+        ),
       );
       expect(answers.map((answer) => answer.json.status)).toEqual(Array(60).fill('stored'));
       // The same event at the other runner is a duplicate: the shared store decides.

@@ -163,7 +163,10 @@ describe('without a config file', () => {
     );
     try {
       expect(runner.config.server.host).toBe('127.0.0.1');
-      const warnings = logs.entries().filter((entry) => entry.level === 40).map((entry) => entry.msg);
+      const warnings = logs
+        .entries()
+        .filter((entry) => entry.level === 40)
+        .map((entry) => entry.msg);
       expect(warnings).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/^no config file found/),
@@ -171,7 +174,9 @@ describe('without a config file', () => {
           expect.stringMatching(/admin API is disabled/),
         ]),
       );
-      const answer = await send('POST', `${runner.url}/webhooks/revenuecat`, webhookBody('renewal'), { 'content-type': 'application/json' });
+      const answer = await send('POST', `${runner.url}/webhooks/revenuecat`, webhookBody('renewal'), {
+        'content-type': 'application/json',
+      });
       expect(answer.status).toBe(200);
       const event = await runner.store.getEvent(answer.json.id);
       expect(event?.deliveries).toEqual([expect.objectContaining({ destinationId: 'clevertap-main', state: 'paused' })]);

@@ -117,7 +117,9 @@ async function prepareDeliveries(store: Store, config: RunnerConfig, logger: Log
     if (moved > 0) {
       logger.info(
         { destination: destination.id, deliveries: moved },
-        canSend ? `resumed ${moved} paused deliveries of ${destination.id}` : `paused ${moved} deliveries of ${destination.id} until its config is complete`,
+        canSend
+          ? `resumed ${moved} paused deliveries of ${destination.id}`
+          : `paused ${moved} deliveries of ${destination.id} until its config is complete`,
       );
     }
   }

@@ -47,7 +47,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof InputError) return reply.code(400).send({ error: error.message, issues: error.issues });
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: clientErrorMessage(error, status, request.routeOptions.bodyLimit) });
+    if (status >= 400 && status < 500)
+      return reply.code(status).send({ error: clientErrorMessage(error, status, request.routeOptions.bodyLimit) });
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: 'internal error (see the runner log)' });
   });

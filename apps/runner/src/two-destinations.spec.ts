@@ -1,5 +1,14 @@
 import type { DeliveryState } from '@ferry/core';
-import { fixture, fixtures, startFakeAmplitude, startFakeCleverTap, webhookBody, type FakeAmplitude, type FakeCleverTap, type FixtureName } from '@ferry/testkit';
+import {
+  fixture,
+  fixtures,
+  startFakeAmplitude,
+  startFakeCleverTap,
+  webhookBody,
+  type FakeAmplitude,
+  type FakeCleverTap,
+  type FixtureName,
+} from '@ferry/testkit';
 import type { ConfigInput } from './config';
 import {
   ACCOUNT_ID,
@@ -77,7 +86,11 @@ beforeEach(async () => {
   t = await startTestRunner(
     testConfig(dir.path, {
       destinations: [
-        clevertapDestination(clevertap, { sandboxAccountId: SANDBOX_ACCOUNT_ID, sandboxPasscode: SANDBOX_PASSCODE }, { timeoutMs: TIMEOUT_MS }),
+        clevertapDestination(
+          clevertap,
+          { sandboxAccountId: SANDBOX_ACCOUNT_ID, sandboxPasscode: SANDBOX_PASSCODE },
+          { timeoutMs: TIMEOUT_MS },
+        ),
         amplitudeDestination(amplitude),
       ],
     }),
@@ -139,18 +152,35 @@ describe('the fixture library, sent to CleverTap and Amplitude at once', () => {
 
     // Representative fixtures, in each destination's own terms (SPEC §4; the Amplitude README's event table).
     const [purchase] = clevertapRecords(clevertap, ACCOUNT_ID, 'initial_purchase');
-    expect(purchase).toMatchObject({ evtName: 'rc_initial_purchase_event', objectId: CLEVERTAP_ID, evtData: { amount: 9.99, currency: 'USD' } });
-    expect(clevertapRecords(clevertap, ACCOUNT_ID, 'refund')[0]).toMatchObject({ evtName: 'rc_cancellation_event', evtData: { amount: 0 } });
+    expect(purchase).toMatchObject({
+      evtName: 'rc_initial_purchase_event',
+      objectId: CLEVERTAP_ID,
+      evtData: { amount: 9.99, currency: 'USD' },
+    });
+    expect(clevertapRecords(clevertap, ACCOUNT_ID, 'refund')[0]).toMatchObject({
+      evtName: 'rc_cancellation_event',
+      evtData: { amount: 0 },
+    });
     expect(clevertapRecords(clevertap, ACCOUNT_ID, 'jpy_purchase')[0].evtData).toMatchObject({ amount: 1200, currency: 'JPY' });
     expect(clevertapRecords(clevertap, ACCOUNT_ID, 'without_clevertap_id')[0]).toMatchObject({ identity: APP_USER_ID });
     expect(clevertapRecords(clevertap, ACCOUNT_ID, 'without_clevertap_id')[0]).not.toHaveProperty('objectId');
 
     const [amplitudePurchase] = amplitudeEvents(amplitude, 'production', 'initial_purchase');
-    expect(amplitudePurchase).toMatchObject({ event_type: 'rc_initial_purchase_event', user_id: APP_USER_ID, revenue: 9.99, time: 1740823202000 });
+    expect(amplitudePurchase).toMatchObject({
+      event_type: 'rc_initial_purchase_event',
+      user_id: APP_USER_ID,
+      revenue: 9.99,
+      time: 1740823202000,
+    });
     expect(amplitudePurchase).not.toHaveProperty('device_id');
     expect(amplitudeEvents(amplitude, 'production', 'refund')[0]).toMatchObject({ event_type: 'rc_cancellation_event', revenue: -9.99 });
-    expect(amplitudeEvents(amplitude, 'production', 'jpy_purchase')[0]).toMatchObject({ revenue: 8.04, event_properties: { currency: 'JPY' } });
-    expect(amplitudeEvents(amplitude, 'production', 'subscription_paused')[0]).toMatchObject({ event_type: 'rc_subscription_paused_event' });
+    expect(amplitudeEvents(amplitude, 'production', 'jpy_purchase')[0]).toMatchObject({
+      revenue: 8.04,
+      event_properties: { currency: 'JPY' },
+    });
+    expect(amplitudeEvents(amplitude, 'production', 'subscription_paused')[0]).toMatchObject({
+      event_type: 'rc_subscription_paused_event',
+    });
 
     // Neither plugin's secrets show in the runner's logs, nor in what its admin API shows of the destinations.
     const shown = t.logs.text() + (await t.admin('GET', '/destinations')).text;
@@ -170,7 +200,8 @@ describe('one destination failing while webhooks keep coming', () => {
       fail: () => clevertap.injectRandomly({ hang: 1 }),
       attempted: () => clevertap.requests().length > 0,
       // Not one of CleverTap's requests has been answered or timed out: the healthy destination never waited for them.
-      stillFailing: (counts: DestinationCounts) => counts.inFlightRequests > 0 && clevertap.requests().every((request) => request.status === null),
+      stillFailing: (counts: DestinationCounts) =>
+        counts.inFlightRequests > 0 && clevertap.requests().every((request) => request.status === null),
       received: () => new Set(amplitude.events('production').map((stored) => stored.event['insert_id'])),
     },
     {
@@ -183,18 +214,24 @@ describe('one destination failing while webhooks keep coming', () => {
       stillFailing: () => amplitude.events().length === 0,
       received: () => new Set(clevertap.records(ACCOUNT_ID).map((stored) => (stored.record as CleverTapRecordShape).evtData.ferry_probe)),
     },
-  ])('$how: $healthy still delivers every webhook while $failing keeps them pending', async ({ failing, healthy, fail, attempted, stillFailing, received }) => {
-    fail();
-    const [first, second] = [IDS.slice(0, 15), IDS.slice(15)];
-    for (const id of first) expect((await t.postWebhook(renewal(id))).status).toBe(200);
-    await waitFor(`${failing} to be failing in earnest`, attempted);
-    for (const id of second) expect((await t.postWebhook(renewal(id))).status).toBe(200);
+  ])(
+    '$how: $healthy still delivers every webhook while $failing keeps them pending',
+    async ({ failing, healthy, fail, attempted, stillFailing, received }) => {
+      fail();
+      const [first, second] = [IDS.slice(0, 15), IDS.slice(15)];
+      for (const id of first) expect((await t.postWebhook(renewal(id))).status).toBe(200);
+      await waitFor(`${failing} to be failing in earnest`, attempted);
+      for (const id of second) expect((await t.postWebhook(renewal(id))).status).toBe(200);
 
-    await waitFor(`${healthy} to deliver all ${IDS.length} webhooks`, () => IDS.every((id) => received().has(id)));
-    const counts = await destinations(t);
-    await waitFor(`${healthy} to record every delivery`, async () => (await destinations(t))[healthy].deliveries.delivered === IDS.length);
-    expect(counts[failing].deliveries).toMatchObject({ delivered: 0, dead: 0, paused: 0 });
-    expect(counts[failing].deliveries.pending + counts[failing].deliveries.in_flight).toBe(IDS.length);
-    expect(stillFailing(counts[failing])).toBe(true);
-  });
+      await waitFor(`${healthy} to deliver all ${IDS.length} webhooks`, () => IDS.every((id) => received().has(id)));
+      const counts = await destinations(t);
+      await waitFor(
+        `${healthy} to record every delivery`,
+        async () => (await destinations(t))[healthy].deliveries.delivered === IDS.length,
+      );
+      expect(counts[failing].deliveries).toMatchObject({ delivered: 0, dead: 0, paused: 0 });
+      expect(counts[failing].deliveries.pending + counts[failing].deliveries.in_flight).toBe(IDS.length);
+      expect(stillFailing(counts[failing])).toBe(true);
+    },
+  );
 });

@@ -7,7 +7,12 @@ const planned = (deliveryId: string, environment: 'PRODUCTION' | 'SANDBOX'): Pla
 
 describe('byEnvironment', () => {
   it('groups in order of first appearance, each group in batch order', () => {
-    const groups = byEnvironment([planned('s1', 'SANDBOX'), planned('p1', 'PRODUCTION'), planned('s2', 'SANDBOX'), planned('p2', 'PRODUCTION')]);
+    const groups = byEnvironment([
+      planned('s1', 'SANDBOX'),
+      planned('p1', 'PRODUCTION'),
+      planned('s2', 'SANDBOX'),
+      planned('p2', 'PRODUCTION'),
+    ]);
     expect(groups.map(([environment, batch]) => [environment, batch.map((p) => p.deliveryId)])).toEqual([
       ['SANDBOX', ['s1', 's2']],
       ['PRODUCTION', ['p1', 'p2']],
@@ -22,8 +27,23 @@ describe('jsonArrayBodies', () => {
   const ids = (bodies: { items: { id: string }[] }[]) => bodies.map((body) => body.items.map((i) => i.id));
 
   it('writes each body around its items, in order', () => {
-    const bodies = jsonArrayBodies([{ id: 'a', json: '{"n":1}' }, { id: 'b', json: '[2]' }], { maxItems: 10 }, envelope);
-    expect(bodies).toEqual([{ items: [{ id: 'a', json: '{"n":1}' }, { id: 'b', json: '[2]' }], body: '{"d":[{"n":1},[2]]}' }]);
+    const bodies = jsonArrayBodies(
+      [
+        { id: 'a', json: '{"n":1}' },
+        { id: 'b', json: '[2]' },
+      ],
+      { maxItems: 10 },
+      envelope,
+    );
+    expect(bodies).toEqual([
+      {
+        items: [
+          { id: 'a', json: '{"n":1}' },
+          { id: 'b', json: '[2]' },
+        ],
+        body: '{"d":[{"n":1},[2]]}',
+      },
+    ]);
   });
 
   it('starts a new body at maxItems', () => {

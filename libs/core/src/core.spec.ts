@@ -69,7 +69,9 @@ describe('standard event hooks', () => {
     expect(hooks.filter(event({}), {})).toBeUndefined();
     expect(hooks.filter(event({ appUserId: null }), {})).toEqual({ rule: 'no_user', reason: 'no app_user_id' });
     expect(hooks.filter(event({ appUserId: null, kind: null, type: 'TEST' }), {})?.rule).toBe('unsupported_type');
-    expect(hooks.filter(event({ kind: 'expiration', type: 'EXPIRATION' }), { eventNames: { expiration: null } })?.rule).toBe('event_disabled');
+    expect(hooks.filter(event({ kind: 'expiration', type: 'EXPIRATION' }), { eventNames: { expiration: null } })?.rule).toBe(
+      'event_disabled',
+    );
   });
 
   it('filter: takes events without a user when the destination does not require one', () => {
@@ -125,7 +127,10 @@ describe('standard failure outcomes', () => {
     [{ kind: 'response', status: 400, headers: {}, body: '{}' } as const, 'rejected'],
   ])('%j → %s for every delivery', (result, type) => {
     const outcomes = standardFailureOutcomes(request, result, 0);
-    expect(outcomes.map((o) => [o.deliveryId, o.type])).toEqual([['a', type], ['b', type]]);
+    expect(outcomes.map((o) => [o.deliveryId, o.type])).toEqual([
+      ['a', type],
+      ['b', type],
+    ]);
   });
   it('carries Retry-After', () => {
     const [o] = standardFailureOutcomes(request, { kind: 'response', status: 429, headers: { 'Retry-After': '2' }, body: '' }, 0);
@@ -139,7 +144,9 @@ describe('redaction and paths', () => {
     expect(redactText('x-passcode: p4ss-word!', ['p4ss-word'])).toBe('x-passcode: [redacted]!');
   });
   it('collects the secret values that are set', () => {
-    expect(secretSettingValues({ passcode: 'p4ss-word', sandboxPasscode: '', accountId: 'A' }, ['passcode', 'sandboxPasscode'])).toEqual(['p4ss-word']);
+    expect(secretSettingValues({ passcode: 'p4ss-word', sandboxPasscode: '', accountId: 'A' }, ['passcode', 'sandboxPasscode'])).toEqual([
+      'p4ss-word',
+    ]);
     expect(new Set(secretSettingValues({ key: 'a b"c', nested: { token: 't0k3n' } }, ['key', 'nested']))).toEqual(
       new Set(['a b"c', 'a b\\"c', 'a%20b%22c', 't0k3n']),
     );

@@ -13,11 +13,7 @@ export type EventNameOverrides = z.infer<typeof EventNameOverrides>;
  * The name for `kind` after overrides, or undefined when the operator switched an optional kind off.
  * Required kinds always have a name: an empty override falls back to the default.
  */
-export function resolveEventName(
-  capabilities: Capabilities,
-  kind: EventKind,
-  overrides: EventNameOverrides,
-): string | undefined {
+export function resolveEventName(capabilities: Capabilities, kind: EventKind, overrides: EventNameOverrides): string | undefined {
   const support = capabilities.kinds[kind];
   if (!support) return undefined;
   if (overrides && Object.prototype.hasOwnProperty.call(overrides, kind)) {
@@ -33,7 +29,10 @@ export function resolveEventName(
  * operator renames them: `required` kinds always have a name, `optional` ones can be switched off.
  */
 export function revenueCatKinds(required: readonly EventKind[], optional: readonly EventKind[] = []): Capabilities['kinds'] {
-  const support = (kind: EventKind, isOptional: boolean): [EventKind, KindSupport] => [kind, { defaultName: `rc_${kind}_event`, optional: isOptional }];
+  const support = (kind: EventKind, isOptional: boolean): [EventKind, KindSupport] => [
+    kind,
+    { defaultName: `rc_${kind}_event`, optional: isOptional },
+  ];
   return Object.fromEntries([...required.map((kind) => support(kind, false)), ...optional.map((kind) => support(kind, true))]);
 }
 
@@ -44,7 +43,11 @@ export function checkEventNameOverrides(capabilities: Capabilities, overrides: E
     if (!support) {
       ctx.addIssue({ code: 'custom', path: ['eventNames', kind], message: `unknown or unsupported event kind "${kind}"` });
     } else if (!name && !support.optional) {
-      ctx.addIssue({ code: 'custom', path: ['eventNames', kind], message: `"${kind}" must have a name (only optional kinds can be switched off)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['eventNames', kind],
+        message: `"${kind}" must have a name (only optional kinds can be switched off)`,
+      });
     }
   }
 }
@@ -106,9 +109,13 @@ export function standardEventHooks<S extends { readonly eventNames?: EventNameOv
   const { hasSandboxCredentials, requiresUser } = options;
   return {
     filter(event, settings) {
-      const skip = standardFilter(capabilities, event, { eventNames: settings.eventNames, hasSandboxCredentials: hasSandboxCredentials?.(settings) });
+      const skip = standardFilter(capabilities, event, {
+        eventNames: settings.eventNames,
+        hasSandboxCredentials: hasSandboxCredentials?.(settings),
+      });
       if (skip) return skip;
-      if (requiresUser && Object.keys(requiresUser.identity(event, settings)).length === 0) return { rule: 'no_user', reason: requiresUser.missing };
+      if (requiresUser && Object.keys(requiresUser.identity(event, settings)).length === 0)
+        return { rule: 'no_user', reason: requiresUser.missing };
       return undefined;
     },
     eventName(event, settings) {

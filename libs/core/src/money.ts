@@ -57,7 +57,6 @@ export function salesRevenue(event: SubscriptionEvent, reporting: SalesReporting
   }
   const commission = event.commissionPercentage ?? 0;
   const tax = event.taxPercentage ?? 0;
-  const share =
-    reporting === 'gross' ? 1 : reporting === 'after_store_commission' ? 1 - commission : 1 - commission - tax;
+  const share = reporting === 'gross' ? 1 : reporting === 'after_store_commission' ? 1 - commission : 1 - commission - tax;
   return { amount: roundToMinorUnit(price * share, currency), currency };
 }

@@ -60,7 +60,13 @@ export type HttpResult =
 /** The result for one delivery. Every delivery in a request gets exactly one. */
 export type Outcome =
   | { readonly deliveryId: string; readonly type: 'delivered'; readonly status?: number }
-  | { readonly deliveryId: string; readonly type: 'retry'; readonly reason: string; readonly status?: number; readonly retryAfterMs?: number }
+  | {
+      readonly deliveryId: string;
+      readonly type: 'retry';
+      readonly reason: string;
+      readonly status?: number;
+      readonly retryAfterMs?: number;
+    }
   | { readonly deliveryId: string; readonly type: 'rejected'; readonly code: string; readonly reason: string; readonly status?: number }
   | { readonly deliveryId: string; readonly type: 'auth_failed'; readonly reason: string; readonly status?: number };
 

@@ -29,7 +29,8 @@ describe('BaseUrl', () => {
     for (const url of ['http://127.0.0.1:9999', 'https://proxy.example.com/clevertap/']) expect(problems(url)).toEqual([]);
   });
   it('refuses other protocols and non-URLs once, with an example', () => {
-    for (const url of ['ftp://127.0.0.1', 'not a url']) expect(problems(url)).toEqual(['must be an http(s) base URL, e.g. http://127.0.0.1:9999']);
+    for (const url of ['ftp://127.0.0.1', 'not a url'])
+      expect(problems(url)).toEqual(['must be an http(s) base URL, e.g. http://127.0.0.1:9999']);
   });
   it('refuses credentials, a query or a fragment', () => {
     for (const url of ['http://user:pw@127.0.0.1', 'http://127.0.0.1/?key=1', 'http://127.0.0.1/#top']) {
@@ -46,11 +47,12 @@ describe('urlUnder', () => {
 });
 
 describe('whenFieldsValid', () => {
-  const schema = z
-    .strictObject({ a: z.string().optional(), b: z.string().optional(), c: z.number().optional() })
-    .superRefine((value, ctx) => {
+  const schema = z.strictObject({ a: z.string().optional(), b: z.string().optional(), c: z.number().optional() }).superRefine(
+    (value, ctx) => {
       if (value.a !== undefined && value.b === undefined) ctx.addIssue({ code: 'custom', path: ['b'], message: 'needed with a' });
-    }, whenFieldsValid('a', 'b'));
+    },
+    whenFieldsValid('a', 'b'),
+  );
   const paths = (input: unknown) => {
     const result = schema.safeParse(input);
     return result.success ? [] : result.error.issues.map((issue) => issue.path.join('.') || '(root)');

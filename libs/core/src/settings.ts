@@ -11,13 +11,11 @@ export function regionSetting<const T extends readonly [string, ...string[]]>(re
 }
 
 /** A destination's `endpoint` override (a proxy, a fake in tests): an http(s) base URL and nothing more. */
-export const BaseUrl = z
-  .url({ protocol: /^https?$/, error: 'must be an http(s) base URL, e.g. http://127.0.0.1:9999' })
-  .refine((url) => {
-    if (!URL.canParse(url)) return true; // already reported as not a URL
-    const { username, password, search, hash } = new URL(url);
-    return !username && !password && !search && !hash;
-  }, 'must be a plain base URL: no credentials, query or fragment');
+export const BaseUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) base URL, e.g. http://127.0.0.1:9999' }).refine((url) => {
+  if (!URL.canParse(url)) return true; // already reported as not a URL
+  const { username, password, search, hash } = new URL(url);
+  return !username && !password && !search && !hash;
+}, 'must be a plain base URL: no credentials, query or fragment');
 
 /** `path` appended to a base URL, whether or not the base ends in slashes. */
 export function urlUnder(base: string, path: string): string {
@@ -31,6 +29,9 @@ export function urlUnder(base: string, path: string): string {
 export function whenFieldsValid(...keys: readonly string[]): { when: (payload: z.core.ParsePayload) => boolean } {
   return {
     when: ({ value, issues }) =>
-      typeof value === 'object' && value !== null && !Array.isArray(value) && !issues.some((issue) => keys.includes(String(issue.path?.[0]))),
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      !issues.some((issue) => keys.includes(String(issue.path?.[0]))),
   };
 }

@@ -79,7 +79,12 @@ export class DestinationLoop {
   }
 
   status(): DestinationStatus {
-    return { destinationId: this.destination.id, plugin: this.destination.plugin.id, ...this.health, inFlightRequests: this.inFlightRequests };
+    return {
+      destinationId: this.destination.id,
+      plugin: this.destination.plugin.id,
+      ...this.health,
+      inFlightRequests: this.inFlightRequests,
+    };
   }
 
   start(): void {
@@ -150,7 +155,14 @@ export class DestinationLoop {
 
   private lease(limit: number, from: 'pending' | 'paused'): Promise<LeasedDelivery[]> {
     const { ownerId, leaseMs } = this.deps.options;
-    return this.deps.store.lease({ destinationId: this.destination.id, limit, nowMs: this.deps.clock.now(), leaseMs, owner: ownerId, from });
+    return this.deps.store.lease({
+      destinationId: this.destination.id,
+      limit,
+      nowMs: this.deps.clock.now(),
+      leaseMs,
+      owner: ownerId,
+      from,
+    });
   }
 
   private async sleepUntilDue(): Promise<void> {
@@ -253,14 +265,18 @@ export class DestinationLoop {
       }
     }
     const uncarried = deliveryIds.filter((deliveryId) => !results.has(deliveryId));
-    if (uncarried.length > 0) for (const [deliveryId, result] of this.pluginBug(uncarried, 'no request carried these deliveries')) results.set(deliveryId, result);
+    if (uncarried.length > 0)
+      for (const [deliveryId, result] of this.pluginBug(uncarried, 'no request carried these deliveries')) results.set(deliveryId, result);
     return results;
   }
 
   /** Sends one request within its concurrencyKey's cap and reads one outcome per delivery it carried. */
   private async exchange(request: DeliveryRequest): Promise<[string, AttemptResult][]> {
     if (request.warnings?.length) {
-      this.log.warn({ deliveryIds: request.deliveryIds, warnings: request.warnings.map((warning) => this.errorText(warning)) }, 'the plugin left something out of a request');
+      this.log.warn(
+        { deliveryIds: request.deliveryIds, warnings: request.warnings.map((warning) => this.errorText(warning)) },
+        'the plugin left something out of a request',
+      );
     }
     const { http, exchange } = await this.limiter.run(request.concurrencyKey, async () => {
       const startedAtMs = this.deps.clock.now();
@@ -272,7 +288,11 @@ export class DestinationLoop {
         .finally(() => {
           this.inFlightRequests -= 1;
         });
-      const exchange: Exchange = { startedAtMs, durationMs: Math.round(performance.now() - started), status: http.kind === 'response' ? http.status : null };
+      const exchange: Exchange = {
+        startedAtMs,
+        durationMs: Math.round(performance.now() - started),
+        status: http.kind === 'response' ? http.status : null,
+      };
       return { http, exchange };
     });
     const entries = this.readOutcomes(request, http, exchange);
@@ -300,9 +320,15 @@ export class DestinationLoop {
   private report(request: DeliveryRequest, entries: readonly [string, AttemptResult][], exchange: Exchange): void {
     const counts = new Map<OutcomeType, number>();
     for (const [, { outcome }] of entries) counts.set(outcome.type, (counts.get(outcome.type) ?? 0) + 1);
-    for (const [outcome, deliveries] of counts) this.deps.observer?.attempt?.(this.destination.id, outcome, deliveries, exchange.durationMs);
+    for (const [outcome, deliveries] of counts)
+      this.deps.observer?.attempt?.(this.destination.id, outcome, deliveries, exchange.durationMs);
     const firstFailure = entries.map(([, { outcome }]) => outcome).find(isFailure);
-    const fields = { status: exchange.status, durationMs: exchange.durationMs, deliveries: request.deliveryIds.length, outcomes: Object.fromEntries(counts) };
+    const fields = {
+      status: exchange.status,
+      durationMs: exchange.durationMs,
+      deliveries: request.deliveryIds.length,
+      outcomes: Object.fromEntries(counts),
+    };
     if (firstFailure) this.log.info({ ...fields, reason: this.errorText(describeFailure(firstFailure)) }, 'request not fully delivered');
     else this.log.debug(fields, 'request delivered');
   }
@@ -317,7 +343,8 @@ export class DestinationLoop {
 
   private logDead(updates: readonly DeliveryUpdate[]): void {
     const dead = updates.filter((update) => update.state === 'dead');
-    if (dead.length > 0) this.log.warn({ deliveryIds: dead.map((update) => update.deliveryId), lastError: dead[0].lastError }, 'deliveries dead');
+    if (dead.length > 0)
+      this.log.warn({ deliveryIds: dead.map((update) => update.deliveryId), lastError: dead[0].lastError }, 'deliveries dead');
   }
 
   private async pause(reason: string): Promise<void> {

@@ -1,6 +1,13 @@
 import { ingestEventOf, systemClock, type Clock, type OutcomeType, type RetryPolicy, type SubscriptionEvent } from '@ferry/core';
 import type { ServerResponse } from 'node:http';
-import { Dispatcher, planDeliveries, UndiciTransport, type DestinationInstance, type DestinationStatus, type DispatcherOptions } from './index';
+import {
+  Dispatcher,
+  planDeliveries,
+  UndiciTransport,
+  type DestinationInstance,
+  type DestinationStatus,
+  type DispatcherOptions,
+} from './index';
 import { sendJson, startServer, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
 import { captureLogger } from './testing/logger';
 import { MemoryStore } from './testing/memory-store';
@@ -70,7 +77,11 @@ function setup({ destinations, options, clock = systemClock, random, store = new
 
   /** Stores the event with the deliveries ingest would plan, then notifies, as the runner does. */
   async function ingest(event: SubscriptionEvent = makeEvent()): Promise<SubscriptionEvent> {
-    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, destinations, dispatcher.pausedDestinationIds()), clock.now());
+    await store.ingest(
+      ingestEventOf(event, encodeEvent(event)),
+      planDeliveries(event, destinations, dispatcher.pausedDestinationIds()),
+      clock.now(),
+    );
     dispatcher.notify();
     return event;
   }
@@ -143,7 +154,10 @@ describe('Dispatcher: batching', () => {
 
     await waitFor(allIn('main', 'delivered'), 'delivery');
     expect(logger.entries).toContainEqual(
-      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ destinationId: 'main', warnings: [expect.stringContaining('attribute "story"')] }) }),
+      expect.objectContaining({
+        level: 'warn',
+        fields: expect.objectContaining({ destinationId: 'main', warnings: [expect.stringContaining('attribute "story"')] }),
+      }),
     );
   });
 });
@@ -242,17 +256,46 @@ describe('Dispatcher: outcomes', () => {
     dispatcher.start();
 
     await waitFor(() => statesOf('main').every((state) => state === 'dead' || state === 'delivered'), 'every outcome');
-    expect(store.row(malformed.id, 'main')).toMatchObject({ state: 'dead', attempts: 1, lastStatus: 400, lastError: 'http_400: HTTP 400: {"error":"Malformed request"}' });
+    expect(store.row(malformed.id, 'main')).toMatchObject({
+      state: 'dead',
+      attempts: 1,
+      lastStatus: 400,
+      lastError: 'http_400: HTTP 400: {"error":"Malformed request"}',
+    });
     expect(store.row(good.id, 'main')).toMatchObject({ state: 'delivered', attempts: 1 });
     expect(store.row(bad.id, 'main')).toMatchObject({ state: 'dead', attempts: 1, lastError: 'bad_item: the server refused this item' });
   });
 
   it.each([
     ['parseResponse leaves a delivery without an outcome', { parseResponse: () => [] }, 'parseResponse gave these deliveries no outcome'],
-    ['parseResponse throws', { parseResponse: () => { throw new Error('cannot read'); } }, 'parseResponse threw: cannot read'],
-    ['buildRequests throws', { buildRequests: () => { throw new Error('cannot build'); } }, 'buildRequests threw: cannot build'],
+    [
+      'parseResponse throws',
+      {
+        parseResponse: () => {
+          throw new Error('cannot read');
+        },
+      },
+      'parseResponse threw: cannot read',
+    ],
+    [
+      'buildRequests throws',
+      {
+        buildRequests: () => {
+          throw new Error('cannot build');
+        },
+      },
+      'buildRequests threw: cannot build',
+    ],
     ['buildRequests leaves a delivery out', { buildRequests: () => [] }, 'no request carried these deliveries'],
-    ['the filter throws', { filter: () => { throw new Error('cannot filter'); } }, 'filter threw: cannot filter'],
+    [
+      'the filter throws',
+      {
+        filter: () => {
+          throw new Error('cannot filter');
+        },
+      },
+      'filter threw: cannot filter',
+    ],
   ])('retries (never loses) a delivery when %s, and logs a plugin bug', async (_case, bug, problem) => {
     const destination = await server(ok);
     const plugin = { ...testPlugin(), ...bug };
@@ -270,7 +313,10 @@ describe('Dispatcher: outcomes', () => {
   it('skips a delivery the filter now refuses (the config changed since ingest), sending nothing', async () => {
     const destination = await server(ok);
     const plannedWith = testDestination('main', { url: destination.url, apiKey });
-    const now = { ...plannedWith, plugin: { ...testPlugin(), filter: () => ({ rule: 'event_disabled', reason: 'renewal is switched off' }) } };
+    const now = {
+      ...plannedWith,
+      plugin: { ...testPlugin(), filter: () => ({ rule: 'event_disabled', reason: 'renewal is switched off' }) },
+    };
     const { store, dispatcher, ingest, allIn } = setup({ destinations: [now] });
     const event = makeEvent();
     await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
@@ -315,7 +361,9 @@ describe('Dispatcher: paused destinations', () => {
     expect(status.reason).toBe('HTTP 401: {"error":"Invalid Credentials for [redacted]"}');
     expect(status.since).toEqual(expect.any(Number));
     for (const row of store.rows('main')) expect(row).toMatchObject({ attempts: 1, lastStatus: 401, lastError: status.reason });
-    expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('destination paused') }));
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({ level: 'warn', message: expect.stringContaining('destination paused') }),
+    );
 
     const later = await ingest(); // planned while paused
     expect(store.row(later.id, 'main').state).toBe('paused');
@@ -327,7 +375,9 @@ describe('Dispatcher: paused destinations', () => {
     await waitFor(allIn('main', 'delivered'), 'every delivery after the fix');
     expect(dispatcher.status()[0]).toMatchObject({ state: 'running' });
     expect(statusChanges.map((change) => change.state)).toEqual(['paused', 'running']);
-    expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'info', message: expect.stringContaining('destination resumed') }));
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({ level: 'info', message: expect.stringContaining('destination resumed') }),
+    );
   });
 
   it('delivers a straggler planned as paused just before the destination resumed', async () => {
@@ -355,7 +405,14 @@ describe('Dispatcher: paused destinations', () => {
 
     await waitFor(allIn('main', 'paused'), 'the pending delivery to be parked');
     expect(dispatcher.status()).toEqual([
-      { destinationId: 'main', plugin: 'test', state: 'paused', reason: 'missing configuration: apiKey', since: expect.any(Number), inFlightRequests: 0 },
+      {
+        destinationId: 'main',
+        plugin: 'test',
+        state: 'paused',
+        reason: 'missing configuration: apiKey',
+        since: expect.any(Number),
+        inFlightRequests: 0,
+      },
     ]);
     expect(destination.received).toHaveLength(0);
   });
@@ -370,38 +427,41 @@ describe('Dispatcher: isolation and concurrency', () => {
   it.each([
     { concurrency: 2, maxConcurrency: 8, cap: 2 },
     { concurrency: 4, maxConcurrency: 1, cap: 1 },
-  ])('keeps at most $cap requests in flight per concurrencyKey (concurrency $concurrency, plugin limit $maxConcurrency)', async ({ concurrency, maxConcurrency, cap }) => {
-    const inFlight = new Map<string, number>();
-    const most = new Map<string, number>();
-    const held: (() => void)[] = [];
-    let holding = true;
-    const destination = await server((request, response) => {
-      const account = new URL(request.url, 'http://x').searchParams.get('account')!;
-      inFlight.set(account, (inFlight.get(account) ?? 0) + 1);
-      most.set(account, Math.max(most.get(account) ?? 0, inFlight.get(account)!));
-      const answer = () => {
-        inFlight.set(account, inFlight.get(account)! - 1);
-        sendJson(response, 200, {});
-      };
-      if (holding) held.push(answer);
-      else answer();
-    });
-    const plugin = testPlugin({ maxItems: 20, maxConcurrency });
-    const { dispatcher, ingest, allIn } = setup({
-      destinations: [testDestination('main', { url: destination.url, apiKey, itemsPerRequest: 1 }, { plugin, concurrency })],
-    });
-    for (let i = 0; i < 12; i += 1) await ingest(makeEvent({ attributes: { account: i % 2 === 0 ? 'a' : 'b' } }));
-    dispatcher.start();
+  ])(
+    'keeps at most $cap requests in flight per concurrencyKey (concurrency $concurrency, plugin limit $maxConcurrency)',
+    async ({ concurrency, maxConcurrency, cap }) => {
+      const inFlight = new Map<string, number>();
+      const most = new Map<string, number>();
+      const held: (() => void)[] = [];
+      let holding = true;
+      const destination = await server((request, response) => {
+        const account = new URL(request.url, 'http://x').searchParams.get('account')!;
+        inFlight.set(account, (inFlight.get(account) ?? 0) + 1);
+        most.set(account, Math.max(most.get(account) ?? 0, inFlight.get(account)!));
+        const answer = () => {
+          inFlight.set(account, inFlight.get(account)! - 1);
+          sendJson(response, 200, {});
+        };
+        if (holding) held.push(answer);
+        else answer();
+      });
+      const plugin = testPlugin({ maxItems: 20, maxConcurrency });
+      const { dispatcher, ingest, allIn } = setup({
+        destinations: [testDestination('main', { url: destination.url, apiKey, itemsPerRequest: 1 }, { plugin, concurrency })],
+      });
+      for (let i = 0; i < 12; i += 1) await ingest(makeEvent({ attributes: { account: i % 2 === 0 ? 'a' : 'b' } }));
+      dispatcher.start();
 
-    await waitFor(() => inFlight.get('a') === cap && inFlight.get('b') === cap, `${cap} requests in flight per account`);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // every chance to exceed the cap
-    expect(Object.fromEntries(inFlight)).toEqual({ a: cap, b: cap });
-    holding = false;
-    held.splice(0).forEach((answer) => answer());
+      await waitFor(() => inFlight.get('a') === cap && inFlight.get('b') === cap, `${cap} requests in flight per account`);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // every chance to exceed the cap
+      expect(Object.fromEntries(inFlight)).toEqual({ a: cap, b: cap });
+      holding = false;
+      held.splice(0).forEach((answer) => answer());
 
-    await waitFor(allIn('main', 'delivered'), 'all twelve delivered');
-    expect(Object.fromEntries(most)).toEqual({ a: cap, b: cap });
-  });
+      await waitFor(allIn('main', 'delivered'), 'all twelve delivered');
+      expect(Object.fromEntries(most)).toEqual({ a: cap, b: cap });
+    },
+  );
 
   it('keeps delivering to one destination while another hangs', async () => {
     const hanging = await server(() => undefined); // accepts requests and never answers
@@ -458,11 +518,16 @@ describe('Dispatcher: isolation and concurrency', () => {
     const lease = store.lease.bind(store);
     let failures = 2;
     store.lease = (request) => (failures-- > 0 ? Promise.reject(new Error('database is locked')) : lease(request));
-    const { dispatcher, ingest, allIn, logger } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey })], store });
+    const { dispatcher, ingest, allIn, logger } = setup({
+      destinations: [testDestination('main', { url: destination.url, apiKey })],
+      store,
+    });
     await ingest();
     dispatcher.start();
 
     await waitFor(allIn('main', 'delivered'), 'delivery after the store recovered');
-    expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'error', fields: expect.objectContaining({ error: 'database is locked' }) }));
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({ level: 'error', fields: expect.objectContaining({ error: 'database is locked' }) }),
+    );
   });
 });

@@ -51,7 +51,11 @@ export class Dispatcher {
 
   /** Destinations whose new deliveries should be planned as paused. */
   pausedDestinationIds(): ReadonlySet<string> {
-    return new Set(this.status().filter((status) => status.state === 'paused').map((status) => status.destinationId));
+    return new Set(
+      this.status()
+        .filter((status) => status.state === 'paused')
+        .map((status) => status.destinationId),
+    );
   }
 
   /** Stops leasing, finishes the requests in flight and stores their outcomes, then resolves. */

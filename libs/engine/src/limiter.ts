@@ -31,7 +31,8 @@ export class KeyedLimiter {
     const slot = this.slots.get(key);
     if (!slot) return;
     const next = slot.waiting.shift();
-    if (next) next(); // the slot passes straight to the next task: `running` stays the same
+    if (next)
+      next(); // the slot passes straight to the next task: `running` stays the same
     else if (--slot.running === 0) this.slots.delete(key);
   }
 }

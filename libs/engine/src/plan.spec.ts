@@ -22,14 +22,25 @@ describe('planDeliveries', () => {
 
   it('plans paused for a paused destination, but a skip still wins', () => {
     const paused = new Set(['main']);
-    expect(planDeliveries(makeEvent(), [main], paused)).toEqual([{ destinationId: 'main', state: 'paused', reason: 'the destination is paused' }]);
+    expect(planDeliveries(makeEvent(), [main], paused)).toEqual([
+      { destinationId: 'main', state: 'paused', reason: 'the destination is paused' },
+    ]);
     expect(planDeliveries(makeEvent({ environment: 'SANDBOX' }), [main], paused)[0].state).toBe('skipped');
   });
 
   it('keeps the event pending when the plugin filter throws, so ingest never fails on a plugin bug', () => {
-    const broken = testDestination('broken', { url: 'http://127.0.0.1:9', apiKey }, {
-      plugin: { ...testPlugin(), filter: () => { throw new Error('boom'); } },
-    });
+    const broken = testDestination(
+      'broken',
+      { url: 'http://127.0.0.1:9', apiKey },
+      {
+        plugin: {
+          ...testPlugin(),
+          filter: () => {
+            throw new Error('boom');
+          },
+        },
+      },
+    );
     expect(planDeliveries(makeEvent(), [broken])).toEqual([{ destinationId: 'broken', state: 'pending' }]);
   });
 });
@@ -57,10 +68,24 @@ describe('previewDeliveries', () => {
 
   it('says why an event is skipped and what a destination lacks, sending nothing', () => {
     expect(previewDeliveries(makeEvent({ environment: 'SANDBOX' }), [main, unconfigured])).toEqual([
-      { destinationId: 'main', plugin: 'test', status: 'skip', rule: 'sandbox_not_sent', reason: 'this destination takes no sandbox events' },
-      { destinationId: 'unconfigured', plugin: 'test', status: 'skip', rule: 'sandbox_not_sent', reason: 'this destination takes no sandbox events' },
+      {
+        destinationId: 'main',
+        plugin: 'test',
+        status: 'skip',
+        rule: 'sandbox_not_sent',
+        reason: 'this destination takes no sandbox events',
+      },
+      {
+        destinationId: 'unconfigured',
+        plugin: 'test',
+        status: 'skip',
+        rule: 'sandbox_not_sent',
+        reason: 'this destination takes no sandbox events',
+      },
     ]);
-    expect(previewDeliveries(makeEvent(), [unconfigured])).toEqual([{ destinationId: 'unconfigured', plugin: 'test', status: 'paused', missing: ['apiKey'] }]);
+    expect(previewDeliveries(makeEvent(), [unconfigured])).toEqual([
+      { destinationId: 'unconfigured', plugin: 'test', status: 'paused', missing: ['apiKey'] },
+    ]);
   });
 });
 
@@ -71,6 +96,8 @@ describe('secretValues', () => {
       plugin: { ...testPlugin(), secrets: ['apiKey', 'sandbox', 'absent'] },
     };
     const settings = { url: 'http://127.0.0.1:9', apiKey: 'a b"c', sandbox: { accountId: 'acct-42', passcode: 'pc-nested-9', note: '' } };
-    expect(new Set(secretValues({ ...destination, settings }))).toEqual(new Set(['a b"c', 'a b\\"c', 'a%20b%22c', 'acct-42', 'pc-nested-9']));
+    expect(new Set(secretValues({ ...destination, settings }))).toEqual(
+      new Set(['a b"c', 'a b\\"c', 'a%20b%22c', 'acct-42', 'pc-nested-9']),
+    );
   });
 });

@@ -10,7 +10,10 @@ export type DestinationPreview =
 /** The delivery id a preview's requests carry: there is no stored delivery behind them. */
 export const PREVIEW_DELIVERY_ID = 'preview';
 
-type Verdict = { readonly status: 'skip'; readonly skip: Skip } | { readonly status: 'paused'; readonly missing: string[] } | { readonly status: 'send' };
+type Verdict =
+  | { readonly status: 'skip'; readonly skip: Skip }
+  | { readonly status: 'paused'; readonly missing: string[] }
+  | { readonly status: 'send' };
 
 /** Ingest and preview decide alike: the filter first (a skip is final), then whether the config lets it send at all. */
 function verdictFor(event: SubscriptionEvent, destination: DestinationInstance): Verdict {
@@ -39,7 +42,8 @@ export function planDeliveries(
       return { destinationId, state: 'pending' };
     }
     if (verdict.status === 'skip') return { destinationId, state: 'skipped', reason: `${verdict.skip.rule}: ${verdict.skip.reason}` };
-    if (verdict.status === 'paused') return { destinationId, state: 'paused', reason: `missing configuration: ${verdict.missing.join(', ')}` };
+    if (verdict.status === 'paused')
+      return { destinationId, state: 'paused', reason: `missing configuration: ${verdict.missing.join(', ')}` };
     if (pausedDestinationIds.has(destinationId)) return { destinationId, state: 'paused', reason: 'the destination is paused' };
     return { destinationId, state: 'pending' };
   });

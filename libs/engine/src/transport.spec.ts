@@ -48,7 +48,12 @@ describe('UndiciTransport', () => {
       body: '{"status":"success","processed":1}',
     });
     expect(server.received).toEqual([
-      expect.objectContaining({ method: 'POST', url: '/1/upload?dryRun=1', body: '{"d":[]}', headers: expect.objectContaining({ 'x-clevertap-passcode': secret }) }),
+      expect.objectContaining({
+        method: 'POST',
+        url: '/1/upload?dryRun=1',
+        body: '{"d":[]}',
+        headers: expect.objectContaining({ 'x-clevertap-passcode': secret }),
+      }),
     ]);
   });
 
@@ -57,7 +62,11 @@ describe('UndiciTransport', () => {
       response.writeHead(502, { 'content-type': 'text/html' });
       response.end('<html><body>Bad gateway</body></html>');
     });
-    expect(await transport.send(request(server.url), 5_000)).toMatchObject({ kind: 'response', status: 502, body: '<html><body>Bad gateway</body></html>' });
+    expect(await transport.send(request(server.url), 5_000)).toMatchObject({
+      kind: 'response',
+      status: 502,
+      body: '<html><body>Bad gateway</body></html>',
+    });
   });
 
   it('carries big request and response bodies intact', async () => {
@@ -118,7 +127,10 @@ describe('UndiciTransport', () => {
   });
 
   it('never throws: a malformed URL and a closed transport come back as network errors', async () => {
-    expect(await transport.send(request('not a url'), 1_000)).toEqual({ kind: 'network', message: 'the request URL is not a valid http(s) URL' });
+    expect(await transport.send(request('not a url'), 1_000)).toEqual({
+      kind: 'network',
+      message: 'the request URL is not a valid http(s) URL',
+    });
     expect((await transport.send(request('ftp://127.0.0.1/x'), 1_000)).kind).toBe('network');
     await transport.close();
     expect(await transport.send(request('http://127.0.0.1:9/x'), 1_000)).toEqual({ kind: 'network', message: 'the transport is closed' });
@@ -126,7 +138,8 @@ describe('UndiciTransport', () => {
 
   it('keeps connections to an origin alive across requests', async () => {
     server = await startServer((_request, response) => sendJson(response, 200, {}));
-    for (let i = 0; i < 10; i += 1) expect(await transport.send(request(server.url), 5_000)).toMatchObject({ kind: 'response', status: 200 });
+    for (let i = 0; i < 10; i += 1)
+      expect(await transport.send(request(server.url), 5_000)).toMatchObject({ kind: 'response', status: 200 });
     expect(server.received).toHaveLength(10);
     // Without keep-alive this would be ten; undici may open a second one while the first is still settling.
     expect(server.connections()).toBeLessThanOrEqual(2);

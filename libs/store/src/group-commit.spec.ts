@@ -35,7 +35,10 @@ describe('GroupCommit', () => {
     await finishNext();
     await expect(Promise.all(first)).resolves.toEqual(['a:ok', 'b:ok']);
     await expect(Promise.all(second)).resolves.toEqual(['c:ok', 'd:ok']);
-    expect(groups).toEqual([['a', 'b'], ['c', 'd']]);
+    expect(groups).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
   });
 
   it('keeps groups within the size limit', async () => {

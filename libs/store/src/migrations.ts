@@ -96,10 +96,7 @@ export async function runMigrations(
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       await migration.up(trx);
-      await trx
-        .insertInto('ferryMigrations')
-        .values({ version: migration.version, name: migration.name, appliedAtMs: nowMs })
-        .execute();
+      await trx.insertInto('ferryMigrations').values({ version: migration.version, name: migration.name, appliedAtMs: nowMs }).execute();
     }
   });
 }

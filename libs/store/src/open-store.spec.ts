@@ -63,7 +63,16 @@ describe('openStore', () => {
     };
     store = await openStore(`sqlite:${join(dir, 'ferry.db')}`, { logger });
     await store.ingest(
-      { id: 'e1', source: 'revenuecat', type: 'RENEWAL', kind: 'renewal', userId: 'u', environment: 'PRODUCTION', timestampMs: 1, body: '{}' },
+      {
+        id: 'e1',
+        source: 'revenuecat',
+        type: 'RENEWAL',
+        kind: 'renewal',
+        userId: 'u',
+        environment: 'PRODUCTION',
+        timestampMs: 1,
+        body: '{}',
+      },
       [{ destinationId: 'ct', state: 'pending' }],
       1,
     );

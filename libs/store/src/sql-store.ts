@@ -67,8 +67,10 @@ const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, chi
  * late answer never overwrites a newer state or adds an attempt to a delivery it no longer holds.
  */
 export abstract class SqlStore implements Store {
-  private readonly ingests = new GroupCommit<Ingest, IngestResult>((items) => this.commitIngests(items), MAX_GROUP, () =>
-    this.reachable(),
+  private readonly ingests = new GroupCommit<Ingest, IngestResult>(
+    (items) => this.commitIngests(items),
+    MAX_GROUP,
+    () => this.reachable(),
   );
   private commits = 0;
   private closed = false;
@@ -326,7 +328,11 @@ export abstract class SqlStore implements Store {
   }
 
   async getEvent(id: string): Promise<EventDetail | undefined> {
-    const event = await this.db.selectFrom('events').select([...EVENT_COLUMNS, 'body']).where('id', '=', id).executeTakeFirst();
+    const event = await this.db
+      .selectFrom('events')
+      .select([...EVENT_COLUMNS, 'body'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!event) return undefined;
     const deliveries = await this.db
       .selectFrom('deliveries')
@@ -379,7 +385,7 @@ export abstract class SqlStore implements Store {
               : []),
           ]);
         // Keyset over ids: each chunk is its own short transaction, and progress is reported per chunk.
-        for (let after = ''; ; ) {
+        for (let after = ''; ;) {
           const ids = (
             await this.db.selectFrom('deliveries').select('id').where(selected).where('id', '>', after).orderBy('id').limit(CHUNK).execute()
           ).map((row) => row.id);
@@ -426,7 +432,10 @@ export abstract class SqlStore implements Store {
       .groupBy('destinationId')
       .execute();
     const dueAt = new Map(oldestDue.map((row) => [row.destinationId, row.dueAtMs]));
-    const events = await this.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const events = await this.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow();
     return {
       deliveries,
       // How long the oldest due delivery has been waiting for a dispatcher: the backlog's age.

@@ -46,7 +46,11 @@ function leaseRequest(overrides: Partial<LeaseRequest> = {}): LeaseRequest {
   return { destinationId: 'ct', limit: 100, nowMs: T0, leaseMs: LEASE_MS, owner: 'runner-a', ...overrides };
 }
 
-const attempt = (status: number | null, error: string | null = null, outcome: 'delivered' | 'retry' | 'rejected' | 'auth_failed' = 'retry') => ({
+const attempt = (
+  status: number | null,
+  error: string | null = null,
+  outcome: 'delivered' | 'retry' | 'rejected' | 'auth_failed' = 'retry',
+) => ({
   startedAtMs: T0,
   durationMs: 12,
   status,
@@ -73,9 +77,7 @@ function describeStoreContract(backend: Backend): void {
 
   /** Ingests events `prefix-0` … `prefix-(n-1)`, received one millisecond apart from `T0`. */
   async function ingestMany(store: Store, n: number, prefix = 'e', deliveries: readonly NewDelivery[] = [pending()]) {
-    const results = await Promise.all(
-      Array.from({ length: n }, (_, i) => store.ingest(event(`${prefix}-${i}`), deliveries, T0 + i)),
-    );
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => store.ingest(event(`${prefix}-${i}`), deliveries, T0 + i)));
     expect(results.every((r) => r === 'stored')).toBe(true);
   }
 
@@ -102,8 +104,19 @@ function describeStoreContract(backend: Backend): void {
       const detail = await store.getEvent('e1');
       expect(detail).toMatchObject({ ...event('e1'), receivedAtMs: T0 });
       const byDestination = Object.fromEntries(detail!.deliveries.map((d) => [d.destinationId, d]));
-      expect(byDestination.ct).toMatchObject({ eventId: 'e1', state: 'pending', attempts: 0, nextAttemptAtMs: T0, lastError: null, createdAtMs: T0 });
-      expect(byDestination.amp).toMatchObject({ state: 'skipped', nextAttemptAtMs: null, lastError: 'sandbox: sandbox events are not sent' });
+      expect(byDestination.ct).toMatchObject({
+        eventId: 'e1',
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAtMs: T0,
+        lastError: null,
+        createdAtMs: T0,
+      });
+      expect(byDestination.amp).toMatchObject({
+        state: 'skipped',
+        nextAttemptAtMs: null,
+        lastError: 'sandbox: sandbox events are not sent',
+      });
       expect(byDestination.mix).toMatchObject({ state: 'paused', lastError: 'settings.passcode' });
       expect(detail!.deliveries.every((d) => d.attemptLog.length === 0)).toBe(true);
       expect(new Set(detail!.deliveries.map((d) => d.id)).size).toBe(3);
@@ -204,10 +217,18 @@ function describeStoreContract(backend: Backend): void {
       const [leased] = await store.lease(leaseRequest());
       await store.complete(
         [{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 5_000, attempt: attempt(503, 'HTTP 503') }],
-        T0 + 20, 'runner-a'
+        T0 + 20,
+        'runner-a',
       );
 
-      expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAtMs: T0 + 5_000, leaseUntilMs: null, lastStatus: 503, lastError: 'HTTP 503' });
+      expect(await deliveryOf(store, 'e1')).toMatchObject({
+        state: 'pending',
+        attempts: 1,
+        nextAttemptAtMs: T0 + 5_000,
+        leaseUntilMs: null,
+        lastStatus: 503,
+        lastError: 'HTTP 503',
+      });
       expect(await store.nextDueAtMs('ct')).toBe(T0 + 5_000);
       expect(await store.nextDueAtMs('nowhere')).toBeUndefined();
       expect(await store.lease(leaseRequest({ nowMs: T0 + 4_999 }))).toEqual([]);
@@ -218,12 +239,28 @@ function describeStoreContract(backend: Backend): void {
       const store = await open();
       await store.ingest(event('e1'), [pending()], T0);
       let [leased] = await store.lease(leaseRequest());
-      await store.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 1, attempt: attempt(500, 'HTTP 500: boom') }], T0, 'runner-a');
+      await store.complete(
+        [{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 1, attempt: attempt(500, 'HTTP 500: boom') }],
+        T0,
+        'runner-a',
+      );
       [leased] = await store.lease(leaseRequest({ nowMs: T0 + 1 }));
-      await store.complete([{ deliveryId: leased.id, state: 'dead', attempt: attempt(null, 'timeout after 10000 ms') }], T0 + 2, 'runner-a');
+      await store.complete(
+        [{ deliveryId: leased.id, state: 'dead', attempt: attempt(null, 'timeout after 10000 ms') }],
+        T0 + 2,
+        'runner-a',
+      );
 
       const delivery = (await store.getEvent('e1'))!.deliveries[0];
-      expect(delivery).toMatchObject({ state: 'dead', attempts: 2, nextAttemptAtMs: null, lastStatus: null, lastError: 'timeout after 10000 ms', deliveredAtMs: null, updatedAtMs: T0 + 2 });
+      expect(delivery).toMatchObject({
+        state: 'dead',
+        attempts: 2,
+        nextAttemptAtMs: null,
+        lastStatus: null,
+        lastError: 'timeout after 10000 ms',
+        deliveredAtMs: null,
+        updatedAtMs: T0 + 2,
+      });
       expect(delivery.attemptLog).toEqual([
         { deliveryId: leased.id, number: 1, ...attempt(500, 'HTTP 500: boom') },
         { deliveryId: leased.id, number: 2, ...attempt(null, 'timeout after 10000 ms') },
@@ -245,10 +282,20 @@ function describeStoreContract(backend: Backend): void {
       ];
       await store.complete(updates, T0 + 50, 'runner-a');
 
-      expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'delivered', attempts: 1, deliveredAtMs: T0 + 50, lastStatus: 200, lastError: null });
+      expect(await deliveryOf(store, 'e-0')).toMatchObject({
+        state: 'delivered',
+        attempts: 1,
+        deliveredAtMs: T0 + 50,
+        lastStatus: 200,
+        lastError: null,
+      });
       expect(await deliveryOf(store, 'e-1')).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAtMs: T0 + 1_000 });
       expect(await deliveryOf(store, 'e-2')).toMatchObject({ state: 'dead', attempts: 1, lastStatus: 200, lastError: '509: bad identity' });
-      expect(await deliveryOf(store, 'e-3')).toMatchObject({ state: 'skipped', attempts: 0, lastError: 'event_name: expiration is switched off' });
+      expect(await deliveryOf(store, 'e-3')).toMatchObject({
+        state: 'skipped',
+        attempts: 0,
+        lastError: 'event_name: expiration is switched off',
+      });
       expect((await store.getEvent('e-3'))!.deliveries[0].attemptLog).toEqual([]);
     });
 
@@ -281,11 +328,19 @@ function describeStoreContract(backend: Backend): void {
       expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_001 + LEASE_MS });
 
       // The former holder answers late, while runner-b still holds the lease: its outcome must not land.
-      await store.complete([{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }], T0 + 1_050, 'runner-a');
+      await store.complete(
+        [{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }],
+        T0 + 1_050,
+        'runner-a',
+      );
       expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', attempts: 0 });
 
       await store.complete([{ deliveryId: held.id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 1_100, 'runner-b');
-      await store.complete([{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }], T0 + 1_200, 'runner-a');
+      await store.complete(
+        [{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }],
+        T0 + 1_200,
+        'runner-a',
+      );
       const delivery = (await store.getEvent('e1'))!.deliveries[0];
       expect(delivery).toMatchObject({ state: 'delivered', attempts: 1, deliveredAtMs: T0 + 1_100 });
       expect(delivery.attemptLog).toHaveLength(1);
@@ -313,7 +368,11 @@ function describeStoreContract(backend: Backend): void {
       const store = await open();
       await ingestMany(store, 3, 'e', [pending('ct'), pending('amp')]);
       const [probe] = await store.lease(leaseRequest({ limit: 1 }));
-      await store.complete([{ deliveryId: probe.id, state: 'paused', attempt: attempt(401, 'HTTP 401', 'auth_failed') }], T0 + 10, 'runner-a');
+      await store.complete(
+        [{ deliveryId: probe.id, state: 'paused', attempt: attempt(401, 'HTTP 401', 'auth_failed') }],
+        T0 + 10,
+        'runner-a',
+      );
 
       expect(await store.setPaused('ct', true, T0 + 20)).toBe(2);
       expect((await store.listDeliveries({ destinationId: 'ct' })).map((d) => d.state)).toEqual(['paused', 'paused', 'paused']);
@@ -323,7 +382,11 @@ function describeStoreContract(backend: Backend): void {
 
       const probed = await store.lease(leaseRequest({ from: 'paused', limit: 1, nowMs: T0 + 30 }));
       expect(probed).toMatchObject([{ eventId: 'e-0', attempts: 1 }]);
-      await store.complete([{ deliveryId: probed[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 40, 'runner-a');
+      await store.complete(
+        [{ deliveryId: probed[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }],
+        T0 + 40,
+        'runner-a',
+      );
 
       expect(await store.setPaused('ct', false, T0 + 50)).toBe(2);
       expect(await store.setPaused('ct', false, T0 + 50)).toBe(0);
@@ -342,7 +405,8 @@ function describeStoreContract(backend: Backend): void {
           { deliveryId: leased[0].id, state: 'dead', attempt: attempt(400, '400: bad request', 'rejected') },
           { deliveryId: leased[1].id, state: 'delivered', attempt: attempt(200, null, 'delivered') },
         ],
-        T0 + 2, 'runner-a'
+        T0 + 2,
+        'runner-a',
       );
       return { dead: leased[0].id, delivered: leased[1].id, skipped: (await deliveryOf(store, 'e1', 'amp')).id };
     }
@@ -354,7 +418,13 @@ function describeStoreContract(backend: Backend): void {
 
       expect(await store.replay({ deliveryIds: [dead, delivered, 'unknown'] }, T0 + 100, (n) => progress.push(n))).toBe(1);
       expect(progress).toEqual([1]);
-      expect(await deliveryOf(store, 'e1')).toMatchObject({ id: dead, state: 'pending', attempts: 1, nextAttemptAtMs: T0 + 100, lastStatus: 400 });
+      expect(await deliveryOf(store, 'e1')).toMatchObject({
+        id: dead,
+        state: 'pending',
+        attempts: 1,
+        nextAttemptAtMs: T0 + 100,
+        lastStatus: 400,
+      });
       expect(await deliveryOf(store, 'e2')).toMatchObject({ state: 'delivered' });
       expect(await store.lease(leaseRequest({ nowMs: T0 + 100 }))).toMatchObject([{ id: dead, attempts: 1, windowStartMs: T0 + 100 }]);
 
@@ -383,7 +453,9 @@ function describeStoreContract(backend: Backend): void {
 
     it('refuses a replay that selects nothing in particular', async () => {
       const store = await open();
-      await expect(store.replay({ destinationId: 'ct' }, T0)).rejects.toThrow('replay: give deliveryIds, eventIds, or a fromMs/toMs window');
+      await expect(store.replay({ destinationId: 'ct' }, T0)).rejects.toThrow(
+        'replay: give deliveryIds, eventIds, or a fromMs/toMs window',
+      );
     });
   });
 
@@ -393,7 +465,11 @@ function describeStoreContract(backend: Backend): void {
       expect(await store.stats(T0)).toEqual({ deliveries: [], oldestPendingAgeMs: [], events: 0 });
       await ingestMany(store, 3, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
       const [leased] = await store.lease(leaseRequest({ limit: 1, nowMs: T0 + 5 }));
-      await store.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 60_000, attempt: attempt(503) }], T0 + 6, 'runner-a');
+      await store.complete(
+        [{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 60_000, attempt: attempt(503) }],
+        T0 + 6,
+        'runner-a',
+      );
 
       const stats = await store.stats(T0 + 1_000);
       expect(stats.events).toBe(3);
@@ -423,7 +499,11 @@ function describeStoreContract(backend: Backend): void {
       expect(await ids({ state: 'skipped' })).toEqual(['e3']);
       expect(await ids({ destinationId: 'amp', state: 'pending' })).toEqual([]);
       expect(await ids({ sinceMs: T0 + 20, untilMs: T0 + 50 })).toEqual(['e4', 'e3', 'e2']);
-      expect((await store.listEvents({ limit: 1 }))[0]).toEqual({ ...event('e6', { userId: 'even', type: 'EXPIRATION' }), body: undefined, receivedAtMs: T0 + 60 });
+      expect((await store.listEvents({ limit: 1 }))[0]).toEqual({
+        ...event('e6', { userId: 'even', type: 'EXPIRATION' }),
+        body: undefined,
+        receivedAtMs: T0 + 60,
+      });
 
       expect(await ids({ limit: 3 })).toEqual(['e6', 'e5', 'e4']);
       expect(await ids({ limit: 3, before: 'e4' })).toEqual(['e3', 'e2', 'e1']);
@@ -437,7 +517,7 @@ function describeStoreContract(backend: Backend): void {
       const store = await open();
       await Promise.all(Array.from({ length: 9 }, (_, i) => store.ingest(event(`same-${i}`), [pending()], T0)));
       const seen: string[] = [];
-      for (let before: string | undefined; ; ) {
+      for (let before: string | undefined; ;) {
         const page = await store.listEvents({ limit: 4, before });
         if (page.length === 0) break;
         seen.push(...page.map((e) => e.id));
@@ -449,7 +529,11 @@ function describeStoreContract(backend: Backend): void {
     it('lists deliveries newest first, filtered, a page at a time', async () => {
       const store = await open();
       for (let i = 0; i < 5; i++) {
-        await store.ingest(event(`e${i}`, { userId: i < 2 ? 'alice' : 'bob', type: i === 4 ? 'TRANSFER' : 'RENEWAL' }), [pending('ct'), pending('amp')], T0 + i);
+        await store.ingest(
+          event(`e${i}`, { userId: i < 2 ? 'alice' : 'bob', type: i === 4 ? 'TRANSFER' : 'RENEWAL' }),
+          [pending('ct'), pending('amp')],
+          T0 + i,
+        );
       }
       await store.setPaused('amp', true, T0 + 10);
       const list = async (filter: Parameters<Store['listDeliveries']>[0]) =>

@@ -54,8 +54,22 @@ interface Sizes {
   readonly scalingLoadSeconds: number;
 }
 
-const FULL: Sizes = { loadSeconds: 15, warmupSeconds: 3, steadySeconds: 20, drainEvents: 100_000, scaling: [10_000, 100_000, 1_000_000], scalingLoadSeconds: 10 };
-const QUICK: Sizes = { loadSeconds: 4, warmupSeconds: 1, steadySeconds: 5, drainEvents: 10_000, scaling: [5_000, 25_000, 100_000], scalingLoadSeconds: 2 };
+const FULL: Sizes = {
+  loadSeconds: 15,
+  warmupSeconds: 3,
+  steadySeconds: 20,
+  drainEvents: 100_000,
+  scaling: [10_000, 100_000, 1_000_000],
+  scalingLoadSeconds: 10,
+};
+const QUICK: Sizes = {
+  loadSeconds: 4,
+  warmupSeconds: 1,
+  steadySeconds: 5,
+  drainEvents: 10_000,
+  scaling: [5_000, 25_000, 100_000],
+  scalingLoadSeconds: 2,
+};
 const CONNECTIONS = 64;
 const STEADY_RATE = 1_000;
 const STEADY_CONNECTIONS = [8, 16, 32, 64];
@@ -99,23 +113,38 @@ class Bench {
     const steady = await this.steady(backend);
     const drain = await this.drain(backend, profileDirs?.drain);
     const scaling = await this.scaling(backend);
-    const profiles = profileDirs && { ingest: hotSpots(readNewestProfile(profileDirs.ingest)), drain: hotSpots(readNewestProfile(profileDirs.drain)) };
+    const profiles = profileDirs && {
+      ingest: hotSpots(readNewestProfile(profileDirs.ingest)),
+      drain: hotSpots(readNewestProfile(profileDirs.drain)),
+    };
     return { store: backend.store, description: backend.description, ingest, ingestDelivering, steady, drain, scaling, profiles };
   }
 
   /** As many webhooks as 64 connections get answered, on a fresh store. */
-  private async ingestRow(backend: Backend, name: string, destination: RunnerSetup['destination'], cpuProfileDir?: string): Promise<ServerLoadFigures> {
+  private async ingestRow(
+    backend: Backend,
+    name: string,
+    destination: RunnerSetup['destination'],
+    cpuProfileDir?: string,
+  ): Promise<ServerLoadFigures> {
     const storeUrl = await backend.freshStore(name);
     this.fake.reset();
     return this.withRunner(`${backend.store}-${name}`, { storeUrl, destination }, cpuProfileDir, async (runner) => {
       const figures = await underLoad(runner, this.load(runner.url, name));
-      progress(`${backend.store} ${name}: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms, ${figures.cpuMicrosPerWebhook} µs CPU per webhook`);
+      progress(
+        `${backend.store} ${name}: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms, ${figures.cpuMicrosPerWebhook} µs CPU per webhook`,
+      );
       return figures;
     });
   }
 
   /** Runs `work` on a freshly started runner, stops it, and refuses the figures if it logged an error. */
-  private async withRunner<T>(name: string, setup: RunnerSetup, cpuProfileDir: string | undefined, work: (runner: RunnerChild) => Promise<T>): Promise<T> {
+  private async withRunner<T>(
+    name: string,
+    setup: RunnerSetup,
+    cpuProfileDir: string | undefined,
+    work: (runner: RunnerChild) => Promise<T>,
+  ): Promise<T> {
     const runner = await startRunner(WORK_DIR, name, setup, { cpuProfileDir });
     let result: T;
     try {
@@ -147,7 +176,9 @@ class Bench {
         });
         const arrivedAt = await this.waitForRecords(acceptedAt, DELIVERY_DEADLINE_MS);
         const reached = figures.perSecond >= STEADY_RATE * 0.95;
-        progress(`${backend.store} steady with ${connections} connections: ${figures.perSecond}/s${reached ? '' : ' (short of the rate)'}, p99 ${figures.p99Ms} ms`);
+        progress(
+          `${backend.store} steady with ${connections} connections: ${figures.perSecond}/s${reached ? '' : ' (short of the rate)'}, p99 ${figures.p99Ms} ms`,
+        );
         if (!reached && connections !== STEADY_CONNECTIONS[STEADY_CONNECTIONS.length - 1]) continue;
         const latencies = [...arrivedAt].map(([id, atMs]) => atMs - (acceptedAt.get(id) as number));
         return { ...figures, endToEnd: { ...summarize(latencies), notDelivered: acceptedAt.size - arrivedAt.size } };
@@ -183,7 +214,11 @@ class Bench {
     this.fake.reset();
     return this.withRunner(`${backend.store}-drain`, { storeUrl, destination: this.fake.url }, cpuProfileDir, async (runner) => {
       const cpuAtStart = runner.cpuSeconds();
-      const resumed = await runner.waitForLine((line) => line.deliveries === events && /^resumed /.test(String(line.msg)), 10_000, 'resuming the backlog');
+      const resumed = await runner.waitForLine(
+        (line) => line.deliveries === events && /^resumed /.test(String(line.msg)),
+        10_000,
+        'resuming the backlog',
+      );
       const deadline = Date.now() + DRAIN_DEADLINE_MS;
       let arrived = 0;
       let lastProgress = Date.now();
@@ -297,7 +332,8 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (flags.help) return void process.stdout.write(`${USAGE}\n`);
-  if (flags['render-only']) return publish(JSON.parse(readFileSync(path.join(OUT_DIR, 'report.json'), 'utf8')) as BenchReport, OUT_DIR, false);
+  if (flags['render-only'])
+    return publish(JSON.parse(readFileSync(path.join(OUT_DIR, 'report.json'), 'utf8')) as BenchReport, OUT_DIR, false);
   const quick = flags.quick === true;
   const sizes = quick ? QUICK : FULL;
   const started = performance.now();
@@ -356,7 +392,11 @@ function publish(report: BenchReport, outDir: string, writeReport: boolean): voi
   if (writeReport) write('report.json', `${JSON.stringify(report, null, 2)}\n`);
   const series = report.backends.map((backend) => ({
     label: backend.store === 'sqlite' ? 'SQLite' : 'Postgres',
-    points: backend.scaling.map((row) => ({ storedEvents: row.storedEvents, perSecond: row.load.perSecond, peakRssMb: row.load.peakRssMb })),
+    points: backend.scaling.map((row) => ({
+      storedEvents: row.storedEvents,
+      perSecond: row.load.perSecond,
+      peakRssMb: row.load.peakRssMb,
+    })),
   }));
   write('scaling.svg', scalingChart(series, TARGETS.rssMb));
   const section = renderBench(report);

@@ -3,12 +3,20 @@ import { niceCeiling, scalingChart } from './chart';
 describe('scalingChart', () => {
   const svg = scalingChart(
     [
-      { label: 'SQLite', points: [{ storedEvents: 10_000, perSecond: 4_000, peakRssMb: 150 }, { storedEvents: 1_000_000, perSecond: 2_000, peakRssMb: 180 }] },
+      {
+        label: 'SQLite',
+        points: [
+          { storedEvents: 10_000, perSecond: 4_000, peakRssMb: 150 },
+          { storedEvents: 1_000_000, perSecond: 2_000, peakRssMb: 180 },
+        ],
+      },
       { label: 'Postgres <pg>', points: [{ storedEvents: 10_000, perSecond: 3_000, peakRssMb: null }] },
     ],
     250,
   );
-  const polylines = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((match) => match[1].split(' ').map((point) => point.split(',').map(Number)));
+  const polylines = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((match) =>
+    match[1].split(' ').map((point) => point.split(',').map(Number)),
+  );
 
   it('draws one line per series in each panel, leaving out missing values', () => {
     // Rate panel: SQLite (2 points), Postgres (1); memory panel: SQLite only (Postgres has no RSS).

@@ -16,7 +16,10 @@ export function scalingChart(series: readonly ChartSeries[], rssTargetMb: number
   const rate = panel('Ingest rate (webhooks/s, 64 connections)', 0, sizes, series, (p) => p.perSecond);
   const memory = panel('Runner peak RSS (MB)', PANEL.width, sizes, series, (p) => p.peakRssMb, rssTargetMb);
   const legend = series
-    .map((s, i) => `<g transform="translate(${PANEL.left + i * 160},${PANEL.height + 8})"><rect width="12" height="12" fill="${colour(i)}"/><text x="18" y="11">${escape(s.label)}</text></g>`)
+    .map(
+      (s, i) =>
+        `<g transform="translate(${PANEL.left + i * 160},${PANEL.height + 8})"><rect width="12" height="12" fill="${colour(i)}"/><text x="18" y="11">${escape(s.label)}</text></g>`,
+    )
     .join('');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${PANEL.width * 2}" height="${PANEL.height + 28}" font-family="sans-serif" font-size="11">`,
@@ -73,7 +76,9 @@ function panel(
       return v === null ? [] : [[x(p.storedEvents), y(v)] as const];
     });
     if (points.length === 0) return;
-    parts.push(`<polyline fill="none" stroke="${colour(i)}" stroke-width="2" points="${points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${colour(i)}" stroke-width="2" points="${points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' ')}"/>`,
+    );
     for (const [px, py] of points) parts.push(`<circle cx="${px.toFixed(1)}" cy="${py.toFixed(1)}" r="3" fill="${colour(i)}"/>`);
   });
   parts.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotHeight}" stroke="#333"/>`, '</g>');

@@ -32,6 +32,7 @@ export function webhookText(): (id: string) => string {
 export function ingestEvent(): (id: string) => IngestEvent {
   const text = webhookText();
   const parsed = parseRevenueCatWebhookText(text('template'));
-  if (!parsed.ok) throw new Error(`the bench webhook does not parse: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+  if (!parsed.ok)
+    throw new Error(`the bench webhook does not parse: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
   return (id) => ingestEventOf({ ...parsed.value, id }, text(id));
 }

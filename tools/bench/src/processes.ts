@@ -114,7 +114,9 @@ export class ServiceProcess {
   /** Throws when the service logged an error: figures measured beside a failure mean nothing. */
   assertNoErrors(): void {
     if (!this.firstError) return;
-    throw new Error(`${this.name} logged ${this.errorLines} errors, the first: ${JSON.stringify(this.firstError).slice(0, 500)} (all in ${this.logFile})`);
+    throw new Error(
+      `${this.name} logged ${this.errorLines} errors, the first: ${JSON.stringify(this.firstError).slice(0, 500)} (all in ${this.logFile})`,
+    );
   }
 
   /** Resident memory now and at its peak, in MB (Linux /proc; null elsewhere). */

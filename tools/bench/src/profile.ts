@@ -4,7 +4,10 @@ import { round } from './stats';
 
 /** The parts of a V8 `.cpuprofile` (what `node --cpu-prof` writes) that self time needs. */
 export interface CpuProfile {
-  readonly nodes: readonly { readonly id: number; readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number } }[];
+  readonly nodes: readonly {
+    readonly id: number;
+    readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  }[];
   readonly samples: readonly number[];
   /** Microseconds since the previous sample, one per sample. */
   readonly timeDeltas: readonly number[];
@@ -48,7 +51,9 @@ function describeFrame(frame: CpuProfile['nodes'][number]['callFrame']): string 
 
 /** The newest `.cpuprofile` in a folder. */
 export function readNewestProfile(dir: string): CpuProfile {
-  const files = readdirSync(dir).filter((file) => file.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(dir)
+    .filter((file) => file.endsWith('.cpuprofile'))
+    .sort();
   if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
   return JSON.parse(readFileSync(path.join(dir, files[files.length - 1]), 'utf8')) as CpuProfile;
 }

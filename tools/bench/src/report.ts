@@ -71,7 +71,12 @@ export interface BenchReport {
     readonly loadAverageAtStart: readonly number[];
     readonly loadAverageAtEnd: readonly number[];
   };
-  readonly settings: { readonly connections: number; readonly loadSeconds: number; readonly steadyRate: number; readonly steadySeconds: number };
+  readonly settings: {
+    readonly connections: number;
+    readonly loadSeconds: number;
+    readonly steadyRate: number;
+    readonly steadySeconds: number;
+  };
   readonly bare: ServerLoadFigures;
   readonly backends: readonly BackendReport[];
   /** Rows not measured, and why. */

@@ -42,7 +42,12 @@ export function runnerConfig(setup: RunnerSetup): Record<string, unknown> {
 export type RunnerChild = ServiceProcess & { readonly url: string };
 
 /** Writes the config to `dir/name.config.json` and starts `apps/runner/dist/main.js` on it, logging to `dir/name.log`. */
-export function startRunner(dir: string, name: string, setup: RunnerSetup, options: { readonly cpuProfileDir?: string } = {}): Promise<RunnerChild> {
+export function startRunner(
+  dir: string,
+  name: string,
+  setup: RunnerSetup,
+  options: { readonly cpuProfileDir?: string } = {},
+): Promise<RunnerChild> {
   const configPath = path.join(dir, `${name}.config.json`);
   writeFileSync(configPath, `${JSON.stringify(runnerConfig(setup), null, 2)}\n`);
   return ServiceProcess.start(RUNNER_MAIN, {

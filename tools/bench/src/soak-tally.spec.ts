@@ -4,7 +4,12 @@ describe('tallySoak', () => {
   const stored = ['a', 'b', 'c', 'd'];
 
   it('counts each accepted event once as delivered, and every further record as a duplicate', () => {
-    const tally = tallySoak({ acceptedIds: ['a', 'b', 'c'], recordEventIds: ['a', 'b', 'a', 'c', 'a'], deadEventIds: [], storedEventIds: stored });
+    const tally = tallySoak({
+      acceptedIds: ['a', 'b', 'c'],
+      recordEventIds: ['a', 'b', 'a', 'c', 'a'],
+      deadEventIds: [],
+      storedEventIds: stored,
+    });
     expect(tally).toEqual({ accepted: 3, delivered: 3, duplicated: 2, dead: 0, lost: 0, lostExamples: [] });
   });
 

@@ -34,5 +34,12 @@ export function tallySoak(observed: SoakObservations): SoakTally {
     else if (accepted.has(id)) delivered.add(id);
   }
   const lost = [...accepted].filter((id) => !stored.has(id) || (!delivered.has(id) && !dead.has(id)));
-  return { accepted: accepted.size, delivered: delivered.size, duplicated, dead: dead.size, lost: lost.length, lostExamples: lost.slice(0, 10) };
+  return {
+    accepted: accepted.size,
+    delivered: delivered.size,
+    duplicated,
+    dead: dead.size,
+    lost: lost.length,
+    lostExamples: lost.slice(0, 10),
+  };
 }

@@ -100,7 +100,12 @@ async function soak(events: number, seed: number): Promise<SoakReport> {
     await runner.stop();
 
     const observed = await readStore(storeUrl);
-    const tally = tallySoak({ acceptedIds, recordEventIds: recordEventIds(fake), deadEventIds: observed.deadEventIds, storedEventIds: observed.storedEventIds });
+    const tally = tallySoak({
+      acceptedIds,
+      recordEventIds: recordEventIds(fake),
+      deadEventIds: observed.deadEventIds,
+      storedEventIds: observed.storedEventIds,
+    });
     return {
       generatedAt: new Date().toISOString(),
       events,
@@ -199,7 +204,8 @@ function recordEventIds(fake: FakeCleverTap): string[] {
 function uploadOutcomes(fake: FakeCleverTap): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const upload of fake.requests()) {
-    const outcome = upload.fault === undefined ? `answered ${upload.status}` : `injected ${upload.fault === 'status' ? upload.status : upload.fault}`;
+    const outcome =
+      upload.fault === undefined ? `answered ${upload.status}` : `injected ${upload.fault === 'status' ? upload.status : upload.fault}`;
     counts[outcome] = (counts[outcome] ?? 0) + 1;
   }
   return counts;
@@ -274,7 +280,8 @@ async function main(): Promise<void> {
   if (flags.help) return void process.stdout.write(`${USAGE}\n`);
   const events = Number(flags.events ?? 50_000);
   const seed = Number(flags.seed ?? 1);
-  if (!Number.isInteger(events) || events < KILLS + 1) throw new Error(`--events: a whole number of at least ${KILLS + 1}, got ${flags.events}`);
+  if (!Number.isInteger(events) || events < KILLS + 1)
+    throw new Error(`--events: a whole number of at least ${KILLS + 1}, got ${flags.events}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed: a whole number, got ${flags.seed}`);
   rmSync(WORK_DIR, { recursive: true, force: true });
   mkdirSync(WORK_DIR, { recursive: true });

@@ -27,7 +27,7 @@ export async function fillStore(
   const store = await openStore(storeUrl);
   try {
     const started = performance.now();
-    for (let done = 0; done < options.count; ) {
+    for (let done = 0; done < options.count;) {
       const wave = Math.min(WAVE, options.count - done);
       const nowMs = Date.now();
       const results = await Promise.all(
@@ -39,7 +39,12 @@ export async function fillStore(
     }
     const seconds = (performance.now() - started) / 1000;
     const storedEvents = (await store.stats(Date.now())).events;
-    return { events: options.count, seconds: round(seconds), perSecond: seconds > 0 ? Math.round(options.count / seconds) : 0, storedEvents };
+    return {
+      events: options.count,
+      seconds: round(seconds),
+      perSecond: seconds > 0 ? Math.round(options.count / seconds) : 0,
+      storedEvents,
+    };
   } finally {
     await store.close();
   }

@@ -16,7 +16,11 @@ export class Child {
   private readonly child: ChildProcess;
 
   constructor(script: string, args: readonly string[], cwd: string) {
-    this.child = spawn(process.execPath, [script, ...args], { cwd, env: { ...process.env, FERRY_CONFIG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [script, ...args], {
+      cwd,
+      env: { ...process.env, FERRY_CONFIG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let pending = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.stdout += chunk;
@@ -49,13 +53,16 @@ export class Child {
 
   /** The runner's base URL, once it says it listens. */
   async url(): Promise<string> {
-    const line = await waitFor(`the runner to listen (stderr: ${this.stderr})`, () => this.lines.find((entry) => typeof entry.url === 'string'));
+    const line = await waitFor(`the runner to listen (stderr: ${this.stderr})`, () =>
+      this.lines.find((entry) => typeof entry.url === 'string'),
+    );
     return String(line.url);
   }
 }
 
 /** A renewal webhook whose id also travels as a subscriber attribute, so each CleverTap record names its webhook. */
-export const probeWebhook = (id: string) => webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } });
+export const probeWebhook = (id: string) =>
+  webhookBody('renewal', { id, subscriber_attributes: { probe: { value: id, updated_at_ms: 1 } } });
 
 /** The webhook id a CleverTap record carries (see probeWebhook). */
 export const probeOf = (record: unknown) => (record as CleverTapRecordShape).evtData.probe;

@@ -90,7 +90,14 @@ function event(
   eventType: string,
   n: number,
   time: number,
-  more: { platform?: string; revenue: number; productId?: string; status?: string; properties: Record<string, unknown>; user?: Record<string, string> },
+  more: {
+    platform?: string;
+    revenue: number;
+    productId?: string;
+    status?: string;
+    properties: Record<string, unknown>;
+    user?: Record<string, string>;
+  },
 ) {
   return {
     event_type: eventType,
@@ -111,10 +118,22 @@ const KEY_120 = 'key_of_120_chars_'.padEnd(120, 'k');
 
 const golden: Record<FixtureName, Golden> = {
   initial_purchase: production(
-    event('rc_initial_purchase_event', 1, 1740823202000, { platform: 'iOS', revenue: 9.99, productId: MONTHLY, status: 'active', properties: S1_PROPERTIES }),
+    event('rc_initial_purchase_event', 1, 1740823202000, {
+      platform: 'iOS',
+      revenue: 9.99,
+      productId: MONTHLY,
+      status: 'active',
+      properties: S1_PROPERTIES,
+    }),
   ),
   trial_started: production(
-    event('rc_trial_started_event', 2, 1740823203000, { platform: 'Android', revenue: 0, productId: PLAY_ANNUAL, status: 'trial', properties: S2_PROPERTIES }),
+    event('rc_trial_started_event', 2, 1740823203000, {
+      platform: 'Android',
+      revenue: 0,
+      productId: PLAY_ANNUAL,
+      status: 'trial',
+      properties: S2_PROPERTIES,
+    }),
   ),
   trial_converted: production(
     event('rc_trial_converted_event', 3, 1741428192000, {
@@ -142,7 +161,13 @@ const golden: Record<FixtureName, Golden> = {
     }),
   ),
   renewal: production(
-    event('rc_renewal_event', 5, 1743501605000, { platform: 'iOS', revenue: 9.99, productId: MONTHLY, status: 'active', properties: S5_PROPERTIES }),
+    event('rc_renewal_event', 5, 1743501605000, {
+      platform: 'iOS',
+      revenue: 9.99,
+      productId: MONTHLY,
+      status: 'active',
+      properties: S5_PROPERTIES,
+    }),
   ),
   cancellation: production(
     event('rc_cancellation_event', 6, 1744319649000, {
@@ -406,9 +431,23 @@ describe('golden rules under other settings', () => {
   it('skips each of the six optional kinds when its name is switched off', () => {
     const off = AmplitudeSettings.parse({
       ...settings,
-      eventNames: { non_subscription_purchase: null, uncancellation: '', subscription_paused: null, expiration: null, billing_issue: '', product_change: null },
+      eventNames: {
+        non_subscription_purchase: null,
+        uncancellation: '',
+        subscription_paused: null,
+        expiration: null,
+        billing_issue: '',
+        product_change: null,
+      },
     });
-    for (const name of ['non_renewing_purchase', 'uncancellation', 'subscription_paused', 'expiration', 'billing_issue', 'product_change'] as const) {
+    for (const name of [
+      'non_renewing_purchase',
+      'uncancellation',
+      'subscription_paused',
+      'expiration',
+      'billing_issue',
+      'product_change',
+    ] as const) {
       expect({ name, rule: plugin.filter(fixtureEvent(name), off)?.rule }).toEqual({ name, rule: 'event_disabled' });
     }
   });
@@ -443,10 +482,18 @@ describe('golden rules under other settings', () => {
       return { ...e, attributes: { ...e.attributes, ...attributes } };
     };
     it.each([
-      ['both', { $amplitudeUserId: 'amp-user-0001', $amplitudeDeviceId: 'amp-device-0001' }, { user_id: 'amp-user-0001', device_id: 'amp-device-0001' }],
+      [
+        'both',
+        { $amplitudeUserId: 'amp-user-0001', $amplitudeDeviceId: 'amp-device-0001' },
+        { user_id: 'amp-user-0001', device_id: 'amp-device-0001' },
+      ],
       ['only the device id', { $amplitudeDeviceId: 'amp-device-0001' }, { device_id: 'amp-device-0001' }],
       ['only the user id', { $amplitudeUserId: 'amp-user-0001' }, { user_id: 'amp-user-0001' }],
-      ['keys in another letter case', { $AmplitudeUserID: 'amp-user-0002', $amplitudedeviceid: 'amp-device-0002' }, { user_id: 'amp-user-0002', device_id: 'amp-device-0002' }],
+      [
+        'keys in another letter case',
+        { $AmplitudeUserID: 'amp-user-0002', $amplitudedeviceid: 'amp-device-0002' },
+        { user_id: 'amp-user-0002', device_id: 'amp-device-0002' },
+      ],
       ['empty values, which count as unset', { $amplitudeUserId: '', $amplitudeDeviceId: '' }, { user_id: USER }],
     ])('%s', (_, attributes, expected) => {
       const e = renewalWith(attributes);

@@ -111,7 +111,10 @@ it('delays only the user over the rate limit; the others get through at once', a
   // One event per user per window, on a clock that stands still.
   const { fake, settings } = await startFake({ rateLimit: { httpApi: 1, windowMs: 1000 }, now: () => 1_750_000_000_000 });
   await deliver([renewalFor(0, { $amplitudeUserId: 'hot-user-1' })], settings);
-  const outcomes = await deliver([renewalFor(1, { $amplitudeUserId: 'calm-user' }), renewalFor(2, { $amplitudeUserId: 'hot-user-1' })], settings);
+  const outcomes = await deliver(
+    [renewalFor(1, { $amplitudeUserId: 'calm-user' }), renewalFor(2, { $amplitudeUserId: 'hot-user-1' })],
+    settings,
+  );
   expect(outcomes.get('d2')).toMatchObject({ type: 'retry', retryAfterMs: THROTTLE_DELAY_MS });
   expect(retriedAtOnce(outcomes)).toEqual(['d1']);
   expect(types(await deliver([renewalFor(1, { $amplitudeUserId: 'calm-user' })], settings))).toEqual({ d1: 'delivered' });
@@ -131,7 +134,9 @@ it('on 413 retries a batch that a smaller limit refuses, and rejects an event th
   expect(types(await deliver([small[0]], settings))).toEqual({ d0: 'delivered' });
   expect(types(await deliver([small[1]], settings))).toEqual({ d1: 'delivered' });
   const huge = renewalFor(2, { bulk: 'x'.repeat(oneEvent) });
-  expect(await deliver([huge], settings)).toEqual(new Map([['d2', expect.objectContaining({ type: 'rejected', code: 'amplitude_payload_too_large' })]]));
+  expect(await deliver([huge], settings)).toEqual(
+    new Map([['d2', expect.objectContaining({ type: 'rejected', code: 'amplitude_payload_too_large' })]]),
+  );
   expect(fake.events()).toHaveLength(2);
 });
 

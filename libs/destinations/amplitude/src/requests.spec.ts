@@ -25,7 +25,9 @@ describe('buildRequests', () => {
     for (const request of requests) {
       const body = JSON.parse(request.body);
       expect(body).toEqual({ api_key: 'requests-spec-key', events: expect.any(Array), options: { min_id_length: 1 } });
-      expect(body.events.map((e: { insert_id: string }) => e.insert_id)).toEqual(request.deliveryIds.map((id) => `${fixtureEvent('renewal').id}-${id.slice(1)}`));
+      expect(body.events.map((e: { insert_id: string }) => e.insert_id)).toEqual(
+        request.deliveryIds.map((id) => `${fixtureEvent('renewal').id}-${id.slice(1)}`),
+      );
     }
   });
 

@@ -20,7 +20,8 @@ export function httpApiUrl(settings: AmplitudeSettings): string {
 function apiKeyFor(environment: Environment, settings: AmplitudeSettings): string {
   const apiKey = environment === 'SANDBOX' ? settings.sandboxApiKey : settings.apiKey;
   // filter() and missingConfig() keep such deliveries away from here; reaching this is a caller bug, not bad input.
-  if (!isSet(apiKey)) throw new Error(`amplitude: no ${environment === 'SANDBOX' ? 'sandbox ' : ''}API key to send ${environment} events with`);
+  if (!isSet(apiKey))
+    throw new Error(`amplitude: no ${environment === 'SANDBOX' ? 'sandbox ' : ''}API key to send ${environment} events with`);
   return apiKey;
 }
 
@@ -29,16 +30,17 @@ export function buildRequests(batch: readonly Planned[], settings: AmplitudeSett
   const url = httpApiUrl(settings);
   return byEnvironment(batch).flatMap(([environment, planned]) => {
     const items = planned.map((p) => ({ deliveryId: p.deliveryId, json: JSON.stringify(buildEvent(p, settings)) }));
-    const envelope = { head: `{"api_key":${JSON.stringify(apiKeyFor(environment, settings))},"events":`, tail: `,"options":${JSON.stringify(OPTIONS)}}` };
-    return jsonArrayBodies(items, capabilities.batch, envelope).map(
-      ({ items: carried, body }): DeliveryRequest => ({
-        method: 'POST',
-        url,
-        headers: { 'Content-Type': 'application/json' },
-        body,
-        deliveryIds: carried.map((item) => item.deliveryId),
-        concurrencyKey: `amplitude:${environment.toLowerCase()}`,
-      }),
-    );
+    const envelope = {
+      head: `{"api_key":${JSON.stringify(apiKeyFor(environment, settings))},"events":`,
+      tail: `,"options":${JSON.stringify(OPTIONS)}}`,
+    };
+    return jsonArrayBodies(items, capabilities.batch, envelope).map(({ items: carried, body }): DeliveryRequest => ({
+      method: 'POST',
+      url,
+      headers: { 'Content-Type': 'application/json' },
+      body,
+      deliveryIds: carried.map((item) => item.deliveryId),
+      concurrencyKey: `amplitude:${environment.toLowerCase()}`,
+    }));
   });
 }

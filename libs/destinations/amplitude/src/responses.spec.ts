@@ -10,7 +10,8 @@ const settings = AmplitudeSettings.parse({ apiKey: 'responses-spec-api-key' });
 function fourEvents(): DeliveryRequest {
   const batch = [0, 1, 2, 3].map((i) => {
     const e = fixtureEvent('renewal');
-    const attributes: Record<string, string> = i === 1 ? { $amplitudeUserId: 'u1', $amplitudeDeviceId: 'd1' } : { $amplitudeUserId: `u${i}` };
+    const attributes: Record<string, string> =
+      i === 1 ? { $amplitudeUserId: 'u1', $amplitudeDeviceId: 'd1' } : { $amplitudeUserId: `u${i}` };
     return { deliveryId: `delivery-${i}`, event: { ...e, id: `${e.id}-${i}`, attributes } };
   });
   const requests = buildRequests(batch, settings);
@@ -49,9 +50,12 @@ describe('2xx', () => {
     ['JSON without code', json(200, { events_ingested: 4 })],
     ['a body code that is not a success', json(200, { code: 400, error: 'Invalid event JSON' })],
     ['an empty 204', { kind: 'response', status: 204, headers: {}, body: '' }],
-  ] as [string, HttpResult][])('retries every event on %s: they may not have landed, and insert_id makes a resend harmless', (_, result) => {
-    expect(read(result)).toEqual(Array(4).fill({ type: 'retry', retryAfterMs: undefined }));
-  });
+  ] as [string, HttpResult][])(
+    'retries every event on %s: they may not have landed, and insert_id makes a resend harmless',
+    (_, result) => {
+      expect(read(result)).toEqual(Array(4).fill({ type: 'retry', retryAfterMs: undefined }));
+    },
+  );
 });
 
 describe('400', () => {
@@ -77,7 +81,13 @@ describe('400', () => {
     );
     expect(outcomes).toEqual([
       { deliveryId: 'delivery-0', type: 'retry', status: 400, retryAfterMs: 0, reason: expect.stringContaining('not ingested') },
-      { deliveryId: 'delivery-1', type: 'rejected', status: 400, code: 'amplitude_invalid_event', reason: 'HTTP 400: Invalid field values on some events: invalid time' },
+      {
+        deliveryId: 'delivery-1',
+        type: 'rejected',
+        status: 400,
+        code: 'amplitude_invalid_event',
+        reason: 'HTTP 400: Invalid field values on some events: invalid time',
+      },
       { deliveryId: 'delivery-2', type: 'retry', status: 400, retryAfterMs: 0, reason: expect.stringContaining('not ingested') },
       {
         deliveryId: 'delivery-3',
@@ -110,7 +120,9 @@ describe('400', () => {
   });
 
   it('ignores indexes that name no event of the request; with none left it rejects the request', () => {
-    const partly = read(json(400, { code: 400, error: 'Invalid field values on some events', events_with_invalid_fields: { time: [2, 9, -1, 1.5, '0'] } }));
+    const partly = read(
+      json(400, { code: 400, error: 'Invalid field values on some events', events_with_invalid_fields: { time: [2, 9, -1, 1.5, '0'] } }),
+    );
     expect(partly).toEqual([retryNow, retryNow, { type: 'rejected', code: 'amplitude_invalid_event' }, retryNow]);
     const none = read(json(400, { code: 400, error: 'Invalid field values on some events', events_with_invalid_fields: { time: [7] } }));
     expect(none).toEqual(Array(4).fill({ type: 'rejected', code: 'amplitude_400' }));
@@ -135,7 +147,13 @@ describe('413', () => {
   it('rejects a lone event: it can never fit', () => {
     const [request] = buildRequests([{ deliveryId: 'alone', event: fixtureEvent('renewal') }], settings);
     expect(parseResponse(request, json(413, { code: 413, error: 'Payload too large' }))).toEqual([
-      { deliveryId: 'alone', type: 'rejected', status: 413, code: 'amplitude_payload_too_large', reason: expect.stringMatching(/^HTTP 413: the event alone/) },
+      {
+        deliveryId: 'alone',
+        type: 'rejected',
+        status: 413,
+        code: 'amplitude_payload_too_large',
+        reason: expect.stringMatching(/^HTTP 413: the event alone/),
+      },
     ]);
   });
 });
@@ -144,7 +162,9 @@ describe('429', () => {
   const throttledBody = { code: 429, error: 'Too many requests for some devices and users', eps_threshold: 30 };
 
   it('delays only the throttled users and devices; the rest go again at once', () => {
-    const outcomes = read(json(429, { ...throttledBody, throttled_users: { u0: 31 }, throttled_devices: { d1: 45 }, throttled_events: [0, 1] }));
+    const outcomes = read(
+      json(429, { ...throttledBody, throttled_users: { u0: 31 }, throttled_devices: { d1: 45 }, throttled_events: [0, 1] }),
+    );
     expect(outcomes).toEqual([
       { type: 'retry', retryAfterMs: THROTTLE_DELAY_MS },
       { type: 'retry', retryAfterMs: THROTTLE_DELAY_MS },
@@ -154,8 +174,18 @@ describe('429', () => {
   });
 
   it('finds throttled ids even when throttled_events is missing, and indexes even when the ids are', () => {
-    expect(read(json(429, { ...throttledBody, throttled_users: { u2: 31 } }))).toEqual([retryNow, retryNow, { type: 'retry', retryAfterMs: THROTTLE_DELAY_MS }, retryNow]);
-    expect(read(json(429, { ...throttledBody, throttled_events: [3] }))).toEqual([retryNow, retryNow, retryNow, { type: 'retry', retryAfterMs: THROTTLE_DELAY_MS }]);
+    expect(read(json(429, { ...throttledBody, throttled_users: { u2: 31 } }))).toEqual([
+      retryNow,
+      retryNow,
+      { type: 'retry', retryAfterMs: THROTTLE_DELAY_MS },
+      retryNow,
+    ]);
+    expect(read(json(429, { ...throttledBody, throttled_events: [3] }))).toEqual([
+      retryNow,
+      retryNow,
+      retryNow,
+      { type: 'retry', retryAfterMs: THROTTLE_DELAY_MS },
+    ]);
   });
 
   it('makes ids over their daily quota wait an hour', () => {
@@ -164,7 +194,10 @@ describe('429', () => {
   });
 
   it('honours Retry-After for the throttled ones', () => {
-    expect(read(json(429, { ...throttledBody, throttled_users: { u0: 31 } }, { 'Retry-After': '45' }))[0]).toEqual({ type: 'retry', retryAfterMs: 45_000 });
+    expect(read(json(429, { ...throttledBody, throttled_users: { u0: 31 } }, { 'Retry-After': '45' }))[0]).toEqual({
+      type: 'retry',
+      retryAfterMs: 45_000,
+    });
   });
 
   it('retries everything the standard way when the answer names none of its events', () => {
@@ -174,7 +207,10 @@ describe('429', () => {
   });
 
   it('never names a user in a reason: ids may be personal data', () => {
-    const outcomes = parseResponse(fourEvents(), json(429, { ...throttledBody, throttled_users: { u0: 31 }, exceeded_daily_quota_users: { u1: 9 } }));
+    const outcomes = parseResponse(
+      fourEvents(),
+      json(429, { ...throttledBody, throttled_users: { u0: 31 }, exceeded_daily_quota_users: { u1: 9 } }),
+    );
     expect(JSON.stringify(outcomes.map((o) => ('reason' in o ? o.reason : '')))).not.toMatch(/\bu[0-3]\b|\bd1\b/);
   });
 });

@@ -113,7 +113,13 @@ function invalid(request: DeliveryRequest, answer: Answer): Outcome[] {
     if (delayed.has(index)) {
       return { deliveryId, type: 'retry', status, retryAfterMs: THROTTLE_DELAY_MS, reason: `HTTP 400: ${error}: its device is throttled` };
     }
-    return { deliveryId, type: 'retry', status, retryAfterMs: 0, reason: `HTTP 400: not ingested, Amplitude refused other events of the request (${error})` };
+    return {
+      deliveryId,
+      type: 'retry',
+      status,
+      retryAfterMs: 0,
+      reason: `HTTP 400: not ingested, Amplitude refused other events of the request (${error})`,
+    };
   });
 }
 
@@ -152,9 +158,12 @@ function throttled(request: DeliveryRequest, result: Response, answer: Answer): 
   const status = 429;
   const count = request.deliveryIds.length;
   const throttledEvents = new Set(indexesIn(answer['throttled_events'], count));
-  const [users, devices, quotaUsers, quotaDevices] = ['throttled_users', 'throttled_devices', 'exceeded_daily_quota_users', 'exceeded_daily_quota_devices'].map(
-    (key) => idsIn(answer[key]),
-  );
+  const [users, devices, quotaUsers, quotaDevices] = [
+    'throttled_users',
+    'throttled_devices',
+    'exceeded_daily_quota_users',
+    'exceeded_daily_quota_devices',
+  ].map((key) => idsIn(answer[key]));
   const named = (ids: ReadonlySet<string>, id: unknown) => typeof id === 'string' && ids.has(id);
   const verdicts = sentIds(request).map(({ userId, deviceId }, index) => {
     if (named(quotaUsers, userId) || named(quotaDevices, deviceId)) return 'quota';
@@ -168,11 +177,23 @@ function throttled(request: DeliveryRequest, result: Response, answer: Answer): 
   return request.deliveryIds.map((deliveryId, index): Outcome => {
     switch (verdicts[index]) {
       case 'quota':
-        return { deliveryId, type: 'retry', status, retryAfterMs: DAILY_QUOTA_DELAY_MS, reason: "HTTP 429: its user or device is over Amplitude's daily quota" };
+        return {
+          deliveryId,
+          type: 'retry',
+          status,
+          retryAfterMs: DAILY_QUOTA_DELAY_MS,
+          reason: "HTTP 429: its user or device is over Amplitude's daily quota",
+        };
       case 'throttled':
         return { deliveryId, type: 'retry', status, retryAfterMs, reason: `HTTP 429: its user or device is throttled${limit}` };
       default:
-        return { deliveryId, type: 'retry', status, retryAfterMs: 0, reason: 'HTTP 429: not ingested, Amplitude throttled other users of the request' };
+        return {
+          deliveryId,
+          type: 'retry',
+          status,
+          retryAfterMs: 0,
+          reason: 'HTTP 429: not ingested, Amplitude throttled other users of the request',
+        };
     }
   });
 }

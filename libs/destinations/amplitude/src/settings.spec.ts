@@ -17,12 +17,9 @@ describe('AmplitudeSettings', () => {
   });
 
   it('reports every problem at once, each at its path', () => {
-    expect(problems({ region: 'apac', endpoint: 'http://127.0.0.1:1/?key=1', eventNames: { renewal: null, teleport: 'x' } }).map((i) => i.path)).toEqual([
-      'region',
-      'endpoint',
-      'eventNames.renewal',
-      'eventNames.teleport',
-    ]);
+    expect(
+      problems({ region: 'apac', endpoint: 'http://127.0.0.1:1/?key=1', eventNames: { renewal: null, teleport: 'x' } }).map((i) => i.path),
+    ).toEqual(['region', 'endpoint', 'eventNames.renewal', 'eventNames.teleport']);
   });
 
   it('refuses what is not an object without throwing', () => {

@@ -8,12 +8,13 @@ export type AmplitudeRegion = (typeof AMPLITUDE_REGIONS)[number];
 
 export const AmplitudeSettings = z
   .strictObject({
-    region: regionSetting(AMPLITUDE_REGIONS)
-      .default('us')
-      .describe('Amplitude data centre; decides the API host unless endpoint is set'),
+    region: regionSetting(AMPLITUDE_REGIONS).default('us').describe('Amplitude data centre; decides the API host unless endpoint is set'),
     endpoint: BaseUrl.optional().describe('Base-URL override (a proxy, a test server); `/2/httpapi` is appended'),
     apiKey: z.string().optional().describe('API key of the Amplitude project that receives PRODUCTION events (secret)'),
-    sandboxApiKey: z.string().optional().describe('API key of the project that receives SANDBOX events (secret); without it they are not sent'),
+    sandboxApiKey: z
+      .string()
+      .optional()
+      .describe('API key of the project that receives SANDBOX events (secret); without it they are not sent'),
     eventNames: EventNameOverrides,
     salesReporting: SalesReporting.default('gross').describe('Which revenue is reported, in USD'),
   })

@@ -2,7 +2,12 @@ import type { DeliveryRequest, HttpResult } from '@ferry/core';
 import { describeDestinationContract } from '@ferry/testkit';
 import { clevertapPlugin } from './plugin';
 
-const answer = (body: object): HttpResult => ({ kind: 'response', status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const answer = (body: object): HttpResult => ({
+  kind: 'response',
+  status: 200,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 const production = { accountId: 'CT-CONTRACT-PROD', passcode: 'ct-contract-passcode-0001' };
 
 describeDestinationContract(clevertapPlugin, {
@@ -23,7 +28,13 @@ describeDestinationContract(clevertapPlugin, {
       result: answer({
         status: 'partial',
         processed: request.deliveryIds.length - 1,
-        unprocessed: [{ status: 'fail', code: 509, error: 'Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. Skipped record number : 2' }],
+        unprocessed: [
+          {
+            status: 'fail',
+            code: 509,
+            error: 'Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. Skipped record number : 2',
+          },
+        ],
       }),
       refused: [request.deliveryIds[1]],
     }),

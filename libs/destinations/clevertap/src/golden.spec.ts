@@ -41,14 +41,21 @@ interface Send {
 }
 type Golden = GoldenExpectation<Send>;
 
-const event = (evtName: string, ts: number, evtData: Record<string, unknown>, user: Record<string, string> = { objectId: CLEVERTAP_ID }) => ({
+const event = (
+  evtName: string,
+  ts: number,
+  evtData: Record<string, unknown>,
+  user: Record<string, string> = { objectId: CLEVERTAP_ID },
+) => ({
   type: 'event',
   evtName,
   evtData,
   ts,
   ...user,
 });
-const production = (record: Record<string, unknown>, warnings?: string[]): Golden => ({ send: { account: 'production', record, warnings } });
+const production = (record: Record<string, unknown>, warnings?: string[]): Golden => ({
+  send: { account: 'production', record, warnings },
+});
 
 const KEY_121 = 'key_of_121_chars_'.padEnd(121, 'k');
 const KEY_120 = 'key_of_120_chars_'.padEnd(120, 'k');
@@ -57,7 +64,9 @@ const golden: Record<FixtureName, Golden> = {
   initial_purchase: production(
     event('rc_initial_purchase_event', 1740823202, { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
   ),
-  trial_started: production(event('rc_trial_started_event', 1740823203, { amount: 0, currency: 'EUR', product_id: PLAY_ANNUAL, app_id: APP_ID, ...ATTRS })),
+  trial_started: production(
+    event('rc_trial_started_event', 1740823203, { amount: 0, currency: 'EUR', product_id: PLAY_ANNUAL, app_id: APP_ID, ...ATTRS }),
+  ),
   trial_converted: production(
     event('rc_trial_converted_event', 1741428192, { amount: 49.99, currency: 'EUR', product_id: PLAY_ANNUAL, app_id: APP_ID, ...ATTRS }),
   ),
@@ -71,9 +80,18 @@ const golden: Record<FixtureName, Golden> = {
       ...ATTRS,
     }),
   ),
-  renewal: production(event('rc_renewal_event', 1743501605, { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS })),
+  renewal: production(
+    event('rc_renewal_event', 1743501605, { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
+  ),
   cancellation: production(
-    event('rc_cancellation_event', 1744319649, { amount: 0, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, cancel_reason: 'UNSUBSCRIBE', ...ATTRS }),
+    event('rc_cancellation_event', 1744319649, {
+      amount: 0,
+      currency: 'USD',
+      product_id: MONTHLY,
+      app_id: APP_ID,
+      cancel_reason: 'UNSUBSCRIBE',
+      ...ATTRS,
+    }),
   ),
   refund: production(
     event('rc_cancellation_event', 1744989631, {
@@ -85,7 +103,9 @@ const golden: Record<FixtureName, Golden> = {
       ...ATTRS,
     }),
   ),
-  uncancellation: production(event('rc_uncancellation_event', 1744444964, { amount: 0, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS })),
+  uncancellation: production(
+    event('rc_uncancellation_event', 1744444964, { amount: 0, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
+  ),
   non_renewing_purchase: production(
     event('rc_non_subscription_purchase_event', 1749124801, {
       amount: 399,
@@ -130,7 +150,13 @@ const golden: Record<FixtureName, Golden> = {
   sandbox_initial_purchase: {
     send: {
       account: 'sandbox',
-      record: event('rc_initial_purchase_event', 1751533201, { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
+      record: event('rc_initial_purchase_event', 1751533201, {
+        amount: 9.99,
+        currency: 'USD',
+        product_id: MONTHLY,
+        app_id: APP_ID,
+        ...ATTRS,
+      }),
     },
   },
   subscription_paused: { skip: 'unsupported_kind' },
@@ -150,12 +176,18 @@ const golden: Record<FixtureName, Golden> = {
       ...ATTRS,
     }),
   ),
-  null_prices: production(event('rc_initial_purchase_event', 1740823202, { amount: 0, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS })),
-  usd_fallback: production(event('rc_renewal_event', 1743501605, { amount: 4.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS })),
+  null_prices: production(
+    event('rc_initial_purchase_event', 1740823202, { amount: 0, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
+  ),
+  usd_fallback: production(
+    event('rc_renewal_event', 1743501605, { amount: 4.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
+  ),
   jpy_purchase: production(
     event('rc_initial_purchase_event', 1740823202, { amount: 1200, currency: 'JPY', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
   ),
-  intro_offer: production(event('rc_initial_purchase_event', 1740823202, { amount: 1.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS })),
+  intro_offer: production(
+    event('rc_initial_purchase_event', 1740823202, { amount: 1.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS }),
+  ),
   long_attributes: production(
     event('rc_renewal_event', 1743501605, {
       amount: 9.99,
@@ -181,14 +213,24 @@ const golden: Record<FixtureName, Golden> = {
     ),
   ),
   without_clevertap_id: production(
-    event('rc_renewal_event', 1743501605, { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS_WITHOUT_CLEVERTAP_ID }, {
-      identity: 'user_8f14e45f',
-    }),
+    event(
+      'rc_renewal_event',
+      1743501605,
+      { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS_WITHOUT_CLEVERTAP_ID },
+      {
+        identity: 'user_8f14e45f',
+      },
+    ),
   ),
   empty_clevertap_id: production(
-    event('rc_renewal_event', 1743501605, { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS, $clevertapId: '' }, {
-      identity: 'user_8f14e45f',
-    }),
+    event(
+      'rc_renewal_event',
+      1743501605,
+      { amount: 9.99, currency: 'USD', product_id: MONTHLY, app_id: APP_ID, ...ATTRS, $clevertapId: '' },
+      {
+        identity: 'user_8f14e45f',
+      },
+    ),
   ),
 };
 
@@ -203,7 +245,11 @@ function expectedRequests(sends: readonly GoldenSend<Send>[]) {
       {
         method: 'POST',
         url: URL,
-        headers: { 'Content-Type': 'application/json; charset=utf-8', 'X-CleverTap-Account-Id': accountId, 'X-CleverTap-Passcode': passcode },
+        headers: {
+          'Content-Type': 'application/json; charset=utf-8',
+          'X-CleverTap-Account-Id': accountId,
+          'X-CleverTap-Passcode': passcode,
+        },
         body: { d: carried.map(({ send }) => send.record) },
         deliveryIds: carried.map(({ deliveryId }) => deliveryId),
         concurrencyKey: `clevertap:${accountId}`,

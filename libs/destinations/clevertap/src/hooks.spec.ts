@@ -3,15 +3,29 @@ import { fixtureEvent, type FixtureName } from '@ferry/testkit';
 import { clevertapPlugin as plugin } from './plugin';
 import { CleverTapSettings } from './settings';
 
-const event = (name: FixtureName, overrides: Partial<SubscriptionEvent> = {}): SubscriptionEvent => ({ ...fixtureEvent(name), ...overrides });
+const event = (name: FixtureName, overrides: Partial<SubscriptionEvent> = {}): SubscriptionEvent => ({
+  ...fixtureEvent(name),
+  ...overrides,
+});
 const settings = (input: object = {}) => CleverTapSettings.parse({ accountId: 'ACC', passcode: 'PASS', ...input });
 const withSandbox = settings({ sandboxAccountId: 'SBX', sandboxPasscode: 'SBX-PASS' });
 
 describe('filter', () => {
   it('sends every kind CleverTap takes', () => {
     const sent: FixtureName[] = [
-      'initial_purchase', 'trial_started', 'trial_converted', 'trial_cancelled', 'renewal', 'cancellation', 'refund',
-      'uncancellation', 'non_renewing_purchase', 'expiration', 'billing_issue', 'product_change', 'promotional_cancellation',
+      'initial_purchase',
+      'trial_started',
+      'trial_converted',
+      'trial_cancelled',
+      'renewal',
+      'cancellation',
+      'refund',
+      'uncancellation',
+      'non_renewing_purchase',
+      'expiration',
+      'billing_issue',
+      'product_change',
+      'promotional_cancellation',
     ];
     for (const name of sent) expect([name, plugin.filter(event(name), settings())]).toEqual([name, undefined]);
   });
@@ -53,8 +67,22 @@ describe('filter', () => {
 describe('eventName', () => {
   it('uses RevenueCat’s default names', () => {
     const names = Object.fromEntries(
-      (['initial_purchase', 'trial_started', 'trial_converted', 'trial_cancelled', 'renewal', 'cancellation', 'refund', 'uncancellation',
-        'non_renewing_purchase', 'expiration', 'billing_issue', 'product_change'] as const).map((name) => [name, plugin.eventName(event(name), settings())]),
+      (
+        [
+          'initial_purchase',
+          'trial_started',
+          'trial_converted',
+          'trial_cancelled',
+          'renewal',
+          'cancellation',
+          'refund',
+          'uncancellation',
+          'non_renewing_purchase',
+          'expiration',
+          'billing_issue',
+          'product_change',
+        ] as const
+      ).map((name) => [name, plugin.eventName(event(name), settings())]),
     );
     expect(names).toEqual({
       initial_purchase: 'rc_initial_purchase_event',
@@ -80,7 +108,9 @@ describe('eventName', () => {
   });
 
   it('refuses to name what the filter skips rather than invent a name', () => {
-    expect(() => plugin.eventName(event('expiration'), settings({ eventNames: { expiration: null } }))).toThrow('no event name for expiration');
+    expect(() => plugin.eventName(event('expiration'), settings({ eventNames: { expiration: null } }))).toThrow(
+      'no event name for expiration',
+    );
     expect(() => plugin.eventName(event('test'), settings())).toThrow('no event name for TEST');
   });
 });

@@ -59,7 +59,8 @@ export function buildRecord({ deliveryId, event }: Planned, settings: CleverTapS
   for (const [key, value] of Object.entries(standard)) if (value !== null) add(key, value);
   for (const [key, value] of Object.entries(event.attributes)) {
     // An attribute must not pass itself off as revenue or product (custom keys like `amount` are legal in RevenueCat).
-    if (Object.hasOwn(standard, key)) warnings.push(`delivery ${deliveryId}: attribute "${key}" left out, it would replace a standard property`);
+    if (Object.hasOwn(standard, key))
+      warnings.push(`delivery ${deliveryId}: attribute "${key}" left out, it would replace a standard property`);
     else add(key, value);
   }
   return {

@@ -3,7 +3,10 @@ import { fixtureEvent, type FixtureName } from '@ferry/testkit';
 import { clevertapPlugin as plugin } from './plugin';
 import { CleverTapSettings } from './settings';
 
-const event = (name: FixtureName, overrides: Partial<SubscriptionEvent> = {}): SubscriptionEvent => ({ ...fixtureEvent(name), ...overrides });
+const event = (name: FixtureName, overrides: Partial<SubscriptionEvent> = {}): SubscriptionEvent => ({
+  ...fixtureEvent(name),
+  ...overrides,
+});
 const settings = (input: object = {}) =>
   CleverTapSettings.parse({ accountId: 'ACC', passcode: 'PASS', sandboxAccountId: 'SBX', sandboxPasscode: 'SBX-PASS', ...input });
 const planned = (deliveryId: string, e: SubscriptionEvent): Planned => ({ deliveryId, event: e });
@@ -29,8 +32,12 @@ describe('request line and headers', () => {
   });
 
   it('posts to the endpoint override instead of the region host, whatever the region', () => {
-    expect(single(event('renewal'), settings({ region: 'us1', endpoint: 'http://127.0.0.1:9999' })).request.url).toBe('http://127.0.0.1:9999/1/upload');
-    expect(single(event('renewal'), settings({ endpoint: 'https://proxy.example.com/ct/' })).request.url).toBe('https://proxy.example.com/ct/1/upload');
+    expect(single(event('renewal'), settings({ region: 'us1', endpoint: 'http://127.0.0.1:9999' })).request.url).toBe(
+      'http://127.0.0.1:9999/1/upload',
+    );
+    expect(single(event('renewal'), settings({ endpoint: 'https://proxy.example.com/ct/' })).request.url).toBe(
+      'https://proxy.example.com/ct/1/upload',
+    );
   });
 
   it('authenticates with account id and passcode and sends JSON', () => {
@@ -91,7 +98,9 @@ describe('records', () => {
     expect(kindFields(event('product_change'))).toEqual({ new_product_id: 'com.example.pro.yearly' });
     expect(kindFields(event('billing_issue'))).toEqual({ grace_period_expiration_at: 1750154400000 });
     // a field the webhook happens to carry on another kind stays out
-    expect(kindFields(event('renewal', { cancelReason: 'UNSUBSCRIBE', expirationReason: 'X', newProductId: 'p', gracePeriodExpirationAtMs: 1 }))).toEqual({});
+    expect(
+      kindFields(event('renewal', { cancelReason: 'UNSUBSCRIBE', expirationReason: 'X', newProductId: 'p', gracePeriodExpirationAtMs: 1 })),
+    ).toEqual({});
     expect(kindFields(event('billing_issue', { gracePeriodExpirationAtMs: null }))).toEqual({});
   });
 
@@ -158,7 +167,9 @@ describe('accounts and batches', () => {
       planned('s2', event('sandbox_initial_purchase', { id: 'other' })),
     ];
     const requests = plugin.buildRequests(batch, settings());
-    expect(requests.map((r) => [r.headers['X-CleverTap-Account-Id'], r.headers['X-CleverTap-Passcode'], r.concurrencyKey, r.deliveryIds])).toEqual([
+    expect(
+      requests.map((r) => [r.headers['X-CleverTap-Account-Id'], r.headers['X-CleverTap-Passcode'], r.concurrencyKey, r.deliveryIds]),
+    ).toEqual([
       ['ACC', 'PASS', 'clevertap:ACC', ['p1', 'p2']],
       ['SBX', 'SBX-PASS', 'clevertap:SBX', ['s1', 's2']],
     ]);
@@ -182,7 +193,9 @@ describe('accounts and batches', () => {
       'no sandbox credentials to send SANDBOX events with',
     );
     const onlySandbox = CleverTapSettings.parse({ sandboxAccountId: 'SBX', sandboxPasscode: 'SBX-PASS' });
-    expect(() => plugin.buildRequests([planned('p1', event('renewal'))], onlySandbox)).toThrow('no credentials to send PRODUCTION events with');
+    expect(() => plugin.buildRequests([planned('p1', event('renewal'))], onlySandbox)).toThrow(
+      'no credentials to send PRODUCTION events with',
+    );
   });
 
   it('splits at 1000 records, in order, every delivery exactly once', () => {
@@ -193,7 +206,9 @@ describe('accounts and batches', () => {
     expect(requests.flatMap((r) => r.deliveryIds)).toEqual(batch.map((p) => p.deliveryId));
     for (const request of requests) {
       const records = JSON.parse(request.body).d as { ts: number }[];
-      expect(records.map((r) => r.ts)).toEqual(request.deliveryIds.map((id) => Math.floor(renewal.timestampMs / 1000) + Number(id.slice(1))));
+      expect(records.map((r) => r.ts)).toEqual(
+        request.deliveryIds.map((id) => Math.floor(renewal.timestampMs / 1000) + Number(id.slice(1))),
+      );
     }
   });
 
@@ -214,7 +229,11 @@ describe('accounts and batches', () => {
   });
 
   it('builds byte-identical requests from the same input', () => {
-    const batch = [planned('a', event('long_attributes')), planned('b', event('sandbox_initial_purchase')), planned('c', event('billing_issue'))];
+    const batch = [
+      planned('a', event('long_attributes')),
+      planned('b', event('sandbox_initial_purchase')),
+      planned('c', event('billing_issue')),
+    ];
     expect(plugin.buildRequests(batch, settings())).toStrictEqual(plugin.buildRequests(structuredClone(batch), settings()));
   });
 

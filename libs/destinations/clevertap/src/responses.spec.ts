@@ -22,8 +22,12 @@ const ok = (body: unknown, status = 200): HttpResult => ({
 });
 const parse = (result: HttpResult, req: DeliveryRequest = request) => plugin.parseResponse(req, result, settings);
 const types = (outcomes: Outcome[]) => outcomes.map((o) => `${o.deliveryId}:${o.type}${o.type === 'rejected' ? `:${o.code}` : ''}`);
-const skipped = (code: number, n: number, detail = 'Event name is mandatory') =>
-  ({ status: 'fail', code, error: `Event Name is incorrect. ErrorCode: ${code} - ${detail}. Skipped record number : ${n}`, record: records[n - 1] });
+const skipped = (code: number, n: number, detail = 'Event name is mandatory') => ({
+  status: 'fail',
+  code,
+  error: `Event Name is incorrect. ErrorCode: ${code} - ${detail}. Skipped record number : ${n}`,
+  record: records[n - 1],
+});
 
 describe('200 answers', () => {
   it('success: every record delivered', () => {
@@ -66,7 +70,11 @@ describe('200 answers', () => {
 
   it('falls back to the echo when the record number is out of range', () => {
     const entry = { code: 512, error: 'Invalid. Skipped record number : 9', record: records[1] };
-    expect(types(parse(ok({ status: 'partial', unprocessed: [entry] })))).toEqual(['d1:delivered', 'd2:rejected:clevertap_512', 'd3:delivered']);
+    expect(types(parse(ok({ status: 'partial', unprocessed: [entry] })))).toEqual([
+      'd1:delivered',
+      'd2:rejected:clevertap_512',
+      'd3:delivered',
+    ]);
   });
 
   it('gives a record named twice one outcome', () => {
@@ -92,24 +100,39 @@ describe('200 answers', () => {
 
   it('fail naming no record: nothing landed, so every record is retried, with CleverTap’s words', () => {
     const outcomes = parse(ok({ status: 'fail', processed: 0, unprocessed: [] }));
-    expect(outcomes.map((o) => [o.deliveryId, o.type])).toEqual([['d1', 'retry'], ['d2', 'retry'], ['d3', 'retry']]);
+    expect(outcomes.map((o) => [o.deliveryId, o.type])).toEqual([
+      ['d1', 'retry'],
+      ['d2', 'retry'],
+      ['d3', 'retry'],
+    ]);
     expect(outcomes[0]).toMatchObject({ reason: 'CleverTap answered "fail" without naming this record: no reason given' });
     const unnamed = parse(ok({ status: 'fail', unprocessed: [skipped(509, 1), { code: 400, error: 'Account suspended' }] }));
     expect(types(unnamed)).toEqual(['d1:rejected:clevertap_509', 'd2:retry', 'd3:retry']);
     expect(unnamed[1]).toMatchObject({ reason: 'CleverTap answered "fail" without naming this record: Account suspended' });
     const echoed = parse(ok({ status: 'fail', unprocessed: [{ code: 512, record: { ...records[0], ts: 1 } }, 'junk'] }));
-    expect(echoed[0]).toMatchObject({ type: 'retry', reason: 'CleverTap answered "fail" without naming this record: CleverTap code 512; an unreadable entry' });
+    expect(echoed[0]).toMatchObject({
+      type: 'retry',
+      reason: 'CleverTap answered "fail" without naming this record: CleverTap code 512; an unreadable entry',
+    });
     expect(JSON.stringify(echoed)).not.toContain('ana@example.com');
   });
 
   it('partial with an entry it cannot place: the others are delivered, never sent twice', () => {
-    const outcomes = parse(ok({ status: 'partial', processed: 2, unprocessed: [{ code: 509, error: 'no number', record: { other: 1 } }, 'junk', null] }));
+    const outcomes = parse(
+      ok({ status: 'partial', processed: 2, unprocessed: [{ code: 509, error: 'no number', record: { other: 1 } }, 'junk', null] }),
+    );
     expect(types(outcomes)).toEqual(['d1:delivered', 'd2:delivered', 'd3:delivered']);
   });
 
   it('reads an entry with odd fields as far as it can', () => {
     const outcomes = parse(ok({ status: 'partial', unprocessed: [{ code: 'x', error: 'Skipped record number : 2' }] }));
-    expect(outcomes[1]).toEqual({ deliveryId: 'd2', type: 'rejected', status: 200, code: 'clevertap_unprocessed', reason: 'Skipped record number : 2' });
+    expect(outcomes[1]).toEqual({
+      deliveryId: 'd2',
+      type: 'rejected',
+      status: 200,
+      code: 'clevertap_unprocessed',
+      reason: 'Skipped record number : 2',
+    });
   });
 
   it.each([
@@ -121,12 +144,21 @@ describe('200 answers', () => {
     ['unprocessed that is not a list', { status: 'partial', unprocessed: 'd2' }],
   ])('200 with %s: the records may not have landed, so all retry', (_label, body) => {
     const outcomes = parse(ok(body));
-    expect(outcomes.map((o) => [o.deliveryId, o.type, o.status])).toEqual([['d1', 'retry', 200], ['d2', 'retry', 200], ['d3', 'retry', 200]]);
+    expect(outcomes.map((o) => [o.deliveryId, o.type, o.status])).toEqual([
+      ['d1', 'retry', 200],
+      ['d2', 'retry', 200],
+      ['d3', 'retry', 200],
+    ]);
   });
 });
 
 describe('other answers', () => {
-  const response = (status: number, body = '', headers: Record<string, string> = {}): HttpResult => ({ kind: 'response', status, headers, body });
+  const response = (status: number, body = '', headers: Record<string, string> = {}): HttpResult => ({
+    kind: 'response',
+    status,
+    headers,
+    body,
+  });
 
   it.each([
     [401, 'auth_failed'],
@@ -140,7 +172,11 @@ describe('other answers', () => {
     [413, 'rejected'],
   ])('HTTP %i → %s for every record', (status, type) => {
     const outcomes = parse(response(status, '{"status":"fail","error":"x","code":1}'));
-    expect(outcomes.map((o) => [o.deliveryId, o.type, o.status])).toEqual([['d1', type, status], ['d2', type, status], ['d3', type, status]]);
+    expect(outcomes.map((o) => [o.deliveryId, o.type, o.status])).toEqual([
+      ['d1', type, status],
+      ['d2', type, status],
+      ['d3', type, status],
+    ]);
   });
 
   it('rejects another 4xx with its status as the code', () => {
@@ -152,18 +188,25 @@ describe('other answers', () => {
   });
 
   it('honours Retry-After on 429 and 503, and has none without it', () => {
-    expect(parse(response(429, 'Too many concurrent requests', { 'Retry-After': '7' }))[0]).toMatchObject({ type: 'retry', retryAfterMs: 7000 });
+    expect(parse(response(429, 'Too many concurrent requests', { 'Retry-After': '7' }))[0]).toMatchObject({
+      type: 'retry',
+      retryAfterMs: 7000,
+    });
     expect(parse(response(503, '', { 'retry-after': '2' }))[2]).toMatchObject({ type: 'retry', retryAfterMs: 2000 });
     expect(parse(response(429, 'Too many concurrent requests'))[0].type).toBe('retry');
     expect(parse(response(429, 'Too many concurrent requests'))[0]).not.toHaveProperty('retryAfterMs', expect.anything());
   });
 
-  it.each([
-    [{ kind: 'timeout', message: 'no answer within 10000 ms' } as const],
-    [{ kind: 'network', message: 'ECONNRESET' } as const],
-  ])('%j → retry for every record', (result) => {
-    const outcomes = parse(result);
-    expect(outcomes.map((o) => [o.deliveryId, o.type])).toEqual([['d1', 'retry'], ['d2', 'retry'], ['d3', 'retry']]);
-    expect(outcomes[0]).toMatchObject({ reason: `${result.kind}: ${result.message}` });
-  });
+  it.each([[{ kind: 'timeout', message: 'no answer within 10000 ms' } as const], [{ kind: 'network', message: 'ECONNRESET' } as const]])(
+    '%j → retry for every record',
+    (result) => {
+      const outcomes = parse(result);
+      expect(outcomes.map((o) => [o.deliveryId, o.type])).toEqual([
+        ['d1', 'retry'],
+        ['d2', 'retry'],
+        ['d3', 'retry'],
+      ]);
+      expect(outcomes[0]).toMatchObject({ reason: `${result.kind}: ${result.message}` });
+    },
+  );
 });

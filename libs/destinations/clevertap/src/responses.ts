@@ -1,5 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import { parseJsonSafely, sameOutcomeForAll, standardFailureOutcomes, type DeliveryRequest, type HttpResult, type Outcome } from '@ferry/core';
+import {
+  parseJsonSafely,
+  sameOutcomeForAll,
+  standardFailureOutcomes,
+  type DeliveryRequest,
+  type HttpResult,
+  type Outcome,
+} from '@ferry/core';
 import { z } from 'zod';
 
 /** CleverTap's per-record "miscellaneous server error": the one unprocessed code worth another try. */

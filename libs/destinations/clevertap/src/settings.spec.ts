@@ -42,7 +42,9 @@ describe('settings', () => {
 
   it('needs both sandbox credentials or neither', () => {
     expect(problems({ sandboxAccountId: 'S', sandboxPasscode: 'SP' })).toEqual([]);
-    expect(problems({ sandboxAccountId: 'S' })).toEqual(['sandboxPasscode: must be set when sandboxAccountId is set (sandbox events need both)']);
+    expect(problems({ sandboxAccountId: 'S' })).toEqual([
+      'sandboxPasscode: must be set when sandboxAccountId is set (sandbox events need both)',
+    ]);
     expect(problems({ sandboxPasscode: 'SP', sandboxAccountId: '' })).toEqual([
       'sandboxAccountId: must be set when sandboxPasscode is set (sandbox events need both)',
     ]);
@@ -50,7 +52,9 @@ describe('settings', () => {
 
   it('lets optional kinds be switched off and refuses blank required kinds or unknown kinds', () => {
     expect(problems({ eventNames: { expiration: null, billing_issue: '', product_change: null, renewal: 'Renewed' } })).toEqual([]);
-    expect(problems({ eventNames: { renewal: null } })).toEqual(['eventNames.renewal: "renewal" must have a name (only optional kinds can be switched off)']);
+    expect(problems({ eventNames: { renewal: null } })).toEqual([
+      'eventNames.renewal: "renewal" must have a name (only optional kinds can be switched off)',
+    ]);
     expect(problems({ eventNames: { initial_purchase: '' } })).toEqual([
       'eventNames.initial_purchase: "initial_purchase" must have a name (only optional kinds can be switched off)',
     ]);
@@ -78,7 +82,9 @@ describe('settings', () => {
 
   it('reports every problem at once, each with its path', () => {
     expect(
-      problems({ region: 'xx', accountId: 5, sandboxAccountId: 'S', eventNames: { renewal: null }, salesReporting: 'net' }).map((p) => p.split(':')[0]),
+      problems({ region: 'xx', accountId: 5, sandboxAccountId: 'S', eventNames: { renewal: null }, salesReporting: 'net' }).map(
+        (p) => p.split(':')[0],
+      ),
     ).toEqual(['region', 'accountId', 'salesReporting', 'eventNames.renewal', 'sandboxPasscode']);
   });
 
@@ -95,7 +101,14 @@ describe('settings', () => {
   it('describes itself as JSON Schema for config editors', () => {
     const schema = z.toJSONSchema(CleverTapSettings, { io: 'input' }) as { properties: object; additionalProperties: boolean };
     expect(Object.keys(schema.properties)).toEqual([
-      'region', 'endpoint', 'accountId', 'passcode', 'sandboxAccountId', 'sandboxPasscode', 'eventNames', 'salesReporting',
+      'region',
+      'endpoint',
+      'accountId',
+      'passcode',
+      'sandboxAccountId',
+      'sandboxPasscode',
+      'eventNames',
+      'salesReporting',
     ]);
     expect(schema.additionalProperties).toBe(false);
   });

@@ -8,9 +8,7 @@ export type CleverTapRegion = (typeof CLEVERTAP_REGIONS)[number];
 
 export const CleverTapSettings = z
   .strictObject({
-    region: regionSetting(CLEVERTAP_REGIONS)
-      .default('eu1')
-      .describe('CleverTap data centre; decides the API host unless endpoint is set'),
+    region: regionSetting(CLEVERTAP_REGIONS).default('eu1').describe('CleverTap data centre; decides the API host unless endpoint is set'),
     endpoint: BaseUrl.optional().describe('Base-URL override (a proxy, a test server); `/1/upload` is appended'),
     accountId: z.string().optional().describe('Account (project) id of the production account'),
     passcode: z.string().optional().describe('Passcode of the production account (secret)'),
@@ -20,15 +18,26 @@ export const CleverTapSettings = z
     salesReporting: SalesReporting.default('gross').describe('Which revenue is reported as `amount`'),
   })
   .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenFieldsValid('eventNames'))
-  .superRefine((settings, ctx) => {
-    const { sandboxAccountId, sandboxPasscode } = settings;
-    if (isSet(sandboxAccountId) && !isSet(sandboxPasscode)) {
-      ctx.addIssue({ code: 'custom', path: ['sandboxPasscode'], message: 'must be set when sandboxAccountId is set (sandbox events need both)' });
-    }
-    if (isSet(sandboxPasscode) && !isSet(sandboxAccountId)) {
-      ctx.addIssue({ code: 'custom', path: ['sandboxAccountId'], message: 'must be set when sandboxPasscode is set (sandbox events need both)' });
-    }
-  }, whenFieldsValid('sandboxAccountId', 'sandboxPasscode'));
+  .superRefine(
+    (settings, ctx) => {
+      const { sandboxAccountId, sandboxPasscode } = settings;
+      if (isSet(sandboxAccountId) && !isSet(sandboxPasscode)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sandboxPasscode'],
+          message: 'must be set when sandboxAccountId is set (sandbox events need both)',
+        });
+      }
+      if (isSet(sandboxPasscode) && !isSet(sandboxAccountId)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sandboxAccountId'],
+          message: 'must be set when sandboxPasscode is set (sandbox events need both)',
+        });
+      }
+    },
+    whenFieldsValid('sandboxAccountId', 'sandboxPasscode'),
+  );
 export type CleverTapSettings = z.output<typeof CleverTapSettings>;
 
 export function hasSandboxCredentials(settings: CleverTapSettings): boolean {

@@ -8,7 +8,8 @@ export interface LogEntry {
 
 /** A Logger that keeps every entry (child fields merged in), to check what was said and that no secret was. */
 export function captureLogger(entries: LogEntry[] = [], bound: object = {}): Logger & { entries: LogEntry[] } {
-  const log = (level: LogEntry['level']) => (fields: object, message: string) => entries.push({ level, fields: { ...bound, ...fields }, message });
+  const log = (level: LogEntry['level']) => (fields: object, message: string) =>
+    entries.push({ level, fields: { ...bound, ...fields }, message });
   return {
     entries,
     debug: log('debug'),

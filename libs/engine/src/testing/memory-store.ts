@@ -72,8 +72,21 @@ export class MemoryStore implements Store {
       .sort((a, b) => (a.nextAttemptAtMs ?? 0) - (b.nextAttemptAtMs ?? 0) || a.createdAtMs - b.createdAtMs)
       .slice(0, request.limit);
     return due.map((row) => {
-      this.put({ ...row, state: 'in_flight', leaseUntilMs: request.nowMs + request.leaseMs, leaseOwner: request.owner, updatedAtMs: request.nowMs });
-      return { id: row.id, eventId: row.eventId, destinationId: row.destinationId, attempts: row.attempts, windowStartMs: row.windowStartMs, body: row.body };
+      this.put({
+        ...row,
+        state: 'in_flight',
+        leaseUntilMs: request.nowMs + request.leaseMs,
+        leaseOwner: request.owner,
+        updatedAtMs: request.nowMs,
+      });
+      return {
+        id: row.id,
+        eventId: row.eventId,
+        destinationId: row.destinationId,
+        attempts: row.attempts,
+        windowStartMs: row.windowStartMs,
+        body: row.body,
+      };
     });
   }
 
@@ -99,7 +112,9 @@ export class MemoryStore implements Store {
   }
 
   async releaseLeases(owner?: string): Promise<number> {
-    const held = [...this.deliveries.values()].filter((row) => row.state === 'in_flight' && (owner === undefined || row.leaseOwner === owner));
+    const held = [...this.deliveries.values()].filter(
+      (row) => row.state === 'in_flight' && (owner === undefined || row.leaseOwner === owner),
+    );
     for (const row of held) this.put({ ...row, state: 'pending', leaseUntilMs: null, leaseOwner: null });
     return held.length;
   }

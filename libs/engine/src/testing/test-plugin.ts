@@ -70,7 +70,10 @@ export function testPlugin(limits: { maxItems?: number; maxConcurrency?: number 
       const rejected = new Set(Array.isArray(answer?.rejected) ? answer.rejected : []);
       return request.deliveryIds.flatMap((deliveryId) =>
         rejected.has(deliveryId)
-          ? sameOutcomeForAll({ ...request, deliveryIds: [deliveryId] }, { type: 'rejected', code: 'bad_item', reason: 'the server refused this item', status: result.status })
+          ? sameOutcomeForAll(
+              { ...request, deliveryIds: [deliveryId] },
+              { type: 'rejected', code: 'bad_item', reason: 'the server refused this item', status: result.status },
+            )
           : [{ deliveryId, type: 'delivered', status: result.status }],
       );
     },
@@ -112,7 +115,13 @@ export function testDestination(
   settings: TestSettings,
   options: { plugin?: DestinationPlugin<TestSettings>; concurrency?: number; timeoutMs?: number } = {},
 ): DestinationInstance {
-  return { id, plugin: options.plugin ?? testPlugin(), settings, concurrency: options.concurrency ?? 4, timeoutMs: options.timeoutMs ?? 5_000 };
+  return {
+    id,
+    plugin: options.plugin ?? testPlugin(),
+    settings,
+    concurrency: options.concurrency ?? 4,
+    timeoutMs: options.timeoutMs ?? 5_000,
+  };
 }
 
 let sequence = 0;

@@ -11,17 +11,29 @@ const SAMPLES = path.resolve(__dirname, '../../../../../shared/real-samples/reve
 const expected: Record<string, { kind: EventKind | null; check?: Record<string, unknown> }> = {
   'event-types-and-fields_1.json': { kind: 'initial_purchase', check: { attributes: { '$Favorite Cat': 'Garfield' }, priceUsd: 2.49 } },
   'sample-event-experiment-enrollment.json': { kind: null, check: { environment: 'PRODUCTION', store: null } },
-  'sample-event-invoice-issuance.json': { kind: null, check: { periodType: null, transactionId: null, priceUsd: null, priceInPurchasedCurrency: 9 } },
+  'sample-event-invoice-issuance.json': {
+    kind: null,
+    check: { periodType: null, transactionId: null, priceUsd: null, priceInPurchasedCurrency: 9 },
+  },
   'sample-event-refund-reversed.json': { kind: null, check: { type: 'REFUND_REVERSED' } },
   'sample-event-temporary-entitlement-grant.json': { kind: null, check: { environment: 'PRODUCTION', appUserId: '41234567890' } },
   'sample-events_1.json': { kind: 'initial_purchase' },
   'sample-events_2.json': { kind: 'renewal', check: { currency: 'EUR', priceInPurchasedCurrency: 7.99, priceUsd: 8.14 } },
-  'sample-events_3.json': { kind: 'cancellation', check: { appId: null, attributes: { $idfa: '12345678-1234-1234-1234-12345678912x', $appsflyerId: '1234567891234-1234567', favorite_food: 'pizza' } } },
+  'sample-events_3.json': {
+    kind: 'cancellation',
+    check: {
+      appId: null,
+      attributes: { $idfa: '12345678-1234-1234-1234-12345678912x', $appsflyerId: '1234567891234-1234567', favorite_food: 'pizza' },
+    },
+  },
   'sample-events_4.json': { kind: 'uncancellation', check: { attributes: {} } },
   'sample-events_5.json': { kind: 'non_subscription_purchase', check: { expirationAtMs: null } },
   'sample-events_6.json': { kind: 'subscription_paused' },
   'sample-events_7.json': { kind: 'billing_issue' },
-  'sample-events_8.json': { kind: null, check: { type: 'TRANSFER', appUserId: null, timestampMs: 78789789798798, transferredTo: ['4BEDB450-8EF2-11E9-B475-0800200C9A66'] } },
+  'sample-events_8.json': {
+    kind: null,
+    check: { type: 'TRANSFER', appUserId: null, timestampMs: 78789789798798, transferredTo: ['4BEDB450-8EF2-11E9-B475-0800200C9A66'] },
+  },
   'sample-events_9.json': { kind: 'cancellation', check: { cancelReason: 'CUSTOMER_SUPPORT', priceUsd: -9.99 } },
   'sample-events_10.json': { kind: 'product_change', check: { newProductId: 'com.revenuecat.myapp.yearly' } },
   'sample-events_11.json': { kind: 'trial_started' },

@@ -167,7 +167,13 @@ describe('toSubscriptionEvent', () => {
   });
 
   it('keeps negative refund prices', () => {
-    const event = parseEvent({ ...minimal, type: 'CANCELLATION', cancel_reason: 'CUSTOMER_SUPPORT', price: -9.99, price_in_purchased_currency: -9.99 });
+    const event = parseEvent({
+      ...minimal,
+      type: 'CANCELLATION',
+      cancel_reason: 'CUSTOMER_SUPPORT',
+      price: -9.99,
+      price_in_purchased_currency: -9.99,
+    });
     expect(event).toMatchObject({ kind: 'cancellation', priceUsd: -9.99, priceInPurchasedCurrency: -9.99 });
   });
 
@@ -262,12 +268,32 @@ describe('bad input names the field', () => {
     ['an empty type', { event: { ...minimal, type: '' } }, [{ path: 'event.type', message: 'must not be empty' }]],
     ['no timestamp', { event: { id: 'e', type: 'TEST' } }, [{ path: 'event.event_timestamp_ms', message: 'required' }]],
     ['a numeric type', { event: { ...minimal, type: 42 } }, [{ path: 'event.type', message: 'expected string, got number' }]],
-    ['a string timestamp', { event: { ...minimal, event_timestamp_ms: '1' } }, [{ path: 'event.event_timestamp_ms', message: 'expected number, got string' }]],
+    [
+      'a string timestamp',
+      { event: { ...minimal, event_timestamp_ms: '1' } },
+      [{ path: 'event.event_timestamp_ms', message: 'expected number, got string' }],
+    ],
     ['a string price', { event: { ...minimal, price: '9.99' } }, [{ path: 'event.price', message: 'expected number, got string' }]],
-    ['a number among aliases', { event: { ...minimal, aliases: ['a', 7] } }, [{ path: 'event.aliases[1]', message: 'expected string, got number' }]],
-    ['a string trial flag', { event: { ...minimal, is_trial_conversion: 'true' } }, [{ path: 'event.is_trial_conversion', message: 'expected boolean, got string' }]],
-    ['an unknown environment', { event: { ...minimal, environment: 'STAGING' } }, [{ path: 'event.environment', message: 'expected one of PRODUCTION, SANDBOX' }]],
-    ['attributes as a list', { event: { ...minimal, subscriber_attributes: [] } }, [{ path: 'event.subscriber_attributes', message: 'expected record, got array' }]],
+    [
+      'a number among aliases',
+      { event: { ...minimal, aliases: ['a', 7] } },
+      [{ path: 'event.aliases[1]', message: 'expected string, got number' }],
+    ],
+    [
+      'a string trial flag',
+      { event: { ...minimal, is_trial_conversion: 'true' } },
+      [{ path: 'event.is_trial_conversion', message: 'expected boolean, got string' }],
+    ],
+    [
+      'an unknown environment',
+      { event: { ...minimal, environment: 'STAGING' } },
+      [{ path: 'event.environment', message: 'expected one of PRODUCTION, SANDBOX' }],
+    ],
+    [
+      'attributes as a list',
+      { event: { ...minimal, subscriber_attributes: [] } },
+      [{ path: 'event.subscriber_attributes', message: 'expected record, got array' }],
+    ],
   ])('%s', (_case, body, issues) => {
     expect(issuesOf(body)).toEqual(issues);
   });
@@ -305,7 +331,10 @@ describe('bad input names the field', () => {
 
 describe('parseRevenueCatWebhookText', () => {
   it('parses a webhook from its JSON text', () => {
-    expect(parseRevenueCatWebhookText(JSON.stringify({ api_version: '1.0', event: minimal }))).toMatchObject({ ok: true, value: { id: 'evt-1' } });
+    expect(parseRevenueCatWebhookText(JSON.stringify({ api_version: '1.0', event: minimal }))).toMatchObject({
+      ok: true,
+      value: { id: 'evt-1' },
+    });
   });
 
   it.each(['', '{', '{"event": }', 'undefined'])('answers one (body) issue for invalid JSON %j', (text) => {
@@ -323,7 +352,17 @@ describe('parseRevenueCatWebhookText', () => {
 
 describe('stray nulls', () => {
   it('accepts null in any optional field, so a null never costs an event', () => {
-    const result = revenueCatSource.parse({ event: { id: 'e-null', type: 'RENEWAL', event_timestamp_ms: 1, app_user_id: null, store: null, cancel_reason: null, metadata: { utm: { nested: true } } } });
+    const result = revenueCatSource.parse({
+      event: {
+        id: 'e-null',
+        type: 'RENEWAL',
+        event_timestamp_ms: 1,
+        app_user_id: null,
+        store: null,
+        cancel_reason: null,
+        metadata: { utm: { nested: true } },
+      },
+    });
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.value.appUserId).toBeNull();
   });

@@ -31,7 +31,8 @@ export function capabilitiesChecks(plugin: AnyDestinationPlugin, options: Destin
         const name = findFixture('refund (a negative price)', (e) => (e.priceUsd ?? 0) < 0);
         const { amount } = plugin.revenue(frozenEvent(name), kitSettings(plugin, options).settings);
         if (!capabilities.negativeRevenue && amount < 0) violation(`revenue of fixture ${name} is ${amount}, below 0`);
-        if (capabilities.negativeRevenue && !(amount < 0)) violation(`revenue of fixture ${name} is ${amount}; a refund should be negative`);
+        if (capabilities.negativeRevenue && !(amount < 0))
+          violation(`revenue of fixture ${name} is ${amount}; a refund should be negative`);
       },
     },
     {
@@ -81,7 +82,8 @@ function checkWellFormed({ capabilities }: AnyDestinationPlugin): void {
     violation('batch.maxBytes must be an integer ≥ 1 when given');
   }
   if (!positiveInteger(capabilities.maxConcurrency)) violation('maxConcurrency must be an integer ≥ 1');
-  if (!['separate-credentials', 'drop', 'forward'].includes(capabilities.sandbox)) violation(`unknown sandbox policy ${capabilities.sandbox}`);
+  if (!['separate-credentials', 'drop', 'forward'].includes(capabilities.sandbox))
+    violation(`unknown sandbox policy ${capabilities.sandbox}`);
   const kinds = Object.entries(capabilities.kinds);
   if (kinds.length === 0) violation('kinds is empty: the destination would take nothing');
   for (const [kind, support] of kinds) {
@@ -97,7 +99,11 @@ function checkHooks(plugin: AnyDestinationPlugin, name: FixtureName, settings: u
     const event = frozenEvent(name);
     const skip = plugin.filter(event, settings);
     if (skip) return { skip };
-    return { name: plugin.eventName(event, settings), identity: plugin.identity(event, settings), revenue: plugin.revenue(event, settings) };
+    return {
+      name: plugin.eventName(event, settings),
+      identity: plugin.identity(event, settings),
+      revenue: plugin.revenue(event, settings),
+    };
   };
   const first = once();
   if (JSON.stringify(first) !== JSON.stringify(once())) violation(`${at}: the hooks answered differently the second time`);

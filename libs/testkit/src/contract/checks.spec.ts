@@ -31,7 +31,10 @@ function expectViolation(run: () => void, message: RegExp): void {
   expect(run).toThrow(message);
 }
 
-const broken = (overrides: Partial<DestinationPlugin<SampleSettings>>): DestinationPlugin<SampleSettings> => ({ ...samplePlugin, ...overrides });
+const broken = (overrides: Partial<DestinationPlugin<SampleSettings>>): DestinationPlugin<SampleSettings> => ({
+  ...samplePlugin,
+  ...overrides,
+});
 const ok = () => ({ kind: 'response' as const, status: 200, headers: {}, body: '{"rejected":[]}' });
 // The sample's schema without its eventNames refinement.
 const unrefined = () => z.object(sampleSettings.shape).strict() as unknown as typeof sampleSettings;
@@ -56,10 +59,16 @@ describe('settings checks', () => {
     const lenient = broken({ settings: z.object({ ...sampleSettings.shape, endpoint: z.string() }) as unknown as typeof sampleSettings });
     expectViolation(() => runCheck(settingsChecks, 'rejects {"endpoint"', lenient), /accepted \{"endpoint":"ftp/);
     const options = { ...sampleOptions, invalidSettings: [{ settings: { endpoint: 'ftp://x' }, paths: ['region'] }] };
-    expectViolation(() => runCheck(settingsChecks, 'rejects {"endpoint"', samplePlugin, options), /expected problems at region; the schema reported endpoint: /);
+    expectViolation(
+      () => runCheck(settingsChecks, 'rejects {"endpoint"', samplePlugin, options),
+      /expected problems at region; the schema reported endpoint: /,
+    );
   });
   it('insist on at least one bad config, each naming a path', () => {
-    expectViolation(() => runCheck(settingsChecks, 'is given bad configs', samplePlugin, { ...sampleOptions, invalidSettings: [] }), /invalidSettings is empty/);
+    expectViolation(
+      () => runCheck(settingsChecks, 'is given bad configs', samplePlugin, { ...sampleOptions, invalidSettings: [] }),
+      /invalidSettings is empty/,
+    );
     const options = { ...sampleOptions, invalidSettings: [{ settings: { endpoint: 'ftp://x' }, paths: [] }] };
     expectViolation(() => runCheck(settingsChecks, 'naming (no path given)', samplePlugin, options), /must name at least one path/);
   });
@@ -75,16 +84,23 @@ describe('secrets checks', () => {
   });
   it('catch secrets the kit cannot look for: unset, too short, or not top-level', () => {
     const short = { ...sampleOptions, settings: { apiKey: 'short' }, sandboxSettings: undefined };
-    expectViolation(() => runCheck(secretsChecks, 'declared secret is set', samplePlugin, short), /secret "apiKey" must be a top-level setting/);
+    expectViolation(
+      () => runCheck(secretsChecks, 'declared secret is set', samplePlugin, short),
+      /secret "apiKey" must be a top-level setting/,
+    );
     const nested = broken({ secrets: ['apiKey', 'sandboxApiKey', 'auth.token'] });
     expectViolation(() => runCheck(secretsChecks, 'declared secret is set', nested), /secret "auth.token"/);
   });
   it('catch validation errors and missingConfig messages that quote a secret', () => {
     const echoing = sampleSettings.superRefine((s, ctx) => {
-      if (s.salesReporting === 'after_store_commission') ctx.addIssue({ code: 'custom', path: ['salesReporting'], message: `not with key ${s.apiKey}` });
+      if (s.salesReporting === 'after_store_commission')
+        ctx.addIssue({ code: 'custom', path: ['salesReporting'], message: `not with key ${s.apiKey}` });
     });
     const plugin = broken({ settings: echoing as unknown as typeof sampleSettings });
-    const options = { ...sampleOptions, invalidSettings: [{ settings: { salesReporting: 'after_store_commission' }, paths: ['salesReporting'] }] };
+    const options = {
+      ...sampleOptions,
+      invalidSettings: [{ settings: { salesReporting: 'after_store_commission' }, paths: ['salesReporting'] }],
+    };
     expectViolation(() => runCheck(secretsChecks, 'validation errors', plugin, options), /secret "apiKey" verbatim/);
     const telling = broken({ missingConfig: (s) => (s.sandboxApiKey ? [] : [`no sandbox key to go with ${s.apiKey}`]) });
     expectViolation(() => runCheck(secretsChecks, 'missingConfig shows', telling), /missingConfig shows secret "apiKey" verbatim/);
@@ -95,7 +111,9 @@ describe('capabilities checks', () => {
   it('catch malformed capabilities', () => {
     const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 0 } } });
     expectViolation(() => runCheck(capabilitiesChecks, 'well formed', plugin), /maxItems must be an integer/);
-    const unknownKind = broken({ capabilities: { ...sampleCapabilities, kinds: { teleported: { defaultName: 'x', optional: true } } as never } });
+    const unknownKind = broken({
+      capabilities: { ...sampleCapabilities, kinds: { teleported: { defaultName: 'x', optional: true } } as never },
+    });
     expectViolation(() => runCheck(capabilitiesChecks, 'well formed', unknownKind), /kinds\.teleported is not an event kind/);
   });
   it('catch hooks that answer differently each time', () => {
@@ -133,23 +151,40 @@ describe('capabilities checks', () => {
     const noSandboxSettings = { ...sampleOptions, sandboxSettings: undefined };
     expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', samplePlugin, noSandboxSettings), /sandboxSettings is required/);
     const leaky = { ...sampleOptions, settings: sampleOptions.sandboxSettings! };
-    expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', samplePlugin, leaky), /passes the filter without sandbox credentials/);
+    expectViolation(
+      () => runCheck(capabilitiesChecks, 'sandbox events', samplePlugin, leaky),
+      /passes the filter without sandbox credentials/,
+    );
     const drops = broken({ capabilities: { ...sampleCapabilities, sandbox: 'drop' } });
-    expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', drops), /passes the filter under options.sandboxSettings; sandbox events are dropped/);
+    expectViolation(
+      () => runCheck(capabilitiesChecks, 'sandbox events', drops),
+      /passes the filter under options.sandboxSettings; sandbox events are dropped/,
+    );
     const forwards = broken({ capabilities: { ...sampleCapabilities, sandbox: 'forward' } });
     expectViolation(() => runCheck(capabilitiesChecks, 'sandbox events', forwards), /is skipped \(sandbox_without_credentials/);
   });
   it('catch kinds the filter does not honour', () => {
-    const skipsRenewals = broken({ filter: (event, s) => (event.kind === 'renewal' ? { rule: 'no', reason: 'no' } : samplePlugin.filter(event, s)) });
-    expectViolation(() => runCheck(capabilitiesChecks, 'renewal: sent as', skipsRenewals), /is skipped \(no: no\), but kinds declares renewal/);
+    const skipsRenewals = broken({
+      filter: (event, s) => (event.kind === 'renewal' ? { rule: 'no', reason: 'no' } : samplePlugin.filter(event, s)),
+    });
+    expectViolation(
+      () => runCheck(capabilitiesChecks, 'renewal: sent as', skipsRenewals),
+      /is skipped \(no: no\), but kinds declares renewal/,
+    );
     const sendsPaused = broken({ filter: () => undefined });
-    expectViolation(() => runCheck(capabilitiesChecks, 'subscription_paused: not taken', sendsPaused), /kinds does not declare subscription_paused/);
+    expectViolation(
+      () => runCheck(capabilitiesChecks, 'subscription_paused: not taken', sendsPaused),
+      /kinds does not declare subscription_paused/,
+    );
   });
   it('catch names that ignore eventNames, optional kinds that cannot be switched off, and required ones that can', () => {
     const fixedNames = broken({ eventName: (event) => sampleCapabilities.kinds[event.kind!]!.defaultName });
     expectViolation(() => runCheck(capabilitiesChecks, 'renewal: sent as', fixedNames), /does not rename fixture renewal/);
     const alwaysOn = broken({ filter: (event, s) => samplePlugin.filter(event, { ...s, eventNames: undefined }) });
-    expectViolation(() => runCheck(capabilitiesChecks, 'expiration: sent as', alwaysOn), /eventNames.expiration = null does not switch fixture expiration off/);
+    expectViolation(
+      () => runCheck(capabilitiesChecks, 'expiration: sent as', alwaysOn),
+      /eventNames.expiration = null does not switch fixture expiration off/,
+    );
     const lax = broken({ settings: unrefined() });
     expectViolation(() => runCheck(capabilitiesChecks, 'renewal: sent as', lax), /must be a config error at eventNames.renewal/);
   });
@@ -162,47 +197,77 @@ describe('capabilities checks', () => {
 describe('request checks', () => {
   it('catch requests that differ from one build to the next', () => {
     let builds = 0;
-    const plugin = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, body: `${r.body} ${++builds}` })) });
+    const plugin = broken({
+      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, body: `${r.body} ${++builds}` })),
+    });
     expectViolation(() => runCheck(requestsChecks, 'every fixture', plugin), /request 0 has a different body when built again/);
   });
   it('catch a lost, a repeated and a foreign delivery id', () => {
-    const losing = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, deliveryIds: r.deliveryIds.slice(1) })) });
+    const losing = broken({
+      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, deliveryIds: r.deliveryIds.slice(1) })),
+    });
     expectViolation(() => runCheck(requestsChecks, 'a batch of every fixture', losing), /exactly once: missing initial_purchase/);
-    const repeating = broken({ buildRequests: (batch, s) => [...samplePlugin.buildRequests(batch, s), ...samplePlugin.buildRequests(batch, s)] });
+    const repeating = broken({
+      buildRequests: (batch, s) => [...samplePlugin.buildRequests(batch, s), ...samplePlugin.buildRequests(batch, s)],
+    });
     expectViolation(() => runCheck(requestsChecks, 'a batch of every fixture', repeating), /exactly once: repeated initial_purchase/);
-    const foreign = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, deliveryIds: [...r.deliveryIds, 'x'] })) });
+    const foreign = broken({
+      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, deliveryIds: [...r.deliveryIds, 'x'] })),
+    });
     expectViolation(() => runCheck(requestsChecks, 'a batch of every fixture', foreign), /unknown x/);
   });
   it('catch malformed requests', () => {
     const relative = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, url: '/events' })) });
     expectViolation(() => runCheck(requestsChecks, 'every fixture', relative), /url is not an absolute URL/);
-    const keyless = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: '' })) });
+    const keyless = broken({
+      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: '' })),
+    });
     expectViolation(() => runCheck(requestsChecks, 'every fixture', keyless), /concurrencyKey is empty/);
   });
   it('catch a secret the preview cannot redact (Basic credentials) and secrets in keys and warnings', () => {
     const basic = broken({
       buildRequests: (batch, s) =>
-        samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, headers: { authorization: `Basic ${Buffer.from(`user:${s.apiKey}`).toString('base64')}` } })),
+        samplePlugin
+          .buildRequests(batch, s)
+          .map((r) => ({ ...r, headers: { authorization: `Basic ${Buffer.from(`user:${s.apiKey}`).toString('base64')}` } })),
     });
     expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', basic), /still shows secret "apiKey" base64-encoded/);
-    const keyed = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: `sample:${s.apiKey}` })) });
-    expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', keyed), /concurrencyKey or warnings show secret "apiKey" verbatim/);
+    const keyed = broken({
+      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: `sample:${s.apiKey}` })),
+    });
+    expectViolation(
+      () => runCheck(requestsChecks, 'the preview shows no secret', keyed),
+      /concurrencyKey or warnings show secret "apiKey" verbatim/,
+    );
     const warned = broken({
-      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, warnings: [`dropped ${encodeURIComponent(s.apiKey!)}`] })),
+      buildRequests: (batch, s) =>
+        samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, warnings: [`dropped ${encodeURIComponent(s.apiKey!)}`] })),
     });
     const spaced = { ...sampleOptions, settings: { apiKey: 'sample key+0001' }, sandboxSettings: undefined };
     expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', warned, spaced), /secret "apiKey" URL-encoded/);
   });
   it('catch sandbox events sent with production ones, or production sent to the sandbox key', () => {
-    const oneKey = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: 'sample' })) });
+    const oneKey = broken({
+      buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: 'sample' })),
+    });
     expectViolation(() => runCheck(requestsChecks, 'sandbox events go to', oneKey), /share a concurrency key/);
-    const mixing = broken({ buildRequests: (batch, s) => [{ ...samplePlugin.buildRequests(batch, s)[0], deliveryIds: batch.map((p) => p.deliveryId) }] });
-    expectViolation(() => runCheck(requestsChecks, 'sandbox events go to', mixing), /one request carries production initial_purchase and sandbox/);
+    const mixing = broken({
+      buildRequests: (batch, s) => [{ ...samplePlugin.buildRequests(batch, s)[0], deliveryIds: batch.map((p) => p.deliveryId) }],
+    });
+    expectViolation(
+      () => runCheck(requestsChecks, 'sandbox events go to', mixing),
+      /one request carries production initial_purchase and sandbox/,
+    );
     const moved = broken({
       buildRequests: (batch, s) =>
-        samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: s.sandboxApiKey ? `${r.concurrencyKey}+` : r.concurrencyKey })),
+        samplePlugin
+          .buildRequests(batch, s)
+          .map((r) => ({ ...r, concurrencyKey: s.sandboxApiKey ? `${r.concurrencyKey}+` : r.concurrencyKey })),
     });
-    expectViolation(() => runCheck(requestsChecks, 'sandbox events go to', moved), /production fixture initial_purchase goes to another concurrency key/);
+    expectViolation(
+      () => runCheck(requestsChecks, 'sandbox events go to', moved),
+      /production fixture initial_purchase goes to another concurrency key/,
+    );
   });
 });
 
@@ -219,19 +284,31 @@ describe('batching checks', () => {
 
 describe('response checks', () => {
   it('catch outcomes of the wrong type, and a Retry-After ignored', () => {
-    const allRejected = broken({ parseResponse: (request) => standardFailureOutcomes(request, { kind: 'response', status: 400, headers: {}, body: '' }, 0) });
+    const allRejected = broken({
+      parseResponse: (request) => standardFailureOutcomes(request, { kind: 'response', status: 400, headers: {}, body: '' }, 0),
+    });
     expectViolation(() => runCheck(responsesChecks, 'HTTP 401', allRejected), /is rejected, expected auth_failed/);
     const impatient = broken({ parseResponse: (request) => standardFailureOutcomes(request, { kind: 'timeout', message: 't' }, 0) });
-    expectViolation(() => runCheck(responsesChecks, 'Retry-After: 7', impatient), /should retry after 7000 ms \(Retry-After\), not undefined/);
+    expectViolation(
+      () => runCheck(responsesChecks, 'Retry-After: 7', impatient),
+      /should retry after 7000 ms \(Retry-After\), not undefined/,
+    );
   });
   it('catch a delivery left without an outcome, or given two', () => {
     const dropping = broken({ parseResponse: (request, result, s) => samplePlugin.parseResponse(request, result, s).slice(1) });
     expectViolation(() => runCheck(responsesChecks, 'JSON null', dropping), /the outcomes must hold each delivery exactly once: missing/);
-    const doubling = broken({ parseResponse: (request, result, s) => [...samplePlugin.parseResponse(request, result, s), samplePlugin.parseResponse(request, result, s)[0]] });
+    const doubling = broken({
+      parseResponse: (request, result, s) => [
+        ...samplePlugin.parseResponse(request, result, s),
+        samplePlugin.parseResponse(request, result, s)[0],
+      ],
+    });
     expectViolation(() => runCheck(responsesChecks, 'HTTP 502', doubling), /repeated/);
   });
   it('catch an outcome without a reason, and a crash on garbage', () => {
-    const terse = broken({ parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: '' })) });
+    const terse = broken({
+      parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: '' })),
+    });
     expectViolation(() => runCheck(responsesChecks, 'a timeout', terse), /retry needs a reason/);
     const trusting = broken({
       parseResponse: (request, result, s) => {
@@ -243,7 +320,12 @@ describe('response checks', () => {
   });
   it('catch a secret in an outcome reason', () => {
     const plugin = broken({
-      parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: `failed: ${JSON.stringify(request.headers)}` })),
+      parseResponse: (request) =>
+        request.deliveryIds.map((deliveryId) => ({
+          deliveryId,
+          type: 'retry' as const,
+          reason: `failed: ${JSON.stringify(request.headers)}`,
+        })),
     });
     expectViolation(() => runCheck(responsesChecks, 'a network error', plugin), /the outcomes show secret "apiKey" verbatim/);
   });
@@ -252,7 +334,9 @@ describe('response checks', () => {
     expectViolation(() => runCheck(responsesChecks, 'success answer', samplePlugin, options), /give options.responses.accepted/);
   });
   it('catch a partial answer read as all delivered, and require a partial answer', () => {
-    const optimistic = broken({ parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'delivered' as const })) });
+    const optimistic = broken({
+      parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'delivered' as const })),
+    });
     expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', optimistic), /was refused but counts as delivered/);
     const options = { ...sampleOptions, responses: { accepted: ok } };
     expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', samplePlugin, options), /give options.responses.partial/);
@@ -260,33 +344,50 @@ describe('response checks', () => {
     expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', single), /no request carries two deliveries/);
   });
   it("catch the rest not delivered when the partial answer's others are 'delivered' (the default)", () => {
-    const pessimistic = broken({ parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: 'unsure' })) });
+    const pessimistic = broken({
+      parseResponse: (request) => request.deliveryIds.map((deliveryId) => ({ deliveryId, type: 'retry' as const, reason: 'unsure' })),
+    });
     expectViolation(() => runCheck(partialResponsesChecks, 'partial answer', pessimistic), /initial_purchase was taken but is retry/);
   });
 });
 
 describe("partial-response checks with others: 'retry' (a destination that takes a request whole or not at all)", () => {
-  const run = (plugin: DestinationPlugin<SampleSettings>, options = wholeOrNothingOptions) => () =>
-    runCheck(partialResponsesChecks, 'partial answer', plugin, options);
+  const run =
+    (plugin: DestinationPlugin<SampleSettings>, options = wholeOrNothingOptions) =>
+    () =>
+      runCheck(partialResponsesChecks, 'partial answer', plugin, options);
   it('pass a plugin that rejects the refused delivery and retries the others', () => {
     expect(run(wholeOrNothingPlugin)).not.toThrow();
   });
   it('catch the others counted as delivered', () => {
     const options = withPartial((request) => ({ result: ok(), refused: [request.deliveryIds[1]], others: 'retry' }));
-    const readsRefusals = broken({ parseResponse: (request, _result, s) => samplePlugin.parseResponse(request, { ...ok(), body: '{"rejected":[{"index":1,"reason":"bad"}]}' }, s) });
-    expectViolation(run(readsRefusals, options), /initial_purchase was not ingested \(the destination took none of the request\) but is delivered; it must be retried/);
+    const readsRefusals = broken({
+      parseResponse: (request, _result, s) =>
+        samplePlugin.parseResponse(request, { ...ok(), body: '{"rejected":[{"index":1,"reason":"bad"}]}' }, s),
+    });
+    expectViolation(
+      run(readsRefusals, options),
+      /initial_purchase was not ingested \(the destination took none of the request\) but is delivered; it must be retried/,
+    );
   });
   it('catch a partial answer read as a plain 400: the others rejected with the refused one', () => {
-    expectViolation(run(broken({ parseResponse: (request, result) => standardFailureOutcomes(request, result, 0) })), /initial_purchase was not ingested .* but is rejected/);
+    expectViolation(
+      run(broken({ parseResponse: (request, result) => standardFailureOutcomes(request, result, 0) })),
+      /initial_purchase was not ingested .* but is rejected/,
+    );
   });
   it('catch the refused delivery retried just like the others, as a plain failure would be', () => {
-    const retriesAll = broken({ parseResponse: (request) => standardFailureOutcomes(request, { kind: 'response', status: 503, headers: {}, body: '' }, 0) });
+    const retriesAll = broken({
+      parseResponse: (request) => standardFailureOutcomes(request, { kind: 'response', status: 503, headers: {}, body: '' }, 0),
+    });
     expectViolation(run(retriesAll), /trial_started was refused but is retried just like the deliveries the answer did not name/);
   });
   it('pass a refused delivery retried later than the others (a throttled user, say)', () => {
     const throttles = broken({
       parseResponse: (request, result, s) =>
-        wholeOrNothingPlugin.parseResponse(request, result, s).map((o): Outcome => (o.type === 'rejected' ? { ...o, type: 'retry', retryAfterMs: 30_000 } : o)),
+        wholeOrNothingPlugin
+          .parseResponse(request, result, s)
+          .map((o): Outcome => (o.type === 'rejected' ? { ...o, type: 'retry', retryAfterMs: 30_000 } : o)),
     });
     expect(run(throttles)).not.toThrow();
   });

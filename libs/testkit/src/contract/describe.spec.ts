@@ -14,7 +14,12 @@ interface Block {
   readonly hooks: Record<'beforeAll' | 'afterAll' | 'beforeEach' | 'afterEach', Hook[]>;
 }
 
-const newBlock = (title: string): Block => ({ title, blocks: [], tests: [], hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] } });
+const newBlock = (title: string): Block => ({
+  title,
+  blocks: [],
+  tests: [],
+  hooks: { beforeAll: [], afterAll: [], beforeEach: [], afterEach: [] },
+});
 const JEST_GLOBALS = ['describe', 'it', 'beforeAll', 'afterAll', 'beforeEach', 'afterEach'] as const;
 
 function record(register: () => void): Block {
@@ -33,7 +38,9 @@ function record(register: () => void): Block {
       current = parent;
     },
     it,
-    ...Object.fromEntries((['beforeAll', 'afterAll', 'beforeEach', 'afterEach'] as const).map((hook) => [hook, (fn: Hook) => current.hooks[hook].push(fn)])),
+    ...Object.fromEntries(
+      (['beforeAll', 'afterAll', 'beforeEach', 'afterEach'] as const).map((hook) => [hook, (fn: Hook) => current.hooks[hook].push(fn)]),
+    ),
   });
   try {
     register();
@@ -116,7 +123,9 @@ describe('describeDestinationContract', () => {
       );
     }
     const unknown = { ...sampleOptions, skip: { batches: 'typo' } } as unknown as DestinationContractOptions;
-    expect(() => record(() => describeDestinationContract(samplePlugin, unknown))).toThrow(/skip\.batches: no such suite \(the suites are settings, /);
+    expect(() => record(() => describeDestinationContract(samplePlugin, unknown))).toThrow(
+      /skip\.batches: no such suite \(the suites are settings, /,
+    );
   });
 
   it('fails the test during which the plugin reached for the network, and restores the network afterwards', () => {
@@ -134,7 +143,8 @@ describe('describeDestinationContract', () => {
     try {
       const failed = run(contract).filter((r) => r.status === 'failed');
       expect(failed.length).toBeGreaterThan(0);
-      for (const result of failed) expect(result.error).toMatch(/^the plugin reached for the network: fetch http:\/\/127\.0\.0\.1:9\/track/);
+      for (const result of failed)
+        expect(result.error).toMatch(/^the plugin reached for the network: fetch http:\/\/127\.0\.0\.1:9\/track/);
     } finally {
       log.mockRestore();
     }

@@ -29,7 +29,8 @@ export interface GoldenCatalogue<S, T> {
 export function describeGoldenCatalogue<S, T>(plugin: DestinationPlugin<S>, golden: GoldenCatalogue<S, T>): void {
   const { settings, expected } = golden;
   const deliveryId = (name: FixtureName) => `golden-${name}`;
-  const built = (batch: readonly Planned[]) => plugin.buildRequests(batch, settings).map((request) => ({ ...request, body: JSON.parse(request.body) as unknown }));
+  const built = (batch: readonly Planned[]) =>
+    plugin.buildRequests(batch, settings).map((request) => ({ ...request, body: JSON.parse(request.body) as unknown }));
 
   describe('golden requests for the fixture catalogue', () => {
     it('covers every fixture', () => {
@@ -50,7 +51,9 @@ export function describeGoldenCatalogue<S, T>(plugin: DestinationPlugin<S>, gold
       it(`is sent to ${golden.where(want.send)} exactly as written`, () => {
         const event = fixtureEvent(name);
         expect(plugin.filter(event, settings)).toBeUndefined();
-        expect(built([{ deliveryId: deliveryId(name), event }])).toStrictEqual(golden.requests([{ deliveryId: deliveryId(name), send: want.send }]));
+        expect(built([{ deliveryId: deliveryId(name), event }])).toStrictEqual(
+          golden.requests([{ deliveryId: deliveryId(name), send: want.send }]),
+        );
       });
     });
 

@@ -128,11 +128,15 @@ function checkLimits(plugin: AnyDestinationPlugin, options: DestinationContractO
   const bulk = Object.fromEntries(Array.from({ length: bulkAttributes }, (_, i) => [`contract_bulk_${i}`, BULK_VALUE]));
   const batch = Array.from({ length: count }, (_, i): Planned => {
     const event = structuredClone(frozenEvent(names[i % names.length]));
-    return { deliveryId: `delivery-${i}`, event: deepFreeze({ ...event, id: `${event.id}-${i}`, attributes: { ...event.attributes, ...bulk } }) };
+    return {
+      deliveryId: `delivery-${i}`,
+      event: deepFreeze({ ...event, id: `${event.id}-${i}`, attributes: { ...event.attributes, ...bulk } }),
+    };
   });
   const requests = buildChecked(plugin, batch, settings, `a batch of ${count}`);
   requests.forEach((request, index) => {
-    if (request.deliveryIds.length > maxItems) violation(`request ${index} carries ${request.deliveryIds.length} deliveries, over maxItems ${maxItems}`);
+    if (request.deliveryIds.length > maxItems)
+      violation(`request ${index} carries ${request.deliveryIds.length} deliveries, over maxItems ${maxItems}`);
     const bytes = Buffer.byteLength(request.body, 'utf8');
     if (maxBytes !== undefined && bytes > maxBytes) violation(`request ${index} has a ${bytes}-byte body, over maxBytes ${maxBytes}`);
   });
@@ -143,7 +147,9 @@ function checkSandboxRouting(plugin: AnyDestinationPlugin, options: DestinationC
   if (sandboxSettings === undefined) violation("options.sandboxSettings is required for sandbox: 'separate-credentials'");
   const [production] = deliverableFixtures(plugin, settings);
   if (!production) violation('no production fixture passes the filter under options.settings');
-  const sandbox = findFixture('sandbox event of a kind this destination takes', (e) => isSandboxOfDeclaredKind(e, plugin.capabilities.kinds));
+  const sandbox = findFixture('sandbox event of a kind this destination takes', (e) =>
+    isSandboxOfDeclaredKind(e, plugin.capabilities.kinds),
+  );
 
   const mixed = buildChecked(plugin, [planned(production), planned(sandbox)], sandboxSettings, 'production and sandbox together');
   const carrying = (id: string) => mixed.find((request) => request.deliveryIds.includes(id)) as DeliveryRequest;

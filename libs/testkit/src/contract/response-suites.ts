@@ -20,13 +20,22 @@ interface MatrixEntry {
   readonly retryAfterMs?: number;
 }
 
-const reply = (status: number, body: string, headers: Record<string, string> = {}): HttpResult => ({ kind: 'response', status, headers, body });
+const reply = (status: number, body: string, headers: Record<string, string> = {}): HttpResult => ({
+  kind: 'response',
+  status,
+  headers,
+  body,
+});
 const json = { 'content-type': 'application/json' };
 const html = { 'content-type': 'text/html' };
 
 const MATRIX: readonly MatrixEntry[] = [
   { title: "the destination's success answer → delivered", result: (r, responses) => accepted(responses)(r), allowed: ['delivered'] },
-  { title: 'HTTP 400 with a JSON error → rejected or retry', result: () => reply(400, '{"error":"bad request"}', json), allowed: ['rejected', 'retry'] },
+  {
+    title: 'HTTP 400 with a JSON error → rejected or retry',
+    result: () => reply(400, '{"error":"bad request"}', json),
+    allowed: ['rejected', 'retry'],
+  },
   { title: 'HTTP 422 with a text body → rejected or retry', result: () => reply(422, 'unprocessable'), allowed: ['rejected', 'retry'] },
   { title: 'HTTP 401 → auth_failed', result: () => reply(401, '{"error":"unauthorized"}', json), allowed: ['auth_failed'] },
   { title: 'HTTP 403 → auth_failed', result: () => reply(403, 'forbidden'), allowed: ['auth_failed'] },
@@ -37,7 +46,11 @@ const MATRIX: readonly MatrixEntry[] = [
     allowed: ['retry'],
     retryAfterMs: 7_000,
   },
-  { title: 'HTTP 500 with an HTML page → retry', result: () => reply(500, '<html><body>Internal error</body></html>', html), allowed: ['retry'] },
+  {
+    title: 'HTTP 500 with an HTML page → retry',
+    result: () => reply(500, '<html><body>Internal error</body></html>', html),
+    allowed: ['retry'],
+  },
   { title: 'HTTP 502 with no body → retry', result: () => reply(502, ''), allowed: ['retry'] },
   {
     title: 'HTTP 503 with Retry-After: 30 → retry after 30 s',
@@ -55,7 +68,11 @@ const MATRIX: readonly MatrixEntry[] = [
   { title: 'HTTP 200 with a truncated JSON body → one outcome each', result: () => reply(200, '{"status":"succ', json) },
   { title: 'HTTP 200 with binary garbage → one outcome each', result: () => reply(200, '\u0000\u00ff\ufffd\u0001garbage') },
   { title: 'HTTP 204 → one outcome each', result: () => reply(204, '') },
-  { title: 'HTTP 400 with an HTML page → rejected or retry', result: () => reply(400, '<html>Bad Request</html>', html), allowed: ['rejected', 'retry'] },
+  {
+    title: 'HTTP 400 with an HTML page → rejected or retry',
+    result: () => reply(400, '<html>Bad Request</html>', html),
+    allowed: ['rejected', 'retry'],
+  },
 ];
 
 /** Every delivery of every request gets exactly one well-formed outcome, whatever comes back. */
@@ -73,7 +90,9 @@ export function responsesChecks(plugin: AnyDestinationPlugin, options: Destinati
             violation(`${label}: ${outcome.deliveryId} is ${outcome.type}, expected ${entry.allowed.join(' or ')}`);
           }
           if (entry.retryAfterMs !== undefined && outcome.type === 'retry' && outcome.retryAfterMs !== entry.retryAfterMs) {
-            violation(`${label}: ${outcome.deliveryId} should retry after ${entry.retryAfterMs} ms (Retry-After), not ${outcome.retryAfterMs}`);
+            violation(
+              `${label}: ${outcome.deliveryId} should retry after ${entry.retryAfterMs} ms (Retry-After), not ${outcome.retryAfterMs}`,
+            );
           }
         }
         const leak = findSecret(JSON.stringify(outcomes), secrets);
@@ -99,7 +118,11 @@ export function partialResponsesChecks(plugin: AnyDestinationPlugin, options: De
         const request = requests.find((r) => r.deliveryIds.length >= 2);
         if (!request) violation("no request carries two deliveries; skip 'partial-responses' with a reason if it takes one per request");
         const { result, refused, others = 'delivered' } = partial(request);
-        if (refused.length === 0 || refused.length >= request.deliveryIds.length || !refused.every((id) => request.deliveryIds.includes(id))) {
+        if (
+          refused.length === 0 ||
+          refused.length >= request.deliveryIds.length ||
+          !refused.every((id) => request.deliveryIds.includes(id))
+        ) {
           violation('options.responses.partial must refuse a non-empty proper subset of the request’s deliveryIds');
         }
         if (others !== 'delivered' && others !== 'retry') {
@@ -107,15 +130,20 @@ export function partialResponsesChecks(plugin: AnyDestinationPlugin, options: De
         }
         const outcomes = parseSafely(plugin, request, result, settings, 'the partial answer');
         checkOutcomes(request, outcomes, 'the partial answer');
-        const [refusedOutcomes, otherOutcomes] = [true, false].map((wanted) => outcomes.filter((o) => refused.includes(o.deliveryId) === wanted));
+        const [refusedOutcomes, otherOutcomes] = [true, false].map((wanted) =>
+          outcomes.filter((o) => refused.includes(o.deliveryId) === wanted),
+        );
         for (const outcome of otherOutcomes) {
           if (outcome.type === others) continue;
           if (others === 'delivered') violation(`${outcome.deliveryId} was taken but is ${outcome.type}`);
-          violation(`${outcome.deliveryId} was not ingested (the destination took none of the request) but is ${outcome.type}; it must be retried`);
+          violation(
+            `${outcome.deliveryId} was not ingested (the destination took none of the request) but is ${outcome.type}; it must be retried`,
+          );
         }
         for (const outcome of refusedOutcomes) {
           if (outcome.type === 'delivered') violation(`${outcome.deliveryId} was refused but counts as delivered`);
-          if (otherOutcomes.some((other) => sameRetry(other, outcome))) violation(`${outcome.deliveryId} was refused but is retried just like the deliveries the answer did not name`);
+          if (otherOutcomes.some((other) => sameRetry(other, outcome)))
+            violation(`${outcome.deliveryId} was refused but is retried just like the deliveries the answer did not name`);
         }
       },
     },
@@ -128,7 +156,13 @@ function sameRetry(a: Outcome, b: Outcome): boolean {
 }
 
 /** parseResponse must answer whatever came back: a throw is a violation, named as one. */
-function parseSafely(plugin: AnyDestinationPlugin, request: DeliveryRequest, result: HttpResult, settings: unknown, label: string): Outcome[] {
+function parseSafely(
+  plugin: AnyDestinationPlugin,
+  request: DeliveryRequest,
+  result: HttpResult,
+  settings: unknown,
+  label: string,
+): Outcome[] {
   try {
     return plugin.parseResponse(request, result, settings);
   } catch (error) {
@@ -146,5 +180,9 @@ function prepare(plugin: AnyDestinationPlugin, options: DestinationContractOptio
   const names = deliverableFixtures(plugin, kit.settings).slice(0, Math.min(3, plugin.capabilities.batch.maxItems));
   if (names.length === 0) violation('no production fixture passes the filter under options.settings');
   const batch = names.map((name) => ({ deliveryId: `delivery-${name}`, event: frozenEvent(name) }));
-  return { settings: kit.settings, requests: buildChecked(plugin, batch, kit.settings, 'the batch to answer'), secrets: knownSecrets(plugin, kit) };
+  return {
+    settings: kit.settings,
+    requests: buildChecked(plugin, batch, kit.settings, 'the batch to answer'),
+    secrets: knownSecrets(plugin, kit),
+  };
 }

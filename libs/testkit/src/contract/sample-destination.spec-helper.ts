@@ -66,7 +66,10 @@ export const samplePlugin: DestinationPlugin<SampleSettings> = {
   capabilities: sampleCapabilities,
 
   filter: (event, settings) =>
-    standardFilter(sampleCapabilities, event, { eventNames: settings.eventNames, hasSandboxCredentials: settings.sandboxApiKey !== undefined }),
+    standardFilter(sampleCapabilities, event, {
+      eventNames: settings.eventNames,
+      hasSandboxCredentials: settings.sandboxApiKey !== undefined,
+    }),
 
   eventName: (event, settings) => (event.kind && resolveEventName(sampleCapabilities, event.kind, settings.eventNames)) || 'unnamed',
 

@@ -21,7 +21,10 @@ export function settingsChecks(plugin: AnyDestinationPlugin, options: Destinatio
       title: 'a fully configured destination misses nothing (missingConfig)',
       run() {
         const { settings, sandboxSettings } = kitSettings(plugin, options);
-        for (const [label, parsed] of [['options.settings', settings], ['options.sandboxSettings', sandboxSettings]] as const) {
+        for (const [label, parsed] of [
+          ['options.settings', settings],
+          ['options.sandboxSettings', sandboxSettings],
+        ] as const) {
           if (parsed === undefined) continue;
           const missing = plugin.missingConfig?.(parsed) ?? [];
           if (missing.length > 0) violation(`missingConfig(${label}) says ${missing.join('; ')}`);
@@ -39,7 +42,8 @@ export function settingsChecks(plugin: AnyDestinationPlugin, options: Destinatio
     {
       title: 'is given bad configs to check (options.invalidSettings)',
       run() {
-        if (options.invalidSettings.length === 0) violation('options.invalidSettings is empty: give at least one bad config and the paths it must name');
+        if (options.invalidSettings.length === 0)
+          violation('options.invalidSettings is empty: give at least one bad config and the paths it must name');
       },
     },
     ...options.invalidSettings.map((bad) => ({
@@ -71,7 +75,9 @@ export function secretsChecks(plugin: AnyDestinationPlugin, options: Destination
         for (const key of plugin.secrets) {
           const values = [settings, sandboxSettings].map((s) => (s as Record<string, unknown> | undefined)?.[key]);
           if (!values.some((v) => typeof v === 'string' && v.length >= MIN_SECRET_LENGTH)) {
-            violation(`secret "${key}" must be a top-level setting that options.settings or sandboxSettings set to ≥ ${MIN_SECRET_LENGTH} characters`);
+            violation(
+              `secret "${key}" must be a top-level setting that options.settings or sandboxSettings set to ≥ ${MIN_SECRET_LENGTH} characters`,
+            );
           }
         }
       },

@@ -22,11 +22,16 @@ async function start(options: FakeAmplitudeOptions = {}): Promise<FakeAmplitude>
   return harness.track(await startFakeAmplitude({ projects: { production: [KEY, SECOND_KEY], sandbox: SANDBOX_KEY }, ...options }));
 }
 
-const send = (fake: FakeAmplitude, { path = '/2/httpapi', headers = { 'content-type': JSON_TYPE }, ...rest }: SendOptions & { path?: string }) =>
-  harness.send(`${fake.url}${path}`, { headers, ...rest });
+const send = (
+  fake: FakeAmplitude,
+  { path = '/2/httpapi', headers = { 'content-type': JSON_TYPE }, ...rest }: SendOptions & { path?: string },
+) => harness.send(`${fake.url}${path}`, { headers, ...rest });
 
-const upload = (fake: FakeAmplitude, events: unknown[], { key = KEY, path = '/2/httpapi', options }: { key?: string; path?: string; options?: unknown } = {}) =>
-  send(fake, { path, body: { api_key: key, events, ...(options !== undefined && { options }) } });
+const upload = (
+  fake: FakeAmplitude,
+  events: unknown[],
+  { key = KEY, path = '/2/httpapi', options }: { key?: string; path?: string; options?: unknown } = {},
+) => send(fake, { path, body: { api_key: key, events, ...(options !== undefined && { options }) } });
 
 const event = (overrides: Record<string, unknown> = {}) => ({
   event_type: 'rc_renewal_event',
@@ -75,9 +80,21 @@ describe('request body', () => {
     ['JSON that does not parse', '{"api_key": ', { code: 400, error: 'Invalid JSON request body' }],
     ['a body that is not an object', '[1, 2]', { code: 400, error: 'Invalid JSON request body' }],
     ['no api_key', JSON.stringify({ events: [event()] }), { code: 400, error: 'Request missing required field', missing_field: 'api_key' }],
-    ['no events', JSON.stringify({ api_key: KEY, event: event() }), { code: 400, error: 'Request missing required field', missing_field: 'events' }],
-    ['an empty events list', JSON.stringify({ api_key: KEY, events: [] }), { code: 400, error: 'Request missing required field', missing_field: 'events' }],
-    ['an event that is not an object', JSON.stringify({ api_key: KEY, events: [event(), 'x'] }), { code: 400, error: 'Invalid event JSON' }],
+    [
+      'no events',
+      JSON.stringify({ api_key: KEY, event: event() }),
+      { code: 400, error: 'Request missing required field', missing_field: 'events' },
+    ],
+    [
+      'an empty events list',
+      JSON.stringify({ api_key: KEY, events: [] }),
+      { code: 400, error: 'Request missing required field', missing_field: 'events' },
+    ],
+    [
+      'an event that is not an object',
+      JSON.stringify({ api_key: KEY, events: [event(), 'x'] }),
+      { code: 400, error: 'Invalid event JSON' },
+    ],
   ])('answers %s with the documented 400', async (_, body, expected) => {
     const fake = await start();
     const reply = await send(fake, { body });
@@ -165,7 +182,9 @@ describe('event validation', () => {
       400,
       { code: 400, error: 'Invalid id length for user_id or device_id', events_with_invalid_id_lengths: { user_id: [0] } },
     ]);
-    const allowed = await upload(fake, [event({ user_id: 'abc' }), event({ user_id: 'abc', device_id: 'device-0001' })], { options: { min_id_length: 1 } });
+    const allowed = await upload(fake, [event({ user_id: 'abc' }), event({ user_id: 'abc', device_id: 'device-0001' })], {
+      options: { min_id_length: 1 },
+    });
     expect(allowed.status).toBe(200);
     expect(fake.events()).toHaveLength(2);
   });
@@ -242,7 +261,11 @@ describe('per-id rate limit', () => {
   it('counts devices too, per project, and allows more on /batch', async () => {
     const fake = await start({ rateLimit: { httpApi: 1, batch: 2, windowMs: 1000 }, now: manualClock().now });
     const twice = [event({ user_id: 'user-a', device_id: 'device-x' }), event({ user_id: 'user-b', device_id: 'device-x' })];
-    expect((await upload(fake, twice)).json).toMatchObject({ throttled_users: {}, throttled_devices: { 'device-x': 2 }, throttled_events: [0, 1] });
+    expect((await upload(fake, twice)).json).toMatchObject({
+      throttled_users: {},
+      throttled_devices: { 'device-x': 2 },
+      throttled_events: [0, 1],
+    });
     expect((await upload(fake, twice, { key: SANDBOX_KEY, path: '/batch' })).status).toBe(200);
     expect((await upload(fake, twice, { path: '/batch' })).status).toBe(200);
   });
@@ -276,7 +299,10 @@ describe('deduplication by insert_id', () => {
     expect((await upload(fake, [event({ insert_id: 'same', event_type: 'repeat' })])).status).toBe(200);
     await upload(fake, [event({ insert_id: 'same', event_type: 'other user', user_id: 'user-00002' })]);
     await upload(fake, [event({ insert_id: 'same', event_type: 'other project' })], { key: SANDBOX_KEY });
-    await upload(fake, [event({ insert_id: undefined, event_type: 'no insert_id' }), event({ insert_id: undefined, event_type: 'no insert_id' })]);
+    await upload(fake, [
+      event({ insert_id: undefined, event_type: 'no insert_id' }),
+      event({ insert_id: undefined, event_type: 'no insert_id' }),
+    ]);
     clock.advance(7 * DAY_MS);
     await upload(fake, [event({ insert_id: 'same', event_type: 'a week later' })]);
     expect(stored(fake)).toEqual(['first', 'other user', 'other project', 'no insert_id', 'no insert_id', 'a week later']);
@@ -299,7 +325,8 @@ describe('faults', () => {
       { type: 'status', status: 504, afterStore: false, body: 'gateway', headers: { 'content-type': 'text/plain', 'retry-after': '3' } },
     );
     const replies = [];
-    for (const name of ['after 500', 'before 503', 'before 403', 'before 504']) replies.push(await upload(fake, [event({ event_type: name })]));
+    for (const name of ['after 500', 'before 503', 'before 403', 'before 504'])
+      replies.push(await upload(fake, [event({ event_type: name })]));
     expect(replies.map((r) => [r.status, r.json ?? r.text])).toEqual([
       [500, { code: 500, error: 'Internal Server Error' }],
       [503, { code: 503, error: 'Service Unavailable' }],

@@ -98,7 +98,11 @@ const optionsSchema = z.strictObject({
   maxEvents: z.int().min(1).optional(),
   maxBytes: z.strictObject({ httpApi: z.int().min(1).optional(), batch: z.int().min(1).optional() }).optional(),
   rateLimit: z
-    .strictObject({ windowMs: z.int().min(1).optional(), httpApi: z.number().positive().optional(), batch: z.number().positive().optional() })
+    .strictObject({
+      windowMs: z.int().min(1).optional(),
+      httpApi: z.number().positive().optional(),
+      batch: z.number().positive().optional(),
+    })
     .optional(),
   firstIndexOnly: z.boolean().optional(),
   silencedDevices: z.array(z.string().min(1)).optional(),
@@ -113,7 +117,10 @@ interface Answer {
 }
 
 /** Amplitude's error envelope: `{"code":400,"error":"Invalid API key"}` plus any detail keys. */
-const failure = (code: number, error: string, detail: Record<string, unknown> = {}): Answer => ({ status: code, body: { code, error, ...detail } });
+const failure = (code: number, error: string, detail: Record<string, unknown> = {}): Answer => ({
+  status: code,
+  body: { code, error, ...detail },
+});
 
 /** Starts a loopback fake of Amplitude's HTTP V2 (`POST /2/httpapi`) and Batch (`POST /batch`) APIs (reference/amplitude.md §4). */
 export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Promise<FakeAmplitude> {
@@ -121,9 +128,14 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
   if (!parsed.success) throw new FakeAmplitudeInputError('fake Amplitude options', issuesFromZod(parsed.error.issues));
   const settings = parsed.data;
   const now = settings.now ?? Date.now;
-  const projectByKey = new Map(Object.entries(settings.projects ?? {}).flatMap(([project, keys]) => [keys].flat().map((key) => [key, project] as const)));
+  const projectByKey = new Map(
+    Object.entries(settings.projects ?? {}).flatMap(([project, keys]) => [keys].flat().map((key) => [key, project] as const)),
+  );
   const limits: Record<AmplitudeEndpoint, { bytes: number; eps: number }> = {
-    '/2/httpapi': { bytes: settings.maxBytes?.httpApi ?? LIMITS['/2/httpapi'].bytes, eps: settings.rateLimit?.httpApi ?? LIMITS['/2/httpapi'].eps },
+    '/2/httpapi': {
+      bytes: settings.maxBytes?.httpApi ?? LIMITS['/2/httpapi'].bytes,
+      eps: settings.rateLimit?.httpApi ?? LIMITS['/2/httpapi'].eps,
+    },
     '/batch': { bytes: settings.maxBytes?.batch ?? LIMITS['/batch'].bytes, eps: settings.rateLimit?.batch ?? LIMITS['/batch'].eps },
   };
   const windowMs = settings.rateLimit?.windowMs ?? 30_000;
@@ -152,7 +164,8 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     };
     logged.push(entry);
     const { answer: write, drop } = answerer(exchange, entry, JSON_TYPE, () => settings.onRequest?.({ ...entry }));
-    const answer = ({ status, body }: Answer, extraHeaders: Record<string, string> = {}, text = JSON.stringify(body)) => write(status, text, extraHeaders);
+    const answer = ({ status, body }: Answer, extraHeaders: Record<string, string> = {}, text = JSON.stringify(body)) =>
+      write(status, text, extraHeaders);
     const answerFault = ({ status, body, headers: faultHeaders }: Extract<FakeAmplitudeFault, { type: 'status' }>) =>
       answer(failure(status, STATUS_CODES[status] ?? 'Error'), faultHeaders, body);
 
@@ -263,7 +276,11 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     return throttledAnswer(endpoint, ids, users, devices, {}, {});
   }
 
-  function scripted(endpoint: AmplitudeEndpoint, ids: readonly EventIds[], fault: Extract<FakeAmplitudeFault, { type: 'throttle' }>): Answer {
+  function scripted(
+    endpoint: AmplitudeEndpoint,
+    ids: readonly EventIds[],
+    fault: Extract<FakeAmplitudeFault, { type: 'throttle' }>,
+  ): Answer {
     const over = limits[endpoint].eps + 1;
     const map = (list: string[] | undefined, value: number) => Object.fromEntries((list ?? []).map((id) => [id, value]));
     return throttledAnswer(
@@ -284,12 +301,16 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     quotaUsers: Record<string, number>,
     quotaDevices: Record<string, number>,
   ): Answer {
-    const named = (id: string | undefined, ...maps: Record<string, number>[]) => id !== undefined && maps.some((map) => Object.hasOwn(map, id));
+    const named = (id: string | undefined, ...maps: Record<string, number>[]) =>
+      id !== undefined && maps.some((map) => Object.hasOwn(map, id));
     return failure(429, 'Too many requests for some devices and users', {
       eps_threshold: limits[endpoint].eps,
       throttled_users: users,
       throttled_devices: devices,
-      throttled_events: indexesWhere(ids, ({ userId, deviceId }) => named(userId, users, quotaUsers) || named(deviceId, devices, quotaDevices)),
+      throttled_events: indexesWhere(
+        ids,
+        ({ userId, deviceId }) => named(userId, users, quotaUsers) || named(deviceId, devices, quotaDevices),
+      ),
       ...(endpoint === '/batch' && { exceeded_daily_quota_users: quotaUsers, exceeded_daily_quota_devices: quotaDevices }),
     });
   }

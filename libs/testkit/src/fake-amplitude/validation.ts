@@ -8,7 +8,18 @@ export const DEFAULT_MIN_ID_LENGTH = 5;
 
 /** Ids Amplitude refuses outright (AV2), compared without letter case. */
 const BLOCKED_IDS = new Set([
-  'anonymous', 'nil', 'none', 'null', 'n/a', 'na', 'undefined', 'unknown', '0', '-1', '{}', 'lmy47d',
+  'anonymous',
+  'nil',
+  'none',
+  'null',
+  'n/a',
+  'na',
+  'undefined',
+  'unknown',
+  '0',
+  '-1',
+  '{}',
+  'lmy47d',
   '00000000-0000-0000-0000-000000000000',
 ]);
 
@@ -48,7 +59,8 @@ export function checkEvents(events: readonly Record<string, unknown>[], minIdLen
   const ids = events.map((event, index): EventIds => {
     const type = event['event_type'];
     if (type === undefined || type === null) note(found.missingFields, 'event_type', index);
-    else if (typeof type !== 'string' || type.trim() === '' || type.startsWith('[Amplitude]')) note(found.invalidFields, 'event_type', index);
+    else if (typeof type !== 'string' || type.trim() === '' || type.startsWith('[Amplitude]'))
+      note(found.invalidFields, 'event_type', index);
     const time = event['time'];
     if (time !== undefined && !(Number.isSafeInteger(time) && (time as number) >= 0)) note(found.invalidFields, 'time', index);
     if (event['insert_id'] !== undefined && typeof event['insert_id'] !== 'string') note(found.invalidFields, 'insert_id', index);
@@ -68,7 +80,8 @@ export function checkEvents(events: readonly Record<string, unknown>[], minIdLen
       if (typeof value !== 'string' || BLOCKED_IDS.has(value.toLowerCase())) {
         note(found.invalidFields, field, index);
         invalidId = true;
-      } else if (value.length < minIdLength) tooShort.push(field); // Amplitude drops a short id and keeps the event
+      } else if (value.length < minIdLength)
+        tooShort.push(field); // Amplitude drops a short id and keeps the event
       else kept[field] = value;
     }
     if (kept.user_id === undefined && kept.device_id === undefined && !invalidId) {

@@ -27,7 +27,19 @@ function capture() {
 
 describe('parseFakeCleverTapArgs', () => {
   it('reads every flag, gathering several passcodes per account', () => {
-    const args = ['--port', '0', '--account', 'A:p1', '--account', 'A:p2:with-colon', '--account=B:p3', '--latency-ms', '50', '--max-concurrent', '3'];
+    const args = [
+      '--port',
+      '0',
+      '--account',
+      'A:p1',
+      '--account',
+      'A:p2:with-colon',
+      '--account=B:p3',
+      '--latency-ms',
+      '50',
+      '--max-concurrent',
+      '3',
+    ];
     expect(parseFakeCleverTapArgs(args)).toEqual({
       kind: 'run',
       options: { port: 0, accounts: { A: ['p1', 'p2:with-colon'], B: ['p3'] }, latencyMs: 50, maxConcurrent: 3 },

@@ -22,7 +22,9 @@ const errorFormat = (code: number, recordNumber: number) =>
 const harness = fakeSpecHarness<FakeCleverTap>();
 
 async function start(options: FakeCleverTapOptions = {}): Promise<FakeCleverTap> {
-  return harness.track(await startFakeCleverTap({ accounts: { [ACCOUNT]: [PASSCODE, SECOND_PASSCODE], [OTHER_ACCOUNT]: OTHER_PASSCODE }, ...options }));
+  return harness.track(
+    await startFakeCleverTap({ accounts: { [ACCOUNT]: [PASSCODE, SECOND_PASSCODE], [OTHER_ACCOUNT]: OTHER_PASSCODE }, ...options }),
+  );
 }
 
 const send = (fake: FakeCleverTap, { path = '/1/upload', headers = AUTH, ...rest }: SendOptions & { path?: string }) =>
@@ -195,7 +197,10 @@ describe('per-record validation', () => {
     const reply = await upload(fake, [event({ evtName: 'Web Page Viewed' }), event({ evtName: undefined })]);
     expect(reply.json).toMatchObject({
       unprocessed: [
-        { code: 513, error: 'Event Name is incorrect. ErrorCode: 513 - Trying to raise a restricted system event. Skipped record number : 1' },
+        {
+          code: 513,
+          error: 'Event Name is incorrect. ErrorCode: 513 - Trying to raise a restricted system event. Skipped record number : 1',
+        },
         { code: 509, error: 'Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. Skipped record number : 2' },
       ],
     });
@@ -208,7 +213,10 @@ describe('per-record validation', () => {
     ['a date value and nulls', event({ evtData: { expires: '$D_1700000000', cancel_reason: null } })],
     ['exactly 256 properties', event({ evtData: Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`p${i}`, i])) })],
     ['a key of 120 characters and a value of 512 bytes', event({ evtData: { ['k'.repeat(120)]: 'é'.repeat(256) } })],
-    ['a valid profile', { type: 'profile', identity: 'u', ts: 1_700_000_000, profileData: { Gender: 'F', Email: 'a@b.co', Phone: '+33612345678', Age: 31 } }],
+    [
+      'a valid profile',
+      { type: 'profile', identity: 'u', ts: 1_700_000_000, profileData: { Gender: 'F', Email: 'a@b.co', Phone: '+33612345678', Age: 31 } },
+    ],
     ['a device token', { type: 'token', objectId: '__g123', tokenData: { id: 'tok', type: 'fcm' } }],
   ])('accepts %s', async (_, record) => {
     const fake = await start();
@@ -468,7 +476,11 @@ describe('control API', () => {
     const requests = await send(fake, { method: 'GET', path: '/_fake/requests', headers: {} });
     expect(records.json).toHaveLength(2);
     expect(mine.json).toEqual([expect.objectContaining({ accountId: OTHER_ACCOUNT })]);
-    expect((requests.json as LoggedRequest[]).map((r) => r.headers['x-clevertap-passcode'])).toEqual(['[redacted]', '[redacted]', '[redacted]']);
+    expect((requests.json as LoggedRequest[]).map((r) => r.headers['x-clevertap-passcode'])).toEqual([
+      '[redacted]',
+      '[redacted]',
+      '[redacted]',
+    ]);
     for (const text of [records.text, mine.text, requests.text]) {
       for (const secret of [PASSCODE, OTHER_PASSCODE, 'wrong-but-secret']) expect(text).not.toContain(secret);
     }

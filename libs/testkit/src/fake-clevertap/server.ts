@@ -163,7 +163,10 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     switch (fault?.type) {
       case 'status': {
         const standard = fault.status === 429 ? TOO_MANY_REQUESTS : failure(fault.status, STATUS_CODES[fault.status] ?? 'Error');
-        return answerInSlot(fault.status, fault.body ?? standard, { 'content-type': fault.contentType ?? JSON_CONTENT_TYPE, ...fault.headers });
+        return answerInSlot(fault.status, fault.body ?? standard, {
+          'content-type': fault.contentType ?? JSON_CONTENT_TYPE,
+          ...fault.headers,
+        });
       }
       case 'hang':
         return; // no answer: the client's timeout or close() ends it

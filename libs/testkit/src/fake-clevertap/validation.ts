@@ -13,10 +13,27 @@ const MAX_EPOCH_SECONDS = 1e11;
 /** System events the API refuses to raise (code 513): the documented list, what production was seen to refuse, SDK-reserved names. */
 const RESTRICTED_EVENT_NAMES = new Set(
   [
-    'Notification Sent', 'Notification Viewed', 'Notification Clicked', 'Notification Delivered', 'Notification Replied',
-    'Notification Bounced', 'UTM Visited', 'App Launched', 'App Uninstalled', 'App Version Changed', 'Stayed', 'Reply Sent',
-    'Experiment Rendered', 'Reachable By', 'Identity Reset', 'Identity Set', 'Identity Error', 'Web Page Viewed',
-    'Geofence Entered', 'Geofence Exited', 'wzrk_d',
+    'Notification Sent',
+    'Notification Viewed',
+    'Notification Clicked',
+    'Notification Delivered',
+    'Notification Replied',
+    'Notification Bounced',
+    'UTM Visited',
+    'App Launched',
+    'App Uninstalled',
+    'App Version Changed',
+    'Stayed',
+    'Reply Sent',
+    'Experiment Rendered',
+    'Reachable By',
+    'Identity Reset',
+    'Identity Set',
+    'Identity Error',
+    'Web Page Viewed',
+    'Geofence Entered',
+    'Geofence Exited',
+    'wzrk_d',
   ].map(normalizeEventName),
 );
 
@@ -129,7 +146,10 @@ function checkEvent(record: Record<string, unknown>, rules: ValidationRules, dis
   return undefined;
 }
 
-const oneOf = (...allowed: unknown[]) => (value: unknown) => allowed.includes(value);
+const oneOf =
+  (...allowed: unknown[]) =>
+  (value: unknown) =>
+    allowed.includes(value);
 const matches = (pattern: RegExp) => (value: unknown) => typeof value === 'string' && pattern.test(value);
 
 /** Standard profile fields with a fixed format (codes 514–520). */

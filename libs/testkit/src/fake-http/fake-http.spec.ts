@@ -22,7 +22,12 @@ function control(overrides: Partial<ControlApi> = {}): ControlApi {
 
 async function start(serve: (exchange: FakeExchange) => Promise<void>, api = control()): Promise<FakeHttpServer> {
   return harness.track(
-    await startFakeHttp({ contentType: 'application/json', crashBody: (message) => JSON.stringify({ crashed: message }), serve, control: api }),
+    await startFakeHttp({
+      contentType: 'application/json',
+      crashBody: (message) => JSON.stringify({ crashed: message }),
+      serve,
+      control: api,
+    }),
   );
 }
 
@@ -43,7 +48,11 @@ describe('startFakeHttp', () => {
       res.end('{}');
     });
     const crashed = await harness.send(`${server.url}/x`);
-    expect([crashed.status, crashed.headers['content-type'], crashed.json]).toEqual([500, 'application/json', { crashed: 'bug in the fake' }]);
+    expect([crashed.status, crashed.headers['content-type'], crashed.json]).toEqual([
+      500,
+      'application/json',
+      { crashed: 'bug in the fake' },
+    ]);
     expect((await harness.send(`${server.url}/x`)).status).toBe(200);
   });
 
@@ -82,7 +91,9 @@ describe('the control API', () => {
     expect([one.status, one.json]).toEqual([400, { error: 'Invalid fault', issues: [{ path: 'status', message: expect.any(String) }] }]);
     expect(list.json).toEqual({ error: 'Invalid fault', issues: [{ path: '[1].status', message: expect.any(String) }] });
     expect([notJson.status, notJson.json]).toEqual([400, { error: 'Invalid fault: the body is not JSON' }]);
-    expect((await harness.send(`${server.url}/_fake/state`, { method: 'GET' })).json).toMatchObject({ queued: [{ status: 503 }, { status: 429 }, { status: 500 }] });
+    expect((await harness.send(`${server.url}/_fake/state`, { method: 'GET' })).json).toMatchObject({
+      queued: [{ status: 503 }, { status: 429 }, { status: 500 }],
+    });
     expect((await harness.send(`${server.url}/_fake/reset`)).status).toBe(204);
     expect((await harness.send(`${server.url}/_fake/state`, { method: 'GET' })).json).toMatchObject({ queued: [] });
   });
@@ -97,7 +108,14 @@ describe('the control API', () => {
   });
 
   it('lets an unexpected error of queueFaults show as a crash, not as a refused fault', async () => {
-    const server = await start(serveNothing, control({ queueFaults: () => { throw new Error('not an input error'); } }));
+    const server = await start(
+      serveNothing,
+      control({
+        queueFaults: () => {
+          throw new Error('not an input error');
+        },
+      }),
+    );
     const reply = await harness.send(`${server.url}/_fake/faults`, { body: {} });
     expect([reply.status, reply.json]).toEqual([500, { crashed: 'not an input error' }]);
   });
@@ -110,10 +128,18 @@ describe('answerer', () => {
     let closed = false;
     const server = await start(async (exchange) => {
       exchange.res.once('close', () => (closed = true));
-      answerer(exchange, entry, 'application/json', () => settled++).answer(503, 'down', { 'Content-Type': 'text/plain', 'Retry-After': '3' });
+      answerer(exchange, entry, 'application/json', () => settled++).answer(503, 'down', {
+        'Content-Type': 'text/plain',
+        'Retry-After': '3',
+      });
     });
     const reply = await harness.send(`${server.url}/x`);
-    expect([reply.status, reply.text, reply.headers['content-type'], reply.headers['retry-after']]).toEqual([503, 'down', 'text/plain', '3']);
+    expect([reply.status, reply.text, reply.headers['content-type'], reply.headers['retry-after']]).toEqual([
+      503,
+      'down',
+      'text/plain',
+      '3',
+    ]);
     await until(() => closed);
     expect([entry.status, settled]).toEqual([503, 1]);
   });

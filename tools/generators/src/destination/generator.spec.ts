@@ -33,7 +33,11 @@ describe('destination generator', () => {
     const tree = workspace();
     await destinationGenerator(tree, { name: 'acme' });
     const root = 'libs/destinations/acme';
-    const files = ['README.md', ...SCAFFOLD, ...['index', 'capabilities', 'settings', 'plugin', 'module', 'module.spec', 'contract.spec'].map((f) => `src/${f}.ts`)];
+    const files = [
+      'README.md',
+      ...SCAFFOLD,
+      ...['index', 'capabilities', 'settings', 'plugin', 'module', 'module.spec', 'contract.spec'].map((f) => `src/${f}.ts`),
+    ];
     for (const file of files) expect(tree.exists(`${root}/${file}`)).toBe(true);
     for (const file of tree.children(`${root}/src`)) expect(read(tree, `${root}/src/${file}`)).not.toMatch(/<%|%>|__\w+__/);
     expect(JSON.parse(read(tree, `${root}/package.json`)).name).toBe('@ferry/acme');

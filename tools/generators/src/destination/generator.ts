@@ -70,7 +70,10 @@ function registerModule(source: string, packageName: string, moduleName: string)
   if (!list) {
     throw new Error(`${RUNNER_REGISTRY} does not declare \`export const pluginModules: readonly ContainerModule[] = [ … ];\``);
   }
-  const entries = list[2].split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = list[2]
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.includes(moduleName)) throw new Error(`${moduleName} is already registered in ${RUNNER_REGISTRY}`);
   // Keep the list's layout: one line stays one line, one entry per line stays so.
   const inner = list[2].includes('\n')
