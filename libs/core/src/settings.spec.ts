@@ -1,5 +1,17 @@
 import { z } from 'zod';
-import { BaseUrl, isSet, regionSetting, urlUnder, whenFieldsValid } from './index';
+import {
+  BaseUrl,
+  isSet,
+  regionSetting,
+  secret,
+  secretSettingKeys,
+  SETTINGS_TABLE_END,
+  SETTINGS_TABLE_START,
+  settingsTable,
+  urlUnder,
+  whenFieldsValid,
+  withSettingsTable,
+} from './index';
 
 describe('isSet', () => {
   it('counts blank strings as not set', () => {
@@ -64,5 +76,67 @@ describe('whenFieldsValid', () => {
     expect(paths({ a: 7 })).toEqual(['a']);
     expect(paths({ a: 'x', b: 7 })).toEqual(['b']);
     expect(paths(null)).toEqual(['(root)']);
+  });
+});
+
+describe('secret and secretSettingKeys', () => {
+  it('finds the marked keys through optional, default and describe, on a refined object', () => {
+    const schema = z
+      .strictObject({
+        region: z.enum(['eu', 'us']).default('eu'),
+        apiKey: secret(z.string()).optional().describe('the key'),
+        token: secret(z.string().optional()),
+        password: secret(z.string()).default('changeme'),
+        user: z.string().optional().describe('not a secret'),
+      })
+      .superRefine(() => undefined);
+    expect(secretSettingKeys(schema)).toEqual(['apiKey', 'token', 'password']);
+  });
+
+  it('leaves the validation alone', () => {
+    const schema = z.strictObject({ apiKey: secret(z.string()).optional() });
+    expect(schema.parse({ apiKey: 'k' })).toEqual({ apiKey: 'k' });
+    expect(schema.safeParse({ apiKey: 7 }).success).toBe(false);
+  });
+
+  it('refuses a schema that is not an object', () => {
+    expect(() => secretSettingKeys(z.string())).toThrow('a settings schema must be a zod object');
+  });
+});
+
+describe('settingsTable', () => {
+  const schema = z
+    .strictObject({
+      region: z.enum(['eu', 'us']).default('eu').describe('data centre'),
+      endpoint: BaseUrl.optional().describe('base URL\noverride'),
+      apiKey: secret(z.string()).optional().describe('the key | the only one'),
+      eventNames: z.record(z.string(), z.string().nullable()).optional(),
+      retries: z.number().int().default(3),
+    })
+    .superRefine(() => undefined);
+
+  it('renders key, type, default, secret and description, one row per setting in schema order', () => {
+    expect(settingsTable(schema)).toBe(
+      [
+        '| key | type | default | secret | description |',
+        '| --- | --- | --- | --- | --- |',
+        '| `region` | `eu` \\| `us` | `eu` |  | data centre |',
+        '| `endpoint` | URL |  |  | base URL override |',
+        '| `apiKey` | string |  | yes | the key \\| the only one |',
+        '| `eventNames` | { [key]: string \\| null } |  |  |  |',
+        '| `retries` | integer | `3` |  |  |',
+      ].join('\n'),
+    );
+  });
+
+  it('replaces what lies between the markers and keeps the rest', () => {
+    const readme = `# x\n\n${SETTINGS_TABLE_START}\nold table\n${SETTINGS_TABLE_END}\n\nmore\n`;
+    expect(withSettingsTable(readme, 'new table')).toBe(`# x\n\n${SETTINGS_TABLE_START}\nnew table\n${SETTINGS_TABLE_END}\n\nmore\n`);
+    expect(withSettingsTable(withSettingsTable(readme, 'new table'), 'new table')).toBe(withSettingsTable(readme, 'new table'));
+  });
+
+  it('refuses a README without the markers', () => {
+    expect(() => withSettingsTable('# x\n', 'table')).toThrow('the README has no');
+    expect(() => withSettingsTable(`${SETTINGS_TABLE_END}\n${SETTINGS_TABLE_START}`, 'table')).toThrow('the README has no');
   });
 });

@@ -35,3 +35,99 @@ export function whenFieldsValid(...keys: readonly string[]): { when: (payload: z
       !issues.some((issue) => keys.includes(String(issue.path?.[0]))),
   };
 }
+
+/**
+ * Marks a setting as a secret, in the schema itself (zod metadata): `apiKey: secret(z.string()).optional()`.
+ * Everything else follows from the mark: the plugin's `secrets` (via `secretSettingKeys`), redaction, the
+ * README's settings table, and `"secret": true` in the config's JSON Schema.
+ */
+export function secret<T extends z.ZodType>(schema: T): T {
+  return schema.meta({ secret: true });
+}
+
+/** The top-level keys of a settings object schema whose value is marked with `secret`, wrappers (optional, default, …) looked through. */
+export function secretSettingKeys(schema: z.ZodType): string[] {
+  return Object.entries(settingsShape(schema))
+    .filter(([, setting]) => wrappersOf(setting).some((layer) => z.globalRegistry.get(layer)?.['secret'] === true))
+    .map(([key]) => key);
+}
+
+/** The settings object's fields; a refined object (`superRefine`) is still the object. */
+function settingsShape(schema: z.ZodType): Record<string, z.ZodType> {
+  if (schema instanceof z.ZodObject) return schema.shape;
+  throw new Error('a settings schema must be a zod object (z.strictObject), refined or not');
+}
+
+/** `schema` and each schema it wraps, outermost first, down to the value's own type. */
+function wrappersOf(schema: z.ZodType): z.ZodType[] {
+  const def = schema._zod.def as { innerType?: z.ZodType; in?: z.ZodType };
+  const inner = def.innerType ?? (schema instanceof z.ZodPipe ? def.in : undefined);
+  return inner ? [schema, ...wrappersOf(inner)] : [schema];
+}
+
+/** Where a README keeps the settings table generated from the schema (`npm run docs:settings` rewrites it). */
+export const SETTINGS_TABLE_START = '<!-- settings-table:start (generated from the settings schema: npm run docs:settings) -->';
+export const SETTINGS_TABLE_END = '<!-- settings-table:end -->';
+
+/**
+ * The settings schema as a Markdown table: key, type, default, whether it is a secret, and the
+ * description given with `.describe()`. Derived from the schema's JSON Schema, so it says what an editor does.
+ */
+export function settingsTable(schema: z.ZodType): string {
+  const secrets = new Set(secretSettingKeys(schema));
+  const { properties = {} } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, JsonSchema>;
+  };
+  const rows = Object.entries(properties).map(([key, property]) => [
+    `\`${key}\``,
+    typeOf(property),
+    'default' in property ? code(property.default) : '',
+    secrets.has(key) ? 'yes' : '',
+    cell(property.description ?? ''),
+  ]);
+  return [['key', 'type', 'default', 'secret', 'description'], ['---', '---', '---', '---', '---'], ...rows]
+    .map((row) => `| ${row.join(' | ')} |`)
+    .join('\n');
+}
+
+/** `readme` with the text between the settings-table markers replaced by `table`; an error when the markers are missing. */
+export function withSettingsTable(readme: string, table: string): string {
+  const start = readme.indexOf(SETTINGS_TABLE_START);
+  const end = readme.indexOf(SETTINGS_TABLE_END);
+  if (start === -1 || end < start) throw new Error(`the README has no "${SETTINGS_TABLE_START}" … "${SETTINGS_TABLE_END}" section`);
+  return `${readme.slice(0, start + SETTINGS_TABLE_START.length)}\n${table}\n${readme.slice(end)}`;
+}
+
+interface JsonSchema {
+  type?: string | string[];
+  format?: string;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
+  default?: unknown;
+  description?: string;
+}
+
+function typeOf(property: JsonSchema): string {
+  if (property.enum) return property.enum.map(code).join(' \\| ');
+  if ('const' in property) return code(property.const);
+  if (property.anyOf) return property.anyOf.map(typeOf).join(' \\| ');
+  if (Array.isArray(property.type)) return property.type.map((type) => typeOf({ ...property, type })).join(' \\| ');
+  if (property.type === 'string' && property.format === 'uri') return 'URL';
+  if (property.type === 'array') return `${property.items ? typeOf(property.items) : 'any'}[]`;
+  if (property.type === 'object' && typeof property.additionalProperties === 'object') {
+    return `{ [key]: ${typeOf(property.additionalProperties)} }`;
+  }
+  return property.type ?? 'any';
+}
+
+function code(value: unknown): string {
+  return `\`${cell(typeof value === 'string' ? value : JSON.stringify(value))}\``;
+}
+
+/** Text safe inside one Markdown table cell. */
+function cell(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+}
