@@ -6,7 +6,9 @@ import type { Capabilities, DestinationPlugin, Identity, KindSupport, Skip } fro
 export const EventNameOverrides = z
   .record(z.string(), z.string().max(512).nullable())
   .optional()
-  .describe('Event name per kind; null or "" switches an optional kind off');
+  .describe(
+    'Event name per kind, replacing its default name; `null` or `""` switches an optional kind off. Unknown kinds are a config error.',
+  );
 export type EventNameOverrides = z.infer<typeof EventNameOverrides>;
 
 /**

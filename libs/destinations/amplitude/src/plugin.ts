@@ -1,4 +1,4 @@
-import type { DestinationPlugin } from '@ferry/core';
+import { secretSettingKeys, type DestinationPlugin } from '@ferry/core';
 import { capabilities } from './capabilities';
 import { eventName, filter, identity, revenue } from './hooks';
 import { buildRequests } from './requests';
@@ -10,7 +10,7 @@ export const amplitudePlugin: DestinationPlugin<AmplitudeSettings> = {
   id: 'amplitude',
   displayName: 'Amplitude',
   settings: AmplitudeSettings,
-  secrets: ['apiKey', 'sandboxApiKey'],
+  secrets: secretSettingKeys(AmplitudeSettings),
   exampleSettings,
   capabilities,
   filter,

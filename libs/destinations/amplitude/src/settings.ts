@@ -1,4 +1,13 @@
-import { BaseUrl, checkEventNameOverrides, EventNameOverrides, isSet, regionSetting, SalesReporting, whenFieldsValid } from '@ferry/core';
+import {
+  BaseUrl,
+  checkEventNameOverrides,
+  EventNameOverrides,
+  isSet,
+  regionSetting,
+  SalesReporting,
+  secret,
+  whenFieldsValid,
+} from '@ferry/core';
 import { z } from 'zod';
 import { capabilities } from './capabilities';
 
@@ -8,15 +17,22 @@ export type AmplitudeRegion = (typeof AMPLITUDE_REGIONS)[number];
 
 export const AmplitudeSettings = z
   .strictObject({
-    region: regionSetting(AMPLITUDE_REGIONS).default('us').describe('Amplitude data centre; decides the API host unless endpoint is set'),
-    endpoint: BaseUrl.optional().describe('Base-URL override (a proxy, a test server); `/2/httpapi` is appended'),
-    apiKey: z.string().optional().describe('API key of the Amplitude project that receives PRODUCTION events (secret)'),
-    sandboxApiKey: z
-      .string()
+    region: regionSetting(AMPLITUDE_REGIONS)
+      .default('us')
+      .describe(
+        "Amplitude data centre: `us` → `api2.amplitude.com`, `eu` → `api.eu.amplitude.com`. A project's key works only in its own data centre. Anything else is a config error listing these.",
+      ),
+    endpoint: BaseUrl.optional().describe(
+      'Base-URL override (a proxy, the fake Amplitude in tests); `/2/httpapi` is appended. No credentials, query or fragment.',
+    ),
+    apiKey: secret(z.string()).optional().describe('API key of the project that receives `PRODUCTION` events.'),
+    sandboxApiKey: secret(z.string())
       .optional()
-      .describe('API key of the project that receives SANDBOX events (secret); without it they are not sent'),
+      .describe(
+        'API key of the project that receives `SANDBOX` events. Without it sandbox events are not sent (skipped with `sandbox_without_credentials`).',
+      ),
     eventNames: EventNameOverrides,
-    salesReporting: SalesReporting.default('gross').describe('Which revenue is reported, in USD'),
+    salesReporting: SalesReporting.default('gross').describe('Which revenue is sent, always in USD.'),
   })
   .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenFieldsValid('eventNames'));
 export type AmplitudeSettings = z.output<typeof AmplitudeSettings>;

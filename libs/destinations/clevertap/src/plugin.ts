@@ -1,4 +1,4 @@
-import type { DestinationPlugin } from '@ferry/core';
+import { secretSettingKeys, type DestinationPlugin } from '@ferry/core';
 import { capabilities } from './capabilities';
 import { eventName, filter, identity, revenue } from './hooks';
 import { buildRequests } from './requests';
@@ -10,7 +10,7 @@ export const clevertapPlugin: DestinationPlugin<CleverTapSettings> = {
   id: 'clevertap',
   displayName: 'CleverTap',
   settings: CleverTapSettings,
-  secrets: ['passcode', 'sandboxPasscode'],
+  secrets: secretSettingKeys(CleverTapSettings),
   exampleSettings,
   capabilities,
   filter,

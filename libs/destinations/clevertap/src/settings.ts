@@ -1,4 +1,13 @@
-import { BaseUrl, checkEventNameOverrides, EventNameOverrides, isSet, regionSetting, SalesReporting, whenFieldsValid } from '@ferry/core';
+import {
+  BaseUrl,
+  checkEventNameOverrides,
+  EventNameOverrides,
+  isSet,
+  regionSetting,
+  SalesReporting,
+  secret,
+  whenFieldsValid,
+} from '@ferry/core';
 import { z } from 'zod';
 import { capabilities } from './capabilities';
 
@@ -8,14 +17,20 @@ export type CleverTapRegion = (typeof CLEVERTAP_REGIONS)[number];
 
 export const CleverTapSettings = z
   .strictObject({
-    region: regionSetting(CLEVERTAP_REGIONS).default('eu1').describe('CleverTap data centre; decides the API host unless endpoint is set'),
-    endpoint: BaseUrl.optional().describe('Base-URL override (a proxy, a test server); `/1/upload` is appended'),
-    accountId: z.string().optional().describe('Account (project) id of the production account'),
-    passcode: z.string().optional().describe('Passcode of the production account (secret)'),
-    sandboxAccountId: z.string().optional().describe('Account id that receives SANDBOX events'),
-    sandboxPasscode: z.string().optional().describe('Passcode of the sandbox account (secret)'),
+    region: regionSetting(CLEVERTAP_REGIONS)
+      .default('eu1')
+      .describe(
+        'CleverTap data centre: `eu1` → `api.clevertap.com`, the others → `<region>.api.clevertap.com`. Anything else is a config error listing these.',
+      ),
+    endpoint: BaseUrl.optional().describe(
+      'Base-URL override (a proxy, the fake CleverTap in tests); `/1/upload` is appended. No credentials, query or fragment.',
+    ),
+    accountId: z.string().optional().describe('Account (project) id of the production account.'),
+    passcode: secret(z.string()).optional().describe('Passcode of the production account.'),
+    sandboxAccountId: z.string().optional().describe('Account that receives `SANDBOX` events. Needs `sandboxPasscode`.'),
+    sandboxPasscode: secret(z.string()).optional().describe('Passcode of the sandbox account. Needs `sandboxAccountId`.'),
     eventNames: EventNameOverrides,
-    salesReporting: SalesReporting.default('gross').describe('Which revenue is reported as `amount`'),
+    salesReporting: SalesReporting.default('gross').describe('Which revenue is sent as `amount`.'),
   })
   .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenFieldsValid('eventNames'))
   .superRefine(
