@@ -80,7 +80,25 @@ describe('secrets checks', () => {
   });
   it('catch a credential setting not declared secret', () => {
     const plugin = broken({ secrets: ['apiKey'] });
-    expectViolation(() => runCheck(secretsChecks, 'named like credentials', plugin), /list sandboxApiKey in secrets/);
+    expectViolation(
+      () => runCheck(secretsChecks, 'named like credentials', plugin),
+      /mark sandboxApiKey with secret\(\) in the settings schema/,
+    );
+  });
+  it('catch secrets listed apart from the schema: unmarked, or marked but not listed', () => {
+    const unmarked = broken({ settings: unrefined().extend({ token: z.string().optional() }) as unknown as typeof sampleSettings });
+    expectViolation(
+      () => runCheck(secretsChecks, 'marks with secret()', { ...unmarked, secrets: [...samplePlugin.secrets, 'token'] }),
+      /mark token with secret\(\) in the settings schema/,
+    );
+    expectViolation(
+      () => runCheck(secretsChecks, 'marks with secret()', broken({ secrets: ['apiKey'] })),
+      /sandboxApiKey marked secret but not in secrets/,
+    );
+    expectViolation(
+      () => runCheck(secretsChecks, 'marks with secret()', broken({ settings: z.any() as unknown as typeof sampleSettings })),
+      /secrets cannot be read from the settings schema/,
+    );
   });
   it('catch secrets the kit cannot look for: unset, too short, or not top-level', () => {
     const short = { ...sampleOptions, settings: { apiKey: 'short' }, sandboxSettings: undefined };

@@ -6,6 +6,8 @@ import {
   salesRevenue,
   SalesReporting,
   sameOutcomeForAll,
+  secret,
+  secretSettingKeys,
   standardFailureOutcomes,
   standardFilter,
   type Capabilities,
@@ -47,8 +49,8 @@ export const sampleCapabilities: Capabilities = {
 
 export const sampleSettings = z
   .object({
-    apiKey: z.string().min(1).optional(),
-    sandboxApiKey: z.string().min(1).optional(),
+    apiKey: secret(z.string().min(1)).optional(),
+    sandboxApiKey: secret(z.string().min(1)).optional(),
     endpoint: z.url({ protocol: /^https?$/ }).default('https://sample.invalid'),
     eventNames: EventNameOverrides,
     salesReporting: SalesReporting.default('gross'),
@@ -61,7 +63,7 @@ export const samplePlugin: DestinationPlugin<SampleSettings> = {
   id: 'sample',
   displayName: 'Sample',
   settings: sampleSettings,
-  secrets: ['apiKey', 'sandboxApiKey'],
+  secrets: secretSettingKeys(sampleSettings),
   exampleSettings: { apiKey: 'YOUR_SAMPLE_API_KEY', endpoint: 'https://sample.invalid', salesReporting: 'gross' },
   capabilities: sampleCapabilities,
 

@@ -1,4 +1,4 @@
-import { issuesFromZod, redactSettings, type AnyDestinationPlugin } from '@ferry/core';
+import { issuesFromZod, redactSettings, secretSettingKeys, type AnyDestinationPlugin } from '@ferry/core';
 import { z } from 'zod';
 import type { DestinationContractOptions } from './options';
 import { findSecret, MIN_SECRET_LENGTH, type KnownSecret } from './secret-search';
@@ -69,6 +69,22 @@ export function secretsChecks(plugin: AnyDestinationPlugin, options: Destination
   const secretsOf = () => knownSecrets(plugin, kitSettings(plugin, options));
   return [
     {
+      title: 'secrets are the settings the schema marks with secret()',
+      run() {
+        let marked: string[];
+        try {
+          marked = secretSettingKeys(plugin.settings);
+        } catch (error) {
+          return violation(`secrets cannot be read from the settings schema: ${(error as Error).message}`);
+        }
+        const unmarked = plugin.secrets.filter((key) => !marked.includes(key));
+        if (unmarked.length > 0) violation(`mark ${unmarked.join(', ')} with secret() in the settings schema`);
+        const unlisted = marked.filter((key) => !plugin.secrets.includes(key));
+        if (unlisted.length > 0)
+          violation(`${unlisted.join(', ')} marked secret but not in secrets: use secrets: secretSettingKeys(schema)`);
+      },
+    },
+    {
       title: 'every declared secret is set by the kit to a value it can look for',
       run() {
         const { settings, sandboxSettings } = kitSettings(plugin, options);
@@ -88,7 +104,7 @@ export function secretsChecks(plugin: AnyDestinationPlugin, options: Destination
         const undeclared = settingNames(plugin, options).filter(
           (name) => SECRET_NAME.test(name.toLowerCase().replace(/[-_]/g, '')) && !plugin.secrets.includes(name),
         );
-        if (undeclared.length > 0) violation(`list ${undeclared.join(', ')} in secrets`);
+        if (undeclared.length > 0) violation(`mark ${undeclared.join(', ')} with secret() in the settings schema`);
       },
     },
     {
