@@ -48,6 +48,7 @@ link_workspaces
 cd "$scratch"
 npx nx g @ferry/tools:destination "$name" --no-interactive
 link_workspaces # the new package, as `npm install` would after generating
+npx prettier --check "libs/destinations/$name" apps/runner # the formatting `npm test` checks first
 npx nx run-many -t build lint typecheck test -p "$name" --output-style=static
 npx nx run runner:build --output-style=static
-echo "check-generator: the generated destination \"$name\" builds, lints, typechecks, passes its tests and is registered with the runner"
+echo "check-generator: the generated destination \"$name\" is formatted, builds, lints, typechecks, passes its tests and is registered with the runner"

@@ -1,6 +1,6 @@
 import { readProjectConfiguration, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { destinationGenerator, RUNNER_PACKAGE, RUNNER_REGISTRY } from './generator';
 
@@ -17,6 +17,20 @@ const RUNNER_MANIFEST = {
 };
 const REPO = path.resolve(__dirname, '../../../..');
 const SCAFFOLD = ['package.json', 'project.json', 'tsconfig.lib.json', 'tsconfig.spec.json', 'jest.config.cjs'];
+// Named as in the real plugins, which have every one of these files.
+const SOURCES = [
+  'index',
+  'capabilities',
+  'settings',
+  'hooks',
+  'requests',
+  'responses',
+  'plugin',
+  'module',
+  'module.spec',
+  'contract.spec',
+  'readme.spec',
+];
 
 function workspace(): Tree {
   const tree = createTreeWithEmptyWorkspace();
@@ -33,17 +47,18 @@ describe('destination generator', () => {
     const tree = workspace();
     await destinationGenerator(tree, { name: 'acme' });
     const root = 'libs/destinations/acme';
-    const files = [
-      'README.md',
-      ...SCAFFOLD,
-      ...['index', 'capabilities', 'settings', 'plugin', 'module', 'module.spec', 'contract.spec'].map((f) => `src/${f}.ts`),
-    ];
+    const files = ['README.md', ...SCAFFOLD, ...SOURCES.map((f) => `src/${f}.ts`)];
     for (const file of files) expect(tree.exists(`${root}/${file}`)).toBe(true);
     for (const file of tree.children(`${root}/src`)) expect(read(tree, `${root}/src/${file}`)).not.toMatch(/<%|%>|__\w+__/);
     expect(JSON.parse(read(tree, `${root}/package.json`)).name).toBe('@ferry/acme');
     expect(read(tree, `${root}/src/plugin.ts`)).toContain("id: 'acme',");
     expect(read(tree, `${root}/src/module.ts`)).toContain('export const acmeModule = new ContainerModule(');
-    expect(read(tree, `${root}/src/settings.ts`)).toContain("export const acmeSecrets: readonly string[] = ['apiKey'];");
+    expect(read(tree, `${root}/src/settings.ts`)).toContain("apiKey: secret(z.string()).optional().describe('Acme API key.");
+    expect(read(tree, `${root}/src/plugin.ts`)).toContain('secrets: secretSettingKeys(AcmeSettings),');
+    expect(read(tree, `${root}/README.md`)).toMatch(
+      /<!-- settings-table:start [^\n]*-->\n\| key \| type \| default \| secret \| description \|\n/,
+    );
+    expect(read(tree, `${root}/README.md`)).toContain('| `apiKey` | string |  | yes | Acme API key.');
   });
 
   it('starts from the core helpers the real plugins use', async () => {
@@ -53,8 +68,8 @@ describe('destination generator', () => {
     expect(src('capabilities')).toContain('kinds: revenueCatKinds(');
     expect(src('settings')).toContain('endpoint: BaseUrl.optional()');
     expect(src('settings')).toContain("whenFieldsValid('eventNames')");
-    expect(src('plugin')).toContain("const { filter, eventName } = standardEventHooks<AcmeSettings>('acme', capabilities, {");
-    expect(src('plugin')).toContain('isSet(settings.apiKey)');
+    expect(src('hooks')).toContain("export const { filter, eventName } = standardEventHooks<AcmeSettings>('acme', capabilities, {");
+    expect(src('settings')).toContain('isSet(settings.apiKey)');
   });
 
   it('mirrors the scaffold of the CleverTap project file for file', async () => {
@@ -64,6 +79,25 @@ describe('destination generator', () => {
       const clevertap = readFileSync(path.join(REPO, 'libs/destinations/clevertap', file), 'utf-8');
       expect(read(tree, `libs/destinations/acme/${file}`)).toBe(clevertap.replaceAll('clevertap', 'acme'));
     }
+  });
+
+  it('has the shape of the real plugins: the same files, the same imports into plugin.ts, the same plugin members', async () => {
+    const tree = workspace();
+    await destinationGenerator(tree, { name: 'acme' });
+    const importsOf = (source: string) => source.match(/^import [^;]+;$/gm) ?? [];
+    const membersOf = (source: string) => source.match(/^ {2}\w+(?=[:,])/gm) ?? [];
+    for (const [real, settingsName] of [
+      ['clevertap', 'CleverTapSettings'],
+      ['amplitude', 'AmplitudeSettings'],
+    ]) {
+      const realFile = (file: string) => path.join(REPO, 'libs/destinations', real, 'src', `${file}.ts`);
+      for (const file of SOURCES) expect([real, file, existsSync(realFile(file))]).toEqual([real, file, true]);
+      const plugin = read(tree, 'libs/destinations/acme/src/plugin.ts').replaceAll('AcmeSettings', settingsName);
+      const realPlugin = readFileSync(realFile('plugin'), 'utf-8');
+      expect(importsOf(plugin)).toEqual(importsOf(realPlugin));
+      expect(membersOf(plugin)).toEqual(membersOf(realPlugin));
+    }
+    expect(read(tree, 'libs/destinations/acme/src/capabilities.ts')).toContain('export const capabilities: Capabilities = {');
   });
 
   it('tags the project as a destination, with the four targets', async () => {
@@ -78,9 +112,12 @@ describe('destination generator', () => {
   it('writes honest stubs, and the contract spec skips exactly the suites that need them, saying why', async () => {
     const tree = workspace();
     await destinationGenerator(tree, { name: 'acme' });
-    const plugin = read(tree, 'libs/destinations/acme/src/plugin.ts');
-    expect(plugin).toContain("throw new Error('acme: buildRequests is not implemented yet');");
-    expect(plugin).toContain("throw new Error('acme: parseResponse is not implemented yet');");
+    expect(read(tree, 'libs/destinations/acme/src/requests.ts')).toContain(
+      "throw new Error('acme: buildRequests is not implemented yet');",
+    );
+    expect(read(tree, 'libs/destinations/acme/src/responses.ts')).toContain(
+      "throw new Error('acme: parseResponse is not implemented yet');",
+    );
     const spec = read(tree, 'libs/destinations/acme/src/contract.spec.ts');
     expect(spec).toContain('describeDestinationContract(acmePlugin, {');
     expect(spec).toContain("requests: 'acme: buildRequests is not implemented yet',");
