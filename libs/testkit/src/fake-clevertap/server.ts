@@ -140,7 +140,9 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     ledger: { path: '/_fake/records', filterBy: 'accountId' },
     redact: (entry) => ({
       ...entry,
-      headers: Object.fromEntries(Object.entries(entry.headers).map(([name, value]) => [name, SECRET_HEADERS.has(name) ? REDACTED : value])),
+      headers: Object.fromEntries(
+        Object.entries(entry.headers).map(([name, value]) => [name, SECRET_HEADERS.has(name) ? REDACTED : value]),
+      ),
     }),
     secrets: [...passcodes.values()].flatMap((codes) => [...codes]),
     reset: () => concurrency.resetPeaks(),
@@ -166,15 +168,10 @@ class ConcurrencyTracker {
   private total = 0;
   private totalPeak = 0;
 
-  /** Counts one more request for the account; the returned function (safe to call twice) counts it out. */
+  /** Counts one more request for the account; the returned function (called once, by the skeleton) counts it out. */
   acquire(accountId: string): () => void {
     this.change(accountId, 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.change(accountId, -1);
-    };
+    return () => this.change(accountId, -1);
   }
 
   inFlight(accountId: string): number {

@@ -49,7 +49,7 @@ export interface VendorRequest<Entry, Stored> {
 export interface Admission {
   /** The answer instead of the upload (a wrong path, bad credentials, too many requests). */
   readonly refusal?: FakeAnswer;
-  /** Frees what admitting took (a concurrency slot); runs just before the answer is written, or when the request ends. */
+  /** Frees what admitting took (a concurrency slot); runs once, just before the answer is written or when the request ends. */
   readonly release?: () => void;
 }
 
@@ -147,7 +147,13 @@ export async function startFake<Fault extends { readonly type: string }, Entry e
     const request: VendorRequest<Entry, Stored> = { exchange, entry, text, json, now, take: (record) => stored.push(record) };
 
     const written = answerer(exchange, entry, vendor.contentType, () => settings.onRequest?.({ ...entry }));
-    const { refusal, release = () => {} } = vendor.admit(request);
+    const admission = vendor.admit(request);
+    let released = !admission.release;
+    const release = () => {
+      if (released) return;
+      released = true;
+      admission.release?.();
+    };
     exchange.res.once('close', release);
     // Released just before the answer is written, so a client that waits for answers never overlaps.
     const answer = ({ status, body, headers: extra }: FakeAnswer) => {
@@ -158,7 +164,7 @@ export async function startFake<Fault extends { readonly type: string }, Entry e
       release();
       written.drop();
     };
-    if (refusal) return answer(refusal);
+    if (admission.refusal) return answer(admission.refusal);
     if (settings.latencyMs) await exchange.wait(settings.latencyMs);
 
     const fault = faults.next();
