@@ -265,7 +265,7 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     url: fake.url,
     events: fake.stored,
     requests: fake.requests,
-    inject: (...faults) => fake.inject(faults),
+    inject: fake.inject,
     reset: fake.reset,
     close: fake.close,
   };

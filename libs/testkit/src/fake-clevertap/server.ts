@@ -153,7 +153,7 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     url: fake.url,
     records: fake.stored,
     requests: fake.requests,
-    inject: (...faults) => fake.inject(faults),
+    inject: fake.inject,
     injectRandomly: (rates, random = Math.random) => fake.faults.randomly(faultChances(rates), random),
     maxInFlightSeen: (accountId) => concurrency.peak(accountId),
     reset: fake.reset,

@@ -80,11 +80,11 @@ describe('startFake', () => {
 
   it('answers a scripted status before storing, or after when the vendor or the fault says so', async () => {
     const fake = await start();
-    fake.inject([
+    fake.inject(
       { type: 'status', status: 503 },
       { type: 'status', status: 502, headers: { 'Retry-After': '3' } },
       { type: 'status', status: 500, afterStore: true, body: 'custom', contentType: 'text/plain' },
-    ]);
+    );
     const replies = [await upload(fake, 'lost'), await upload(fake, 'landed'), await upload(fake, 'also')];
     expect(replies.map((reply) => [reply.status, reply.text])).toEqual([
       [503, '{"error":"Come back later"}'],
@@ -98,7 +98,7 @@ describe('startFake', () => {
 
   it('drops before or after storing, answers after a delay, and plays the vendor its own faults', async () => {
     const fake = await start();
-    fake.inject([{ type: 'reset-before-store' }, { type: 'reset-after-store' }, { type: 'delay', ms: 1 }, { type: 'teapot' }]);
+    fake.inject({ type: 'reset-before-store' }, { type: 'reset-after-store' }, { type: 'delay', ms: 1 }, { type: 'teapot' });
     await expect(upload(fake, 'lost')).rejects.toThrow();
     await expect(upload(fake, 'landed')).rejects.toThrow();
     expect((await upload(fake, 'late')).status).toBe(200);
@@ -111,7 +111,7 @@ describe('startFake', () => {
   it('keeps faults queued past a refused request, and frees an admitted one just before answering', async () => {
     const log: string[] = [];
     const fake = await start(log);
-    fake.inject([{ type: 'status', status: 503 }]);
+    fake.inject({ type: 'status', status: 503 });
     expect((await upload(fake, 'x', 't1', 'wrong-key')).status).toBe(401);
     expect((await upload(fake)).status).toBe(503);
     expect((await upload(fake)).status).toBe(200);
@@ -121,8 +121,8 @@ describe('startFake', () => {
   it('refuses a malformed fault by path, and reset forgets records, requests, faults and the vendor state', async () => {
     const log: string[] = [];
     const fake = await start(log);
-    expect(() => fake.inject([{ type: 'delay', ms: -1 }])).toThrow(SampleInputError);
-    fake.inject([{ type: 'status', status: 500 }]);
+    expect(() => fake.inject({ type: 'delay', ms: -1 })).toThrow(SampleInputError);
+    fake.inject({ type: 'status', status: 500 });
     fake.reset();
     expect((await upload(fake)).status).toBe(200);
     expect(fake.requests()).toHaveLength(1);

@@ -104,7 +104,7 @@ export interface Fake<Fault, Entry, Stored> {
   /** Every request so far, in arrival order. */
   requests(): Entry[];
   /** Validates, then scripts the answers to the next uploads, in order. */
-  inject(faults: readonly unknown[]): void;
+  inject(...faults: unknown[]): void;
   readonly faults: FaultPlan<Fault>;
   /** Forgets records, requests, faults and the vendor's own state. Requests in flight finish normally. */
   reset(): void;
@@ -226,7 +226,7 @@ export async function startFake<Fault extends { readonly type: string }, Entry e
     url: server.url,
     stored: storedRecords,
     requests,
-    inject: (injected) => faults.script(vendor.parseFaults(injected)),
+    inject: (...injected) => faults.script(vendor.parseFaults(injected)),
     faults,
     reset,
     close: () => server.close(),
