@@ -1,12 +1,28 @@
 import type { DeliveryRequest, HttpResult, Outcome } from './plugin';
 import { parseRetryAfter } from './retry';
 
-/** The same outcome for every delivery a request carried. */
-export function sameOutcomeForAll(request: DeliveryRequest, outcome: DistributiveOmit<Outcome, 'deliveryId'>): Outcome[] {
-  return request.deliveryIds.map((deliveryId) => ({ ...outcome, deliveryId }) as Outcome);
-}
+/** An outcome before it is tied to a delivery: what an answer says of one record of a request. */
+export type RecordOutcome = DistributiveOmit<Outcome, 'deliveryId'>;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * One outcome per delivery, from the outcome of the record at each index of the request: the deliveries
+ * appear in the body in the order of `deliveryIds`, so an answer's record index is a delivery's position.
+ */
+export function outcomesByIndex(request: DeliveryRequest, outcomeAt: (index: number) => RecordOutcome): Outcome[] {
+  return request.deliveryIds.map((deliveryId, index) => ({ ...outcomeAt(index), deliveryId }) as Outcome);
+}
+
+/** The same outcome for every delivery a request carried. */
+export function sameOutcomeForAll(request: DeliveryRequest, outcome: RecordOutcome): Outcome[] {
+  return outcomesByIndex(request, () => outcome);
+}
+
+/** Whether a value read from an untrusted answer is the index of one of the request's records. */
+export function isRecordIndex(request: DeliveryRequest, index: unknown): index is number {
+  return Number.isInteger(index) && (index as number) >= 0 && (index as number) < request.deliveryIds.length;
+}
 
 /**
  * The common reading of a failed exchange, for plugins to use for anything they do not handle

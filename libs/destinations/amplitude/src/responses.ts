@@ -1,5 +1,7 @@
 import {
   headerValue,
+  isRecordIndex,
+  outcomesByIndex,
   parseJsonSafely,
   parseRetryAfter,
   sameOutcomeForAll,
@@ -28,14 +30,13 @@ function readAnswer(body: string): Answer | undefined {
 }
 
 /** The indexes of an answer's list that name an event of this request; anything else is ignored. */
-function indexesIn(value: unknown, count: number): number[] {
-  if (!Array.isArray(value)) return [];
-  return value.filter((index): index is number => Number.isInteger(index) && index >= 0 && index < count);
+function indexesIn(value: unknown, request: DeliveryRequest): number[] {
+  return Array.isArray(value) ? value.filter((index) => isRecordIndex(request, index)) : [];
 }
 
 /** `{ field: [indexes] }` maps such as `events_with_invalid_fields`, as [field, indexes] pairs. */
-function fieldIndexes(value: unknown, count: number): [string, number[]][] {
-  return isRecord(value) ? Object.entries(value).map(([field, indexes]) => [field, indexesIn(indexes, count)]) : [];
+function fieldIndexes(value: unknown, request: DeliveryRequest): [string, number[]][] {
+  return isRecord(value) ? Object.entries(value).map(([field, indexes]) => [field, indexesIn(indexes, request)]) : [];
 }
 
 /** The ids of `{ id: rate }` maps such as `throttled_users`. */
@@ -87,34 +88,32 @@ function invalid(request: DeliveryRequest, answer: Answer): Outcome[] {
     return sameOutcomeForAll(request, { type: 'rejected', status, code: 'amplitude_missing_field', reason });
   }
 
-  const count = request.deliveryIds.length;
   const problems = new Map<number, Problem[]>();
   const note = (indexes: number[], problem: Problem) => {
     for (const index of indexes) problems.set(index, [...(problems.get(index) ?? []), problem]);
   };
   const perField = (key: string, code: string, text: (field: string) => string) => {
-    for (const [field, indexes] of fieldIndexes(answer[key], count)) note(indexes, { code, text: text(field.slice(0, 100)) });
+    for (const [field, indexes] of fieldIndexes(answer[key], request)) note(indexes, { code, text: text(field.slice(0, 100)) });
   };
   perField('events_with_invalid_fields', 'amplitude_invalid_event', (field) => `invalid ${field}`);
   perField('events_with_missing_fields', 'amplitude_invalid_event', (field) => `missing ${field}`);
   perField('events_with_invalid_id_lengths', 'amplitude_invalid_event', (field) => `${field} too short`);
-  note(indexesIn(answer['silenced_events'], count), { code: 'amplitude_silenced', text: 'its device is silenced' });
-  const delayed = new Set(indexesIn(answer['throttled_events'], count));
+  note(indexesIn(answer['silenced_events'], request), { code: 'amplitude_silenced', text: 'its device is silenced' });
+  const delayed = new Set(indexesIn(answer['throttled_events'], request));
   if (problems.size === 0 && delayed.size === 0) {
     return sameOutcomeForAll(request, { type: 'rejected', status, code: 'amplitude_400', reason: `HTTP 400: ${error}` });
   }
 
-  return request.deliveryIds.map((deliveryId, index): Outcome => {
+  return outcomesByIndex(request, (index) => {
     const found = problems.get(index);
     if (found) {
       const reason = `HTTP 400: ${error}: ${found.map((problem) => problem.text).join(', ')}`;
-      return { deliveryId, type: 'rejected', status, code: found[0].code, reason };
+      return { type: 'rejected', status, code: found[0].code, reason };
     }
     if (delayed.has(index)) {
-      return { deliveryId, type: 'retry', status, retryAfterMs: THROTTLE_DELAY_MS, reason: `HTTP 400: ${error}: its device is throttled` };
+      return { type: 'retry', status, retryAfterMs: THROTTLE_DELAY_MS, reason: `HTTP 400: ${error}: its device is throttled` };
     }
     return {
-      deliveryId,
       type: 'retry',
       status,
       retryAfterMs: 0,
@@ -156,8 +155,7 @@ function sentIds(request: DeliveryRequest): { userId?: unknown; deviceId?: unkno
  */
 function throttled(request: DeliveryRequest, result: Response, answer: Answer): Outcome[] {
   const status = 429;
-  const count = request.deliveryIds.length;
-  const throttledEvents = new Set(indexesIn(answer['throttled_events'], count));
+  const throttledEvents = new Set(indexesIn(answer['throttled_events'], request));
   const [users, devices, quotaUsers, quotaDevices] = [
     'throttled_users',
     'throttled_devices',
@@ -174,21 +172,19 @@ function throttled(request: DeliveryRequest, result: Response, answer: Answer): 
 
   const limit = typeof answer['eps_threshold'] === 'number' ? ` (limit ${answer['eps_threshold']} events/s)` : '';
   const retryAfterMs = parseRetryAfter(headerValue(result.headers, 'retry-after'), Date.now()) ?? THROTTLE_DELAY_MS;
-  return request.deliveryIds.map((deliveryId, index): Outcome => {
+  return outcomesByIndex(request, (index) => {
     switch (verdicts[index]) {
       case 'quota':
         return {
-          deliveryId,
           type: 'retry',
           status,
           retryAfterMs: DAILY_QUOTA_DELAY_MS,
           reason: "HTTP 429: its user or device is over Amplitude's daily quota",
         };
       case 'throttled':
-        return { deliveryId, type: 'retry', status, retryAfterMs, reason: `HTTP 429: its user or device is throttled${limit}` };
+        return { type: 'retry', status, retryAfterMs, reason: `HTTP 429: its user or device is throttled${limit}` };
       default:
         return {
-          deliveryId,
           type: 'retry',
           status,
           retryAfterMs: 0,

@@ -1,11 +1,14 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
+  isRecordIndex,
+  outcomesByIndex,
   parseJsonSafely,
   sameOutcomeForAll,
   standardFailureOutcomes,
   type DeliveryRequest,
   type HttpResult,
   type Outcome,
+  type RecordOutcome,
 } from '@ferry/core';
 import { z } from 'zod';
 
@@ -31,12 +34,12 @@ const RECORD_NUMBER = /Skipped record number\s*:\s*(\d+)/i;
 /** The record an unprocessed entry is about: by its record number, else by the echoed record. */
 function recordIndex(
   entry: UnprocessedEntry,
-  count: number,
+  request: DeliveryRequest,
   records: () => readonly unknown[],
   taken: ReadonlyMap<number, unknown>,
 ): number | undefined {
-  const number = Number(entry.error?.match(RECORD_NUMBER)?.[1]);
-  if (Number.isInteger(number) && number >= 1 && number <= count && !taken.has(number - 1)) return number - 1;
+  const numbered = Number(entry.error?.match(RECORD_NUMBER)?.[1]) - 1;
+  if (isRecordIndex(request, numbered) && !taken.has(numbered)) return numbered;
   if (entry.record === undefined) return undefined;
   const index = records().findIndex((record, i) => !taken.has(i) && isDeepStrictEqual(record, entry.record));
   return index === -1 ? undefined : index;
@@ -47,10 +50,10 @@ function entryReason(entry: UnprocessedEntry): string {
   return (entry.error ?? `CleverTap code ${entry.code ?? 'missing'}`).slice(0, 500);
 }
 
-function entryOutcome(deliveryId: string, entry: UnprocessedEntry, status: number): Outcome {
+function entryOutcome(entry: UnprocessedEntry, status: number): RecordOutcome {
   const reason = entryReason(entry);
-  if (entry.code === MISC_SERVER_ERROR) return { deliveryId, type: 'retry', status, reason };
-  return { deliveryId, type: 'rejected', status, code: `clevertap_${entry.code ?? 'unprocessed'}`, reason };
+  if (entry.code === MISC_SERVER_ERROR) return { type: 'retry', status, reason };
+  return { type: 'rejected', status, code: `clevertap_${entry.code ?? 'unprocessed'}`, reason };
 }
 
 /** The records of a request this plugin built, for matching echoed records. */
@@ -81,7 +84,7 @@ export function parseResponse(request: DeliveryRequest, result: HttpResult): Out
 
   let records: readonly unknown[] | undefined; // parsed only when an entry lacks its record number
   const lazyRecords = () => (records ??= requestRecords(request));
-  const outcomes = new Map<number, Outcome>();
+  const outcomes = new Map<number, RecordOutcome>();
   const unattributed: string[] = [];
   for (const raw of answer.data.unprocessed ?? []) {
     const entry = UnprocessedEntry.safeParse(raw);
@@ -89,19 +92,19 @@ export function parseResponse(request: DeliveryRequest, result: HttpResult): Out
       unattributed.push('an unreadable entry');
       continue;
     }
-    const index = recordIndex(entry.data, request.deliveryIds.length, lazyRecords, outcomes);
+    const index = recordIndex(entry.data, request, lazyRecords, outcomes);
     if (index === undefined) unattributed.push(entryReason(entry.data));
-    else outcomes.set(index, entryOutcome(request.deliveryIds[index], entry.data, status));
+    else outcomes.set(index, entryOutcome(entry.data, status));
   }
 
-  return request.deliveryIds.map((deliveryId, index): Outcome => {
+  return outcomesByIndex(request, (index) => {
     const outcome = outcomes.get(index);
     if (outcome) return outcome;
     // "success" and "partial" accepted every record they do not list. "fail" accepted none: the records it does
     // not name failed for a reason CleverTap did not attribute, and since nothing landed a retry cannot duplicate;
     // a lasting cause still ends dead once the retry policy gives up, with CleverTap's words as the last error.
-    if (answer.data.status !== 'fail') return { deliveryId, type: 'delivered', status };
+    if (answer.data.status !== 'fail') return { type: 'delivered', status };
     const detail = unattributed.length > 0 ? unattributed.join('; ').slice(0, 500) : 'no reason given';
-    return { deliveryId, type: 'retry', status, reason: `CleverTap answered "fail" without naming this record: ${detail}` };
+    return { type: 'retry', status, reason: `CleverTap answered "fail" without naming this record: ${detail}` };
   });
 }

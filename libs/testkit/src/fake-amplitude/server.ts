@@ -1,10 +1,9 @@
-import { STATUS_CODES } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { issuesFromZod, REDACTED } from '@ferry/core';
-import { flattenHeaders, isPlainObject, parseJson, type JsonParse } from '../fake-http/http';
-import { callback, commonOptions, secretsByName } from '../fake-http/input';
-import { answerer, startFakeHttp, type FakeExchange } from '../fake-http/server';
+import { REDACTED } from '@ferry/core';
+import { startFake, type FakeAnswer, type FakeVendor, type LoggedRequestBase, type VendorRequest } from '../fake-http/fake';
+import { isJsonContentType, isPlainObject, JSON_CONTENT_TYPE } from '../fake-http/http';
+import { callback, commonOptions, parseInput, secretsByName } from '../fake-http/input';
 import { FakeAmplitudeInputError, parseAmplitudeFaults, type FakeAmplitudeFault } from './faults';
 import { DedupeLog, RateWindow } from './ledger';
 import { checkEvents, DEFAULT_MIN_ID_LENGTH, type EventIds } from './validation';
@@ -49,22 +48,10 @@ export interface StoredAmplitudeEvent {
   readonly event: Readonly<Record<string, unknown>>;
 }
 
-/** Any request to the fake outside the control API `/_fake/`. */
-export interface AmplitudeLoggedRequest {
-  readonly id: string;
-  readonly receivedAt: number;
-  readonly method: string;
-  readonly path: string;
-  /** Lower-case names. */
-  readonly headers: Readonly<Record<string, string>>;
-  /** The parsed JSON body (gunzipped); the raw text when not JSON; undefined when empty. Over HTTP its `api_key` is redacted. */
-  readonly body: unknown;
+/** Any request to the fake outside the control API `/_fake/`. Its body is gunzipped; over HTTP its `api_key` is redacted. */
+export interface AmplitudeLoggedRequest extends LoggedRequestBase<FakeAmplitudeFault> {
   /** The project of its API key, once the key was read and known. */
   readonly project?: string;
-  /** The status answered; null while pending and when the connection was dropped or left hanging. */
-  readonly status: number | null;
-  /** The injected fault that shaped the answer, if any. */
-  readonly fault?: FakeAmplitudeFault['type'];
 }
 
 export interface FakeAmplitude {
@@ -83,7 +70,6 @@ export interface FakeAmplitude {
 }
 
 const ENDPOINTS: Readonly<Record<string, AmplitudeEndpoint>> = { '/2/httpapi': '/2/httpapi', '/batch': '/batch' };
-const JSON_TYPE = 'application/json; charset=utf-8';
 /** A project whose ids go over this many events in 24 hours is told so in a `/batch` 429 (ABU). */
 const DAILY_QUOTA = 500_000;
 /** Defaults per endpoint: [most body bytes, events per second per id]. */
@@ -106,28 +92,20 @@ const optionsSchema = z.strictObject({
     .optional(),
   firstIndexOnly: z.boolean().optional(),
   silencedDevices: z.array(z.string().min(1)).optional(),
-  now: callback<() => number>().optional(),
   onRequest: callback<(request: AmplitudeLoggedRequest) => void>().optional(),
 });
 
-type MutableRequest = { -readonly [K in keyof AmplitudeLoggedRequest]: AmplitudeLoggedRequest[K] };
-interface Answer {
-  readonly status: number;
-  readonly body: Record<string, unknown>;
-}
+type Upload = VendorRequest<AmplitudeLoggedRequest, StoredAmplitudeEvent>;
 
 /** Amplitude's error envelope: `{"code":400,"error":"Invalid API key"}` plus any detail keys. */
-const failure = (code: number, error: string, detail: Record<string, unknown> = {}): Answer => ({
+const failure = (code: number, error: string, detail: Record<string, unknown> = {}): FakeAnswer => ({
   status: code,
-  body: { code, error, ...detail },
+  body: JSON.stringify({ code, error, ...detail }),
 });
 
 /** Starts a loopback fake of Amplitude's HTTP V2 (`POST /2/httpapi`) and Batch (`POST /batch`) APIs (reference/amplitude.md §4). */
 export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Promise<FakeAmplitude> {
-  const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) throw new FakeAmplitudeInputError('fake Amplitude options', issuesFromZod(parsed.error.issues));
-  const settings = parsed.data;
-  const now = settings.now ?? Date.now;
+  const settings = parseInput(optionsSchema, options, (issues) => new FakeAmplitudeInputError('fake Amplitude options', issues));
   const projectByKey = new Map(
     Object.entries(settings.projects ?? {}).flatMap(([project, keys]) => [keys].flat().map((key) => [key, project] as const)),
   );
@@ -141,70 +119,15 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
   const windowMs = settings.rateLimit?.windowMs ?? 30_000;
   const silenced = new Set(settings.silencedDevices ?? []);
 
-  let stored: StoredAmplitudeEvent[] = [];
-  let logged: MutableRequest[] = [];
-  let requestCount = 0;
-  let faults: FakeAmplitudeFault[] = [];
   const rates = new RateWindow(windowMs);
   const dedupe = new DedupeLog();
 
-  async function serve(exchange: FakeExchange): Promise<void> {
-    const { req, url, body: raw } = exchange;
-    const headers = flattenHeaders(req);
-    const decoded = decode(raw, headers['content-encoding']);
-    const json = decoded === undefined ? undefined : parseJson(decoded);
-    const entry: MutableRequest = {
-      id: `req-${++requestCount}`,
-      receivedAt: now(),
-      method: req.method ?? '',
-      path: url.pathname,
-      headers,
-      body: json?.ok ? json.value : decoded === '' ? undefined : (decoded ?? `<${raw.length} bytes that do not decode>`),
-      status: null,
-    };
-    logged.push(entry);
-    const { answer: write, drop } = answerer(exchange, entry, JSON_TYPE, () => settings.onRequest?.({ ...entry }));
-    const answer = ({ status, body }: Answer, extraHeaders: Record<string, string> = {}, text = JSON.stringify(body)) =>
-      write(status, text, extraHeaders);
-    const answerFault = ({ status, body, headers: faultHeaders }: Extract<FakeAmplitudeFault, { type: 'status' }>) =>
-      answer(failure(status, STATUS_CODES[status] ?? 'Error'), faultHeaders, body);
-
-    const endpoint = Object.hasOwn(ENDPOINTS, url.pathname) ? ENDPOINTS[url.pathname] : undefined;
-    if (!endpoint || entry.method !== 'POST') return answer(failure(400, 'Invalid request path'));
-    if (settings.latencyMs) await exchange.wait(settings.latencyMs);
-
-    const fault = faults.shift();
-    if (fault) entry.fault = fault.type;
-    switch (fault?.type) {
-      case 'status':
-        if (fault.afterStore ?? [500, 502, 504].includes(fault.status)) break;
-        return answerFault(fault);
-      case 'hang':
-        return; // no answer: the client's timeout or close() ends it
-      case 'reset-before-store':
-        return drop();
-      case 'delay':
-        await exchange.wait(fault.ms);
-    }
-
-    const result = upload(endpoint, decoded, json, headers['content-type'], entry, fault?.type === 'throttle' ? fault : undefined);
-    if (fault?.type === 'status') return answerFault(fault);
-    if (fault?.type === 'reset-after-store') return drop();
-    answer(result);
-  }
-
   /** Amplitude's checks, in order: body, key, size, events, silenced devices, rate; then the events are taken. */
-  function upload(
-    endpoint: AmplitudeEndpoint,
-    text: string | undefined,
-    json: JsonParse | undefined,
-    contentType: string | undefined,
-    entry: MutableRequest,
-    scriptedThrottle: Extract<FakeAmplitudeFault, { type: 'throttle' }> | undefined,
-  ): Answer {
+  function upload({ entry, text, json, now, take }: Upload, fault: FakeAmplitudeFault | undefined): FakeAnswer {
+    const endpoint = entry.path as AmplitudeEndpoint; // admitted
     if (text === undefined) return failure(400, 'Invalid JSON request body');
     if (text === '') return failure(400, 'Missing request body');
-    if ((contentType ?? '').split(';')[0].trim().toLowerCase() !== 'application/json') {
+    if (!isJsonContentType(entry.headers['content-type'])) {
       return failure(400, 'Invalid request: Content-Type must be application/json');
     }
     const bytes = Buffer.byteLength(text);
@@ -244,7 +167,7 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     }
 
     const at = now();
-    const throttled = scriptedThrottle ? scripted(endpoint, ids, scriptedThrottle) : overRate(endpoint, project, ids, at);
+    const throttled = fault?.type === 'throttle' ? scripted(endpoint, ids, fault) : overRate(endpoint, project, ids, at);
     if (throttled) return throttled;
 
     ids.forEach(({ userId, deviceId }, index) => {
@@ -255,13 +178,14 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
       // Without a device_id, Amplitude derives one from the user_id: that is the scope of a dedupe.
       const scope = deviceId ?? `user:${userId}`;
       if (typeof insertId === 'string' && dedupe.seenBefore(`${project}\u0000${scope}\u0000${insertId}`, at)) return;
-      stored.push({ requestId: entry.id, project, endpoint, receivedAt: entry.receivedAt, event });
+      take({ requestId: entry.id, project, endpoint, receivedAt: entry.receivedAt, event });
     });
-    return { status: 200, body: { code: 200, events_ingested: events.length, payload_size_bytes: bytes, server_upload_time: at } };
+    const body = { code: 200, events_ingested: events.length, payload_size_bytes: bytes, server_upload_time: at };
+    return { status: 200, body: JSON.stringify(body) };
   }
 
   /** 429 for the ids that this request would take over the rate limit, or undefined. */
-  function overRate(endpoint: AmplitudeEndpoint, project: string, ids: readonly EventIds[], at: number): Answer | undefined {
+  function overRate(endpoint: AmplitudeEndpoint, project: string, ids: readonly EventIds[], at: number): FakeAnswer | undefined {
     const { eps } = limits[endpoint];
     const allowed = (eps * windowMs) / 1000;
     const over = (kind: 'user' | 'device', pick: (entry: EventIds) => string | undefined) => {
@@ -280,7 +204,7 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     endpoint: AmplitudeEndpoint,
     ids: readonly EventIds[],
     fault: Extract<FakeAmplitudeFault, { type: 'throttle' }>,
-  ): Answer {
+  ): FakeAnswer {
     const over = limits[endpoint].eps + 1;
     const map = (list: string[] | undefined, value: number) => Object.fromEntries((list ?? []).map((id) => [id, value]));
     return throttledAnswer(
@@ -300,7 +224,7 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     devices: Record<string, number>,
     quotaUsers: Record<string, number>,
     quotaDevices: Record<string, number>,
-  ): Answer {
+  ): FakeAnswer {
     const named = (id: string | undefined, ...maps: Record<string, number>[]) =>
       id !== undefined && maps.some((map) => Object.hasOwn(map, id));
     return failure(429, 'Too many requests for some devices and users', {
@@ -315,43 +239,36 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     });
   }
 
-  const server = await startFakeHttp({
-    port: settings.port,
-    host: settings.host,
-    contentType: JSON_TYPE,
-    crashBody: (message) => JSON.stringify({ code: 500, error: `Fake Amplitude error: ${message}` }),
-    serve,
-    // What a person following the README reads with curl; never shows an API key.
-    control: {
-      views: {
-        '/_fake/events': (query) => fake.events(query.get('project') ?? undefined),
-        '/_fake/requests': () => fake.requests().map(withoutApiKey),
-      },
-      queueFaults: (input) => {
-        const parsedFaults = parseAmplitudeFaults(input);
-        faults.push(...parsedFaults);
-        return parsedFaults.length;
-      },
-      reset: () => fake.reset(),
-      secrets: [...projectByKey.keys()],
-    },
-  });
-
-  const fake: FakeAmplitude = {
-    url: server.url,
-    events: (project) => (project === undefined ? [...stored] : stored.filter((e) => e.project === project)),
-    requests: () => logged.map((entry) => ({ ...entry })),
-    inject: (...injected) => faults.push(...parseAmplitudeFaults(injected)),
+  const vendor: FakeVendor<FakeAmplitudeFault, AmplitudeLoggedRequest, StoredAmplitudeEvent> = {
+    name: 'Amplitude',
+    contentType: JSON_CONTENT_TYPE,
+    failure,
+    // A 500, 502 or 504 may come after Amplitude took the events.
+    storesBeforeStatus: (status) => [500, 502, 504].includes(status),
+    decode,
+    describe: () => ({}),
+    admit: ({ entry }) =>
+      Object.hasOwn(ENDPOINTS, entry.path) && entry.method === 'POST' ? {} : { refusal: failure(400, 'Invalid request path') },
+    upload,
+    parseFaults: parseAmplitudeFaults,
+    ledger: { path: '/_fake/events', filterBy: 'project' },
+    redact: withoutApiKey,
+    secrets: [...projectByKey.keys()],
     reset: () => {
-      stored = [];
-      logged = [];
-      faults = [];
       rates.clear();
       dedupe.clear();
     },
-    close: () => server.close(),
   };
-  return fake;
+
+  const fake = await startFake(vendor, settings);
+  return {
+    url: fake.url,
+    events: fake.stored,
+    requests: fake.requests,
+    inject: fake.inject,
+    reset: fake.reset,
+    close: fake.close,
+  };
 }
 
 function indexesWhere(ids: readonly EventIds[], test: (ids: EventIds) => boolean): number[] {
@@ -359,8 +276,8 @@ function indexesWhere(ids: readonly EventIds[], test: (ids: EventIds) => boolean
 }
 
 /** The body as text, gunzipped when it says so; undefined when it does not decompress. */
-function decode(raw: Buffer, encoding: string | undefined): string | undefined {
-  if ((encoding ?? '').trim().toLowerCase() !== 'gzip') return raw.toString('utf8');
+function decode(raw: Buffer, headers: Readonly<Record<string, string>>): string | undefined {
+  if ((headers['content-encoding'] ?? '').trim().toLowerCase() !== 'gzip') return raw.toString('utf8');
   try {
     return gunzipSync(raw).toString('utf8');
   } catch {

@@ -1,14 +1,13 @@
 import { z } from 'zod';
-import { issuesFromZod } from '@ferry/core';
-import { FakeInputError, headerName, headerText, parseOneOrMany } from '../fake-http/input';
+import { commonFaultSchemas, type CommonFault, type FaultChance } from '../fake-http/faults';
+import { FakeInputError, parseInput, parseOneOrMany } from '../fake-http/input';
 
-/** A scripted misbehaviour, used in place of the normal answer to one upload request. */
-export type FakeFault =
-  | { type: 'status'; status: number; body?: string; contentType?: string; headers?: Record<string, string> }
-  | { type: 'hang' }
-  | { type: 'reset-after-store' }
-  | { type: 'reset-before-store' }
-  | { type: 'non-json-200' };
+/**
+ * A scripted misbehaviour, used in place of the normal answer to one upload request: the common faults
+ * (a status, by default answered without storing; a delay; a hang; a reset before or after storing), and
+ * a 200 whose body is not JSON, as a captive portal or proxy may send.
+ */
+export type FakeFault = CommonFault | { type: 'non-json-200' };
 
 /** Chance (0–1) that an upload request meets each fault; they are exclusive, so the sum is at most 1. */
 export interface RandomFaultRates {
@@ -22,16 +21,7 @@ export interface RandomFaultRates {
 export class FakeCleverTapInputError extends FakeInputError {}
 
 const faultSchema: z.ZodType<FakeFault> = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('status'),
-    status: z.int().min(200).max(599),
-    body: z.string().optional(),
-    contentType: headerText.min(1).optional(),
-    headers: z.record(headerName, headerText).optional(),
-  }),
-  z.strictObject({ type: z.literal('hang') }),
-  z.strictObject({ type: z.literal('reset-after-store') }),
-  z.strictObject({ type: z.literal('reset-before-store') }),
+  ...commonFaultSchemas,
   z.strictObject({ type: z.literal('non-json-200') }),
 ]);
 
@@ -45,41 +35,13 @@ export function parseFaults(input: unknown): FakeFault[] {
   return parseOneOrMany(faultSchema, input, (issues) => new FakeCleverTapInputError('fault', issues));
 }
 
-/** Decides the fault, if any, for each upload request: scripted ones first (FIFO), then random ones. */
-export class FaultPlan {
-  private scripted: FakeFault[] = [];
-  private random?: { rates: RandomFaultRates; draw: () => number };
-
-  script(faults: readonly FakeFault[]): void {
-    this.scripted.push(...faults);
-  }
-
-  randomly(rates: RandomFaultRates, draw: () => number): void {
-    const result = ratesSchema.safeParse(rates);
-    if (!result.success) throw new FakeCleverTapInputError('fault rates', issuesFromZod(result.error.issues));
-    this.random = { rates: result.data, draw };
-  }
-
-  next(): FakeFault | undefined {
-    const scripted = this.scripted.shift();
-    if (scripted || !this.random) return scripted;
-    const { rates, draw } = this.random;
-    let threshold = draw();
-    const candidates: [number | undefined, FakeFault][] = [
-      [rates.status5xx, { type: 'status', status: 503 }],
-      [rates.status429, { type: 'status', status: 429 }],
-      [rates.hang, { type: 'hang' }],
-      [rates.resetAfterStore, { type: 'reset-after-store' }],
-    ];
-    for (const [chance = 0, fault] of candidates) {
-      if (threshold < chance) return fault;
-      threshold -= chance;
-    }
-    return undefined;
-  }
-
-  clear(): void {
-    this.scripted = [];
-    this.random = undefined;
-  }
+/** Validates rates and turns them into the chance of each fault. */
+export function faultChances(rates: RandomFaultRates): FaultChance<FakeFault>[] {
+  const valid = parseInput(ratesSchema, rates, (issues) => new FakeCleverTapInputError('fault rates', issues));
+  return [
+    [valid.status5xx ?? 0, { type: 'status', status: 503 }],
+    [valid.status429 ?? 0, { type: 'status', status: 429 }],
+    [valid.hang ?? 0, { type: 'hang' }],
+    [valid.resetAfterStore ?? 0, { type: 'reset-after-store' }],
+  ];
 }

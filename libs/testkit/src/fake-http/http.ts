@@ -1,5 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** Whether a content type is JSON's, with or without parameters such as a charset. */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  return (contentType ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
+}
+
 /** The request body, whole. */
 export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];

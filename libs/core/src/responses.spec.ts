@@ -1,0 +1,47 @@
+import { isRecordIndex, outcomesByIndex, sameOutcomeForAll, type DeliveryRequest } from './index';
+
+const request: DeliveryRequest = {
+  method: 'POST',
+  url: 'http://x',
+  headers: {},
+  body: '',
+  deliveryIds: ['d-a', 'd-b', 'd-c'],
+  concurrencyKey: 'k',
+};
+
+describe('outcomesByIndex', () => {
+  it('ties the outcome of the record at each index to the delivery at that position', () => {
+    const seen: number[] = [];
+    const outcomes = outcomesByIndex(request, (index) => {
+      seen.push(index);
+      return index === 1 ? { type: 'rejected', status: 200, code: 'bad', reason: 'record 1' } : { type: 'delivered', status: 200 };
+    });
+    expect(seen).toEqual([0, 1, 2]);
+    expect(outcomes).toEqual([
+      { deliveryId: 'd-a', type: 'delivered', status: 200 },
+      { deliveryId: 'd-b', type: 'rejected', status: 200, code: 'bad', reason: 'record 1' },
+      { deliveryId: 'd-c', type: 'delivered', status: 200 },
+    ]);
+  });
+
+  it('gives every delivery its own outcome object, also when they share one', () => {
+    const outcomes = sameOutcomeForAll(request, { type: 'retry', reason: 'timeout' });
+    expect(outcomes.map((outcome) => outcome.deliveryId)).toEqual(['d-a', 'd-b', 'd-c']);
+    expect(new Set(outcomes).size).toBe(3);
+  });
+});
+
+describe('isRecordIndex', () => {
+  it.each([
+    [0, true],
+    [2, true],
+    [3, false],
+    [-1, false],
+    [1.5, false],
+    ['1', false],
+    [null, false],
+    [Number.NaN, false],
+  ])('%j → %s for a request of three records', (value, expected) => {
+    expect(isRecordIndex(request, value)).toBe(expected);
+  });
+});
