@@ -2,7 +2,6 @@ import {
   allows,
   completionInto,
   stateAfter,
-  statesFrom,
   type AttemptRow,
   type DeliveryRow,
   type DeliveryTransition,
