@@ -67,8 +67,8 @@ describe('delivery states', () => {
     const reachesFinal = new Set<DeliveryState>(FINAL);
     for (let grown = true; grown;) {
       grown = false;
-      for (const transition of transitions.filter((name) => name !== 'erase')) {
-        const to = stateAfter(transition);
+      for (const transition of transitions) {
+        const to: DeliveryState | 'removed' = stateAfter(transition);
         for (const from of statesFrom(transition)) {
           if (to !== 'removed' && reachesFinal.has(to) && !reachesFinal.has(from)) {
             reachesFinal.add(from);
