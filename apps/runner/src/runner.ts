@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ContainerModule } from 'inversify';
 import type { DestinationStream } from 'pino';
 import { systemClock, type Clock, type Logger, type Store, type Transport } from '@ferry/core';
-import { Dispatcher, UndiciTransport, type DispatcherOptions } from '@ferry/engine';
+import { Dispatcher, releaseCrashedLeases, UndiciTransport, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
 import { configNotes, configSecrets, parseConfig, type ConfigInput, type ConfigLocation, type RunnerConfig } from './config';
@@ -57,7 +57,7 @@ export async function createRunner(input: ConfigInput, overrides: RunnerOverride
     for (const note of configNotes(config, overrides.configSource)) logger.warn({}, note);
     const store = await openStore(config.store.url, { logger });
     undo.push(() => store.close());
-    await prepareDeliveries(store, config, logger, clock.now());
+    await prepareDeliveries(store, config, logger);
     const transport = overrides.transport ?? new UndiciTransport();
     undo.push(() => transport.close());
     const metrics = new RunnerMetrics();
@@ -103,26 +103,10 @@ export async function createRunner(input: ConfigInput, overrides: RunnerOverride
 
 /**
  * Before delivering: in-flight leases of a crashed embedded runner come back at once (it was the only
- * runner), and each destination's paused deliveries follow its config — resumed when it can send now,
- * paused while it cannot.
+ * runner). Each destination's paused deliveries follow its config when its loop starts.
  */
-async function prepareDeliveries(store: Store, config: RunnerConfig, logger: Logger, nowMs: number): Promise<void> {
-  if (config.store.url.startsWith('sqlite:')) {
-    const released = await store.releaseLeases();
-    if (released > 0) logger.info({ released }, `resuming ${released} deliveries that were in flight when the runner stopped`);
-  }
-  for (const destination of config.destinations) {
-    const canSend = (destination.plugin.missingConfig?.(destination.settings) ?? []).length === 0;
-    const moved = await store.setPaused(destination.id, !canSend, nowMs);
-    if (moved > 0) {
-      logger.info(
-        { destination: destination.id, deliveries: moved },
-        canSend
-          ? `resumed ${moved} paused deliveries of ${destination.id}`
-          : `paused ${moved} deliveries of ${destination.id} until its config is complete`,
-      );
-    }
-  }
+async function prepareDeliveries(store: Store, config: RunnerConfig, logger: Logger): Promise<void> {
+  if (config.store.url.startsWith('sqlite:')) await releaseCrashedLeases(store, logger);
 }
 
 /** Runs every step in order even when one fails; rethrows the first failure. */

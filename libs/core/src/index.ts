@@ -7,6 +7,7 @@ export * from './hooks';
 export * from './retry';
 export * from './redact';
 export * from './responses';
+export * from './delivery-states';
 export * from './store';
 export * from './services';
 export * from './source';

@@ -1,13 +1,11 @@
 import type { Environment, EventKind, SubscriptionEvent } from './event';
 import type { OutcomeType } from './plugin';
+import type { CompletedState, DeliveryState, NewDeliveryState, StateBefore } from './delivery-states';
 
 /**
  * The durable store's port. `@ferry/store` implements it on SQLite and Postgres; the engine and runner
  * use only this interface. All times are milliseconds since the epoch.
  */
-
-export const DELIVERY_STATES = ['pending', 'in_flight', 'delivered', 'skipped', 'dead', 'paused'] as const;
-export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 export interface IngestEvent {
   readonly id: string;
@@ -29,7 +27,7 @@ export function ingestEventOf(event: SubscriptionEvent, body: string): IngestEve
 
 export interface NewDelivery {
   readonly destinationId: string;
-  readonly state: 'pending' | 'skipped' | 'paused';
+  readonly state: NewDeliveryState;
   /** For skipped: `rule: reason`; for paused: what is missing. */
   readonly reason?: string;
 }
@@ -66,7 +64,8 @@ export interface AttemptRecord {
 /** What became of one leased delivery. */
 export interface DeliveryUpdate {
   readonly deliveryId: string;
-  readonly state: 'delivered' | 'pending' | 'dead' | 'paused' | 'skipped';
+  /** Where the attempt leads (see COMPLETIONS): only a delivery still in flight under the caller's lease changes. */
+  readonly state: CompletedState;
   /** For `pending`: when to try again. */
   readonly nextAttemptAtMs?: number;
   /** Whether a request was made for it (adds one to `attempts` and appends to its attempt log). */
@@ -131,7 +130,7 @@ export interface ReplaySelector {
   readonly toMs?: number;
   readonly destinationId?: string;
   /** Which states may be replayed; default dead and skipped. */
-  readonly states?: readonly ('dead' | 'skipped' | 'delivered')[];
+  readonly states?: readonly StateBefore<'replay'>[];
 }
 
 export interface StoreStats {

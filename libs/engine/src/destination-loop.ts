@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   redactText,
+  stateAfter,
   type Clock,
   type DeliveryRequest,
   type DeliveryUpdate,
@@ -19,6 +20,7 @@ import { concurrencyOf, missingConfigOf, secretValues, skipOf, type DestinationI
 import { KeyedLimiter } from './limiter';
 import type { DestinationStatus, DispatcherOptions, EngineObserver } from './options';
 import { describeError } from './errors';
+import { DestinationHealth } from './destination-health';
 import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult } from './outcomes';
 
 export interface LoopDeps {
@@ -35,8 +37,6 @@ export interface LoopDeps {
 /** Error texts are stored and shown: long enough to diagnose, short enough that a huge body cannot bloat a row. */
 const MAX_ERROR_CHARS = 2_000;
 
-type Health = { readonly state: 'running' } | { readonly state: 'paused'; readonly reason: string; readonly since: number };
-
 /** The timing and status of one exchange, shared by the outcomes it produced. */
 type Exchange = Omit<AttemptResult, 'outcome'>;
 
@@ -47,11 +47,10 @@ type Exchange = Omit<AttemptResult, 'outcome'>;
 export class DestinationLoop {
   private readonly log: Logger;
   private readonly secrets: string[];
-  private readonly missing: string[];
   private readonly concurrency: number;
   private readonly limiter: KeyedLimiter;
   private readonly batches = new Set<Promise<unknown>>();
-  private health: Health;
+  private readonly health: DestinationHealth;
   private inFlightRequests = 0;
   private stopping = false;
   /** Set by a wake-up that found no sleep to end, so the next sleep returns at once. */
@@ -65,24 +64,31 @@ export class DestinationLoop {
   ) {
     this.log = deps.logger.child({ destinationId: destination.id, plugin: destination.plugin.id });
     this.secrets = secretValues(destination);
-    this.missing = missingConfigOf(destination);
     this.concurrency = concurrencyOf(destination);
     this.limiter = new KeyedLimiter(this.concurrency);
-    this.health =
-      this.missing.length > 0
-        ? { state: 'paused', reason: `missing configuration: ${this.missing.join(', ')}`, since: deps.clock.now() }
-        : { state: 'running' };
+    this.health = new DestinationHealth(
+      {
+        destinationId: destination.id,
+        store: deps.store,
+        clock: deps.clock,
+        logger: this.log,
+        probeEveryMs: deps.options.pausedProbeMs,
+        safeText: (text) => this.errorText(text),
+        onChange: () => deps.observer?.statusChanged?.(this.status()),
+      },
+      missingConfigOf(destination),
+    );
   }
 
   get paused(): boolean {
-    return this.health.state === 'paused';
+    return this.health.paused;
   }
 
   status(): DestinationStatus {
     return {
       destinationId: this.destination.id,
       plugin: this.destination.plugin.id,
-      ...this.health,
+      ...this.health.status(),
       inFlightRequests: this.inFlightRequests,
     };
   }
@@ -104,7 +110,9 @@ export class DestinationLoop {
   }
 
   private async run(): Promise<void> {
-    if (this.missing.length > 0) return this.holdWhileUnconfigured();
+    await this.health.settle();
+    // Paused for want of config: nothing to send or probe until a restart with a complete config.
+    if (this.paused && !this.health.probing) return;
     while (!this.stopping) {
       try {
         await this.step();
@@ -116,19 +124,9 @@ export class DestinationLoop {
     await Promise.all(this.batches);
   }
 
-  /** Without its config the destination cannot send; its waiting deliveries are parked as paused, visibly. */
-  private async holdWhileUnconfigured(): Promise<void> {
-    this.log.warn({ missing: this.missing }, 'destination not configured: its deliveries wait as paused until the config is complete');
-    try {
-      await this.deps.store.setPaused(this.destination.id, true, this.deps.clock.now());
-    } catch (error) {
-      this.log.error({ error: this.errorText(describeError(error)) }, 'could not park the deliveries of an unconfigured destination');
-    }
-  }
-
   private async step(): Promise<void> {
     if (this.paused) {
-      await this.sleep(this.deps.options.pausedProbeMs);
+      await this.sleep(this.health.probeEveryMs);
       if (!this.stopping) await this.probe();
     } else if (this.batches.size >= this.concurrency) {
       await Promise.race(this.batches);
@@ -185,7 +183,7 @@ export class DestinationLoop {
       const leased = await this.lease(1, from);
       if (leased.length === 0) continue;
       const outcomes = await this.deliver(leased);
-      if (outcomes.has('delivered')) await this.resume();
+      if (outcomes.has('delivered')) await this.health.probeAccepted();
       return;
     }
   }
@@ -211,7 +209,10 @@ export class DestinationLoop {
 
       const outcomes = [...results.values()].map((result) => result.outcome);
       const refused = outcomes.find((outcome) => outcome.type === 'auth_failed');
-      if (refused) await this.pause(refused.reason);
+      if (refused) {
+        if (!this.paused) this.woken = false; // the first probe waits its full interval
+        await this.health.credentialsRefused(refused.reason);
+      }
       return new Set(outcomes.map((outcome) => outcome.type));
     } catch (error) {
       this.log.error(
@@ -233,12 +234,17 @@ export class DestinationLoop {
         event = this.deps.decode(delivery.body);
       } catch (error) {
         // The body was accepted once, so only a changed source parser gets here: dead keeps it visible and replayable.
-        settled.push({ deliveryId: delivery.id, state: 'dead', lastError: this.errorText(`undecodable: ${describeError(error)}`) });
+        settled.push({
+          deliveryId: delivery.id,
+          state: stateAfter('kill'),
+          lastError: this.errorText(`undecodable: ${describeError(error)}`),
+        });
         continue;
       }
       try {
         const skip = skipOf(this.destination, event);
-        if (skip) settled.push({ deliveryId: delivery.id, state: 'skipped', lastError: this.errorText(`${skip.rule}: ${skip.reason}`) });
+        if (skip)
+          settled.push({ deliveryId: delivery.id, state: stateAfter('skip'), lastError: this.errorText(`${skip.rule}: ${skip.reason}`) });
         else planned.push({ deliveryId: delivery.id, event });
       } catch (error) {
         failed.push(...this.pluginBug([delivery.id], `filter threw: ${describeError(error)}`));
@@ -345,33 +351,6 @@ export class DestinationLoop {
     const dead = updates.filter((update) => update.state === 'dead');
     if (dead.length > 0)
       this.log.warn({ deliveryIds: dead.map((update) => update.deliveryId), lastError: dead[0].lastError }, 'deliveries dead');
-  }
-
-  private async pause(reason: string): Promise<void> {
-    if (!this.paused) {
-      const safeReason = this.errorText(reason);
-      this.health = { state: 'paused', reason: safeReason, since: this.deps.clock.now() };
-      this.woken = false; // the first probe waits its full interval
-      this.log.warn(
-        { reason: safeReason, probeEveryMs: this.deps.options.pausedProbeMs },
-        'destination paused: its credentials were refused; its deliveries wait (none die) and one is retried on every probe',
-      );
-      this.deps.observer?.statusChanged?.(this.status());
-    }
-    try {
-      await this.deps.store.setPaused(this.destination.id, true, this.deps.clock.now());
-    } catch (error) {
-      // The destination is paused all the same; pending deliveries simply wait as pending until it resumes.
-      this.log.error({ error: this.errorText(describeError(error)) }, 'could not mark pending deliveries paused');
-    }
-  }
-
-  private async resume(): Promise<void> {
-    // Running first, so events planned from now on go to pending; then the paused ones follow.
-    this.health = { state: 'running' };
-    await this.deps.store.setPaused(this.destination.id, false, this.deps.clock.now());
-    this.log.info({}, 'destination resumed: a probe delivery was accepted');
-    this.deps.observer?.statusChanged?.(this.status());
   }
 
   /** Sleeps up to `ms`; `wake` ends it early. */

@@ -63,3 +63,14 @@ export class Dispatcher {
     await Promise.all([...this.loops.values()].map((loop) => loop.stop()));
   }
 }
+
+/**
+ * For the embedded store at start: its runner is the only one, so whatever it finds in flight was its own
+ * before a crash and goes back to pending at once instead of waiting for the leases to expire. (Paused
+ * deliveries are brought in line by each destination's loop when it starts.)
+ */
+export async function releaseCrashedLeases(store: Store, logger: Logger): Promise<number> {
+  const released = await store.releaseLeases();
+  if (released > 0) logger.info({ released }, `resuming ${released} deliveries that were in flight when the runner stopped`);
+  return released;
+}

@@ -1,4 +1,13 @@
-import { retriesExhausted, retryDelayMs, type DeliveryUpdate, type LeasedDelivery, type Outcome, type RetryPolicy } from '@ferry/core';
+import {
+  retriesExhausted,
+  retryDelayMs,
+  stateAfter,
+  type Completion,
+  type DeliveryUpdate,
+  type LeasedDelivery,
+  type Outcome,
+  type RetryPolicy,
+} from '@ferry/core';
 
 /** One try at a delivery: the request's timing and status (null when none came back), and the outcome. */
 export interface AttemptResult {
@@ -30,21 +39,20 @@ export function updateAfterAttempt(delivery: LeasedDelivery, result: AttemptResu
     lastStatus: status,
     lastError: error,
   };
-  switch (outcome.type) {
-    case 'delivered':
-      return { ...update, state: 'delivered' };
-    case 'rejected':
-      return { ...update, state: 'dead' };
-    case 'auth_failed':
-      return { ...update, state: 'paused' };
-    case 'retry': {
-      const attempts = delivery.attempts + 1;
-      if (retriesExhausted(context.policy, attempts, delivery.windowStartMs, context.nowMs)) return { ...update, state: 'dead' };
-      const delayMs = retryDelayMs(context.policy, attempts, context.random, outcome.retryAfterMs);
-      return { ...update, state: 'pending', nextAttemptAtMs: context.nowMs + delayMs };
-    }
-  }
+  if (outcome.type !== 'retry') return { ...update, state: stateAfter(COMPLETION_OF[outcome.type]) };
+  const attempts = delivery.attempts + 1;
+  if (retriesExhausted(context.policy, attempts, delivery.windowStartMs, context.nowMs)) return { ...update, state: stateAfter('kill') };
+  const delayMs = retryDelayMs(context.policy, attempts, context.random, outcome.retryAfterMs);
+  return { ...update, state: stateAfter('retry'), nextAttemptAtMs: context.nowMs + delayMs };
 }
+
+/** The transition each outcome makes; a retry becomes `kill` once both retry limits are reached. */
+const COMPLETION_OF = {
+  delivered: 'deliver',
+  rejected: 'kill',
+  auth_failed: 'authPause',
+  retry: 'retry',
+} as const satisfies Record<Outcome['type'], Completion>;
 
 export type Failure = Exclude<Outcome, { type: 'delivered' }>;
 

@@ -1,20 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
-import type {
-  AttemptRow,
-  DeliveryRow,
-  DeliveryUpdate,
-  EventDetail,
-  EventRow,
-  IngestEvent,
-  LeasedDelivery,
-  LeaseRequest,
-  ListFilter,
-  Logger,
-  NewDelivery,
-  ReplaySelector,
-  Store,
-  StoreStats,
+import {
+  allows,
+  completionInto,
+  stateAfter,
+  statesFrom,
+  type AttemptRow,
+  type DeliveryRow,
+  type DeliveryUpdate,
+  type EventDetail,
+  type EventRow,
+  type IngestEvent,
+  type LeasedDelivery,
+  type LeaseRequest,
+  type ListFilter,
+  type Logger,
+  type NewDelivery,
+  type ReplaySelector,
+  type Store,
+  type StoreStats,
 } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
@@ -133,22 +137,27 @@ export abstract class SqlStore implements Store {
   async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
     const { destinationId, limit, nowMs, owner } = request;
     if (limit <= 0) return [];
-    const changes = { state: 'in_flight', leaseUntilMs: nowMs + request.leaseMs, leaseOwner: owner, updatedAtMs: nowMs } as const;
+    const changes = { leaseUntilMs: nowMs + request.leaseMs, leaseOwner: owner, updatedAtMs: nowMs };
     return this.write(async (trx) => {
       const taken: Omit<LeasedDelivery, 'body'>[] = [];
-      const take = async (where: DeliveryFilter, order: 'leaseUntilMs' | 'nextAttemptAtMs') => {
+      const take = async (
+        transition: 'lease' | 'takeOver' | 'probe',
+        order: 'leaseUntilMs' | 'nextAttemptAtMs',
+        where?: DeliveryFilter,
+      ) => {
         const picked = trx
           .selectFrom('deliveries')
           .select('id')
           .where('destinationId', '=', destinationId)
-          .where(where)
+          .where('state', 'in', statesFrom(transition))
+          .$if(where !== undefined, (q) => q.where(where!))
           .orderBy(order)
           .limit(limit - taken.length)
           .$if(this.rowLocks, (q) => q.forUpdate().skipLocked());
         const rows = await trx
           .with('picked', () => picked)
           .updateTable('deliveries')
-          .set(changes)
+          .set({ ...changes, state: stateAfter(transition) })
           .where('id', 'in', (eb) => eb.selectFrom('picked').select('id'))
           .returning(['id', 'eventId', 'destinationId', 'attempts', 'windowStartMs', 'nextAttemptAtMs'])
           .execute();
@@ -156,13 +165,11 @@ export abstract class SqlStore implements Store {
         taken.push(...rows.map(({ nextAttemptAtMs: _dueAtMs, ...leased }) => leased));
       };
       if (request.from === 'paused') {
-        await take((eb) => eb('state', '=', 'paused'), 'nextAttemptAtMs');
+        await take('probe', 'nextAttemptAtMs');
       } else {
         // Leases of crashed or stalled holders first: they have waited longest.
-        await take((eb) => eb.and([eb('state', '=', 'in_flight'), eb('leaseUntilMs', '<', nowMs)]), 'leaseUntilMs');
-        if (taken.length < limit) {
-          await take((eb) => eb.and([eb('state', '=', 'pending'), eb('nextAttemptAtMs', '<=', nowMs)]), 'nextAttemptAtMs');
-        }
+        await take('takeOver', 'leaseUntilMs', (eb) => eb('leaseUntilMs', '<', nowMs));
+        if (taken.length < limit) await take('lease', 'nextAttemptAtMs', (eb) => eb('nextAttemptAtMs', '<=', nowMs));
       }
       const bodies = new Map<string, string>();
       for (const ids of chunks([...new Set(taken.map((d) => d.eventId))])) {
@@ -205,7 +212,7 @@ export abstract class SqlStore implements Store {
               updatedAtMs: nowMs,
             }))
             .where('id', 'in', group)
-            .where('state', '=', 'in_flight')
+            .where('state', 'in', statesFrom(completionInto(state)))
             .where('leaseOwner', '=', owner)
             .returning(['id', 'attempts'])
             .execute();
@@ -229,8 +236,8 @@ export abstract class SqlStore implements Store {
     const result = await this.write((trx) =>
       trx
         .updateTable('deliveries')
-        .set({ state: 'pending', leaseUntilMs: null, leaseOwner: null, updatedAtMs: Date.now() })
-        .where('state', '=', 'in_flight')
+        .set({ state: stateAfter('release'), leaseUntilMs: null, leaseOwner: null, updatedAtMs: Date.now() })
+        .where('state', 'in', statesFrom('release'))
         .$if(owner !== undefined, (q) => q.where('leaseOwner', '=', owner!))
         .executeTakeFirst(),
     );
@@ -238,13 +245,14 @@ export abstract class SqlStore implements Store {
   }
 
   async setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
+    const transition = paused ? 'pause' : 'resume';
     const result = await this.write((trx) =>
       trx
         .updateTable('deliveries')
         // Resumed deliveries are due at once.
-        .set({ state: paused ? 'paused' : 'pending', nextAttemptAtMs: paused ? undefined : nowMs, updatedAtMs: nowMs })
+        .set({ state: stateAfter(transition), nextAttemptAtMs: paused ? undefined : nowMs, updatedAtMs: nowMs })
         .where('destinationId', '=', destinationId)
-        .where('state', '=', paused ? 'pending' : 'paused')
+        .where('state', 'in', statesFrom(transition))
         .executeTakeFirst(),
     );
     return Number(result.numUpdatedRows);
@@ -358,7 +366,8 @@ export abstract class SqlStore implements Store {
     if (deliveryIds === undefined && eventIds === undefined && fromMs === undefined && toMs === undefined) {
       throw new Error('replay: give deliveryIds, eventIds, or a fromMs/toMs window');
     }
-    const states = selector.states ?? ['dead', 'skipped'];
+    // Whatever the selector asks for, only states the table lets replay.
+    const states = (selector.states ?? ['dead', 'skipped']).filter((state) => allows('replay', state));
     if (states.length === 0 || deliveryIds?.length === 0 || eventIds?.length === 0) return 0;
     let replayed = 0;
     // Long id lists are taken a chunk at a time, so no statement carries more than CHUNK of them.
@@ -395,7 +404,7 @@ export abstract class SqlStore implements Store {
             trx
               .updateTable('deliveries')
               .set({
-                state: 'pending',
+                state: stateAfter('replay'),
                 nextAttemptAtMs: nowMs,
                 windowStartMs: nowMs,
                 leaseUntilMs: null,

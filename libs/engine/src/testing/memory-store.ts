@@ -1,49 +1,74 @@
-import type {
-  AttemptRecord,
-  DeliveryRow,
-  DeliveryUpdate,
-  IngestEvent,
-  LeaseRequest,
-  LeasedDelivery,
-  NewDelivery,
-  Store,
-  StoreStats,
+import {
+  allows,
+  completionInto,
+  stateAfter,
+  type AttemptRow,
+  type DeliveryRow,
+  type DeliveryTransition,
+  type DeliveryUpdate,
+  type EventDetail,
+  type EventRow,
+  type IngestEvent,
+  type LeasedDelivery,
+  type LeaseRequest,
+  type ListFilter,
+  type NewDelivery,
+  type ReplaySelector,
+  type Store,
+  type StoreStats,
 } from '@ferry/core';
 
-/** A delivery as this store keeps it: the row, its event body, retry window and attempt log. */
+/** A delivery as this store keeps it: the row, its retry window, lease holder and attempt log. */
 export interface MemoryDelivery extends DeliveryRow {
-  readonly body: string;
   readonly windowStartMs: number;
   readonly leaseOwner: string | null;
-  readonly attemptLog: readonly AttemptRecord[];
+  readonly attemptLog: readonly AttemptRow[];
 }
 
+/** What several `MemoryStore`s share, like runners sharing one database. */
+export class MemoryDatabase {
+  readonly events = new Map<string, EventRow & { readonly body: string }>();
+  readonly deliveries = new Map<string, MemoryDelivery>();
+  nextId = 1;
+}
+
+/** Replay works through this many deliveries at a time, reporting progress after each, as the SQL stores do. */
+const CHUNK = 500;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+
 /**
- * The `Store` port in memory, for engine tests (the engine may not import @ferry/store). It follows the
- * port's documented semantics for what the engine uses; listing, replay and stats are not needed here.
+ * The `Store` port in memory, for engine tests (the engine may not import @ferry/store). It passes the
+ * same contract suite as the SQL stores (memory-store.spec.ts), so engine tests cannot pass on behaviour
+ * the real stores lack.
  */
 export class MemoryStore implements Store {
-  private readonly deliveries = new Map<string, MemoryDelivery>();
-  private readonly eventIds = new Set<string>();
-  private nextId = 1;
   /** Every `complete` call, to check outcomes are written together. */
   readonly completions: DeliveryUpdate[][] = [];
-  readonly pauseCalls: { destinationId: string; paused: boolean }[] = [];
+  private closed = false;
+
+  constructor(private readonly database = new MemoryDatabase()) {}
 
   async migrate(): Promise<void> {}
 
   async ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'> {
-    if (this.eventIds.has(event.id)) return 'duplicate';
-    this.eventIds.add(event.id);
+    this.open();
+    if (this.database.events.has(event.id)) return 'duplicate';
+    if (new Set(deliveries.map((d) => d.destinationId)).size < deliveries.length) {
+      throw new Error('unique (event, destination): two deliveries of one event to one destination');
+    }
+    const { id, source, type, kind, userId, environment, timestampMs, body } = event;
+    this.database.events.set(id, { id, source, type, kind, userId, environment, timestampMs, receivedAtMs: nowMs, body });
     for (const planned of deliveries) {
-      const id = `d${this.nextId++}`;
-      this.deliveries.set(id, {
-        id,
-        eventId: event.id,
+      const deliveryId = `d${String(this.database.nextId++).padStart(9, '0')}`;
+      this.put({
+        id: deliveryId,
+        eventId: id,
         destinationId: planned.destinationId,
         state: planned.state,
         attempts: 0,
-        nextAttemptAtMs: planned.state === 'pending' ? nowMs : null,
+        // Skipped is final; paused ones fall due when their destination resumes.
+        nextAttemptAtMs: planned.state === 'skipped' ? null : nowMs,
         leaseUntilMs: null,
         leaseOwner: null,
         lastStatus: null,
@@ -51,7 +76,6 @@ export class MemoryStore implements Store {
         deliveredAtMs: null,
         createdAtMs: nowMs,
         updatedAtMs: nowMs,
-        body: event.body,
         windowStartMs: nowMs,
         attemptLog: [],
       });
@@ -60,102 +84,220 @@ export class MemoryStore implements Store {
   }
 
   async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
-    const from = request.from ?? 'pending';
-    const due = [...this.deliveries.values()]
-      .filter((row) => row.destinationId === request.destinationId)
-      .filter((row) =>
-        from === 'paused'
-          ? row.state === 'paused'
-          : (row.state === 'pending' && (row.nextAttemptAtMs ?? 0) <= request.nowMs) ||
-            (row.state === 'in_flight' && (row.leaseUntilMs ?? 0) < request.nowMs),
-      )
-      .sort((a, b) => (a.nextAttemptAtMs ?? 0) - (b.nextAttemptAtMs ?? 0) || a.createdAtMs - b.createdAtMs)
-      .slice(0, request.limit);
-    return due.map((row) => {
-      this.put({
-        ...row,
-        state: 'in_flight',
-        leaseUntilMs: request.nowMs + request.leaseMs,
-        leaseOwner: request.owner,
-        updatedAtMs: request.nowMs,
-      });
-      return {
-        id: row.id,
-        eventId: row.eventId,
-        destinationId: row.destinationId,
-        attempts: row.attempts,
-        windowStartMs: row.windowStartMs,
-        body: row.body,
-      };
-    });
+    const { destinationId, limit, nowMs, leaseMs, owner } = request;
+    const taken: MemoryDelivery[] = [];
+    const take = (transition: DeliveryTransition, due: (row: MemoryDelivery) => boolean, order: (row: MemoryDelivery) => number) => {
+      const picked = this.rows(destinationId)
+        .filter((row) => allows(transition, row.state) && due(row))
+        .sort((a, b) => order(a) - order(b) || a.id.localeCompare(b.id))
+        .slice(0, limit - taken.length);
+      for (const row of picked) {
+        taken.push(row);
+        this.put({
+          ...row,
+          state: stateAfter(transition) as 'in_flight',
+          leaseUntilMs: nowMs + leaseMs,
+          leaseOwner: owner,
+          updatedAtMs: nowMs,
+        });
+      }
+    };
+    const dueAt = (row: MemoryDelivery) => row.nextAttemptAtMs ?? 0;
+    if (limit <= 0) return [];
+    if (request.from === 'paused') {
+      take('probe', () => true, dueAt);
+    } else {
+      // Leases of crashed or stalled holders first: they have waited longest.
+      take(
+        'takeOver',
+        (row) => (row.leaseUntilMs ?? 0) < nowMs,
+        (row) => row.leaseUntilMs ?? 0,
+      );
+      if (taken.length < limit) take('lease', (row) => dueAt(row) <= nowMs, dueAt);
+    }
+    return taken.map((row) => ({
+      id: row.id,
+      eventId: row.eventId,
+      destinationId: row.destinationId,
+      attempts: row.attempts,
+      windowStartMs: row.windowStartMs,
+      body: this.database.events.get(row.eventId)!.body,
+    }));
   }
 
   async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
     this.completions.push([...updates]);
     for (const update of updates) {
-      const row = this.deliveries.get(update.deliveryId);
-      if (!row || row.state !== 'in_flight' || row.leaseOwner !== owner) continue; // a lost lease: someone else owns it now
+      const { state, attempt } = update;
+      const row = this.database.deliveries.get(update.deliveryId);
+      // A lost lease: it expired and someone else holds it now, or it was released.
+      if (!row || !allows(completionInto(state), row.state) || row.leaseOwner !== owner) continue;
+      const attempts = row.attempts + (attempt ? 1 : 0);
       this.put({
         ...row,
-        state: update.state,
-        attempts: row.attempts + (update.attempt ? 1 : 0),
-        attemptLog: update.attempt ? [...row.attemptLog, update.attempt] : row.attemptLog,
-        nextAttemptAtMs: update.state === 'pending' ? (update.nextAttemptAtMs ?? nowMs) : null,
+        state,
+        attempts,
+        attemptLog: attempt ? [...row.attemptLog, { deliveryId: row.id, number: attempts, ...attempt }] : row.attemptLog,
+        // Paused ones keep the time they fell due (probes take the oldest first); final states need none.
+        nextAttemptAtMs: state === 'pending' ? (update.nextAttemptAtMs ?? nowMs) : state === 'paused' ? row.nextAttemptAtMs : null,
         leaseUntilMs: null,
         leaseOwner: null,
-        lastStatus: update.lastStatus !== undefined ? update.lastStatus : row.lastStatus,
-        lastError: update.lastError !== undefined ? update.lastError : row.lastError,
-        deliveredAtMs: update.state === 'delivered' ? nowMs : row.deliveredAtMs,
+        lastStatus: update.lastStatus !== undefined ? update.lastStatus : attempt ? attempt.status : row.lastStatus,
+        lastError: update.lastError !== undefined ? update.lastError : attempt ? attempt.error : row.lastError,
+        deliveredAtMs: state === 'delivered' ? nowMs : row.deliveredAtMs,
         updatedAtMs: nowMs,
       });
     }
   }
 
   async releaseLeases(owner?: string): Promise<number> {
-    const held = [...this.deliveries.values()].filter(
-      (row) => row.state === 'in_flight' && (owner === undefined || row.leaseOwner === owner),
-    );
-    for (const row of held) this.put({ ...row, state: 'pending', leaseUntilMs: null, leaseOwner: null });
+    const held = this.rows().filter((row) => allows('release', row.state) && (owner === undefined || row.leaseOwner === owner));
+    for (const row of held)
+      this.put({ ...row, state: stateAfter('release'), leaseUntilMs: null, leaseOwner: null, updatedAtMs: Date.now() });
     return held.length;
   }
 
   async setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
-    this.pauseCalls.push({ destinationId, paused });
-    const [from, to] = paused ? (['pending', 'paused'] as const) : (['paused', 'pending'] as const);
-    const moving = [...this.deliveries.values()].filter((row) => row.destinationId === destinationId && row.state === from);
-    for (const row of moving) this.put({ ...row, state: to, nextAttemptAtMs: paused ? null : nowMs, updatedAtMs: nowMs });
+    const transition = paused ? 'pause' : 'resume';
+    const moving = this.rows(destinationId).filter((row) => allows(transition, row.state));
+    // Resumed deliveries are due at once.
+    for (const row of moving)
+      this.put({ ...row, state: stateAfter(transition), nextAttemptAtMs: paused ? row.nextAttemptAtMs : nowMs, updatedAtMs: nowMs });
     return moving.length;
   }
 
   async nextDueAtMs(destinationId: string): Promise<number | undefined> {
-    const times = [...this.deliveries.values()]
-      .filter((row) => row.destinationId === destinationId && row.state === 'pending')
+    const times = this.rows(destinationId)
+      .filter((row) => row.state === 'pending')
       .map((row) => row.nextAttemptAtMs ?? 0);
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 
-  async ping(): Promise<void> {}
-  async close(): Promise<void> {}
+  async listEvents(filter: ListFilter): Promise<EventRow[]> {
+    const cursor = filter.before === undefined ? undefined : this.cursor('event', filter.before);
+    return [...this.database.events.values()]
+      .filter(
+        (event) =>
+          (filter.userId === undefined || event.userId === filter.userId) &&
+          (filter.type === undefined || event.type === filter.type) &&
+          (filter.sinceMs === undefined || event.receivedAtMs >= filter.sinceMs) &&
+          (filter.untilMs === undefined || event.receivedAtMs < filter.untilMs) &&
+          ((filter.state === undefined && filter.destinationId === undefined) ||
+            this.rows(filter.destinationId).some(
+              (d) => d.eventId === event.id && (filter.state === undefined || d.state === filter.state),
+            )),
+      )
+      .map(({ body: _body, ...row }) => ({ ...row, atMs: row.receivedAtMs }))
+      .filter((row) => cursor === undefined || before(row, cursor))
+      .sort(newestFirst)
+      .slice(0, pageSize(filter.limit))
+      .map(({ atMs: _atMs, ...row }) => row);
+  }
 
-  listEvents(): never {
-    throw new Error('not needed by the engine tests');
-  }
-  listDeliveries(): never {
-    throw new Error('not needed by the engine tests');
-  }
-  getEvent(): never {
-    throw new Error('not needed by the engine tests');
-  }
-  replay(): never {
-    throw new Error('not needed by the engine tests');
-  }
-  stats(): Promise<StoreStats> {
-    throw new Error('not needed by the engine tests');
+  async listDeliveries(filter: ListFilter): Promise<DeliveryRow[]> {
+    const cursor = filter.before === undefined ? undefined : this.cursor('delivery', filter.before);
+    return this.rows(filter.destinationId)
+      .filter((row) => {
+        const event = this.database.events.get(row.eventId)!;
+        return (
+          (filter.state === undefined || row.state === filter.state) &&
+          (filter.sinceMs === undefined || row.createdAtMs >= filter.sinceMs) &&
+          (filter.untilMs === undefined || row.createdAtMs < filter.untilMs) &&
+          (filter.userId === undefined || event.userId === filter.userId) &&
+          (filter.type === undefined || event.type === filter.type)
+        );
+      })
+      .map((row) => ({ ...deliveryRow(row), atMs: row.createdAtMs }))
+      .filter((row) => cursor === undefined || before(row, cursor))
+      .sort(newestFirst)
+      .slice(0, pageSize(filter.limit))
+      .map(({ atMs: _atMs, ...row }) => row);
   }
 
-  /** Every delivery of a destination, oldest first. */
+  async getEvent(id: string): Promise<EventDetail | undefined> {
+    const event = this.database.events.get(id);
+    if (!event) return undefined;
+    const deliveries = this.rows()
+      .filter((row) => row.eventId === id)
+      .sort((a, b) => a.destinationId.localeCompare(b.destinationId))
+      .map((row) => ({ ...deliveryRow(row), attemptLog: row.attemptLog }));
+    return { ...event, deliveries };
+  }
+
+  async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {
+    const { deliveryIds, eventIds, fromMs, toMs, destinationId } = selector;
+    if (deliveryIds === undefined && eventIds === undefined && fromMs === undefined && toMs === undefined) {
+      throw new Error('replay: give deliveryIds, eventIds, or a fromMs/toMs window');
+    }
+    // Whatever the selector asks for, only states the table lets replay.
+    const states = new Set((selector.states ?? ['dead', 'skipped']).filter((state) => allows('replay', state)));
+    const selected = this.rows(destinationId)
+      .filter((row) => {
+        const { receivedAtMs } = this.database.events.get(row.eventId)!;
+        return (
+          states.has(row.state as 'dead') &&
+          (deliveryIds === undefined || deliveryIds.includes(row.id)) &&
+          (eventIds === undefined || eventIds.includes(row.eventId)) &&
+          (fromMs === undefined || receivedAtMs >= fromMs) &&
+          (toMs === undefined || receivedAtMs < toMs)
+        );
+      })
+      .sort((a, b) => a.id.localeCompare(b.id));
+    let replayed = 0;
+    for (let i = 0; i < selected.length; i += CHUNK) {
+      for (const row of selected.slice(i, i + CHUNK)) {
+        this.put({
+          ...row,
+          state: stateAfter('replay'),
+          nextAttemptAtMs: nowMs,
+          windowStartMs: nowMs,
+          leaseUntilMs: null,
+          leaseOwner: null,
+          deliveredAtMs: null,
+          updatedAtMs: nowMs,
+        });
+        replayed += 1;
+      }
+      onProgress?.(replayed);
+    }
+    return replayed;
+  }
+
+  async stats(nowMs: number): Promise<StoreStats> {
+    const counts = new Map<string, { destinationId: string; state: DeliveryRow['state']; count: number }>();
+    const dueAt = new Map<string, number>();
+    for (const row of this.rows()) {
+      const key = `${row.destinationId}\u0000${row.state}`;
+      const entry = counts.get(key) ?? { destinationId: row.destinationId, state: row.state, count: 0 };
+      counts.set(key, { ...entry, count: entry.count + 1 });
+      if (row.state === 'pending' && row.nextAttemptAtMs !== null && row.nextAttemptAtMs <= nowMs) {
+        dueAt.set(row.destinationId, Math.min(dueAt.get(row.destinationId) ?? Infinity, row.nextAttemptAtMs));
+      }
+    }
+    const deliveries = [...counts.values()].sort(
+      (a, b) => a.destinationId.localeCompare(b.destinationId) || a.state.localeCompare(b.state),
+    );
+    return {
+      deliveries,
+      oldestPendingAgeMs: [...new Set(deliveries.map((row) => row.destinationId))].map((destinationId) => {
+        const due = dueAt.get(destinationId);
+        return { destinationId, ageMs: due === undefined ? 0 : nowMs - due };
+      }),
+      events: this.database.events.size,
+    };
+  }
+
+  async ping(): Promise<void> {
+    this.open();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  /** Every delivery (of one destination), in the order they were stored. */
   rows(destinationId?: string): MemoryDelivery[] {
-    return [...this.deliveries.values()].filter((row) => destinationId === undefined || row.destinationId === destinationId);
+    return [...this.database.deliveries.values()].filter((row) => destinationId === undefined || row.destinationId === destinationId);
   }
 
   row(eventId: string, destinationId: string): MemoryDelivery {
@@ -164,7 +306,36 @@ export class MemoryStore implements Store {
     return row;
   }
 
-  private put(row: MemoryDelivery): void {
-    this.deliveries.set(row.id, row);
+  private cursor(table: 'event' | 'delivery', id: string): { id: string; atMs: number } {
+    const atMs = table === 'event' ? this.database.events.get(id)?.receivedAtMs : this.database.deliveries.get(id)?.createdAtMs;
+    if (atMs === undefined) throw new Error(`before: no ${table} with id ${JSON.stringify(id)}`);
+    return { id, atMs };
   }
+
+  private open(): void {
+    if (this.closed) throw new Error('store is closed');
+  }
+
+  private put(row: MemoryDelivery): void {
+    this.database.deliveries.set(row.id, row);
+  }
+}
+
+function deliveryRow(row: MemoryDelivery): DeliveryRow {
+  const { windowStartMs: _window, leaseOwner: _owner, attemptLog: _log, ...delivery } = row;
+  return delivery;
+}
+
+/** Keyset order and cursor, as in the SQL stores: (time, id) descending. */
+function newestFirst(a: { atMs: number; id: string }, b: { atMs: number; id: string }): number {
+  return b.atMs - a.atMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+function before(row: { atMs: number; id: string }, cursor: { atMs: number; id: string }): boolean {
+  return row.atMs < cursor.atMs || (row.atMs === cursor.atMs && row.id < cursor.id);
+}
+
+function pageSize(limit: number | undefined): number {
+  const wanted = limit !== undefined && Number.isFinite(limit) ? Math.floor(limit) : DEFAULT_LIMIT;
+  return Math.min(Math.max(wanted, 1), MAX_LIMIT);
 }

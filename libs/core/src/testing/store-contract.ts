@@ -1,0 +1,665 @@
+/// <reference types="jest" />
+// Test support shipped as `@ferry/core/testing`: the suite runs inside the consumer's Jest.
+import { allows, DELIVERY_STATES, stateAfter, statesFrom, type DeliveryState, type DeliveryTransition } from '../delivery-states';
+import type { DeliveryUpdate, IngestEvent, LeaseRequest, NewDelivery, Store } from '../store';
+
+/**
+ * The `Store` contract the engine and runner rely on, as one Jest suite: `@ferry/store` runs it on SQLite
+ * and Postgres, and the engine on its in-memory double, so the double cannot drift from the real thing.
+ */
+export interface StoreBackend {
+  /** A fresh, empty database. */
+  fresh(): Promise<StoreDatabase>;
+}
+
+export interface StoreDatabase {
+  /** A store on this database, migrated; may be called several times (a restart, several runners sharing it). */
+  open(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+export const T0 = 1_700_000_000_000;
+const LEASE_MS = 60_000;
+
+export function testEvent(id: string, overrides: Partial<IngestEvent> = {}): IngestEvent {
+  return {
+    id,
+    source: 'revenuecat',
+    type: 'INITIAL_PURCHASE',
+    kind: 'initial_purchase',
+    userId: 'user-1',
+    environment: 'PRODUCTION',
+    timestampMs: T0 - 1_000,
+    body: JSON.stringify({ api_version: '1.0', event: { id } }),
+    ...overrides,
+  };
+}
+
+export const pending = (destinationId = 'ct'): NewDelivery => ({ destinationId, state: 'pending' });
+
+function leaseRequest(overrides: Partial<LeaseRequest> = {}): LeaseRequest {
+  return { destinationId: 'ct', limit: 100, nowMs: T0, leaseMs: LEASE_MS, owner: 'runner-a', ...overrides };
+}
+
+const attempt = (
+  status: number | null,
+  error: string | null = null,
+  outcome: 'delivered' | 'retry' | 'rejected' | 'auth_failed' = 'retry',
+) => ({
+  startedAtMs: T0,
+  durationMs: 12,
+  status,
+  outcome,
+  error,
+});
+
+export function describeStoreContract(backend: StoreBackend): void {
+  describe('the Store contract', () => {
+    let database: StoreDatabase;
+    let opened: Store[];
+
+    async function open(): Promise<Store> {
+      const store = await database.open();
+      opened.push(store);
+      return store;
+    }
+
+    async function deliveryOf(store: Store, eventId: string, destinationId = 'ct') {
+      const detail = await store.getEvent(eventId);
+      const delivery = detail?.deliveries.find((d) => d.destinationId === destinationId);
+      if (!delivery) throw new Error(`no delivery of ${eventId} to ${destinationId}`);
+      return delivery;
+    }
+
+    /** Ingests events `prefix-0` … `prefix-(n-1)`, received one millisecond apart from `T0`. */
+    async function ingestMany(store: Store, n: number, prefix = 'e', deliveries: readonly NewDelivery[] = [pending()]) {
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => store.ingest(testEvent(`${prefix}-${i}`), deliveries, T0 + i)));
+      expect(results.every((r) => r === 'stored')).toBe(true);
+    }
+
+    beforeEach(async () => {
+      database = await backend.fresh();
+      opened = [];
+    });
+
+    afterEach(async () => {
+      await Promise.all(opened.map((store) => store.close()));
+      await database.dispose();
+    });
+
+    describe('ingest', () => {
+      it('stores the event and one delivery per destination, in the state planned', async () => {
+        const store = await open();
+        const deliveries: NewDelivery[] = [
+          pending('ct'),
+          { destinationId: 'amp', state: 'skipped', reason: 'sandbox: sandbox events are not sent' },
+          { destinationId: 'mix', state: 'paused', reason: 'settings.passcode' },
+        ];
+        await expect(store.ingest(testEvent('e1'), deliveries, T0)).resolves.toBe('stored');
+
+        const detail = await store.getEvent('e1');
+        expect(detail).toMatchObject({ ...testEvent('e1'), receivedAtMs: T0 });
+        const byDestination = Object.fromEntries(detail!.deliveries.map((d) => [d.destinationId, d]));
+        expect(byDestination.ct).toMatchObject({
+          eventId: 'e1',
+          state: 'pending',
+          attempts: 0,
+          nextAttemptAtMs: T0,
+          lastError: null,
+          createdAtMs: T0,
+        });
+        expect(byDestination.amp).toMatchObject({
+          state: 'skipped',
+          nextAttemptAtMs: null,
+          lastError: 'sandbox: sandbox events are not sent',
+        });
+        expect(byDestination.mix).toMatchObject({ state: 'paused', lastError: 'settings.passcode' });
+        expect(detail!.deliveries.every((d) => d.attemptLog.length === 0)).toBe(true);
+        expect(new Set(detail!.deliveries.map((d) => d.id)).size).toBe(3);
+      });
+
+      it('answers duplicate for a known event id and writes nothing', async () => {
+        const store = await open();
+        await store.ingest(testEvent('e1'), [pending('ct')], T0);
+        await expect(store.ingest(testEvent('e1', { type: 'RENEWAL' }), [pending('ct'), pending('amp')], T0 + 5)).resolves.toBe(
+          'duplicate',
+        );
+
+        const detail = await store.getEvent('e1');
+        expect(detail).toMatchObject({ type: 'INITIAL_PURCHASE', receivedAtMs: T0 });
+        expect(detail!.deliveries.map((d) => d.destinationId)).toEqual(['ct']);
+      });
+
+      it('stores one of two copies arriving at two stores on the same database at once', async () => {
+        const [a, b] = await Promise.all([open(), open()]);
+        const results = await Promise.all([a.ingest(testEvent('e1'), [pending()], T0), b.ingest(testEvent('e1'), [pending()], T0)]);
+        expect(results.sort()).toEqual(['duplicate', 'stored']);
+        expect((await a.getEvent('e1'))!.deliveries).toHaveLength(1);
+      });
+
+      it('fails only the bad event when a shared transaction fails', async () => {
+        const store = await open();
+        const results = await Promise.allSettled([
+          store.ingest(testEvent('good-1'), [pending()], T0),
+          // Two deliveries to one destination break the unique (event, destination) rule.
+          store.ingest(testEvent('bad'), [pending('ct'), pending('ct')], T0),
+          store.ingest(testEvent('good-2'), [pending()], T0),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect(await store.getEvent('good-1')).toBeDefined();
+        expect(await store.getEvent('good-2')).toBeDefined();
+        expect(await store.getEvent('bad')).toBeUndefined();
+      });
+
+      it('keeps what it committed across a restart', async () => {
+        const first = await open();
+        await first.ingest(testEvent('e1'), [pending()], T0);
+        await first.close();
+        const second = await open();
+        expect(await second.getEvent('e1')).toMatchObject({ id: 'e1', deliveries: [{ state: 'pending' }] });
+      });
+
+      it('finishes ingests already submitted when closed, and refuses new ones', async () => {
+        const store = await open();
+        const submitted = store.ingest(testEvent('e1'), [pending()], T0);
+        await store.close();
+        await expect(submitted).resolves.toBe('stored');
+        await expect(store.ingest(testEvent('e2'), [pending()], T0)).rejects.toThrow('store is closed');
+        await expect(store.ping()).rejects.toThrow();
+        const reopened = await open();
+        expect(await reopened.getEvent('e1')).toBeDefined();
+      });
+    });
+
+    describe('lease and complete', () => {
+      it('leases due deliveries oldest first, once, with the event body', async () => {
+        const store = await open();
+        await ingestMany(store, 3);
+        await store.ingest(testEvent('other'), [pending('amp')], T0);
+
+        const first = await store.lease(leaseRequest({ limit: 2, nowMs: T0 + 10 }));
+        expect(first.map((d) => d.eventId)).toEqual(['e-0', 'e-1']);
+        expect(first[0]).toMatchObject({ destinationId: 'ct', attempts: 0, windowStartMs: T0, body: testEvent('e-0').body });
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 10 + LEASE_MS });
+
+        expect((await store.lease(leaseRequest({ nowMs: T0 + 10 }))).map((d) => d.eventId)).toEqual(['e-2']);
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 10 }))).toEqual([]);
+        expect(await store.lease(leaseRequest({ limit: 0, destinationId: 'amp' }))).toEqual([]);
+      });
+
+      it('honours retry times: a delivery is not leased before it is due', async () => {
+        const store = await open();
+        await store.ingest(testEvent('e1'), [pending()], T0);
+        const [leased] = await store.lease(leaseRequest());
+        await store.complete(
+          [{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 5_000, attempt: attempt(503, 'HTTP 503') }],
+          T0 + 20,
+          'runner-a',
+        );
+
+        expect(await deliveryOf(store, 'e1')).toMatchObject({
+          state: 'pending',
+          attempts: 1,
+          nextAttemptAtMs: T0 + 5_000,
+          leaseUntilMs: null,
+          lastStatus: 503,
+          lastError: 'HTTP 503',
+        });
+        expect(await store.nextDueAtMs('ct')).toBe(T0 + 5_000);
+        expect(await store.nextDueAtMs('nowhere')).toBeUndefined();
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 4_999 }))).toEqual([]);
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 5_000 }))).toMatchObject([{ id: leased.id, attempts: 1 }]);
+      });
+
+      it('walks a delivery through retry to dead, logging every attempt and keeping the last error', async () => {
+        const store = await open();
+        await store.ingest(testEvent('e1'), [pending()], T0);
+        let [leased] = await store.lease(leaseRequest());
+        await store.complete(
+          [{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 1, attempt: attempt(500, 'HTTP 500: boom') }],
+          T0,
+          'runner-a',
+        );
+        [leased] = await store.lease(leaseRequest({ nowMs: T0 + 1 }));
+        await store.complete(
+          [{ deliveryId: leased.id, state: 'dead', attempt: attempt(null, 'timeout after 10000 ms') }],
+          T0 + 2,
+          'runner-a',
+        );
+
+        const delivery = (await store.getEvent('e1'))!.deliveries[0];
+        expect(delivery).toMatchObject({
+          state: 'dead',
+          attempts: 2,
+          nextAttemptAtMs: null,
+          lastStatus: null,
+          lastError: 'timeout after 10000 ms',
+          deliveredAtMs: null,
+          updatedAtMs: T0 + 2,
+        });
+        expect(delivery.attemptLog).toEqual([
+          { deliveryId: leased.id, number: 1, ...attempt(500, 'HTTP 500: boom') },
+          { deliveryId: leased.id, number: 2, ...attempt(null, 'timeout after 10000 ms') },
+        ]);
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 10 * LEASE_MS }))).toEqual([]);
+      });
+
+      it('applies a mixed batch of outcomes in one call', async () => {
+        const store = await open();
+        await ingestMany(store, 4);
+        const leased = await store.lease(leaseRequest({ nowMs: T0 + 10 }));
+        const [delivered, retried, rejected, skipped] = leased.map((d) => d.id);
+        const updates: DeliveryUpdate[] = [
+          { deliveryId: delivered, state: 'delivered', attempt: attempt(200, null, 'delivered') },
+          { deliveryId: retried, state: 'pending', nextAttemptAtMs: T0 + 1_000, attempt: attempt(429, 'HTTP 429') },
+          { deliveryId: rejected, state: 'dead', attempt: attempt(200, null, 'rejected'), lastStatus: 200, lastError: '509: bad identity' },
+          // Re-filtered by the dispatcher: no request was made.
+          { deliveryId: skipped, state: 'skipped', lastError: 'event_name: expiration is switched off' },
+        ];
+        await store.complete(updates, T0 + 50, 'runner-a');
+
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({
+          state: 'delivered',
+          attempts: 1,
+          deliveredAtMs: T0 + 50,
+          lastStatus: 200,
+          lastError: null,
+        });
+        expect(await deliveryOf(store, 'e-1')).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAtMs: T0 + 1_000 });
+        expect(await deliveryOf(store, 'e-2')).toMatchObject({
+          state: 'dead',
+          attempts: 1,
+          lastStatus: 200,
+          lastError: '509: bad identity',
+        });
+        expect(await deliveryOf(store, 'e-3')).toMatchObject({
+          state: 'skipped',
+          attempts: 0,
+          lastError: 'event_name: expiration is switched off',
+        });
+        expect((await store.getEvent('e-3'))!.deliveries[0].attemptLog).toEqual([]);
+      });
+
+      it('gives no delivery to two leasers at once', async () => {
+        const stores = await Promise.all([open(), open(), open()]);
+        await ingestMany(stores[0], 300);
+        const leasedIds: string[] = [];
+        // Twelve leasers over three separate stores (three pools or connections), until nothing is left.
+        await Promise.all(
+          Array.from({ length: 12 }, async (_, i) => {
+            for (;;) {
+              const batch = await stores[i % 3].lease(leaseRequest({ limit: 7, owner: `runner-${i}`, nowMs: T0 + 1_000 }));
+              if (batch.length === 0) return;
+              leasedIds.push(...batch.map((d) => d.id));
+            }
+          }),
+        );
+        expect(leasedIds).toHaveLength(300);
+        expect(new Set(leasedIds).size).toBe(300);
+      });
+
+      it('takes expired leases before due pending deliveries', async () => {
+        const store = await open();
+        await store.ingest(testEvent('stalled'), [pending()], T0 + 5);
+        const [stalled] = await store.lease(leaseRequest({ nowMs: T0 + 5, leaseMs: 1_000 }));
+        await store.ingest(testEvent('due'), [pending()], T0);
+
+        expect(await store.lease(leaseRequest({ limit: 1, nowMs: T0 + 2_000, owner: 'runner-b' }))).toMatchObject([{ id: stalled.id }]);
+        expect(await store.lease(leaseRequest({ limit: 1, nowMs: T0 + 2_000, owner: 'runner-b' }))).toMatchObject([{ eventId: 'due' }]);
+      });
+
+      it('takes over an expired lease, and ignores the late answer of its former holder', async () => {
+        const store = await open();
+        await store.ingest(testEvent('e1'), [pending()], T0);
+        const [held] = await store.lease(leaseRequest({ owner: 'runner-a', leaseMs: 1_000 }));
+
+        expect(await store.lease(leaseRequest({ owner: 'runner-b', nowMs: T0 + 1_000 }))).toEqual([]);
+        const [takenOver] = await store.lease(leaseRequest({ owner: 'runner-b', nowMs: T0 + 1_001 }));
+        expect(takenOver).toMatchObject({ id: held.id, body: testEvent('e1').body });
+        expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_001 + LEASE_MS });
+
+        // The former holder answers late, while runner-b still holds the lease: its outcome must not land.
+        await store.complete(
+          [{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }],
+          T0 + 1_050,
+          'runner-a',
+        );
+        expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', attempts: 0 });
+
+        await store.complete(
+          [{ deliveryId: held.id, state: 'delivered', attempt: attempt(200, null, 'delivered') }],
+          T0 + 1_100,
+          'runner-b',
+        );
+        await store.complete(
+          [{ deliveryId: held.id, state: 'pending', nextAttemptAtMs: T0 + 9_000, attempt: attempt(503, 'late') }],
+          T0 + 1_200,
+          'runner-a',
+        );
+        const delivery = (await store.getEvent('e1'))!.deliveries[0];
+        expect(delivery).toMatchObject({ state: 'delivered', attempts: 1, deliveredAtMs: T0 + 1_100 });
+        expect(delivery.attemptLog).toHaveLength(1);
+      });
+
+      it('releases in-flight leases: one owner’s, or all', async () => {
+        const store = await open();
+        await ingestMany(store, 3, 'e', [pending('ct'), pending('amp')]);
+        const a = await store.lease(leaseRequest({ owner: 'runner-a', limit: 2, nowMs: T0 + 10 }));
+        await store.lease(leaseRequest({ owner: 'runner-b', destinationId: 'amp', limit: 1 }));
+
+        expect(await store.releaseLeases('runner-a')).toBe(2);
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'pending', leaseUntilMs: null });
+        expect(await deliveryOf(store, 'e-0', 'amp')).toMatchObject({ state: 'in_flight' });
+        expect(await store.releaseLeases()).toBe(1);
+        expect(await store.releaseLeases()).toBe(0);
+
+        // An answer for a released lease changes nothing.
+        await store.complete([{ deliveryId: a[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 5, 'runner-a');
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'pending', attempts: 0 });
+        expect((await store.lease(leaseRequest({ nowMs: T0 + 5 }))).map((d) => d.eventId)).toEqual(['e-0', 'e-1', 'e-2']);
+      });
+
+      it('pauses a destination, probes it, and resumes it', async () => {
+        const store = await open();
+        await ingestMany(store, 3, 'e', [pending('ct'), pending('amp')]);
+        const [probe] = await store.lease(leaseRequest({ limit: 1 }));
+        await store.complete(
+          [{ deliveryId: probe.id, state: 'paused', attempt: attempt(401, 'HTTP 401', 'auth_failed') }],
+          T0 + 10,
+          'runner-a',
+        );
+
+        expect(await store.setPaused('ct', true, T0 + 20)).toBe(2);
+        expect((await store.listDeliveries({ destinationId: 'ct' })).map((d) => d.state)).toEqual(['paused', 'paused', 'paused']);
+        expect(await deliveryOf(store, 'e-0', 'amp')).toMatchObject({ state: 'pending' });
+        expect(await store.lease(leaseRequest({ nowMs: T0 + LEASE_MS }))).toEqual([]);
+        expect(await store.nextDueAtMs('ct')).toBeUndefined();
+
+        const probed = await store.lease(leaseRequest({ from: 'paused', limit: 1, nowMs: T0 + 30 }));
+        expect(probed).toMatchObject([{ eventId: 'e-0', attempts: 1 }]);
+        await store.complete(
+          [{ deliveryId: probed[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }],
+          T0 + 40,
+          'runner-a',
+        );
+
+        expect(await store.setPaused('ct', false, T0 + 50)).toBe(2);
+        expect(await store.setPaused('ct', false, T0 + 50)).toBe(0);
+        expect(await store.nextDueAtMs('ct')).toBe(T0 + 50);
+        expect((await store.lease(leaseRequest({ nowMs: T0 + 50 }))).map((d) => d.eventId).sort()).toEqual(['e-1', 'e-2']);
+      });
+    });
+
+    describe('transitions', () => {
+      const OWNER = 'runner-a';
+      /** Events `<destination>-<state>`, each with one delivery to `destinationId` in that state. */
+      async function oneInEveryState(store: Store, destinationId: string): Promise<Map<string, DeliveryState>> {
+        const eventOf = (state: DeliveryState) => testEvent(`${destinationId}-${state}`);
+        for (const state of ['in_flight', 'delivered', 'dead'] as const) await store.ingest(eventOf(state), [pending(destinationId)], T0);
+        const leased = await store.lease(leaseRequest({ destinationId, nowMs: T0, owner: OWNER }));
+        const idOf = (state: DeliveryState) => leased.find((d) => d.eventId === eventOf(state).id)!.id;
+        await store.complete(
+          [
+            { deliveryId: idOf('delivered'), state: 'delivered', attempt: attempt(200, null, 'delivered') },
+            { deliveryId: idOf('dead'), state: 'dead', attempt: attempt(400, 'HTTP 400', 'rejected') },
+          ],
+          T0,
+          OWNER,
+        );
+        // Due later than the leased ones, so the lease above could not take the pending one.
+        await store.ingest(eventOf('pending'), [pending(destinationId)], T0 + 10);
+        await store.ingest(eventOf('skipped'), [{ destinationId, state: 'skipped', reason: 'rule: reason' }], T0 + 10);
+        await store.ingest(eventOf('paused'), [{ destinationId, state: 'paused', reason: 'settings.apiKey' }], T0 + 10);
+        const states = new Map<string, DeliveryState>();
+        for (const d of await store.listDeliveries({ destinationId })) states.set(d.eventId, d.state);
+        expect([...states.values()].sort()).toEqual([...DELIVERY_STATES].sort());
+        return states;
+      }
+
+      type Apply = (store: Store, destinationId: string) => Promise<readonly { eventId: string }[] | void>;
+      const completeAll =
+        (state: DeliveryUpdate['state']): Apply =>
+        async (store, destinationId) => {
+          const deliveries = await store.listDeliveries({ destinationId });
+          await store.complete(
+            deliveries.map((d) => ({ deliveryId: d.id, state, attempt: attempt(200, null, 'delivered') })),
+            T0 + 100,
+            OWNER,
+          );
+        };
+      const operations: { name: string; transitions: DeliveryTransition[]; apply: Apply }[] = [
+        {
+          name: 'lease',
+          transitions: ['lease'],
+          apply: (store, destinationId) => store.lease(leaseRequest({ destinationId, nowMs: T0 + 100 })),
+        },
+        {
+          name: 'lease after the leases expired',
+          transitions: ['takeOver', 'lease'],
+          apply: (store, destinationId) => store.lease(leaseRequest({ destinationId, nowMs: T0 + LEASE_MS + 1, owner: 'runner-b' })),
+        },
+        {
+          name: 'lease from paused (probe)',
+          transitions: ['probe'],
+          apply: (store, destinationId) => store.lease(leaseRequest({ destinationId, from: 'paused', nowMs: T0 + 100 })),
+        },
+        { name: 'complete as delivered', transitions: ['deliver'], apply: completeAll('delivered') },
+        { name: 'complete as pending (retry)', transitions: ['retry'], apply: completeAll('pending') },
+        { name: 'complete as dead', transitions: ['kill'], apply: completeAll('dead') },
+        { name: 'complete as paused', transitions: ['authPause'], apply: completeAll('paused') },
+        { name: 'complete as skipped', transitions: ['skip'], apply: completeAll('skipped') },
+        { name: 'releaseLeases', transitions: ['release'], apply: async (store) => void (await store.releaseLeases()) },
+        { name: 'setPaused(true)', transitions: ['pause'], apply: async (store, id) => void (await store.setPaused(id, true, T0 + 100)) },
+        {
+          name: 'setPaused(false)',
+          transitions: ['resume'],
+          apply: async (store, id) => void (await store.setPaused(id, false, T0 + 100)),
+        },
+        {
+          name: 'replay of every state',
+          transitions: ['replay'],
+          apply: async (store, destinationId) => {
+            const ids = (await store.listDeliveries({ destinationId })).map((d) => d.id);
+            // Asked for every state, the store still replays only those the table allows.
+            await store.replay({ deliveryIds: ids, states: DELIVERY_STATES as never }, T0 + 100);
+          },
+        },
+      ];
+
+      it.each(operations)('$name changes only the states the transition table allows', async ({ transitions, apply }) => {
+        const store = await open();
+        const before = await oneInEveryState(store, 'walk');
+        const leased = await apply(store, 'walk');
+
+        const expected = (state: DeliveryState) => {
+          const transition = transitions.find((candidate) => allows(candidate, state));
+          return transition ? stateAfter(transition) : state;
+        };
+        const after = new Map((await store.listDeliveries({ destinationId: 'walk' })).map((d) => [d.eventId, d.state]));
+        for (const [eventId, state] of before) expect(`${state} → ${after.get(eventId)}`).toBe(`${state} → ${expected(state)}`);
+        if (leased) {
+          const taken = transitions.flatMap((transition) => statesFrom(transition)).map((state) => `walk-${state}`);
+          expect(leased.map((d) => d.eventId).sort()).toEqual(taken.sort());
+        }
+      });
+    });
+
+    describe('replay', () => {
+      async function deadAndSkipped(store: Store) {
+        await store.ingest(testEvent('e1'), [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'kind: not taken' }], T0);
+        await store.ingest(testEvent('e2'), [pending('ct')], T0 + 1);
+        const leased = await store.lease(leaseRequest({ nowMs: T0 + 1 }));
+        await store.complete(
+          [
+            { deliveryId: leased[0].id, state: 'dead', attempt: attempt(400, '400: bad request', 'rejected') },
+            { deliveryId: leased[1].id, state: 'delivered', attempt: attempt(200, null, 'delivered') },
+          ],
+          T0 + 2,
+          'runner-a',
+        );
+        return { dead: leased[0].id, delivered: leased[1].id, skipped: (await deliveryOf(store, 'e1', 'amp')).id };
+      }
+
+      it('makes chosen dead or skipped deliveries pending again with a fresh window, attempts kept', async () => {
+        const store = await open();
+        const { dead, delivered, skipped } = await deadAndSkipped(store);
+        const progress: number[] = [];
+
+        expect(await store.replay({ deliveryIds: [dead, delivered, 'unknown'] }, T0 + 100, (n) => progress.push(n))).toBe(1);
+        expect(progress).toEqual([1]);
+        expect(await deliveryOf(store, 'e1')).toMatchObject({
+          id: dead,
+          state: 'pending',
+          attempts: 1,
+          nextAttemptAtMs: T0 + 100,
+          lastStatus: 400,
+        });
+        expect(await deliveryOf(store, 'e2')).toMatchObject({ state: 'delivered' });
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 100 }))).toMatchObject([{ id: dead, attempts: 1, windowStartMs: T0 + 100 }]);
+
+        expect(await store.replay({ eventIds: ['e1'] }, T0 + 200)).toBe(1);
+        expect(await deliveryOf(store, 'e1', 'amp')).toMatchObject({ id: skipped, state: 'pending', nextAttemptAtMs: T0 + 200 });
+        expect(await store.replay({ eventIds: ['e2'], states: ['delivered'] }, T0 + 300)).toBe(1);
+        expect(await deliveryOf(store, 'e2')).toMatchObject({ state: 'pending', deliveredAtMs: null });
+        expect(await store.replay({ eventIds: [] }, T0 + 300)).toBe(0);
+      });
+
+      it('replays a received-at window in chunks, reporting progress', async () => {
+        const store = await open();
+        const skipped = (destinationId: string): NewDelivery => ({ destinationId, state: 'skipped', reason: 'rule: reason' });
+        await ingestMany(store, 1_200, 'e', [skipped('ct'), skipped('amp')]);
+        const progress: number[] = [];
+
+        // Events e-100 … e-1199 were received in [T0 + 100, T0 + 1300).
+        const replayed = await store.replay({ fromMs: T0 + 100, toMs: T0 + 1_300, destinationId: 'ct' }, T0 + 5_000, (n) =>
+          progress.push(n),
+        );
+        expect(replayed).toBe(1_100);
+        expect(progress).toEqual([500, 1_000, 1_100]);
+        const counts = Object.fromEntries(
+          (await store.stats(T0 + 5_000)).deliveries.map((d) => [`${d.destinationId}/${d.state}`, d.count]),
+        );
+        expect(counts).toEqual({ 'amp/skipped': 1_200, 'ct/pending': 1_100, 'ct/skipped': 100 });
+        expect(await deliveryOf(store, 'e-99')).toMatchObject({ state: 'skipped' });
+        expect(await deliveryOf(store, 'e-100')).toMatchObject({ state: 'pending', nextAttemptAtMs: T0 + 5_000 });
+      });
+
+      it('refuses a replay that selects nothing in particular', async () => {
+        const store = await open();
+        await expect(store.replay({ destinationId: 'ct' }, T0)).rejects.toThrow(
+          'replay: give deliveryIds, eventIds, or a fromMs/toMs window',
+        );
+      });
+    });
+
+    describe('queries', () => {
+      it('counts deliveries by destination and state and measures the oldest due backlog', async () => {
+        const store = await open();
+        expect(await store.stats(T0)).toEqual({ deliveries: [], oldestPendingAgeMs: [], events: 0 });
+        await ingestMany(store, 3, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
+        const [leased] = await store.lease(leaseRequest({ limit: 1, nowMs: T0 + 5 }));
+        await store.complete(
+          [{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: T0 + 60_000, attempt: attempt(503) }],
+          T0 + 6,
+          'runner-a',
+        );
+
+        const stats = await store.stats(T0 + 1_000);
+        expect(stats.events).toBe(3);
+        expect(stats.deliveries).toEqual([
+          { destinationId: 'amp', state: 'skipped', count: 3 },
+          { destinationId: 'ct', state: 'pending', count: 3 },
+        ]);
+        // e-1 was due at T0 + 1 and still waits; e-0 is not due until T0 + 60000.
+        expect(stats.oldestPendingAgeMs).toEqual([
+          { destinationId: 'amp', ageMs: 0 },
+          { destinationId: 'ct', ageMs: 999 },
+        ]);
+      });
+
+      it('lists events newest first, filtered, a page at a time', async () => {
+        const store = await open();
+        for (let i = 0; i < 7; i++) {
+          const user = i % 2 === 0 ? 'even' : 'odd';
+          const deliveries: NewDelivery[] = i === 3 ? [{ destinationId: 'amp', state: 'skipped', reason: 'r: r' }] : [pending('ct')];
+          await store.ingest(testEvent(`e${i}`, { userId: user, type: i < 5 ? 'RENEWAL' : 'EXPIRATION' }), deliveries, T0 + i * 10);
+        }
+        const ids = async (filter: Parameters<Store['listEvents']>[0]) => (await store.listEvents(filter)).map((e) => e.id);
+
+        expect(await ids({})).toEqual(['e6', 'e5', 'e4', 'e3', 'e2', 'e1', 'e0']);
+        expect(await ids({ userId: 'odd' })).toEqual(['e5', 'e3', 'e1']);
+        expect(await ids({ type: 'EXPIRATION' })).toEqual(['e6', 'e5']);
+        expect(await ids({ state: 'skipped' })).toEqual(['e3']);
+        expect(await ids({ destinationId: 'amp', state: 'pending' })).toEqual([]);
+        expect(await ids({ sinceMs: T0 + 20, untilMs: T0 + 50 })).toEqual(['e4', 'e3', 'e2']);
+        expect((await store.listEvents({ limit: 1 }))[0]).toEqual({
+          ...testEvent('e6', { userId: 'even', type: 'EXPIRATION' }),
+          body: undefined,
+          receivedAtMs: T0 + 60,
+        });
+
+        expect(await ids({ limit: 3 })).toEqual(['e6', 'e5', 'e4']);
+        expect(await ids({ limit: 3, before: 'e4' })).toEqual(['e3', 'e2', 'e1']);
+        expect(await ids({ limit: 3, before: 'e1' })).toEqual(['e0']);
+        expect(await ids({ limit: 3, before: 'e0' })).toEqual([]);
+        expect(await ids({ userId: 'even', limit: 2, before: 'e4' })).toEqual(['e2', 'e0']);
+        await expect(store.listEvents({ before: 'nope' })).rejects.toThrow('before: no event with id "nope"');
+      });
+
+      it('pages through events received in the same millisecond without gaps or repeats', async () => {
+        const store = await open();
+        await Promise.all(Array.from({ length: 9 }, (_, i) => store.ingest(testEvent(`same-${i}`), [pending()], T0)));
+        const seen: string[] = [];
+        for (let before: string | undefined; ;) {
+          const page = await store.listEvents({ limit: 4, before });
+          if (page.length === 0) break;
+          seen.push(...page.map((e) => e.id));
+          before = page[page.length - 1].id;
+        }
+        expect(seen).toEqual(Array.from({ length: 9 }, (_, i) => `same-${8 - i}`));
+      });
+
+      it('lists deliveries newest first, filtered, a page at a time', async () => {
+        const store = await open();
+        for (let i = 0; i < 5; i++) {
+          await store.ingest(
+            testEvent(`e${i}`, { userId: i < 2 ? 'alice' : 'bob', type: i === 4 ? 'TRANSFER' : 'RENEWAL' }),
+            [pending('ct'), pending('amp')],
+            T0 + i,
+          );
+        }
+        await store.setPaused('amp', true, T0 + 10);
+        const list = async (filter: Parameters<Store['listDeliveries']>[0]) =>
+          (await store.listDeliveries(filter)).map((d) => `${d.eventId}/${d.destinationId}`);
+
+        expect(await list({ destinationId: 'ct' })).toEqual(['e4/ct', 'e3/ct', 'e2/ct', 'e1/ct', 'e0/ct']);
+        expect(await list({ state: 'paused', userId: 'alice' })).toEqual(['e1/amp', 'e0/amp']);
+        expect(await list({ type: 'TRANSFER' })).toHaveLength(2);
+        expect(await list({ sinceMs: T0 + 1, untilMs: T0 + 3, destinationId: 'ct' })).toEqual(['e2/ct', 'e1/ct']);
+
+        const firstPage = await store.listDeliveries({ limit: 4 });
+        expect(firstPage).toHaveLength(4);
+        expect(firstPage[0]).toMatchObject({ eventId: 'e4', state: expect.any(String), createdAtMs: T0 + 4 });
+        const rest = await store.listDeliveries({ limit: 500, before: firstPage[3].id });
+        expect(rest).toHaveLength(6);
+        expect(new Set([...firstPage, ...rest].map((d) => d.id)).size).toBe(10);
+        await expect(store.listDeliveries({ before: 'nope' })).rejects.toThrow('before: no delivery with id "nope"');
+      });
+
+      it('returns 50 rows by default and at most 500', async () => {
+        const store = await open();
+        await ingestMany(store, 520);
+        expect(await store.listEvents({})).toHaveLength(50);
+        expect(await store.listEvents({ limit: 10_000 })).toHaveLength(500);
+        expect(await store.listDeliveries({ limit: 10_000 })).toHaveLength(500);
+        expect(await store.listDeliveries({ limit: 0 })).toHaveLength(1);
+      });
+
+      it('returns undefined for an unknown event', async () => {
+        const store = await open();
+        expect(await store.getEvent('nope')).toBeUndefined();
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
