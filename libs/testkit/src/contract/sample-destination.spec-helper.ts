@@ -5,6 +5,7 @@ import {
   resolveEventName,
   salesRevenue,
   SalesReporting,
+  outcomesByIndex,
   sameOutcomeForAll,
   secret,
   secretSettingKeys,
@@ -119,11 +120,11 @@ export const samplePlugin: DestinationPlugin<SampleSettings> = {
       return sameOutcomeForAll(request, { type: 'retry', status: result.status, reason: 'unreadable success answer' });
     }
     const rejected = new Map(body.rejected.map((r) => [r.index, r.reason]));
-    return request.deliveryIds.map((deliveryId, index) => {
+    return outcomesByIndex(request, (index) => {
       const reason = rejected.get(index);
       return reason === undefined
-        ? { deliveryId, type: 'delivered' as const, status: result.status }
-        : { deliveryId, type: 'rejected' as const, code: 'sample_rejected', reason, status: result.status };
+        ? { type: 'delivered', status: result.status }
+        : { type: 'rejected', code: 'sample_rejected', reason, status: result.status };
     });
   },
 
@@ -173,11 +174,11 @@ export const wholeOrNothingPlugin: DestinationPlugin<SampleSettings> = {
     const body = parseJsonSafely(result.body) as { rejected?: { index: number; reason: string }[] } | undefined;
     const rejected = new Map((Array.isArray(body?.rejected) ? body.rejected : []).map((r) => [r.index, r.reason]));
     if (rejected.size === 0) return standardFailureOutcomes(request, result, 0);
-    return request.deliveryIds.map((deliveryId, index): Outcome => {
+    return outcomesByIndex(request, (index) => {
       const reason = rejected.get(index);
       return reason === undefined
-        ? { deliveryId, type: 'retry', status: 400, retryAfterMs: 0, reason: 'not ingested: other records of the request were refused' }
-        : { deliveryId, type: 'rejected', status: 400, code: 'sample_rejected', reason };
+        ? { type: 'retry', status: 400, retryAfterMs: 0, reason: 'not ingested: other records of the request were refused' }
+        : { type: 'rejected', status: 400, code: 'sample_rejected', reason };
     });
   },
 };
