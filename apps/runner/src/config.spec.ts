@@ -109,6 +109,13 @@ describe('parseConfig', () => {
     expect(lines).toHaveLength(7);
   });
 
+  it('checks across sections even when a plugin setting is wrong', () => {
+    expect(problems({ server: { host: '0.0.0.0' }, destinations: [clevertap({ region: 'mars1' }), clevertap()] })).toEqual([
+      expect.stringMatching(/^destinations\[0\]\.settings\.region: unknown region "mars1"/),
+      'sources.revenuecat.authorization: required when server.host (0.0.0.0) is not a loopback address',
+    ]);
+  });
+
   it('rejects duplicate destination ids', () => {
     expect(problems({ destinations: [clevertap(), clevertap()] })).toEqual(['destinations[1].id: duplicate id "ct"']);
   });

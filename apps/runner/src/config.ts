@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_RETRY_POLICY, formatPath, type AnyDestinationPlugin, type FieldIssue, type RetryPolicy } from '@ferry/core';
+import {
+  DEFAULT_RETRY_POLICY,
+  formatPath,
+  whenFieldsValid,
+  type AnyDestinationPlugin,
+  type FieldIssue,
+  type RetryPolicy,
+} from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, type DestinationInstance } from '@ferry/engine';
 import { fieldIssues, numeric } from './input';
 
@@ -39,7 +46,7 @@ function destinationSchema(plugin: AnyDestinationPlugin) {
     .strict();
 }
 
-function configSchema(plugins: readonly AnyDestinationPlugin[]) {
+function configShape(plugins: readonly AnyDestinationPlugin[]) {
   const known = plugins.map((plugin) => plugin.id).join(', ') || 'none';
   const unknownPlugin = (issue: { input?: unknown }) =>
     `unknown plugin ${JSON.stringify((issue.input as { plugin?: unknown } | undefined)?.plugin)}; known plugins: ${known}`;
@@ -119,7 +126,53 @@ function configSchema(plugins: readonly AnyDestinationPlugin[]) {
     .strict();
 }
 
-type ParsedConfig = z.output<ReturnType<typeof configSchema>>;
+type ParsedConfig = z.output<ReturnType<typeof configShape>>;
+
+/** The config with its checks across sections, each run once the sections it reads are valid. */
+function configSchema(plugins: readonly AnyDestinationPlugin[]) {
+  return configShape(plugins)
+    .superRefine(uniqueDestinationIds, whenFieldsValid('destinations'))
+    .superRefine(authorizationBeyondLoopback, whenFieldsValid('server', 'sources'))
+    .superRefine(leaseOutlastsRequests, whenFieldsValid('delivery', 'destinations'))
+    .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'));
+}
+
+function uniqueDestinationIds(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  config.destinations.forEach((destination, index) => {
+    if (seen.has(destination.id))
+      ctx.addIssue({ code: 'custom', path: ['destinations', index, 'id'], message: `duplicate id "${destination.id}"` });
+    seen.add(destination.id);
+  });
+}
+
+function authorizationBeyondLoopback(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  if (!isLoopback(config.server.host) && !config.sources.revenuecat.authorization) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sources', 'revenuecat', 'authorization'],
+      message: `required when server.host (${config.server.host}) is not a loopback address`,
+    });
+  }
+}
+
+function leaseOutlastsRequests(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const slowest = Math.max(0, ...config.destinations.map((destination) => destination.timeoutMs));
+  if (config.delivery.leaseMs <= slowest) {
+    // A lease that ends before its request times out hands a batch still in flight to another sender.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['delivery', 'leaseMs'],
+      message: `must be longer than the longest destinations[].timeoutMs (${slowest})`,
+    });
+  }
+}
+
+function retryDelaysInOrder(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  if (config.delivery.maxDelayMs < config.delivery.baseDelayMs) {
+    ctx.addIssue({ code: 'custom', path: ['delivery', 'maxDelayMs'], message: 'must not be less than delivery.baseDelayMs' });
+  }
+}
 
 /** A config as written in `ferry.config.json` (before validation and `${VAR}` substitution). */
 export type ConfigInput = z.input<ReturnType<typeof configSchema>>;
@@ -165,10 +218,8 @@ export function parseConfig(
 ): RunnerConfig {
   const missingVariables: FieldIssue[] = [];
   const substituted = substituteEnv(input, env, [], missingVariables);
-  const issues: FieldIssue[] = [];
   const parsed = configSchema([...plugins.values()]).safeParse(substituted);
-  if (!parsed.success) issues.push(...fieldIssues(parsed.error.issues, 'unknown key'));
-  else checkAcrossSections(parsed.data, issues);
+  const issues = parsed.success ? [] : fieldIssues(parsed.error.issues, 'unknown key');
   // A value whose variable is missing is reported once, as missing, not again as invalid.
   const reported = new Set(missingVariables.map((issue) => issue.path));
   const problems = [...missingVariables, ...issues.filter((issue) => !reported.has(issue.path))];
@@ -187,28 +238,6 @@ export function parseConfig(
       };
     }),
   };
-}
-
-function checkAcrossSections(config: ParsedConfig, issues: FieldIssue[]): void {
-  const seen = new Set<string>();
-  config.destinations.forEach((destination, index) => {
-    if (seen.has(destination.id)) issues.push({ path: `destinations[${index}].id`, message: `duplicate id "${destination.id}"` });
-    seen.add(destination.id);
-  });
-  if (!isLoopback(config.server.host) && !config.sources.revenuecat.authorization) {
-    issues.push({
-      path: 'sources.revenuecat.authorization',
-      message: `required when server.host (${config.server.host}) is not a loopback address`,
-    });
-  }
-  const slowest = Math.max(0, ...config.destinations.map((destination) => destination.timeoutMs));
-  if (config.delivery.leaseMs <= slowest) {
-    // A lease that ends before its request times out hands a batch still in flight to another sender.
-    issues.push({ path: 'delivery.leaseMs', message: `must be longer than the longest destinations[].timeoutMs (${slowest})` });
-  }
-  if (config.delivery.maxDelayMs < config.delivery.baseDelayMs) {
-    issues.push({ path: 'delivery.maxDelayMs', message: 'must not be less than delivery.baseDelayMs' });
-  }
 }
 
 export function retryPolicy(config: RunnerConfig): RetryPolicy {
