@@ -2,8 +2,7 @@
 const swc = {
   jsc: {
     target: 'es2022',
-    parser: { syntax: 'typescript', decorators: true },
-    transform: { legacyDecorator: true, decoratorMetadata: true },
+    parser: { syntax: 'typescript' },
     keepClassNames: true,
   },
   module: { type: 'commonjs' },
@@ -16,5 +15,4 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(inversify|@inversifyjs|cookie)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
-  setupFiles: ['reflect-metadata'],
 };

@@ -143,7 +143,10 @@ describe('ferry config', () => {
     const run = await ferry('config', 'schema');
     const schema = JSON.parse(run.stdout);
     expect(schema.$schema).toMatch(/json-schema\.org/);
-    expect(schema.properties.destinations.items.allOf[0].then.properties.settings.properties).toHaveProperty('region');
+    const clevertap = schema.properties.destinations.items.oneOf.find(
+      (item: { properties: { plugin: { const: string } } }) => item.properties.plugin.const === 'clevertap',
+    );
+    expect(clevertap.properties.settings.properties).toHaveProperty('region');
   });
 });
 

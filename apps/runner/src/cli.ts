@@ -1,8 +1,7 @@
-import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Store } from '@ferry/core';
+import { TOKENS, type Store } from '@ferry/core';
 import { openStore } from '@ferry/store';
 import { AdminService, InputError } from './admin';
 import {
@@ -11,12 +10,12 @@ import {
   configNotes,
   configSecrets,
   locateConfig,
-  parseConfig,
   readConfigFile,
+  type ConfigInput,
   type ConfigLocation,
   type RunnerConfig,
 } from './config';
-import { createPluginContainer, pluginsById } from './container';
+import { createRunnerContainer, offeredPlugins } from './container';
 import { createLogger, textRedactor } from './logging';
 import { formatDeliveries, formatDestinations, formatEvent, formatEvents, formatPreview } from './cli-format';
 
@@ -124,8 +123,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'config schema',
     summary: 'print the config\'s JSON Schema (for editors: "$schema" in ferry.config.json)',
     async run({ io }) {
-      const plugins = [...pluginsById(createPluginContainer()).values()];
-      io.stdout(`${JSON.stringify(configJsonSchema(plugins), null, 2)}\n`);
+      io.stdout(`${JSON.stringify(configJsonSchema(offeredPlugins()), null, 2)}\n`);
     },
   },
   'events list': {
@@ -259,7 +257,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     const loadConfig = () => {
       if (!config) {
         configPath = location().path;
-        config = parseConfig(readConfigFile(location()), pluginsById(createPluginContainer()), io.env);
+        config = createRunnerContainer(readConfigFile(location()) as ConfigInput, io.env).get<RunnerConfig>(TOKENS.Config);
         redact = textRedactor(configSecrets(config));
       }
       return config;

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RETRY_POLICY, type AnyDestinationPlugin } from '@ferry/core';
+import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
 import {
   ConfigError,
@@ -106,6 +107,13 @@ describe('parseConfig', () => {
       ]),
     );
     expect(lines).toHaveLength(7);
+  });
+
+  it('checks across sections even when a plugin setting is wrong', () => {
+    expect(problems({ server: { host: '0.0.0.0' }, destinations: [clevertap({ region: 'mars1' }), clevertap()] })).toEqual([
+      expect.stringMatching(/^destinations\[0\]\.settings\.region: unknown region "mars1"/),
+      'sources.revenuecat.authorization: required when server.host (0.0.0.0) is not a loopback address',
+    ]);
   });
 
   it('rejects duplicate destination ids', () => {
@@ -246,18 +254,24 @@ describe('configJsonSchema', () => {
     expect(schema.properties.server.additionalProperties).toBe(false);
   });
 
-  it("includes each plugin's settings under `if plugin == id`", () => {
-    const item = schema.properties.destinations.items;
-    expect(item.properties.plugin.enum).toEqual(['clevertap']);
-    expect(item.required).toEqual(['id', 'plugin']);
-    const [clevertapRule] = item.allOf;
-    expect(clevertapRule.if).toEqual({ properties: { plugin: { const: 'clevertap' } }, required: ['plugin'] });
-    const settings = clevertapRule.then.properties.settings;
+  it('describes a destination per plugin, each with its own settings, straight from the one schema', () => {
+    const [clevertapItem] = schema.properties.destinations.items.oneOf;
+    expect(clevertapItem.properties.plugin.const).toBe('clevertap');
+    expect(clevertapItem.required).toEqual(expect.arrayContaining(['id', 'plugin']));
+    expect(clevertapItem.additionalProperties).toBe(false);
+    const settings = clevertapItem.properties.settings;
     expect(settings.properties.region.enum).toEqual(expect.arrayContaining(['eu1', 'us1', 'in1']));
     expect(Object.keys(settings.properties)).toEqual(
       expect.arrayContaining(['accountId', 'passcode', 'endpoint', 'eventNames', 'salesReporting']),
     );
     expect(settings.$schema).toBeUndefined();
+  });
+
+  it('has one destination shape per plugin offered', () => {
+    const both = configJsonSchema([clevertapPlugin, amplitudePlugin]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const items = both.properties.destinations.items.oneOf;
+    expect(items.map((item: any) => item.properties.plugin.const)).toEqual(['clevertap', 'amplitude']); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(items[1].properties.settings.properties).not.toHaveProperty('passcode');
   });
 
   it('lets numbers come from ${VAR} references', () => {

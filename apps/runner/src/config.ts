@@ -1,7 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_RETRY_POLICY, formatPath, type AnyDestinationPlugin, type FieldIssue, type RetryPolicy } from '@ferry/core';
+import {
+  DEFAULT_RETRY_POLICY,
+  formatPath,
+  whenFieldsValid,
+  type AnyDestinationPlugin,
+  type FieldIssue,
+  type RetryPolicy,
+} from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, type DestinationInstance } from '@ferry/engine';
 import { fieldIssues, numeric } from './input';
 
@@ -20,25 +27,35 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-function configSchema(pluginIds: readonly string[]) {
-  const destination = z
+/** One destination of a plugin: its settings validated by the plugin's own schema, in the same pass. */
+function destinationSchema(plugin: AnyDestinationPlugin) {
+  const limit = plugin.capabilities.maxConcurrency;
+  return z
     .object({
       id: z
         .string()
         .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "-" and "." only, at most 64 characters')
         .describe('Unique name of this destination, used in the admin API, metrics and logs'),
-      plugin: z
-        .enum(pluginIds as [string, ...string[]], {
-          error: (issue) => `unknown plugin ${JSON.stringify(issue.input)}; known plugins: ${pluginIds.join(', ') || 'none'}`,
-        })
-        .describe('Which destination plugin delivers the events'),
-      settings: z.record(z.string(), z.unknown()).optional().describe("The plugin's settings"),
-      concurrency: numeric(z.number().int().min(1).optional()).describe(
-        `Concurrent requests per account (default ${DEFAULT_CONCURRENCY}, at most the plugin's limit)`,
+      plugin: z.literal(plugin.id).describe('Which destination plugin delivers the events'),
+      settings: plugin.settings.prefault({}).describe(`${plugin.displayName} settings`),
+      concurrency: numeric(z.number().int().min(1).max(limit, `at most ${limit} for ${plugin.id}`).optional()).describe(
+        `Concurrent requests per account (default ${Math.min(DEFAULT_CONCURRENCY, limit)}, at most ${limit})`,
       ),
       timeoutMs: numeric(z.number().int().min(100).max(600_000).default(10_000)).describe('Timeout of one request'),
     })
     .strict();
+}
+
+function configShape(plugins: readonly AnyDestinationPlugin[]) {
+  const known = plugins.map((plugin) => plugin.id).join(', ') || 'none';
+  const unknownPlugin = (issue: { input?: unknown }) =>
+    `unknown plugin ${JSON.stringify((issue.input as { plugin?: unknown } | undefined)?.plugin)}; known plugins: ${known}`;
+  const [first, ...rest] = plugins.map(destinationSchema);
+  const destination = first
+    ? z.discriminatedUnion('plugin', [first, ...rest], {
+        error: (issue) => (issue.code === 'invalid_union' ? unknownPlugin(issue) : undefined),
+      })
+    : z.never({ error: unknownPlugin });
 
   return z
     .object({
@@ -109,7 +126,53 @@ function configSchema(pluginIds: readonly string[]) {
     .strict();
 }
 
-type ParsedConfig = z.output<ReturnType<typeof configSchema>>;
+type ParsedConfig = z.output<ReturnType<typeof configShape>>;
+
+/** The config with its checks across sections, each run once the sections it reads are valid. */
+function configSchema(plugins: readonly AnyDestinationPlugin[]) {
+  return configShape(plugins)
+    .superRefine(uniqueDestinationIds, whenFieldsValid('destinations'))
+    .superRefine(authorizationBeyondLoopback, whenFieldsValid('server', 'sources'))
+    .superRefine(leaseOutlastsRequests, whenFieldsValid('delivery', 'destinations'))
+    .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'));
+}
+
+function uniqueDestinationIds(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  config.destinations.forEach((destination, index) => {
+    if (seen.has(destination.id))
+      ctx.addIssue({ code: 'custom', path: ['destinations', index, 'id'], message: `duplicate id "${destination.id}"` });
+    seen.add(destination.id);
+  });
+}
+
+function authorizationBeyondLoopback(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  if (!isLoopback(config.server.host) && !config.sources.revenuecat.authorization) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['sources', 'revenuecat', 'authorization'],
+      message: `required when server.host (${config.server.host}) is not a loopback address`,
+    });
+  }
+}
+
+function leaseOutlastsRequests(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const slowest = Math.max(0, ...config.destinations.map((destination) => destination.timeoutMs));
+  if (config.delivery.leaseMs <= slowest) {
+    // A lease that ends before its request times out hands a batch still in flight to another sender.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['delivery', 'leaseMs'],
+      message: `must be longer than the longest destinations[].timeoutMs (${slowest})`,
+    });
+  }
+}
+
+function retryDelaysInOrder(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  if (config.delivery.maxDelayMs < config.delivery.baseDelayMs) {
+    ctx.addIssue({ code: 'custom', path: ['delivery', 'maxDelayMs'], message: 'must not be less than delivery.baseDelayMs' });
+  }
+}
 
 /** A config as written in `ferry.config.json` (before validation and `${VAR}` substitution). */
 export type ConfigInput = z.input<ReturnType<typeof configSchema>>;
@@ -155,12 +218,8 @@ export function parseConfig(
 ): RunnerConfig {
   const missingVariables: FieldIssue[] = [];
   const substituted = substituteEnv(input, env, [], missingVariables);
-  const issues: FieldIssue[] = [];
-  const parsed = configSchema([...plugins.keys()]).safeParse(substituted);
-  if (!parsed.success) issues.push(...fieldIssues(parsed.error.issues, 'unknown key'));
-  const rawDestinations = (substituted as { destinations?: unknown } | null)?.destinations;
-  const settings = Array.isArray(rawDestinations) ? rawDestinations.map((raw, index) => parseSettings(raw, index, plugins, issues)) : [];
-  if (parsed.success) checkAcrossSections(parsed.data, plugins, issues);
+  const parsed = configSchema([...plugins.values()]).safeParse(substituted);
+  const issues = parsed.success ? [] : fieldIssues(parsed.error.issues, 'unknown key');
   // A value whose variable is missing is reported once, as missing, not again as invalid.
   const reported = new Set(missingVariables.map((issue) => issue.path));
   const problems = [...missingVariables, ...issues.filter((issue) => !reported.has(issue.path))];
@@ -168,54 +227,17 @@ export function parseConfig(
   const { $schema: _editorHint, ...config } = parsed.data;
   return {
     ...config,
-    destinations: config.destinations.map((destination, index) => {
+    destinations: config.destinations.map((destination) => {
       const plugin = plugins.get(destination.plugin) as AnyDestinationPlugin;
       return {
         id: destination.id,
         plugin,
-        settings: settings[index],
+        settings: destination.settings,
         concurrency: destination.concurrency ?? Math.min(DEFAULT_CONCURRENCY, plugin.capabilities.maxConcurrency),
         timeoutMs: destination.timeoutMs,
       };
     }),
   };
-}
-
-/** A destination's settings through its plugin's schema (also when other parts of the config are wrong). */
-function parseSettings(raw: unknown, index: number, plugins: ReadonlyMap<string, AnyDestinationPlugin>, issues: FieldIssue[]): unknown {
-  if (raw === null || typeof raw !== 'object') return undefined;
-  const { plugin: pluginId, settings } = raw as Record<string, unknown>;
-  const plugin = typeof pluginId === 'string' ? plugins.get(pluginId) : undefined;
-  if (!plugin) return undefined; // the schema reports unknown plugins
-  const parsed = plugin.settings.safeParse(settings ?? {});
-  if (!parsed.success) issues.push(...fieldIssues(parsed.error.issues, 'unknown key', ['destinations', index, 'settings']));
-  return parsed.data;
-}
-
-function checkAcrossSections(config: ParsedConfig, plugins: ReadonlyMap<string, AnyDestinationPlugin>, issues: FieldIssue[]): void {
-  const seen = new Set<string>();
-  config.destinations.forEach((destination, index) => {
-    if (seen.has(destination.id)) issues.push({ path: `destinations[${index}].id`, message: `duplicate id "${destination.id}"` });
-    seen.add(destination.id);
-    const limit = plugins.get(destination.plugin)?.capabilities.maxConcurrency ?? Infinity;
-    if (destination.concurrency !== undefined && destination.concurrency > limit) {
-      issues.push({ path: `destinations[${index}].concurrency`, message: `at most ${limit} for ${destination.plugin}` });
-    }
-  });
-  if (!isLoopback(config.server.host) && !config.sources.revenuecat.authorization) {
-    issues.push({
-      path: 'sources.revenuecat.authorization',
-      message: `required when server.host (${config.server.host}) is not a loopback address`,
-    });
-  }
-  const slowest = Math.max(0, ...config.destinations.map((destination) => destination.timeoutMs));
-  if (config.delivery.leaseMs <= slowest) {
-    // A lease that ends before its request times out hands a batch still in flight to another sender.
-    issues.push({ path: 'delivery.leaseMs', message: `must be longer than the longest destinations[].timeoutMs (${slowest})` });
-  }
-  if (config.delivery.maxDelayMs < config.delivery.baseDelayMs) {
-    issues.push({ path: 'delivery.maxDelayMs', message: 'must not be less than delivery.baseDelayMs' });
-  }
 }
 
 export function retryPolicy(config: RunnerConfig): RetryPolicy {
@@ -274,21 +296,13 @@ export function readConfigFile(location: ConfigLocation): unknown {
   return { ...example, server: { ...example.server, host: '127.0.0.1' } };
 }
 
-/** JSON Schema of the config for editors: plugin settings per plugin, `${VAR}` allowed for numbers. */
+/** JSON Schema of the config for editors: each plugin's destination with its settings, `${VAR}` allowed for numbers. */
 export function configJsonSchema(plugins: readonly AnyDestinationPlugin[]): Record<string, unknown> {
-  const schema = configSchema(plugins.map((plugin) => plugin.id));
-  const destinationItem = schema.shape.destinations.unwrap().element;
-  return z.toJSONSchema(schema, {
+  return z.toJSONSchema(configSchema(plugins), {
     io: 'input',
     unrepresentable: 'any',
-    override: ({ zodSchema, jsonSchema }) => {
-      if (zodSchema === destinationItem) {
-        jsonSchema.required = ['id', 'plugin'];
-        jsonSchema.allOf = plugins.map((plugin) => ({
-          if: { properties: { plugin: { const: plugin.id } }, required: ['plugin'] },
-          then: { properties: { settings: pluginSettingsSchema(plugin) } },
-        }));
-      }
+    override: ({ jsonSchema }) => {
+      // `numeric` also takes text, which after substitution comes from a `${VAR}` reference.
       if (jsonSchema.type === 'integer' || jsonSchema.type === 'number') {
         const { description, default: fallback, ...number } = jsonSchema;
         for (const key of Object.keys(jsonSchema)) delete jsonSchema[key];
@@ -299,11 +313,6 @@ export function configJsonSchema(plugins: readonly AnyDestinationPlugin[]): Reco
 }
 
 const ENV_REFERENCE_SCHEMA = { type: 'string', pattern: '^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$', description: 'an environment variable' };
-
-function pluginSettingsSchema(plugin: AnyDestinationPlugin): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(plugin.settings, { io: 'input', unrepresentable: 'any' });
-  return { ...schema, description: `${plugin.displayName} settings` };
-}
 
 /** What an operator should know about a valid config: what is missing and what is switched off. */
 export function configNotes(config: RunnerConfig, location?: ConfigLocation): string[] {

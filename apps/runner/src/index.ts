@@ -1,4 +1,4 @@
-export { createRunner, type Runner, type RunnerOverrides } from './runner';
+export { createRunner, type Runner, type RunnerOptions } from './runner';
 export {
   ConfigError,
   configJsonSchema,
@@ -21,6 +21,6 @@ export {
   type Page,
   type PreviewResult,
 } from './admin';
-export { createPluginContainer, pluginsById } from './container';
+export { createRunnerContainer, offeredPlugins, RUNNER_TOKENS, type DispatcherTuning } from './container';
 export { pluginModules } from './plugins';
 export { runCli, type CliIo } from './cli';

@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, locateConfig, readConfigFile, type ConfigInput } from './config';
 import { createRunner } from './runner';

@@ -3,12 +3,11 @@ import path from 'node:path';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import { locateConfig, readConfigFile, type ConfigInput } from './config';
-import { createRunner } from './runner';
 import {
   ACCOUNT_ID,
   PASSCODE,
   SECRETS,
-  captureLogs,
+  startTestRunner,
   clevertapDestination,
   closeHttp,
   send,
@@ -155,11 +154,10 @@ describe('without a config file', () => {
     const location = locateConfig(undefined, {}, dir.path);
     expect(location.example).toBe(true);
     const example = readConfigFile(location) as ConfigInput;
-    const logs = captureLogs();
     // Only where it listens and stores differs, so the test neither takes port 8080 nor writes into the repository.
-    const runner = await createRunner(
+    const { runner, logs } = await startTestRunner(
       { ...example, server: { ...example.server, port: 0 }, store: { url: `sqlite:${path.join(dir.path, 'ferry.db')}` } },
-      { configSource: location, logStream: logs.stream },
+      { configSource: location },
     );
     try {
       expect(runner.config.server.host).toBe('127.0.0.1');

@@ -1,32 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import type { ContainerModule } from 'inversify';
-import type { DestinationStream } from 'pino';
-import { systemClock, type Clock, type Logger, type Store, type Transport } from '@ferry/core';
-import { Dispatcher, releaseCrashedLeases, UndiciTransport, type DispatcherOptions } from '@ferry/engine';
-import { openStore } from '@ferry/store';
+import type { Container } from 'inversify';
+import { TOKENS, type Store, type Transport } from '@ferry/core';
+import { Dispatcher, releaseCrashedLeases } from '@ferry/engine';
 import { AdminService } from './admin';
-import { configNotes, configSecrets, parseConfig, type ConfigInput, type ConfigLocation, type RunnerConfig } from './config';
-import { bindRunnerServices, createPluginContainer, pluginsById } from './container';
-import { createLogger, textRedactor } from './logging';
-import { RunnerMetrics } from './metrics';
-import { buildServer, type Lifecycle } from './server';
+import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig } from './config';
+import { createRunnerContainer, RUNNER_TOKENS } from './container';
+import type { PinoLogger } from './logging';
+import type { Lifecycle } from './server';
 
-/** Seams for tests and embedding; a real start needs none of them. */
-export interface RunnerOverrides {
+export interface RunnerOptions {
   /** Where `${VAR}` references are read from; process.env by default. */
   readonly env?: NodeJS.ProcessEnv;
-  /** Where JSON log lines go; stdout by default. */
-  readonly logStream?: DestinationStream;
-  readonly clock?: Clock;
-  readonly transport?: Transport;
-  readonly random?: () => number;
-  readonly dispatcher?: Partial<Omit<DispatcherOptions, 'ownerId'>>;
-  readonly pluginModules?: readonly ContainerModule[];
   /** Where the config came from, for the start-up notes. */
   readonly configSource?: ConfigLocation;
+  /** Replaces bindings before anything is built, e.g. `container.rebind(TOKENS.Clock).toConstantValue(clock)`. */
+  readonly configure?: (container: Container) => void;
 }
 
 export interface Runner {
@@ -42,40 +31,28 @@ export interface Runner {
 }
 
 /**
- * Starts a runner: validates the config, opens the store, starts the dispatcher and listens. Throws a
- * ConfigError naming every problem, or the (redacted) cause of a failed start.
+ * Starts a runner from the services its container (container.ts) builds: validates the config, opens
+ * the store, starts the dispatcher and listens. Throws a ConfigError naming every problem, or the
+ * (redacted) cause of a failed start.
  */
-export async function createRunner(input: ConfigInput, overrides: RunnerOverrides = {}): Promise<Runner> {
-  const container = createPluginContainer(overrides.pluginModules);
-  const config = parseConfig(input, pluginsById(container), overrides.env);
-  const secrets = configSecrets(config);
-  const redact = textRedactor(secrets);
-  const logger = createLogger({ level: config.log.level, secrets, stream: overrides.logStream });
-  const clock = overrides.clock ?? systemClock;
+export async function createRunner(input: ConfigInput, options: RunnerOptions = {}): Promise<Runner> {
+  const container = createRunnerContainer(input, options.env);
+  options.configure?.(container);
+  const config = container.get<RunnerConfig>(TOKENS.Config);
+  const logger = container.get<PinoLogger>(TOKENS.Logger);
+  const redact = container.get<(text: string) => string>(RUNNER_TOKENS.Redact);
   const undo: (() => Promise<unknown>)[] = [];
   try {
-    for (const note of configNotes(config, overrides.configSource)) logger.warn({}, note);
-    const store = await openStore(config.store.url, { logger });
+    for (const note of configNotes(config, options.configSource)) logger.warn({}, note);
+    const store = await container.getAsync<Store>(TOKENS.Store);
     undo.push(() => store.close());
-    await prepareDeliveries(store, config, logger);
-    const transport = overrides.transport ?? new UndiciTransport();
+    // The embedded store has one runner: what it finds in flight was its own before a crash.
+    if (config.store.url.startsWith('sqlite:')) await releaseCrashedLeases(store, logger);
+    const transport = container.get<Transport>(TOKENS.Transport);
     undo.push(() => transport.close());
-    const metrics = new RunnerMetrics();
-    bindRunnerServices(container, {
-      config,
-      logger,
-      clock,
-      store,
-      transport,
-      random: overrides.random ?? Math.random,
-      observer: metrics,
-      dispatcherOptions: { ...overrides.dispatcher, ownerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}` },
-    });
-    const dispatcher = container.get(Dispatcher);
-    const admin = new AdminService({ destinations: config.destinations, store, clock, dispatcher });
-    const lifecycle: Lifecycle = { accepting: true };
-    const app = buildServer({ config, logger, store, dispatcher, admin, metrics, clock, redact, lifecycle });
+    const app = await container.getAsync<FastifyInstance>(RUNNER_TOKENS.Server);
     undo.push(() => app.close());
+    const dispatcher = container.get(Dispatcher);
     dispatcher.start();
     undo.push(() => dispatcher.stop());
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -85,6 +62,7 @@ export async function createRunner(input: ConfigInput, overrides: RunnerOverride
       `ferry runner listening on ${url}`,
     );
 
+    const lifecycle = container.get<Lifecycle>(RUNNER_TOKENS.Lifecycle);
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
@@ -93,20 +71,12 @@ export async function createRunner(input: ConfigInput, overrides: RunnerOverride
         await runAll([() => dispatcher.stop(), () => app.close(), () => store.close(), () => transport.close()]);
         logger.info({}, 'stopped');
       })());
-    return { url, app, store, dispatcher, admin, config, close };
+    return { url, app, store, dispatcher, admin: container.get(AdminService), config, close };
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await runAll(undo.reverse()).catch(() => undefined);
     throw new Error(`failed to start: ${redact((error as Error).message ?? String(error))}`);
   }
-}
-
-/**
- * Before delivering: in-flight leases of a crashed embedded runner come back at once (it was the only
- * runner). Each destination's paused deliveries follow its config when its loop starts.
- */
-async function prepareDeliveries(store: Store, config: RunnerConfig, logger: Logger): Promise<void> {
-  if (config.store.url.startsWith('sqlite:')) await releaseCrashedLeases(store, logger);
 }
 
 /** Runs every step in order even when one fails; rethrows the first failure. */

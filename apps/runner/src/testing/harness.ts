@@ -5,7 +5,8 @@ import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { FakeCleverTap } from '@ferry/testkit';
 import type { ConfigInput } from '../config';
-import { createRunner, type Runner, type RunnerOverrides } from '../runner';
+import { RUNNER_TOKENS, type DispatcherTuning } from '../container';
+import { createRunner, type Runner, type RunnerOptions } from '../runner';
 
 /** Test credentials: long and distinctive, so a leak is found by a plain substring search. */
 export const WEBHOOK_AUTHORIZATION = 'Bearer rc-hook-secret-5f2c9d1e7a';
@@ -70,12 +71,19 @@ export interface TestRunner {
   admin(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<HttpAnswer>;
 }
 
-export async function startTestRunner(config: ConfigInput, overrides: RunnerOverrides = {}): Promise<TestRunner> {
+/** Fast engine polling, so tests wait milliseconds rather than seconds. */
+const TEST_TUNING: DispatcherTuning = { pollMs: 50, pausedProbeMs: 200 };
+
+/** Starts a runner whose log lines are captured; `options.configure` replaces further bindings. */
+export async function startTestRunner(config: ConfigInput, options: RunnerOptions = {}): Promise<TestRunner> {
   const logs = captureLogs();
   const runner = await createRunner(config, {
-    logStream: logs.stream,
-    dispatcher: { pollMs: 50, pausedProbeMs: 200 },
-    ...overrides,
+    ...options,
+    configure: (container) => {
+      container.rebind(RUNNER_TOKENS.LogStream).toConstantValue(logs.stream);
+      container.rebind(RUNNER_TOKENS.DispatcherTuning).toConstantValue(TEST_TUNING);
+      options.configure?.(container);
+    },
   });
   return {
     runner,
