@@ -16,7 +16,6 @@ import {
   type DestinationPlugin,
   type HttpResult,
   type Identity,
-  type Outcome,
   type Planned,
 } from '@ferry/core';
 import { z } from 'zod';
