@@ -9,6 +9,31 @@ import type { OutcomeType } from './plugin';
 export const DELIVERY_STATES = ['pending', 'in_flight', 'delivered', 'skipped', 'dead', 'paused'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
+/** Longest event id, event type or user id a store keeps: they are indexed, and an index entry has a size limit. */
+export const MAX_ID_LENGTH = 512;
+
+/** Largest magnitude of a JavaScript date in milliseconds; stores keep times as BIGINT milliseconds. */
+export const MAX_EPOCH_MS = 8.64e15;
+
+/** True for a whole number of milliseconds that is a date: what a store's time columns can keep. */
+export function isEpochMs(value: number): boolean {
+  return Number.isInteger(value) && Math.abs(value) <= MAX_EPOCH_MS;
+}
+
+/**
+ * The store refused a value it was given (one its columns cannot hold, a cursor naming no row): the input
+ * is at fault, so retrying cannot help. `field` names the input when the store knows it.
+ */
+export class StoreInputError extends Error {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'StoreInputError';
+  }
+}
+
 export interface IngestEvent {
   readonly id: string;
   readonly source: string;
