@@ -28,8 +28,9 @@ export class StoreInputError extends Error {
   constructor(
     message: string,
     readonly field?: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'StoreInputError';
   }
 }
