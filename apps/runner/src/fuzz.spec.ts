@@ -450,7 +450,9 @@ describe('the webhook route under fuzzing', () => {
       await run(
         fc.asyncProperty(batch(input), async (inputs) => {
           const bodies = inputs.map(({ field, length: size, unit: text, timestamp: eventTimestampMs }) => {
-            const value = `${freshId()}-`.padEnd(size, text).slice(0, Math.max(size, 1));
+            const prefix = `${freshId()}-`;
+            // Whole units only: a cut astral character would be a lone surrogate, refused for another reason.
+            const value = prefix + text.repeat(Math.max(0, Math.ceil((size - prefix.length) / text.length)));
             const event = { ...renewal.event, id: freshId(), event_timestamp_ms: eventTimestampMs, [field]: value };
             return JSON.stringify({ ...renewal, event });
           });
@@ -464,7 +466,7 @@ describe('the webhook route under fuzzing', () => {
               ...(Number.isInteger(eventTimestampMs) && Math.abs(eventTimestampMs) <= 8.64e15 ? [] : ['event.event_timestamp_ms']),
             ];
             if (wrong.length === 0) expect(answers[i].json.status).toBe('stored');
-            else expect(answers[i].json.issues.map((issue: { path: string }) => issue.path)).toEqual(wrong);
+            else expect(answers[i].json.issues.map((issue: { path: string }) => issue.path).sort()).toEqual(wrong.sort());
           });
         }),
         30,

@@ -166,11 +166,13 @@ describe('a webhook the store or a destination cannot keep as it is', () => {
   const withEvent = (fields: Record<string, unknown>) => {
     const { id, body } = freshWebhook();
     const webhook = JSON.parse(body);
-    return JSON.stringify({ ...webhook, event: { ...webhook.event, id, ...fields } });
+    // JSON.stringify cannot write the deep array (it recurses): it goes in as text.
+    return JSON.stringify({ ...webhook, event: { ...webhook.event, id, ...fields } }).replace(`"${DEEP}"`, deepArray);
   };
+  const DEEP = '(5,000 nested arrays)';
+  const deepArray = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
   const long = 'x'.repeat(3_000);
   const mustBeMs = 'must be whole milliseconds within the range of a date';
-  const deep = JSON.parse(`${'['.repeat(200_000)}${']'.repeat(200_000)}`);
   it.each([
     ['an id of 3,000 characters', { id: long }, 'event.id', 'must be at most 512 characters'],
     ['a type of 3,000 characters', { type: long }, 'event.type', 'must be at most 512 characters'],
@@ -179,7 +181,7 @@ describe('a webhook the store or a destination cannot keep as it is', () => {
     ['a timestamp of 1e19', { event_timestamp_ms: 1e19 }, 'event.event_timestamp_ms', mustBeMs],
     ['a timestamp of 1e21', { event_timestamp_ms: 1e21 }, 'event.event_timestamp_ms', mustBeMs],
     ['a price of 1e308', { price_in_purchased_currency: 1e308 }, 'event.price_in_purchased_currency', 'must be at most 1000000000000'],
-    ['an unknown field nested 200,000 deep', { deep }, 'event.deep', 'nested deeper than 32 levels'],
+    ['an unknown field nested 5,000 deep', { deep: DEEP }, 'event.deep', 'nested deeper than 32 levels'],
   ])('refuses %s with a 400 naming the field, storing nothing', async (_case, fields, path, message) => {
     const before = await storedEvents();
     const answer = await t.postWebhook(withEvent(fields));
