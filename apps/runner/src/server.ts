@@ -42,8 +42,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     keepAliveTimeout: keepAliveTimeoutMs,
     // Node checks the two timeouts every 30 s by default, which would let a slow client outstay a short one.
     http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) },
-    // An event id of MAX_ID_LENGTH characters, each percent-encoded as up to nine (`%E4%B8%80`), fits in a path parameter.
-    routerOptions: { maxParamLength: MAX_ID_LENGTH * 9 },
+    // An event id of MAX_ID_LENGTH characters (code points), each percent-encoded as up to twelve (`%F0%9F%98%80`), fits in a path parameter.
+    routerOptions: { maxParamLength: MAX_ID_LENGTH * 12 },
   });
   // Beyond the cap, new connections are closed at once.
   app.server.maxConnections = maxConnections;
