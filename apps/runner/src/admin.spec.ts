@@ -125,6 +125,8 @@ describe('listing', () => {
     ['until=', 'until'],
     ['color=blue', 'color'],
     ['type=A&type=B', 'type'],
+    ['until=99999999999999999999', 'until'],
+    ['before=no-such-row', 'before'],
   ])('answers 400 naming the parameter for ?%s', async (query, parameter) => {
     for (const list of ['/events', '/deliveries']) {
       const answer = await admin('GET', `${list}?${query}`);

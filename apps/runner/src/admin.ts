@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   DELIVERY_STATES,
+  StoreInputError,
+  isEpochMs,
   redactSettings,
   systemClock,
   type Clock,
@@ -33,8 +35,9 @@ export class InputError extends Error {
 const time = z.unknown().transform((value, ctx) => {
   const ms =
     typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : Date.parse(String(value));
-  if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or milliseconds since the epoch' });
+  // The stores keep times as BIGINT milliseconds: anything beyond a date could not be compared with them.
+  if (!isEpochMs(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or milliseconds since the epoch, within the range of a date' });
     return z.NEVER;
   }
   return ms;
@@ -170,12 +173,12 @@ export class AdminService {
 
   async listEvents(query: unknown): Promise<Page<EventRow>> {
     const filter = listFilter(query);
-    return page(await this.store.listEvents(filter), filter.limit);
+    return page(await queryStore(() => this.store.listEvents(filter)), filter.limit);
   }
 
   async listDeliveries(query: unknown): Promise<Page<DeliveryRow>> {
     const filter = listFilter(query);
-    return page(await this.store.listDeliveries(filter), filter.limit);
+    return page(await queryStore(() => this.store.listDeliveries(filter)), filter.limit);
   }
 
   async event(id: string): Promise<EventView | undefined> {
@@ -241,6 +244,16 @@ export class AdminService {
       event: { id: event.id, type: event.type, kind: event.kind, environment: event.environment, appUserId: event.appUserId },
       destinations: previewDeliveries(event, this.deps.destinations),
     };
+  }
+}
+
+/** A query the store refuses for its input (a `before` naming no row) is the operator's mistake, answered as such. */
+async function queryStore<T>(query: () => Promise<T>): Promise<T> {
+  try {
+    return await query();
+  } catch (error) {
+    if (!(error instanceof StoreInputError)) throw error;
+    throw new InputError('invalid query', [{ path: error.field ?? '(query)', message: error.message }]);
   }
 }
 

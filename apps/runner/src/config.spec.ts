@@ -39,7 +39,14 @@ const clevertap = (settings: Record<string, unknown> = {}, extra: Record<string,
 describe('parseConfig', () => {
   it('applies the documented defaults to an empty config', () => {
     const config = parseConfig({}, plugins, {});
-    expect(config.server).toEqual({ host: '127.0.0.1', port: 8080, bodyLimitBytes: 1_048_576 });
+    expect(config.server).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      bodyLimitBytes: 1_048_576,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1_000,
+    });
     expect(config.store.url).toBe('sqlite:./data/ferry.db');
     expect(config.sources.revenuecat.authorization).toBeUndefined();
     expect(config.destinations).toEqual([]);

@@ -70,6 +70,13 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
             .optional()
             .describe('Bearer token of the admin API; without it the admin API is disabled'),
           bodyLimitBytes: numeric(z.number().int().min(1024).default(1_048_576)).describe('Largest accepted webhook body'),
+          requestTimeoutMs: numeric(z.number().int().min(100).default(30_000)).describe(
+            'A request (headers and body) must arrive within this long, else its connection is closed',
+          ),
+          keepAliveTimeoutMs: numeric(z.number().int().min(100).default(5_000)).describe(
+            'An idle connection is closed after this long; raise it above a load balancer’s idle timeout',
+          ),
+          maxConnections: numeric(z.number().int().min(1).default(1_000)).describe('Open connections beyond this are closed at once'),
         })
         .strict()
         .prefault({}),

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { StoreInputError } from '@ferry/core';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import {
   ACCOUNT_ID,
@@ -161,6 +162,45 @@ describe('bad input', () => {
   });
 });
 
+describe('a webhook the store or a destination cannot keep as it is', () => {
+  const withEvent = (fields: Record<string, unknown>) => {
+    const { id, body } = freshWebhook();
+    const webhook = JSON.parse(body);
+    // JSON.stringify cannot write the deep array (it recurses): it goes in as text.
+    return JSON.stringify({ ...webhook, event: { ...webhook.event, id, ...fields } }).replace(`"${DEEP}"`, deepArray);
+  };
+  const DEEP = '(5,000 nested arrays)';
+  const deepArray = `${'['.repeat(5_000)}${']'.repeat(5_000)}`;
+  const long = 'x'.repeat(3_000);
+  const mustBeMs = 'must be whole milliseconds within the range of a date';
+  it.each([
+    ['an id of 3,000 characters', { id: long }, 'event.id', 'must be at most 512 characters'],
+    ['a type of 3,000 characters', { type: long }, 'event.type', 'must be at most 512 characters'],
+    ['a user id of 3,000 characters', { app_user_id: long }, 'event.app_user_id', 'must be at most 512 characters'],
+    ['a fractional timestamp', { event_timestamp_ms: 1740823202000.5 }, 'event.event_timestamp_ms', mustBeMs],
+    ['a timestamp of 1e19', { event_timestamp_ms: 1e19 }, 'event.event_timestamp_ms', mustBeMs],
+    ['a timestamp of 1e21', { event_timestamp_ms: 1e21 }, 'event.event_timestamp_ms', mustBeMs],
+    ['a price of 1e308', { price_in_purchased_currency: 1e308 }, 'event.price_in_purchased_currency', 'must be at most 1000000000000'],
+    ['an unknown field nested 5,000 deep', { deep: DEEP }, 'event.deep', 'nested deeper than 32 levels'],
+  ])('refuses %s with a 400 naming the field, storing nothing', async (_case, fields, path, message) => {
+    const before = await storedEvents();
+    const answer = await t.postWebhook(withEvent(fields));
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({ error: 'invalid webhook', issues: [{ path, message }] });
+    expect(await storedEvents()).toBe(before);
+  });
+
+  it('keeps an id of 512 characters, which the admin API then finds by id', async () => {
+    const stamp = `${Date.now()}`;
+    // 512 characters, astral ones: the longest id, percent-encoded (12 per character) in the path.
+    const id = stamp + '😀'.repeat(512 - stamp.length);
+    expect((await t.postWebhook(withEvent({ id }))).json).toEqual({ status: 'stored', id });
+    const answer = await t.admin('GET', `/events/${encodeURIComponent(id)}`);
+    expect(answer.status).toBe(200);
+    expect(answer.json.id).toBe(id);
+  });
+});
+
 /** Posts to the webhook with the right authorization unless `headers` overrides it (undefined removes a header). */
 function post(body: string | Buffer | Readable | undefined, headers: Record<string, string | undefined>) {
   const merged = Object.entries({ authorization: WEBHOOK_AUTHORIZATION, ...headers }).filter(
@@ -199,6 +239,29 @@ describe('when the runner cannot take events', () => {
     } finally {
       release();
       await closing;
+    }
+  });
+
+  it('answers 400, not 503, when the store refuses the event for its values, and logs what the store said', async () => {
+    const runner = await startTestRunner(testConfig(own.path));
+    const store = runner.runner.store;
+    const ingest = store.ingest.bind(store);
+    store.ingest = async () => {
+      throw new StoreInputError('the store cannot keep this event as it is', undefined, {
+        cause: new Error('index row size 3104 exceeds'),
+      });
+    };
+    try {
+      const answer = await runner.postWebhook(freshWebhook().body);
+      expect(answer.status).toBe(400);
+      expect(answer.json).toEqual({
+        error: 'invalid webhook',
+        issues: [{ path: 'event', message: 'the store cannot keep this event as it is' }],
+      });
+      expect(runner.logs.text()).toContain('index row size 3104 exceeds');
+    } finally {
+      store.ingest = ingest;
+      await runner.runner.close();
     }
   });
 

@@ -68,5 +68,31 @@ if (!databaseUrl) console.warn('runner on Postgres skipped: DATABASE_URL is not 
       const probes = fake.records().map((stored) => (stored.record as CleverTapRecordShape).evtData.probe);
       expect([...probes].sort()).toEqual([...ids].sort());
     });
+
+    it('answers 400, never 503 or 500, to what Postgres cannot keep or compare, naming the field', async () => {
+      const url = new URL(databaseUrl as string);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const runner = await startTestRunner(testConfig(dir.path, { store: { url: url.toString() } }));
+      runners.push(runner);
+      // Three-byte characters that compress badly: together they overflow a btree entry (2,704 bytes).
+      const wide = (seed: number) =>
+        Array.from({ length: 512 }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919 + seed) % 20000))).join('');
+      const cases: [Record<string, unknown>, string][] = [
+        [{ id: 'x'.repeat(3_000) }, 'event.id'],
+        [{ app_user_id: 'u'.repeat(3_000) }, 'event.app_user_id'],
+        [{ event_timestamp_ms: 1740823202000.5 }, 'event.event_timestamp_ms'],
+        [{ event_timestamp_ms: 1e19 }, 'event.event_timestamp_ms'],
+        [{ event_timestamp_ms: 1e21 }, 'event.event_timestamp_ms'],
+        [{ id: wide(1), app_user_id: wide(2) }, 'event'],
+      ];
+      for (const [fields, path] of cases) {
+        const answer = await runner.postWebhook(webhookBody('renewal', { id: randomUUID(), ...fields }));
+        expect(answer.status).toBe(400);
+        expect(answer.json.issues).toEqual([{ path, message: expect.any(String) }]);
+      }
+      const farFuture = await runner.admin('GET', '/events?until=99999999999999999999');
+      expect(farFuture.status).toBe(400);
+      expect(farFuture.json.issues).toEqual([expect.objectContaining({ path: 'until' })]);
+    });
   },
 );

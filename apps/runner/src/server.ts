@@ -1,5 +1,5 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
+import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
 import { InputError, type AdminService } from './admin';
@@ -27,13 +27,26 @@ export interface ServerDeps {
 }
 
 const RETRY_AFTER_SECONDS = '5';
+/** All headers of a request arrive within this long (or the request timeout, when shorter). */
+const MAX_HEADERS_TIMEOUT_MS = 10_000;
 
 /** The runner's HTTP face: ingest, operations endpoints and the admin API. Every answer is JSON (metrics aside). */
 export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = deps.config.server;
+  const headersTimeoutMs = Math.min(requestTimeoutMs, MAX_HEADERS_TIMEOUT_MS);
   const app = fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // Slow or idle clients are cut off, whatever path they ask for: none holds a connection for long.
+    requestTimeout: requestTimeoutMs,
+    keepAliveTimeout: keepAliveTimeoutMs,
+    // Node checks the two timeouts every 30 s by default, which would let a slow client outstay a short one.
+    http: { headersTimeout: headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, headersTimeoutMs) },
+    // An event id of MAX_ID_LENGTH characters (code points), each percent-encoded as up to twelve (`%F0%9F%98%80`), fits in a path parameter.
+    routerOptions: { maxParamLength: MAX_ID_LENGTH * 12 },
   });
+  // Beyond the cap, new connections are closed at once.
+  app.server.maxConnections = maxConnections;
 
   app.addHook('onResponse', async (request, reply) => {
     const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
@@ -105,6 +118,11 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     try {
       result = await store.ingest(ingestEventOf(event, text), deliveries, clock.now());
     } catch (error) {
+      if (error instanceof StoreInputError) {
+        // The database's own words (in `cause`) may quote the webhook's values: the log has them, the answer does not.
+        request.log.warn({ err: error.cause, eventId: event.id }, 'the store refused the event');
+        return reply.code(400).send({ error: 'invalid webhook', issues: [{ path: 'event', message: error.message }] });
+      }
       request.log.error({ err: error, eventId: event.id }, 'the store did not take the event; RevenueCat will retry');
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'store unavailable' });
     }

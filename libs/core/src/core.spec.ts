@@ -36,6 +36,10 @@ describe('money', () => {
     expect(roundToMinorUnit(1.2345, 'KWD')).toBe(1.235);
     expect(roundToMinorUnit(-0.001, 'USD')).toBe(0);
     expect(roundToMinorUnit(2.5, 'NOT-A-CODE')).toBe(2.5);
+    // Numbers JavaScript prints with an exponent.
+    expect(roundToMinorUnit(4e-7, 'USD')).toBe(0);
+    expect(roundToMinorUnit(-5e-7, 'USD')).toBe(0);
+    expect(roundToMinorUnit(123456789012.345, 'USD')).toBe(123456789012.35);
   });
 });
 

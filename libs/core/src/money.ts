@@ -31,10 +31,22 @@ export function minorUnitDigits(currency: string): number {
   return digits;
 }
 
+/**
+ * Largest price a webhook may carry, in any currency; a source refuses larger ones. Far above any real
+ * price, and low enough that every revenue computed from it (see `MAX_PERCENTAGE`) stays finite and exact
+ * to the minor unit, so no destination is ever sent a null or infinite amount.
+ */
+export const MAX_PRICE = 1e12;
+
+/** Largest tax or commission share a webhook may carry (RevenueCat sends fractions, 0.3 for 30 %). */
+export const MAX_PERCENTAGE = 100;
+
 /** Rounds half away from zero at the currency's minor unit, avoiding binary artefacts (1.005 → 1.01). */
 export function roundToMinorUnit(amount: number, currency: string): number {
   const digits = minorUnitDigits(currency);
-  const rounded = Number(Math.sign(amount) * Math.round(Number(`${Math.abs(amount)}e${digits}`))) / 10 ** digits;
+  // Shifting the decimal exponent of the shortest text is exact; tiny and huge numbers print as `1e-7`, `1e+21`.
+  const [mantissa, exponent = '0'] = String(Math.abs(amount)).split('e');
+  const rounded = Number(Math.sign(amount) * Math.round(Number(`${mantissa}e${Number(exponent) + digits}`))) / 10 ** digits;
   return Object.is(rounded, -0) ? 0 : rounded;
 }
 

@@ -7,6 +7,32 @@ import type { CompletedState, DeliveryState, NewDeliveryState, StateBefore } fro
  * use only this interface. All times are milliseconds since the epoch.
  */
 
+/** Longest event id, event type or user id a store keeps: they are indexed, and an index entry has a size limit. */
+export const MAX_ID_LENGTH = 512;
+
+/** Largest magnitude of a JavaScript date in milliseconds; stores keep times as BIGINT milliseconds. */
+export const MAX_EPOCH_MS = 8.64e15;
+
+/** True for a whole number of milliseconds that is a date: what a store's time columns can keep. */
+export function isEpochMs(value: number): boolean {
+  return Number.isInteger(value) && Math.abs(value) <= MAX_EPOCH_MS;
+}
+
+/**
+ * The store refused a value it was given (one its columns cannot hold, a cursor naming no row): the input
+ * is at fault, so retrying cannot help. `field` names the input when the store knows it.
+ */
+export class StoreInputError extends Error {
+  constructor(
+    message: string,
+    readonly field?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'StoreInputError';
+  }
+}
+
 export interface IngestEvent {
   readonly id: string;
   readonly source: string;

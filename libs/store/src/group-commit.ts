@@ -9,7 +9,9 @@ interface Waiter<I, R> {
  * share the next transaction, so one fsync serves many callers. Each caller's promise settles only
  * after the transaction holding its item has committed. When a shared transaction fails and the
  * database is still reachable, one item must be at fault: each is retried in a transaction of its
- * own, so a bad item fails only its own caller. When the database is down, all fail at once.
+ * own, so a bad item fails only its own caller. When the database is down, all fail at once. While the
+ * database is slow, at most `maxWaiting` items wait for a transaction; more are refused at once, so callers
+ * hear "busy" (and retry later) instead of piling up in memory.
  */
 export class GroupCommit<I, R> {
   private queue: Waiter<I, R>[] = [];
@@ -21,10 +23,14 @@ export class GroupCommit<I, R> {
     private readonly commit: (items: readonly I[]) => Promise<readonly R[]>,
     private readonly maxItems: number,
     private readonly reachable: () => Promise<boolean>,
+    private readonly maxWaiting: number,
   ) {}
 
   submit(item: I): Promise<R> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
+    if (this.queue.length >= this.maxWaiting) {
+      return Promise.reject(new Error(`store busy: ${this.queue.length} items already wait for a commit`));
+    }
     const settled = new Promise<R>((resolve, reject) => this.queue.push({ item, resolve, reject }));
     // Wait one turn so every call made in this turn joins the first transaction.
     this.draining ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.drain());

@@ -7,6 +7,9 @@ import { SqlStore, type StoreOptions } from './sql-store';
 const types = new pg.TypeOverrides();
 types.setTypeParser(pg.types.builtins.INT8, Number);
 
+/** SQLSTATE of "index row size exceeds maximum", among others. */
+const PROGRAM_LIMIT_EXCEEDED = '54000';
+
 /** Any fixed number: every migrator of this database takes the same lock. */
 const MIGRATION_LOCK_KEY = 0x66657272; // 'ferr'
 
@@ -25,5 +28,11 @@ export class PostgresStore extends SqlStore {
 
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
+  }
+
+  /** SQLSTATE classes 22 (data exception: out of range, bad syntax) and 23 (constraint), and an index entry too large. */
+  protected refusedValues(error: unknown): boolean {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && (/^2[23]/.test(code) || code === PROGRAM_LIMIT_EXCEEDED);
   }
 }

@@ -20,6 +20,7 @@ import {
   type Store,
   type StoreStats,
 } from '@ferry/core';
+import { StoreInputError } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
 import { runMigrations } from './migrations';
@@ -39,6 +40,8 @@ type DeliveryFilter = (eb: ExpressionBuilder<Database, 'deliveries'>) => Express
 
 /** Most events in one group commit. */
 const MAX_GROUP = 500;
+/** Most events waiting for a group commit while the database is slow; beyond it ingest fails (the webhook gets 503). */
+const MAX_WAITING = 10 * MAX_GROUP;
 /** Most rows or ids in one statement: well under SQLite's 32766 and Postgres's 65535 parameters. */
 const CHUNK = 500;
 const DEFAULT_LIMIT = 50;
@@ -75,6 +78,7 @@ export abstract class SqlStore implements Store {
     (items) => this.commitIngests(items),
     MAX_GROUP,
     () => this.reachable(),
+    MAX_WAITING,
   );
   private commits = 0;
   private closed = false;
@@ -92,6 +96,9 @@ export abstract class SqlStore implements Store {
   /** Serialises concurrent migrators; runs first in the migration transaction. */
   protected abstract lockForMigration(trx: Transaction<Database>): Promise<void>;
 
+  /** Whether the database refused a statement for the values in it (a data or constraint error), not for its own state. */
+  protected abstract refusedValues(error: unknown): boolean;
+
   /** How many ingest transactions have committed: fewer than events ingested when group commit works. */
   get ingestCommits(): number {
     return this.commits;
@@ -102,7 +109,12 @@ export abstract class SqlStore implements Store {
   }
 
   ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<IngestResult> {
-    return this.ingests.submit({ event, deliveries, nowMs });
+    // A refused event failed alone (group commit retries each item of a failed group on its own).
+    return this.ingests.submit({ event, deliveries, nowMs }).catch((error: unknown) => {
+      if (!this.refusedValues(error)) throw error;
+      // The database's own message may quote the values: it stays in `cause`, for the log only.
+      throw new StoreInputError('the store cannot keep this event as it is', undefined, { cause: error });
+    });
   }
 
   private async commitIngests(items: readonly Ingest[]): Promise<IngestResult[]> {
@@ -331,7 +343,7 @@ export abstract class SqlStore implements Store {
       table === 'events'
         ? await this.db.selectFrom('events').select('receivedAtMs as atMs').where('id', '=', id).executeTakeFirst()
         : await this.db.selectFrom('deliveries').select('createdAtMs as atMs').where('id', '=', id).executeTakeFirst();
-    if (!row) throw new Error(`before: no ${table === 'events' ? 'event' : 'delivery'} with id ${JSON.stringify(id)}`);
+    if (!row) throw new StoreInputError(`no ${table === 'events' ? 'event' : 'delivery'} with id ${JSON.stringify(id)}`, 'before');
     return { id, atMs: row.atMs };
   }
 

@@ -36,6 +36,12 @@ export class SqliteStore extends SqlStore {
   protected async lockForMigration(): Promise<void> {
     // BEGIN IMMEDIATE already holds the database's only write lock.
   }
+
+  /** A constraint broken, a value too big, or one of the wrong type. */
+  protected refusedValues(error: unknown): boolean {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH)/.test(code);
+  }
 }
 
 /**

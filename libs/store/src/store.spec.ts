@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import type { NewDelivery } from '@ferry/core';
+import { StoreInputError, type IngestEvent, type NewDelivery } from '@ferry/core';
 import { describeStoreContract, pending, T0, testEvent as event } from '@ferry/core/testing';
 import { openStore } from './open-store';
 import type { SqlStore } from './sql-store';
@@ -54,6 +54,48 @@ function describeSqlStore(backend: Backend): void {
     afterEach(async () => {
       await Promise.all(opened.map((store) => store.close()));
       await database.dispose();
+    });
+
+    describe('what the columns cannot hold', () => {
+      it('refuses an event its columns cannot hold with a StoreInputError that quotes nothing, failing only that event', async () => {
+        const store = await open();
+        const results = await Promise.allSettled([
+          store.ingest(event('good-1'), [pending()], T0),
+          store.ingest(event('no-source', { source: null as unknown as string }), [pending()], T0),
+          store.ingest(event('twice-to-ct'), [pending('ct'), pending('ct')], T0),
+          store.ingest(event('good-2'), [pending()], T0),
+        ]);
+        expect(results[0]).toEqual({ status: 'fulfilled', value: 'stored' });
+        expect(results[3]).toEqual({ status: 'fulfilled', value: 'stored' });
+        for (const refused of [results[1], results[2]]) {
+          const reason = refused.status === 'rejected' ? refused.reason : undefined;
+          expect(reason).toBeInstanceOf(StoreInputError);
+          expect(reason.message).toBe('the store cannot keep this event as it is');
+        }
+        expect(await store.getEvent('no-source')).toBeUndefined();
+      });
+
+      it('keeps what it is given as it is, or refuses it with a StoreInputError: times beyond BIGINT, fractions, wide ids', async () => {
+        const store = await open();
+        // Three-byte characters that compress badly: an index entry of two such 512-character values is over Postgres's limit.
+        const wide = (seed: number) =>
+          Array.from({ length: 512 }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919 + seed) % 20000))).join('');
+        const odd: IngestEvent[] = [
+          event('beyond-bigint', { timestampMs: 1e21 }),
+          event('fraction', { timestampMs: 1740823202000.5 }),
+          event(wide(1), { userId: wide(2), type: wide(3) }),
+        ];
+        for (const candidate of odd) {
+          const outcome = await store.ingest(candidate, [pending()], T0).catch((error: unknown) => error);
+          if (outcome instanceof StoreInputError) expect(await store.getEvent(candidate.id)).toBeUndefined();
+          else
+            expect(await store.getEvent(candidate.id)).toMatchObject({
+              id: candidate.id,
+              timestampMs: candidate.timestampMs,
+              userId: candidate.userId,
+            });
+        }
+      });
     });
 
     describe('group commit', () => {

@@ -1,7 +1,7 @@
 /// <reference types="jest" />
 // Test support shipped as `@ferry/core/testing`: the suite runs inside the consumer's Jest.
 import { allows, DELIVERY_STATES, stateAfter, statesFrom, type DeliveryState, type DeliveryTransition } from '../delivery-states';
-import type { DeliveryUpdate, IngestEvent, LeaseRequest, NewDelivery, Store } from '../store';
+import { StoreInputError, type DeliveryUpdate, type IngestEvent, type LeaseRequest, type NewDelivery, type Store } from '../store';
 
 /**
  * The `Store` contract the engine and runner rely on, as one Jest suite: `@ferry/store` runs it on SQLite
@@ -603,7 +603,9 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(await ids({ limit: 3, before: 'e1' })).toEqual(['e0']);
         expect(await ids({ limit: 3, before: 'e0' })).toEqual([]);
         expect(await ids({ userId: 'even', limit: 2, before: 'e4' })).toEqual(['e2', 'e0']);
-        await expect(store.listEvents({ before: 'nope' })).rejects.toThrow('before: no event with id "nope"');
+        const unknownCursor = await store.listEvents({ before: 'nope' }).catch((error: unknown) => error);
+        expect(unknownCursor).toBeInstanceOf(StoreInputError);
+        expect(unknownCursor).toMatchObject({ field: 'before', message: 'no event with id "nope"' });
       });
 
       it('pages through events received in the same millisecond without gaps or repeats', async () => {
@@ -643,7 +645,10 @@ export function describeStoreContract(backend: StoreBackend): void {
         const rest = await store.listDeliveries({ limit: 500, before: firstPage[3].id });
         expect(rest).toHaveLength(6);
         expect(new Set([...firstPage, ...rest].map((d) => d.id)).size).toBe(10);
-        await expect(store.listDeliveries({ before: 'nope' })).rejects.toThrow('before: no delivery with id "nope"');
+        await expect(store.listDeliveries({ before: 'nope' })).rejects.toMatchObject({
+          field: 'before',
+          message: 'no delivery with id "nope"',
+        });
       });
 
       it('returns 50 rows by default and at most 500', async () => {

@@ -2,6 +2,7 @@ import {
   allows,
   completionInto,
   stateAfter,
+  StoreInputError,
   type AttemptRow,
   type DeliveryRow,
   type DeliveryTransition,
@@ -308,7 +309,7 @@ export class MemoryStore implements Store {
 
   private cursor(table: 'event' | 'delivery', id: string): { id: string; atMs: number } {
     const atMs = table === 'event' ? this.database.events.get(id)?.receivedAtMs : this.database.deliveries.get(id)?.createdAtMs;
-    if (atMs === undefined) throw new Error(`before: no ${table} with id ${JSON.stringify(id)}`);
+    if (atMs === undefined) throw new StoreInputError(`no ${table} with id ${JSON.stringify(id)}`, 'before');
     return { id, atMs };
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_ID_LENGTH, MAX_PERCENTAGE, MAX_PRICE, isEpochMs } from '@ferry/core';
 
 /**
  * RevenueCat's webhook envelope, every documented field (reference/revenuecat-webhooks.md §1–§2).
@@ -38,15 +39,25 @@ const storableText = z.string().refine((text) => !/[\u0000\p{Surrogate}]/u.test(
   error: 'must be valid Unicode without U+0000 characters',
 });
 
+/** The indexed text columns: an id, type or user id the store can keep as it is (see `MAX_ID_LENGTH`). */
+const storableId = storableText.max(MAX_ID_LENGTH);
+
+/** The event time is kept as BIGINT milliseconds, which holds neither fractions nor values beyond a date. */
+const epochMs = z.number().refine(isEpochMs, { error: 'must be whole milliseconds within the range of a date' });
+
+/** Bounded so that every revenue computed from them is finite (see `MAX_PRICE`). */
+const price = z.number().min(-MAX_PRICE).max(MAX_PRICE).nullish();
+const percentage = z.number().min(-MAX_PERCENTAGE).max(MAX_PERCENTAGE).nullish();
+
 export const revenueCatEventSchema = z.looseObject({
   // Common to every event type.
-  id: storableText.min(1),
-  type: storableText.min(1),
-  event_timestamp_ms: z.number(),
+  id: storableId.min(1),
+  type: storableId.min(1),
+  event_timestamp_ms: epochMs,
   /** Absent when `store` is PROMOTIONAL. */
   app_id: z.string().nullish(),
   /** Absent on TRANSFER. */
-  app_user_id: storableText.nullish(),
+  app_user_id: storableId.nullish(),
   original_app_user_id: z.string().nullish(),
   aliases: z.array(z.string()).nullish(),
   subscriber_attributes: z.record(z.string(), subscriberAttribute).nullish(),
@@ -71,11 +82,11 @@ export const revenueCatEventSchema = z.looseObject({
   expiration_reason: z.string().nullish(),
   presented_offering_id: z.string().nullish(),
   /** In USD; negative for refunds. */
-  price: z.number().nullish(),
-  price_in_purchased_currency: z.number().nullish(),
+  price,
+  price_in_purchased_currency: price,
   currency: z.string().nullish(),
-  tax_percentage: z.number().nullish(),
-  commission_percentage: z.number().nullish(),
+  tax_percentage: percentage,
+  commission_percentage: percentage,
   /** Deprecated. */
   takehome_percentage: z.number().nullish(),
   transaction_id: z.string().nullish(),

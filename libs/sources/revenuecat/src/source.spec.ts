@@ -382,3 +382,34 @@ describe('text the stores must keep as it is', () => {
     expect(revenueCatSource.parse({ event: { id: 'e-😀', type: 'RENEWAL', event_timestamp_ms: 1 } }).ok).toBe(true);
   });
 });
+
+describe('values the stores or destinations cannot keep as they are', () => {
+  const event = (fields: Record<string, unknown>) => ({ event: { ...minimal, ...fields } });
+  const long = 'x'.repeat(513);
+  const mustBeMs = 'must be whole milliseconds within the range of a date';
+  it.each([
+    ['an id over 512 characters', { id: long }, 'event.id', 'must be at most 512 characters'],
+    ['a type over 512 characters', { type: long }, 'event.type', 'must be at most 512 characters'],
+    ['a user id over 512 characters', { app_user_id: long }, 'event.app_user_id', 'must be at most 512 characters'],
+    ['a fractional timestamp', { event_timestamp_ms: 1740823202000.5 }, 'event.event_timestamp_ms', mustBeMs],
+    ['a timestamp beyond BIGINT', { event_timestamp_ms: 1e19 }, 'event.event_timestamp_ms', mustBeMs],
+    ['a timestamp beyond any date', { event_timestamp_ms: 8.64e15 + 1 }, 'event.event_timestamp_ms', mustBeMs],
+    ['an absurd price', { price_in_purchased_currency: 1e308 }, 'event.price_in_purchased_currency', 'must be at most 1000000000000'],
+    ['an absurd refund', { price: -1e13 }, 'event.price', 'must be at least -1000000000000'],
+    ['an absurd commission', { commission_percentage: 1e300 }, 'event.commission_percentage', 'must be at most 100'],
+  ])('refuses %s, naming the field', (_case, fields, path, message) => {
+    expect(issuesOf(event(fields))).toEqual([{ path, message }]);
+  });
+
+  it('takes the largest of each', () => {
+    const fields = { id: 'i'.repeat(512), type: 't'.repeat(512), app_user_id: 'u'.repeat(512), event_timestamp_ms: -8.64e15 };
+    expect(revenueCatSource.parse(event({ ...fields, price: 1e12, tax_percentage: 100 })).ok).toBe(true);
+  });
+
+  it('refuses a body nested deeper than 32 levels, naming the top-level field, without overflowing the stack', () => {
+    const nested = (depth: number) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
+    expect(revenueCatSource.parse(event({ deep: nested(30) })).ok).toBe(true);
+    expect(issuesOf(event({ deep: nested(200_000) }))).toEqual([{ path: 'event.deep', message: 'nested deeper than 32 levels' }]);
+    expect(issuesOf(nested(100))).toEqual([{ path: '[0][0]', message: 'nested deeper than 32 levels' }]);
+  });
+});

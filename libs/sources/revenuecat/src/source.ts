@@ -1,4 +1,4 @@
-import { issuesFromZod, type EventKind, type ParseResult, type Source, type SubscriptionEvent } from '@ferry/core';
+import { formatPath, issuesFromZod, type EventKind, type ParseResult, type Source, type SubscriptionEvent } from '@ferry/core';
 import type { z } from 'zod';
 import { revenueCatWebhookSchema, type RevenueCatEvent, type RevenueCatWebhook } from './schema';
 
@@ -90,7 +90,11 @@ function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
     case 'invalid_type':
       return issue.input === undefined ? 'required' : `expected ${issue.expected}, got ${describeType(issue.input)}`;
     case 'too_small':
-      return issue.origin === 'string' ? 'must not be empty' : undefined;
+      if (issue.origin === 'string') return 'must not be empty';
+      return issue.origin === 'number' ? `must be at least ${issue.minimum}` : undefined;
+    case 'too_big':
+      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
+      return issue.origin === 'number' ? `must be at most ${issue.maximum}` : undefined;
     case 'invalid_value':
       return `expected one of ${issue.values.map(String).join(', ')}`;
     default:
@@ -98,7 +102,25 @@ function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
+/** Deeper than any webhook RevenueCat sends; a deeper body could not be written out again (JSON.stringify recurses). */
+export const MAX_NESTING = 32;
+
+/** Where `value` nests objects or arrays deeper than `MAX_NESTING`: the path to the too-deep part's top-level field. */
+function tooDeep(value: unknown): string | undefined {
+  // Iterative: the value may be nested deeper than the call stack allows.
+  const stack: { value: unknown; path: readonly (string | number)[] }[] = [{ value, path: [] }];
+  while (stack.length > 0) {
+    const { value: node, path } = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (path.length >= MAX_NESTING) return formatPath(path.slice(0, 2)) || '(root)';
+    for (const [key, child] of Object.entries(node)) stack.push({ value: child, path: [...path, Array.isArray(node) ? Number(key) : key] });
+  }
+  return undefined;
+}
+
 function parse(body: unknown): ParseResult<SubscriptionEvent> {
+  const deep = tooDeep(body);
+  if (deep !== undefined) return { ok: false, issues: [{ path: deep, message: `nested deeper than ${MAX_NESTING} levels` }] };
   const result = revenueCatWebhookSchema.safeParse(body, { error: issueMessage });
   if (!result.success) return { ok: false, issues: issuesFromZod(result.error.issues) };
   return { ok: true, value: toSubscriptionEvent(result.data) };
