@@ -109,11 +109,14 @@ async function sendAndCheck(inputs: readonly Input[]): Promise<HttpAnswer[]> {
 const batch = <T>(input: fc.Arbitrary<T>) => fc.array(input, { minLength: 1, maxLength: 10 });
 const asReceived = (body: string | Buffer) => Buffer.from(body).toString('utf8');
 /**
- * Bounded in time as well as runs: shrinking replays HTTP requests, and a failure must be reported (with
- * its seed) before Jest's timeout. A run cut short without a failure passes with the runs it made.
+ * Every property makes exactly `numRuns` runs from the fixed SEED, printed so that any run can be replayed.
+ * Bounded in time too: shrinking replays HTTP requests, and a failure must be reported (with its seed)
+ * before Jest's timeout; a run cut short by that bound fails rather than passing with fewer runs.
  */
-const run = <Ts>(property: fc.IAsyncProperty<Ts>, numRuns: number) =>
-  fc.assert(property, { seed: SEED, numRuns, interruptAfterTimeLimit: PROPERTY_TIMEOUT_MS / 2 });
+const run = async <Ts>(property: fc.IAsyncProperty<Ts>, numRuns: number) => {
+  console.log(`fuzz: seed ${SEED}, ${numRuns} runs (FUZZ_SEED=${SEED} replays them)`);
+  await fc.assert(property, { seed: SEED, numRuns, interruptAfterTimeLimit: PROPERTY_TIMEOUT_MS / 2, markInterruptAsFailure: true });
+};
 
 // ---- mutations of valid fixture bodies ----
 

@@ -4,10 +4,10 @@ import path from 'node:path';
 import pg from 'pg';
 import { startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
 import { ACCOUNT_ID, PASSCODE, clevertapDestination, closeHttp, tempDir, testConfig, waitFor, type TempDir } from './testing/harness';
+import { postgresFor } from './testing/postgres';
 import { Child, MAIN, postWebhookTo, probeOf, probeWebhook } from './testing/processes';
 
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) console.warn('multi-runner test skipped: DATABASE_URL is not set (start one with tools/pg-throwaway.sh)');
+const databaseUrl = postgresFor('multi-runner test');
 
 const RUNNERS = 3;
 const WEBHOOKS = 3_000;

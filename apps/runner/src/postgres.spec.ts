@@ -14,9 +14,9 @@ import {
   type TempDir,
   type TestRunner,
 } from './testing/harness';
+import { postgresFor } from './testing/postgres';
 
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) console.warn('runner on Postgres skipped: DATABASE_URL is not set (start one with tools/pg-throwaway.sh)');
+const databaseUrl = postgresFor('runner on Postgres');
 
 (databaseUrl ? describe : describe.skip)(
   databaseUrl ? 'runners sharing one Postgres' : 'runners sharing one Postgres (SKIPPED: DATABASE_URL is not set)',

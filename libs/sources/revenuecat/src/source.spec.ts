@@ -315,6 +315,9 @@ describe('bad input names the field', () => {
       fc.record({ event: fc.jsonValue() }),
       fc.dictionary(fc.constantFrom(...knownKeys, 'extra'), fc.jsonValue()).map((fields) => ({ event: { ...minimal, ...fields } })),
     );
+    // A fixed seed, printed, and a stated number of runs: a failure replays with PROPERTY_SEED=<seed>.
+    const seed = Number(process.env.PROPERTY_SEED ?? 20261130);
+    console.log(`parse property: seed ${seed}, 1000 runs`);
     fc.assert(
       fc.property(body, (input) => {
         const result = revenueCatSource.parse(input);
@@ -325,6 +328,7 @@ describe('bad input names the field', () => {
           for (const issue of result.issues) expect(issue.path).toMatch(/^(\(root\)|event)/);
         }
       }),
+      { seed, numRuns: 1_000 },
     );
   });
 });

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_RETRY_POLICY, type AnyDestinationPlugin } from '@ferry/core';
+import { clevertapPlugin } from '@ferry/clevertap';
+import { DEFAULT_DISPATCHER_OPTIONS } from '@ferry/engine';
+import { ConfigError, parseConfig, retryPolicy } from './config';
+
+/**
+ * The defaults operators read in the README, checked against the numbers written here and against what the
+ * code does: changing a default, or its documentation, alone makes a test fail.
+ */
+const README = readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
+const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
+
+/** The README's configuration table: each key with its default as written (`8080`, none, required, …). */
+function documentedDefaults(): Map<string, string> {
+  const rows = README.split('\n')
+    .map((line) => /^\| `([A-Za-z.[\]]+)` \| (.+?) \| /.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null);
+  return new Map(rows.map(([, key, value]) => [key, value]));
+}
+
+/** The value at a table key (`destinations[].timeoutMs`) in a parsed config with one destination. */
+function parsedValueAt(key: string): unknown {
+  const config = parseConfig({ destinations: [{ id: 'ct', plugin: 'clevertap' }] }, plugins, {});
+  let value: unknown = config;
+  for (const part of key.split('.')) {
+    value = part.endsWith('[]') ? (value as Record<string, unknown[]>)[part.slice(0, -2)][0] : (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function configProblems(input: unknown): string[] {
+  try {
+    parseConfig(input, plugins, {});
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map((issue) => issue.path);
+    throw error;
+  }
+}
+
+describe('the README configuration table', () => {
+  const documented = documentedDefaults();
+
+  it('lists every setting whose default is promised, with the numbers written here', () => {
+    expect(Object.fromEntries(documented)).toMatchObject({
+      'server.host': '`127.0.0.1`',
+      'server.port': '`8080`',
+      'server.bodyLimitBytes': '`1048576`',
+      'store.url': '`sqlite:./data/ferry.db`',
+      'destinations[].concurrency': '`4`',
+      'destinations[].timeoutMs': '`10000`',
+      'delivery.maxAttempts': '`10`',
+      'delivery.maxAgeHours': '`24`',
+      'delivery.baseDelayMs': '`1000`',
+      'delivery.maxDelayMs': '`600000`',
+      'delivery.leaseMs': '`60000`',
+      'log.level': '`info`',
+    });
+  });
+
+  it.each([...documentedDefaults()])('%s: the parsed default is the documented %s', (key, written) => {
+    if (written === 'required') {
+      const withoutIt = key === 'destinations[].id' ? { plugin: 'clevertap' } : { id: 'ct' };
+      expect(configProblems({ destinations: [withoutIt] })).toContain(key.replace('[]', '[0]'));
+    } else if (written === 'none') {
+      expect(parsedValueAt(key)).toBeUndefined();
+    } else if (key === 'destinations[].settings') {
+      // `{}`: no settings need be written; the parsed value holds the plugin's own defaults (its README).
+      expect(written).toBe('`{}`');
+      expect(configProblems({ destinations: [{ id: 'ct', plugin: 'clevertap' }] })).toEqual([]);
+    } else {
+      const literal = /^`(.*)`$/.exec(written)?.[1];
+      expect(literal).toBeDefined();
+      expect(String(parsedValueAt(key))).toBe(literal);
+    }
+  });
+});
+
+describe('the delivery defaults', () => {
+  it('are 10 attempts over 24 h, 1 s backoff doubling to 10 min, Retry-After up to 1 h', () => {
+    expect(DEFAULT_RETRY_POLICY).toEqual({
+      maxAttempts: 10,
+      maxAgeMs: 86_400_000,
+      baseDelayMs: 1_000,
+      maxDelayMs: 600_000,
+      maxRetryAfterMs: 3_600_000,
+    });
+    expect(retryPolicy(parseConfig({}, plugins, {}))).toEqual(DEFAULT_RETRY_POLICY);
+  });
+
+  it('linger 25 ms, probe a paused destination every 30 s, lease for 60 s', () => {
+    expect(DEFAULT_DISPATCHER_OPTIONS).toMatchObject({
+      lingerMs: 25,
+      pausedProbeMs: 30_000,
+      leaseMs: 60_000,
+      retryPolicy: DEFAULT_RETRY_POLICY,
+    });
+    expect(parseConfig({}, plugins, {}).delivery.leaseMs).toBe(60_000);
+  });
+
+  it.each([
+    'sent after a 25 ms linger',
+    '(1 s doubling up to 10 min)',
+    'only after both 10 attempts and 24 h',
+    'It is probed every 30 s',
+    'A `Retry-After` header is honoured up to 1 h.',
+    'after `delivery.leaseMs` (60 s by default)',
+  ])('are stated in the README: %j', (phrase) => {
+    // Prose wraps anywhere: compare with every run of whitespace as one space.
+    if (!README.replace(/\s+/g, ' ').includes(phrase)) throw new Error(`README.md no longer says ${JSON.stringify(phrase)}`);
+  });
+});
