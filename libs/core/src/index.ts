@@ -1,4 +1,5 @@
 export * from './event';
+export * from './subscription-status';
 export * from './money';
 export * from './plugin';
 export * from './batch';

@@ -29,12 +29,23 @@ export interface Capabilities {
   readonly sandbox: 'separate-credentials' | 'drop' | 'forward';
   /** The kinds this destination takes; every other kind is skipped. */
   readonly kinds: Readonly<Partial<Record<EventKind, KindSupport>>>;
+  /**
+   * The plugin can send the user's subscription state (core's `subscriptionStatus`) with events, so the
+   * engine runs the ordering guard for it and the contract kit checks it honours `Planned.carriesState`.
+   */
+  readonly subscriptionState?: boolean;
 }
 
 /** One delivery (event × destination) handed to a plugin to build requests for. */
 export interface Planned {
   readonly deliveryId: string;
   readonly event: SubscriptionEvent;
+  /**
+   * Whether this delivery may carry the user's subscription state (SPEC §12). The engine's ordering guard
+   * sets false when the destination already has a newer state for the user: the event still goes, without
+   * state. Undefined means yes (preview of one webhook, tests).
+   */
+  readonly carriesState?: boolean;
 }
 
 /** An HTTP request a plugin wants sent. The engine sends it; plugins never touch the network. */

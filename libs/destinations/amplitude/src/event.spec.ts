@@ -1,6 +1,7 @@
 import type { EventKind, SubscriptionEvent } from '@ferry/core';
 import { fixtureEvent } from '@ferry/testkit';
-import { buildEvent, subscriptionStatus } from './event';
+import { subscriptionStatus } from '@ferry/core';
+import { buildEvent } from './event';
 import { AmplitudeSettings } from './settings';
 
 const settings = AmplitudeSettings.parse({ apiKey: 'event-spec-key' });

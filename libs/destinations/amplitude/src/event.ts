@@ -1,4 +1,4 @@
-import type { Planned, SubscriptionEvent } from '@ferry/core';
+import { subscriptionStatus, type Planned, type SubscriptionEvent, type SubscriptionStatus } from '@ferry/core';
 import { eventName, identity, revenue } from './hooks';
 import type { AmplitudeSettings } from './settings';
 
@@ -19,20 +19,6 @@ export interface AmplitudeEvent {
   readonly user_properties?: { readonly rc_subscription_status: SubscriptionStatus };
 }
 
-/** RevenueCat's `rc_subscription_status` values (reference/amplitude.md §2.6). */
-export type SubscriptionStatus =
-  | 'active'
-  | 'intro'
-  | 'cancelled'
-  | 'grace_period'
-  | 'trial'
-  | 'cancelled_trial'
-  | 'grace_period_trial'
-  | 'expired'
-  | 'promotional'
-  | 'expired_promotional'
-  | 'paused';
-
 /** Amplitude's `platform` per store; undocumented by RevenueCat (its samples are all App Store → "iOS"). */
 const PLATFORMS: Readonly<Record<string, string>> = {
   APP_STORE: 'iOS',
@@ -44,39 +30,6 @@ const PLATFORMS: Readonly<Record<string, string>> = {
   PADDLE: 'Web',
   ROKU: 'Roku',
 };
-
-/**
- * The subscription state this event leaves the user in. RevenueCat documents the values, not how it derives
- * them from one event; this reading is ours. Purchases that are not subscriptions and product changes leave
- * the state as it was, so they set nothing.
- */
-export function subscriptionStatus(event: SubscriptionEvent): SubscriptionStatus | undefined {
-  const promotional = event.periodType === 'PROMOTIONAL' || event.store === 'PROMOTIONAL';
-  switch (event.kind) {
-    case 'trial_started':
-      return 'trial';
-    case 'trial_converted':
-      return 'active';
-    case 'trial_cancelled':
-      return 'cancelled_trial';
-    case 'initial_purchase':
-    case 'renewal':
-    case 'uncancellation':
-      if (promotional) return 'promotional';
-      if (event.periodType === 'TRIAL') return 'trial';
-      return event.periodType === 'INTRO' ? 'intro' : 'active';
-    case 'cancellation':
-      return 'cancelled';
-    case 'expiration':
-      return promotional ? 'expired_promotional' : 'expired';
-    case 'billing_issue':
-      return event.periodType === 'TRIAL' ? 'grace_period_trial' : 'grace_period';
-    case 'subscription_paused':
-      return 'paused';
-    default:
-      return undefined;
-  }
-}
 
 /** An instant as RevenueCat writes it for Amplitude (`2022-09-06T19:44:59Z`), or null when absent or out of range. */
 function isoSeconds(ms: unknown): string | null {

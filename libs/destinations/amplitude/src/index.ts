@@ -1,4 +1,4 @@
 export { amplitudePlugin } from './plugin';
 export { amplitudeModule } from './module';
 export { AMPLITUDE_REGIONS, AmplitudeSettings, type AmplitudeRegion } from './settings';
-export type { AmplitudeEvent, SubscriptionStatus } from './event';
+export type { AmplitudeEvent } from './event';
