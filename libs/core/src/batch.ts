@@ -15,6 +15,8 @@ export function byEnvironment(batch: readonly Planned[]): [Environment, Planned[
 /** Whatever a plugin keeps about one delivery's part of a body, with that part as JSON text. */
 export interface JsonItem {
   readonly json: string;
+  /** How many body records `json` holds (comma-separated); 1 when absent. Batch limits count records. */
+  readonly records?: number;
 }
 
 /** One request body and the items it carries, in body order. */
@@ -25,7 +27,7 @@ export interface JsonArrayBody<T extends JsonItem> {
 
 /**
  * Request bodies `head[item,item,…]tail` carrying `items` in consecutive runs, in order, each within
- * `limits` (items per body, bytes of the whole body). An item alone over `maxBytes` still goes, alone:
+ * `limits` (records per body, bytes of the whole body); an item's records never split across bodies. An item alone over `maxBytes` still goes, alone:
  * the destination's answer decides its fate.
  */
 export function jsonArrayBodies<T extends JsonItem>(
@@ -38,14 +40,18 @@ export function jsonArrayBodies<T extends JsonItem>(
   const runs: T[][] = [];
   let run: T[] = [];
   let bytes = envelopeBytes;
+  let records = 0;
   for (const item of items) {
     const itemBytes = Buffer.byteLength(item.json);
-    if (run.length > 0 && (run.length === maxItems || bytes + 1 + itemBytes > maxBytes)) {
+    const itemRecords = item.records ?? 1;
+    if (run.length > 0 && (records + itemRecords > maxItems || bytes + 1 + itemBytes > maxBytes)) {
       runs.push(run);
       run = [];
       bytes = envelopeBytes;
+      records = 0;
     }
     bytes += itemBytes + (run.length > 0 ? 1 : 0); // the comma between items
+    records += itemRecords;
     run.push(item);
   }
   if (run.length > 0) runs.push(run);

@@ -48,6 +48,18 @@ export interface Planned {
   readonly carriesState?: boolean;
 }
 
+/**
+ * One record of a request body, for requests where a delivery may have more than one (an event and the
+ * profile update beside it). Exactly one record of each delivery decides its outcome; the destination's
+ * verdict on the others only adds a note.
+ */
+export interface BodyRecord {
+  readonly deliveryId: string;
+  /** What the record is (`event`, `profile`, …), to name it in notes. */
+  readonly part: string;
+  readonly decides: boolean;
+}
+
 /** An HTTP request a plugin wants sent. The engine sends it; plugins never touch the network. */
 export interface DeliveryRequest {
   readonly method: 'POST' | 'PUT';
@@ -56,6 +68,11 @@ export interface DeliveryRequest {
   readonly body: string;
   /** The deliveries this request carries, in the order their items appear in the body. */
   readonly deliveryIds: readonly string[];
+  /**
+   * The body's records in body order, when a delivery may have several; absent means one record per
+   * delivery, in `deliveryIds` order. Batch limits count records.
+   */
+  readonly records?: readonly BodyRecord[];
   /** Requests with the same key share one concurrency cap (an account, an API key). Never a secret. */
   readonly concurrencyKey: string;
   /** What the plugin left out of this request and why (an oversized property, say); the engine logs them. */
@@ -70,7 +87,13 @@ export type HttpResult =
 
 /** The result for one delivery. Every delivery in a request gets exactly one. */
 export type Outcome =
-  | { readonly deliveryId: string; readonly type: 'delivered'; readonly status?: number }
+  | {
+      readonly deliveryId: string;
+      readonly type: 'delivered';
+      readonly status?: number;
+      /** What went wrong with a record that does not decide the delivery (a rejected profile update); kept with the attempt. */
+      readonly note?: string;
+    }
   | {
       readonly deliveryId: string;
       readonly type: 'retry';

@@ -1,4 +1,4 @@
-import type { DeliveryRequest, HttpResult, Outcome } from './plugin';
+import type { BodyRecord, DeliveryRequest, HttpResult, Outcome } from './plugin';
 import { parseRetryAfter } from './retry';
 
 /** An outcome before it is tied to a delivery: what an answer says of one record of a request. */
@@ -6,12 +6,34 @@ export type RecordOutcome = DistributiveOmit<Outcome, 'deliveryId'>;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** The body's records in order: `request.records`, or one deciding record per delivery. */
+export function bodyRecords(request: DeliveryRequest): readonly BodyRecord[] {
+  return request.records ?? request.deliveryIds.map((deliveryId) => ({ deliveryId, part: 'record', decides: true }));
+}
+
 /**
- * One outcome per delivery, from the outcome of the record at each index of the request: the deliveries
- * appear in the body in the order of `deliveryIds`, so an answer's record index is a delivery's position.
+ * One outcome per delivery, from the outcome of the record at each index of the request's body (see
+ * `bodyRecords`): a delivery's deciding record gives its outcome; a failed record beside it only adds a note
+ * to a delivered outcome, since resending the deciding record would duplicate it.
  */
 export function outcomesByIndex(request: DeliveryRequest, outcomeAt: (index: number) => RecordOutcome): Outcome[] {
-  return request.deliveryIds.map((deliveryId, index) => ({ ...outcomeAt(index), deliveryId }) as Outcome);
+  if (!request.records) return request.deliveryIds.map((deliveryId, index) => ({ ...outcomeAt(index), deliveryId }) as Outcome);
+  const deciding = new Map<string, RecordOutcome>();
+  const notes = new Map<string, string[]>();
+  request.records.forEach((record, index) => {
+    const outcome = outcomeAt(index);
+    if (record.decides) deciding.set(record.deliveryId, outcome);
+    else if (outcome.type !== 'delivered') {
+      const note = `${record.part} record not taken: ${outcome.type === 'rejected' ? `${outcome.code}: ` : ''}${outcome.reason}`;
+      notes.set(record.deliveryId, [...(notes.get(record.deliveryId) ?? []), note]);
+    }
+  });
+  return request.deliveryIds.map((deliveryId): Outcome => {
+    // A plugin that named no deciding record for a delivery is a bug; retrying keeps the delivery alive and visible.
+    const outcome = deciding.get(deliveryId) ?? { type: 'retry', reason: 'plugin error: no record decides this delivery' };
+    const note = notes.get(deliveryId)?.join('; ');
+    return { ...outcome, ...(outcome.type === 'delivered' && note !== undefined && { note }), deliveryId } as Outcome;
+  });
 }
 
 /** The same outcome for every delivery a request carried. */
@@ -21,7 +43,7 @@ export function sameOutcomeForAll(request: DeliveryRequest, outcome: RecordOutco
 
 /** Whether a value read from an untrusted answer is the index of one of the request's records. */
 export function isRecordIndex(request: DeliveryRequest, index: unknown): index is number {
-  return Number.isInteger(index) && (index as number) >= 0 && (index as number) < request.deliveryIds.length;
+  return Number.isInteger(index) && (index as number) >= 0 && (index as number) < bodyRecords(request).length;
 }
 
 /**

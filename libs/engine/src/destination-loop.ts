@@ -335,6 +335,10 @@ export class DestinationLoop {
       deliveries: request.deliveryIds.length,
       outcomes: Object.fromEntries(counts),
     };
+    const notes = entries.flatMap(([deliveryId, { outcome }]) =>
+      outcome.type === 'delivered' && outcome.note ? [{ deliveryId, note: this.errorText(outcome.note) }] : [],
+    );
+    if (notes.length > 0) this.log.warn({ notes }, 'delivered, but the destination refused part of what went with it');
     if (firstFailure) this.log.info({ ...fields, reason: this.errorText(describeFailure(firstFailure)) }, 'request not fully delivered');
     else this.log.debug(fields, 'request delivered');
   }

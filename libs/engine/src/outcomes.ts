@@ -33,9 +33,11 @@ export function updateAfterAttempt(delivery: LeasedDelivery, result: AttemptResu
   const { outcome } = result;
   const status = outcome.status ?? result.status;
   const error = isFailure(outcome) ? context.errorText(describeFailure(outcome)) : null;
+  // A delivered outcome's note (a profile update the destination refused beside the event) stays with the attempt.
+  const attemptError = outcome.type === 'delivered' && outcome.note ? context.errorText(outcome.note) : error;
   const update = {
     deliveryId: delivery.id,
-    attempt: { startedAtMs: result.startedAtMs, durationMs: result.durationMs, status, outcome: outcome.type, error },
+    attempt: { startedAtMs: result.startedAtMs, durationMs: result.durationMs, status, outcome: outcome.type, error: attemptError },
     lastStatus: status,
     lastError: error,
   };

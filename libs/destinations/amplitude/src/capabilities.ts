@@ -13,6 +13,7 @@ export const capabilities: Capabilities = {
   negativeRevenue: true,
   transfers: false,
   sandbox: 'separate-credentials',
+  subscriptionState: true,
   kinds: revenueCatKinds(
     ['initial_purchase', 'trial_started', 'trial_converted', 'trial_cancelled', 'renewal', 'cancellation'],
     ['uncancellation', 'non_subscription_purchase', 'expiration', 'billing_issue', 'product_change', 'subscription_paused'],

@@ -36,6 +36,14 @@ describe('rc_subscription_status (our reading of RevenueCat’s values, referenc
     expect(subscriptionStatus(event)).toBeUndefined();
     expect(buildEvent({ deliveryId: 'd', event }, settings)).not.toHaveProperty('user_properties');
   });
+
+  it('goes without the status when the ordering guard says a newer state was already sent (SPEC §12)', () => {
+    const event = as('cancellation');
+    expect(buildEvent({ deliveryId: 'd', event, carriesState: false }, settings)).not.toHaveProperty('user_properties');
+    expect(buildEvent({ deliveryId: 'd', event, carriesState: true }, settings).user_properties).toEqual({
+      rc_subscription_status: 'cancelled',
+    });
+  });
 });
 
 describe('buildEvent', () => {

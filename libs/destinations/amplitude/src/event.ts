@@ -57,9 +57,10 @@ function kindProperties(event: SubscriptionEvent): Record<string, unknown> {
 }
 
 /** The event RevenueCat's integration would send for this delivery. */
-export function buildEvent({ event }: Planned, settings: AmplitudeSettings): AmplitudeEvent {
+export function buildEvent({ event, carriesState }: Planned, settings: AmplitudeSettings): AmplitudeEvent {
   const usd = revenue(event, settings).amount;
-  const status = subscriptionStatus(event);
+  // The ordering guard's verdict: an event older than the state Amplitude already has goes without state.
+  const status = carriesState === false ? undefined : subscriptionStatus(event);
   const platform = event.store !== null && Object.hasOwn(PLATFORMS, event.store) ? PLATFORMS[event.store] : undefined;
   const entitlementId = event.raw['entitlement_id'];
   return {

@@ -8,6 +8,7 @@ export const capabilities: Capabilities = {
   negativeRevenue: false,
   transfers: false,
   sandbox: 'separate-credentials',
+  subscriptionState: true,
   kinds: revenueCatKinds(
     [
       'initial_purchase',

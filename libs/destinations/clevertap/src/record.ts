@@ -1,4 +1,4 @@
-import type { Planned, SubscriptionEvent } from '@ferry/core';
+import { subscriptionStatus, type Planned, type SubscriptionEvent } from '@ferry/core';
 import { eventName, identity, revenue } from './hooks';
 import type { CleverTapSettings } from './settings';
 
@@ -6,19 +6,46 @@ import type { CleverTapSettings } from './settings';
 const MAX_KEY_CHARS = 120;
 const MAX_VALUE_BYTES = 512;
 
-type PropertyValue = string | number;
+/** CleverTap keeps at most 100 values in a multi-value profile property (platform-considerations). */
+const MAX_MULTI_VALUES = 100;
 
-export interface CleverTapRecord {
+type PropertyValue = string | number;
+type UserKey = { readonly identity?: string; readonly objectId?: string };
+
+export type CleverTapEventRecord = UserKey & {
   readonly type: 'event';
   readonly evtName: string;
   readonly evtData: Readonly<Record<string, PropertyValue>>;
   readonly ts: number;
-  readonly identity?: string;
-  readonly objectId?: string;
-}
+};
 
-export interface BuiltRecord {
-  readonly record: CleverTapRecord;
+/** CleverTap's purchase event: the one its revenue analytics count; `Items` is the only array it takes in evtData. */
+export type ChargedRecord = UserKey & {
+  readonly type: 'event';
+  readonly evtName: 'Charged';
+  readonly evtData: {
+    readonly Amount: number;
+    readonly Currency: string;
+    readonly 'Charged ID': string;
+    readonly Items: readonly { readonly product_id?: string; readonly Quantity: 1 }[];
+  };
+  readonly ts: number;
+};
+
+export type ProfileRecord = UserKey & {
+  readonly type: 'profile';
+  readonly profileData: Readonly<Record<string, string | readonly string[]>>;
+  readonly ts: number;
+};
+
+export type CleverTapRecord = CleverTapEventRecord | ChargedRecord | ProfileRecord;
+
+/** What a record is to its delivery: the rc_ event decides the delivery's outcome, the others ride along. */
+export type RecordPart = 'event' | 'Charged' | 'profile';
+
+export interface BuiltRecords {
+  /** The delivery's records in body order: the event first, then `Charged`, then the profile update. */
+  readonly records: readonly { readonly part: RecordPart; readonly record: CleverTapRecord }[];
   /** Properties left out, named by key and size (never by value: attributes may be personal data). */
   readonly warnings: readonly string[];
 }
@@ -46,10 +73,9 @@ function limitProblem(key: string, value: PropertyValue): string | undefined {
   return undefined;
 }
 
-/** One upload record for a delivery: the standard properties, then every subscriber attribute as `key: value`. */
-export function buildRecord({ deliveryId, event }: Planned, settings: CleverTapSettings): BuiltRecord {
+/** The rc_ event record: the standard properties, then every subscriber attribute as `key: value`. */
+function eventRecord({ deliveryId, event }: Planned, settings: CleverTapSettings, warnings: string[]): CleverTapEventRecord {
   const standard = standardProperties(event, settings);
-  const warnings: string[] = [];
   const properties: [string, PropertyValue][] = [];
   const add = (key: string, value: PropertyValue) => {
     const problem = limitProblem(key, value);
@@ -64,14 +90,66 @@ export function buildRecord({ deliveryId, event }: Planned, settings: CleverTapS
     else add(key, value);
   }
   return {
-    record: {
-      type: 'event',
-      evtName: eventName(event, settings),
-      // fromEntries defines own properties, so even a key like `__proto__` is kept as data.
-      evtData: Object.fromEntries(properties),
-      ts: Math.floor(event.timestampMs / 1000),
-      ...identity(event),
-    },
-    warnings,
+    type: 'event',
+    evtName: eventName(event, settings),
+    // fromEntries defines own properties, so even a key like `__proto__` is kept as data.
+    evtData: Object.fromEntries(properties),
+    ts: Math.floor(event.timestampMs / 1000),
+    ...identity(event),
   };
+}
+
+/** `Charged` for an event with positive revenue (SPEC §12), the same amount as the rc_ event's. */
+function chargedRecord(event: SubscriptionEvent, settings: CleverTapSettings): ChargedRecord | undefined {
+  const { amount, currency } = revenue(event, settings);
+  if (!(amount > 0)) return undefined;
+  return {
+    type: 'event',
+    evtName: 'Charged',
+    evtData: {
+      Amount: amount,
+      Currency: currency,
+      'Charged ID': event.id,
+      Items: [{ ...(event.productId !== null && { product_id: event.productId }), Quantity: 1 }],
+    },
+    ts: Math.floor(event.timestampMs / 1000),
+    ...identity(event),
+  };
+}
+
+/** The profile update for the status the event leaves the user in (SPEC §12), or undefined when it sets none. */
+function profileRecord({ deliveryId, event, carriesState }: Planned, warnings: string[]): ProfileRecord | undefined {
+  // The ordering guard's verdict: an event older than the state CleverTap already has must not overwrite it.
+  const status = carriesState === false ? undefined : subscriptionStatus(event);
+  if (status === undefined) return undefined;
+  const fits = (key: string, value: string) => {
+    const problem = limitProblem(key, value);
+    if (problem) warnings.push(`delivery ${deliveryId}: profileData ${problem}, left out`);
+    return !problem;
+  };
+  const entitlements = event.entitlementIds.filter((id) => fits('rc_entitlements', id));
+  if (entitlements.length > MAX_MULTI_VALUES)
+    warnings.push(`delivery ${deliveryId}: rc_entitlements keeps the first ${MAX_MULTI_VALUES} of ${entitlements.length} values`);
+  const profileData: Record<string, string | readonly string[]> = {
+    rc_subscription_status: status,
+    rc_entitlements: entitlements.slice(0, MAX_MULTI_VALUES),
+  };
+  if (event.productId !== null && fits('rc_product_id', event.productId)) profileData.rc_product_id = event.productId;
+  if (event.store !== null && fits('rc_store', event.store)) profileData.rc_store = event.store;
+  if (event.expirationAtMs !== null) profileData.rc_expires_at = `$D_${Math.floor(event.expirationAtMs / 1000)}`;
+  return { type: 'profile', profileData, ts: Math.floor(event.timestampMs / 1000), ...identity(event) };
+}
+
+/**
+ * The upload records for a delivery: its rc_ event; with `chargedEvent`, `Charged` when the revenue is positive;
+ * with `profileSync`, the profile update for the status the event leaves the user in, keyed like the event.
+ */
+export function buildRecords(planned: Planned, settings: CleverTapSettings): BuiltRecords {
+  const warnings: string[] = [];
+  const records: { part: RecordPart; record: CleverTapRecord }[] = [{ part: 'event', record: eventRecord(planned, settings, warnings) }];
+  const charged = settings.chargedEvent ? chargedRecord(planned.event, settings) : undefined;
+  if (charged) records.push({ part: 'Charged', record: charged });
+  const profile = settings.profileSync ? profileRecord(planned, warnings) : undefined;
+  if (profile) records.push({ part: 'profile', record: profile });
+  return { records, warnings };
 }

@@ -1,6 +1,6 @@
 import { byEnvironment, isSet, jsonArrayBodies, urlUnder, type DeliveryRequest, type Environment, type Planned } from '@ferry/core';
 import { capabilities } from './capabilities';
-import { buildRecord } from './record';
+import { buildRecords } from './record';
 import type { CleverTapRegion, CleverTapSettings } from './settings';
 
 function regionHost(region: CleverTapRegion): string {
@@ -23,13 +23,14 @@ function accountFor(environment: Environment, settings: CleverTapSettings): Acco
   return { accountId, passcode };
 }
 
-/** Upload requests for a batch: one account per request, ≤ 1000 records and ≤ maxBytes each, in batch order. */
+/** Upload requests for a batch: one account per request, ≤ 1000 records and ≤ maxBytes each, in batch order; a delivery's records share a request. */
 export function buildRequests(batch: readonly Planned[], settings: CleverTapSettings): DeliveryRequest[] {
   const url = urlUnder(settings.endpoint ?? `https://${regionHost(settings.region)}`, '/1/upload');
   return byEnvironment(batch).flatMap(([environment, planned]) => {
     const items = planned.map((p) => {
-      const { record, warnings } = buildRecord(p, settings);
-      return { deliveryId: p.deliveryId, json: JSON.stringify(record), warnings };
+      const { records, warnings } = buildRecords(p, settings);
+      const json = records.map(({ record }) => JSON.stringify(record)).join(',');
+      return { deliveryId: p.deliveryId, json, records: records.length, parts: records.map(({ part }) => part), warnings };
     });
     const { accountId, passcode } = accountFor(environment, settings);
     return jsonArrayBodies(items, capabilities.batch, { head: '{"d":', tail: '}' }).map(({ items: carried, body }): DeliveryRequest => {
@@ -44,6 +45,10 @@ export function buildRequests(batch: readonly Planned[], settings: CleverTapSett
         },
         body,
         deliveryIds: carried.map((item) => item.deliveryId),
+        // Only when some delivery has more than its event: the rc_ event decides, the others only add a note.
+        ...(carried.some((item) => item.records > 1) && {
+          records: carried.flatMap(({ deliveryId, parts }) => parts.map((part) => ({ deliveryId, part, decides: part === 'event' }))),
+        }),
         concurrencyKey: `clevertap:${accountId}`,
         ...(warnings.length > 0 ? { warnings } : {}),
       };

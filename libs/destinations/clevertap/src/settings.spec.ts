@@ -11,7 +11,14 @@ function problems(input: unknown): string[] {
 
 describe('settings', () => {
   it('validates an unconfigured destination with defaults, so its events can wait as paused', () => {
-    expect(CleverTapSettings.parse({})).toEqual({ region: 'eu1', salesReporting: 'gross' });
+    expect(CleverTapSettings.parse({})).toEqual({ region: 'eu1', salesReporting: 'gross', profileSync: false, chargedEvent: false });
+  });
+
+  it('takes profileSync and chargedEvent as booleans only, naming the field otherwise', () => {
+    expect(CleverTapSettings.parse({ profileSync: true, chargedEvent: true })).toMatchObject({ profileSync: true, chargedEvent: true });
+    const result = CleverTapSettings.safeParse({ profileSync: 'yes', chargedEvent: 1 });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['profileSync', 'chargedEvent']);
   });
 
   it('accepts every CleverTap region and rejects others, listing the valid ones', () => {
@@ -109,6 +116,8 @@ describe('settings', () => {
       'sandboxPasscode',
       'eventNames',
       'salesReporting',
+      'profileSync',
+      'chargedEvent',
     ]);
     expect(schema.additionalProperties).toBe(false);
   });

@@ -31,6 +31,18 @@ export const CleverTapSettings = z
     sandboxPasscode: secret(z.string()).optional().describe('Passcode of the sandbox account. Needs `sandboxAccountId`.'),
     eventNames: EventNameOverrides,
     salesReporting: SalesReporting.default('gross').describe('Which revenue is sent as `amount`.'),
+    profileSync: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Follow each event that changes the subscription status with a profile record for the same user, in the same request: `rc_subscription_status`, `rc_product_id`, `rc_store`, `rc_entitlements`, `rc_expires_at`. An event older than the status already sent goes without it.',
+      ),
+    chargedEvent: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Also send each event with positive revenue as CleverTap's `Charged` event (`Amount`, `Currency`, `Charged ID`, `Items`), which CleverTap's revenue analytics count.",
+      ),
   })
   .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenFieldsValid('eventNames'))
   .superRefine(
@@ -74,4 +86,6 @@ export const exampleSettings: CleverTapSettings = {
   sandboxAccountId: 'YOUR-SANDBOX-ACCOUNT-ID',
   sandboxPasscode: 'YOUR-SANDBOX-PASSCODE',
   salesReporting: 'gross',
+  profileSync: false,
+  chargedEvent: false,
 };

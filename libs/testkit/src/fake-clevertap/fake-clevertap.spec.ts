@@ -175,6 +175,19 @@ describe('per-record validation', () => {
     ['an unknown Education', { type: 'profile', identity: 'u', profileData: { Education: 'PhD' } }, 518],
     ['a Married other than Y or N', { type: 'profile', identity: 'u', profileData: { Married: 'no' } }, 519],
     ['a non-numeric Age', { type: 'profile', identity: 'u', profileData: { Age: 'thirty' } }, 520],
+    ['a profile date that is not $D_<seconds>', { type: 'profile', identity: 'u', profileData: { rc_expires_at: '$D_1.7e9' } }, 512],
+    ['a profile date in milliseconds', { type: 'profile', identity: 'u', profileData: { rc_expires_at: '$D_1700000000000' } }, 512],
+    ['a multi-value of 101 strings', { type: 'profile', identity: 'u', profileData: { tags: Array.from({ length: 101 }, String) } }, 512],
+    ['a multi-value holding a number', { type: 'profile', identity: 'u', profileData: { tags: ['a', 1] } }, 512],
+    ['a nested profile value', { type: 'profile', identity: 'u', profileData: { plan: { id: 'x' } } }, 512],
+    ['a profile value over 512 bytes', { type: 'profile', identity: 'u', profileData: { note: 'é'.repeat(257) } }, 512],
+    ['a profile key over 120 characters', { type: 'profile', identity: 'u', profileData: { [longKey]: 'x' } }, 512],
+    ['Charged Items holding a nested object', event({ evtName: 'Charged', evtData: { Items: [{ sku: { id: 'a' } }] } }), 512],
+    [
+      'Charged with 257 Items',
+      event({ evtName: 'Charged', evtData: { Items: Array.from({ length: 257 }, () => ({ Quantity: 1 })) } }),
+      512,
+    ],
     ['a bad type and no identity (type is checked first)', { evtName: 'x' }, 524],
     ['no identity and a ms ts (identity is checked first)', event({ identity: undefined, ts: 1_700_000_000_000 }), 523],
   ];
@@ -218,6 +231,14 @@ describe('per-record validation', () => {
       { type: 'profile', identity: 'u', ts: 1_700_000_000, profileData: { Gender: 'F', Email: 'a@b.co', Phone: '+33612345678', Age: 31 } },
     ],
     ['a device token', { type: 'token', objectId: '__g123', tokenData: { id: 'tok', type: 'fcm' } }],
+    [
+      'a profile with a date, an empty and a full multi-value, a boolean and an operator',
+      {
+        type: 'profile',
+        objectId: '__g1',
+        profileData: { rc_expires_at: '$D_1700000000', none: [], tags: Array.from({ length: 100 }, String), vip: true, n: { $incr: 1 } },
+      },
+    ],
   ])('accepts %s', async (_, record) => {
     const fake = await start();
     const reply = await upload(fake, [record]);
@@ -265,6 +286,38 @@ describe('per-record validation', () => {
       [512, '5'],
     ]);
     expect(fake.records()).toHaveLength(2);
+  });
+});
+
+describe('profiles', () => {
+  const profile = (user: Record<string, string>, profileData: Record<string, unknown>) => ({
+    type: 'profile',
+    ts: 1_700_000_000,
+    ...user,
+    profileData,
+  });
+
+  it('keeps each user’s profile, later records overwriting the keys they name, users and accounts apart', async () => {
+    const fake = await start();
+    await upload(fake, [profile({ identity: 'u1' }, { rc_subscription_status: 'trial', rc_entitlements: ['pro'] }), event()]);
+    await upload(fake, [profile({ identity: 'u1' }, { rc_subscription_status: 'active', rc_entitlements: [] })]);
+    await upload(fake, [profile({ objectId: 'u1' }, { rc_subscription_status: 'expired' })]);
+    await upload(fake, [profile({ identity: 'u1' }, { rc_subscription_status: 'paused' })], OTHER_AUTH);
+    await upload(fake, [profile({ identity: 'u1' }, { rc_subscription_status: 'cancelled' })], AUTH, '/1/upload?dryRun=1');
+    await upload(fake, [profile({ identity: 'u1' }, { Gender: 'x', rc_subscription_status: 'grace_period' })]);
+    expect(fake.profile({ identity: 'u1' }, ACCOUNT)).toEqual({ rc_subscription_status: 'active', rc_entitlements: [] });
+    expect(fake.profile({ objectId: 'u1' }, ACCOUNT)).toEqual({ rc_subscription_status: 'expired' });
+    expect(fake.profile({ identity: 'u1' }, OTHER_ACCOUNT)).toEqual({ rc_subscription_status: 'paused' });
+    expect(fake.profile({ identity: 'nobody' }, ACCOUNT)).toBeUndefined();
+    expect(() => fake.profile({ identity: 'u1' })).toThrow(/several accounts/);
+    fake.reset();
+    expect(fake.profile({ identity: 'u1' }, ACCOUNT)).toBeUndefined();
+  });
+
+  it('finds the profile without naming the account when only one was used', async () => {
+    const fake = await start();
+    await upload(fake, [profile({ identity: 'u1' }, { rc_subscription_status: 'trial' })]);
+    expect(fake.profile({ identity: 'u1' })).toEqual({ rc_subscription_status: 'trial' });
   });
 });
 

@@ -58,6 +58,12 @@ export interface FakeCleverTap {
   inject(...faults: FakeFault[]): void;
   /** From now on, upload requests without a scripted fault meet one at these rates (replacing earlier rates). */
   injectRandomly(rates: RandomFaultRates, random?: () => number): void;
+  /**
+   * The profile accepted profile records built for one user key (`{ identity }` or `{ objectId }`), in one account
+   * or the only one used: each record's `profileData` overwrites the keys it names, in arrival order, as CleverTap's
+   * last write wins. Undefined when no profile record reached that user.
+   */
+  profile(user: { identity?: string; objectId?: string }, accountId?: string): Record<string, unknown> | undefined;
   /** Most upload requests held at once (throttled ones included) for one account, or over all accounts. */
   maxInFlightSeen(accountId?: string): number;
   /** Forgets records, requests, faults and peaks. Requests still in flight finish normally. */
@@ -93,6 +99,7 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     discardedEvents: settings.discardedEvents ?? [],
   });
   const concurrency = new ConcurrencyTracker();
+  const profiles = new ProfileBook();
 
   const vendor: FakeVendor<FakeFault, LoggedRequest, StoredRecord> = {
     name: 'CleverTap',
@@ -132,7 +139,11 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
       }
       const { accepted, unprocessed } = validate(records);
       const accountId = entry.headers['x-clevertap-account-id'];
-      if (!entry.dryRun) for (const record of accepted) take({ requestId: entry.id, accountId, receivedAt: entry.receivedAt, record });
+      if (!entry.dryRun)
+        for (const record of accepted) {
+          take({ requestId: entry.id, accountId, receivedAt: entry.receivedAt, record });
+          profiles.apply(accountId, record);
+        }
       const outcome = unprocessed.length === 0 ? 'success' : accepted.length === 0 ? 'fail' : 'partial';
       return { status: 200, body: JSON.stringify({ status: outcome, processed: accepted.length, unprocessed }) };
     },
@@ -145,7 +156,10 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
       ),
     }),
     secrets: [...passcodes.values()].flatMap((codes) => [...codes]),
-    reset: () => concurrency.resetPeaks(),
+    reset: () => {
+      concurrency.resetPeaks();
+      profiles.clear();
+    },
   };
 
   const fake = await startFake(vendor, settings);
@@ -156,9 +170,44 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     inject: fake.inject,
     injectRandomly: (rates, random = Math.random) => fake.faults.randomly(faultChances(rates), random),
     maxInFlightSeen: (accountId) => concurrency.peak(accountId),
+    profile: (user, accountId) => profiles.get(user, accountId),
     reset: fake.reset,
     close: fake.close,
   };
+}
+
+/** Per account and user key, the profile data accepted so far. */
+class ProfileBook {
+  private readonly byKey = new Map<string, Record<string, unknown>>();
+
+  apply(accountId: string, record: unknown): void {
+    if (!isPlainObject(record) || record['type'] !== 'profile' || !isPlainObject(record['profileData'])) return;
+    const key = userKey(accountId, record);
+    if (key === undefined) return;
+    this.byKey.set(key, { ...this.byKey.get(key), ...structuredClone(record['profileData']) });
+  }
+
+  get(user: { identity?: string; objectId?: string }, accountId?: string): Record<string, unknown> | undefined {
+    const accounts =
+      accountId === undefined ? [...new Set([...this.byKey.keys()].map((key) => JSON.parse(key)[0] as string))] : [accountId];
+    if (accounts.length > 1) throw new Error(`profiles of several accounts (${accounts.join(', ')}): name the account`);
+    const key = accounts.length === 0 ? undefined : userKey(accounts[0], user as Record<string, unknown>);
+    const profile = key === undefined ? undefined : this.byKey.get(key);
+    return profile === undefined ? undefined : structuredClone(profile);
+  }
+
+  clear(): void {
+    this.byKey.clear();
+  }
+}
+
+/** The key a profile is filed under: the account and the first user field the record has. */
+function userKey(accountId: string, record: Record<string, unknown>): string | undefined {
+  for (const field of ['objectId', 'identity', 'FBID', 'GPID']) {
+    const value = record[field];
+    if (typeof value === 'string' && value !== '') return JSON.stringify([accountId, field, value]);
+  }
+  return undefined;
 }
 
 /** In-flight upload requests per account and overall, with the highest counts seen. */

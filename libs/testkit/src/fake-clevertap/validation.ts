@@ -7,6 +7,11 @@ export const MAX_RECORDS_PER_REQUEST = 1000;
 export const DEFAULT_MAX_PROPERTIES = 256;
 export const MAX_PROPERTY_KEY_CHARS = 120;
 export const MAX_PROPERTY_VALUE_BYTES = 512;
+/** Values in one multi-value profile property (platform-considerations). */
+export const MAX_MULTI_VALUES = 100;
+/** Items of one Charged event (CleverTap's docs; its SDK warns above 50). */
+export const MAX_CHARGED_ITEMS = 256;
+const PROFILE_OPERATORS = new Set(['$add', '$remove', '$incr', '$decr', '$delete']);
 /** Epoch seconds stay below this for the next 3000 years; anything above is milliseconds (or nonsense). */
 const MAX_EPOCH_SECONDS = 1e11;
 
@@ -100,7 +105,7 @@ function checkRecord(record: unknown, rules: ValidationRules, discarded: Readonl
     return { code: 523, summary: 'Identity is missing', detail: 'One of identity, objectId, FBID or GPID is mandatory' };
   }
   const ts = record['ts'];
-  if (ts !== undefined && !(Number.isInteger(ts) && (ts as number) >= 0 && (ts as number) < MAX_EPOCH_SECONDS)) {
+  if (ts !== undefined && !isEpochSeconds(ts)) {
     return { code: 525, summary: 'Timestamp is incorrect', detail: 'ts must be a UNIX epoch in seconds' };
   }
   if (record['type'] === 'event') return checkEvent(record, rules, discarded);
@@ -125,11 +130,15 @@ function checkEvent(record: Record<string, unknown>, rules: ValidationRules, dis
   const invalid = (detail: string): Rejection => ({ code: 512, summary: 'Event Data is incorrect', detail });
   if (!isPlainObject(data)) return invalid('evtData must be an object');
   const properties = Object.entries(data);
-  // Only a Charged event may nest, and only its Items: a list of objects.
+  // Only a Charged event may nest, and only its Items: a list of flat objects.
   const isChargedItems = (key: string, value: unknown) =>
-    normalized === 'charged' && key === 'Items' && Array.isArray(value) && value.every(isPlainObject);
+    normalized === 'charged' && key === 'Items' && Array.isArray(value) && value.every(isFlatObject);
   const nested = properties.find(([key, value]) => value !== null && typeof value === 'object' && !isChargedItems(key, value));
   if (nested) return invalid(`Property ${quote(nested[0])} holds a nested value`);
+  const items = data['Items'];
+  if (normalized === 'charged' && Array.isArray(items) && items.length > MAX_CHARGED_ITEMS) {
+    return invalid(`Items holds ${items.length} items, at most ${MAX_CHARGED_ITEMS}`);
+  }
   if (properties.length > rules.maxProperties) {
     const detail = `Event properties limit exceeded (${properties.length} > ${rules.maxProperties})`;
     return { code: 522, summary: 'Event Data is incorrect', detail };
@@ -177,7 +186,39 @@ function checkProfile(record: Record<string, unknown>): Rejection | undefined {
       return { code: rule.code, summary: 'Profile Data is incorrect', detail: rule.detail };
     }
   }
+  for (const [key, value] of Object.entries(data)) {
+    const problem = profileValueProblem(key, value);
+    if (problem) return { code: 512, summary: 'Profile Data is incorrect', detail: problem };
+  }
   return undefined;
+}
+
+/** Why CleverTap would refuse a profile property (platform-considerations): key length, value type and size, dates, multi-values. */
+function profileValueProblem(key: string, value: unknown): string | undefined {
+  if (key.length > MAX_PROPERTY_KEY_CHARS) return `Profile key ${quote(key)} is longer than ${MAX_PROPERTY_KEY_CHARS} characters`;
+  if (Array.isArray(value)) {
+    if (value.length > MAX_MULTI_VALUES) return `Multi-value ${quote(key)} holds ${value.length} values, at most ${MAX_MULTI_VALUES}`;
+    const bad = value.find((item) => typeof item !== 'string' || item.length > MAX_PROPERTY_VALUE_BYTES);
+    return bad === undefined ? undefined : `Multi-value ${quote(key)} holds a value that is not a string of at most 512 characters`;
+  }
+  if (typeof value === 'string') {
+    if (Buffer.byteLength(value) > MAX_PROPERTY_VALUE_BYTES) return `Profile ${quote(key)} has a value longer than 512 bytes`;
+    if (value.startsWith('$D_') && !(/^\$D_\d+$/.test(value) && isEpochSeconds(Number(value.slice(3)))))
+      return `Profile ${quote(key)} is not a date "$D_<epoch seconds>"`;
+    return undefined;
+  }
+  if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return undefined;
+  // Update operators ({"$add": [...]}, {"$incr": 1}, …) are the only objects a profile takes.
+  if (isPlainObject(value) && Object.keys(value).length === 1 && PROFILE_OPERATORS.has(Object.keys(value)[0])) return undefined;
+  return `Profile ${quote(key)} has a value of a type CleverTap does not take`;
+}
+
+function isEpochSeconds(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= 0 && (value as number) < MAX_EPOCH_SECONDS;
+}
+
+function isFlatObject(value: unknown): boolean {
+  return isPlainObject(value) && Object.values(value).every((v) => v === null || typeof v !== 'object');
 }
 
 function isPresentIdentity(value: unknown): boolean {
