@@ -188,6 +188,15 @@ export interface Store {
   listEvents(filter: ListFilter): Promise<EventRow[]>;
   listDeliveries(filter: ListFilter): Promise<DeliveryRow[]>;
   getEvent(id: string): Promise<EventDetail | undefined>;
+  /**
+   * The ordering guard (SPEC §12), asked just before one destination's deliveries are sent with the user's
+   * subscription state. Events are ordered by event timestamp, then by the order the store received them.
+   * Per user, only the newest of these deliveries may carry the state, and only if it is at least as new as
+   * the newest this destination was already given (so a retry of that same delivery still may); the store
+   * then records it as the newest. Atomic across stores sharing a database, and durable. Answers the ids
+   * that may carry state; ids of other destinations, and events without a user id, are never in it.
+   */
+  claimSubscriptionState(destinationId: string, deliveryIds: readonly string[]): Promise<ReadonlySet<string>>;
   /** Makes selected deliveries pending again with a fresh retry window; reports progress in chunks. */
   replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number>;
   stats(nowMs: number): Promise<StoreStats>;

@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   redactText,
   stateAfter,
+  subscriptionStatus,
   type Clock,
   type DeliveryRequest,
   type DeliveryUpdate,
@@ -191,7 +192,7 @@ export class DestinationLoop {
   /** One batch: plan, build, send, read the answers, store every outcome in one call. Never throws. */
   private async deliver(leased: readonly LeasedDelivery[]): Promise<ReadonlySet<OutcomeType>> {
     try {
-      const { planned, settled, failed } = this.prepare(leased);
+      const { planned, settled, failed } = await this.prepare(leased);
       const results = new Map([...failed, ...(await this.send(planned))]);
       const context = {
         policy: this.deps.options.retryPolicy,
@@ -223,8 +224,11 @@ export class DestinationLoop {
     }
   }
 
-  /** Reads each stored event and filters it again (the config may have changed since ingest). */
-  private prepare(leased: readonly LeasedDelivery[]) {
+  /**
+   * Reads each stored event and filters it again (the config may have changed since ingest), then asks the
+   * ordering guard which of them may carry the user's subscription state.
+   */
+  private async prepare(leased: readonly LeasedDelivery[]) {
     const planned: Planned[] = [];
     const settled: DeliveryUpdate[] = [];
     const failed: [string, AttemptResult][] = [];
@@ -250,7 +254,21 @@ export class DestinationLoop {
         failed.push(...this.pluginBug([delivery.id], `filter threw: ${describeError(error)}`));
       }
     }
-    return { planned, settled, failed };
+    return { planned: await this.withStateOrder(planned), settled, failed };
+  }
+
+  /**
+   * SPEC §12: an event older than the newest state this destination was given for its user goes without
+   * state. Decided as the batch is sent, not at ingest, so retries and replays are held to it too.
+   */
+  private async withStateOrder(planned: readonly Planned[]): Promise<readonly Planned[]> {
+    if (!this.destination.plugin.capabilities.subscriptionState) return planned;
+    const stateful = new Set(
+      planned.filter(({ event }) => event.appUserId !== null && subscriptionStatus(event) !== undefined).map((item) => item.deliveryId),
+    );
+    if (stateful.size === 0) return planned;
+    const allowed = await this.deps.store.claimSubscriptionState(this.destination.id, [...stateful]);
+    return planned.map((item) => (stateful.has(item.deliveryId) ? { ...item, carriesState: allowed.has(item.deliveryId) } : item));
   }
 
   private async send(planned: readonly Planned[]): Promise<Map<string, AttemptResult>> {

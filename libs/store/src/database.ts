@@ -9,6 +9,7 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
+  subscriptionStateMarks: SubscriptionStateMarksTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -21,6 +22,8 @@ export interface EventsTable {
   environment: Environment;
   timestampMs: number;
   receivedAtMs: number;
+  /** The order events were received in, across every runner on the database: ties of `receivedAtMs` keep it too. */
+  receivedSeq: number;
   body: string;
 }
 
@@ -49,6 +52,14 @@ export interface AttemptsTable {
   status: number | null;
   outcome: OutcomeType;
   error: string | null;
+}
+
+/** Per destination and user, the newest event whose subscription state was sent (the ordering guard, SPEC §12). */
+export interface SubscriptionStateMarksTable {
+  destinationId: string;
+  userId: string;
+  timestampMs: number;
+  receivedSeq: number;
 }
 
 export interface MigrationsTable {

@@ -1,10 +1,12 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './database';
+
+export type Dialect = 'sqlite' | 'postgres';
 
 interface Migration {
   readonly version: number;
   readonly name: string;
-  up(trx: Transaction<Database>): Promise<void>;
+  up(trx: Transaction<Database>, dialect: Dialect): Promise<void>;
 }
 
 /** The schema's history, oldest first. Never edit a released migration: append a new one. */
@@ -72,7 +74,37 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 2,
+    name: 'subscription state marks, and the order events were received in',
+    async up(trx, dialect) {
+      // Postgres numbers events from a sequence (several runners insert at once); SQLite's single writer counts on.
+      if (dialect === 'postgres') await sql`create sequence events_received_seq`.execute(trx);
+      await trx.schema.alterTable('events').addColumn('received_seq', 'bigint').execute();
+      await sql`update events set received_seq = ranked.seq
+        from (select id, row_number() over (order by received_at_ms, id) as seq from events) as ranked
+        where events.id = ranked.id`.execute(trx);
+      if (dialect === 'postgres') {
+        await sql`select setval('events_received_seq', (select coalesce(max(received_seq), 0) + 1 from events), false)`.execute(trx);
+        await sql`alter table events alter column received_seq set not null`.execute(trx);
+      } else {
+        // Each SQLite group commit reads the highest number so far.
+        await trx.schema.createIndex('events_received_seq_idx').on('events').column('received_seq').execute();
+      }
+      await trx.schema
+        .createTable('subscription_state_marks')
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('timestamp_ms', 'bigint', (c) => c.notNull())
+        .addColumn('received_seq', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('subscription_state_marks_pkey', ['destination_id', 'user_id'])
+        .execute();
+    },
+  },
 ];
+
+/** Every schema version, oldest first: what a migrated database has applied. */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((migration) => migration.version);
 
 /**
  * Applies the migrations this database lacks, in one transaction. `lock` runs first inside it and must
@@ -80,6 +112,7 @@ const MIGRATIONS: readonly Migration[] = [
  */
 export async function runMigrations(
   db: Kysely<Database>,
+  dialect: Dialect,
   lock: (trx: Transaction<Database>) => Promise<void>,
   nowMs: number,
 ): Promise<void> {
@@ -95,7 +128,7 @@ export async function runMigrations(
     const applied = new Set((await trx.selectFrom('ferryMigrations').select('version').execute()).map((r) => r.version));
     for (const migration of MIGRATIONS) {
       if (applied.has(migration.version)) continue;
-      await migration.up(trx);
+      await migration.up(trx, dialect);
       await trx.insertInto('ferryMigrations').values({ version: migration.version, name: migration.name, appliedAtMs: nowMs }).execute();
     }
   });

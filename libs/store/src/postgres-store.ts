@@ -21,13 +21,21 @@ const MIGRATION_LOCK_KEY = 0x66657272; // 'ferr'
 export class PostgresStore extends SqlStore {
   constructor(url: string, options: StoreOptions = {}) {
     const pool = new pg.Pool({ connectionString: url, types, connectionTimeoutMillis: 5_000 });
-    super(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), true, options);
+    super(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), 'postgres', options);
     // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
     pool.on('error', (error) => this.logger.warn({ error: error.message }, 'idle Postgres connection failed'));
   }
 
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
+  }
+
+  /** From one sequence, so runners inserting at once never share a number. */
+  protected async nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]> {
+    const { rows } = await sql<{
+      seq: number;
+    }>`select nextval('events_received_seq') as seq from generate_series(1, ${count}::int)`.execute(trx);
+    return rows.map((row) => row.seq).sort((a, b) => a - b);
   }
 
   /** SQLSTATE classes 22 (data exception: out of range, bad syntax) and 23 (constraint), and an index entry too large. */

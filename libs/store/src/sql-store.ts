@@ -23,7 +23,7 @@ import {
 import { StoreInputError } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
-import { runMigrations } from './migrations';
+import { runMigrations, type Dialect } from './migrations';
 
 export interface StoreOptions {
   readonly logger?: Logger;
@@ -83,13 +83,15 @@ export abstract class SqlStore implements Store {
   private commits = 0;
   private closed = false;
   protected readonly logger: Logger;
+  /** Postgres: lease with `FOR UPDATE SKIP LOCKED` so concurrent runners never take the same delivery. */
+  private readonly rowLocks: boolean;
 
   protected constructor(
     protected readonly db: Kysely<Database>,
-    /** Postgres: lease with `FOR UPDATE SKIP LOCKED` so concurrent runners never take the same delivery. */
-    private readonly rowLocks: boolean,
+    private readonly dialect: Dialect,
     options: StoreOptions,
   ) {
+    this.rowLocks = dialect === 'postgres';
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -99,13 +101,16 @@ export abstract class SqlStore implements Store {
   /** Whether the database refused a statement for the values in it (a data or constraint error), not for its own state. */
   protected abstract refusedValues(error: unknown): boolean;
 
+  /** `count` new numbers in the order events are received (`events.received_seq`), ascending. */
+  protected abstract nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]>;
+
   /** How many ingest transactions have committed: fewer than events ingested when group commit works. */
   get ingestCommits(): number {
     return this.commits;
   }
 
   migrate(): Promise<void> {
-    return runMigrations(this.db, (trx) => this.lockForMigration(trx), Date.now());
+    return runMigrations(this.db, this.dialect, (trx) => this.lockForMigration(trx), Date.now());
   }
 
   ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<IngestResult> {
@@ -126,11 +131,21 @@ export abstract class SqlStore implements Store {
     // In id order, so two runners inserting overlapping groups take row locks in the same order (no deadlock).
     const candidates = items.filter((item, i) => firstIndex.get(item.event.id) === i).sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
     const stored = await this.write(async (trx) => {
+      // Numbered in the order they arrived (items are in submission order), not the id order they are inserted in.
+      const seqs = await this.nextReceivedSeqs(trx, candidates.length);
+      const receivedSeq = new Map(
+        candidates
+          .map((item) => item.event.id)
+          .sort((a, b) => firstIndex.get(a)! - firstIndex.get(b)!)
+          .map((id, i) => [id, seqs[i]]),
+      );
       const inserted = new Set<string>();
       for (const group of chunks(candidates)) {
         const rows = await trx
           .insertInto('events')
-          .values(group.map(({ event, nowMs }) => ({ ...eventValues(event), receivedAtMs: nowMs })))
+          .values(
+            group.map(({ event, nowMs }) => ({ ...eventValues(event), receivedAtMs: nowMs, receivedSeq: receivedSeq.get(event.id)! })),
+          )
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .execute();
@@ -373,6 +388,49 @@ export abstract class SqlStore implements Store {
     };
   }
 
+  async claimSubscriptionState(destinationId: string, deliveryIds: readonly string[]): Promise<ReadonlySet<string>> {
+    const allowed = new Set<string>();
+    if (deliveryIds.length === 0) return allowed;
+    await this.write(async (trx) => {
+      const candidates: StateCandidate[] = [];
+      for (const ids of chunks([...new Set(deliveryIds)])) {
+        const rows = await trx
+          .selectFrom('deliveries')
+          .innerJoin('events', 'events.id', 'deliveries.eventId')
+          .select(['deliveries.id as deliveryId', 'events.userId', 'events.timestampMs', 'events.receivedSeq'])
+          .where('deliveries.id', 'in', ids)
+          .where('deliveries.destinationId', '=', destinationId)
+          .where('events.userId', 'is not', null)
+          .execute();
+        candidates.push(...(rows as StateCandidate[]));
+      }
+      for (const group of chunks(newestPerUser(candidates))) {
+        // One statement per group: on Postgres the conflicting row stays locked until commit, and a runner
+        // waiting on it re-checks the condition against the committed mark, so two runners cannot both move it.
+        const claimed = await trx
+          .insertInto('subscriptionStateMarks')
+          .values(group.map(({ userId, timestampMs, receivedSeq }) => ({ destinationId, userId, timestampMs, receivedSeq })))
+          .onConflict((oc) =>
+            oc
+              .columns(['destinationId', 'userId'])
+              .doUpdateSet((eb) => ({ timestampMs: eb.ref('excluded.timestampMs'), receivedSeq: eb.ref('excluded.receivedSeq') }))
+              .where(({ eb, refTuple }) =>
+                eb(
+                  refTuple('excluded.timestampMs', 'excluded.receivedSeq'),
+                  '>=',
+                  refTuple('subscriptionStateMarks.timestampMs', 'subscriptionStateMarks.receivedSeq'),
+                ),
+              ),
+          )
+          .returning('userId')
+          .execute();
+        const users = new Set(claimed.map((row) => row.userId));
+        for (const candidate of group) if (users.has(candidate.userId)) allowed.add(candidate.deliveryId);
+      }
+    });
+    return allowed;
+  }
+
   async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {
     const { deliveryIds, eventIds, fromMs, toMs, destinationId } = selector;
     if (deliveryIds === undefined && eventIds === undefined && fromMs === undefined && toMs === undefined) {
@@ -519,6 +577,28 @@ function newDeliveryValues(eventId: string, delivery: NewDelivery, nowMs: number
     createdAtMs: nowMs,
     updatedAtMs: nowMs,
   };
+}
+
+interface StateCandidate {
+  readonly deliveryId: string;
+  readonly userId: string;
+  readonly timestampMs: number;
+  readonly receivedSeq: number;
+}
+
+/** The newest candidate of each user (event timestamp, then received order), in user order so concurrent claims lock rows alike. */
+function newestPerUser(candidates: readonly StateCandidate[]): StateCandidate[] {
+  const newest = new Map<string, StateCandidate>();
+  for (const candidate of candidates) {
+    const current = newest.get(candidate.userId);
+    if (
+      !current ||
+      candidate.timestampMs > current.timestampMs ||
+      (candidate.timestampMs === current.timestampMs && candidate.receivedSeq > current.receivedSeq)
+    )
+      newest.set(candidate.userId, candidate);
+  }
+  return [...newest.values()].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
 }
 
 function pageSize(limit: number | undefined): number {

@@ -2,7 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
-import { CamelCasePlugin, CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import {
+  CamelCasePlugin,
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type Transaction,
+} from 'kysely';
 import type { Database } from './database';
 import { SqlStore, type StoreOptions } from './sql-store';
 
@@ -30,11 +39,21 @@ export class SqliteStore extends SqlStore {
       database.close(); // not a database file, say
       throw error;
     }
-    super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), false, options);
+    super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), 'sqlite', options);
   }
 
   protected async lockForMigration(): Promise<void> {
     // BEGIN IMMEDIATE already holds the database's only write lock.
+  }
+
+  /** Counts on from the highest number given: the caller holds the database's only write lock. */
+  protected async nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]> {
+    const row = await trx
+      .selectFrom('events')
+      .select((eb) => eb.fn.max('receivedSeq').as('last'))
+      .executeTakeFirst();
+    const last = row?.last ?? 0;
+    return Array.from({ length: count }, (_, i) => last + 1 + i);
   }
 
   /** A constraint broken, a value too big, or one of the wrong type. */

@@ -30,8 +30,20 @@ export interface MemoryDelivery extends DeliveryRow {
 export class MemoryDatabase {
   readonly events = new Map<string, EventRow & { readonly body: string }>();
   readonly deliveries = new Map<string, MemoryDelivery>();
+  /** Event id → the order it was received in (the SQL stores' `received_seq`). */
+  readonly receivedSeqs = new Map<string, number>();
+  /** `destinationId \0 userId` → the newest event whose subscription state was sent. */
+  readonly stateMarks = new Map<string, StateMark>();
   nextId = 1;
 }
+
+interface StateMark {
+  readonly timestampMs: number;
+  readonly receivedSeq: number;
+}
+
+const newerOrEqual = (a: StateMark, b: StateMark) =>
+  a.timestampMs > b.timestampMs || (a.timestampMs === b.timestampMs && a.receivedSeq >= b.receivedSeq);
 
 /** Replay works through this many deliveries at a time, reporting progress after each, as the SQL stores do. */
 const CHUNK = 500;
@@ -60,6 +72,7 @@ export class MemoryStore implements Store {
     }
     const { id, source, type, kind, userId, environment, timestampMs, body } = event;
     this.database.events.set(id, { id, source, type, kind, userId, environment, timestampMs, receivedAtMs: nowMs, body });
+    this.database.receivedSeqs.set(id, this.database.receivedSeqs.size + 1);
     for (const planned of deliveries) {
       const deliveryId = `d${String(this.database.nextId++).padStart(9, '0')}`;
       this.put({
@@ -223,6 +236,28 @@ export class MemoryStore implements Store {
       .sort((a, b) => a.destinationId.localeCompare(b.destinationId))
       .map((row) => ({ ...deliveryRow(row), attemptLog: row.attemptLog }));
     return { ...event, deliveries };
+  }
+
+  async claimSubscriptionState(destinationId: string, deliveryIds: readonly string[]): Promise<ReadonlySet<string>> {
+    this.open();
+    const newest = new Map<string, StateMark & { deliveryId: string }>();
+    for (const deliveryId of new Set(deliveryIds)) {
+      const row = this.database.deliveries.get(deliveryId);
+      const event = row && row.destinationId === destinationId ? this.database.events.get(row.eventId) : undefined;
+      if (!event || event.userId === null) continue;
+      const candidate = { deliveryId, timestampMs: event.timestampMs, receivedSeq: this.database.receivedSeqs.get(event.id)! };
+      const current = newest.get(event.userId);
+      if (!current || newerOrEqual(candidate, current)) newest.set(event.userId, candidate);
+    }
+    const allowed = new Set<string>();
+    for (const [userId, candidate] of newest) {
+      const key = `${destinationId}\u0000${userId}`;
+      const mark = this.database.stateMarks.get(key);
+      if (mark && !newerOrEqual(candidate, mark)) continue;
+      this.database.stateMarks.set(key, { timestampMs: candidate.timestampMs, receivedSeq: candidate.receivedSeq });
+      allowed.add(candidate.deliveryId);
+    }
+    return allowed;
   }
 
   async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {

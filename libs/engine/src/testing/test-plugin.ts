@@ -4,6 +4,7 @@ import {
   sameOutcomeForAll,
   standardFailureOutcomes,
   standardFilter,
+  subscriptionStatus,
   type Capabilities,
   type DeliveryRequest,
   type DestinationPlugin,
@@ -26,9 +27,12 @@ const MAX_ATTRIBUTE_CHARS = 20;
 /**
  * A small destination for engine tests. It puts its api key in the URL, a header and the body (so
  * redaction is tested everywhere), groups items by the `account` attribute (its concurrencyKey), and
- * reads 2xx answers `{"rejected": [deliveryId, …]}`; everything else by the standard failure rules.
+ * reads 2xx answers `{"rejected": [deliveryId, …]}`; everything else by the standard failure rules. With
+ * `subscriptionState`, each item carries `state` (core's subscriptionStatus) unless the engine says it may not.
  */
-export function testPlugin(limits: { maxItems?: number; maxConcurrency?: number } = {}): DestinationPlugin<TestSettings> {
+export function testPlugin(
+  limits: { maxItems?: number; maxConcurrency?: number; subscriptionState?: boolean } = {},
+): DestinationPlugin<TestSettings> {
   const capabilities: Capabilities = {
     batch: { maxItems: limits.maxItems ?? 100 },
     maxConcurrency: limits.maxConcurrency ?? 8,
@@ -39,6 +43,7 @@ export function testPlugin(limits: { maxItems?: number; maxConcurrency?: number 
       initial_purchase: { defaultName: 'purchase', optional: false },
       renewal: { defaultName: 'renewal', optional: false },
     },
+    subscriptionState: limits.subscriptionState,
   };
   const eventName = (event: SubscriptionEvent) => resolveEventName(capabilities, event.kind ?? 'renewal', undefined) ?? '';
   return {
@@ -82,7 +87,7 @@ export function testPlugin(limits: { maxItems?: number; maxConcurrency?: number 
 
   function buildRequest(account: string, items: readonly Planned[], settings: TestSettings): DeliveryRequest {
     const warnings: string[] = [];
-    const body = items.map(({ deliveryId, event }) => {
+    const body = items.map(({ deliveryId, event, carriesState }) => {
       const attributes = Object.fromEntries(
         Object.entries(event.attributes).filter(([key, value]) => {
           if (value.length <= MAX_ATTRIBUTE_CHARS) return true;
@@ -90,7 +95,8 @@ export function testPlugin(limits: { maxItems?: number; maxConcurrency?: number 
           return false;
         }),
       );
-      return { delivery: deliveryId, event: event.id, name: eventName(event), user: event.appUserId, attributes };
+      const state = capabilities.subscriptionState && carriesState !== false ? subscriptionStatus(event) : undefined;
+      return { delivery: deliveryId, event: event.id, name: eventName(event), user: event.appUserId, attributes, state };
     });
     return {
       method: 'POST',
