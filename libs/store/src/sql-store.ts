@@ -400,7 +400,7 @@ export abstract class SqlStore implements Store {
 
   /** The deliveries of CHUNK events at a time received in the window, in (receivedAtMs, id) order on events_received_idx. */
   private async *windowBatches(window: ReplayWindow): AsyncGenerator<DeliveryFilter> {
-    for (let after: EventCursor | undefined; ; ) {
+    for (let after: EventCursor | undefined; ;) {
       const page = await windowPage(this.db, window, after).execute();
       if (page.length === 0) return;
       after = page[page.length - 1];

@@ -1,7 +1,15 @@
 /// <reference types="jest" />
 // Test support shipped as `@ferry/core/testing`: the suite runs inside the consumer's Jest.
 import { allows, DELIVERY_STATES, stateAfter, statesFrom, type DeliveryState, type DeliveryTransition } from '../delivery-states';
-import { DESTINATION_REMOVED, StoreInputError, type DeliveryUpdate, type IngestEvent, type LeaseRequest, type NewDelivery, type Store } from '../store';
+import {
+  DESTINATION_REMOVED,
+  StoreInputError,
+  type DeliveryUpdate,
+  type IngestEvent,
+  type LeaseRequest,
+  type NewDelivery,
+  type Store,
+} from '../store';
 
 /**
  * The `Store` contract the engine and runner rely on, as one Jest suite: `@ferry/store` runs it on SQLite
