@@ -28,6 +28,17 @@ async function admin(method: 'GET' | 'POST', pathAndQuery: string, body?: unknow
   return answer;
 }
 
+/** Starts a replay job and waits for it to finish; answers the finished job. */
+async function replay(body: unknown) {
+  const started = await admin('POST', '/replay', body);
+  expect(started.status).toBe(202);
+  expect(started.json.job).toMatchObject({ id: expect.any(String), request: body, startedAtMs: expect.any(Number) });
+  return waitFor('the replay job to finish', async () => {
+    const { job } = (await admin('GET', `/replays/${started.json.job.id}`)).json;
+    return job.state !== 'running' && job;
+  });
+}
+
 const stateOf = async (eventId: string) => (await admin('GET', `/events/${eventId}`)).json.deliveries[0].state;
 
 beforeAll(async () => {
@@ -164,7 +175,7 @@ describe('replay', () => {
   it('by delivery id makes a dead delivery pending again; it is retried and its attempts add up', async () => {
     const eventId = fixture('renewal').webhook.event.id as string;
     const [dead] = (await admin('GET', `/deliveries?state=dead`)).json.deliveries;
-    expect((await admin('POST', '/replay', { deliveryIds: [dead.id] })).json).toEqual({ replayed: 1 });
+    expect(await replay({ deliveryIds: [dead.id] })).toMatchObject({ state: 'done', replayed: 1, finishedAtMs: expect.any(Number) });
     const event = await waitFor('the second attempt', async () => {
       const detail = (await admin('GET', `/events/${eventId}`)).json;
       return detail.deliveries[0].attemptLog.length === 2 && detail.deliveries[0].state === 'dead' && detail;
@@ -174,7 +185,7 @@ describe('replay', () => {
 
   it('by event id and by time window with states, skipped included', async () => {
     const transfer = fixture('transfer').webhook.event.id as string;
-    expect((await admin('POST', '/replay', { eventIds: [transfer], states: ['skipped'] })).json).toEqual({ replayed: 1 });
+    expect(await replay({ eventIds: [transfer], states: ['skipped'] })).toMatchObject({ state: 'done', replayed: 1 });
     await waitFor('the transfer to be skipped again', async () => (await stateOf(transfer)) === 'skipped');
     const window = {
       from: new Date(Date.now() - 3_600_000).toISOString(),
@@ -182,11 +193,19 @@ describe('replay', () => {
       destination: 'clevertap-main',
       states: ['skipped'],
     };
-    expect((await admin('POST', '/replay', window)).json).toEqual({ replayed: 1 });
+    expect(await replay(window)).toMatchObject({ state: 'done', replayed: 1 });
     await waitFor('the transfer to be skipped again', async () => (await stateOf(transfer)) === 'skipped');
-    expect((await admin('POST', '/replay', { ...window, states: ['delivered'], to: Date.now() - 3_000_000 })).json).toEqual({
-      replayed: 0,
-    });
+    expect(await replay({ ...window, states: ['delivered'], to: Date.now() - 3_000_000 })).toMatchObject({ state: 'done', replayed: 0 });
+  });
+
+  it("lists this runner's jobs newest first, and answers 404 for an unknown job", async () => {
+    const first = await replay({ eventIds: ['no-such-event'] });
+    const second = await replay({ eventIds: ['no-such-event-either'] });
+    const { jobs } = (await admin('GET', '/replays')).json;
+    expect(jobs.slice(0, 2).map((job: { id: string }) => job.id)).toEqual([second.id, first.id]);
+    const unknown = await admin('GET', '/replays/no-such-job');
+    expect(unknown.status).toBe(404);
+    expect(unknown.json.error).toMatch(/no-such-job/);
   });
 
   it.each([
@@ -311,5 +330,81 @@ describe('secrets', () => {
       expect(logs).not.toContain(secret);
       for (const answer of answers) expect(answer.text).not.toContain(secret);
     }
+  });
+});
+
+describe('orphans: deliveries of a destination no longer configured', () => {
+  /** Two events whose deliveries went to destinations since removed from the config, as ingest stored them then. */
+  beforeAll(async () => {
+    const body = (id: string) => webhookBody('initial_purchase', { id });
+    for (const id of ['orphan-1', 'orphan-2']) {
+      const event = fixture('initial_purchase').webhook.event;
+      await t.runner.store.ingest(
+        {
+          id,
+          source: 'revenuecat',
+          type: 'INITIAL_PURCHASE',
+          kind: 'initial_purchase',
+          userId: event.app_user_id as string,
+          environment: 'PRODUCTION',
+          timestampMs: Date.now(),
+          body: body(id),
+        },
+        [
+          { destinationId: 'removed-crm', state: 'pending' },
+          { destinationId: 'removed-analytics', state: 'paused', reason: 'settings.apiKey' },
+        ],
+        Date.now(),
+      );
+    }
+  });
+
+  it('are listed with counts by state, beside /admin/destinations which keeps its shape, and counted in metrics', async () => {
+    const { orphans } = (await admin('GET', '/orphans')).json;
+    expect(orphans).toEqual([
+      { destinationId: 'removed-analytics', deliveries: expect.objectContaining({ paused: 2, pending: 0, skipped: 0 }) },
+      { destinationId: 'removed-crm', deliveries: expect.objectContaining({ pending: 2, paused: 0, skipped: 0 }) },
+    ]);
+    const { destinations } = (await admin('GET', '/destinations')).json;
+    expect(destinations.map((destination: { id: string }) => destination.id)).toEqual(['clevertap-main']);
+    const metrics = await send('GET', `${t.runner.url}/metrics`);
+    expect(metrics.text).toMatch(/^ferry_orphaned_deliveries\{destination="removed-crm",state="pending"\} 2$/m);
+    expect(metrics.text).toMatch(/^ferry_orphaned_deliveries\{destination="removed-analytics",state="paused"\} 2$/m);
+  });
+
+  it('are dropped as skipped with rule destination_removed, still visible', async () => {
+    expect((await admin('POST', '/orphans/removed-analytics/drop')).json).toEqual({ dropped: 2 });
+    const detail = (await admin('GET', '/events/orphan-1')).json;
+    expect(detail.deliveries.find((d: { destinationId: string }) => d.destinationId === 'removed-analytics')).toMatchObject({
+      state: 'skipped',
+      lastError: expect.stringMatching(/^destination_removed: /),
+    });
+    const { orphans } = (await admin('GET', '/orphans')).json;
+    expect(orphans[0]).toMatchObject({
+      destinationId: 'removed-analytics',
+      deliveries: expect.objectContaining({ paused: 0, skipped: 2 }),
+    });
+  });
+
+  it('are reassigned to a configured destination, which delivers them', async () => {
+    expect((await admin('POST', '/orphans/removed-crm/reassign', { to: 'clevertap-main' })).json).toEqual({ reassigned: 2, kept: 0 });
+    await waitFor('the reassigned deliveries to be delivered', async () => {
+      const detail = (await admin('GET', '/events/orphan-2')).json;
+      return detail.deliveries.some(
+        (d: { destinationId: string; state: string }) => d.destinationId === 'clevertap-main' && d.state === 'delivered',
+      );
+    });
+  });
+
+  it.each([
+    ['/orphans/removed-crm/reassign', { to: 'nowhere' }, 'to'],
+    ['/orphans/removed-crm/reassign', {}, 'to'],
+    ['/orphans/removed-crm/reassign', { to: 'clevertap-main', also: 1 }, 'also'],
+    ['/orphans/clevertap-main/reassign', { to: 'clevertap-main' }, 'destinationId'],
+    ['/orphans/clevertap-main/drop', undefined, 'destinationId'],
+  ])('%s answers 400 naming the field for %j', async (path, body, field) => {
+    const answer = await admin('POST', path, body);
+    expect(answer.status).toBe(400);
+    expect(answer.json.issues.map((issue: { path: string }) => issue.path)).toContain(field);
   });
 });

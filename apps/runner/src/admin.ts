@@ -12,6 +12,7 @@ import {
   type EventRow,
   type FieldIssue,
   type ListFilter,
+  type Reassignment,
   type ReplaySelector,
   type Store,
   type StoreStats,
@@ -19,6 +20,7 @@ import {
 import { previewDeliveries, type DestinationInstance, type DestinationPreview, type DestinationStatus } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
 import { fieldIssues, numeric } from './input';
+import { ReplayJobs, type ReplayJob, type StartedReplay } from './replay-jobs';
 
 /** Input an operator got wrong (a query parameter, a replay selector, a webhook to preview), with each field's path. */
 export class InputError extends Error {
@@ -83,6 +85,16 @@ const replayRequest = z
     }
   });
 
+function reassignRequest(configured: readonly string[]) {
+  return z
+    .object({
+      to: z.string().refine((to) => configured.includes(to), {
+        error: `must be a configured destination: ${configured.map((id) => JSON.stringify(id)).join(', ') || 'none is configured'}`,
+      }),
+    })
+    .strict();
+}
+
 function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const parsed = schema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
@@ -135,6 +147,12 @@ export interface DestinationView {
   readonly settings: unknown;
 }
 
+/** Deliveries of a destination id the config no longer names. */
+export interface OrphanView {
+  readonly destinationId: string;
+  readonly deliveries: Readonly<Record<DeliveryState, number>>;
+}
+
 export interface PreviewResult {
   readonly event: {
     readonly id: string;
@@ -161,9 +179,11 @@ export interface AdminServiceDeps {
  */
 export class AdminService {
   private readonly clock: Clock;
+  private readonly replays: ReplayJobs;
 
   constructor(private readonly deps: AdminServiceDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.replays = new ReplayJobs(this.clock);
   }
 
   private get store(): Store {
@@ -219,8 +239,12 @@ export class AdminService {
     });
   }
 
-  /** Makes the selected deliveries pending again with a fresh retry window. */
-  async replay(request: unknown, onProgress?: (replayed: number) => void): Promise<{ replayed: number }> {
+  /**
+   * Starts making the selected deliveries pending again with a fresh retry window, in the background;
+   * a bad request throws an InputError before any job starts. The dispatcher is woken as batches land;
+   * `onProgress` hears the running total too (the command line prints it).
+   */
+  startReplay(request: unknown, onProgress?: (replayed: number) => void): StartedReplay {
     const parsed = parseInput(replayRequest, request, 'replay request');
     const selector: ReplaySelector = {
       deliveryIds: parsed.deliveryIds,
@@ -230,9 +254,71 @@ export class AdminService {
       destinationId: parsed.destination,
       states: parsed.states,
     };
-    const replayed = await this.store.replay(selector, this.clock.now(), onProgress);
-    if (replayed > 0) this.deps.dispatcher?.notify(parsed.destination);
-    return { replayed };
+    const store = this.store;
+    return this.replays.start(request, (progress) => {
+      let notified = 0;
+      return store.replay(selector, this.clock.now(), (replayed) => {
+        progress(replayed);
+        onProgress?.(replayed);
+        if (replayed > notified) this.deps.dispatcher?.notify(parsed.destination);
+        notified = replayed;
+      });
+    });
+  }
+
+  /** This process's replay jobs, newest first. */
+  replayJobs(): ReplayJob[] {
+    return this.replays.list();
+  }
+
+  replayJob(id: string): ReplayJob | undefined {
+    return this.replays.get(id);
+  }
+
+  /** Destinations the store has deliveries for but the config no longer names, with their counts by state. */
+  async orphans(): Promise<OrphanView[]> {
+    return this.orphanViews(await this.store.stats(this.clock.now()));
+  }
+
+  orphanViews(stats: StoreStats): OrphanView[] {
+    const configured = new Set(this.deps.destinations.map((destination) => destination.id));
+    const orphans = new Map<string, Record<DeliveryState, number>>();
+    for (const { destinationId, state, count } of stats.deliveries) {
+      if (configured.has(destinationId)) continue;
+      const deliveries =
+        orphans.get(destinationId) ?? (Object.fromEntries(DELIVERY_STATES.map((s) => [s, 0])) as Record<DeliveryState, number>);
+      deliveries[state] = count;
+      orphans.set(destinationId, deliveries);
+    }
+    return [...orphans].map(([destinationId, deliveries]) => ({ destinationId, deliveries }));
+  }
+
+  /** Makes an orphaned destination's waiting deliveries final: skipped, rule `destination_removed`, still listed. */
+  async dropOrphans(destinationId: string): Promise<{ dropped: number }> {
+    this.orphanId(destinationId);
+    return { dropped: await this.store.dropOrphans(destinationId, this.clock.now()) };
+  }
+
+  /** Moves an orphaned destination's waiting deliveries to a configured one, which is woken to send them. */
+  async reassignOrphans(destinationId: string, body: unknown): Promise<Reassignment> {
+    this.orphanId(destinationId);
+    const configured = this.deps.destinations.map((destination) => destination.id);
+    const { to } = parseInput(reassignRequest(configured), body, 'reassign request');
+    const result = await this.store.reassignOrphans(destinationId, to, this.clock.now());
+    if (result.reassigned > 0) this.deps.dispatcher?.notify(to);
+    return result;
+  }
+
+  /** Only a destination the config does not name is an orphan: a configured one's deliveries are its loop's. */
+  private orphanId(destinationId: string): void {
+    if (this.deps.destinations.some((destination) => destination.id === destinationId)) {
+      throw new InputError('not an orphan', [
+        {
+          path: 'destinationId',
+          message: `"${destinationId}" is a configured destination; only deliveries of removed ones can be dropped or reassigned`,
+        },
+      ]);
+    }
   }
 
   /** Per destination, the exact requests a webhook body would cause (secrets redacted); nothing is stored or sent. */

@@ -1,5 +1,5 @@
 import type { DeliveryRow, EventRow } from '@ferry/core';
-import type { DestinationView, EventView, Page, PreviewResult } from './admin';
+import type { DestinationView, EventView, OrphanView, Page, PreviewResult } from './admin';
 
 /** Human-readable output of the command line; every command also has `--json` for the exact data. */
 
@@ -91,6 +91,23 @@ export function formatDestinations(destinations: readonly DestinationView[]): st
     text(destination.reason),
   ]);
   return table(['ID', 'PLUGIN', 'STATE', 'PENDING', 'IN FLIGHT', 'PAUSED', 'DELIVERED', 'SKIPPED', 'DEAD', 'REASON'], rows);
+}
+
+export function formatOrphans(orphans: readonly OrphanView[]): string {
+  if (orphans.length === 0) return 'no orphaned deliveries: every destination in the store is configured\n';
+  const rows = orphans.map(({ destinationId, deliveries }) => [
+    destinationId,
+    String(deliveries.pending),
+    String(deliveries.in_flight),
+    String(deliveries.paused),
+    String(deliveries.delivered),
+    String(deliveries.skipped),
+    String(deliveries.dead),
+  ]);
+  return (
+    table(['DESTINATION', 'PENDING', 'IN FLIGHT', 'PAUSED', 'DELIVERED', 'SKIPPED', 'DEAD'], rows) +
+    'waiting ones (pending, in flight, paused) are sent nowhere: "orphans drop ID" or "orphans reassign ID --to CONFIGURED_ID"\n'
+  );
 }
 
 /** Bodies are pretty-printed for reading; `--json` shows them byte-exact. */

@@ -177,6 +177,9 @@ describe('calling it wrongly', () => {
       'deliveries list',
       'destinations',
       'replay',
+      'orphans',
+      'orphans drop',
+      'orphans reassign',
     ]) {
       expect(run.stdout).toContain(`  ${command}`);
     }

@@ -17,7 +17,8 @@ import {
 } from './config';
 import { createRunnerContainer, offeredPlugins } from './container';
 import { createLogger, textRedactor } from './logging';
-import { formatDeliveries, formatDestinations, formatEvent, formatEvents, formatPreview } from './cli-format';
+import { formatDeliveries, formatDestinations, formatEvent, formatEvents, formatOrphans, formatPreview } from './cli-format';
+import type { StartedReplay } from './replay-jobs';
 
 /** Where the command line reads and writes; tests pass their own. */
 export interface CliIo {
@@ -175,7 +176,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   replay: {
     usage:
       'replay [--config FILE] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
-    summary: 'make dead or skipped deliveries pending again (a running runner picks them up)',
+    summary: 'make dead or skipped deliveries pending again in short batches, printing progress (a running runner picks them up)',
     options: {
       ...CONFIG_OPTION,
       id: { type: 'string', multiple: true },
@@ -189,14 +190,54 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const { id, event, from, to, destination, state } = context.values;
       const request = { deliveryIds: id, eventIds: event, from, to, destination, states: state };
       const admin = await context.admin();
-      const { replayed } = await admin
-        .replay(Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined)), (count) =>
+      let started: StartedReplay;
+      try {
+        started = admin.startReplay(Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined)), (count) =>
           context.io.stderr(`replayed ${count}…\n`),
-        )
-        .catch((error: unknown) => {
-          throw error instanceof InputError ? renameIssues(error, REPLAY_FLAGS) : error;
-        });
-      context.out(`replayed ${replayed} ${replayed === 1 ? 'delivery' : 'deliveries'}\n`);
+        );
+      } catch (error) {
+        throw error instanceof InputError ? renameIssues(error, REPLAY_FLAGS) : error;
+      }
+      const job = await started.finished;
+      if (job.state === 'failed') {
+        context.io.stderr(`ferry: replay failed after ${job.replayed} replayed: ${job.error}\n`);
+        return 1;
+      }
+      context.out(`replayed ${job.replayed} ${job.replayed === 1 ? 'delivery' : 'deliveries'}\n`);
+    },
+  },
+  orphans: {
+    usage: 'orphans [--config FILE] [--json]',
+    summary: 'destinations with deliveries in the store but no longer in the config, with counts by state',
+    options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    async run(context) {
+      const orphans = await (await context.admin()).orphans();
+      if (context.values.json) printJson(context, { orphans });
+      else context.out(formatOrphans(orphans));
+    },
+  },
+  'orphans drop': {
+    usage: 'orphans drop [--config FILE] DESTINATION_ID',
+    summary: "make a removed destination's waiting deliveries final: skipped with rule destination_removed, still listed",
+    options: CONFIG_OPTION,
+    positionals: ['DESTINATION_ID'],
+    async run(context) {
+      const { dropped } = await (await context.admin()).dropOrphans(context.positionals[0]);
+      context.out(`dropped ${dropped} ${dropped === 1 ? 'delivery' : 'deliveries'}\n`);
+    },
+  },
+  'orphans reassign': {
+    usage: 'orphans reassign [--config FILE] DESTINATION_ID --to CONFIGURED_ID',
+    summary: "move a removed destination's waiting deliveries to a configured one (an event it already has keeps its own)",
+    options: { ...CONFIG_OPTION, to: { type: 'string' } },
+    positionals: ['DESTINATION_ID'],
+    async run(context) {
+      const { reassigned, kept } = await (await context.admin()).reassignOrphans(context.positionals[0], { to: context.values.to });
+      context.out(
+        `reassigned ${reassigned} ${reassigned === 1 ? 'delivery' : 'deliveries'}` +
+          (kept > 0 ? `; ${kept} left waiting (their event already has a delivery to ${String(context.values.to)}): drop them` : '') +
+          '\n',
+      );
     },
   },
 };

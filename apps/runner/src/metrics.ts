@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DELIVERY_STATES, type OutcomeType, type StoreStats } from '@ferry/core';
 import type { EngineObserver } from '@ferry/engine';
+import type { OrphanView } from './admin';
 
 /** How a webhook request ended, as counted by `ferry_webhooks_total`. */
 export type WebhookOutcome =
@@ -67,6 +68,12 @@ export class RunnerMetrics implements EngineObserver {
     labelNames: ['destination'] as const,
     registers: [this.registry],
   });
+  private readonly orphaned = new Gauge({
+    name: 'ferry_orphaned_deliveries',
+    help: 'Deliveries of a destination no longer configured, by destination and state (waiting ones wait until dropped or reassigned)',
+    labelNames: ['destination', 'state'] as const,
+    registers: [this.registry],
+  });
   private readonly events = new Gauge({ name: 'ferry_events_stored', help: 'Events in the store', registers: [this.registry] });
 
   constructor() {
@@ -82,9 +89,17 @@ export class RunnerMetrics implements EngineObserver {
     this.outcomes.inc({ destination: destinationId, outcome }, deliveries);
   }
 
-  /** The Prometheus text, with queue gauges refreshed from the store's stats and the destinations' states. */
-  async render(stats: StoreStats, destinations: readonly { readonly id: string; readonly state: string }[]): Promise<string> {
+  /** The Prometheus text, with queue gauges refreshed from the store's stats, the destinations' states and the orphans. */
+  async render(
+    stats: StoreStats,
+    destinations: readonly { readonly id: string; readonly state: string }[],
+    orphans: readonly OrphanView[],
+  ): Promise<string> {
     this.deliveries.reset();
+    this.orphaned.reset();
+    for (const { destinationId: destination, deliveries } of orphans) {
+      for (const [state, count] of Object.entries(deliveries)) this.orphaned.set({ destination, state }, count);
+    }
     this.queueDepth.reset();
     this.oldestPending.reset();
     this.paused.reset();

@@ -159,7 +159,20 @@ function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     return { deliveries: items, next };
   });
   scope.get('/destinations', async () => ({ destinations: await admin.destinations() }));
-  scope.post('/replay', async (request) => admin.replay(request.body));
+  // A replay runs in the background: 202 with the job, which /replays/:id follows.
+  scope.post('/replay', async (request, reply) => reply.code(202).send({ job: admin.startReplay(request.body).job }));
+  scope.get('/replays', async () => ({ jobs: admin.replayJobs() }));
+  scope.get<{ Params: { id: string } }>('/replays/:id', async (request, reply) => {
+    const job = admin.replayJob(request.params.id);
+    return job ? { job } : reply.code(404).send({ error: `no replay job with id ${JSON.stringify(request.params.id)}` });
+  });
+  scope.get('/orphans', async () => ({ orphans: await admin.orphans() }));
+  scope.post<{ Params: { destinationId: string } }>('/orphans/:destinationId/drop', async (request) =>
+    admin.dropOrphans(request.params.destinationId),
+  );
+  scope.post<{ Params: { destinationId: string } }>('/orphans/:destinationId/reassign', async (request) =>
+    admin.reassignOrphans(request.params.destinationId, request.body),
+  );
   scope.post('/preview', async (request) => admin.preview(request.body));
 }
 
@@ -187,6 +200,6 @@ function operationsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       return NO_STATS;
     });
     reply.type(metrics.registry.contentType);
-    return metrics.render(stats, admin.destinationViews(stats));
+    return metrics.render(stats, admin.destinationViews(stats), admin.orphanViews(stats));
   });
 }

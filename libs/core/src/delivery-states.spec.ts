@@ -36,6 +36,12 @@ describe('delivery states', () => {
       'dead -replay-> pending',
       'skipped -replay-> pending',
       'delivered -replay-> pending',
+      'pending -dropOrphan-> skipped',
+      'paused -dropOrphan-> skipped',
+      'in_flight -dropOrphan-> skipped',
+      'pending -reassignOrphan-> pending',
+      'paused -reassignOrphan-> pending',
+      'in_flight -reassignOrphan-> pending',
       ...DELIVERY_STATES.map((state) => `${state} -erase-> removed`),
     ]);
   });

@@ -42,6 +42,13 @@ export const DELIVERY_TRANSITIONS = {
   resume: { from: ['paused'], to: 'pending' },
   /** The operator sends a finished delivery again. */
   replay: { from: ['dead', 'skipped', 'delivered'], to: 'pending' },
+  /**
+   * The operator drops the waiting deliveries of a destination no longer configured: final, kept visible
+   * as skipped (rule `destination_removed`). In-flight ones only once their lease has expired.
+   */
+  dropOrphan: { from: ['pending', 'paused', 'in_flight'], to: 'skipped' },
+  /** The operator moves the waiting deliveries of a destination no longer configured to a configured one. */
+  reassignOrphan: { from: ['pending', 'paused', 'in_flight'], to: 'pending' },
   /** A privacy request removes the event with its deliveries, whatever their state. */
   erase: { from: DELIVERY_STATES, to: 'removed' },
 } as const satisfies Record<string, Transition>;

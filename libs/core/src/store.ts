@@ -159,6 +159,17 @@ export interface ReplaySelector {
   readonly states?: readonly StateBefore<'replay'>[];
 }
 
+/** What an orphaned delivery an operator dropped says of itself (`rule: reason`, as every skip). */
+export const DESTINATION_REMOVED = 'destination_removed: dropped by an operator, the destination is no longer configured';
+
+/** What `reassignOrphans` did. */
+export interface Reassignment {
+  /** Moved to the new destination, pending and due at once with a fresh retry window. */
+  readonly reassigned: number;
+  /** Left waiting with the old destination: their event already has a delivery to the new one, which keeps its own. */
+  readonly kept: number;
+}
+
 export interface StoreStats {
   /** Count per destination and state. */
   readonly deliveries: readonly { readonly destinationId: string; readonly state: DeliveryState; readonly count: number }[];
@@ -197,8 +208,19 @@ export interface Store {
    * that may carry state; ids of other destinations, and events without a user id, are never in it.
    */
   claimSubscriptionState(destinationId: string, deliveryIds: readonly string[]): Promise<ReadonlySet<string>>;
-  /** Makes selected deliveries pending again with a fresh retry window; reports progress in chunks. */
+  /**
+   * Makes selected deliveries pending again with a fresh retry window. Works in short transactions of a
+   * bounded number of deliveries, each found through an index, and yields to the event loop between them
+   * (webhooks and health checks answer meanwhile); reports the running total after each.
+   */
   replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number>;
+  /**
+   * Makes the waiting deliveries of a destination no longer configured final: skipped, with the reason
+   * `DESTINATION_REMOVED`, in bounded chunks. In-flight ones only once their lease has expired.
+   */
+  dropOrphans(destinationId: string, nowMs: number): Promise<number>;
+  /** Moves the waiting deliveries of `fromDestinationId` to `toDestinationId` (see `Reassignment`), in bounded chunks. */
+  reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment>;
   stats(nowMs: number): Promise<StoreStats>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

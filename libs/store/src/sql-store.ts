@@ -16,11 +16,12 @@ import {
   type ListFilter,
   type Logger,
   type NewDelivery,
+  type Reassignment,
   type ReplaySelector,
   type Store,
   type StoreStats,
 } from '@ferry/core';
-import { StoreInputError } from '@ferry/core';
+import { DESTINATION_REMOVED, StoreInputError } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
@@ -439,60 +440,117 @@ export abstract class SqlStore implements Store {
     // Whatever the selector asks for, only states the table lets replay.
     const states = (selector.states ?? ['dead', 'skipped']).filter((state) => allows('replay', state));
     if (states.length === 0 || deliveryIds?.length === 0 || eventIds?.length === 0) return 0;
+    const window = { fromMs, toMs };
+    const byIds = deliveryIds !== undefined || eventIds !== undefined;
     let replayed = 0;
-    // Long id lists are taken a chunk at a time, so no statement carries more than CHUNK of them.
-    for (const someDeliveryIds of deliveryIds ? chunks(deliveryIds) : [undefined]) {
-      for (const someEventIds of eventIds ? chunks(eventIds) : [undefined]) {
-        const selected: DeliveryFilter = (eb) =>
-          eb.and([
-            eb('state', 'in', states),
-            ...(someDeliveryIds ? [eb('id', 'in', someDeliveryIds)] : []),
-            ...(someEventIds ? [eb('eventId', 'in', someEventIds)] : []),
-            ...(destinationId !== undefined ? [eb('destinationId', '=', destinationId)] : []),
-            ...(fromMs !== undefined || toMs !== undefined
-              ? [
-                  eb(
-                    'eventId',
-                    'in',
-                    eb
-                      .selectFrom('events')
-                      .select('id')
-                      .$if(fromMs !== undefined, (q) => q.where('receivedAtMs', '>=', fromMs!))
-                      .$if(toMs !== undefined, (q) => q.where('receivedAtMs', '<', toMs!)),
-                  ),
-                ]
-              : []),
-          ]);
-        // Keyset over ids: each chunk is its own short transaction, and progress is reported per chunk.
-        for (let after = ''; ;) {
-          const ids = (
-            await this.db.selectFrom('deliveries').select('id').where(selected).where('id', '>', after).orderBy('id').limit(CHUNK).execute()
-          ).map((row) => row.id);
-          if (ids.length === 0) break;
-          after = ids[ids.length - 1];
-          const result = await this.write((trx) =>
-            trx
-              .updateTable('deliveries')
-              .set({
-                state: stateAfter('replay'),
-                nextAttemptAtMs: nowMs,
-                windowStartMs: nowMs,
-                leaseUntilMs: null,
-                leaseOwner: null,
-                deliveredAtMs: null,
-                updatedAtMs: nowMs,
-              })
-              .where('id', 'in', ids)
-              .where('state', 'in', states)
-              .executeTakeFirst(),
-          );
-          replayed += Number(result.numUpdatedRows);
-          onProgress?.(replayed);
-          if (ids.length < CHUNK) break;
-        }
-      }
+    // One short transaction per batch, each found through an index: nothing scans the whole table, and the
+    // event loop runs (webhooks, health checks) between batches.
+    for await (const batch of byIds ? idBatches(deliveryIds, eventIds) : this.windowBatches(window)) {
+      const result = await this.write((trx) =>
+        replayUpdate(trx, { batch, states, destinationId, window: byIds ? window : undefined }, nowMs).executeTakeFirst(),
+      );
+      replayed += Number(result.numUpdatedRows);
+      onProgress?.(replayed);
+      await yieldToEventLoop();
     }
     return replayed;
+  }
+
+  /** The deliveries of CHUNK events at a time received in the window, in (receivedAtMs, id) order on events_received_idx. */
+  private async *windowBatches(window: ReplayWindow): AsyncGenerator<DeliveryFilter> {
+    for (let after: EventCursor | undefined; ;) {
+      const page = await windowPage(this.db, window, after).execute();
+      if (page.length === 0) return;
+      after = page[page.length - 1];
+      const ids = page.map((event) => event.id);
+      yield (eb) => eb('eventId', 'in', ids);
+      if (page.length < CHUNK) return;
+    }
+  }
+
+  async dropOrphans(destinationId: string, nowMs: number): Promise<number> {
+    return this.inChunks(destinationId, 'dropOrphan', nowMs, (trx, ids) =>
+      trx
+        .updateTable('deliveries')
+        .set({
+          state: stateAfter('dropOrphan'),
+          lastError: DESTINATION_REMOVED,
+          nextAttemptAtMs: null,
+          leaseUntilMs: null,
+          leaseOwner: null,
+          updatedAtMs: nowMs,
+        })
+        .where('id', 'in', ids)
+        .where(waitingOrphan('dropOrphan', nowMs))
+        .executeTakeFirst(),
+    );
+  }
+
+  async reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment> {
+    // An event already delivered (or waiting) to the new destination keeps that delivery: the unique
+    // (event, destination) pair cannot hold two, and sending it twice would duplicate it downstream.
+    const notThereYet: DeliveryFilter = (eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('deliveries as taken')
+            .select('taken.id')
+            .whereRef('taken.eventId', '=', 'deliveries.eventId')
+            .where('taken.destinationId', '=', toDestinationId),
+        ),
+      );
+    const reassigned = await this.inChunks(
+      fromDestinationId,
+      'reassignOrphan',
+      nowMs,
+      (trx, ids) =>
+        trx
+          .updateTable('deliveries')
+          .set({
+            destinationId: toDestinationId,
+            state: stateAfter('reassignOrphan'),
+            nextAttemptAtMs: nowMs,
+            windowStartMs: nowMs,
+            leaseUntilMs: null,
+            leaseOwner: null,
+            updatedAtMs: nowMs,
+          })
+          .where('id', 'in', ids)
+          .where(waitingOrphan('reassignOrphan', nowMs))
+          .where(notThereYet)
+          .executeTakeFirst(),
+      notThereYet,
+    );
+    const kept = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('destinationId', '=', fromDestinationId)
+      .where(waitingOrphan('reassignOrphan', nowMs))
+      .executeTakeFirstOrThrow();
+    return { reassigned, kept: Number(kept.count) };
+  }
+
+  /**
+   * Applies `change` to one destination's waiting deliveries CHUNK at a time (found on deliveries_due_idx),
+   * each chunk its own transaction, yielding between them. A changed delivery leaves the selection, so
+   * no cursor is needed.
+   */
+  private async inChunks(
+    destinationId: string,
+    transition: 'dropOrphan' | 'reassignOrphan',
+    nowMs: number,
+    change: (trx: Transaction<Database>, ids: readonly string[]) => Promise<{ numUpdatedRows: bigint }>,
+    where?: DeliveryFilter,
+  ): Promise<number> {
+    let changed = 0;
+    for (;;) {
+      const ids = (await orphanPage(this.db, destinationId, transition, nowMs, where).execute()).map((row) => row.id);
+      if (ids.length === 0) break;
+      changed += Number((await this.write((trx) => change(trx, ids))).numUpdatedRows);
+      await yieldToEventLoop();
+      if (ids.length < CHUNK) break;
+    }
+    return changed;
   }
 
   async stats(nowMs: number): Promise<StoreStats> {
@@ -552,6 +610,108 @@ export abstract class SqlStore implements Store {
     await this.ingests.close();
     await this.db.destroy();
   }
+}
+
+type ReplayWindow = Pick<ReplaySelector, 'fromMs' | 'toMs'>;
+type EventCursor = { readonly receivedAtMs: number; readonly id: string };
+type Queryable = Kysely<Database> | Transaction<Database>;
+
+/** Lets timers and I/O (webhooks, health checks) run: better-sqlite3 is synchronous, so awaiting it never does. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Replay's batches for id lists: CHUNK ids per statement at most. */
+async function* idBatches(deliveryIds?: readonly string[], eventIds?: readonly string[]): AsyncGenerator<DeliveryFilter> {
+  for (const someDeliveryIds of deliveryIds ? chunks(deliveryIds) : [undefined]) {
+    for (const someEventIds of eventIds ? chunks(eventIds) : [undefined]) {
+      yield (eb) =>
+        eb.and([
+          ...(someDeliveryIds ? [eb('id', 'in', someDeliveryIds)] : []),
+          ...(someEventIds ? [eb('eventId', 'in', someEventIds)] : []),
+        ]);
+    }
+  }
+}
+
+/** The next CHUNK events received in the window after `after`, in index order (events_received_idx, no sort). */
+export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCursor) {
+  return db
+    .selectFrom('events')
+    .select(['receivedAtMs', 'id'])
+    .$if(window.fromMs !== undefined, (q) => q.where('receivedAtMs', '>=', window.fromMs!))
+    .$if(window.toMs !== undefined, (q) => q.where('receivedAtMs', '<', window.toMs!))
+    .$if(after !== undefined, (q) =>
+      q.where(({ eb, refTuple, tuple }) => eb(refTuple('receivedAtMs', 'id'), '>', tuple(after!.receivedAtMs, after!.id))),
+    )
+    .orderBy('receivedAtMs')
+    .orderBy('id')
+    .limit(CHUNK);
+}
+
+/**
+ * One replay batch: the batch's deliveries (by id on the primary key, or by event on the unique
+ * (event, destination) index) in a replayable state. `window` filters id batches by their event's receipt.
+ */
+export function replayUpdate(
+  db: Queryable,
+  replay: { batch: DeliveryFilter; states: readonly string[]; destinationId?: string; window?: ReplayWindow },
+  nowMs: number,
+) {
+  const { batch, states, destinationId, window } = replay;
+  return db
+    .updateTable('deliveries')
+    .set({
+      state: stateAfter('replay'),
+      nextAttemptAtMs: nowMs,
+      windowStartMs: nowMs,
+      leaseUntilMs: null,
+      leaseOwner: null,
+      deliveredAtMs: null,
+      updatedAtMs: nowMs,
+    })
+    .where(batch)
+    .where('state', 'in', states as DeliveriesTable['state'][])
+    .$if(destinationId !== undefined, (q) => q.where('destinationId', '=', destinationId!))
+    .$if(window !== undefined && (window.fromMs !== undefined || window.toMs !== undefined), (q) =>
+      q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('events')
+            .select('events.id')
+            .whereRef('events.id', '=', 'deliveries.eventId')
+            .$if(window!.fromMs !== undefined, (e) => e.where('events.receivedAtMs', '>=', window!.fromMs!))
+            .$if(window!.toMs !== undefined, (e) => e.where('events.receivedAtMs', '<', window!.toMs!)),
+        ),
+      ),
+    );
+}
+
+/** Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their lease expired. */
+function waitingOrphan(transition: 'dropOrphan' | 'reassignOrphan', nowMs: number): DeliveryFilter {
+  const settled = statesFrom(transition).filter((state) => state !== 'in_flight');
+  return (eb) =>
+    eb.or([
+      eb('state', 'in', settled),
+      ...(allows(transition, 'in_flight') ? [eb.and([eb('state', '=', 'in_flight'), eb('leaseUntilMs', '<', nowMs)])] : []),
+    ]);
+}
+
+/** The next CHUNK waiting deliveries of a destination no longer configured, on deliveries_due_idx. */
+export function orphanPage(
+  db: Queryable,
+  destinationId: string,
+  transition: 'dropOrphan' | 'reassignOrphan',
+  nowMs: number,
+  where?: DeliveryFilter,
+) {
+  return db
+    .selectFrom('deliveries')
+    .select('id')
+    .where('destinationId', '=', destinationId)
+    .where(waitingOrphan(transition, nowMs))
+    .$if(where !== undefined, (q) => q.where(where!))
+    .limit(CHUNK);
 }
 
 function eventValues(event: IngestEvent) {

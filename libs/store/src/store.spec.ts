@@ -7,8 +7,10 @@ import pg from 'pg';
 import { StoreInputError, type IngestEvent, type NewDelivery } from '@ferry/core';
 import { describeStoreContract, pending, T0, testEvent as event } from '@ferry/core/testing';
 import { MIGRATION_VERSIONS } from './migrations';
+import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Compilable } from 'kysely';
+import type { Database } from './database';
 import { openStore } from './open-store';
-import type { SqlStore } from './sql-store';
+import { orphanPage, replayUpdate, windowPage, type SqlStore } from './sql-store';
 
 /**
  * The `Store` contract (shared with the engine's in-memory double) on every SQL backend, plus what only
@@ -21,6 +23,8 @@ interface Backend {
 interface TestDatabase {
   readonly url: string;
   migrationVersions(): Promise<number[]>;
+  /** The database's plan for a query built on a Kysely of its dialect (Postgres: with sequential scans discouraged, so a small table still shows the index it would use). */
+  explain(query: (db: Kysely<Database>) => Compilable): Promise<string>;
   dispose(): Promise<void>;
 }
 
@@ -123,6 +127,26 @@ function describeSqlStore(backend: Backend): void {
       });
     });
 
+    describe('query plans', () => {
+      it('replay and orphan batches find their rows through an index, never a full scan or a sort', async () => {
+        const store = await open();
+        await ingestMany(store, 50, 'e', [pending('ct'), pending('gone')]);
+        const plans: Record<string, (db: Kysely<Database>) => Compilable> = {
+          'the next events of a replay window': (db) => windowPage(db, { fromMs: T0, toMs: T0 + 40 }, { receivedAtMs: T0 + 1, id: 'e-1' }),
+          'a window batch to one destination': (db) =>
+            replayUpdate(db, { batch: (eb) => eb('eventId', 'in', ['e-1', 'e-2']), states: ['dead', 'skipped'], destinationId: 'ct' }, T0),
+          'an id batch within a window': (db) =>
+            replayUpdate(db, { batch: (eb) => eb('id', 'in', ['a', 'b']), states: ['dead'], window: { fromMs: T0, toMs: T0 + 9 } }, T0),
+          'the next waiting orphans': (db) => orphanPage(db, 'gone', 'dropOrphan', T0),
+        };
+        for (const [name, query] of Object.entries(plans)) {
+          const plan = await database.explain(query);
+          expect(`${name}:\n${plan}`).not.toMatch(/TEMP B-TREE|^SCAN \w+$|Seq Scan|Sort/m);
+          expect(`${name}:\n${plan}`).toMatch(/INDEX|PRIMARY KEY|Index/);
+        }
+      });
+    });
+
     describe('migrations', () => {
       it('run once even when several stores start at once and migrate again', async () => {
         const stores = await Promise.all([open(), open(), open()]);
@@ -148,6 +172,19 @@ describe('sqlite store', () => {
             return db.prepare('select version from ferry_migrations order by version').pluck().all() as number[];
           } finally {
             db.close();
+          }
+        },
+        async explain(query) {
+          const db = new Kysely<Database>({
+            dialect: new SqliteDialect({ database: new BetterSqlite3(file) }),
+            plugins: [new CamelCasePlugin()],
+          });
+          try {
+            const { sql: text, parameters } = query(db).compile();
+            const { rows } = await db.executeQuery(CompiledQuery.raw(`explain query plan ${text}`, [...parameters]));
+            return rows.map((row) => (row as { detail: string }).detail).join('\n');
+          } finally {
+            await db.destroy();
           }
         },
         dispose: () => rm(dir, { recursive: true, force: true }),
@@ -191,6 +228,22 @@ describeIfPostgres(
           async migrationVersions() {
             const result = await admin.query(`select version from ${schema}.ferry_migrations order by version`);
             return result.rows.map((row: { version: number }) => row.version);
+          },
+          async explain(query) {
+            const db = new Kysely<Database>({
+              dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 1 }) }),
+              plugins: [new CamelCasePlugin()],
+            });
+            try {
+              const { sql: text, parameters } = query(db).compile();
+              return await db.connection().execute(async (connection) => {
+                await sql`set enable_seqscan = off`.execute(connection);
+                const { rows } = await connection.executeQuery(CompiledQuery.raw(`explain ${text}`, [...parameters]));
+                return rows.map((row) => Object.values(row as object)[0]).join('\n');
+              });
+            } finally {
+              await db.destroy();
+            }
           },
           dispose: async () => {
             await admin.query(`drop schema ${schema} cascade`);

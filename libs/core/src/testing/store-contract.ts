@@ -1,7 +1,15 @@
 /// <reference types="jest" />
 // Test support shipped as `@ferry/core/testing`: the suite runs inside the consumer's Jest.
 import { allows, DELIVERY_STATES, stateAfter, statesFrom, type DeliveryState, type DeliveryTransition } from '../delivery-states';
-import { StoreInputError, type DeliveryUpdate, type IngestEvent, type LeaseRequest, type NewDelivery, type Store } from '../store';
+import {
+  DESTINATION_REMOVED,
+  StoreInputError,
+  type DeliveryUpdate,
+  type IngestEvent,
+  type LeaseRequest,
+  type NewDelivery,
+  type Store,
+} from '../store';
 
 /**
  * The `Store` contract the engine and runner rely on, as one Jest suite: `@ferry/store` runs it on SQLite
@@ -456,6 +464,11 @@ export function describeStoreContract(backend: StoreBackend): void {
           apply: async (store, id) => void (await store.setPaused(id, false, T0 + 100)),
         },
         {
+          name: 'dropOrphans once the leases expired',
+          transitions: ['dropOrphan'],
+          apply: async (store, id) => void (await store.dropOrphans(id, T0 + LEASE_MS + 1)),
+        },
+        {
           name: 'replay of every state',
           transitions: ['replay'],
           apply: async (store, destinationId) => {
@@ -542,6 +555,18 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(counts).toEqual({ 'amp/skipped': 1_200, 'ct/pending': 1_100, 'ct/skipped': 100 });
         expect(await deliveryOf(store, 'e-99')).toMatchObject({ state: 'skipped' });
         expect(await deliveryOf(store, 'e-100')).toMatchObject({ state: 'pending', nextAttemptAtMs: T0 + 5_000 });
+      });
+
+      it('yields to the event loop between batches, so other work runs during a long replay', async () => {
+        const store = await open();
+        await ingestMany(store, 1_200, 'e', [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }]);
+        const seen: string[] = [];
+        const replaying = store.replay({ fromMs: T0, toMs: T0 + 1_200 }, T0 + 5_000, (n) => seen.push(`replayed ${n}`));
+        // A synchronous store that never yields runs this only after the whole replay.
+        setImmediate(() => seen.push('other work'));
+        expect(await replaying).toBe(1_200);
+        expect(seen.indexOf('other work')).toBeGreaterThanOrEqual(0);
+        expect(seen.indexOf('other work')).toBeLessThan(seen.indexOf('replayed 1200'));
       });
 
       it('refuses a replay that selects nothing in particular', async () => {
@@ -664,6 +689,48 @@ export function describeStoreContract(backend: StoreBackend): void {
             users.map((user) => ids[`${user}-old`].ct),
           ),
         ).toEqual([]);
+      });
+    });
+
+    describe('orphans: deliveries of a destination no longer configured', () => {
+      /** e1…e4 to `gone`: delivered, paused, pending (due at T0 + 2), and in flight until T0 + 1 + LEASE_MS. */
+      async function orphans(store: Store) {
+        await store.ingest(testEvent('e1'), [pending('gone')], T0);
+        await store.ingest(testEvent('e2'), [{ destinationId: 'gone', state: 'paused', reason: 'settings.apiKey' }], T0);
+        await store.ingest(testEvent('e3'), [pending('gone')], T0 + 2);
+        await store.ingest(testEvent('e4'), [pending('gone')], T0 + 1);
+        const [delivered] = await store.lease(leaseRequest({ destinationId: 'gone', limit: 1, nowMs: T0 }));
+        await store.complete([{ deliveryId: delivered.id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0, 'runner-a');
+        await store.lease(leaseRequest({ destinationId: 'gone', limit: 1, nowMs: T0 + 1 }));
+        const states = async () =>
+          Object.fromEntries((await store.listDeliveries({ destinationId: 'gone' })).map((d) => [d.eventId, d.state]));
+        expect(await states()).toEqual({ e1: 'delivered', e2: 'paused', e3: 'pending', e4: 'in_flight' });
+        return states;
+      }
+
+      it('drops waiting ones as skipped with rule destination_removed, visibly; in-flight ones once their lease expired', async () => {
+        const store = await open();
+        const states = await orphans(store);
+        expect(await store.dropOrphans('gone', T0 + 10)).toBe(2);
+        expect(await states()).toEqual({ e1: 'delivered', e2: 'skipped', e3: 'skipped', e4: 'in_flight' });
+        expect(await deliveryOf(store, 'e3', 'gone')).toMatchObject({ lastError: DESTINATION_REMOVED, nextAttemptAtMs: null });
+        expect(await store.dropOrphans('gone', T0 + LEASE_MS + 2)).toBe(1);
+        expect(await states()).toEqual({ e1: 'delivered', e2: 'skipped', e3: 'skipped', e4: 'skipped' });
+        expect(await store.lease(leaseRequest({ destinationId: 'gone', nowMs: T0 + 2 * LEASE_MS }))).toEqual([]);
+        expect((await store.stats(T0)).events).toBe(4);
+      });
+
+      it('reassigns waiting ones to another destination, due at once; an event already sent there keeps its own', async () => {
+        const store = await open();
+        const states = await orphans(store);
+        await store.ingest(testEvent('e5'), [pending('gone'), pending('ct')], T0 + 2);
+        expect(await store.reassignOrphans('gone', 'ct', T0 + 10)).toEqual({ reassigned: 2, kept: 1 });
+        expect(await states()).toEqual({ e1: 'delivered', e4: 'in_flight', e5: 'pending' });
+        const moved = await store.listDeliveries({ destinationId: 'ct' });
+        expect(Object.fromEntries(moved.map((d) => [d.eventId, d.state]))).toEqual({ e2: 'pending', e3: 'pending', e5: 'pending' });
+        const leased = await store.lease(leaseRequest({ destinationId: 'ct', nowMs: T0 + 10 }));
+        expect(leased.map((d) => d.eventId).sort()).toEqual(['e2', 'e3', 'e5']);
+        expect(leased.find((d) => d.eventId === 'e2')).toMatchObject({ windowStartMs: T0 + 10 });
       });
     });
 

@@ -1,6 +1,7 @@
 import {
   allows,
   completionInto,
+  DESTINATION_REMOVED,
   stateAfter,
   StoreInputError,
   type AttemptRow,
@@ -14,6 +15,7 @@ import {
   type LeaseRequest,
   type ListFilter,
   type NewDelivery,
+  type Reassignment,
   type ReplaySelector,
   type Store,
   type StoreStats,
@@ -45,7 +47,7 @@ interface StateMark {
 const newerOrEqual = (a: StateMark, b: StateMark) =>
   a.timestampMs > b.timestampMs || (a.timestampMs === b.timestampMs && a.receivedSeq >= b.receivedSeq);
 
-/** Replay works through this many deliveries at a time, reporting progress after each, as the SQL stores do. */
+/** Replay works through this many ids, or the deliveries of this many events, at a time, as the SQL stores do. */
 const CHUNK = 500;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
@@ -267,21 +269,29 @@ export class MemoryStore implements Store {
     }
     // Whatever the selector asks for, only states the table lets replay.
     const states = new Set((selector.states ?? ['dead', 'skipped']).filter((state) => allows('replay', state)));
-    const selected = this.rows(destinationId)
-      .filter((row) => {
-        const { receivedAtMs } = this.database.events.get(row.eventId)!;
-        return (
-          states.has(row.state as 'dead') &&
-          (deliveryIds === undefined || deliveryIds.includes(row.id)) &&
-          (eventIds === undefined || eventIds.includes(row.eventId)) &&
-          (fromMs === undefined || receivedAtMs >= fromMs) &&
-          (toMs === undefined || receivedAtMs < toMs)
-        );
-      })
-      .sort((a, b) => a.id.localeCompare(b.id));
+    const inWindow = (eventId: string) => {
+      const { receivedAtMs } = this.database.events.get(eventId)!;
+      return (fromMs === undefined || receivedAtMs >= fromMs) && (toMs === undefined || receivedAtMs < toMs);
+    };
+    const selected = (row: MemoryDelivery) =>
+      states.has(row.state as 'dead') &&
+      (destinationId === undefined || row.destinationId === destinationId) &&
+      (deliveryIds === undefined || deliveryIds.includes(row.id)) &&
+      (eventIds === undefined || eventIds.includes(row.eventId)) &&
+      inWindow(row.eventId);
+    // Batches as the SQL stores make them: CHUNK ids of a list, or the deliveries of CHUNK events of a window.
+    const byIds = deliveryIds !== undefined || eventIds !== undefined;
+    const keys = byIds
+      ? [...new Set([...(deliveryIds ?? []), ...(eventIds ?? [])])]
+      : [...this.database.events.values()]
+          .filter((event) => inWindow(event.id))
+          .sort((a, b) => a.receivedAtMs - b.receivedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+          .map((event) => event.id);
+    if (states.size === 0 || keys.length === 0) return 0;
     let replayed = 0;
-    for (let i = 0; i < selected.length; i += CHUNK) {
-      for (const row of selected.slice(i, i + CHUNK)) {
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const batch = new Set(keys.slice(i, i + CHUNK));
+      for (const row of this.rows().filter((row) => (batch.has(row.id) || batch.has(row.eventId)) && selected(row))) {
         this.put({
           ...row,
           state: stateAfter('replay'),
@@ -295,8 +305,45 @@ export class MemoryStore implements Store {
         replayed += 1;
       }
       onProgress?.(replayed);
+      await yieldToEventLoop();
     }
     return replayed;
+  }
+
+  async dropOrphans(destinationId: string, nowMs: number): Promise<number> {
+    const dropped = this.rows(destinationId).filter((row) => waitingOrphan('dropOrphan', row, nowMs));
+    for (const row of dropped) {
+      this.put({
+        ...row,
+        state: stateAfter('dropOrphan'),
+        lastError: DESTINATION_REMOVED,
+        nextAttemptAtMs: null,
+        leaseUntilMs: null,
+        leaseOwner: null,
+        updatedAtMs: nowMs,
+      });
+    }
+    return dropped.length;
+  }
+
+  async reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment> {
+    const waiting = this.rows(fromDestinationId).filter((row) => waitingOrphan('reassignOrphan', row, nowMs));
+    // An event that already has a delivery to the new destination keeps it.
+    const taken = new Set(this.rows(toDestinationId).map((row) => row.eventId));
+    const moving = waiting.filter((row) => !taken.has(row.eventId));
+    for (const row of moving) {
+      this.put({
+        ...row,
+        destinationId: toDestinationId,
+        state: stateAfter('reassignOrphan'),
+        nextAttemptAtMs: nowMs,
+        windowStartMs: nowMs,
+        leaseUntilMs: null,
+        leaseOwner: null,
+        updatedAtMs: nowMs,
+      });
+    }
+    return { reassigned: moving.length, kept: waiting.length - moving.length };
   }
 
   async stats(nowMs: number): Promise<StoreStats> {
@@ -355,6 +402,16 @@ export class MemoryStore implements Store {
   private put(row: MemoryDelivery): void {
     this.database.deliveries.set(row.id, row);
   }
+}
+
+/** As the SQL stores yield between batches, so that a test sees other work run during a long replay. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A waiting delivery an orphan operation may change: in-flight ones only once their lease expired. */
+function waitingOrphan(transition: 'dropOrphan' | 'reassignOrphan', row: MemoryDelivery, nowMs: number): boolean {
+  return allows(transition, row.state) && (row.state !== 'in_flight' || (row.leaseUntilMs ?? 0) < nowMs);
 }
 
 function deliveryRow(row: MemoryDelivery): DeliveryRow {
