@@ -292,7 +292,7 @@ describe('request checks', () => {
 describe('batching checks', () => {
   it('catch requests over maxItems', () => {
     const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 2, maxBytes: 20_000 } } });
-    expectViolation(() => runCheck(batchingChecks, 'maxItems + 1', plugin), /request 0 carries 3 deliveries, over maxItems 2/);
+    expectViolation(() => runCheck(batchingChecks, 'maxItems + 1', plugin), /under options.settings, request 0 carries 3 body records, over maxItems 2/);
   });
   it('catch requests over maxBytes', () => {
     const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 5, maxBytes: 10_000 } } });
