@@ -1,8 +1,19 @@
-import type { HttpResult } from '@ferry/core';
+import type { DeliveryRequest, HttpResult } from '@ferry/core';
 import { describeDestinationContract } from '@ferry/testkit';
 import { amplitudePlugin } from './plugin';
 
 const production = { apiKey: 'amp-contract-api-key-0001' };
+
+/** The status each event sets: `user_properties.rc_subscription_status`; events are in `deliveryIds` order. */
+function carriedState(request: DeliveryRequest): Record<string, string> {
+  const { events } = JSON.parse(request.body) as { events: { user_properties?: { rc_subscription_status?: string } }[] };
+  const carried: Record<string, string> = {};
+  events.forEach((event, index) => {
+    const status = event.user_properties?.rc_subscription_status;
+    if (status !== undefined) carried[request.deliveryIds[index]] = status;
+  });
+  return carried;
+}
 
 describeDestinationContract(amplitudePlugin, {
   settings: production,
@@ -41,4 +52,6 @@ describeDestinationContract(amplitudePlugin, {
       others: 'retry',
     }),
   },
+  // Amplitude always sends state when the guard allows; no setting turns it on.
+  subscriptionState: { carried: carriedState },
 });

@@ -1,4 +1,4 @@
-import type { DeliveryRequest, HttpResult } from '@ferry/core';
+import { bodyRecords, type DeliveryRequest, type HttpResult } from '@ferry/core';
 import { describeDestinationContract } from '@ferry/testkit';
 import { clevertapPlugin } from './plugin';
 
@@ -9,6 +9,18 @@ const answer = (body: object): HttpResult => ({
   body: JSON.stringify(body),
 });
 const production = { accountId: 'CT-CONTRACT-PROD', passcode: 'ct-contract-passcode-0001' };
+
+/** The status each delivery's profile record sets: `profileData.rc_subscription_status`. */
+function carriedState(request: DeliveryRequest): Record<string, string> {
+  const { d } = JSON.parse(request.body) as { d: { type: string; profileData?: { rc_subscription_status?: string } }[] };
+  const records = bodyRecords(request);
+  const carried: Record<string, string> = {};
+  d.forEach((record, index) => {
+    const status = record.type === 'profile' ? record.profileData?.rc_subscription_status : undefined;
+    if (status !== undefined) carried[records[index].deliveryId] = status;
+  });
+  return carried;
+}
 
 describeDestinationContract(clevertapPlugin, {
   settings: production,
@@ -22,21 +34,26 @@ describeDestinationContract(clevertapPlugin, {
     { settings: { accountID: 'typo' }, paths: ['(root)'] },
   ],
   responses: {
-    accepted: (request) => answer({ status: 'success', processed: request.deliveryIds.length, unprocessed: [] }),
-    // CleverTap's documented partial answer: the second record refused, named by its 1-based number.
-    partial: (request: DeliveryRequest) => ({
-      result: answer({
-        status: 'partial',
-        processed: request.deliveryIds.length - 1,
-        unprocessed: [
-          {
-            status: 'fail',
-            code: 509,
-            error: 'Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. Skipped record number : 2',
-          },
-        ],
-      }),
-      refused: [request.deliveryIds[1]],
-    }),
+    accepted: (request) => answer({ status: 'success', processed: bodyRecords(request).length, unprocessed: [] }),
+    // CleverTap's documented partial answer: the second delivery's event refused, named by its 1-based record number.
+    partial: (request: DeliveryRequest) => {
+      const number = bodyRecords(request).findIndex((r) => r.decides && r.deliveryId === request.deliveryIds[1]) + 1;
+      return {
+        result: answer({
+          status: 'partial',
+          processed: bodyRecords(request).length - 1,
+          unprocessed: [
+            {
+              status: 'fail',
+              code: 509,
+              error: `Event Name is incorrect. ErrorCode: 509 - Event name is mandatory. Skipped record number : ${number}`,
+            },
+          ],
+        }),
+        refused: [request.deliveryIds[1]],
+      };
+    },
   },
+  // State goes in a profile record beside the event; with Charged records too, a delivery has up to three.
+  subscriptionState: { settings: { profileSync: true, chargedEvent: true }, carried: carriedState },
 });

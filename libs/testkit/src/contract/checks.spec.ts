@@ -1,10 +1,11 @@
-import { standardFailureOutcomes, type DestinationPlugin, type Outcome } from '@ferry/core';
+import { standardFailureOutcomes, type DeliveryRequest, type DestinationPlugin, type Outcome, type Planned } from '@ferry/core';
 import { z } from 'zod';
 import { capabilitiesChecks } from './capabilities-suite';
 import type { ContractResponses, DestinationContractOptions } from './options';
 import { batchingChecks, requestsChecks } from './request-suites';
 import { partialResponsesChecks, responsesChecks } from './response-suites';
 import {
+  buildSampleRequests,
   sampleCapabilities,
   sampleOptions,
   samplePlugin,
@@ -14,6 +15,7 @@ import {
   type SampleSettings,
 } from './sample-destination.spec-helper';
 import { secretsChecks, settingsChecks } from './settings-suites';
+import { subscriptionStateChecks } from './state-suite';
 import { ContractViolation, type ContractCheck } from './support';
 
 // Each check must catch the one rule a broken variant of the sample destination breaks.
@@ -289,10 +291,132 @@ describe('request checks', () => {
   });
 });
 
+describe('body record checks', () => {
+  const withState = { ...sampleOptions, settings: { ...sampleOptions.settings, stateRecords: true } };
+  const reRecord = (edit: (records: NonNullable<DeliveryRequest['records']>) => DeliveryRequest['records']) =>
+    broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, records: edit(r.records ?? []) })) });
+  it('catch a delivery with two deciding records, or none', () => {
+    const twoDecide = reRecord((records) => records.map((record) => ({ ...record, decides: true })));
+    expectViolation(
+      () => runCheck(requestsChecks, 'a batch of every fixture', twoDecide, withState),
+      /the deciding records must hold each delivery exactly once: repeated initial_purchase/,
+    );
+    const noneDecides = reRecord((records) => records.map((record) => ({ ...record, decides: false })));
+    expectViolation(
+      () => runCheck(requestsChecks, 'a batch of every fixture', noneDecides, withState),
+      /the deciding records must hold each delivery exactly once: missing initial_purchase/,
+    );
+  });
+  it('catch a record naming a delivery the request does not carry', () => {
+    const foreign = reRecord((records) => [...records, { deliveryId: 'elsewhere', part: 'state', decides: false }]);
+    expectViolation(
+      () => runCheck(requestsChecks, 'a batch of every fixture', foreign, withState),
+      /record \d+ names delivery "elsewhere", which the request does not carry/,
+    );
+  });
+  it('catch requests filled by deliveries, over maxItems in body records', () => {
+    const byDeliveries = broken({ buildRequests: (batch, s) => buildSampleRequests(batch, s, { countRecords: false }) });
+    expect(() => runCheck(batchingChecks, 'maxItems + 1', byDeliveries, { ...sampleOptions, subscriptionState: undefined })).not.toThrow();
+    expectViolation(
+      () => runCheck(batchingChecks, 'maxItems + 1', byDeliveries),
+      /under options.settings with options.subscriptionState.settings, request 0 carries \d+ body records, over maxItems 5/,
+    );
+  });
+});
+
+describe('subscription-state checks', () => {
+  const runState = (title: string, plugin: DestinationPlugin<SampleSettings>, options = sampleOptions) =>
+    runCheck(subscriptionStateChecks, title, plugin, options);
+  const withCarriesState = (carriesState: (planned: Planned, index: number, batch: readonly Planned[]) => boolean | undefined) =>
+    broken({
+      buildRequests: (batch, s) =>
+        samplePlugin.buildRequests(
+          batch.map((p, i) => ({ ...p, carriesState: carriesState(p, i, batch) })),
+          s,
+        ),
+    });
+  it('the sample passes every one', () => {
+    for (const check of subscriptionStateChecks(samplePlugin, sampleOptions)) expect(() => check.run()).not.toThrow();
+  });
+  it('catch a plugin that declares state but never sends it', () => {
+    expectViolation(
+      () =>
+        runState(
+          'every fixture carries',
+          withCarriesState(() => false),
+        ),
+      /fixture initial_purchase with carriesState true: carries no state, expected carries "active"/,
+    );
+  });
+  it('catch a plugin that sends state when carriesState is false', () => {
+    expectViolation(
+      () =>
+        runState(
+          'every fixture carries',
+          withCarriesState(() => true),
+        ),
+      /fixture initial_purchase with carriesState false: carries "active", expected carries no state/,
+    );
+    expectViolation(
+      () =>
+        runState(
+          'lifecycle shuffled',
+          withCarriesState(() => true),
+        ),
+      /the lifecycle shuffled with seed \d, one at a time, ends carries "\w+"; in order it ends carries "expired"/,
+    );
+  });
+  it("catch a batch that takes every delivery's carriesState from the first", () => {
+    expectViolation(
+      () =>
+        runState(
+          'in one batch',
+          withCarriesState((_p, _i, batch) => batch[0].carriesState),
+        ),
+      /the mixed batch: \S+ \(carriesState false\) carries "\w+", expected carries no state/,
+    );
+  });
+  it('catch a plugin that reorders a batch (the destination applies state in body order)', () => {
+    const reversing = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests([...batch].reverse(), s) });
+    expectViolation(
+      () => runState('lifecycle shuffled', reversing),
+      /the lifecycle in order, in one batch, ends carries "trial", expected carries "expired"/,
+    );
+  });
+  it('catch a plugin that sorts a batch by time: on equal timestamps the later-received must win', () => {
+    const sorting = broken({
+      buildRequests: (batch, s) =>
+        samplePlugin.buildRequests(
+          [...batch].sort((a, b) => a.event.timestampMs - b.event.timestampMs || a.event.id.localeCompare(b.event.id)),
+          s,
+        ),
+    });
+    expect(() => runState('lifecycle shuffled', sorting)).not.toThrow();
+    expectViolation(() => runState('equal timestamps', sorting), /both at \d+, in one batch: ends carries "\w+", expected carries "\w+"/);
+  });
+  it('catch a reader that does not read the body, and require one', () => {
+    const inventing = {
+      ...sampleOptions,
+      subscriptionState: { ...sampleOptions.subscriptionState, carried: () => ({ delivery: 'paused' }) },
+    };
+    expectViolation(
+      () => runState('every fixture carries', samplePlugin, inventing),
+      /options.subscriptionState.carried says delivery carries "paused", but the body holds no such value/,
+    );
+    expectViolation(
+      () => runState('every fixture carries', samplePlugin, { ...sampleOptions, subscriptionState: undefined }),
+      /capabilities.subscriptionState is declared: give options.subscriptionState/,
+    );
+  });
+});
+
 describe('batching checks', () => {
   it('catch requests over maxItems', () => {
     const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 2, maxBytes: 20_000 } } });
-    expectViolation(() => runCheck(batchingChecks, 'maxItems + 1', plugin), /request 0 carries 3 deliveries, over maxItems 2/);
+    expectViolation(
+      () => runCheck(batchingChecks, 'maxItems + 1', plugin),
+      /under options.settings, request 0 carries 3 body records, over maxItems 2/,
+    );
   });
   it('catch requests over maxBytes', () => {
     const plugin = broken({ capabilities: { ...sampleCapabilities, batch: { maxItems: 5, maxBytes: 10_000 } } });

@@ -128,6 +128,21 @@ describe('describeDestinationContract', () => {
     );
   });
 
+  it('skips the subscription-state suite, saying why, for a plugin that declares no state; refuses state options for it', () => {
+    const stateless: DestinationPlugin<SampleSettings> = {
+      ...samplePlugin,
+      capabilities: { ...samplePlugin.capabilities, subscriptionState: undefined },
+    };
+    const { subscriptionState: _given, ...options } = sampleOptions;
+    const [contract] = record(() => describeDestinationContract(stateless, options)).blocks;
+    expect(contract.blocks.find((block) => block.title === 'subscription-state')?.tests).toEqual([
+      expect.objectContaining({ title: 'skipped: the plugin does not declare capabilities.subscriptionState', skipped: true }),
+    ]);
+    expect(() => record(() => describeDestinationContract(stateless, sampleOptions))).toThrow(
+      'options.subscriptionState is given, but the plugin does not declare capabilities.subscriptionState',
+    );
+  });
+
   it('fails the test during which the plugin reached for the network, and restores the network afterwards', () => {
     const originalFetch = globalThis.fetch;
     const chatty: DestinationPlugin<SampleSettings> = {
@@ -156,5 +171,10 @@ describe('planSuites', () => {
   it('runs every suite by default and keeps each skip reason, trimmed', () => {
     expect([...planSuites()]).toEqual(CONTRACT_SUITES.map((suite) => [suite, undefined]));
     expect(planSuites({ responses: '  not implemented yet ' }).get('responses')).toBe('not implemented yet');
+  });
+  it('skips subscription-state for a plugin that declares no state, keeping a written skip reason first', () => {
+    expect(planSuites({}, { subscriptionState: true }).get('subscription-state')).toBeUndefined();
+    expect(planSuites({}, {}).get('subscription-state')).toBe('the plugin does not declare capabilities.subscriptionState');
+    expect(planSuites({ 'subscription-state': 'later' }, {}).get('subscription-state')).toBe('later');
   });
 });

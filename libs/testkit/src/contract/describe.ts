@@ -5,6 +5,7 @@ import { planSuites, type ContractSuite, type DestinationContractOptions } from 
 import { batchingChecks, requestsChecks } from './request-suites';
 import { partialResponsesChecks, responsesChecks } from './response-suites';
 import { secretsChecks, settingsChecks } from './settings-suites';
+import { subscriptionStateChecks } from './state-suite';
 import { ContractViolation, type ContractCheck } from './support';
 
 const SUITES: Record<ContractSuite, (plugin: AnyDestinationPlugin, options: DestinationContractOptions) => ContractCheck[]> = {
@@ -15,16 +16,21 @@ const SUITES: Record<ContractSuite, (plugin: AnyDestinationPlugin, options: Dest
   batching: batchingChecks,
   responses: responsesChecks,
   'partial-responses': partialResponsesChecks,
+  'subscription-state': subscriptionStateChecks,
 };
 
 /**
  * The standard suites every destination plugin passes, in one line of its spec:
  * `describeDestinationContract(myPlugin, { settings, invalidSettings, responses })`.
  * The shared fixture library drives them, and the network is off while they run. A suite is skipped
- * only with a written reason; the skipped test's title and the closing report print it.
+ * only with a written reason; the skipped test's title and the closing report print it. A plugin declaring
+ * `capabilities.subscriptionState` also gives `subscriptionState`: how to turn state on and read it back.
  */
 export function describeDestinationContract<S>(plugin: DestinationPlugin<S>, options: DestinationContractOptions): void {
-  const plan = planSuites(options.skip);
+  const plan = planSuites(options.skip, plugin.capabilities);
+  if (options.subscriptionState !== undefined && plugin.capabilities.subscriptionState !== true) {
+    throw new Error('options.subscriptionState is given, but the plugin does not declare capabilities.subscriptionState');
+  }
   describe(`${plugin.id} destination contract`, () => {
     let guard: NetworkGuard;
     let attemptsBefore = 0;

@@ -3,6 +3,7 @@ export { describeGoldenCatalogue, type GoldenCatalogue, type GoldenExpectation, 
 export {
   CONTRACT_SUITES,
   type ContractResponses,
+  type ContractSubscriptionState,
   type ContractSuite,
   type DestinationContractOptions,
   type InvalidSettingsCase,

@@ -1,7 +1,16 @@
-import type { DeliveryRequest, HttpResult } from '@ferry/core';
+import type { Capabilities, DeliveryRequest, HttpResult } from '@ferry/core';
 
 /** The standard suites, in the order they run. */
-export const CONTRACT_SUITES = ['settings', 'secrets', 'capabilities', 'requests', 'batching', 'responses', 'partial-responses'] as const;
+export const CONTRACT_SUITES = [
+  'settings',
+  'secrets',
+  'capabilities',
+  'requests',
+  'batching',
+  'responses',
+  'partial-responses',
+  'subscription-state',
+] as const;
 export type ContractSuite = (typeof CONTRACT_SUITES)[number];
 
 /** A config the settings schema must refuse. */
@@ -32,6 +41,17 @@ export interface ContractResponses {
   readonly partial?: (request: DeliveryRequest) => PartialResponse;
 }
 
+/** How the kit turns a plugin's subscription state on and reads it back (SPEC §12). */
+export interface ContractSubscriptionState {
+  /** Laid over `settings` to turn state on (CleverTap: `{ profileSync: true }`); omit when the plugin always sends it. */
+  readonly settings?: Readonly<Record<string, unknown>>;
+  /**
+   * The status each delivery of `request` carries, read from its body: `{ [deliveryId]: 'active' }`, with
+   * no entry for a delivery that carries none. The kit checks every status it names is in the body.
+   */
+  readonly carried: (request: DeliveryRequest) => Readonly<Record<string, string>>;
+}
+
 export interface DestinationContractOptions {
   /**
    * Config as an operator writes it, with every credential set (no sandbox credentials). Secret values
@@ -44,12 +64,20 @@ export interface DestinationContractOptions {
   readonly invalidSettings: readonly InvalidSettingsCase[];
   /** Required unless the `responses` suite is skipped. */
   readonly responses?: ContractResponses;
+  /** Required when `capabilities.subscriptionState` is declared, unless the `subscription-state` suite is skipped. */
+  readonly subscriptionState?: ContractSubscriptionState;
   /** Suites not run, each with the written reason the report prints. */
   readonly skip?: Readonly<Partial<Record<ContractSuite, string>>>;
 }
 
-/** Which suites run and why the others do not; refuses a skip without a reason or of an unknown suite. */
-export function planSuites(skip: DestinationContractOptions['skip'] = {}): ReadonlyMap<ContractSuite, string | undefined> {
+/**
+ * Which suites run and why the others do not; refuses a skip without a reason or of an unknown suite. A plugin
+ * that declares no subscription state has nothing for that suite to check, and the plan says so.
+ */
+export function planSuites(
+  skip: DestinationContractOptions['skip'] = {},
+  capabilities?: Pick<Capabilities, 'subscriptionState'>,
+): ReadonlyMap<ContractSuite, string | undefined> {
   for (const [suite, reason] of Object.entries(skip)) {
     if (!(CONTRACT_SUITES as readonly string[]).includes(suite)) {
       throw new Error(`skip.${suite}: no such suite (the suites are ${CONTRACT_SUITES.join(', ')})`);
@@ -58,5 +86,9 @@ export function planSuites(skip: DestinationContractOptions['skip'] = {}): Reado
       throw new Error(`skip.${suite}: a suite is skipped only with a written reason`);
     }
   }
-  return new Map(CONTRACT_SUITES.map((suite) => [suite, skip[suite]?.trim()]));
+  const plan = new Map(CONTRACT_SUITES.map((suite) => [suite, skip[suite]?.trim()]));
+  if (capabilities && capabilities.subscriptionState !== true && plan.get('subscription-state') === undefined) {
+    plan.set('subscription-state', 'the plugin does not declare capabilities.subscriptionState');
+  }
+  return plan;
 }

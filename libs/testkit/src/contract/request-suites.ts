@@ -1,10 +1,18 @@
-import { redactRequest, secretSettingValues, type AnyDestinationPlugin, type DeliveryRequest, type Planned } from '@ferry/core';
+import {
+  bodyRecords,
+  redactRequest,
+  secretSettingValues,
+  type AnyDestinationPlugin,
+  type DeliveryRequest,
+  type Planned,
+} from '@ferry/core';
 import type { FixtureName } from '../fixtures';
 import { isSandboxOfDeclaredKind } from './capabilities-suite';
 import type { DestinationContractOptions } from './options';
 import { findSecret } from './secret-search';
 import {
   buildChecked,
+  buildSettings,
   deepFreeze,
   deliverableFixtures,
   findFixture,
@@ -50,11 +58,13 @@ export function requestsChecks(plugin: AnyDestinationPlugin, options: Destinatio
     {
       title: 'a batch of every fixture sent carries each delivery exactly once, the same every time',
       run() {
-        const { settings } = kitSettings(plugin, options);
-        const names = deliverableFixtures(plugin, settings);
-        if (names.length === 0) violation('no production fixture passes the filter under options.settings');
-        const build = () => buildChecked(plugin, names.slice(0, plugin.capabilities.batch.maxItems).map(planned), settings, 'the batch');
-        expectSame(build(), build(), 'the batch');
+        for (const [label, settings] of buildSettings(plugin, options)) {
+          const names = deliverableFixtures(plugin, settings);
+          if (names.length === 0) violation(`no production fixture passes the filter under ${label}`);
+          const at = `the batch under ${label}`;
+          const build = () => buildChecked(plugin, names.slice(0, plugin.capabilities.batch.maxItems).map(planned), settings, at);
+          expectSame(build(), build(), at);
+        }
       },
     },
   ];
@@ -67,12 +77,15 @@ export function requestsChecks(plugin: AnyDestinationPlugin, options: Destinatio
   return checks;
 }
 
-/** Requests never exceed the declared item and byte limits, and still carry every delivery exactly once. */
+/**
+ * Requests never exceed the declared limits (body records, bytes), and still carry every delivery exactly once.
+ * Under the state settings too, where a delivery may have several records.
+ */
 export function batchingChecks(plugin: AnyDestinationPlugin, options: DestinationContractOptions): ContractCheck[] {
   const { maxItems, maxBytes } = plugin.capabilities.batch;
   const checks: ContractCheck[] = [
     {
-      title: `maxItems + 1 (${maxItems + 1}) deliveries are split into requests of at most ${maxItems}`,
+      title: `maxItems + 1 (${maxItems + 1}) deliveries are split into requests of at most ${maxItems} body records`,
       run: () => checkLimits(plugin, options, maxItems + 1, 0),
     },
   ];
@@ -98,8 +111,8 @@ function forEachSent(
   options: DestinationContractOptions,
   visit: (name: FixtureName, settings: unknown, label: string) => void,
 ): void {
-  const { settings, sandboxSettings } = kitSettings(plugin, options);
-  const all: [string, unknown][] = [['options.settings', settings]];
+  const { sandboxSettings } = kitSettings(plugin, options);
+  const all = buildSettings(plugin, options);
   if (sandboxSettings !== undefined) all.push(['options.sandboxSettings', sandboxSettings]);
   for (const [label, s] of all) {
     for (const name of fixtureNames()) {
@@ -121,10 +134,13 @@ function expectSame(first: readonly DeliveryRequest[], second: readonly Delivery
 }
 
 function checkLimits(plugin: AnyDestinationPlugin, options: DestinationContractOptions, count: number, bulkAttributes: number): void {
-  const { settings } = kitSettings(plugin, options);
+  for (const [label, settings] of buildSettings(plugin, options)) checkLimitsUnder(plugin, settings, label, count, bulkAttributes);
+}
+
+function checkLimitsUnder(plugin: AnyDestinationPlugin, settings: unknown, label: string, count: number, bulkAttributes: number): void {
   const { maxItems, maxBytes } = plugin.capabilities.batch;
   const names = deliverableFixtures(plugin, settings);
-  if (names.length === 0) violation('no production fixture passes the filter under options.settings');
+  if (names.length === 0) violation(`no production fixture passes the filter under ${label}`);
   const bulk = Object.fromEntries(Array.from({ length: bulkAttributes }, (_, i) => [`contract_bulk_${i}`, BULK_VALUE]));
   const batch = Array.from({ length: count }, (_, i): Planned => {
     const event = structuredClone(frozenEvent(names[i % names.length]));
@@ -133,12 +149,13 @@ function checkLimits(plugin: AnyDestinationPlugin, options: DestinationContractO
       event: deepFreeze({ ...event, id: `${event.id}-${i}`, attributes: { ...event.attributes, ...bulk } }),
     };
   });
-  const requests = buildChecked(plugin, batch, settings, `a batch of ${count}`);
+  const requests = buildChecked(plugin, batch, settings, `a batch of ${count} under ${label}`);
   requests.forEach((request, index) => {
-    if (request.deliveryIds.length > maxItems)
-      violation(`request ${index} carries ${request.deliveryIds.length} deliveries, over maxItems ${maxItems}`);
+    const at = `under ${label}, request ${index}`;
+    const records = bodyRecords(request).length;
+    if (records > maxItems) violation(`${at} carries ${records} body records, over maxItems ${maxItems}`);
     const bytes = Buffer.byteLength(request.body, 'utf8');
-    if (maxBytes !== undefined && bytes > maxBytes) violation(`request ${index} has a ${bytes}-byte body, over maxBytes ${maxBytes}`);
+    if (maxBytes !== undefined && bytes > maxBytes) violation(`${at} has a ${bytes}-byte body, over maxBytes ${maxBytes}`);
   });
 }
 

@@ -1,8 +1,9 @@
 import type { AnyDestinationPlugin, DeliveryRequest, HttpResult, Outcome, OutcomeType } from '@ferry/core';
 import type { ContractResponses, DestinationContractOptions } from './options';
-import { findSecret } from './secret-search';
+import { findSecret, type KnownSecret } from './secret-search';
 import {
   buildChecked,
+  buildSettings,
   checkOutcomes,
   deliverableFixtures,
   frozenEvent,
@@ -80,23 +81,24 @@ export function responsesChecks(plugin: AnyDestinationPlugin, options: Destinati
   return MATRIX.map((entry) => ({
     title: entry.title,
     run() {
-      const { settings, requests, secrets } = prepare(plugin, options);
-      for (const request of requests) {
-        const label = `${entry.title.split(' → ')[0]} for a request of ${request.deliveryIds.length}`;
-        const outcomes = parseSafely(plugin, request, entry.result(request, options.responses), settings, label);
-        checkOutcomes(request, outcomes, label);
-        for (const outcome of outcomes) {
-          if (entry.allowed && !entry.allowed.includes(outcome.type)) {
-            violation(`${label}: ${outcome.deliveryId} is ${outcome.type}, expected ${entry.allowed.join(' or ')}`);
+      for (const { settings, label: under, requests, secrets } of prepare(plugin, options)) {
+        for (const request of requests) {
+          const label = `${entry.title.split(' → ')[0]} for a request of ${request.deliveryIds.length} under ${under}`;
+          const outcomes = parseSafely(plugin, request, entry.result(request, options.responses), settings, label);
+          checkOutcomes(request, outcomes, label);
+          for (const outcome of outcomes) {
+            if (entry.allowed && !entry.allowed.includes(outcome.type)) {
+              violation(`${label}: ${outcome.deliveryId} is ${outcome.type}, expected ${entry.allowed.join(' or ')}`);
+            }
+            if (entry.retryAfterMs !== undefined && outcome.type === 'retry' && outcome.retryAfterMs !== entry.retryAfterMs) {
+              violation(
+                `${label}: ${outcome.deliveryId} should retry after ${entry.retryAfterMs} ms (Retry-After), not ${outcome.retryAfterMs}`,
+              );
+            }
           }
-          if (entry.retryAfterMs !== undefined && outcome.type === 'retry' && outcome.retryAfterMs !== entry.retryAfterMs) {
-            violation(
-              `${label}: ${outcome.deliveryId} should retry after ${entry.retryAfterMs} ms (Retry-After), not ${outcome.retryAfterMs}`,
-            );
-          }
+          const leak = findSecret(JSON.stringify(outcomes), secrets);
+          if (leak) violation(`${label}: the outcomes show ${leak}`);
         }
-        const leak = findSecret(JSON.stringify(outcomes), secrets);
-        if (leak) violation(`${label}: the outcomes show ${leak}`);
       }
     },
   }));
@@ -114,40 +116,42 @@ export function partialResponsesChecks(plugin: AnyDestinationPlugin, options: De
       run() {
         const partial = options.responses?.partial;
         if (!partial) violation("give options.responses.partial, or skip 'partial-responses' with the reason the destination has none");
-        const { settings, requests } = prepare(plugin, options);
-        const request = requests.find((r) => r.deliveryIds.length >= 2);
-        if (!request) violation("no request carries two deliveries; skip 'partial-responses' with a reason if it takes one per request");
-        const { result, refused, others = 'delivered' } = partial(request);
-        if (
-          refused.length === 0 ||
-          refused.length >= request.deliveryIds.length ||
-          !refused.every((id) => request.deliveryIds.includes(id))
-        ) {
-          violation('options.responses.partial must refuse a non-empty proper subset of the request’s deliveryIds');
-        }
-        if (others !== 'delivered' && others !== 'retry') {
-          violation(`options.responses.partial: others must be 'delivered' or 'retry', not ${JSON.stringify(others)}`);
-        }
-        const outcomes = parseSafely(plugin, request, result, settings, 'the partial answer');
-        checkOutcomes(request, outcomes, 'the partial answer');
-        const [refusedOutcomes, otherOutcomes] = [true, false].map((wanted) =>
-          outcomes.filter((o) => refused.includes(o.deliveryId) === wanted),
-        );
-        for (const outcome of otherOutcomes) {
-          if (outcome.type === others) continue;
-          if (others === 'delivered') violation(`${outcome.deliveryId} was taken but is ${outcome.type}`);
-          violation(
-            `${outcome.deliveryId} was not ingested (the destination took none of the request) but is ${outcome.type}; it must be retried`,
-          );
-        }
-        for (const outcome of refusedOutcomes) {
-          if (outcome.type === 'delivered') violation(`${outcome.deliveryId} was refused but counts as delivered`);
-          if (otherOutcomes.some((other) => sameRetry(other, outcome)))
-            violation(`${outcome.deliveryId} was refused but is retried just like the deliveries the answer did not name`);
-        }
+        for (const prepared of prepare(plugin, options)) checkPartial(plugin, partial, prepared);
       },
     },
   ];
+}
+
+function checkPartial(
+  plugin: AnyDestinationPlugin,
+  partial: NonNullable<ContractResponses['partial']>,
+  { settings, label: under, requests }: Prepared,
+): void {
+  const request = requests.find((r) => r.deliveryIds.length >= 2);
+  if (!request) violation("no request carries two deliveries; skip 'partial-responses' with a reason if it takes one per request");
+  const { result, refused, others = 'delivered' } = partial(request);
+  if (refused.length === 0 || refused.length >= request.deliveryIds.length || !refused.every((id) => request.deliveryIds.includes(id))) {
+    violation('options.responses.partial must refuse a non-empty proper subset of the request’s deliveryIds');
+  }
+  if (others !== 'delivered' && others !== 'retry') {
+    violation(`options.responses.partial: others must be 'delivered' or 'retry', not ${JSON.stringify(others)}`);
+  }
+  const label = `the partial answer under ${under}`;
+  const outcomes = parseSafely(plugin, request, result, settings, label);
+  checkOutcomes(request, outcomes, label);
+  const [refusedOutcomes, otherOutcomes] = [true, false].map((wanted) => outcomes.filter((o) => refused.includes(o.deliveryId) === wanted));
+  for (const outcome of otherOutcomes) {
+    if (outcome.type === others) continue;
+    if (others === 'delivered') violation(`${label}: ${outcome.deliveryId} was taken but is ${outcome.type}`);
+    violation(
+      `${label}: ${outcome.deliveryId} was not ingested (the destination took none of the request) but is ${outcome.type}; it must be retried`,
+    );
+  }
+  for (const outcome of refusedOutcomes) {
+    if (outcome.type === 'delivered') violation(`${label}: ${outcome.deliveryId} was refused but counts as delivered`);
+    if (otherOutcomes.some((other) => sameRetry(other, outcome)))
+      violation(`${label}: ${outcome.deliveryId} was refused but is retried just like the deliveries the answer did not name`);
+  }
 }
 
 /** Both retried after the same delay: nothing tells them apart. */
@@ -174,15 +178,20 @@ function accepted(responses: ContractResponses | undefined): ContractResponses['
   return responses?.accepted ?? violation("give options.responses.accepted, or skip 'responses' with a reason");
 }
 
-/** Requests to answer: the first few fixtures the destination sends, batched as it batches them. */
-function prepare(plugin: AnyDestinationPlugin, options: DestinationContractOptions) {
-  const kit = kitSettings(plugin, options);
-  const names = deliverableFixtures(plugin, kit.settings).slice(0, Math.min(3, plugin.capabilities.batch.maxItems));
-  if (names.length === 0) violation('no production fixture passes the filter under options.settings');
-  const batch = names.map((name) => ({ deliveryId: `delivery-${name}`, event: frozenEvent(name) }));
-  return {
-    settings: kit.settings,
-    requests: buildChecked(plugin, batch, kit.settings, 'the batch to answer'),
-    secrets: knownSecrets(plugin, kit),
-  };
+interface Prepared {
+  readonly settings: unknown;
+  readonly label: string;
+  readonly requests: DeliveryRequest[];
+  readonly secrets: KnownSecret[];
+}
+
+/** Requests to answer, under each of the kit's build settings: the first few fixtures the destination sends, batched as it batches them. */
+function prepare(plugin: AnyDestinationPlugin, options: DestinationContractOptions): Prepared[] {
+  const secrets = knownSecrets(plugin, kitSettings(plugin, options));
+  return buildSettings(plugin, options).map(([label, settings]) => {
+    const names = deliverableFixtures(plugin, settings).slice(0, Math.min(3, plugin.capabilities.batch.maxItems));
+    if (names.length === 0) violation(`no production fixture passes the filter under ${label}`);
+    const batch = names.map((name) => ({ deliveryId: `delivery-${name}`, event: frozenEvent(name) }));
+    return { settings, label, requests: buildChecked(plugin, batch, settings, `the batch to answer under ${label}`), secrets };
+  });
 }

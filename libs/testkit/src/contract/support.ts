@@ -1,4 +1,5 @@
 import {
+  bodyRecords,
   formatPath,
   type AnyDestinationPlugin,
   type DeliveryRequest,
@@ -7,6 +8,7 @@ import {
   type SubscriptionEvent,
 } from '@ferry/core';
 import { fixtureEvent, fixtures, type FixtureName } from '../fixtures';
+import type { DestinationContractOptions } from './options';
 import type { KnownSecret } from './secret-search';
 
 /** One standard test: a title and a body that throws when the plugin breaks the contract. */
@@ -47,6 +49,24 @@ export function kitSettings(plugin: AnyDestinationPlugin, options: { settings: u
     sandboxSettings:
       options.sandboxSettings === undefined ? undefined : parseSettings(plugin, options.sandboxSettings, 'options.sandboxSettings'),
   };
+}
+
+/** `settings` with the plugin's subscription state turned on (`options.subscriptionState.settings` laid over it). */
+export function stateSettings(plugin: AnyDestinationPlugin, options: DestinationContractOptions): unknown {
+  const { settings, subscriptionState } = options;
+  return parseSettings(plugin, { ...settings, ...subscriptionState?.settings }, 'options.settings with options.subscriptionState.settings');
+}
+
+/**
+ * The settings the request and response suites build under: `options.settings`, and, when turning state on
+ * changes them, the state settings too (a delivery may then have several body records).
+ */
+export function buildSettings(plugin: AnyDestinationPlugin, options: DestinationContractOptions): [label: string, settings: unknown][] {
+  const all: [string, unknown][] = [['options.settings', kitSettings(plugin, options).settings]];
+  if (Object.keys(options.subscriptionState?.settings ?? {}).length > 0) {
+    all.push(['options.settings with options.subscriptionState.settings', stateSettings(plugin, options)]);
+  }
+  return all;
 }
 
 /** The secret values the kit's settings set, by key. */
@@ -130,6 +150,28 @@ function checkRequestShape(request: DeliveryRequest, label: string): void {
   if (request.warnings !== undefined && !request.warnings.every((w) => typeof w === 'string')) {
     violation(`${label}: warnings must be strings`);
   }
+  checkRecords(request, label);
+}
+
+/** Each delivery of the request has exactly one record deciding its outcome, and every record belongs to one of them. */
+function checkRecords(request: DeliveryRequest, label: string): void {
+  if (request.records === undefined) return;
+  if (!Array.isArray(request.records)) violation(`${label}: records must be an array when given`);
+  for (const [index, record] of request.records.entries()) {
+    const at = `${label}: record ${index}`;
+    if (typeof record?.part !== 'string' || record.part === '') violation(`${at}: part must be a non-empty string`);
+    if (typeof record.decides !== 'boolean') violation(`${at}: decides must be true or false`);
+    if (!request.deliveryIds.includes(record.deliveryId)) {
+      violation(`${at} names delivery ${JSON.stringify(record.deliveryId)}, which the request does not carry`);
+    }
+  }
+  checkExactlyOnce(
+    request.deliveryIds,
+    bodyRecords(request)
+      .filter((record) => record.decides)
+      .map((record) => record.deliveryId),
+    `${label}: the deciding records`,
+  );
 }
 
 /** `actual` holds each of `expected` exactly once and nothing else. */
