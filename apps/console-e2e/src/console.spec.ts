@@ -59,6 +59,8 @@ async function postWebhook(body: string): Promise<void> {
 }
 
 const screenshot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+/** As an operator pastes it from RevenueCat's dashboard. */
+const pretty = (body: string) => JSON.stringify(JSON.parse(body), null, 2);
 const notice = () => page.locator('#notice');
 const navigate = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
 
@@ -199,7 +201,7 @@ describe('the operator console', () => {
 
   it('previews a pasted webhook: the exact request, and why a destination skips', async () => {
     await navigate('Preview');
-    await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill(webhookBody('initial_purchase', { id: 'evt-preview' }));
+    await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill(pretty(webhookBody('initial_purchase', { id: 'evt-preview' })));
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.locator('figure.request', { hasText: 'rc_initial_purchase_event' }).waitFor();
     await screenshot('preview');

@@ -31,13 +31,15 @@ export function destinationsPage(main: HTMLElement, shell: Shell): Page {
             'section',
             { class: 'destination', 'aria-label': view.id },
             h('h2', {}, view.id, ' ', h('small', {}, view.plugin), ' ', badge(view.state)),
-            h(
-              'p',
-              {},
-              view.state === 'paused' ? (view.pausedBy ? WHY[view.pausedBy] : 'paused') : 'running',
-              view.reason ? ` — ${view.reason}` : '',
-              view.since ? ` (since ${time(view.since)})` : '',
-            ),
+            view.state === 'paused'
+              ? h(
+                  'p',
+                  {},
+                  view.pausedBy ? WHY[view.pausedBy] : 'paused',
+                  view.reason ? ` — ${view.reason}` : '',
+                  view.since ? ` (since ${time(view.since)})` : '',
+                )
+              : null,
             h(
               'p',
               {},
@@ -45,7 +47,7 @@ export function destinationsPage(main: HTMLElement, shell: Shell): Page {
               `${view.deliveries.dead} dead · oldest pending ${age(view.oldestPendingAgeMs)} · ${view.inFlightRequests} requests in flight`,
             ),
             h('button', { type: 'button', onclick: () => toggle(view) }, view.state === 'paused' ? 'Resume' : 'Pause'),
-            h('details', {}, h('summary', {}, 'Settings (secrets redacted)'), h('pre', { tabindex: 0 }, json(view.settings))),
+            h('details', { open: true }, h('summary', {}, 'Settings (secrets redacted)'), h('pre', { tabindex: 0 }, json(view.settings))),
           ),
         ),
       );

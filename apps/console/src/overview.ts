@@ -36,8 +36,7 @@ export function overviewPage(main: HTMLElement): Page {
       samples.push(latest);
       while (samples.length > 1 && samples[1].atMs <= now - WINDOW_MS) samples.shift();
       const first = samples[0];
-      const spanMinutes = Math.max(1, Math.round((now - first.atMs) / 60_000));
-      const windowLabel = now - first.atMs >= WINDOW_MS - 5_000 ? 'last 5 min' : `last ${spanMinutes} min (since this page opened)`;
+      const windowLabel = `last ${Math.min(5, Math.max(1, Math.ceil((now - first.atMs) / 60_000)))} min`;
       const totals = {
         webhooks: sum(samplesNow, 'ferry_webhooks_total', { outcome: 'stored' }),
         duplicates: sum(samplesNow, 'ferry_webhooks_total', { outcome: 'duplicate' }),
@@ -56,6 +55,7 @@ export function overviewPage(main: HTMLElement): Page {
           ...tile(`Delivered, ${t.windowLabel}`, t.delivered),
           ...tile(`Failed attempts, ${t.windowLabel}`, t.failed),
         ),
+        h('p', { class: 'hint' }, 'Delivered and failed are counted while this page is open, over at most the last 5 minutes.'),
       ]);
       renderIfChanged(destinations, views, (list) => [
         table(
