@@ -23,6 +23,9 @@ export default [
             { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['scope:core'] },
             { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['scope:core'] },
             { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['scope:core', 'type:source'] },
+            // The console runs in the browser and talks to the runner over HTTP only: it imports nothing of ours.
+            { sourceTag: 'type:console', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:testkit', 'scope:core'] },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['*'] },
           ],

@@ -164,6 +164,22 @@ describe('one event', () => {
     ]);
   });
 
+  it('rebuilds, per delivery, the request its destination sent, secrets redacted', async () => {
+    const id = fixture('initial_purchase').webhook.event.id as string;
+    const [delivery] = (await admin('GET', `/events/${id}`)).json.deliveries;
+    expect(delivery.state).toBe('delivered');
+    const [request] = delivery.requests;
+    expect(request).toMatchObject({ method: 'POST', url: expect.stringContaining(fake.url), deliveryIds: [delivery.id] });
+    expect(JSON.stringify(request)).not.toContain(PASSCODE);
+    // The engine may have batched it with other events: the rebuilt records are among those sent.
+    const rebuilt = JSON.parse(request.body).d as unknown[];
+    expect(rebuilt.length).toBeGreaterThan(0);
+    const sentRecords = fake.records().map((stored) => stored.record);
+    expect(sentRecords).toEqual(expect.arrayContaining(rebuilt));
+    const transfer = (await admin('GET', `/events/${fixture('transfer').webhook.event.id}`)).json;
+    expect(transfer.deliveries[0]).toMatchObject({ state: 'skipped', requests: [] });
+  });
+
   it('answers 404 for an unknown id', async () => {
     const answer = await admin('GET', '/events/no-such-event');
     expect(answer.status).toBe(404);

@@ -6,6 +6,7 @@ import {
   redactSettings,
   systemClock,
   type Clock,
+  type DeliveryRequest,
   type DeliveryRow,
   type DeliveryState,
   type EventDetail,
@@ -125,9 +126,19 @@ function page<T extends { readonly id: string }>(items: readonly T[], limit: num
   return items.length === limit ? { items, next: items[items.length - 1].id } : { items };
 }
 
-export interface EventView extends Omit<EventDetail, 'body'> {
+type StoredDelivery = EventDetail['deliveries'][number];
+
+export interface EventView extends Omit<EventDetail, 'body' | 'deliveries'> {
   /** The webhook body as received. */
   readonly webhook: unknown;
+  readonly deliveries: readonly (StoredDelivery & {
+    /**
+     * The requests the destination's plugin builds for this event alone, secrets redacted: attempts keep no
+     * request bodies, and plugins are deterministic, so this is what was sent for it (a batch may have carried
+     * other events beside it). Empty when the destination skips the event or is no longer configured.
+     */
+    readonly requests: readonly DeliveryRequest[];
+  })[];
 }
 
 export interface DestinationView {
@@ -204,8 +215,29 @@ export class AdminService {
   async event(id: string): Promise<EventView | undefined> {
     const detail = await this.store.getEvent(id);
     if (!detail) return undefined;
-    const { body, ...rest } = detail;
-    return { ...rest, webhook: parseStoredBody(body) };
+    const { body, deliveries, ...rest } = detail;
+    const webhook = parseStoredBody(body);
+    const rebuilt = this.rebuiltRequests(webhook);
+    return {
+      ...rest,
+      webhook,
+      deliveries: deliveries.map((delivery) => ({
+        ...delivery,
+        requests: (rebuilt.get(delivery.destinationId) ?? []).map((request) => ({ ...request, deliveryIds: [delivery.id] })),
+      })),
+    };
+  }
+
+  /** Per destination, the requests its plugin builds from a stored webhook, as preview builds them. */
+  private rebuiltRequests(webhook: unknown): Map<string, readonly DeliveryRequest[]> {
+    const parsed = revenueCatSource.parse(webhook);
+    if (!parsed.ok) return new Map();
+    return new Map(
+      previewDeliveries(parsed.value, this.deps.destinations).map((preview) => [
+        preview.destinationId,
+        preview.status === 'send' ? preview.requests : [],
+      ]),
+    );
   }
 
   async destinations(): Promise<DestinationView[]> {

@@ -1,4 +1,6 @@
-import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
@@ -69,6 +71,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.register(async (scope) => webhookRoutes(scope, deps));
   app.register(async (scope) => adminRoutes(scope, deps), { prefix: '/admin' });
+  app.register(async (scope) => consoleRoutes(scope, deps));
   operationsRoutes(app, deps);
   return app;
 }
@@ -174,6 +177,69 @@ function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     admin.reassignOrphans(request.params.destinationId, request.body),
   );
   scope.post('/preview', async (request) => admin.preview(request.body));
+}
+
+/** The operator console's build output: the same path from src (tests) and from dist (`npm start`). */
+export const CONSOLE_DIR = path.resolve(__dirname, '../../console/dist');
+
+/** Sent with every console answer: scripts and styles only from this origin, never framed, no referrer leaks. */
+export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+};
+
+const CONSOLE_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+const plainPage = (title: string, text: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
+  `<body><h1>${title}</h1><p>${text}</p></body></html>`;
+
+const CONSOLE_DISABLED = plainPage(
+  'Ferry console disabled',
+  'The console uses the admin API, which is off. Set <code>server.adminToken</code> in the config ' +
+    '(a long random string, or <code>"${FERRY_ADMIN_TOKEN}"</code> to take it from the environment), restart the runner, ' +
+    'and sign in here with that token.',
+);
+const CONSOLE_NOT_BUILT = plainPage('Ferry console not built', 'Run <code>npx nx run console:build</code>, then reload.');
+
+/**
+ * `GET /console`: the operator console's static files, read once from a fixed list (the build output's
+ * top-level files), so no request path ever reaches the file system. It talks to /admin like any client.
+ */
+function consoleRoutes(scope: FastifyInstance, deps: ServerDeps): void {
+  let files: Promise<Map<string, Buffer>> | undefined;
+  const load = async () => {
+    const names = (await readdir(CONSOLE_DIR)).filter((name) => CONSOLE_TYPES[path.extname(name)] !== undefined);
+    return new Map(await Promise.all(names.map(async (name) => [name, await readFile(path.join(CONSOLE_DIR, name))] as const)));
+  };
+
+  scope.addHook('onRequest', async (_request, reply) => {
+    reply.headers(CONSOLE_HEADERS);
+  });
+  const serve = async (name: string, reply: FastifyReply) => {
+    if (deps.config.server.adminToken === undefined) return reply.code(403).type(CONSOLE_TYPES['.html']).send(CONSOLE_DISABLED);
+    files ??= load().catch((error: unknown) => {
+      files = undefined; // built later: try again on the next request
+      throw error;
+    });
+    const loaded = await files.catch(() => undefined);
+    if (loaded === undefined) return reply.code(503).type(CONSOLE_TYPES['.html']).send(CONSOLE_NOT_BUILT);
+    const content = loaded.get(name);
+    if (content === undefined) return reply.code(404).send({ error: 'not found' });
+    return reply.type(CONSOLE_TYPES[path.extname(name)]).send(content);
+  };
+  scope.get('/console', async (_request, reply) => serve('index.html', reply));
+  scope.get<{ Params: { '*': string } }>('/console/*', async (request, reply) => serve(request.params['*'] || 'index.html', reply));
 }
 
 const NO_STATS: StoreStats = { deliveries: [], oldestPendingAgeMs: [], events: 0 };

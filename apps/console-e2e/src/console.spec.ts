@@ -1,0 +1,230 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+
+// The operator's walkthrough in a real browser (Debian's chromium) against the built runner, as `npm start` runs it.
+
+const MAIN = path.resolve(__dirname, '../../runner/dist/main.js');
+const SCREENSHOTS = path.resolve(__dirname, '../../../docs/console');
+const ADMIN_TOKEN = 'console-e2e-admin-token-5d8f2a9c41b7';
+const WEBHOOK_AUTHORIZATION = 'Bearer console-e2e-hook-3c9e7b1a';
+const ACCOUNT_ID = 'E2E-ACC-001';
+const PASSCODE = 'console-e2e-passcode-8b2f6d4e';
+const DESTINATION = 'clevertap-main';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+let dir: string;
+let fake: FakeCleverTap;
+let runner: ChildProcess;
+let runnerOutput = '';
+let url: string;
+let browser: Browser;
+let page: Page;
+/** Console errors and page errors: any fails the suite at the end. */
+const errors: string[] = [];
+/** Requests to any host but this machine: any fails the suite (the console must work offline). */
+const foreign: string[] = [];
+/** The status a step expects the runner to refuse with: Chromium logs each refusal as a console error. */
+let refusalExpected: number | undefined;
+
+async function expectingRefusal(status: number, step: () => Promise<void>): Promise<void> {
+  refusalExpected = status;
+  try {
+    await step();
+  } finally {
+    refusalExpected = undefined;
+  }
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; runner output:\n${runnerOutput.slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function postWebhook(body: string): Promise<void> {
+  const answer = await fetch(`${url}/webhooks/revenuecat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION },
+    body,
+  });
+  expect(answer.status).toBe(200);
+}
+
+const screenshot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+/** As an operator pastes it from RevenueCat's dashboard. */
+const pretty = (body: string) => JSON.stringify(JSON.parse(body), null, 2);
+const notice = () => page.locator('#notice');
+const navigate = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'ferry-console-e2e-'));
+  await mkdir(SCREENSHOTS, { recursive: true });
+  fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
+  const config = {
+    server: { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN },
+    store: { url: `sqlite:${path.join(dir, 'ferry.db')}` },
+    sources: { revenuecat: { authorization: WEBHOOK_AUTHORIZATION } },
+    destinations: [
+      {
+        id: DESTINATION,
+        plugin: 'clevertap',
+        timeoutMs: 2_000,
+        settings: { endpoint: fake.url, accountId: ACCOUNT_ID, passcode: PASSCODE },
+      },
+    ],
+    delivery: { baseDelayMs: 20, maxDelayMs: 200 },
+    log: { level: 'info' },
+  };
+  const configFile = path.join(dir, 'ferry.config.json');
+  await writeFile(configFile, JSON.stringify(config));
+  runner = spawn(process.execPath, [MAIN, '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  runner.stdout?.on('data', (chunk: Buffer) => (runnerOutput += chunk));
+  runner.stderr?.on('data', (chunk: Buffer) => (runnerOutput += chunk));
+  url = await until('the runner to listen', () => /"url":"(http:\/\/[^"]+)"/.exec(runnerOutput)?.[1]);
+
+  for (const [name, id] of [
+    ['initial_purchase', 'evt-initial-1'],
+    ['trial_started', 'evt-trial-1'],
+    ['renewal', 'evt-renewal-1'],
+    ['cancellation', 'evt-cancel-1'],
+    ['transfer', 'evt-transfer-1'],
+  ] as const) {
+    await postWebhook(webhookBody(name, { id }));
+  }
+
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  await context.route('**/*', (route) => {
+    const requested = new URL(route.request().url());
+    if (LOOPBACK.has(requested.hostname)) return route.continue();
+    foreign.push(requested.href);
+    return route.abort();
+  });
+  page = await context.newPage();
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() !== 'error') return;
+    if (refusalExpected && message.text().includes(`the server responded with a status of ${refusalExpected}`)) return;
+    errors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  runner?.kill('SIGTERM');
+  if (runner && runner.exitCode === null) await new Promise((resolve) => runner.once('exit', resolve));
+  await fake?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  // Checked after every step, so the failing step is the one that caused it.
+  expect(errors.splice(0)).toEqual([]);
+  expect(foreign.splice(0)).toEqual([]);
+});
+
+describe('the operator console', () => {
+  it('refuses a wrong token with a visible message', async () => {
+    await page.goto(`${url}/console`);
+    await expectingRefusal(401, async () => {
+      await page.getByLabel('Admin token').fill('not-the-admin-token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await notice().filter({ hasText: 'refused the admin token' }).waitFor();
+    });
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  });
+
+  it('signs in with the token, which stays out of the address and the page', async () => {
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByLabel('Admin token').press('Enter');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('cell', { name: DESTINATION }).waitFor();
+    expect(page.url()).not.toContain(ADMIN_TOKEN);
+    expect(await page.content()).not.toContain(ADMIN_TOKEN);
+    await screenshot('overview');
+  });
+
+  it('shows a new webhook without a reload, then the event delivered with the request sent', async () => {
+    await navigate('Events');
+    await page.getByRole('link', { name: 'evt-initial-1' }).waitFor();
+    // A reload would lose this mark.
+    await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+    await postWebhook(webhookBody('renewal', { id: 'evt-arrives-live' }));
+    await page.getByRole('link', { name: 'evt-arrives-live' }).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    await screenshot('events');
+
+    await page.getByRole('link', { name: 'evt-arrives-live' }).click();
+    const delivery = page.getByRole('region', { name: `Delivery to ${DESTINATION}` });
+    await delivery.locator('.badge', { hasText: 'delivered' }).waitFor();
+    await delivery.getByRole('cell', { name: '200' }).first().waitFor();
+    const request = delivery.locator('figure.request');
+    await request.filter({ hasText: 'rc_renewal_event' }).waitFor();
+    expect(await request.textContent()).toContain(`POST ${fake.url}`);
+    expect(await page.content()).not.toContain(PASSCODE);
+    await screenshot('event');
+  });
+
+  it('finds a dead delivery under dead letters and replays it once CleverTap recovers', async () => {
+    fake.inject({ type: 'status', status: 400 });
+    await postWebhook(webhookBody('renewal', { id: 'evt-dies' }));
+    await navigate('Dead letters');
+    const select = page.getByLabel(`Select delivery of evt-dies to ${DESTINATION}`);
+    await select.waitFor();
+    await page
+      .getByRole('row', { name: /evt-dies/ })
+      .getByText('HTTP 400')
+      .waitFor();
+    await screenshot('dead-letters');
+
+    await select.check();
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await notice().filter({ hasText: 'Replayed 1 delivery' }).waitFor();
+    await page.getByText('No dead deliveries.').waitFor();
+
+    await page.goto(`${url}/console#/events/evt-dies`);
+    const delivery = page.getByRole('region', { name: `Delivery to ${DESTINATION}` });
+    await delivery.locator('.badge', { hasText: 'delivered' }).waitFor();
+    await delivery.getByRole('cell', { name: '400', exact: true }).waitFor();
+  });
+
+  it('previews a pasted webhook: the exact request, and why a destination skips', async () => {
+    await navigate('Preview');
+    await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill(pretty(webhookBody('initial_purchase', { id: 'evt-preview' })));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.locator('figure.request', { hasText: 'rc_initial_purchase_event' }).waitFor();
+    await screenshot('preview');
+
+    await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill(webhookBody('transfer', { id: 'evt-preview-skip' }));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByText(/^Skips it:/).waitFor();
+    await expectingRefusal(400, async () => {
+      await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill('{"event": {}}');
+      await page.getByRole('button', { name: 'Preview' }).click();
+      await notice().filter({ hasText: 'invalid webhook' }).waitFor();
+    });
+  });
+
+  it('pauses and resumes a destination', async () => {
+    await navigate('Destinations');
+    const destination = page.getByRole('region', { name: DESTINATION });
+    await destination.getByRole('button', { name: 'Pause' }).waitFor();
+    await screenshot('destinations');
+    await destination.getByRole('button', { name: 'Pause' }).click();
+    await destination.getByRole('button', { name: 'Resume' }).waitFor();
+    await destination.getByText('paused by an operator').waitFor();
+    await destination.getByRole('button', { name: 'Resume' }).click();
+    await destination.getByRole('button', { name: 'Pause' }).waitFor();
+  });
+});

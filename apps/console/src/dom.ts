@@ -1,0 +1,78 @@
+/** A child of `h`: text is always inserted as text, never parsed as HTML. */
+export type Child = Node | string | number | null | undefined | false;
+
+type Attributes = Record<string, string | boolean | number | undefined | ((event: Event) => void)>;
+
+/** Builds an element; `on…` attributes become listeners, `false`/`undefined` ones are left out. */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (typeof value === 'function') element.addEventListener(name.slice(2), value);
+    else if (value === true) element.setAttribute(name, '');
+    else if (value !== undefined && value !== false) element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+export function append(parent: Node, children: readonly Child[]): void {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    parent.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+}
+
+/** Replaces a container's content, keeping the container (and the focus outside it). */
+export function replace(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren();
+  append(parent, children);
+}
+
+/** A labelled form field: the label names the control for screen readers and tests. */
+export function field(label: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement): HTMLLabelElement {
+  return h('label', { class: 'field' }, h('span', {}, label), control);
+}
+
+export function select(name: string, options: readonly (readonly [value: string, label: string])[], selected = ''): HTMLSelectElement {
+  return h('select', { name }, ...options.map(([value, label]) => h('option', { value, selected: value === selected }, label)));
+}
+
+export function table(headings: readonly string[], rows: readonly Child[][], caption?: string): HTMLTableElement {
+  return h(
+    'table',
+    {},
+    caption ? h('caption', {}, caption) : null,
+    h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
+    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, cell))))),
+  );
+}
+
+export const time = (ms: number | null | undefined): string => (ms ? new Date(ms).toLocaleString() : '—');
+
+export function age(ms: number): string {
+  if (ms < 1_000) return ms > 0 ? '< 1 s' : '—';
+  const seconds = Math.round(ms / 1_000);
+  if (seconds < 120) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
+}
+
+export const json = (value: unknown): string => JSON.stringify(value, null, 2);
+
+/** Request bodies are JSON text: shown pretty when they parse, as sent otherwise. */
+export function prettyBody(body: string): string {
+  try {
+    return json(JSON.parse(body));
+  } catch {
+    return body;
+  }
+}
+
+export const badge = (state: string): HTMLElement => h('span', { class: `badge state-${state}` }, state.replace('_', ' '));
+
+/** `datetime-local` value → epoch ms, or undefined when empty. */
+export const localTimeMs = (value: string): number | undefined => (value ? new Date(value).getTime() : undefined);

@@ -1,0 +1,108 @@
+import { admin } from './api.js';
+import { field, h, localTimeMs, select, table, time } from './dom.js';
+import { renderIfChanged, type Page } from './page.js';
+import { DELIVERY_STATES, type EventRow } from './types.js';
+
+const PAGE_SIZE = 50;
+
+export const eventHref = (id: string) => `#/events/${encodeURIComponent(id)}`;
+
+/**
+ * Newest first, one page at a time through the API's `before` cursor, so a store of any size costs one
+ * small query per refresh. `query` comes from the address (`#/events?user=…`), so filters can be linked.
+ */
+export function eventsPage(main: HTMLElement, query: URLSearchParams): Page {
+  const filters = { state: query.get('state') ?? '', user: query.get('user') ?? '', type: query.get('type') ?? '' };
+  const state = select('state', [['', 'Any'], ...DELIVERY_STATES.map((s) => [s, s.replace('_', ' ')] as const)], filters.state);
+  const user = h('input', { name: 'user', value: filters.user, autocomplete: 'off' });
+  const type = h('input', { name: 'type', value: filters.type, placeholder: 'e.g. RENEWAL', autocomplete: 'off' });
+  const destination = h('input', { name: 'destination', value: query.get('destination') ?? '', autocomplete: 'off' });
+  const since = h('input', { name: 'since', type: 'datetime-local' });
+  const until = h('input', { name: 'until', type: 'datetime-local' });
+  const findId = h('input', { name: 'id', autocomplete: 'off', required: true });
+  const results = h('div', { class: 'results' });
+  const pager = h('div', { class: 'pager' });
+
+  /** `before` cursors of the pages behind the current one; the current page's own is the last. */
+  const cursors: (string | undefined)[] = [undefined];
+  let next: string | undefined;
+
+  const filterForm = h(
+    'form',
+    {
+      class: 'filters',
+      'aria-label': 'Filter events',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        cursors.splice(0, cursors.length, undefined);
+        void page.refresh();
+      },
+    },
+    field('Delivery state', state),
+    field('Destination', destination),
+    field('User id', user),
+    field('Type', type),
+    field('Received from', since),
+    field('Received before', until),
+    h('button', { type: 'submit' }, 'Filter'),
+  );
+  const findForm = h(
+    'form',
+    {
+      class: 'filters',
+      'aria-label': 'Find an event',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        location.hash = eventHref(findId.value.trim());
+      },
+    },
+    field('Event id', findId),
+    h('button', { type: 'submit' }, 'Find event'),
+  );
+  main.append(findForm, filterForm, results, pager);
+
+  const move = (cursor: 'older' | 'newer') => {
+    if (cursor === 'older') cursors.push(next);
+    else if (cursors.length > 1) cursors.pop();
+    void page.refresh();
+  };
+
+  const page: Page = {
+    title: 'Events',
+    async refresh() {
+      const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+      const add = (name: string, value: string | number | undefined) =>
+        value !== undefined && value !== '' && params.set(name, String(value));
+      add('state', state.value);
+      add('destination', destination.value.trim());
+      add('user', user.value.trim());
+      add('type', type.value.trim());
+      add('since', localTimeMs(since.value));
+      add('until', localTimeMs(until.value));
+      add('before', cursors[cursors.length - 1]);
+      const answer = await admin<{ events: EventRow[]; next?: string }>('GET', `/events?${params}`);
+      next = answer.next;
+      renderIfChanged(results, answer.events, (events) => [
+        events.length === 0
+          ? h('p', {}, 'No events match.')
+          : table(
+              ['Received', 'Event', 'Type', 'Kind', 'User', 'Environment'],
+              events.map((event) => [
+                time(event.receivedAtMs),
+                h('a', { href: eventHref(event.id) }, event.id),
+                event.type,
+                event.kind ?? '—',
+                event.userId ? h('a', { href: `#/events?user=${encodeURIComponent(event.userId)}` }, event.userId) : '—',
+                event.environment,
+              ]),
+              `Events, newest first, page ${cursors.length}`,
+            ),
+      ]);
+      renderIfChanged(pager, { newer: cursors.length > 1, older: next !== undefined }, (can) => [
+        can.newer ? h('button', { type: 'button', onclick: () => move('newer') }, 'Newer') : null,
+        can.older ? h('button', { type: 'button', onclick: () => move('older') }, 'Older') : null,
+      ]);
+    },
+  };
+  return page;
+}

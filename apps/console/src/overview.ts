@@ -1,0 +1,80 @@
+import { admin, metrics, sum } from './api.js';
+import { age, badge, h, table } from './dom.js';
+import { renderIfChanged, type Page } from './page.js';
+import type { DestinationView } from './types.js';
+
+const WINDOW_MS = 5 * 60_000;
+
+interface Sample {
+  atMs: number;
+  delivered: number;
+  failed: number;
+}
+
+/** Counter samples seen by this tab, to tell delivered and failed over the last minutes (Prometheus counters only add up). */
+const samples: Sample[] = [];
+
+export function overviewPage(main: HTMLElement): Page {
+  const summary = h('section', { 'aria-label': 'Totals' });
+  const destinations = h('section', { 'aria-labelledby': 'destinations-heading' });
+  main.append(summary, h('h2', { id: 'destinations-heading' }, 'Destinations'), destinations);
+
+  return {
+    title: 'Overview',
+    async refresh() {
+      const [views, samplesNow] = await Promise.all([
+        admin<{ destinations: DestinationView[] }>('GET', '/destinations').then((answer) => answer.destinations),
+        metrics(),
+      ]);
+      const now = Date.now();
+      const latest: Sample = {
+        atMs: now,
+        delivered: sum(samplesNow, 'ferry_delivery_outcomes_total', { outcome: 'delivered' }),
+        failed:
+          sum(samplesNow, 'ferry_delivery_outcomes_total') - sum(samplesNow, 'ferry_delivery_outcomes_total', { outcome: 'delivered' }),
+      };
+      samples.push(latest);
+      while (samples.length > 1 && samples[1].atMs <= now - WINDOW_MS) samples.shift();
+      const first = samples[0];
+      const windowLabel = `last ${Math.min(5, Math.max(1, Math.ceil((now - first.atMs) / 60_000)))} min`;
+      const totals = {
+        webhooks: sum(samplesNow, 'ferry_webhooks_total', { outcome: 'stored' }),
+        duplicates: sum(samplesNow, 'ferry_webhooks_total', { outcome: 'duplicate' }),
+        events: sum(samplesNow, 'ferry_events_stored'),
+        delivered: latest.delivered - first.delivered,
+        failed: latest.failed - first.failed,
+        windowLabel,
+      };
+      renderIfChanged(summary, totals, (t) => [
+        h(
+          'dl',
+          { class: 'tiles' },
+          ...tile('Webhooks stored (since start)', t.webhooks),
+          ...tile('Duplicates (since start)', t.duplicates),
+          ...tile('Events in the store', t.events),
+          ...tile(`Delivered, ${t.windowLabel}`, t.delivered),
+          ...tile(`Failed attempts, ${t.windowLabel}`, t.failed),
+        ),
+        h('p', { class: 'hint' }, 'Delivered and failed are counted while this page is open, over at most the last 5 minutes.'),
+      ]);
+      renderIfChanged(destinations, views, (list) => [
+        table(
+          ['Destination', 'State', 'Pending', 'In flight', 'Paused', 'Delivered', 'Skipped', 'Dead', 'Oldest pending'],
+          list.map((view) => [
+            h('a', { href: '#/destinations' }, view.id),
+            h('span', {}, badge(view.state), view.reason ? ` ${view.reason}` : ''),
+            view.deliveries.pending,
+            view.deliveries.in_flight,
+            view.deliveries.paused,
+            view.deliveries.delivered,
+            view.deliveries.skipped,
+            view.deliveries.dead > 0 ? h('a', { href: '#/dead' }, String(view.deliveries.dead)) : '0',
+            age(view.oldestPendingAgeMs),
+          ]),
+        ),
+      ]);
+    },
+  };
+}
+
+const tile = (label: string, value: number) => [h('div', {}, h('dt', {}, label), h('dd', {}, String(value)))];

@@ -1,0 +1,60 @@
+import { admin } from './api.js';
+import { field, h, replace } from './dom.js';
+import { requestView } from './event.js';
+import type { Page, Shell } from './page.js';
+import type { DestinationPreview } from './types.js';
+
+interface PreviewAnswer {
+  event: { id: string; type: string; kind: string | null; environment: string; appUserId: string | null };
+  destinations: DestinationPreview[];
+}
+
+/** Nothing is stored or sent: the API builds each destination's requests and says why one would skip. */
+export function previewPage(main: HTMLElement, shell: Shell): Page {
+  const webhook = h('textarea', { name: 'webhook', rows: 14, spellcheck: 'false', required: true });
+  const result = h('div', { 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    {
+      'aria-label': 'Preview a webhook',
+      onsubmit: (event: Event) => {
+        event.preventDefault();
+        void shell.act(async () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(webhook.value);
+          } catch (error) {
+            throw new Error(`The webhook is not JSON: ${(error as Error).message}`);
+          }
+          replace(result, ...render(await admin<PreviewAnswer>('POST', '/preview', body)));
+        });
+      },
+    },
+    field('Webhook (JSON, as RevenueCat posts it)', webhook),
+    h('button', { type: 'submit' }, 'Preview'),
+  );
+  main.append(form, result);
+  return { title: 'Preview', refresh: async () => undefined };
+}
+
+function render(answer: PreviewAnswer): HTMLElement[] {
+  const { event } = answer;
+  return [
+    h('p', {}, `${event.type} (${event.kind ?? 'no kind'}) for ${event.appUserId ?? 'no user'}, ${event.environment}, id ${event.id}`),
+    ...answer.destinations.map((d) =>
+      h(
+        'section',
+        { class: 'delivery', 'aria-label': `Preview for ${d.destinationId}` },
+        h('h2', {}, d.destinationId, ' ', h('small', {}, d.plugin)),
+        ...(d.status === 'send'
+          ? [
+              ...d.warnings.map((warning) => h('p', { class: 'hint' }, `Warning: ${warning}`)),
+              ...d.requests.map((request, index) => requestView(request, `Request ${index + 1} (secrets redacted)`)),
+            ]
+          : d.status === 'skip'
+            ? [h('p', {}, `Skips it: ${d.rule} — ${d.reason}`)]
+            : [h('p', {}, `Would wait paused: missing ${d.missing.join(', ')}`)]),
+      ),
+    ),
+  ];
+}
