@@ -1,4 +1,4 @@
-import type { DeliveryState, Environment, EventKind, OutcomeType } from '@ferry/core';
+import type { DeliveryState, Environment, EventKind, OutcomeType, StoredPauseCause } from '@ferry/core';
 
 /**
  * The tables as Kysely sees them. Columns are snake_case in SQL; `CamelCasePlugin` maps them to these
@@ -9,6 +9,7 @@ export interface Database {
   events: EventsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
+  destinationPauses: DestinationPausesTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -49,6 +50,14 @@ export interface AttemptsTable {
   status: number | null;
   outcome: OutcomeType;
   error: string | null;
+}
+
+export interface DestinationPausesTable {
+  destinationId: string;
+  cause: StoredPauseCause;
+  reason: string;
+  sinceMs: number;
+  setBy: string;
 }
 
 export interface MigrationsTable {

@@ -72,7 +72,24 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 2,
+    name: 'destination pauses, shared by every runner',
+    async up(trx) {
+      await trx.schema
+        .createTable('destination_pauses')
+        .addColumn('destination_id', 'text', (c) => c.primaryKey())
+        .addColumn('cause', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('since_ms', 'bigint', (c) => c.notNull())
+        .addColumn('set_by', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
+
+/** Every schema version, oldest first: what a fully migrated database has applied. */
+export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((migration) => migration.version);
 
 /**
  * Applies the migrations this database lacks, in one transaction. `lock` runs first inside it and must

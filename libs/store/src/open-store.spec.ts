@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import type { Logger, Store } from '@ferry/core';
 import type { Database } from './database';
+import { MIGRATION_VERSIONS } from './migrations';
 import { openStore } from './open-store';
 
 describe('openStore', () => {
@@ -35,7 +36,7 @@ describe('openStore', () => {
     const other = new BetterSqlite3(file, { readonly: true });
     try {
       expect(other.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(other.prepare('select count(*) from ferry_migrations').pluck().get()).toBe(1);
+      expect(other.prepare('select count(*) from ferry_migrations').pluck().get()).toBe(MIGRATION_VERSIONS.length);
     } finally {
       other.close();
     }
