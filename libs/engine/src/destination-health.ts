@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Clock, DestinationPause, Logger, Store, StoredPauseCause } from '@ferry/core';
+import { STORED_PAUSE_CAUSES, type Clock, type DestinationPause, type Logger, type Store } from '@ferry/core';
 import type { DestinationStatus } from './options';
 import { describeError } from './errors';
 
@@ -7,7 +7,8 @@ import { describeError } from './errors';
  * Why a destination does not send: its config lacks something (this runner's own verdict), or a pause
  * kept in the store for every runner (an operator's, or refused credentials).
  */
-export type PauseCause = 'configuration' | StoredPauseCause;
+export const PAUSE_CAUSES = ['configuration', ...STORED_PAUSE_CAUSES] as const;
+export type PauseCause = (typeof PAUSE_CAUSES)[number];
 
 type Health =
   { readonly state: 'running' } | { readonly state: 'paused'; readonly cause: PauseCause; readonly reason: string; readonly since: number };
