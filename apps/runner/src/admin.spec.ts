@@ -310,7 +310,8 @@ describe('metrics', () => {
     expect(text).toMatch(/^ferry_delivery_outcomes_total\{destination="clevertap-main",outcome="rejected"\} [1-9]\d*$/m);
     expect(text).toMatch(/^ferry_queue_depth\{destination="clevertap-main"\} 0$/m);
     expect(text).toMatch(/^ferry_oldest_pending_age_seconds\{destination="clevertap-main"\} 0$/m);
-    expect(text).toMatch(/^ferry_destination_paused\{destination="clevertap-main"\} 0$/m);
+    for (const cause of ['operator', 'credentials', 'configuration'])
+      expect(text).toMatch(new RegExp(`^ferry_destination_paused\\{destination="clevertap-main",cause="${cause}"\\} 0$`, 'm'));
     expect(text).toMatch(/^ferry_events_stored 5$/m);
   });
 

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import {
   DELIVERY_STATES,
@@ -9,6 +10,7 @@ import {
   type DeliveryRequest,
   type DeliveryRow,
   type DeliveryState,
+  type DestinationPause,
   type EventDetail,
   type EventRow,
   type FieldIssue,
@@ -18,7 +20,13 @@ import {
   type Store,
   type StoreStats,
 } from '@ferry/core';
-import { previewDeliveries, type DestinationInstance, type DestinationPreview, type DestinationStatus } from '@ferry/engine';
+import {
+  previewDeliveries,
+  type DestinationInstance,
+  type DestinationPreview,
+  type DestinationStatus,
+  type PauseCause,
+} from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
 import { fieldIssues, numeric } from './input';
 import { ReplayJobs, type ReplayJob, type StartedReplay } from './replay-jobs';
@@ -31,6 +39,14 @@ export class InputError extends Error {
   ) {
     super(message);
     this.name = 'InputError';
+  }
+}
+
+/** The request cannot be done in the state things are in (resuming a destination that lacks configuration). */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
   }
 }
 
@@ -96,6 +112,9 @@ function reassignRequest(configured: readonly string[]) {
     .strict();
 }
 
+const MAX_PAUSE_REASON = 500;
+const pauseRequest = z.object({ reason: z.string().trim().min(1).max(MAX_PAUSE_REASON).optional() }).strict();
+
 function parseInput<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const parsed = schema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
@@ -144,8 +163,10 @@ export interface EventView extends Omit<EventDetail, 'body' | 'deliveries'> {
 export interface DestinationView {
   readonly id: string;
   readonly plugin: string;
-  /** The live dispatcher's state; without one (the command line), paused when deliveries wait paused. */
+  /** The live dispatcher's state; without one (the command line), the stored pause. */
   readonly state: 'running' | 'paused';
+  /** Why it is paused: an operator, refused credentials (probed until accepted), or missing configuration. */
+  readonly pausedBy?: PauseCause;
   readonly reason?: string;
   readonly since?: number;
   readonly inFlightRequests: number;
@@ -180,8 +201,13 @@ export interface AdminServiceDeps {
   /** Absent for commands that need none (preview). */
   readonly store?: Store;
   readonly clock?: Clock;
-  /** The dispatcher running in this process, if any: its live status, and a wake-up after replays. */
-  readonly dispatcher?: { status(): DestinationStatus[]; notify(destinationId?: string): void };
+  /** The dispatcher running in this process, if any: its live status, a wake-up after replays, and a pause read at once. */
+  readonly dispatcher?: {
+    readonly ownerId: string;
+    status(): DestinationStatus[];
+    notify(destinationId?: string): void;
+    refreshPause(destinationId: string): Promise<void>;
+  };
 }
 
 /**
@@ -241,10 +267,12 @@ export class AdminService {
   }
 
   async destinations(): Promise<DestinationView[]> {
-    return this.destinationViews(await this.store.stats(this.clock.now()));
+    const stats = await this.store.stats(this.clock.now());
+    // A running dispatcher knows the pauses; without one (the command line), the store does.
+    return this.destinationViews(stats, this.deps.dispatcher ? [] : await this.store.destinationPauses());
   }
 
-  destinationViews(stats: StoreStats): DestinationView[] {
+  destinationViews(stats: StoreStats, pauses: readonly DestinationPause[] = []): DestinationView[] {
     const live = new Map((this.deps.dispatcher?.status() ?? []).map((status) => [status.destinationId, status]));
     return this.deps.destinations.map((destination): DestinationView => {
       const deliveries = Object.fromEntries(DELIVERY_STATES.map((state) => [state, 0])) as Record<DeliveryState, number>;
@@ -262,13 +290,55 @@ export class AdminService {
         oldestPendingAgeMs: stats.oldestPendingAgeMs.find((row) => row.destinationId === destination.id)?.ageMs ?? 0,
         settings: redactSettings(destination.settings, destination.plugin.secrets),
       };
-      if (missingConfig.length > 0) return { ...base, state: 'paused', reason: `missing configuration: ${missingConfig.join(', ')}` };
-      if (status) return { ...base, state: status.state, reason: status.reason, since: status.since };
-      if (this.deps.dispatcher === undefined && deliveries.paused > 0) {
-        return { ...base, state: 'paused', reason: `${deliveries.paused} deliveries wait paused` };
-      }
+      if (missingConfig.length > 0)
+        return { ...base, state: 'paused', pausedBy: 'configuration', reason: `missing configuration: ${missingConfig.join(', ')}` };
+      if (status) return { ...base, state: status.state, pausedBy: status.pausedBy, reason: status.reason, since: status.since };
+      const pause = pauses.find((candidate) => candidate.destinationId === destination.id);
+      if (pause) return { ...base, state: 'paused', pausedBy: pause.cause, reason: pause.reason, since: pause.sinceMs };
       return { ...base, state: 'running' };
     });
+  }
+
+  /**
+   * Pauses a destination for every runner until an operator resumes it; its waiting deliveries wait as
+   * paused (none die). Idempotent. Undefined for an unknown destination.
+   */
+  async pauseDestination(id: string, request: unknown): Promise<DestinationView | undefined> {
+    const { reason } = parseInput(pauseRequest, request, 'pause request');
+    if (!this.destination(id)) return undefined;
+    await this.store.pauseDestination({
+      destinationId: id,
+      cause: 'operator',
+      reason: reason ?? 'paused by an operator',
+      sinceMs: this.clock.now(),
+      setBy: this.deps.dispatcher?.ownerId ?? `command line on ${hostname()}:${process.pid}`,
+    });
+    return this.destinationAfterChange(id);
+  }
+
+  /**
+   * Ends an operator's pause, or a credentials pause (the next refusal pauses it again), for every
+   * runner; its paused deliveries fall due. Idempotent. Missing configuration cannot be resumed here.
+   */
+  async resumeDestination(id: string): Promise<DestinationView | undefined> {
+    const destination = this.destination(id);
+    if (!destination) return undefined;
+    const missingConfig = destination.plugin.missingConfig?.(destination.settings) ?? [];
+    if (missingConfig.length > 0) {
+      throw new ConflictError(`${id} cannot be resumed: its configuration lacks ${missingConfig.join(', ')}; complete it and restart`);
+    }
+    await this.store.resumeDestination(id, this.clock.now());
+    return this.destinationAfterChange(id);
+  }
+
+  private destination(id: string): DestinationInstance | undefined {
+    return this.deps.destinations.find((destination) => destination.id === id);
+  }
+
+  /** The destination as every runner will see it; this one's dispatcher acts on the change at once. */
+  private async destinationAfterChange(id: string): Promise<DestinationView> {
+    await this.deps.dispatcher?.refreshPause(id);
+    return (await this.destinations()).find((view) => view.id === id)!;
   }
 
   /**

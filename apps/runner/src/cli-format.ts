@@ -81,7 +81,7 @@ export function formatDestinations(destinations: readonly DestinationView[]): st
   const rows = destinations.map((destination) => [
     destination.id,
     destination.plugin,
-    destination.state,
+    destination.pausedBy ? `${destination.state} (${destination.pausedBy})` : destination.state,
     String(destination.deliveries.pending),
     String(destination.deliveries.in_flight),
     String(destination.deliveries.paused),
@@ -108,6 +108,13 @@ export function formatOrphans(orphans: readonly OrphanView[]): string {
     table(['DESTINATION', 'PENDING', 'IN FLIGHT', 'PAUSED', 'DELIVERED', 'SKIPPED', 'DEAD'], rows) +
     'waiting ones (pending, in flight, paused) are sent nowhere: "orphans drop ID" or "orphans reassign ID --to CONFIGURED_ID"\n'
   );
+}
+
+/** One line: a destination's state, and why and since when it is paused. */
+export function formatDestinationState(destination: DestinationView): string {
+  if (destination.state === 'running') return `${destination.id}: running\n`;
+  const since = destination.since === undefined ? '' : ` since ${time(destination.since)}`;
+  return `${destination.id}: paused by ${text(destination.pausedBy)}${since}: ${text(destination.reason)}\n`;
 }
 
 /** Bodies are pretty-printed for reading; `--json` shows them byte-exact. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TOKENS, type Store } from '@ferry/core';
 import { openStore } from '@ferry/store';
-import { AdminService, InputError } from './admin';
+import { AdminService, ConflictError, InputError, type DestinationView } from './admin';
 import {
   ConfigError,
   configJsonSchema,
@@ -17,7 +17,15 @@ import {
 } from './config';
 import { createRunnerContainer, offeredPlugins } from './container';
 import { createLogger, textRedactor } from './logging';
-import { formatDeliveries, formatDestinations, formatEvent, formatEvents, formatOrphans, formatPreview } from './cli-format';
+import {
+  formatDeliveries,
+  formatDestinationState,
+  formatDestinations,
+  formatEvent,
+  formatEvents,
+  formatOrphans,
+  formatPreview,
+} from './cli-format';
 import type { StartedReplay } from './replay-jobs';
 
 /** Where the command line reads and writes; tests pass their own. */
@@ -173,6 +181,27 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       else context.out(formatDestinations(destinations));
     },
   },
+  'destinations pause': {
+    usage: 'destinations pause [--config FILE] [--json] [--reason TEXT] ID',
+    summary: 'pause a destination for every runner until resumed; its deliveries wait as paused and never die',
+    options: { ...CONFIG_OPTION, ...JSON_OPTION, reason: { type: 'string' } },
+    positionals: ['ID'],
+    async run(context) {
+      const id = context.positionals[0];
+      const request = context.values.reason === undefined ? {} : { reason: context.values.reason };
+      return printDestinationChange(context, id, await (await context.admin()).pauseDestination(id, request));
+    },
+  },
+  'destinations resume': {
+    usage: 'destinations resume [--config FILE] [--json] ID',
+    summary: "end an operator's or a credentials pause for every runner; its paused deliveries fall due",
+    options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    positionals: ['ID'],
+    async run(context) {
+      const id = context.positionals[0];
+      return printDestinationChange(context, id, await (await context.admin()).resumeDestination(id));
+    },
+  },
   replay: {
     usage:
       'replay [--config FILE] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
@@ -241,6 +270,17 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
 };
+
+/** The destination after a pause or resume, or why there is none; answers the exit code. */
+function printDestinationChange(context: Context, id: string, destination: DestinationView | undefined): number {
+  if (!destination) {
+    context.io.stderr(`ferry: no destination with id ${JSON.stringify(id)}\n`);
+    return 1;
+  }
+  if (context.values.json) printJson(context, { destination });
+  else context.out(formatDestinationState(destination));
+  return 0;
+}
 
 /** Replay request fields by the flag that sets them. */
 const REPLAY_FLAGS: Readonly<Record<string, string>> = { deliveryIds: 'id', eventIds: 'event', states: 'state' };
@@ -355,6 +395,10 @@ function reportFailure(error: unknown, stderr: (text: string) => void, configPat
   if (error instanceof InputError) {
     stderr(`ferry: ${error.message}:\n${error.issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n')}\n`);
     return 2;
+  }
+  if (error instanceof ConflictError) {
+    stderr(`ferry: ${error.message}\n`);
+    return 1;
   }
   if (error instanceof ConfigError) {
     stderr(`ferry: invalid config ${configPath}:\n${error.message}\n`);

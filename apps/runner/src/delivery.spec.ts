@@ -316,7 +316,7 @@ describe('rejected credentials', () => {
       expect(late.state).toBe('paused');
       expect((await wrong.admin('GET', '/deliveries?state=dead')).json.deliveries).toEqual([]);
       const metrics = (await send('GET', `${wrong.runner.url}/metrics`)).text;
-      expect(metrics).toContain('ferry_destination_paused{destination="clevertap-main"} 1');
+      expect(metrics).toContain('ferry_destination_paused{destination="clevertap-main",cause="credentials"} 1');
       const warnings = wrong.logs.entries().filter((entry) => entry.level === 40 && /paus/i.test(String(entry.msg)));
       expect(warnings.length).toBeGreaterThan(0);
     } finally {
@@ -329,7 +329,9 @@ describe('rejected credentials', () => {
       for (const name of ['initial_purchase', 'renewal', 'cancellation']) expect(recordsOf(fake, ACCOUNT_ID, name)).toHaveLength(1);
       const [view] = (await right.admin('GET', '/destinations')).json.destinations;
       expect(view).toMatchObject({ state: 'running', deliveries: expect.objectContaining({ delivered: 3, paused: 0, dead: 0 }) });
-      expect((await send('GET', `${right.runner.url}/metrics`)).text).toContain('ferry_destination_paused{destination="clevertap-main"} 0');
+      expect((await send('GET', `${right.runner.url}/metrics`)).text).toContain(
+        'ferry_destination_paused{destination="clevertap-main",cause="credentials"} 0',
+      );
     } finally {
       await right.runner.close();
     }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DELIVERY_STATES, type OutcomeType, type StoreStats } from '@ferry/core';
-import type { EngineObserver } from '@ferry/engine';
+import { PAUSE_CAUSES, type EngineObserver, type PauseCause } from '@ferry/engine';
 import type { OrphanView } from './admin';
 
 /** How a webhook request ended, as counted by `ferry_webhooks_total`. */
@@ -64,8 +64,8 @@ export class RunnerMetrics implements EngineObserver {
   });
   private readonly paused = new Gauge({
     name: 'ferry_destination_paused',
-    help: '1 while a destination is paused (credentials rejected or config incomplete)',
-    labelNames: ['destination'] as const,
+    help: '1 while a destination is paused for this cause (operator, credentials rejected, configuration incomplete), else 0',
+    labelNames: ['destination', 'cause'] as const,
     registers: [this.registry],
   });
   private readonly orphaned = new Gauge({
@@ -92,7 +92,7 @@ export class RunnerMetrics implements EngineObserver {
   /** The Prometheus text, with queue gauges refreshed from the store's stats, the destinations' states and the orphans. */
   async render(
     stats: StoreStats,
-    destinations: readonly { readonly id: string; readonly state: string }[],
+    destinations: readonly { readonly id: string; readonly state: string; readonly pausedBy?: PauseCause }[],
     orphans: readonly OrphanView[],
   ): Promise<string> {
     this.deliveries.reset();
@@ -103,8 +103,9 @@ export class RunnerMetrics implements EngineObserver {
     this.queueDepth.reset();
     this.oldestPending.reset();
     this.paused.reset();
-    for (const { id: destination, state: destinationState } of destinations) {
-      this.paused.set({ destination }, destinationState === 'paused' ? 1 : 0);
+    for (const { id: destination, state: destinationState, pausedBy } of destinations) {
+      for (const cause of PAUSE_CAUSES)
+        this.paused.set({ destination, cause }, destinationState === 'paused' && pausedBy === cause ? 1 : 0);
       for (const state of DELIVERY_STATES) this.deliveries.set({ destination, state }, 0);
       this.queueDepth.set({ destination }, 0);
       this.oldestPending.set({ destination }, 0);

@@ -4,7 +4,7 @@ import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
-import { InputError, type AdminService } from './admin';
+import { ConflictError, InputError, type AdminService } from './admin';
 import { bearerToken, credentialMatches } from './auth';
 import type { RunnerConfig } from './config';
 import type { PinoLogger } from './logging';
@@ -61,6 +61,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof InputError) return reply.code(400).send({ error: error.message, issues: error.issues });
+    if (error instanceof ConflictError) return reply.code(409).send({ error: error.message });
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500)
       return reply.code(status).send({ error: clientErrorMessage(error, status, request.routeOptions.bodyLimit) });
@@ -176,6 +177,16 @@ function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
   scope.post<{ Params: { destinationId: string } }>('/orphans/:destinationId/reassign', async (request) =>
     admin.reassignOrphans(request.params.destinationId, request.body),
   );
+  const noDestination = (reply: FastifyReply, id: string) =>
+    reply.code(404).send({ error: `no destination with id ${JSON.stringify(id)}` });
+  scope.post<{ Params: { id: string } }>('/destinations/:id/pause', async (request, reply) => {
+    const destination = await admin.pauseDestination(request.params.id, request.body);
+    return destination ? { destination } : noDestination(reply, request.params.id);
+  });
+  scope.post<{ Params: { id: string } }>('/destinations/:id/resume', async (request, reply) => {
+    const destination = await admin.resumeDestination(request.params.id);
+    return destination ? { destination } : noDestination(reply, request.params.id);
+  });
   scope.post('/preview', async (request) => admin.preview(request.body));
 }
 

@@ -178,6 +178,21 @@ export interface StoreStats {
   readonly events: number;
 }
 
+/** Why a destination is paused for every runner: an operator paused it, or the destination refused its credentials. */
+export const STORED_PAUSE_CAUSES = ['operator', 'credentials'] as const;
+export type StoredPauseCause = (typeof STORED_PAUSE_CAUSES)[number];
+
+/** A destination's pause as the store keeps it: one per paused destination, shared by every runner. */
+export interface DestinationPause {
+  readonly destinationId: string;
+  readonly cause: StoredPauseCause;
+  /** Shown to operators: their own words, or the refusal (secrets already out). */
+  readonly reason: string;
+  readonly sinceMs: number;
+  /** Which runner (or command line) set it, for the operator's benefit. */
+  readonly setBy: string;
+}
+
 export interface Store {
   /** Creates or upgrades the schema; safe when several runners start at once. */
   migrate(): Promise<void>;
@@ -194,6 +209,19 @@ export interface Store {
   releaseLeases(owner?: string): Promise<number>;
   /** Moves a destination's pending deliveries to paused, or paused back to pending. */
   setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number>;
+  /**
+   * Pauses a destination for every runner and moves its pending deliveries to paused, in one transaction.
+   * An operator's pause replaces a credentials pause (only the operator ends it); a credentials pause
+   * leaves any pause in place. Answers the pause in force afterwards.
+   */
+  pauseDestination(pause: DestinationPause): Promise<DestinationPause>;
+  /**
+   * Ends a destination's stored pause (only one of `cause`, when given); if none is left, its paused
+   * deliveries fall due, in the same transaction. Answers the pause still in force, if any.
+   */
+  resumeDestination(destinationId: string, nowMs: number, cause?: StoredPauseCause): Promise<DestinationPause | undefined>;
+  /** The stored pauses, of one destination or of all; a cheap read every dispatcher loop makes on its polls. */
+  destinationPauses(destinationId?: string): Promise<DestinationPause[]>;
   /** When the destination's next pending delivery falls due, if any. */
   nextDueAtMs(destinationId: string): Promise<number | undefined>;
   listEvents(filter: ListFilter): Promise<EventRow[]>;

@@ -74,6 +74,7 @@ export class DestinationLoop {
         clock: deps.clock,
         logger: this.log,
         probeEveryMs: deps.options.pausedProbeMs,
+        ownerId: deps.options.ownerId,
         safeText: (text) => this.errorText(text),
         onChange: () => deps.observer?.statusChanged?.(this.status()),
       },
@@ -103,6 +104,12 @@ export class DestinationLoop {
     if (!this.paused) this.wake();
   }
 
+  /** The stored pause changed (the operator paused or resumed): read it now, and act on it at once. */
+  async refreshPause(): Promise<void> {
+    await this.health.refresh();
+    this.wake();
+  }
+
   /** Stops leasing, lets the batches in flight finish and store their outcomes. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -113,7 +120,7 @@ export class DestinationLoop {
   private async run(): Promise<void> {
     await this.health.settle();
     // Paused for want of config: nothing to send or probe until a restart with a complete config.
-    if (this.paused && !this.health.probing) return;
+    if (this.health.cannotSend) return;
     while (!this.stopping) {
       try {
         await this.step();
@@ -126,9 +133,13 @@ export class DestinationLoop {
   }
 
   private async step(): Promise<void> {
+    // The pause is shared: another runner or the operator may have paused or resumed it since the last step.
+    await this.health.refresh();
     if (this.paused) {
-      await this.sleep(this.health.probeEveryMs);
-      if (!this.stopping) await this.probe();
+      // Poll-sized sleeps, so a resume elsewhere is seen within a poll; a credentials pause probes on its interval.
+      const untilProbe = this.health.takeProbeTurn();
+      if (untilProbe > 0) await this.sleep(Math.min(this.deps.options.pollMs, untilProbe));
+      else if (!this.stopping) await this.probe();
     } else if (this.batches.size >= this.concurrency) {
       await Promise.race(this.batches);
     } else {

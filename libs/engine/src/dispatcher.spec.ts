@@ -393,6 +393,26 @@ describe('Dispatcher: paused destinations', () => {
     expect(dispatcher.status()[0].state).toBe('running');
   });
 
+  it("holds an operator's pause stored by another runner: sends nothing, never probes, and delivers once resumed", async () => {
+    const destination = await server(ok);
+    const { store, dispatcher, ingest, allIn } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey })] });
+    dispatcher.start();
+    await store.pauseDestination({ destinationId: 'main', cause: 'operator', reason: 'maintenance', sinceMs: T0, setBy: 'elsewhere' });
+    await waitFor(() => dispatcher.status()[0].state === 'paused', 'the pause read from the store');
+    expect(dispatcher.status()[0]).toMatchObject({ pausedBy: 'operator', reason: 'maintenance', since: T0 });
+    expect(dispatcher.pausedDestinationIds()).toEqual(new Set(['main']));
+    await ingest(); // planned as paused
+    await waitFor(allIn('main', 'paused'), 'the deliveries to wait as paused');
+    // Several probe intervals pass: an operator's pause is not probed.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(destination.received).toHaveLength(0);
+
+    await store.resumeDestination('main', Date.now());
+    await dispatcher.refreshPause('main');
+    expect(dispatcher.status()[0]).toMatchObject({ state: 'running' });
+    await waitFor(allIn('main', 'delivered'), 'every delivery after the resume');
+  });
+
   it('keeps an unconfigured destination paused, parks its deliveries, and sends nothing', async () => {
     const destination = await server(ok);
     const configured = testDestination('main', { url: destination.url, apiKey });
@@ -409,6 +429,7 @@ describe('Dispatcher: paused destinations', () => {
         destinationId: 'main',
         plugin: 'test',
         state: 'paused',
+        pausedBy: 'configuration',
         reason: 'missing configuration: apiKey',
         since: expect.any(Number),
         inFlightRequests: 0,

@@ -23,10 +23,13 @@ export interface DispatcherDeps {
  */
 export class Dispatcher {
   private readonly loops = new Map<string, DestinationLoop>();
+  /** This runner: the owner of its leases and the author of the pauses it stores. */
+  readonly ownerId: string;
 
   constructor(deps: DispatcherDeps) {
     const given = Object.entries(deps.options ?? {}).filter(([, value]) => value !== undefined); // unset keys keep their defaults
     const options: DispatcherOptions = { ownerId: `runner-${randomUUID()}`, ...DEFAULT_DISPATCHER_OPTIONS, ...Object.fromEntries(given) };
+    this.ownerId = options.ownerId;
     const loopDeps = { ...deps, options, random: deps.random ?? Math.random };
     for (const destination of deps.destinations) {
       if (this.loops.has(destination.id)) throw new Error(`destination id "${destination.id}" is used twice`);
@@ -43,6 +46,11 @@ export class Dispatcher {
   notify(destinationId?: string): void {
     if (destinationId === undefined) for (const loop of this.loops.values()) loop.notify();
     else this.loops.get(destinationId)?.notify();
+  }
+
+  /** The stored pause of a destination changed (an operator's pause or resume): its loop reads it now, not at its next poll. */
+  async refreshPause(destinationId: string): Promise<void> {
+    await this.loops.get(destinationId)?.refreshPause();
   }
 
   status(): DestinationStatus[] {

@@ -1,10 +1,13 @@
 import { DEFAULT_RETRY_POLICY, type OutcomeType, type RetryPolicy } from '@ferry/core';
+import type { PauseCause } from './destination-health';
 
 /** Destination health as shown by the admin API and metrics. */
 export interface DestinationStatus {
   readonly destinationId: string;
   readonly plugin: string;
   readonly state: 'running' | 'paused';
+  /** Why it is paused. */
+  readonly pausedBy?: PauseCause;
   readonly reason?: string;
   /** When it paused, in ms since the epoch. */
   readonly since?: number;
@@ -26,7 +29,7 @@ export interface DispatcherOptions {
   readonly lingerMs: number;
   /** How often an idle destination looks for due retries (sooner when the next one is due sooner). */
   readonly pollMs: number;
-  /** How often a paused destination is probed with one delivery. */
+  /** How often a destination paused by refused credentials is probed with one delivery (by each runner). */
   readonly pausedProbeMs: number;
   readonly retryPolicy: RetryPolicy;
 }

@@ -1,4 +1,4 @@
-import type { DeliveryState, Environment, EventKind, OutcomeType } from '@ferry/core';
+import type { DeliveryState, Environment, EventKind, OutcomeType, StoredPauseCause } from '@ferry/core';
 
 /**
  * The tables as Kysely sees them. Columns are snake_case in SQL; `CamelCasePlugin` maps them to these
@@ -10,6 +10,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   subscriptionStateMarks: SubscriptionStateMarksTable;
+  destinationPauses: DestinationPausesTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -60,6 +61,14 @@ export interface SubscriptionStateMarksTable {
   userId: string;
   timestampMs: number;
   receivedSeq: number;
+}
+
+export interface DestinationPausesTable {
+  destinationId: string;
+  cause: StoredPauseCause;
+  reason: string;
+  sinceMs: number;
+  setBy: string;
 }
 
 export interface MigrationsTable {

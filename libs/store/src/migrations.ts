@@ -101,6 +101,20 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 3,
+    name: 'destination pauses, shared by every runner',
+    async up(trx) {
+      await trx.schema
+        .createTable('destination_pauses')
+        .addColumn('destination_id', 'text', (c) => c.primaryKey())
+        .addColumn('cause', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('since_ms', 'bigint', (c) => c.notNull())
+        .addColumn('set_by', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /** Every schema version, oldest first: what a migrated database has applied. */

@@ -8,6 +8,7 @@ import {
   type AttemptRow,
   type DeliveryRow,
   type DeliveryUpdate,
+  type DestinationPause,
   type EventDetail,
   type EventRow,
   type IngestEvent,
@@ -20,6 +21,7 @@ import {
   type ReplaySelector,
   type Store,
   type StoreStats,
+  type StoredPauseCause,
 } from '@ferry/core';
 import { DESTINATION_REMOVED, StoreInputError } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
@@ -272,18 +274,50 @@ export abstract class SqlStore implements Store {
     return Number(result.numUpdatedRows);
   }
 
-  async setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
-    const transition = paused ? 'pause' : 'resume';
-    const result = await this.write((trx) =>
-      trx
-        .updateTable('deliveries')
-        // Resumed deliveries are due at once.
-        .set({ state: stateAfter(transition), nextAttemptAtMs: paused ? undefined : nowMs, updatedAtMs: nowMs })
+  setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
+    return this.write((trx) => movePaused(trx, destinationId, paused, nowMs));
+  }
+
+  pauseDestination(pause: DestinationPause): Promise<DestinationPause> {
+    return this.write(async (trx) => {
+      // One statement, so two runners pausing at once cannot both insert: the precedence decides on conflict.
+      await trx
+        .insertInto('destinationPauses')
+        .values(pause)
+        .onConflict((oc) =>
+          pause.cause === 'operator'
+            ? oc
+                .column('destinationId')
+                .doUpdateSet({ cause: pause.cause, reason: pause.reason, sinceMs: pause.sinceMs, setBy: pause.setBy })
+                .where('destinationPauses.cause', '<>', 'operator')
+            : oc.column('destinationId').doNothing(),
+        )
+        .execute();
+      await movePaused(trx, pause.destinationId, true, pause.sinceMs);
+      return trx.selectFrom('destinationPauses').selectAll().where('destinationId', '=', pause.destinationId).executeTakeFirstOrThrow();
+    });
+  }
+
+  resumeDestination(destinationId: string, nowMs: number, cause?: StoredPauseCause): Promise<DestinationPause | undefined> {
+    return this.write(async (trx) => {
+      await trx
+        .deleteFrom('destinationPauses')
         .where('destinationId', '=', destinationId)
-        .where('state', 'in', statesFrom(transition))
-        .executeTakeFirst(),
-    );
-    return Number(result.numUpdatedRows);
+        .$if(cause !== undefined, (q) => q.where('cause', '=', cause!))
+        .execute();
+      const left = await trx.selectFrom('destinationPauses').selectAll().where('destinationId', '=', destinationId).executeTakeFirst();
+      if (!left) await movePaused(trx, destinationId, false, nowMs);
+      return left;
+    });
+  }
+
+  destinationPauses(destinationId?: string): Promise<DestinationPause[]> {
+    return this.db
+      .selectFrom('destinationPauses')
+      .selectAll()
+      .$if(destinationId !== undefined, (q) => q.where('destinationId', '=', destinationId!))
+      .orderBy('destinationId')
+      .execute();
   }
 
   async nextDueAtMs(destinationId: string): Promise<number | undefined> {
@@ -712,6 +746,18 @@ export function orphanPage(
     .where(waitingOrphan(transition, nowMs))
     .$if(where !== undefined, (q) => q.where(where!))
     .limit(CHUNK);
+}
+
+/** A destination's pending deliveries to paused, or paused back to pending (due at once); answers how many moved. */
+async function movePaused(trx: Transaction<Database>, destinationId: string, paused: boolean, nowMs: number): Promise<number> {
+  const transition = paused ? 'pause' : 'resume';
+  const result = await trx
+    .updateTable('deliveries')
+    .set({ state: stateAfter(transition), nextAttemptAtMs: paused ? undefined : nowMs, updatedAtMs: nowMs })
+    .where('destinationId', '=', destinationId)
+    .where('state', 'in', statesFrom(transition))
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
 }
 
 function eventValues(event: IngestEvent) {

@@ -8,6 +8,7 @@ import {
   type DeliveryRow,
   type DeliveryTransition,
   type DeliveryUpdate,
+  type DestinationPause,
   type EventDetail,
   type EventRow,
   type IngestEvent,
@@ -19,6 +20,7 @@ import {
   type ReplaySelector,
   type Store,
   type StoreStats,
+  type StoredPauseCause,
 } from '@ferry/core';
 
 /** A delivery as this store keeps it: the row, its retry window, lease holder and attempt log. */
@@ -36,6 +38,7 @@ export class MemoryDatabase {
   readonly receivedSeqs = new Map<string, number>();
   /** `destinationId \0 userId` → the newest event whose subscription state was sent. */
   readonly stateMarks = new Map<string, StateMark>();
+  readonly pauses = new Map<string, DestinationPause>();
   nextId = 1;
 }
 
@@ -180,6 +183,32 @@ export class MemoryStore implements Store {
     for (const row of moving)
       this.put({ ...row, state: stateAfter(transition), nextAttemptAtMs: paused ? row.nextAttemptAtMs : nowMs, updatedAtMs: nowMs });
     return moving.length;
+  }
+
+  async pauseDestination(pause: DestinationPause): Promise<DestinationPause> {
+    this.open();
+    const current = this.database.pauses.get(pause.destinationId);
+    // An operator's pause replaces a credentials pause; a credentials pause leaves any pause in place.
+    if (!current || (pause.cause === 'operator' && current.cause !== 'operator'))
+      this.database.pauses.set(pause.destinationId, { ...pause });
+    await this.setPaused(pause.destinationId, true, pause.sinceMs);
+    return this.database.pauses.get(pause.destinationId)!;
+  }
+
+  async resumeDestination(destinationId: string, nowMs: number, cause?: StoredPauseCause): Promise<DestinationPause | undefined> {
+    this.open();
+    const current = this.database.pauses.get(destinationId);
+    if (current && (cause === undefined || current.cause === cause)) this.database.pauses.delete(destinationId);
+    const left = this.database.pauses.get(destinationId);
+    if (!left) await this.setPaused(destinationId, false, nowMs);
+    return left;
+  }
+
+  async destinationPauses(destinationId?: string): Promise<DestinationPause[]> {
+    this.open();
+    return [...this.database.pauses.values()]
+      .filter((pause) => destinationId === undefined || pause.destinationId === destinationId)
+      .sort((a, b) => a.destinationId.localeCompare(b.destinationId));
   }
 
   async nextDueAtMs(destinationId: string): Promise<number | undefined> {
