@@ -12,6 +12,7 @@ import {
   type RetryPolicy,
 } from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, type DestinationInstance } from '@ferry/engine';
+import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
 import { fieldIssues, numeric } from './input';
 
 /** The documented example, used when no config file exists (it sits at the repository root). */
@@ -89,6 +90,18 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
             .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or postgres://…')
             .default('sqlite:./data/ferry.db')
             .describe('sqlite:PATH (relative to the working directory) or postgres://user:password@host/db'),
+          queryTimeoutMs: numeric(z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.queryTimeoutMs)).describe(
+            'Postgres: a statement is cancelled after this long, and a connection whose answer does not come a second later is dropped',
+          ),
+          connectTimeoutMs: numeric(z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.connectTimeoutMs)).describe(
+            'Postgres: opening a connection, or waiting for a free one, fails after this long',
+          ),
+          idleInTransactionTimeoutMs: numeric(
+            z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.idleInTransactionTimeoutMs),
+          ).describe('Postgres: the server ends a session idle inside a transaction this long, freeing its row locks'),
+          keepAliveDelayMs: numeric(z.number().int().min(1_000).default(DEFAULT_POSTGRES_TIMEOUTS.keepAliveDelayMs)).describe(
+            'Postgres: TCP keepalive probes start after a connection is idle this long',
+          ),
         })
         .strict()
         .prefault({}),
