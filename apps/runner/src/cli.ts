@@ -352,7 +352,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       admin: async () => {
         const current = loadConfig();
         const logger = createLogger({ level: 'warn', secrets: configSecrets(current), stream: { write: io.stderr } });
-        store ??= await openStore(current.store.url, { logger });
+        store ??= await openStore(current.store.url, { logger, timeouts: current.store });
         return new AdminService({ destinations: current.destinations, store });
       },
     };

@@ -70,7 +70,7 @@ describe('parseConfig', () => {
   });
 
   it('substitutes ${VAR} anywhere in a string, numbers included', () => {
-    const env = { RC_TOKEN: 'tok-123', CT_PASSCODE: 'from-env-passcode', PORT: '9090' };
+    const env = { RC_TOKEN: 'tok-12345', CT_PASSCODE: 'from-env-passcode', PORT: '9090' };
     const config = parseConfig(
       {
         server: { port: '${PORT}' },
@@ -81,7 +81,7 @@ describe('parseConfig', () => {
       env,
     );
     expect(config.server.port).toBe(9090);
-    expect(config.sources.revenuecat.authorization).toBe('Bearer tok-123');
+    expect(config.sources.revenuecat.authorization).toBe('Bearer tok-12345');
     expect(config.destinations[0].settings).toMatchObject({ passcode: 'from-env-passcode' });
   });
 
@@ -152,9 +152,34 @@ describe('parseConfig', () => {
     expect(problems({ server: { host: '0.0.0.0' } })).toEqual([
       'sources.revenuecat.authorization: required when server.host (0.0.0.0) is not a loopback address',
     ]);
-    const open = { server: { host: '0.0.0.0' }, sources: { revenuecat: { authorization: 'Bearer x' } } };
+    const open = { server: { host: '0.0.0.0' }, sources: { revenuecat: { authorization: 'Bearer long-enough' } } };
     expect(parseConfig(open, plugins, {}).server.host).toBe('0.0.0.0');
     expect(parseConfig({ server: { host: '::1' } }, plugins, {}).server.host).toBe('::1');
+  });
+
+  it('refuses secrets under 8 characters, naming the path and never the value', () => {
+    const lines = problems({
+      sources: { revenuecat: { authorization: 'Bearer 1234567' } },
+      destinations: [clevertap({ passcode: 'pass123', sandboxAccountId: 'SB', sandboxPasscode: 'sb-1234' })],
+    });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^sources\.revenuecat\.authorization: its credential \(after a scheme such as "Bearer "\) must be at least 8 characters: /,
+      ),
+      expect.stringMatching(/^destinations\[0\]\.settings\.passcode: must be at least 8 characters \(or empty while not yet set\): /),
+      expect.stringMatching(/^destinations\[0\]\.settings\.sandboxPasscode: must be at least 8 characters/),
+    ]);
+    for (const secret of ['1234567', 'pass123', 'sb-1234']) expect(lines.join('\n')).not.toContain(secret);
+    // 8 characters pass; an empty secret means "not set yet" (the destination waits, paused).
+    const config = parseConfig(
+      {
+        sources: { revenuecat: { authorization: 'Bearer 12345678' } },
+        destinations: [clevertap({ passcode: '12345678' }), clevertap({ passcode: '' }, { id: 'later' })],
+      },
+      plugins,
+      {},
+    );
+    expect(config.destinations).toHaveLength(2);
   });
 
   it('accepts sqlite and postgres store URLs', () => {

@@ -3,13 +3,16 @@ import path from 'node:path';
 import { z } from 'zod';
 import {
   DEFAULT_RETRY_POLICY,
+  MIN_SECRET_LENGTH,
   formatPath,
+  secretSettingLeaves,
   whenFieldsValid,
   type AnyDestinationPlugin,
   type FieldIssue,
   type RetryPolicy,
 } from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, type DestinationInstance } from '@ferry/engine';
+import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
 import { fieldIssues, numeric } from './input';
 
 /** The documented example, used when no config file exists (it sits at the repository root). */
@@ -87,6 +90,18 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
             .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or postgres://…')
             .default('sqlite:./data/ferry.db')
             .describe('sqlite:PATH (relative to the working directory) or postgres://user:password@host/db'),
+          queryTimeoutMs: numeric(z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.queryTimeoutMs)).describe(
+            'Postgres: a statement is cancelled after this long, and a connection whose answer does not come a second later is dropped',
+          ),
+          connectTimeoutMs: numeric(z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.connectTimeoutMs)).describe(
+            'Postgres: opening a connection, or waiting for a free one, fails after this long',
+          ),
+          idleInTransactionTimeoutMs: numeric(
+            z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.idleInTransactionTimeoutMs),
+          ).describe('Postgres: the server ends a session idle inside a transaction this long, freeing its row locks'),
+          keepAliveDelayMs: numeric(z.number().int().min(1_000).default(DEFAULT_POSTGRES_TIMEOUTS.keepAliveDelayMs)).describe(
+            'Postgres: TCP keepalive probes start after a connection is idle this long',
+          ),
         })
         .strict()
         .prefault({}),
@@ -97,6 +112,9 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
               authorization: z
                 .string()
                 .min(1)
+                .refine((value) => credentialOf(value).length >= MIN_SECRET_LENGTH, {
+                  error: `its credential (after a scheme such as "Bearer ") must be at least ${MIN_SECRET_LENGTH} characters: ${SHORT_SECRET_REASON}`,
+                })
                 .optional()
                 .describe("The Authorization header value RevenueCat sends, e.g. 'Bearer …' (required beyond loopback)"),
             })
@@ -135,10 +153,19 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
 
 type ParsedConfig = z.output<ReturnType<typeof configShape>>;
 
+/** Why secrets have a minimum length, in the config errors that enforce it. */
+const SHORT_SECRET_REASON = 'a shorter value could occur by chance in logs and errors, so it could not be reliably redacted';
+
+/** An Authorization header value without its scheme ("Bearer abc" → "abc"): the part that is secret on its own. */
+function credentialOf(authorization: string): string {
+  return authorization.replace(/^\S+\s+/, '');
+}
+
 /** The config with its checks across sections, each run once the sections it reads are valid. */
 function configSchema(plugins: readonly AnyDestinationPlugin[]) {
   return configShape(plugins)
     .superRefine(uniqueDestinationIds, whenFieldsValid('destinations'))
+    .superRefine(secretSettingsLongEnough(plugins), whenFieldsValid('destinations'))
     .superRefine(authorizationBeyondLoopback, whenFieldsValid('server', 'sources'))
     .superRefine(leaseOutlastsRequests, whenFieldsValid('delivery', 'destinations'))
     .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'));
@@ -151,6 +178,23 @@ function uniqueDestinationIds(config: ParsedConfig, ctx: z.RefinementCtx): void 
       ctx.addIssue({ code: 'custom', path: ['destinations', index, 'id'], message: `duplicate id "${destination.id}"` });
     seen.add(destination.id);
   });
+}
+
+function secretSettingsLongEnough(plugins: readonly AnyDestinationPlugin[]) {
+  const secretsOf = new Map(plugins.map((plugin) => [plugin.id, plugin.secrets]));
+  return (config: ParsedConfig, ctx: z.RefinementCtx): void => {
+    config.destinations.forEach((destination, index) => {
+      for (const key of secretsOf.get(destination.plugin) ?? []) {
+        if (secretSettingLeaves(destination.settings, [key]).some((value) => value.length < MIN_SECRET_LENGTH)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['destinations', index, 'settings', key],
+            message: `must be at least ${MIN_SECRET_LENGTH} characters (or empty while not yet set): ${SHORT_SECRET_REASON}`,
+          });
+        }
+      }
+    });
+  };
 }
 
 function authorizationBeyondLoopback(config: ParsedConfig, ctx: z.RefinementCtx): void {
@@ -256,16 +300,12 @@ export function retryPolicy(config: RunnerConfig): RetryPolicy {
 export function configSecrets(config: RunnerConfig): string[] {
   const secrets: string[] = [];
   const authorization = config.sources.revenuecat.authorization;
-  if (authorization) secrets.push(authorization, authorization.replace(/^\S+\s+/, ''));
+  if (authorization) secrets.push(authorization, credentialOf(authorization));
   if (config.server.adminToken) secrets.push(config.server.adminToken);
   const storePassword = /^postgres(?:ql)?:\/\/[^:/@]*:([^@]+)@/.exec(config.store.url)?.[1];
   if (storePassword) secrets.push(storePassword, decodeURIComponent(storePassword));
   for (const destination of config.destinations) {
-    const settings = (destination.settings ?? {}) as Record<string, unknown>;
-    for (const key of destination.plugin.secrets) {
-      const value = settings[key];
-      if (typeof value === 'string' && value !== '') secrets.push(value);
-    }
+    secrets.push(...secretSettingLeaves(destination.settings, destination.plugin.secrets));
   }
   return [...new Set(secrets)];
 }

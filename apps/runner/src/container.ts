@@ -85,7 +85,10 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
 
   container
     .bind<Store>(TOKENS.Store)
-    .toResolvedValue((config: RunnerConfig, logger: PinoLogger) => openStore(config.store.url, { logger }), [TOKENS.Config, TOKENS.Logger]);
+    .toResolvedValue(
+      (config: RunnerConfig, logger: PinoLogger) => openStore(config.store.url, { logger, timeouts: config.store }),
+      [TOKENS.Config, TOKENS.Logger],
+    );
   container.bind<Transport>(TOKENS.Transport).toDynamicValue(() => new UndiciTransport());
   container.bind(RunnerMetrics).toDynamicValue(() => new RunnerMetrics());
 

@@ -1,19 +1,12 @@
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
-import { REDACTED, redactText } from '@ferry/core';
+import { REDACTED, redactText, secretForms } from '@ferry/core';
 
 export type { PinoLogger };
 
-/** Every form a secret may take in text: as is, JSON-escaped, URL-encoded. */
-function secretVariants(secrets: readonly string[]): string[] {
-  const variants = secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)]);
-  // Longest first, so a secret that contains another is replaced whole.
-  return [...new Set(variants)].sort((a, b) => b.length - a.length);
-}
-
 /** A redactor for outgoing text (log lines, HTTP responses, CLI output): the last line of defence. */
 export function textRedactor(secrets: readonly string[]): (text: string) => string {
-  const variants = secretVariants(secrets);
-  return (text) => redactText(text, variants);
+  const forms = secretForms(secrets);
+  return (text) => redactText(text, forms);
 }
 
 export interface LoggerOptions {

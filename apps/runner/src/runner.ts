@@ -8,6 +8,7 @@ import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig }
 import { createRunnerContainer, RUNNER_TOKENS } from './container';
 import type { PinoLogger } from './logging';
 import type { Lifecycle } from './server';
+import { lockSqliteStore } from './store-lock';
 
 export interface RunnerOptions {
   /** Where `${VAR}` references are read from; process.env by default. */
@@ -44,10 +45,13 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
   const undo: (() => Promise<unknown>)[] = [];
   try {
     for (const note of configNotes(config, options.configSource)) logger.warn({}, note);
+    // The embedded store has one runner, so what it finds in flight was its own before a crash: the lock makes that true.
+    const sqlite = config.store.url.startsWith('sqlite:');
+    const unlock = sqlite ? lockSqliteStore(config.store.url.slice('sqlite:'.length)) : () => undefined;
+    undo.push(async () => unlock());
     const store = await container.getAsync<Store>(TOKENS.Store);
     undo.push(() => store.close());
-    // The embedded store has one runner: what it finds in flight was its own before a crash.
-    if (config.store.url.startsWith('sqlite:')) await releaseCrashedLeases(store, logger);
+    if (sqlite) await releaseCrashedLeases(store, logger);
     const transport = container.get<Transport>(TOKENS.Transport);
     undo.push(() => transport.close());
     const app = await container.getAsync<FastifyInstance>(RUNNER_TOKENS.Server);
@@ -68,7 +72,7 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
       (closing ??= (async () => {
         lifecycle.accepting = false;
         logger.info({}, 'shutting down: refusing webhooks, finishing in-flight deliveries');
-        await runAll([() => dispatcher.stop(), () => app.close(), () => store.close(), () => transport.close()]);
+        await runAll([() => dispatcher.stop(), () => app.close(), () => store.close(), () => transport.close(), async () => unlock()]);
         logger.info({}, 'stopped');
       })());
     return { url, app, store, dispatcher, admin: container.get(AdminService), config, close };

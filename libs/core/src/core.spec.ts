@@ -2,6 +2,7 @@ import {
   DEFAULT_RETRY_POLICY,
   formatPath,
   parseRetryAfter,
+  REDACTED,
   redactRequest,
   redactSettings,
   redactText,
@@ -10,6 +11,7 @@ import {
   revenueCatKinds,
   retryDelayMs,
   roundToMinorUnit,
+  secretForms,
   secretSettingValues,
   standardEventHooks,
   standardFailureOutcomes,
@@ -148,13 +150,39 @@ describe('redaction and paths', () => {
     expect(redactText('x-passcode: p4ss-word!', ['p4ss-word'])).toBe('x-passcode: [redacted]!');
   });
   it('collects the secret values that are set', () => {
-    expect(secretSettingValues({ passcode: 'p4ss-word', sandboxPasscode: '', accountId: 'A' }, ['passcode', 'sandboxPasscode'])).toEqual([
-      'p4ss-word',
-    ]);
+    expect(secretSettingValues({ passcode: 'p4ss-word', sandboxPasscode: '', accountId: 'A' }, ['passcode', 'sandboxPasscode'])).toEqual(
+      secretForms(['p4ss-word']),
+    );
     expect(new Set(secretSettingValues({ key: 'a b"c', nested: { token: 't0k3n' } }, ['key', 'nested']))).toEqual(
-      new Set(['a b"c', 'a b\\"c', 'a%20b%22c', 't0k3n']),
+      new Set(['a b"c', 'a b\\"c', 'a%20b%22c', 'a+b%22c', 't0k3n']),
     );
     expect(secretSettingValues(undefined, ['passcode'])).toEqual([]);
+  });
+  it('redacts a secret of any length, and nothing for an empty one', () => {
+    expect(redactText('pin abc, code abcd', ['abc'])).toBe('pin [redacted], code [redacted]d');
+    expect(redactText('unchanged', [''])).toBe('unchanged');
+  });
+  it('scrubs the forms a secret is echoed in: JSON-escaped, URL- and form-encoded, base64 at any offset', () => {
+    const secret = 'p4ss/w"rd +ü?';
+    const basic = (user: string) => Buffer.from(`${user}:${secret}`).toString('base64');
+    const echoes = [
+      JSON.stringify({ passcode: secret }),
+      `https://x.test/?key=${encodeURIComponent(secret)}`,
+      new URLSearchParams({ key: secret }).toString(),
+      ...['u', 'us', 'use'].map((user) => `Authorization: Basic ${basic(user)}`),
+      Buffer.from(secret).toString('base64url'),
+      `token=${Buffer.from(`xx${secret}yy`).toString('base64url')}`,
+    ];
+    const forms = secretForms([secret]);
+    for (const echo of echoes) {
+      const redacted = redactText(echo, forms);
+      expect(redacted).toContain(REDACTED);
+      // What is left of a base64 run around the secret decodes to at most a few of its bits, never to the secret.
+      expect(redacted).not.toContain(secret);
+      for (const [run] of redacted.matchAll(/[A-Za-z0-9+/_-]{4,}/g))
+        expect(Buffer.from(run, 'base64').toString('latin1')).not.toMatch(/4ss|w"r/);
+    }
+    expect(forms).toEqual([...forms].sort((a, b) => b.length - a.length));
   });
   it('redacts a request everywhere a secret can sit, keeping the rest', () => {
     const request: DeliveryRequest = {

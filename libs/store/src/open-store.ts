@@ -1,13 +1,14 @@
 import type { Store } from '@ferry/core';
-import { PostgresStore } from './postgres-store';
-import type { SqlStore, StoreOptions } from './sql-store';
+import { PostgresStore, type PostgresStoreOptions } from './postgres-store';
+import type { SqlStore } from './sql-store';
 import { SqliteStore } from './sqlite-store';
 
 /**
  * Opens the store a URL names and brings its schema up to date: `sqlite:PATH` (the embedded default;
- * the file and its folder are created) or `postgres://…` / `postgresql://…` (scale-out).
+ * the file and its folder are created) or `postgres://…` / `postgresql://…` (scale-out, whose
+ * `options.timeouts` bound every wait on the server; SQLite ignores them).
  */
-export async function openStore(url: string, options: StoreOptions = {}): Promise<Store> {
+export async function openStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
   const store = createStore(url, options);
   try {
     await store.migrate();
@@ -18,7 +19,7 @@ export async function openStore(url: string, options: StoreOptions = {}): Promis
   return store;
 }
 
-function createStore(url: string, options: StoreOptions): SqlStore {
+function createStore(url: string, options: PostgresStoreOptions): SqlStore {
   if (url.startsWith('sqlite:')) return new SqliteStore(url.slice('sqlite:'.length), options);
   if (/^postgres(ql)?:\/\//.test(url)) return new PostgresStore(url, options);
   // Name only the scheme: the rest of a URL may hold a password.

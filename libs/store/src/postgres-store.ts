@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { CamelCasePlugin, Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
 import type { Database } from './database';
 import { SqlStore, type StoreOptions } from './sql-store';
 
@@ -13,17 +13,75 @@ const PROGRAM_LIMIT_EXCEEDED = '54000';
 /** Any fixed number: every migrator of this database takes the same lock. */
 const MIGRATION_LOCK_KEY = 0x66657272; // 'ferr'
 
+/** How long Postgres may take; each can be changed with a `store.` config key (see README). */
+export interface PostgresTimeouts {
+  /** A statement is cancelled by the server after this long; an answer that never arrives (a partition) is given up a second later. */
+  readonly queryTimeoutMs: number;
+  /** Opening a connection, and waiting for a free one in the pool. */
+  readonly connectTimeoutMs: number;
+  /** The server ends a session left idle inside a transaction this long (its locks would hold up the other runners). */
+  readonly idleInTransactionTimeoutMs: number;
+  /** TCP keepalive probes start after a connection is idle this long, so a dead peer is noticed. */
+  readonly keepAliveDelayMs: number;
+}
+
+export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = {
+  queryTimeoutMs: 30_000,
+  connectTimeoutMs: 5_000,
+  idleInTransactionTimeoutMs: 60_000,
+  keepAliveDelayMs: 10_000,
+};
+
+/** How much longer than the server's statement timeout the client waits for an answer. */
+const CLIENT_GRACE_MS = 1_000;
+
+export interface PostgresStoreOptions extends StoreOptions {
+  readonly timeouts?: Partial<PostgresTimeouts>;
+}
+
 /**
  * The scale-out store: any number of runners on one Postgres. Leases use `FOR UPDATE SKIP LOCKED`, so
  * runners never take the same delivery; migrations take a transaction-scoped advisory lock, so runners
  * may start at once. The URL may choose a schema: `?options=-c%20search_path%3Dferry`.
+ *
+ * Every wait is bounded (PostgresTimeouts): behind a network partition, ingest and /readyz fail within
+ * the query timeout instead of hanging, and `close` drops connections that cannot say goodbye.
  */
 export class PostgresStore extends SqlStore {
-  constructor(url: string, options: StoreOptions = {}) {
-    const pool = new pg.Pool({ connectionString: url, types, connectionTimeoutMillis: 5_000 });
-    super(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), 'postgres', options);
+  private readonly timeouts: PostgresTimeouts;
+  /** Every open connection's socket: the pool names its clients only through events. */
+  private readonly sockets = new Map<pg.Client, { destroy(): void }>();
+
+  constructor(url: string, options: PostgresStoreOptions = {}) {
+    const timeouts = { ...DEFAULT_POSTGRES_TIMEOUTS, ...options.timeouts };
+    const pool = new pg.Pool({
+      connectionString: url,
+      types,
+      connectionTimeoutMillis: timeouts.connectTimeoutMs,
+      statement_timeout: timeouts.queryTimeoutMs,
+      query_timeout: timeouts.queryTimeoutMs + CLIENT_GRACE_MS,
+      idle_in_transaction_session_timeout: timeouts.idleInTransactionTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: timeouts.keepAliveDelayMs,
+    });
+    const dialect = new PostgresDialect({ pool: droppingTimedOutConnections(pool) });
+    super(new Kysely<Database>({ dialect, plugins: [new CamelCasePlugin()] }), 'postgres', options);
+    this.timeouts = timeouts;
+    pool.on('connect', (client) => this.sockets.set(client, socketOf(client)));
+    pool.on('remove', (client) => this.sockets.delete(client));
     // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
     pool.on('error', (error) => this.logger.warn({ error: error.message }, 'idle Postgres connection failed'));
+  }
+
+  /** Closes within the query timeout: a connection whose server does not answer (a partition) is cut. */
+  override async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const cut = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeouts.queryTimeoutMs + CLIENT_GRACE_MS)));
+    const closing = super.close();
+    await Promise.race([closing, cut]);
+    clearTimeout(timer);
+    for (const socket of this.sockets.values()) socket.destroy();
+    await closing;
   }
 
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {
@@ -43,4 +101,34 @@ export class PostgresStore extends SqlStore {
     const code = (error as { code?: unknown }).code;
     return typeof code === 'string' && (/^2[23]/.test(code) || code === PROGRAM_LIMIT_EXCEEDED);
   }
+}
+
+/**
+ * The pool as Kysely sees it, except that a connection whose query got no answer (pg's client-side
+ * `query_timeout`) is destroyed instead of going back to the pool: its unanswered query would block
+ * every later one on it. Server errors (a `DatabaseError`, statement timeouts included) leave it usable.
+ */
+function droppingTimedOutConnections(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      return {
+        query: ((text: string, values: readonly unknown[]) => {
+          if (broken) return Promise.reject(broken);
+          return client.query(text, values as unknown[]).catch((error: unknown) => {
+            if (!(error instanceof pg.DatabaseError)) broken = error as Error;
+            throw error;
+          });
+        }) as PostgresPoolClient['query'],
+        release: () => client.release(broken),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** pg keeps a client's socket on its (undocumented but long-stable) `connection.stream`. */
+function socketOf(client: pg.Client): { destroy(): void } {
+  return (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream;
 }

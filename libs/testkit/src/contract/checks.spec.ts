@@ -244,14 +244,15 @@ describe('request checks', () => {
     });
     expectViolation(() => runCheck(requestsChecks, 'every fixture', keyless), /concurrencyKey is empty/);
   });
-  it('catch a secret the preview cannot redact (Basic credentials) and secrets in keys and warnings', () => {
+  it('let the preview redact Basic credentials, and catch secrets in keys and warnings', () => {
     const basic = broken({
       buildRequests: (batch, s) =>
         samplePlugin
           .buildRequests(batch, s)
           .map((r) => ({ ...r, headers: { authorization: `Basic ${Buffer.from(`user:${s.apiKey}`).toString('base64')}` } })),
     });
-    expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', basic), /still shows secret "apiKey" base64-encoded/);
+    // Redaction finds a secret inside base64 at any offset, so the preview hides it.
+    expect(() => runCheck(requestsChecks, 'the preview shows no secret', basic)).not.toThrow();
     const keyed = broken({
       buildRequests: (batch, s) => samplePlugin.buildRequests(batch, s).map((r) => ({ ...r, concurrencyKey: `sample:${s.apiKey}` })),
     });

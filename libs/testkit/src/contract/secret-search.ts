@@ -4,8 +4,6 @@ export interface KnownSecret {
   readonly value: string;
 }
 
-// Long enough that a match is the secret and not chance; redactText ignores values under 4 characters.
-export const MIN_SECRET_LENGTH = 8;
 const BASE64_RUN = /[A-Za-z0-9+/_-]{8,}={0,2}/g;
 
 /**

@@ -1,7 +1,7 @@
-import { issuesFromZod, redactSettings, secretSettingKeys, type AnyDestinationPlugin } from '@ferry/core';
+import { issuesFromZod, MIN_SECRET_LENGTH, redactSettings, secretSettingKeys, type AnyDestinationPlugin } from '@ferry/core';
 import { z } from 'zod';
 import type { DestinationContractOptions } from './options';
-import { findSecret, MIN_SECRET_LENGTH, type KnownSecret } from './secret-search';
+import { findSecret, type KnownSecret } from './secret-search';
 import { formatIssues, kitSettings, knownSecrets, parseSettings, violation, type ContractCheck } from './support';
 
 const NOT_OBJECTS: readonly unknown[] = [null, [], 'settings', 42];
