@@ -72,6 +72,16 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 2,
+    name: 'count interrupted attempts of each delivery',
+    async up(trx) {
+      await trx.schema
+        .alterTable('deliveries')
+        .addColumn('interruptions', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 ];
 
 /**

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { CamelCasePlugin, Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { CamelCasePlugin, Kysely, PostgresDialect, sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Database } from './database';
 import { SqlStore, type StoreOptions } from './sql-store';
 
@@ -24,6 +24,17 @@ export class PostgresStore extends SqlStore {
     super(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] }), true, options);
     // An idle connection that breaks (server restart) must not crash the process; the pool replaces it.
     pool.on('error', (error) => this.logger.warn({ error: error.message }, 'idle Postgres connection failed'));
+  }
+
+  protected readonly bodyBytes = 'octet_length(body)';
+
+  /**
+   * The database's now() for the moment `nowMs` names: the caller's time moved by how far this process's
+   * clock is from the database's. In whole seconds, so the milliseconds a statement takes to arrive do not
+   * move it; a caller's clock deliberately apart from the process's (a test's) keeps its offset.
+   */
+  protected leaseClock(nowMs: number): RawBuilder<number> {
+    return sql<number>`(${nowMs}::bigint + round((extract(epoch from now()) * 1000 - ${Date.now()}::numeric) / 1000) * 1000)::bigint`;
   }
 
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {

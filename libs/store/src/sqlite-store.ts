@@ -2,7 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
-import { CamelCasePlugin, CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import {
+  CamelCasePlugin,
+  CompiledQuery,
+  Kysely,
+  sql,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type RawBuilder,
+} from 'kysely';
 import type { Database } from './database';
 import { SqlStore, type StoreOptions } from './sql-store';
 
@@ -31,6 +41,12 @@ export class SqliteStore extends SqlStore {
       throw error;
     }
     super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), false, options);
+  }
+
+  protected readonly bodyBytes = 'length(cast(body as blob))';
+
+  protected leaseClock(nowMs: number): RawBuilder<number> {
+    return sql<number>`${nowMs}`;
   }
 
   protected async lockForMigration(): Promise<void> {
