@@ -138,7 +138,21 @@ describe('parseConfig', () => {
     expect(problems({ delivery: { leaseMs: 999 } })).toEqual([expect.stringMatching(/^delivery\.leaseMs: /)]);
     expect(
       problems({ delivery: { leaseMs: 10_000 }, destinations: [clevertap(), clevertap({}, { id: 'slow', timeoutMs: 30_000 })] }),
-    ).toEqual(['delivery.leaseMs: must be longer than the longest destinations[].timeoutMs (30000)']);
+    ).toEqual(['delivery.leaseMs: must be at least 1.5 × the longest destinations[].timeoutMs (30000), i.e. 45000']);
+    // The slow destination: a 3 s lease holds 2 s requests (renewed before each), a 2.9 s one cannot.
+    expect(
+      parseConfig({ delivery: { leaseMs: 3_000 }, destinations: [clevertap({}, { timeoutMs: 2_000 })] }, plugins, {}).delivery.leaseMs,
+    ).toBe(3_000);
+    expect(problems({ delivery: { leaseMs: 2_999 }, destinations: [clevertap({}, { timeoutMs: 2_000 })] })).toEqual([
+      'delivery.leaseMs: must be at least 1.5 × the longest destinations[].timeoutMs (2000), i.e. 3000',
+    ]);
+  });
+
+  it('takes a byte cap for batches of at least 1 KiB', () => {
+    expect(parseConfig({}, plugins, {}).delivery.batchMaxBytes).toBe(4_194_304);
+    expect(parseConfig({ delivery: { batchMaxBytes: '${CAP}' } }, plugins, { CAP: '2048' }).delivery.batchMaxBytes).toBe(2_048);
+    expect(problems({ delivery: { batchMaxBytes: 1_023 } })).toEqual([expect.stringMatching(/^delivery\.batchMaxBytes: /)]);
+    expect(problems({ delivery: { batchMaxBytes: 'lots' } })).toEqual([expect.stringMatching(/^delivery\.batchMaxBytes: /)]);
   });
 
   it("caps concurrency at the plugin's limit", () => {

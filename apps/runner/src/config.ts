@@ -11,7 +11,7 @@ import {
   type FieldIssue,
   type RetryPolicy,
 } from '@ferry/core';
-import { DEFAULT_DISPATCHER_OPTIONS, type DestinationInstance } from '@ferry/engine';
+import { DEFAULT_DISPATCHER_OPTIONS, LEASE_PER_TIMEOUT, type DestinationInstance } from '@ferry/engine';
 import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
 import { fieldIssues, numeric } from './input';
 
@@ -138,7 +138,10 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
           baseDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.baseDelayMs)).describe('First retry delay'),
           maxDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxDelayMs)).describe('Longest retry delay'),
           leaseMs: numeric(z.number().int().min(1_000).default(DEFAULT_DISPATCHER_OPTIONS.leaseMs)).describe(
-            "How long a runner holds a batch it sends; a dead runner's batches are taken over after this",
+            "How long a lease on a batch lasts (renewed while it is sent); a dead runner's batches are taken over after this",
+          ),
+          batchMaxBytes: numeric(z.number().int().min(1_024).default(DEFAULT_DISPATCHER_OPTIONS.batchMaxBytes)).describe(
+            'Most bytes of webhook bodies in one batch (a larger webhook goes alone)',
           ),
         })
         .strict()
@@ -209,12 +212,12 @@ function authorizationBeyondLoopback(config: ParsedConfig, ctx: z.RefinementCtx)
 
 function leaseOutlastsRequests(config: ParsedConfig, ctx: z.RefinementCtx): void {
   const slowest = Math.max(0, ...config.destinations.map((destination) => destination.timeoutMs));
-  if (config.delivery.leaseMs <= slowest) {
-    // A lease that ends before its request times out hands a batch still in flight to another sender.
+  if (config.delivery.leaseMs < LEASE_PER_TIMEOUT * slowest) {
+    // A request starts only while its lease outlasts it; shorter, requests would never go (or go twice).
     ctx.addIssue({
       code: 'custom',
       path: ['delivery', 'leaseMs'],
-      message: `must be longer than the longest destinations[].timeoutMs (${slowest})`,
+      message: `must be at least ${LEASE_PER_TIMEOUT} × the longest destinations[].timeoutMs (${slowest}), i.e. ${Math.ceil(LEASE_PER_TIMEOUT * slowest)}`,
     });
   }
 }

@@ -36,7 +36,7 @@ export const RUNNER_TOKENS = {
   Server: Symbol.for('ferry.runner.Server'),
 } as const;
 
-export type DispatcherTuning = Partial<Omit<DispatcherOptions, 'ownerId' | 'retryPolicy' | 'leaseMs'>>;
+export type DispatcherTuning = Partial<Omit<DispatcherOptions, 'ownerId' | 'retryPolicy' | 'leaseMs' | 'batchMaxBytes'>>;
 
 /** The offered plugins by their config id; every plugin module binds one `TOKENS.DestinationPlugin`. */
 function pluginsById(plugins: readonly AnyDestinationPlugin[]): Map<string, AnyDestinationPlugin> {
@@ -117,6 +117,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
           ...tuning,
           retryPolicy: retryPolicy(config),
           leaseMs: config.delivery.leaseMs,
+          batchMaxBytes: config.delivery.batchMaxBytes,
           ownerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         },
         observer: metrics,

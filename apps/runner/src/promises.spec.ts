@@ -96,6 +96,35 @@ describe('after a crash', () => {
     );
   });
 
+  it('sets aside a delivery in flight at every crash: dead after 3 crashes in a row, with the reason, and not sent again', async () => {
+    const config = await writeConfig(
+      testConfig(dir.path, { destinations: [clevertapDestination(fake, {}, SLOW_REQUESTS)], ...HOUR_LONG_LEASE }),
+    );
+    // A webhook that stops the runner each time it is sent (here: killed while it hangs at CleverTap).
+    for (let crash = 1; crash <= 3; crash += 1) {
+      fake.reset();
+      hangs(20);
+      const runner = run('--config', config);
+      const url = await runner.url();
+      if (crash === 1) expect((await postWebhookTo(url, probeWebhook('poison'))).status).toBe(200);
+      await waitFor(`the poison in flight at crash ${crash}`, () => fake.requests().some((request) => request.fault === 'hang'));
+      runner.kill('SIGKILL');
+      await runner.exited;
+    }
+    fake.reset();
+
+    const last = run('--config', config);
+    const url = await last.url();
+    expect(await deliveryOf(url, 'poison')).toMatchObject({
+      state: 'dead',
+      attempts: 3,
+      lastError: 'interrupted: the runner holding it stopped 3 times while sending it',
+    });
+    expect((await postWebhookTo(url, probeWebhook('healthy'))).status).toBe(200);
+    await waitFor('the next event at CleverTap', () => fake.records().some((stored) => probeOf(stored.record) === 'healthy'));
+    expect(fake.requests().flatMap(probesIn)).not.toContain('poison');
+  });
+
   it('keeps retry times: a delivery told to come back in an hour is not sent again at restart', async () => {
     const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake)] }));
     fake.inject({ type: 'status', status: 503, headers: { 'retry-after': '3600' } });

@@ -109,6 +109,14 @@ describe('retry policy', () => {
     expect(retryDelayMs(DEFAULT_RETRY_POLICY, 40, () => 1)).toBe(DEFAULT_RETRY_POLICY.maxDelayMs);
     expect(retryDelayMs(DEFAULT_RETRY_POLICY, 1, half, 7000)).toBe(7000);
   });
+  it('takes the longer of the backoff and Retry-After, each within its cap, so Retry-After: 0 cannot switch backoff off', () => {
+    const half = () => 0.5;
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 3, half, 0)).toBe(3000);
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 3, half, 1000)).toBe(3000);
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 3, half, -5000)).toBe(3000);
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 40, () => 1, 0)).toBe(DEFAULT_RETRY_POLICY.maxDelayMs);
+    expect(retryDelayMs(DEFAULT_RETRY_POLICY, 1, half, 10 * 3_600_000)).toBe(DEFAULT_RETRY_POLICY.maxRetryAfterMs);
+  });
   it('gives up only when both attempts and age are exhausted', () => {
     const p = DEFAULT_RETRY_POLICY;
     expect(retriesExhausted(p, p.maxAttempts, 0, p.maxAgeMs - 1)).toBe(false);

@@ -24,6 +24,7 @@ describe('delivery states', () => {
     expect(edges()).toEqual([
       'pending -lease-> in_flight',
       'in_flight -takeOver-> in_flight',
+      'in_flight -abandon-> dead',
       'paused -probe-> in_flight',
       'in_flight -deliver-> delivered',
       'in_flight -retry-> pending',

@@ -22,6 +22,11 @@ export const DELIVERY_TRANSITIONS = {
   lease: { from: ['pending'], to: 'in_flight' },
   /** A dispatcher takes a lease whose holder crashed or stalled past its expiry. */
   takeOver: { from: ['in_flight'], to: 'in_flight' },
+  /**
+   * A takeover or a release at start finds its holder stopped while sending it for the `MAX_INTERRUPTIONS`th
+   * time in a row: likely what stops the runner, so it is set aside, visible and replayable.
+   */
+  abandon: { from: ['in_flight'], to: 'dead' },
   /** A paused destination sends one waiting delivery to learn whether it works again. */
   probe: { from: ['paused'], to: 'in_flight' },
   /** The destination accepted it. */

@@ -21,12 +21,14 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 
 /**
  * Delay before attempt `attempts + 1`: capped exponential backoff with full jitter over the upper half
- * (so the first retries come within seconds and never all at once), or the server's Retry-After.
+ * (so the first retries come within seconds and never all at once), or the server's Retry-After when it
+ * asks for longer. Retry-After never shortens the backoff: `Retry-After: 0` would otherwise retry at once, forever.
  */
 export function retryDelayMs(policy: RetryPolicy, attempts: number, random: () => number, retryAfterMs?: number): number {
-  if (retryAfterMs !== undefined) return Math.min(Math.max(retryAfterMs, 0), policy.maxRetryAfterMs);
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempts - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  const backoffMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  if (retryAfterMs === undefined) return backoffMs;
+  return Math.max(backoffMs, Math.min(Math.max(retryAfterMs, 0), policy.maxRetryAfterMs));
 }
 
 /** Whether a delivery that failed again should be given up: both limits must be reached. */

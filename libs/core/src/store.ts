@@ -67,6 +67,32 @@ export interface LeaseRequest {
   readonly owner: string;
   /** Which state to lease from: due `pending` deliveries (default) or `paused` ones, to probe a paused destination. */
   readonly from?: 'pending' | 'paused';
+  /**
+   * Stop taking deliveries once the UTF-8 bytes of their bodies reach this (at least one is taken, however
+   * large), so a batch of huge webhooks cannot exhaust the heap. No cap when absent.
+   */
+  readonly maxBytes?: number;
+}
+
+export interface LeaseRenewal {
+  readonly deliveryIds: readonly string[];
+  readonly owner: string;
+  readonly nowMs: number;
+  readonly leaseMs: number;
+}
+
+/**
+ * A delivery whose lease was taken over after expiring, or released at start after a crash, was being
+ * sent when its runner stopped: that counts as an attempt. A delivery interrupted this many times in a
+ * row is likely what stops the runner (a poison delivery) and is set aside as dead with this reason.
+ */
+export const MAX_INTERRUPTIONS = 3;
+
+/** The attempt-log error of an interrupted attempt. */
+export const INTERRUPTED_ERROR = 'interrupted: the runner holding it stopped while sending it';
+
+export function interruptedTooOftenError(times: number): string {
+  return `interrupted: the runner holding it stopped ${times} times while sending it`;
 }
 
 export interface LeasedDelivery {
@@ -198,14 +224,27 @@ export interface Store {
   migrate(): Promise<void>;
   /** Stores the event and its deliveries in one transaction; a known event id stores nothing. */
   ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'>;
-  /** Takes up to `limit` due deliveries (and expired leases) of one destination, oldest first. */
+  /**
+   * Takes up to `limit` due deliveries (and expired leases) of one destination, oldest first, up to
+   * `maxBytes` of bodies. An expired lease taken over counts as an interrupted attempt; the
+   * `MAX_INTERRUPTIONS`th in a row makes the delivery dead instead of leased. On Postgres, expiry is judged
+   * and `leaseUntilMs` set by the database's clock, so runners with skewed clocks agree.
+   */
   lease(request: LeaseRequest): Promise<LeasedDelivery[]>;
+  /**
+   * Extends the owner's leases of these deliveries by `leaseMs` from now (the database's now on Postgres),
+   * while their batch is still being sent. Returns the ids still held; the others were lost.
+   */
+  renewLeases(renewal: LeaseRenewal): Promise<string[]>;
   /**
    * Applies outcomes of deliveries leased by `owner`, in one transaction. Outcomes for deliveries the
    * owner no longer holds (its lease expired and another runner took it, or it was released) are ignored.
    */
   complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void>;
-  /** Returns in-flight deliveries to pending: all of them (embedded store at start) or one owner's. */
+  /**
+   * Returns in-flight deliveries to pending: all of them (embedded store at start, after a crash) or one
+   * owner's. Each counts as an interrupted attempt, as a takeover does.
+   */
   releaseLeases(owner?: string): Promise<number>;
   /** Moves a destination's pending deliveries to paused, or paused back to pending. */
   setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number>;

@@ -22,6 +22,7 @@ import { KeyedLimiter } from './limiter';
 import type { DestinationStatus, DispatcherOptions, EngineObserver } from './options';
 import { describeError } from './errors';
 import { DestinationHealth } from './destination-health';
+import { LeaseKeeper } from './lease-keeper';
 import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult } from './outcomes';
 
 export interface LoopDeps {
@@ -37,6 +38,12 @@ export interface LoopDeps {
 
 /** Error texts are stored and shown: long enough to diagnose, short enough that a huge body cannot bloat a row. */
 const MAX_ERROR_CHARS = 2_000;
+
+/** Deliveries leased for one batch, and when (by this runner's clock) the first of its leases was taken. */
+interface Leased {
+  readonly deliveries: readonly LeasedDelivery[];
+  readonly atMs: number;
+}
 
 /** The timing and status of one exchange, shared by the outcomes it produced. */
 type Exchange = Omit<AttemptResult, 'outcome'>;
@@ -146,33 +153,41 @@ export class DestinationLoop {
       const leased = await this.leaseBatch();
       // Running and idle: deliveries still paused are stragglers planned just before a resume (or paused by
       // another runner whose credentials failed); this runner's own sends will tell whether they go through.
-      const work = leased.length > 0 ? leased : await this.lease(this.destination.plugin.capabilities.batch.maxItems, 'paused');
-      if (work.length > 0) this.track(this.deliver(work));
+      const work = leased.deliveries.length > 0 ? leased : await this.lease(this.destination.plugin.capabilities.batch.maxItems, 'paused');
+      if (work.deliveries.length > 0) this.track(this.deliver(work));
       else await this.sleepUntilDue();
     }
   }
 
-  private async leaseBatch(): Promise<LeasedDelivery[]> {
+  private async leaseBatch(): Promise<Leased> {
     const { maxItems } = this.destination.plugin.capabilities.batch;
     this.woken = false; // this lease sees everything notified so far
     const leased = await this.lease(maxItems, 'pending');
-    if (leased.length === 0 || leased.length >= maxItems || this.deps.options.lingerMs <= 0) return leased;
+    const { deliveries } = leased;
+    const bytes = deliveries.reduce((sum, delivery) => sum + Buffer.byteLength(delivery.body), 0);
+    const roomBytes = this.deps.options.batchMaxBytes - bytes;
+    if (deliveries.length === 0 || deliveries.length >= maxItems || roomBytes <= 0 || this.deps.options.lingerMs <= 0) return leased;
     // A partial batch waits briefly for company; deliberately not cut short by notify, or every webhook would flush it.
     await delay(this.deps.options.lingerMs);
     if (this.stopping) return leased;
-    return [...leased, ...(await this.lease(maxItems - leased.length, 'pending'))];
+    // The first lease's time: the batch's leases surely hold from then (the later ones hold longer).
+    const more = await this.lease(maxItems - deliveries.length, 'pending', roomBytes);
+    return { deliveries: [...deliveries, ...more.deliveries], atMs: leased.atMs };
   }
 
-  private lease(limit: number, from: 'pending' | 'paused'): Promise<LeasedDelivery[]> {
+  private async lease(limit: number, from: 'pending' | 'paused', maxBytes = this.deps.options.batchMaxBytes): Promise<Leased> {
     const { ownerId, leaseMs } = this.deps.options;
-    return this.deps.store.lease({
+    const atMs = this.deps.clock.now();
+    const deliveries = await this.deps.store.lease({
       destinationId: this.destination.id,
       limit,
-      nowMs: this.deps.clock.now(),
+      nowMs: atMs,
       leaseMs,
       owner: ownerId,
       from,
+      maxBytes,
     });
+    return { deliveries, atMs };
   }
 
   private async sleepUntilDue(): Promise<void> {
@@ -193,7 +208,7 @@ export class DestinationLoop {
   private async probe(): Promise<void> {
     for (const from of ['paused', 'pending'] as const) {
       const leased = await this.lease(1, from);
-      if (leased.length === 0) continue;
+      if (leased.deliveries.length === 0) continue;
       const outcomes = await this.deliver(leased);
       if (outcomes.has('delivered')) await this.health.probeAccepted();
       return;
@@ -201,10 +216,20 @@ export class DestinationLoop {
   }
 
   /** One batch: plan, build, send, read the answers, store every outcome in one call. Never throws. */
-  private async deliver(leased: readonly LeasedDelivery[]): Promise<ReadonlySet<OutcomeType>> {
+  private async deliver({ deliveries: leased, atMs }: Leased): Promise<ReadonlySet<OutcomeType>> {
+    const { store, clock, options } = this.deps;
+    const keeper = new LeaseKeeper(leased, atMs, {
+      store,
+      clock,
+      logger: this.log,
+      ownerId: options.ownerId,
+      leaseMs: options.leaseMs,
+      safeText: (text) => this.errorText(text),
+    });
     try {
       const { planned, settled, failed } = await this.prepare(leased);
-      const results = new Map([...failed, ...(await this.send(planned))]);
+      const sent = await this.send(planned, keeper);
+      const results = new Map([...failed, ...sent.results]);
       const context = {
         policy: this.deps.options.retryPolicy,
         random: this.deps.random,
@@ -215,6 +240,9 @@ export class DestinationLoop {
       for (const delivery of leased) {
         const result = results.get(delivery.id);
         if (result) updates.push(updateAfterAttempt(delivery, result, context));
+        // Never sent, its lease lost or not renewable: no attempt; due again after a poll (ignored if another runner holds it).
+        else if (sent.unsent.has(delivery.id))
+          updates.push({ deliveryId: delivery.id, state: stateAfter('retry'), nextAttemptAtMs: context.nowMs + this.deps.options.pollMs });
       }
       await this.deps.store.complete(updates, context.nowMs, this.deps.options.ownerId);
       this.logDead(updates);
@@ -232,6 +260,8 @@ export class DestinationLoop {
         'could not finish a batch; its leases expire and it is tried again',
       );
       return new Set();
+    } finally {
+      keeper.stop();
     }
   }
 
@@ -282,38 +312,51 @@ export class DestinationLoop {
     return planned.map((item) => (stateful.has(item.deliveryId) ? { ...item, carriesState: allowed.has(item.deliveryId) } : item));
   }
 
-  private async send(planned: readonly Planned[]): Promise<Map<string, AttemptResult>> {
+  /** Sends the batch's requests: the outcome of each delivery a request carried, and those of requests never made. */
+  private async send(
+    planned: readonly Planned[],
+    keeper: LeaseKeeper,
+  ): Promise<{ results: Map<string, AttemptResult>; unsent: Set<string> }> {
     const results = new Map<string, AttemptResult>();
-    if (planned.length === 0) return results;
+    const unsent = new Set<string>();
+    if (planned.length === 0) return { results, unsent };
     const deliveryIds = planned.map((item) => item.deliveryId);
     let requests: DeliveryRequest[];
     try {
       requests = this.destination.plugin.buildRequests(planned, this.destination.settings);
     } catch (error) {
-      return new Map(this.pluginBug(deliveryIds, `buildRequests threw: ${describeError(error)}`));
+      return { results: new Map(this.pluginBug(deliveryIds, `buildRequests threw: ${describeError(error)}`)), unsent };
     }
-    for (const entries of await Promise.all(requests.map((request) => this.exchange(request)))) {
-      for (const [deliveryId, result] of entries) {
-        // A delivery carried twice keeps a failure over a success: delivered only if every copy was.
-        const previous = results.get(deliveryId);
-        if (!previous || previous.outcome.type === 'delivered') results.set(deliveryId, result);
-      }
+    const answers = await Promise.all(requests.map(async (request) => ({ request, entries: await this.exchange(request, keeper) })));
+    for (const { request, entries } of answers) {
+      if (entries === 'unsent') for (const deliveryId of request.deliveryIds) unsent.add(deliveryId);
+      else
+        for (const [deliveryId, result] of entries) {
+          // A delivery carried twice keeps a failure over a success: delivered only if every copy was.
+          const previous = results.get(deliveryId);
+          if (!previous || previous.outcome.type === 'delivered') results.set(deliveryId, result);
+        }
     }
-    const uncarried = deliveryIds.filter((deliveryId) => !results.has(deliveryId));
+    const uncarried = deliveryIds.filter((deliveryId) => !results.has(deliveryId) && !unsent.has(deliveryId));
     if (uncarried.length > 0)
       for (const [deliveryId, result] of this.pluginBug(uncarried, 'no request carried these deliveries')) results.set(deliveryId, result);
-    return results;
+    return { results, unsent };
   }
 
-  /** Sends one request within its concurrencyKey's cap and reads one outcome per delivery it carried. */
-  private async exchange(request: DeliveryRequest): Promise<[string, AttemptResult][]> {
+  /**
+   * Sends one request within its concurrencyKey's cap and reads one outcome per delivery it carried;
+   * `unsent` when the batch's leases would not surely outlast the request.
+   */
+  private async exchange(request: DeliveryRequest, keeper: LeaseKeeper): Promise<[string, AttemptResult][] | 'unsent'> {
     if (request.warnings?.length) {
       this.log.warn(
         { deliveryIds: request.deliveryIds, warnings: request.warnings.map((warning) => this.errorText(warning)) },
         'the plugin left something out of a request',
       );
     }
-    const { http, exchange } = await this.limiter.run(request.concurrencyKey, async () => {
+    const sent = await this.limiter.run(request.concurrencyKey, async () => {
+      // Checked once the request may go: waiting for the concurrency cap can take a while.
+      if (!(await keeper.holds(request.deliveryIds, this.destination.timeoutMs))) return undefined;
       const startedAtMs = this.deps.clock.now();
       const started = performance.now();
       this.inFlightRequests += 1;
@@ -330,6 +373,8 @@ export class DestinationLoop {
       };
       return { http, exchange };
     });
+    if (!sent) return 'unsent';
+    const { http, exchange } = sent;
     const entries = this.readOutcomes(request, http, exchange);
     this.report(request, entries, exchange);
     return entries;

@@ -162,6 +162,83 @@ describe('Dispatcher: batching', () => {
   });
 });
 
+describe('Dispatcher: leases', () => {
+  const slowOk = (delayMs: number) => (request: ReceivedRequest, response: ServerResponse) => {
+    setTimeout(() => ok(request, response), delayMs);
+  };
+  const sentEvents = (destination: TestServer) => destination.received.flatMap((request) => itemsOf(request).map((item) => item.delivery));
+
+  it('keeps a batch’s leases while its many requests are sent, so a slow destination gets each event once', async () => {
+    const destination = await server(slowOk(100));
+    // One item per request and two at a time: 24 deliveries take 12 rounds, several leases long.
+    const plugin = testPlugin({ maxItems: 100 });
+    const { dispatcher, ingest, allIn, store } = setup({
+      destinations: [
+        testDestination('main', { url: destination.url, apiKey, itemsPerRequest: 1 }, { plugin, concurrency: 2, timeoutMs: 500 }),
+      ],
+      options: { leaseMs: 900 },
+    });
+    for (let i = 0; i < 24; i += 1) await ingest();
+    dispatcher.start();
+
+    await waitFor(allIn('main', 'delivered'), 'all 24 to be delivered');
+    const sent = sentEvents(destination);
+    expect(sent).toHaveLength(24);
+    expect(new Set(sent).size).toBe(24);
+    expect(store.rows('main').map((row) => row.attempts)).toEqual(Array(24).fill(1));
+  });
+
+  it('makes no request its leases would not outlast: a batch whose leases cannot be renewed gives them back unsent', async () => {
+    const destination = await server(slowOk(100));
+    const store = new MemoryStore();
+    let renewals = 0;
+    store.renewLeases = async () => {
+      renewals += 1;
+      throw new Error('database is unreachable');
+    };
+    const { dispatcher, ingest, logger } = setup({
+      destinations: [testDestination('main', { url: destination.url, apiKey, itemsPerRequest: 1 }, { concurrency: 1, timeoutMs: 500 })],
+      options: { leaseMs: 900, pollMs: 10 * 60_000 },
+      store,
+    });
+    for (let i = 0; i < 12; i += 1) await ingest();
+    dispatcher.start();
+
+    await waitFor(() => store.completions.length > 0, 'the first batch to be stored');
+    await dispatcher.stop();
+    const [updates] = store.completions;
+    const delivered = updates.filter((update) => update.state === 'delivered');
+    const givenBack = updates.filter((update) => update.state === 'pending');
+    // Sent while the first lease surely held; the rest given back without an attempt, due at once.
+    expect(delivered.length).toBeGreaterThan(0);
+    expect(givenBack.length).toBeGreaterThan(0);
+    expect(delivered.length + givenBack.length).toBe(12);
+    expect(givenBack.every((update) => update.attempt === undefined)).toBe(true);
+    // Every event sent was sent once and stored as delivered (later batches may have sent some given back).
+    const sent = sentEvents(destination);
+    expect(new Set(sent).size).toBe(sent.length);
+    const allDelivered = store.completions.flat().filter((update) => update.state === 'delivered');
+    expect(sent.sort()).toEqual(allDelivered.map((update) => update.deliveryId).sort());
+    expect(renewals).toBeGreaterThan(0);
+    expect(logger.entries).toContainEqual(
+      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ error: 'database is unreachable' }) }),
+    );
+  });
+
+  it('caps a batch by the bytes of its webhook bodies, taking at least one', async () => {
+    const destination = await server(ok);
+    const { dispatcher, ingest, allIn } = setup({
+      destinations: [testDestination('main', { url: destination.url, apiKey }, { concurrency: 1 })],
+      options: { batchMaxBytes: 1 },
+    });
+    for (let i = 0; i < 3; i += 1) await ingest();
+    dispatcher.start();
+
+    await waitFor(allIn('main', 'delivered'), 'all three to be delivered');
+    expect(destination.received.map((request) => itemsOf(request).length)).toEqual([1, 1, 1]);
+  });
+});
+
 describe('Dispatcher: outcomes', () => {
   it('schedules retries with backoff from the injected clock and random, honouring Retry-After', async () => {
     const answers = [
@@ -445,6 +522,14 @@ describe('Dispatcher: isolation and concurrency', () => {
     expect(() => setup({ destinations: [destination, destination] })).toThrow('destination id "twice" is used twice');
   });
 
+  it('refuses a lease too short to outlast a request with room to renew it', () => {
+    const destination = testDestination('slow', { url: 'http://127.0.0.1:9', apiKey }, { timeoutMs: 60_000 });
+    expect(() => setup({ destinations: [destination], options: { leaseMs: 89_999 } })).toThrow(
+      'leaseMs (89999) must be at least 1.5 × the timeoutMs of destination "slow" (60000)',
+    );
+    expect(() => setup({ destinations: [destination], options: { leaseMs: 90_000 } })).not.toThrow();
+  });
+
   it.each([
     { concurrency: 2, maxConcurrency: 8, cap: 2 },
     { concurrency: 4, maxConcurrency: 1, cap: 1 },
@@ -492,6 +577,7 @@ describe('Dispatcher: isolation and concurrency', () => {
         testDestination('stuck', { url: hanging.url, apiKey }, { timeoutMs: 60_000, plugin: testPlugin({ maxItems: 1 }), concurrency: 2 }),
         testDestination('fine', { url: healthy.url, apiKey }, { plugin: testPlugin({ maxItems: 1 }), concurrency: 2 }),
       ],
+      options: { leaseMs: 90_000 }, // outlasts the hung requests' timeout
     });
     dispatcher.start();
     for (let i = 0; i < 10; i += 1) await ingest();

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Clock, Logger, Store, SubscriptionEvent, Transport } from '@ferry/core';
 import { DestinationLoop } from './destination-loop';
 import type { DestinationInstance } from './instance';
-import { DEFAULT_DISPATCHER_OPTIONS, type DestinationStatus, type DispatcherOptions, type EngineObserver } from './options';
+import {
+  DEFAULT_DISPATCHER_OPTIONS,
+  LEASE_PER_TIMEOUT,
+  type DestinationStatus,
+  type DispatcherOptions,
+  type EngineObserver,
+} from './options';
 
 export interface DispatcherDeps {
   readonly store: Store;
@@ -33,6 +39,10 @@ export class Dispatcher {
     const loopDeps = { ...deps, options, random: deps.random ?? Math.random };
     for (const destination of deps.destinations) {
       if (this.loops.has(destination.id)) throw new Error(`destination id "${destination.id}" is used twice`);
+      if (options.leaseMs < LEASE_PER_TIMEOUT * destination.timeoutMs)
+        throw new Error(
+          `leaseMs (${options.leaseMs}) must be at least ${LEASE_PER_TIMEOUT} × the timeoutMs of destination "${destination.id}" (${destination.timeoutMs})`,
+        );
       this.loops.set(destination.id, new DestinationLoop(destination, loopDeps));
     }
   }

@@ -24,7 +24,10 @@ export interface EngineObserver {
 export interface DispatcherOptions {
   /** Lease owner (the runner's id). */
   readonly ownerId: string;
+  /** How long a lease lasts; a batch still being sent renews its leases every third of this. */
   readonly leaseMs: number;
+  /** Most bytes of webhook bodies one batch leases (at least one delivery), so huge webhooks cannot exhaust the heap. */
+  readonly batchMaxBytes: number;
   /** How long a partial batch waits for more deliveries before it is sent. */
   readonly lingerMs: number;
   /** How often an idle destination looks for due retries (sooner when the next one is due sooner). */
@@ -34,8 +37,15 @@ export interface DispatcherOptions {
   readonly retryPolicy: RetryPolicy;
 }
 
+/**
+ * A request starts only while its batch's lease outlasts the request's timeout, renewing the lease first
+ * when it would not: so a lease must outlast a request by half again, the room for renewing it in time.
+ */
+export const LEASE_PER_TIMEOUT = 1.5;
+
 export const DEFAULT_DISPATCHER_OPTIONS: Omit<DispatcherOptions, 'ownerId'> = {
   leaseMs: 60_000,
+  batchMaxBytes: 4 * 1_048_576,
   lingerMs: 25,
   pollMs: 500,
   pausedProbeMs: 30_000,

@@ -38,6 +38,8 @@ export interface DeliveriesTable {
   leaseUntilMs: number | null;
   leaseOwner: string | null;
   windowStartMs: number;
+  /** Attempts in a row its runner stopped during (lease taken over or released after a crash). */
+  interruptions: number;
   lastStatus: number | null;
   lastError: string | null;
   deliveredAtMs: number | null;

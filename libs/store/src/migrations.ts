@@ -115,6 +115,16 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 4,
+    name: 'count interrupted attempts of each delivery',
+    async up(trx) {
+      await trx.schema
+        .alterTable('deliveries')
+        .addColumn('interruptions', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 ];
 
 /** Every schema version, oldest first: what a migrated database has applied. */

@@ -1,5 +1,14 @@
 import pg from 'pg';
-import { CamelCasePlugin, Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient, type Transaction } from 'kysely';
+import {
+  CamelCasePlugin,
+  Kysely,
+  PostgresDialect,
+  sql,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type RawBuilder,
+  type Transaction,
+} from 'kysely';
 import type { Database } from './database';
 import { SqlStore, type StoreOptions } from './sql-store';
 
@@ -82,6 +91,17 @@ export class PostgresStore extends SqlStore {
     clearTimeout(timer);
     for (const socket of this.sockets.values()) socket.destroy();
     await closing;
+  }
+
+  protected readonly bodyBytes = 'octet_length(body)';
+
+  /**
+   * The database's now() for the moment `nowMs` names: the caller's time moved by how far this process's
+   * clock is from the database's. In whole seconds, so the milliseconds a statement takes to arrive do not
+   * move it; a caller's clock deliberately apart from the process's (a test's) keeps its offset.
+   */
+  protected leaseClock(nowMs: number): RawBuilder<number> {
+    return sql<number>`(${nowMs}::bigint + round((extract(epoch from now()) * 1000 - ${Date.now()}::numeric) / 1000) * 1000)::bigint`;
   }
 
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type Transaction } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import {
   allows,
   completionInto,
@@ -13,6 +13,7 @@ import {
   type EventRow,
   type IngestEvent,
   type LeasedDelivery,
+  type LeaseRenewal,
   type LeaseRequest,
   type ListFilter,
   type Logger,
@@ -23,7 +24,7 @@ import {
   type StoreStats,
   type StoredPauseCause,
 } from '@ferry/core';
-import { DESTINATION_REMOVED, StoreInputError } from '@ferry/core';
+import { DESTINATION_REMOVED, INTERRUPTED_ERROR, interruptedTooOftenError, MAX_INTERRUPTIONS, StoreInputError } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
@@ -101,6 +102,15 @@ export abstract class SqlStore implements Store {
   /** Serialises concurrent migrators; runs first in the migration transaction. */
   protected abstract lockForMigration(trx: Transaction<Database>): Promise<void>;
 
+  /**
+   * The moment `nowMs` on the clock leases are judged by (expiry, `leaseUntilMs`). SQLite has one runner,
+   * so its clock is the caller's; Postgres judges by the database's clock, so runners with skewed clocks agree.
+   */
+  protected abstract leaseClock(nowMs: number): RawBuilder<number>;
+
+  /** SQL for the UTF-8 length in bytes of an event's `body` column. */
+  protected abstract readonly bodyBytes: string;
+
   /** Whether the database refused a statement for the values in it (a data or constraint error), not for its own state. */
   protected abstract refusedValues(error: unknown): boolean;
 
@@ -165,41 +175,70 @@ export abstract class SqlStore implements Store {
   }
 
   async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
-    const { destinationId, limit, nowMs, owner } = request;
+    const { destinationId, limit, nowMs, leaseMs, owner } = request;
     if (limit <= 0) return [];
-    const changes = { leaseUntilMs: nowMs + request.leaseMs, leaseOwner: owner, updatedAtMs: nowMs };
+    const maxBytes = request.maxBytes ?? Infinity;
+    const now = this.leaseClock(nowMs);
     return this.write(async (trx) => {
       const taken: Omit<LeasedDelivery, 'body'>[] = [];
+      let bytes = 0;
+      let full = false;
       const take = async (
         transition: 'lease' | 'takeOver' | 'probe',
         order: 'leaseUntilMs' | 'nextAttemptAtMs',
         where?: DeliveryFilter,
       ) => {
-        const picked = trx
+        const candidates = await trx
           .selectFrom('deliveries')
-          .select('id')
+          .select(['id', 'eventId', 'destinationId', 'attempts', 'windowStartMs', 'interruptions'])
+          .select(sql<number>`(select ${sql.raw(this.bodyBytes)} from events where events.id = deliveries.event_id)`.as('bytes'))
           .where('destinationId', '=', destinationId)
           .where('state', 'in', statesFrom(transition))
           .$if(where !== undefined, (q) => q.where(where!))
           .orderBy(order)
+          .orderBy('id')
           .limit(limit - taken.length)
-          .$if(this.rowLocks, (q) => q.forUpdate().skipLocked());
-        const rows = await trx
-          .with('picked', () => picked)
-          .updateTable('deliveries')
-          .set({ ...changes, state: stateAfter(transition) })
-          .where('id', 'in', (eb) => eb.selectFrom('picked').select('id'))
-          .returning(['id', 'eventId', 'destinationId', 'attempts', 'windowStartMs', 'nextAttemptAtMs'])
+          .$if(this.rowLocks, (q) => q.forUpdate().skipLocked())
           .execute();
-        rows.sort((a, b) => (a.nextAttemptAtMs ?? 0) - (b.nextAttemptAtMs ?? 0) || a.id.localeCompare(b.id));
-        taken.push(...rows.map(({ nextAttemptAtMs: _dueAtMs, ...leased }) => leased));
+        // A lease taken over was being sent when its holder stopped: an attempt, and maybe the last one.
+        const interrupted = transition === 'takeOver';
+        const resumed = interrupted ? await this.interrupt(trx, candidates, nowMs) : candidates;
+        const picked: typeof resumed = [];
+        for (const candidate of resumed) {
+          // At least one delivery, however large, so a huge webhook still goes (alone).
+          if ((taken.length > 0 || picked.length > 0) && bytes + candidate.bytes > maxBytes) {
+            full = true;
+            break;
+          }
+          picked.push(candidate);
+          bytes += candidate.bytes;
+        }
+        for (const ids of chunks(picked.map((row) => row.id))) {
+          await trx
+            .updateTable('deliveries')
+            .set((eb) => ({
+              state: stateAfter(transition),
+              leaseUntilMs: sql<number>`${now} + ${leaseMs}`,
+              leaseOwner: owner,
+              updatedAtMs: nowMs,
+              ...(interrupted ? { attempts: eb('attempts', '+', 1), interruptions: eb('interruptions', '+', 1) } : {}),
+            }))
+            .where('id', 'in', ids)
+            .execute();
+        }
+        taken.push(
+          ...picked.map(({ interruptions: _count, bytes: _bytes, ...leased }) => ({
+            ...leased,
+            attempts: leased.attempts + (interrupted ? 1 : 0),
+          })),
+        );
       };
       if (request.from === 'paused') {
         await take('probe', 'nextAttemptAtMs');
       } else {
         // Leases of crashed or stalled holders first: they have waited longest.
-        await take('takeOver', 'leaseUntilMs', (eb) => eb('leaseUntilMs', '<', nowMs));
-        if (taken.length < limit) await take('lease', 'nextAttemptAtMs', (eb) => eb('nextAttemptAtMs', '<=', nowMs));
+        await take('takeOver', 'leaseUntilMs', (eb) => eb('leaseUntilMs', '<', now));
+        if (taken.length < limit && !full) await take('lease', 'nextAttemptAtMs', (eb) => eb('nextAttemptAtMs', '<=', nowMs));
       }
       const bodies = new Map<string, string>();
       for (const ids of chunks([...new Set(taken.map((d) => d.eventId))])) {
@@ -208,6 +247,80 @@ export abstract class SqlStore implements Store {
       }
       // The foreign key guarantees every delivery its event.
       return taken.map((d) => ({ ...d, body: bodies.get(d.eventId)! }));
+    });
+  }
+
+  /**
+   * Records an interrupted attempt for each of these in-flight deliveries and sets aside (dead) those
+   * interrupted `MAX_INTERRUPTIONS` times in a row; the caller moves the others on (leased again, or released).
+   */
+  private async interrupt<T extends { id: string; attempts: number; interruptions: number }>(
+    trx: Transaction<Database>,
+    rows: readonly T[],
+    nowMs: number,
+  ): Promise<T[]> {
+    if (rows.length === 0) return [];
+    for (const group of chunks(rows)) {
+      await trx
+        .insertInto('attempts')
+        .values(
+          group.map((row) => ({
+            deliveryId: row.id,
+            number: row.attempts + 1,
+            startedAtMs: nowMs,
+            durationMs: 0,
+            status: null,
+            outcome: 'retry' as const,
+            error: INTERRUPTED_ERROR,
+          })),
+        )
+        .execute();
+    }
+    const abandoned = rows.filter((row) => row.interruptions + 1 >= MAX_INTERRUPTIONS);
+    for (const ids of chunks(abandoned.map((row) => row.id))) {
+      await trx
+        .updateTable('deliveries')
+        .set((eb) => ({
+          state: stateAfter('abandon'),
+          attempts: eb('attempts', '+', 1),
+          // The reason keeps the count; a replay starts a fresh one.
+          interruptions: 0,
+          nextAttemptAtMs: null,
+          leaseUntilMs: null,
+          leaseOwner: null,
+          lastStatus: null,
+          lastError: interruptedTooOftenError(MAX_INTERRUPTIONS),
+          updatedAtMs: nowMs,
+        }))
+        .where('id', 'in', ids)
+        .execute();
+    }
+    if (abandoned.length > 0) {
+      this.logger.warn(
+        { deliveryIds: abandoned.map((row) => row.id), reason: interruptedTooOftenError(MAX_INTERRUPTIONS) },
+        'deliveries set aside as dead: their runner kept stopping while sending them',
+      );
+    }
+    return rows.filter((row) => row.interruptions + 1 < MAX_INTERRUPTIONS);
+  }
+
+  async renewLeases(renewal: LeaseRenewal): Promise<string[]> {
+    const { deliveryIds, owner, nowMs, leaseMs } = renewal;
+    const now = this.leaseClock(nowMs);
+    return this.write(async (trx) => {
+      const held: string[] = [];
+      for (const ids of chunks(deliveryIds)) {
+        const rows = await trx
+          .updateTable('deliveries')
+          .set({ leaseUntilMs: sql<number>`${now} + ${leaseMs}` })
+          .where('id', 'in', ids)
+          .where('state', 'in', statesFrom('takeOver'))
+          .where('leaseOwner', '=', owner)
+          .returning('id')
+          .execute();
+        held.push(...rows.map((row) => row.id));
+      }
+      return held;
     });
   }
 
@@ -235,6 +348,8 @@ export abstract class SqlStore implements Store {
               nextAttemptAtMs: state === 'pending' ? (update.nextAttemptAtMs ?? nowMs) : state === 'paused' ? undefined : null,
               leaseUntilMs: null,
               leaseOwner: null,
+              // Its holder finished the attempt: interruptions are counted in a row.
+              interruptions: 0,
               // Without new values, the last request's status and error stay (a dead delivery keeps them).
               lastStatus: update.lastStatus !== undefined ? update.lastStatus : attempt?.status,
               lastError: update.lastError !== undefined ? update.lastError : attempt?.error,
@@ -263,15 +378,35 @@ export abstract class SqlStore implements Store {
   }
 
   async releaseLeases(owner?: string): Promise<number> {
-    const result = await this.write((trx) =>
-      trx
-        .updateTable('deliveries')
-        .set({ state: stateAfter('release'), leaseUntilMs: null, leaseOwner: null, updatedAtMs: Date.now() })
+    const nowMs = Date.now();
+    return this.write(async (trx) => {
+      const held = await trx
+        .selectFrom('deliveries')
+        .select(['id', 'attempts', 'interruptions'])
         .where('state', 'in', statesFrom('release'))
         .$if(owner !== undefined, (q) => q.where('leaseOwner', '=', owner!))
-        .executeTakeFirst(),
-    );
-    return Number(result.numUpdatedRows);
+        .$if(this.rowLocks, (q) => q.forUpdate())
+        .execute();
+      // Released after a crash: the runner stopped while sending them, as when a lease is taken over.
+      const released = await this.interrupt(trx, held, nowMs);
+      for (const ids of chunks(released.map((row) => row.id))) {
+        await trx
+          .updateTable('deliveries')
+          .set((eb) => ({
+            state: stateAfter('release'),
+            attempts: eb('attempts', '+', 1),
+            interruptions: eb('interruptions', '+', 1),
+            leaseUntilMs: null,
+            leaseOwner: null,
+            lastStatus: null,
+            lastError: INTERRUPTED_ERROR,
+            updatedAtMs: nowMs,
+          }))
+          .where('id', 'in', ids)
+          .execute();
+      }
+      return held.length;
+    });
   }
 
   setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
@@ -777,6 +912,7 @@ function newDeliveryValues(eventId: string, delivery: NewDelivery, nowMs: number
     leaseUntilMs: null,
     leaseOwner: null,
     windowStartMs: nowMs,
+    interruptions: 0,
     lastStatus: null,
     lastError: delivery.reason ?? null,
     deliveredAtMs: null,

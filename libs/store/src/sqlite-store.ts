@@ -6,11 +6,13 @@ import {
   CamelCasePlugin,
   CompiledQuery,
   Kysely,
+  sql,
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
   type Driver,
   type Transaction,
+  type RawBuilder,
 } from 'kysely';
 import type { Database } from './database';
 import { SqlStore, type StoreOptions } from './sql-store';
@@ -40,6 +42,12 @@ export class SqliteStore extends SqlStore {
       throw error;
     }
     super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), 'sqlite', options);
+  }
+
+  protected readonly bodyBytes = 'length(cast(body as blob))';
+
+  protected leaseClock(nowMs: number): RawBuilder<number> {
+    return sql<number>`${nowMs}`;
   }
 
   protected async lockForMigration(): Promise<void> {

@@ -251,5 +251,58 @@ describeIfPostgres(
         };
       },
     });
+
+    describe('lease times', () => {
+      let schema: string;
+      let stores: SqlStore[];
+
+      beforeEach(async () => {
+        schema = `ferry_test_${randomBytes(6).toString('hex')}`;
+        await admin.query(`create schema ${schema}`);
+        const url = new URL(databaseUrl!);
+        url.searchParams.set('options', `-c search_path=${schema}`);
+        stores = [(await openStore(url.toString())) as SqlStore, (await openStore(url.toString())) as SqlStore];
+      });
+
+      afterEach(async () => {
+        jest.restoreAllMocks();
+        await Promise.all(stores.map((store) => store.close()));
+        await admin.query(`drop schema ${schema} cascade`);
+      });
+
+      /** Runs `work` on a machine whose clock is `skewMs` off: Date.now (the system clock) and the nowMs it passes. */
+      async function onSkewedClock<T>(skewMs: number, work: (nowMs: number) => Promise<T>): Promise<T> {
+        const realNow = Date.now.bind(Date);
+        const skewed = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + skewMs);
+        try {
+          return await work(Date.now());
+        } finally {
+          skewed.mockRestore();
+        }
+      }
+
+      const lease = (store: SqlStore, owner: string, nowMs: number) =>
+        store.lease({ destinationId: 'ct', limit: 10, nowMs, leaseMs: 60_000, owner });
+
+      it('are judged and set by the database’s clock, so runners with skewed clocks agree on who holds a lease', async () => {
+        const [slow, right] = stores;
+        await right.ingest(event('e1'), [pending()], Date.now() - 20 * 60_000);
+        // The slow runner's clock is 10 minutes behind: by it, the lease would have ended 9 minutes ago.
+        expect(await onSkewedClock(-10 * 60_000, (nowMs) => lease(slow, 'slow', nowMs))).toHaveLength(1);
+        const { rows } = await admin.query(
+          `select lease_until_ms - extract(epoch from now()) * 1000 as "leftMs" from ${schema}.deliveries`,
+        );
+        expect(Number(rows[0].leftMs)).toBeGreaterThan(50_000);
+        expect(Number(rows[0].leftMs)).toBeLessThanOrEqual(61_000);
+
+        expect(await lease(right, 'right', Date.now())).toEqual([]);
+        // A runner 10 minutes ahead would take it over at once by its own clock.
+        expect(await onSkewedClock(10 * 60_000, (nowMs) => lease(right, 'fast', nowMs))).toEqual([]);
+        // And renewing by a skewed clock keeps the lease a full leaseMs ahead of the database's now.
+        const [held] = await slow.listDeliveries({});
+        await onSkewedClock(-10 * 60_000, (nowMs) => slow.renewLeases({ deliveryIds: [held.id], owner: 'slow', nowMs, leaseMs: 60_000 }));
+        expect(await onSkewedClock(10 * 60_000, (nowMs) => lease(right, 'fast', nowMs))).toEqual([]);
+      });
+    });
   },
 );

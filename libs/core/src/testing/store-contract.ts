@@ -3,6 +3,9 @@
 import { allows, DELIVERY_STATES, stateAfter, statesFrom, type DeliveryState, type DeliveryTransition } from '../delivery-states';
 import {
   DESTINATION_REMOVED,
+  INTERRUPTED_ERROR,
+  interruptedTooOftenError,
+  MAX_INTERRUPTIONS,
   StoreInputError,
   type DeliveryUpdate,
   type DestinationPause,
@@ -324,7 +327,8 @@ export function describeStoreContract(backend: StoreBackend): void {
 
         expect(await store.lease(leaseRequest({ owner: 'runner-b', nowMs: T0 + 1_000 }))).toEqual([]);
         const [takenOver] = await store.lease(leaseRequest({ owner: 'runner-b', nowMs: T0 + 1_001 }));
-        expect(takenOver).toMatchObject({ id: held.id, body: testEvent('e1').body });
+        // Taken over, the first try counts as an interrupted attempt.
+        expect(takenOver).toMatchObject({ id: held.id, body: testEvent('e1').body, attempts: 1 });
         expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_001 + LEASE_MS });
 
         // The former holder answers late, while runner-b still holds the lease: its outcome must not land.
@@ -333,7 +337,7 @@ export function describeStoreContract(backend: StoreBackend): void {
           T0 + 1_050,
           'runner-a',
         );
-        expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', attempts: 0 });
+        expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'in_flight', attempts: 1 });
 
         await store.complete(
           [{ deliveryId: held.id, state: 'delivered', attempt: attempt(200, null, 'delivered') }],
@@ -346,8 +350,124 @@ export function describeStoreContract(backend: StoreBackend): void {
           'runner-a',
         );
         const delivery = (await store.getEvent('e1'))!.deliveries[0];
-        expect(delivery).toMatchObject({ state: 'delivered', attempts: 1, deliveredAtMs: T0 + 1_100 });
-        expect(delivery.attemptLog).toHaveLength(1);
+        expect(delivery).toMatchObject({ state: 'delivered', attempts: 2, deliveredAtMs: T0 + 1_100 });
+        expect(delivery.attemptLog.map((a) => a.error)).toEqual([INTERRUPTED_ERROR, null]);
+      });
+
+      it('stops leasing once the bodies reach maxBytes, taking at least one delivery however large', async () => {
+        const store = await open();
+        // Bodies of over 1,000 UTF-8 bytes each (the two-byte "é" counts twice), oldest first.
+        const sized = (id: string) => testEvent(id, { body: JSON.stringify({ id, pad: 'é'.repeat(500) }) });
+        const bytes = (id: string) => Buffer.byteLength(sized(id).body);
+        for (let i = 0; i < 5; i++) await store.ingest(sized(`big-${i}`), [pending()], T0 + i);
+        expect(bytes('big-0')).toBeGreaterThan(1_000);
+
+        const two = await store.lease(leaseRequest({ nowMs: T0 + 10, maxBytes: bytes('big-0') + bytes('big-1') }));
+        expect(two.map((d) => d.eventId)).toEqual(['big-0', 'big-1']);
+        const one = await store.lease(leaseRequest({ nowMs: T0 + 10, maxBytes: 1 }));
+        expect(one.map((d) => d.eventId)).toEqual(['big-2']);
+        // Just short of two bodies: the second would pass the cap, so only one.
+        const short = await store.lease(leaseRequest({ nowMs: T0 + 10, maxBytes: bytes('big-3') + bytes('big-4') - 1 }));
+        expect(short.map((d) => d.eventId)).toEqual(['big-3']);
+        // Expired leases taken over count against the same cap.
+        const takenOver = await store.lease(
+          leaseRequest({ nowMs: T0 + 10 + LEASE_MS + 1, owner: 'runner-b', maxBytes: 3 * bytes('big-0') }),
+        );
+        expect(takenOver).toHaveLength(3);
+      });
+
+      it('counts a lease taken over as an interrupted attempt, and sets aside a delivery interrupted too often', async () => {
+        const store = await open();
+        await store.ingest(testEvent('poison'), [pending()], T0);
+        let nowMs = T0;
+        const takeOver = () => store.lease(leaseRequest({ nowMs: (nowMs += LEASE_MS + 1), owner: `runner-${nowMs}` }));
+        await store.lease(leaseRequest({ nowMs }));
+        for (let i = 1; i < MAX_INTERRUPTIONS; i++) expect(await takeOver()).toMatchObject([{ eventId: 'poison', attempts: i }]);
+
+        expect(await takeOver()).toEqual([]);
+        const delivery = await deliveryOf(store, 'poison');
+        expect(delivery).toMatchObject({
+          state: 'dead',
+          attempts: MAX_INTERRUPTIONS,
+          leaseUntilMs: null,
+          lastError: interruptedTooOftenError(MAX_INTERRUPTIONS),
+        });
+        expect(delivery.attemptLog.map((a) => [a.number, a.outcome, a.status, a.error])).toEqual(
+          Array.from({ length: MAX_INTERRUPTIONS }, (_, i) => [i + 1, 'retry', null, INTERRUPTED_ERROR]),
+        );
+
+        // Replayed, it gets a fresh count of interruptions.
+        await store.replay({ eventIds: ['poison'] }, nowMs);
+        await store.lease(leaseRequest({ nowMs }));
+        expect(await takeOver()).toMatchObject([{ eventId: 'poison', attempts: MAX_INTERRUPTIONS + 1 }]);
+      });
+
+      it('counts interruptions in a row: an attempt that completes starts the count again', async () => {
+        const store = await open();
+        await store.ingest(testEvent('e1'), [pending()], T0);
+        let nowMs = T0;
+        const takeOver = () => store.lease(leaseRequest({ nowMs: (nowMs += LEASE_MS + 1), owner: 'runner-b' }));
+        await store.lease(leaseRequest({ nowMs }));
+        for (let i = 1; i < MAX_INTERRUPTIONS; i++) await takeOver();
+        const [held] = await takeOver().then(() => []);
+        expect(held).toBeUndefined();
+        expect(await deliveryOf(store, 'e1')).toMatchObject({ state: 'dead' });
+
+        await store.ingest(testEvent('e2'), [pending()], nowMs);
+        await store.lease(leaseRequest({ nowMs }));
+        for (let i = 1; i < MAX_INTERRUPTIONS; i++) await takeOver();
+        const [retried] = await store.listDeliveries({ state: 'in_flight' });
+        await store.complete(
+          [{ deliveryId: retried.id, state: 'pending', nextAttemptAtMs: nowMs, attempt: attempt(503, 'HTTP 503') }],
+          nowMs,
+          'runner-b',
+        );
+        await store.lease(leaseRequest({ nowMs }));
+        for (let i = 1; i < MAX_INTERRUPTIONS; i++) expect(await takeOver()).toMatchObject([{ eventId: 'e2' }]);
+        expect(await deliveryOf(store, 'e2')).toMatchObject({ state: 'in_flight', attempts: 2 * MAX_INTERRUPTIONS - 1 });
+      });
+
+      it('counts a lease released at start as an interrupted attempt, and sets aside a delivery interrupted too often', async () => {
+        const store = await open();
+        await store.ingest(testEvent('poison'), [pending()], T0);
+        for (let i = 1; i < MAX_INTERRUPTIONS; i++) {
+          await store.lease(leaseRequest({ nowMs: T0 + i }));
+          expect(await store.releaseLeases()).toBe(1);
+          expect(await deliveryOf(store, 'poison')).toMatchObject({ state: 'pending', attempts: i, lastError: INTERRUPTED_ERROR });
+        }
+        await store.lease(leaseRequest({ nowMs: T0 + MAX_INTERRUPTIONS }));
+        expect(await store.releaseLeases()).toBe(1);
+        expect(await deliveryOf(store, 'poison')).toMatchObject({
+          state: 'dead',
+          attempts: MAX_INTERRUPTIONS,
+          lastError: interruptedTooOftenError(MAX_INTERRUPTIONS),
+        });
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 10 * LEASE_MS }))).toEqual([]);
+      });
+
+      it('renews the owner’s leases while their batch is sent, and tells which were lost', async () => {
+        const store = await open();
+        await ingestMany(store, 3);
+        const leased = await store.lease(leaseRequest({ nowMs: T0 + 10, leaseMs: 1_000 }));
+        const ids = leased.map((d) => d.id);
+        expect(await store.renewLeases({ deliveryIds: ids, owner: 'runner-a', nowMs: T0 + 900, leaseMs: 1_000 })).toEqual(
+          expect.arrayContaining(ids),
+        );
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_900 });
+        // Renewed, the leases outlive their first expiry: nobody can take them over.
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 1_500, owner: 'runner-b' }))).toEqual([]);
+
+        // One completes, one is taken over after expiring: neither is held any more.
+        await store.complete(
+          [{ deliveryId: ids[0], state: 'delivered', attempt: attempt(200, null, 'delivered') }],
+          T0 + 1_600,
+          'runner-a',
+        );
+        await store.renewLeases({ deliveryIds: [ids[2]], owner: 'runner-a', nowMs: T0 + 1_800, leaseMs: 1_000 });
+        expect(await store.lease(leaseRequest({ nowMs: T0 + 2_000, owner: 'runner-b' }))).toMatchObject([{ id: ids[1] }]);
+        const renewed = await store.renewLeases({ deliveryIds: ids, owner: 'runner-a', nowMs: T0 + 2_100, leaseMs: 1_000 });
+        expect(renewed).toEqual([ids[2]]);
+        expect(await store.renewLeases({ deliveryIds: [], owner: 'runner-a', nowMs: T0, leaseMs: 1_000 })).toEqual([]);
       });
 
       it('releases in-flight leases: one owner’s, or all', async () => {
@@ -362,9 +482,9 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(await store.releaseLeases()).toBe(1);
         expect(await store.releaseLeases()).toBe(0);
 
-        // An answer for a released lease changes nothing.
+        // An answer for a released lease changes nothing (the release counted the interrupted attempt).
         await store.complete([{ deliveryId: a[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 5, 'runner-a');
-        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'pending', attempts: 0 });
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'pending', attempts: 1 });
         expect((await store.lease(leaseRequest({ nowMs: T0 + 5 }))).map((d) => d.eventId)).toEqual(['e-0', 'e-1', 'e-2']);
       });
 

@@ -1,5 +1,8 @@
 import {
   allows,
+  INTERRUPTED_ERROR,
+  interruptedTooOftenError,
+  MAX_INTERRUPTIONS,
   completionInto,
   DESTINATION_REMOVED,
   stateAfter,
@@ -13,6 +16,7 @@ import {
   type EventRow,
   type IngestEvent,
   type LeasedDelivery,
+  type LeaseRenewal,
   type LeaseRequest,
   type ListFilter,
   type NewDelivery,
@@ -27,6 +31,8 @@ import {
 export interface MemoryDelivery extends DeliveryRow {
   readonly windowStartMs: number;
   readonly leaseOwner: string | null;
+  /** Attempts in a row its runner stopped during (lease taken over or released after a crash). */
+  readonly interruptions: number;
   readonly attemptLog: readonly AttemptRow[];
 }
 
@@ -96,6 +102,7 @@ export class MemoryStore implements Store {
         createdAtMs: nowMs,
         updatedAtMs: nowMs,
         windowStartMs: nowMs,
+        interruptions: 0,
         attemptLog: [],
       });
     }
@@ -104,21 +111,36 @@ export class MemoryStore implements Store {
 
   async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
     const { destinationId, limit, nowMs, leaseMs, owner } = request;
+    const maxBytes = request.maxBytes ?? Infinity;
     const taken: MemoryDelivery[] = [];
+    let bytes = 0;
+    let full = false;
     const take = (transition: DeliveryTransition, due: (row: MemoryDelivery) => boolean, order: (row: MemoryDelivery) => number) => {
-      const picked = this.rows(destinationId)
+      const candidates = this.rows(destinationId)
         .filter((row) => allows(transition, row.state) && due(row))
         .sort((a, b) => order(a) - order(b) || a.id.localeCompare(b.id))
         .slice(0, limit - taken.length);
-      for (const row of picked) {
-        taken.push(row);
-        this.put({
+      // A lease taken over was being sent when its holder stopped: an attempt, and maybe the last one.
+      const interrupted = transition === 'takeOver';
+      for (const candidate of interrupted ? this.interrupt(candidates, nowMs) : candidates) {
+        const size = Buffer.byteLength(this.database.events.get(candidate.eventId)!.body);
+        // At least one delivery, however large, so a huge webhook still goes (alone).
+        if (taken.length > 0 && bytes + size > maxBytes) {
+          full = true;
+          return;
+        }
+        bytes += size;
+        const row = this.database.deliveries.get(candidate.id)!;
+        const leased: MemoryDelivery = {
           ...row,
           state: stateAfter(transition) as 'in_flight',
           leaseUntilMs: nowMs + leaseMs,
           leaseOwner: owner,
           updatedAtMs: nowMs,
-        });
+          ...(interrupted ? { attempts: row.attempts + 1, interruptions: row.interruptions + 1 } : {}),
+        };
+        taken.push(leased);
+        this.put(leased);
       }
     };
     const dueAt = (row: MemoryDelivery) => row.nextAttemptAtMs ?? 0;
@@ -132,7 +154,7 @@ export class MemoryStore implements Store {
         (row) => (row.leaseUntilMs ?? 0) < nowMs,
         (row) => row.leaseUntilMs ?? 0,
       );
-      if (taken.length < limit) take('lease', (row) => dueAt(row) <= nowMs, dueAt);
+      if (taken.length < limit && !full) take('lease', (row) => dueAt(row) <= nowMs, dueAt);
     }
     return taken.map((row) => ({
       id: row.id,
@@ -142,6 +164,60 @@ export class MemoryStore implements Store {
       windowStartMs: row.windowStartMs,
       body: this.database.events.get(row.eventId)!.body,
     }));
+  }
+
+  /**
+   * Logs an interrupted attempt for each of these in-flight deliveries and sets aside (dead) those
+   * interrupted `MAX_INTERRUPTIONS` times in a row; the caller moves the others on (leased again, or released).
+   */
+  private interrupt(rows: readonly MemoryDelivery[], nowMs: number): MemoryDelivery[] {
+    const resumed: MemoryDelivery[] = [];
+    for (const row of rows) {
+      const attemptLog = [
+        ...row.attemptLog,
+        {
+          deliveryId: row.id,
+          number: row.attempts + 1,
+          startedAtMs: nowMs,
+          durationMs: 0,
+          status: null,
+          outcome: 'retry' as const,
+          error: INTERRUPTED_ERROR,
+        },
+      ];
+      if (row.interruptions + 1 < MAX_INTERRUPTIONS) {
+        this.put({ ...row, attemptLog });
+        resumed.push(row);
+        continue;
+      }
+      this.put({
+        ...row,
+        attemptLog,
+        state: stateAfter('abandon'),
+        attempts: row.attempts + 1,
+        // The reason keeps the count; a replay starts a fresh one.
+        interruptions: 0,
+        nextAttemptAtMs: null,
+        leaseUntilMs: null,
+        leaseOwner: null,
+        lastStatus: null,
+        lastError: interruptedTooOftenError(MAX_INTERRUPTIONS),
+        updatedAtMs: nowMs,
+      });
+    }
+    return resumed;
+  }
+
+  async renewLeases(renewal: LeaseRenewal): Promise<string[]> {
+    const { deliveryIds, owner, nowMs, leaseMs } = renewal;
+    const held: string[] = [];
+    for (const id of deliveryIds) {
+      const row = this.database.deliveries.get(id);
+      if (!row || !allows('takeOver', row.state) || row.leaseOwner !== owner) continue;
+      this.put({ ...row, leaseUntilMs: nowMs + leaseMs });
+      held.push(id);
+    }
+    return held;
   }
 
   async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
@@ -161,6 +237,8 @@ export class MemoryStore implements Store {
         nextAttemptAtMs: state === 'pending' ? (update.nextAttemptAtMs ?? nowMs) : state === 'paused' ? row.nextAttemptAtMs : null,
         leaseUntilMs: null,
         leaseOwner: null,
+        // Its holder finished the attempt: interruptions are counted in a row.
+        interruptions: 0,
         lastStatus: update.lastStatus !== undefined ? update.lastStatus : attempt ? attempt.status : row.lastStatus,
         lastError: update.lastError !== undefined ? update.lastError : attempt ? attempt.error : row.lastError,
         deliveredAtMs: state === 'delivered' ? nowMs : row.deliveredAtMs,
@@ -170,9 +248,23 @@ export class MemoryStore implements Store {
   }
 
   async releaseLeases(owner?: string): Promise<number> {
+    const nowMs = Date.now();
     const held = this.rows().filter((row) => allows('release', row.state) && (owner === undefined || row.leaseOwner === owner));
-    for (const row of held)
-      this.put({ ...row, state: stateAfter('release'), leaseUntilMs: null, leaseOwner: null, updatedAtMs: Date.now() });
+    // Released after a crash: the runner stopped while sending them, as when a lease is taken over.
+    for (const row of this.interrupt(held, nowMs)) {
+      const logged = this.database.deliveries.get(row.id)!;
+      this.put({
+        ...logged,
+        state: stateAfter('release'),
+        attempts: row.attempts + 1,
+        interruptions: row.interruptions + 1,
+        leaseUntilMs: null,
+        leaseOwner: null,
+        lastStatus: null,
+        lastError: INTERRUPTED_ERROR,
+        updatedAtMs: nowMs,
+      });
+    }
     return held.length;
   }
 
@@ -444,7 +536,7 @@ function waitingOrphan(transition: 'dropOrphan' | 'reassignOrphan', row: MemoryD
 }
 
 function deliveryRow(row: MemoryDelivery): DeliveryRow {
-  const { windowStartMs: _window, leaseOwner: _owner, attemptLog: _log, ...delivery } = row;
+  const { windowStartMs: _window, leaseOwner: _owner, interruptions: _interruptions, attemptLog: _log, ...delivery } = row;
   return delivery;
 }
 

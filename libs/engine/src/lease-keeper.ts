@@ -1,0 +1,73 @@
+import type { Clock, LeasedDelivery, Logger, Store } from '@ferry/core';
+import { describeError } from './errors';
+
+export interface LeaseKeeperDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly ownerId: string;
+  readonly leaseMs: number;
+  /** Makes an error text safe to log. */
+  readonly safeText: (text: string) => string;
+}
+
+/**
+ * Holds one batch's leases while it is sent. A batch may need many request rounds (large bodies split
+ * into many requests, a concurrency cap, a slow destination), so a lease taken once would run out under
+ * it and another sender would send it again. The keeper renews the leases every third of a lease, and
+ * lets a request start only while the lease surely outlasts the request's timeout.
+ */
+export class LeaseKeeper {
+  private held: Set<string>;
+  /** Until when, by this runner's clock, the leases surely hold (the store set them from a later moment). */
+  private heldUntilMs: number;
+  private renewing: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    leased: readonly LeasedDelivery[],
+    leasedAtMs: number,
+    private readonly deps: LeaseKeeperDeps,
+  ) {
+    this.held = new Set(leased.map((delivery) => delivery.id));
+    this.heldUntilMs = leasedAtMs + deps.leaseMs;
+    this.timer = setInterval(() => void this.renew(), Math.max(1, Math.floor(deps.leaseMs / 3)));
+  }
+
+  /**
+   * Whether the deliveries are still held for at least `ms` more, renewing first when they would not be:
+   * false when a lease was lost (taken over) or could not be renewed in time, so the request must not go.
+   */
+  async holds(deliveryIds: readonly string[], ms: number): Promise<boolean> {
+    if (this.deps.clock.now() + ms >= this.heldUntilMs) await this.renew();
+    return deliveryIds.every((id) => this.held.has(id)) && this.deps.clock.now() + ms < this.heldUntilMs;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private renew(): Promise<void> {
+    this.renewing ??= this.renewNow().finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  private async renewNow(): Promise<void> {
+    if (this.held.size === 0) return;
+    const { store, clock, ownerId, leaseMs, logger } = this.deps;
+    const startedAtMs = clock.now();
+    try {
+      const renewed = new Set(await store.renewLeases({ deliveryIds: [...this.held], owner: ownerId, nowMs: startedAtMs, leaseMs }));
+      const lost = [...this.held].filter((id) => !renewed.has(id));
+      if (lost.length > 0)
+        logger.warn({ deliveryIds: lost }, 'lost the leases of deliveries still being sent; their requests not yet made are dropped');
+      this.held = renewed;
+      this.heldUntilMs = startedAtMs + leaseMs;
+    } catch (error) {
+      logger.warn(
+        { error: this.deps.safeText(describeError(error)) },
+        'could not renew the leases of a batch being sent; a request that would outlast them is not made',
+      );
+    }
+  }
+}
