@@ -1,56 +1,23 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openStore } from '@ferry/store';
-import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+import { webhookBody } from '@ferry/testkit';
 import { locateConfig, readConfigFile, type ConfigInput } from './config';
-import {
-  ACCOUNT_ID,
-  PASSCODE,
-  SECRETS,
-  startTestRunner,
-  clevertapDestination,
-  closeHttp,
-  send,
-  tempDir,
-  testConfig,
-  waitFor,
-  type TempDir,
-} from './testing/harness';
-import { CLI, Child, MAIN, postWebhookTo, probeOf, probeWebhook } from './testing/processes';
+import { PASSCODE, SECRETS, startTestRunner, clevertapDestination, send, testConfig, waitFor } from './testing/harness';
+import { CLI, MAIN, childProcessBed, postWebhookTo, probeOf, probeWebhook } from './testing/processes';
 
-let dir: TempDir;
-let fake: FakeCleverTap;
-const children: Child[] = [];
-const run = (script: string, ...args: string[]) => {
-  const child = new Child(script, args, dir.path);
-  children.push(child);
-  return child;
-};
-
-beforeEach(async () => {
-  dir = await tempDir();
-  fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.alive) child.kill('SIGKILL');
-    await child.exited;
-  }
-  await fake.close();
-  await dir.remove();
-});
-afterAll(() => closeHttp());
+const bed = childProcessBed();
 
 async function writeConfig(config: unknown, name = 'ferry.config.json'): Promise<string> {
-  const file = path.join(dir.path, name);
+  const file = path.join(bed.dir.path, name);
   await writeFile(file, JSON.stringify(config));
   return file;
 }
 
 describe('the runner process', () => {
   it('killed with SIGKILL under load and restarted, loses no event that got a 200', async () => {
-    const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake)], log: { level: 'info' } }));
-    const first = run(MAIN, '--config', config);
+    const config = await writeConfig(testConfig(bed.dir.path, { destinations: [clevertapDestination(bed.fake)], log: { level: 'info' } }));
+    const first = bed.run(MAIN, '--config', config);
     const url = await first.url();
 
     const acknowledged: string[] = [];
@@ -66,16 +33,16 @@ describe('the runner process', () => {
       }
     };
     const workers = Array.from({ length: 16 }, (_, name) => worker(name));
-    await waitFor('load to build up', () => acknowledged.length >= 200 && fake.records().length > 0);
+    await waitFor('load to build up', () => acknowledged.length >= 200 && bed.fake.records().length > 0);
     first.kill('SIGKILL');
     killed = true;
     await Promise.all(workers);
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-    const second = run(MAIN, '--config', config);
+    const second = bed.run(MAIN, '--config', config);
     await second.url();
     await waitFor(`all ${acknowledged.length} acknowledged events at CleverTap`, () => {
-      const arrived = new Set(fake.records().map((stored) => probeOf(stored.record)));
+      const arrived = new Set(bed.fake.records().map((stored) => probeOf(stored.record)));
       return acknowledged.every((id) => arrived.has(id));
     });
     second.kill('SIGTERM');
@@ -83,13 +50,14 @@ describe('the runner process', () => {
   });
 
   it('on SIGTERM stops taking webhooks, finishes in-flight deliveries and exits 0', async () => {
-    await fake.close();
-    fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE }, latencyMs: 500 });
-    const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake, {}, { timeoutMs: 10_000 })] }));
-    const child = run(MAIN, '--config', config);
+    await bed.replaceFake({ latencyMs: 500 });
+    const config = await writeConfig(
+      testConfig(bed.dir.path, { destinations: [clevertapDestination(bed.fake, {}, { timeoutMs: 10_000 })] }),
+    );
+    const child = bed.run(MAIN, '--config', config);
     const url = await child.url();
     for (let i = 0; i < 10; i++) expect((await postWebhookTo(url, probeWebhook(`term-${i}`))).status).toBe(200);
-    await waitFor('a request in flight at CleverTap', () => fake.requests().some((request) => request.status === null));
+    await waitFor('a request in flight at CleverTap', () => bed.fake.requests().some((request) => request.status === null));
 
     child.kill('SIGTERM');
     expect(await child.exited).toEqual({ code: 0, signal: null });
@@ -97,12 +65,12 @@ describe('the runner process', () => {
     expect(messages).toEqual(expect.arrayContaining(['shutting down: refusing webhooks, finishing in-flight deliveries', 'stopped']));
 
     // The request in flight at SIGTERM was answered and its outcome written: nothing is left in flight.
-    const store = await openStore(`sqlite:${path.join(dir.path, 'ferry.db')}`);
+    const store = await openStore(`sqlite:${path.join(bed.dir.path, 'ferry.db')}`);
     try {
       const stats = await store.stats(Date.now());
       const count = (state: string) => stats.deliveries.find((row) => row.state === state)?.count ?? 0;
       expect(count('in_flight')).toBe(0);
-      const arrived = new Set(fake.records().map((stored) => probeOf(stored.record)));
+      const arrived = new Set(bed.fake.records().map((stored) => probeOf(stored.record)));
       expect(arrived.size).toBeGreaterThan(0);
       expect(count('delivered')).toBe(arrived.size);
       expect(count('delivered') + count('pending')).toBe(10);
@@ -117,7 +85,7 @@ describe('the runner process', () => {
       { server: { host: '0.0.0.0' }, destinations: [{ id: 'ct', plugin: 'clevertap', settings: { region: 'mars1' } }] },
       'bad.json',
     );
-    const bad = run(MAIN, '--config', config);
+    const bad = bed.run(MAIN, '--config', config);
     expect((await bad.exited).code).toBe(1);
     expect(bad.stderr.split('\n')).toEqual(
       expect.arrayContaining([
@@ -126,7 +94,7 @@ describe('the runner process', () => {
         'sources.revenuecat.authorization: required when server.host (0.0.0.0) is not a loopback address',
       ]),
     );
-    const flag = run(MAIN, '--verbose');
+    const flag = bed.run(MAIN, '--verbose');
     expect((await flag.exited).code).toBe(2);
     expect(flag.stderr).toMatch(/^ferry: Unknown option '--verbose'/);
   });
@@ -134,16 +102,16 @@ describe('the runner process', () => {
 
 describe('the ferry command', () => {
   it('previews a webhook from the built CLI', async () => {
-    const config = await writeConfig(testConfig(dir.path, { destinations: [clevertapDestination(fake)] }));
-    const webhook = path.join(dir.path, 'webhook.json');
+    const config = await writeConfig(testConfig(bed.dir.path, { destinations: [clevertapDestination(bed.fake)] }));
+    const webhook = path.join(bed.dir.path, 'webhook.json');
     await writeFile(webhook, webhookBody('trial_started'));
-    const preview = run(CLI, 'preview', '--config', config, webhook);
+    const preview = bed.run(CLI, 'preview', '--config', config, webhook);
     expect((await preview.exited).code).toBe(0);
-    expect(preview.stdout).toContain(`  POST ${fake.url}/1/upload\n`);
+    expect(preview.stdout).toContain(`  POST ${bed.fake.url}/1/upload\n`);
     expect(preview.stdout).toContain('  X-CleverTap-Passcode: [redacted]\n');
     expect(preview.stdout).toContain('"evtName": "rc_trial_started_event"');
     expect(preview.stdout).not.toContain(PASSCODE);
-    const unknown = run(CLI, 'launch');
+    const unknown = bed.run(CLI, 'launch');
     expect((await unknown.exited).code).toBe(2);
     expect(unknown.stderr).toMatch(/^ferry: unknown command "launch"/);
   });
@@ -151,12 +119,12 @@ describe('the ferry command', () => {
 
 describe('without a config file', () => {
   it('starts from the example on loopback, says what is missing, and keeps events as paused deliveries', async () => {
-    const location = locateConfig(undefined, {}, dir.path);
+    const location = locateConfig(undefined, {}, bed.dir.path);
     expect(location.example).toBe(true);
     const example = readConfigFile(location) as ConfigInput;
     // Only where it listens and stores differs, so the test neither takes port 8080 nor writes into the repository.
     const { runner, logs } = await startTestRunner(
-      { ...example, server: { ...example.server, port: 0 }, store: { url: `sqlite:${path.join(dir.path, 'ferry.db')}` } },
+      { ...example, server: { ...example.server, port: 0 }, store: { url: `sqlite:${path.join(bed.dir.path, 'ferry.db')}` } },
       { configSource: location },
     );
     try {

@@ -2,92 +2,59 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
 import { lockSqliteStore } from './store-lock';
-import {
-  ACCOUNT_ID,
-  ADMIN_TOKEN,
-  PASSCODE,
-  clevertapDestination,
-  closeHttp,
-  send,
-  tempDir,
-  testConfig,
-  waitFor,
-  type TempDir,
-} from './testing/harness';
-import { CLI, Child, MAIN, postWebhookTo, probeWebhook } from './testing/processes';
+import { ADMIN_TOKEN, clevertapDestination, send, testConfig, waitFor } from './testing/harness';
+import { CLI, MAIN, childProcessBed, postWebhookTo, probeWebhook } from './testing/processes';
 
-let dir: TempDir;
-let fake: FakeCleverTap;
-const children: Child[] = [];
-const run = (script: string, ...args: string[]) => {
-  const child = new Child(script, args, dir.path);
-  children.push(child);
-  return child;
-};
-
-beforeEach(async () => {
-  dir = await tempDir();
-  fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.alive) child.kill('SIGKILL');
-    await child.exited;
-  }
-  await fake.close();
-  await dir.remove();
-});
-afterAll(() => closeHttp());
+const bed = childProcessBed();
 
 /** The pid of a process that has exited: no process runs under it (for a while at least). */
 const deadPid = () => spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
 
 describe('one SQLite file', () => {
   it('takes one runner: a second is refused naming the file and the pid, and the first keeps its leases', async () => {
-    const database = path.join(dir.path, 'ferry.db');
-    const file = path.join(dir.path, 'ferry.config.json');
+    const database = path.join(bed.dir.path, 'ferry.db');
+    const file = path.join(bed.dir.path, 'ferry.config.json');
     // An hour-long lease and a request CleverTap holds: the first runner has a delivery in flight throughout.
     await writeFile(
       file,
       JSON.stringify(
-        testConfig(dir.path, {
-          destinations: [clevertapDestination(fake, {}, { timeoutMs: 600_000 })],
+        testConfig(bed.dir.path, {
+          destinations: [clevertapDestination(bed.fake, {}, { timeoutMs: 600_000 })],
           delivery: { leaseMs: 3_600_000 },
         }),
       ),
     );
-    fake.inject({ type: 'hang' });
-    const first = run(MAIN, '--config', file);
+    bed.fake.inject({ type: 'hang' });
+    const first = bed.run(MAIN, '--config', file);
     const url = await first.url();
     expect((await postWebhookTo(url, probeWebhook('held'))).status).toBe(200);
-    await waitFor('a delivery in flight at CleverTap', () => fake.requests().some((request) => request.fault === 'hang'));
+    await waitFor('a delivery in flight at CleverTap', () => bed.fake.requests().some((request) => request.fault === 'hang'));
 
-    const second = run(MAIN, '--config', file);
+    const second = bed.run(MAIN, '--config', file);
     expect((await second.exited).code).toBe(1);
     expect(second.stderr).toContain(`another runner (pid ${first.pid} on ${hostname()}) already uses the SQLite store ${database}`);
     expect(second.stderr).toContain(`delete ${database}.lock`);
 
     const held = await send('GET', `${url}/admin/events/held`, undefined, { authorization: `Bearer ${ADMIN_TOKEN}` });
     expect(held.json.deliveries[0]).toMatchObject({ state: 'in_flight' });
-    expect(fake.records()).toEqual([]); // nobody sent it a second time
+    expect(bed.fake.records()).toEqual([]); // nobody sent it a second time
     // The CLI takes no lock: admin commands work beside the running runner.
-    const cli = run(CLI, 'events', 'show', 'held', '--config', file);
+    const cli = bed.run(CLI, 'events', 'show', 'held', '--config', file);
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stdout).toContain('in_flight');
 
     // A crash leaves the lock behind: the next runner takes it over at once.
     first.kill('SIGKILL');
     await first.exited;
-    const third = run(MAIN, '--config', file);
+    const third = bed.run(MAIN, '--config', file);
     await third.url();
   });
 });
 
 describe('lockSqliteStore', () => {
   it('takes over a stale lock (its process is gone), and refuses a live or foreign one until released', async () => {
-    const database = path.join(dir.path, 'nested', 'ferry.db');
+    const database = path.join(bed.dir.path, 'nested', 'ferry.db');
     const lockFile = `${database}.lock`;
     const release = lockSqliteStore(database);
     expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual({ pid: process.pid, host: hostname() });

@@ -1,7 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { webhookBody } from '@ferry/testkit';
-import { WEBHOOK_AUTHORIZATION, send, waitFor, type CleverTapRecordShape, type HttpAnswer } from './harness';
+import { startFakeCleverTap, webhookBody, type FakeCleverTap, type FakeCleverTapOptions } from '@ferry/testkit';
+import {
+  ACCOUNT_ID,
+  PASSCODE,
+  WEBHOOK_AUTHORIZATION,
+  closeHttp,
+  send,
+  tempDir,
+  waitFor,
+  type CleverTapRecordShape,
+  type HttpAnswer,
+  type TempDir,
+} from './harness';
 
 /** The built entry points, as `npm start` and `npm run ferry` run them (the test target builds them first). */
 export const MAIN = path.resolve(__dirname, '../../dist/main.js');
@@ -70,3 +81,52 @@ export const probeOf = (record: unknown) => (record as CleverTapRecordShape).evt
 /** Posts a webhook as RevenueCat does, to the runner at `url`. */
 export const postWebhookTo = (url: string, body: string): Promise<HttpAnswer> =>
   send('POST', `${url}/webhooks/revenuecat`, body, { 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION });
+
+/** What each test of a child-process spec gets: a temp dir, the fake CleverTap with the test account, and `run`. */
+export interface ChildProcessBed {
+  readonly dir: TempDir;
+  readonly fake: FakeCleverTap;
+  /** Starts `script` in the temp dir; it is killed and awaited after the test. */
+  run(script: string, ...args: string[]): Child;
+  /** Swaps the fake for one started with these options (the test account kept), e.g. a slow one. */
+  replaceFake(options: FakeCleverTapOptions): Promise<FakeCleverTap>;
+}
+
+/** Registers the hooks that give every test of the calling spec a fresh bed and clean it up after. */
+export function childProcessBed(): ChildProcessBed {
+  let dir: TempDir | undefined;
+  let fake: FakeCleverTap | undefined;
+  const children: Child[] = [];
+  const startFake = (options: FakeCleverTapOptions = {}) => startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE }, ...options });
+  beforeEach(async () => {
+    dir = await tempDir();
+    fake = await startFake();
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.alive) child.kill('SIGKILL');
+      await child.exited;
+    }
+    await fake?.close();
+    await dir?.remove();
+  });
+  afterAll(() => closeHttp());
+  return {
+    get dir() {
+      return dir!;
+    },
+    get fake() {
+      return fake!;
+    },
+    run(script, ...args) {
+      const child = new Child(script, args, dir!.path);
+      children.push(child);
+      return child;
+    },
+    async replaceFake(options) {
+      await fake?.close();
+      fake = await startFake(options);
+      return fake;
+    },
+  };
+}
