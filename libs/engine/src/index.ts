@@ -1,6 +1,12 @@
 export { Dispatcher, releaseCrashedLeases, type DispatcherDeps } from './dispatcher';
 export { PAUSE_CAUSES, type PauseCause } from './destination-health';
 export { secretValues, type DestinationInstance } from './instance';
-export { DEFAULT_DISPATCHER_OPTIONS, type DestinationStatus, type DispatcherOptions, type EngineObserver } from './options';
+export {
+  DEFAULT_DISPATCHER_OPTIONS,
+  combineObservers,
+  type DestinationStatus,
+  type DispatcherOptions,
+  type EngineObserver,
+} from './options';
 export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview } from './plan';
 export { UndiciTransport, type UndiciTransportOptions } from './transport';
