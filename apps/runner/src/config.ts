@@ -28,6 +28,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** How an alert's body is shaped: Slack's incoming-webhook message, or plain JSON fields. */
+export const ALERT_FORMATS = ['slack', 'json'] as const;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** One destination of a plugin: its settings validated by the plugin's own schema, in the same pass. */
@@ -139,6 +142,30 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
           maxDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxDelayMs)).describe('Longest retry delay'),
           leaseMs: numeric(z.number().int().min(1_000).default(DEFAULT_DISPATCHER_OPTIONS.leaseMs)).describe(
             "How long a runner holds a batch it sends; a dead runner's batches are taken over after this",
+          ),
+        })
+        .strict()
+        .prefault({}),
+      alerts: z
+        .object({
+          targets: z
+            .array(
+              z
+                .object({
+                  url: z
+                    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+                    .describe('Where alerts are posted, e.g. a Slack incoming webhook; a secret (redacted everywhere)'),
+                  format: z.enum(ALERT_FORMATS).describe('"slack" ({"text": …}) or "json" (the alert as fields)'),
+                })
+                .strict(),
+            )
+            .default([])
+            .describe('Every alert is posted to each of these'),
+          intervalMinutes: numeric(z.number().positive().max(1_440).default(5)).describe(
+            'Dead deliveries are reported at most once per destination per this many minutes, grouped',
+          ),
+          pendingMinutes: numeric(z.number().positive().default(15)).describe(
+            'A destination whose oldest due pending delivery waits longer than this is reported',
           ),
         })
         .strict()
@@ -306,6 +333,11 @@ export function configSecrets(config: RunnerConfig): string[] {
   if (storePassword) secrets.push(storePassword, decodeURIComponent(storePassword));
   for (const destination of config.destinations) {
     secrets.push(...secretSettingLeaves(destination.settings, destination.plugin.secrets));
+  }
+  for (const { url } of config.alerts.targets) {
+    // A Slack webhook's path is its credential: an error or log line may show it without the host.
+    const { pathname, search } = new URL(url);
+    secrets.push(url, ...(pathname.length + search.length >= MIN_SECRET_LENGTH ? [pathname + search] : []));
   }
   return [...new Set(secrets)];
 }

@@ -627,7 +627,7 @@ export abstract class SqlStore implements Store {
         .onConflict((oc) => oc.column('key').doNothing())
         .executeTakeFirst(),
     );
-    return Number(result.numInsertedRows ?? 0) > 0;
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
   async ping(): Promise<void> {
