@@ -1,17 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
-import {
-  ACCOUNT_ID,
-  PASSCODE,
-  clevertapDestination,
-  closeHttp,
-  send,
-  startTestRunner,
-  tempDir,
-  testConfig,
-  waitFor,
-} from './testing/harness';
+import { closeHttp, send, startTestRunner, tempDir, testConfig } from './testing/harness';
 import type { TempDir, TestRunner } from './testing/harness';
 
 /** The shipped monitoring (SPEC §10): it must only use metrics the runner really exports. */
