@@ -214,6 +214,35 @@ describe('parseConfig', () => {
     expect(text).not.toContain('short');
   });
 
+  it('reads alerts with their defaults, and names each wrong alert field without echoing a target URL', () => {
+    expect(parseConfig({}, plugins, {}).alerts).toEqual({ targets: [], intervalMinutes: 5, pendingMinutes: 15 });
+    const slack = 'https://hooks.slack.com/services/T000/B000/slack-secret-xyz';
+    expect(parseConfig({ alerts: { targets: [{ url: slack, format: 'slack' }], intervalMinutes: '1' } }, plugins, {}).alerts).toEqual({
+      targets: [{ url: slack, format: 'slack' }],
+      intervalMinutes: 1,
+      pendingMinutes: 15,
+    });
+    const lines = problems({
+      alerts: {
+        targets: [{ url: 'ftp://example.com/slack-secret-xyz', format: 'slack' }, { url: slack, format: 'teams' }, { format: 'json' }],
+        intervalMinutes: 0,
+        pendingMinutes: 'soon',
+        extra: true,
+      },
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^alerts\.targets\[0\]\.url: /),
+        expect.stringMatching(/^alerts\.targets\[1\]\.format: /),
+        expect.stringMatching(/^alerts\.targets\[2\]\.url: /),
+        expect.stringMatching(/^alerts\.intervalMinutes: /),
+        expect.stringMatching(/^alerts\.pendingMinutes: /),
+        expect.stringMatching(/^alerts\.extra: /),
+      ]),
+    );
+    expect(lines.join('\n')).not.toContain('slack-secret-xyz');
+  });
+
   it('is not a config at all when the input is not an object', () => {
     expect(problems([])[0]).toMatch(/^\(root\): /);
     expect(problems('config')[0]).toMatch(/^\(root\): /);
@@ -236,6 +265,12 @@ describe('configSecrets', () => {
       expect.arrayContaining(['Bearer hook-token', 'hook-token', 'admin-token-0123456789', 'pass-0123456789', 'sandbox-pass', 'db@pass']),
     );
     expect(configSecrets(config)).not.toContain('ACC');
+  });
+
+  it('treats alert target URLs as secrets, and a Slack webhook path on its own too', () => {
+    const slack = 'https://hooks.slack.com/services/T000/B000/slack-secret-xyz';
+    const config = parseConfig({ alerts: { targets: [{ url: slack, format: 'slack' }] } }, plugins, {});
+    expect(configSecrets(config)).toEqual(expect.arrayContaining([slack, '/services/T000/B000/slack-secret-xyz']));
   });
 });
 

@@ -28,6 +28,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** How an alert's body is shaped: Slack's incoming-webhook message, or plain JSON fields. */
+export const ALERT_FORMATS = ['slack', 'json'] as const;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** One destination of a plugin: its settings validated by the plugin's own schema, in the same pass. */
@@ -142,6 +145,30 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
           ),
           batchMaxBytes: numeric(z.number().int().min(1_024).default(DEFAULT_DISPATCHER_OPTIONS.batchMaxBytes)).describe(
             'Most bytes of webhook bodies in one batch (a larger webhook goes alone)',
+          ),
+        })
+        .strict()
+        .prefault({}),
+      alerts: z
+        .object({
+          targets: z
+            .array(
+              z
+                .object({
+                  url: z
+                    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+                    .describe('Where alerts are posted, e.g. a Slack incoming webhook; a secret (redacted everywhere)'),
+                  format: z.enum(ALERT_FORMATS).describe('"slack" ({"text": …}) or "json" (the alert as fields)'),
+                })
+                .strict(),
+            )
+            .default([])
+            .describe('Every alert is posted to each of these'),
+          intervalMinutes: numeric(z.number().positive().max(1_440).default(5)).describe(
+            'Dead deliveries are reported at most once per destination per this many minutes, grouped',
+          ),
+          pendingMinutes: numeric(z.number().positive().default(15)).describe(
+            'A destination whose oldest due pending delivery waits longer than this is reported',
           ),
         })
         .strict()
@@ -309,6 +336,11 @@ export function configSecrets(config: RunnerConfig): string[] {
   if (storePassword) secrets.push(storePassword, decodeURIComponent(storePassword));
   for (const destination of config.destinations) {
     secrets.push(...secretSettingLeaves(destination.settings, destination.plugin.secrets));
+  }
+  for (const { url } of config.alerts.targets) {
+    // A Slack webhook's path is its credential: an error or log line may show it without the host.
+    const { pathname, search } = new URL(url);
+    secrets.push(url, ...(pathname.length + search.length >= MIN_SECRET_LENGTH ? [pathname + search] : []));
   }
   return [...new Set(secrets)];
 }

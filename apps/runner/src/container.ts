@@ -12,10 +12,11 @@ import {
   type SubscriptionEvent,
   type Transport,
 } from '@ferry/core';
-import { Dispatcher, UndiciTransport, type DispatcherOptions } from '@ferry/engine';
+import { Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { parseRevenueCatWebhookText } from '@ferry/revenuecat';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
+import { AlertService, DEFAULT_ALERT_TUNING, type AlertTuning } from './alerts';
 import { configSecrets, parseConfig, retryPolicy, type ConfigInput, type RunnerConfig } from './config';
 import { createLogger, textRedactor, type PinoLogger } from './logging';
 import { RunnerMetrics } from './metrics';
@@ -28,6 +29,8 @@ export const RUNNER_TOKENS = {
   LogStream: Symbol.for('ferry.runner.LogStream'),
   /** Scrubs every configured secret from outgoing text. */
   Redact: Symbol.for('ferry.runner.Redact'),
+  /** Alert sending's timeout and retries (not in the config): DEFAULT_ALERT_TUNING. */
+  AlertTuning: Symbol.for('ferry.runner.AlertTuning'),
   /** Engine timing the config does not set (poll and probe intervals): the engine's defaults. */
   DispatcherTuning: Symbol.for('ferry.runner.DispatcherTuning'),
   /** Shared by the server and the runner's shutdown. */
@@ -92,6 +95,15 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
   container.bind<Transport>(TOKENS.Transport).toDynamicValue(() => new UndiciTransport());
   container.bind(RunnerMetrics).toDynamicValue(() => new RunnerMetrics());
 
+  container.bind<AlertTuning>(RUNNER_TOKENS.AlertTuning).toConstantValue(DEFAULT_ALERT_TUNING);
+  container
+    .bind(AlertService)
+    .toResolvedValue(
+      (config: RunnerConfig, store: Store, clock: Clock, logger: PinoLogger, redact: (text: string) => string, tuning: AlertTuning) =>
+        new AlertService({ config, store, clock, logger, redact, tuning }),
+      [TOKENS.Config, TOKENS.Store, TOKENS.Clock, TOKENS.Logger, RUNNER_TOKENS.Redact, RUNNER_TOKENS.AlertTuning],
+    );
+
   container.bind<DispatcherTuning>(RUNNER_TOKENS.DispatcherTuning).toConstantValue({});
   container.bind(Dispatcher).toResolvedValue(
     (
@@ -102,6 +114,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       logger: PinoLogger,
       random: () => number,
       metrics: RunnerMetrics,
+      alerts: AlertService,
       tuning: DispatcherTuning,
     ) =>
       new Dispatcher({
@@ -120,7 +133,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
           batchMaxBytes: config.delivery.batchMaxBytes,
           ownerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         },
-        observer: metrics,
+        observer: combineObservers(metrics, alerts),
       }),
     [
       TOKENS.Config,
@@ -130,6 +143,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       TOKENS.Logger,
       TOKENS.Random,
       RunnerMetrics,
+      AlertService,
       RUNNER_TOKENS.DispatcherTuning,
     ],
   );

@@ -56,6 +56,9 @@ describe('the README configuration table', () => {
       'delivery.baseDelayMs': '`1000`',
       'delivery.maxDelayMs': '`600000`',
       'delivery.leaseMs': '`60000`',
+      'alerts.targets': '`[]`',
+      'alerts.intervalMinutes': '`5`',
+      'alerts.pendingMinutes': '`15`',
       'log.level': '`info`',
     });
   });
@@ -73,7 +76,8 @@ describe('the README configuration table', () => {
     } else {
       const literal = /^`(.*)`$/.exec(written)?.[1];
       expect(literal).toBeDefined();
-      expect(String(parsedValueAt(key))).toBe(literal);
+      const value = parsedValueAt(key);
+      expect(Array.isArray(value) ? JSON.stringify(value) : String(value)).toBe(literal);
     }
   });
 });

@@ -4,6 +4,7 @@ import type { Container } from 'inversify';
 import { TOKENS, type Store, type Transport } from '@ferry/core';
 import { Dispatcher, releaseCrashedLeases } from '@ferry/engine';
 import { AdminService } from './admin';
+import { AlertService } from './alerts';
 import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig } from './config';
 import { createRunnerContainer, RUNNER_TOKENS } from './container';
 import type { PinoLogger } from './logging';
@@ -26,6 +27,7 @@ export interface Runner {
   readonly store: Store;
   readonly dispatcher: Dispatcher;
   readonly admin: AdminService;
+  readonly alerts: AlertService;
   readonly config: RunnerConfig;
   /** Graceful stop: readiness and webhooks answer 503, in-flight deliveries finish, the store closes. Idempotent. */
   close(): Promise<void>;
@@ -56,6 +58,9 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
     undo.push(() => transport.close());
     const app = await container.getAsync<FastifyInstance>(RUNNER_TOKENS.Server);
     undo.push(() => app.close());
+    const alerts = await container.getAsync(AlertService);
+    undo.push(() => alerts.stop());
+    alerts.start();
     const dispatcher = container.get(Dispatcher);
     dispatcher.start();
     undo.push(() => dispatcher.stop());
@@ -72,10 +77,18 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
       (closing ??= (async () => {
         lifecycle.accepting = false;
         logger.info({}, 'shutting down: refusing webhooks, finishing in-flight deliveries');
-        await runAll([() => dispatcher.stop(), () => app.close(), () => store.close(), () => transport.close(), async () => unlock()]);
+        // Alerts after the dispatcher: a batch that finishes while it stops may still report dead deliveries.
+        await runAll([
+          () => dispatcher.stop(),
+          () => alerts.stop(),
+          () => app.close(),
+          () => store.close(),
+          () => transport.close(),
+          async () => unlock(),
+        ]);
         logger.info({}, 'stopped');
       })());
-    return { url, app, store, dispatcher, admin: container.get(AdminService), config, close };
+    return { url, app, store, dispatcher, admin: container.get(AdminService), alerts, config, close };
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await runAll(undo.reverse()).catch(() => undefined);

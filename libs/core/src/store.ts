@@ -289,6 +289,12 @@ export interface Store {
   /** Moves the waiting deliveries of `fromDestinationId` to `toDestinationId` (see `Reassignment`), in bounded chunks. */
   reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment>;
   stats(nowMs: number): Promise<StoreStats>;
+  /**
+   * Claims an alert by its key (e.g. `paused:ct:1700000000000`): true for the first claim of the key on
+   * this database, false for every later one, from any store sharing it. Atomic, so of several runners
+   * that see the same event exactly one sends its alert.
+   */
+  claimAlert(key: string, nowMs: number): Promise<boolean>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -245,7 +245,7 @@ export class DestinationLoop {
           updates.push({ deliveryId: delivery.id, state: stateAfter('retry'), nextAttemptAtMs: context.nowMs + this.deps.options.pollMs });
       }
       await this.deps.store.complete(updates, context.nowMs, this.deps.options.ownerId);
-      this.logDead(updates);
+      this.reportDead(updates);
 
       const outcomes = [...results.values()].map((result) => result.outcome);
       const refused = outcomes.find((outcome) => outcome.type === 'auth_failed');
@@ -425,10 +425,11 @@ export class DestinationLoop {
     return deliveryIds.map((deliveryId) => [deliveryId, { ...timing, outcome: { deliveryId, type: 'retry', reason } }]);
   }
 
-  private logDead(updates: readonly DeliveryUpdate[]): void {
+  private reportDead(updates: readonly DeliveryUpdate[]): void {
     const dead = updates.filter((update) => update.state === 'dead');
-    if (dead.length > 0)
-      this.log.warn({ deliveryIds: dead.map((update) => update.deliveryId), lastError: dead[0].lastError }, 'deliveries dead');
+    if (dead.length === 0) return;
+    this.log.warn({ deliveryIds: dead.map((update) => update.deliveryId), lastError: dead[0].lastError }, 'deliveries dead');
+    this.deps.observer?.deliveriesDead?.(this.destination.id, dead.length, dead[0].lastError ?? null);
   }
 
   /** Sleeps up to `ms`; `wake` ends it early. */

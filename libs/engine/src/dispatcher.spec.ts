@@ -54,6 +54,7 @@ function setup({ destinations, options, clock = systemClock, random, store = new
   const logger = captureLogger();
   const statusChanges: DestinationStatus[] = [];
   const attempts: { destinationId: string; outcome: OutcomeType; deliveries: number }[] = [];
+  const deadReports: { destinationId: string; count: number; firstError: string | null }[] = [];
   const transport = new UndiciTransport();
   const dispatcher = new Dispatcher({
     store,
@@ -67,6 +68,7 @@ function setup({ destinations, options, clock = systemClock, random, store = new
     observer: {
       attempt: (destinationId, outcome, deliveries) => attempts.push({ destinationId, outcome, deliveries }),
       statusChanged: (status) => statusChanges.push(status),
+      deliveriesDead: (destinationId, count, firstError) => deadReports.push({ destinationId, count, firstError }),
     },
   });
   cleanups.push(async () => {
@@ -91,7 +93,7 @@ function setup({ destinations, options, clock = systemClock, random, store = new
     const states = statesOf(destinationId);
     return states.length > 0 && states.every((candidate) => candidate === state);
   };
-  return { store, logger, dispatcher, ingest, statusChanges, attempts, statesOf, allIn };
+  return { store, logger, dispatcher, ingest, statusChanges, attempts, deadReports, statesOf, allIn };
 }
 
 describe('Dispatcher: batching', () => {
@@ -326,7 +328,9 @@ describe('Dispatcher: outcomes', () => {
       if (items.some((item) => item.user === 'malformed')) return sendJson(response, 400, { error: 'Malformed request' });
       sendJson(response, 200, { rejected: items.filter((item) => item.user === 'bad').map((item) => item.delivery) });
     });
-    const { store, dispatcher, ingest, statesOf } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey })] });
+    const { store, dispatcher, ingest, statesOf, deadReports } = setup({
+      destinations: [testDestination('main', { url: destination.url, apiKey })],
+    });
     const malformed = await ingest(makeEvent({ appUserId: 'malformed', attributes: { account: 'other' } }));
     const good = await ingest(makeEvent({ appUserId: 'good' }));
     const bad = await ingest(makeEvent({ appUserId: 'bad' }));
@@ -341,6 +345,11 @@ describe('Dispatcher: outcomes', () => {
     });
     expect(store.row(good.id, 'main')).toMatchObject({ state: 'delivered', attempts: 1 });
     expect(store.row(bad.id, 'main')).toMatchObject({ state: 'dead', attempts: 1, lastError: 'bad_item: the server refused this item' });
+    // The observer hears of every delivery that died, with one batch's first error (what alerts report).
+    expect(deadReports.reduce((sum, report) => sum + report.count, 0)).toBe(2);
+    expect(deadReports.map((report) => report.destinationId)).toEqual(deadReports.map(() => 'main'));
+    for (const { firstError } of deadReports)
+      expect(['http_400: HTTP 400: {"error":"Malformed request"}', 'bad_item: the server refused this item']).toContain(firstError);
   });
 
   it.each([

@@ -3,6 +3,7 @@ export { PAUSE_CAUSES, type PauseCause } from './destination-health';
 export { secretValues, type DestinationInstance } from './instance';
 export {
   DEFAULT_DISPATCHER_OPTIONS,
+  combineObservers,
   LEASE_PER_TIMEOUT,
   type DestinationStatus,
   type DispatcherOptions,

@@ -14,11 +14,22 @@ export interface DestinationStatus {
   readonly inFlightRequests: number;
 }
 
-/** Hooks the runner uses for metrics; all optional. */
+/** Hooks the runner uses for metrics and alerts; all optional, called synchronously, so they must not block. */
 export interface EngineObserver {
   /** One call per request and outcome type: how many of its deliveries got that outcome. */
   attempt?(destinationId: string, outcome: OutcomeType, deliveries: number, durationMs: number): void;
   statusChanged?(status: DestinationStatus): void;
+  /** Deliveries of one batch went dead (stored as such); `firstError` is the first one's error, secrets already out. */
+  deliveriesDead?(destinationId: string, count: number, firstError: string | null): void;
+}
+
+/** Several observers as one: each hears every call, in order. */
+export function combineObservers(...observers: readonly EngineObserver[]): EngineObserver {
+  return {
+    attempt: (...args) => observers.forEach((observer) => observer.attempt?.(...args)),
+    statusChanged: (...args) => observers.forEach((observer) => observer.statusChanged?.(...args)),
+    deliveriesDead: (...args) => observers.forEach((observer) => observer.deliveriesDead?.(...args)),
+  };
 }
 
 export interface DispatcherOptions {

@@ -11,6 +11,7 @@ export interface Database {
   attempts: AttemptsTable;
   subscriptionStateMarks: SubscriptionStateMarksTable;
   destinationPauses: DestinationPausesTable;
+  alertClaims: AlertClaimsTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -71,6 +72,12 @@ export interface DestinationPausesTable {
   reason: string;
   sinceMs: number;
   setBy: string;
+}
+
+/** One row per alert sent: the key a runner claimed before sending it (so no other runner sends it too). */
+export interface AlertClaimsTable {
+  key: string;
+  claimedAtMs: number;
 }
 
 export interface MigrationsTable {

@@ -125,6 +125,17 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 5,
+    name: 'alert claims, so each alert is sent by one runner',
+    async up(trx) {
+      await trx.schema
+        .createTable('alert_claims')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('claimed_at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /** Every schema version, oldest first: what a migrated database has applied. */

@@ -753,6 +753,18 @@ export abstract class SqlStore implements Store {
     };
   }
 
+  async claimAlert(key: string, nowMs: number): Promise<boolean> {
+    // One statement: of two runners inserting the same key at once, the second inserts nothing.
+    const result = await this.write((trx) =>
+      trx
+        .insertInto('alertClaims')
+        .values({ key, claimedAtMs: nowMs })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst(),
+    );
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }

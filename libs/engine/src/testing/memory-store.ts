@@ -45,6 +45,7 @@ export class MemoryDatabase {
   /** `destinationId \0 userId` → the newest event whose subscription state was sent. */
   readonly stateMarks = new Map<string, StateMark>();
   readonly pauses = new Map<string, DestinationPause>();
+  readonly alertClaims = new Set<string>();
   nextId = 1;
 }
 
@@ -294,6 +295,13 @@ export class MemoryStore implements Store {
     const left = this.database.pauses.get(destinationId);
     if (!left) await this.setPaused(destinationId, false, nowMs);
     return left;
+  }
+
+  async claimAlert(key: string): Promise<boolean> {
+    this.open();
+    if (this.database.alertClaims.has(key)) return false;
+    this.database.alertClaims.add(key);
+    return true;
   }
 
   async destinationPauses(destinationId?: string): Promise<DestinationPause[]> {

@@ -1,0 +1,263 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Agent, request } from 'undici';
+import type { Clock, Logger, Store } from '@ferry/core';
+import type { DestinationStatus, EngineObserver } from '@ferry/engine';
+import type { RunnerConfig } from './config';
+
+export type AlertKind = 'paused' | 'resumed' | 'dead' | 'pending';
+
+/** One alert, as the "json" format posts it; "slack" posts `{ text }`. Every text field is already redacted. */
+export interface Alert {
+  readonly source: 'ferry';
+  readonly kind: AlertKind;
+  readonly destinationId: string;
+  /** One line for people. */
+  readonly text: string;
+  /** When it was raised, ISO 8601. */
+  readonly at: string;
+  readonly pausedBy?: string;
+  readonly reason?: string;
+  readonly count?: number;
+  readonly firstError?: string | null;
+  readonly oldestPendingMinutes?: number;
+}
+
+/** How alerts are sent; the defaults suit production, tests shorten them. */
+export interface AlertTuning {
+  /** Timeout of one POST. */
+  readonly timeoutMs: number;
+  /** Tries per target and alert. */
+  readonly attempts: number;
+  /** Wait before the first retry, doubled for each further one. */
+  readonly backoffMs: number;
+}
+
+export const DEFAULT_ALERT_TUNING: AlertTuning = { timeoutMs: 5_000, attempts: 3, backoffMs: 1_000 };
+
+/** Alerts waiting beyond this are dropped (and logged): a receiver that is down must not grow memory. */
+const MAX_QUEUED = 100;
+
+export interface AlertDeps {
+  readonly config: Pick<RunnerConfig, 'alerts' | 'destinations'>;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Scrubs every configured secret (the targets' URLs among them) from text. */
+  readonly redact: (text: string) => string;
+  readonly tuning?: AlertTuning;
+}
+
+interface DeadGroup {
+  count: number;
+  firstError: string | null;
+}
+
+/**
+ * SPEC §10: alerts on pauses, resumes, dead deliveries and old backlogs. It hears the engine as an observer
+ * (synchronous calls that only note what happened) and sends from a queue of its own, so a slow or failing
+ * receiver never delays a delivery. Before sending, each alert's key is claimed in the store: of several
+ * runners sharing a database that see the same pause, backlog or interval's dead deliveries, one sends it.
+ */
+export class AlertService implements EngineObserver {
+  private readonly tuning: AlertTuning;
+  private readonly intervalMs: number;
+  private readonly pendingMs: number;
+  private readonly log: Logger;
+  private readonly agent: Agent;
+  /** Ends the requests and backoffs still going when stop() has waited long enough. */
+  private readonly aborter = new AbortController();
+  /** Per destination: dead deliveries not reported yet. */
+  private readonly dead = new Map<string, DeadGroup>();
+  /** Per paused destination: when its pause began, for the key of the resume alert. */
+  private readonly pausedSince = new Map<string, number>();
+  /** Destinations whose backlog was over the threshold at the last check: reported once until it drops below. */
+  private readonly overdue = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: AlertDeps) {
+    this.tuning = deps.tuning ?? DEFAULT_ALERT_TUNING;
+    this.agent = new Agent({ connect: { timeout: this.tuning.timeoutMs } });
+    this.intervalMs = Math.round(deps.config.alerts.intervalMinutes * 60_000);
+    this.pendingMs = Math.round(deps.config.alerts.pendingMinutes * 60_000);
+    this.log = deps.logger.child({ component: 'alerts' });
+  }
+
+  private get enabled(): boolean {
+    return this.deps.config.alerts.targets.length > 0 && !this.stopped;
+  }
+
+  /** Checks at once, then every `alerts.intervalMinutes`. */
+  start(): void {
+    if (!this.enabled || this.timer) return;
+    this.timer = setInterval(() => this.check(), this.intervalMs);
+    this.check();
+  }
+
+  /**
+   * Stops checking and reports the dead deliveries noted so far. Alerts queued get one request timeout to
+   * go out, without retries; then what is still being sent is abandoned, so a receiver that hangs cannot
+   * hold up a shutdown for longer.
+   */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    if (this.enabled) this.reportDead();
+    this.stopped = true;
+    const abandon = delay(this.tuning.timeoutMs, undefined, { ref: false, signal: this.aborter.signal }).then(
+      () => this.aborter.abort(),
+      () => undefined,
+    );
+    await this.idle();
+    this.aborter.abort();
+    await abandon;
+    await this.agent.close();
+  }
+
+  /** Resolves once every alert queued so far has been sent or given up. */
+  async idle(): Promise<void> {
+    let seen: Promise<void> | undefined;
+    while (seen !== this.queue) {
+      seen = this.queue;
+      await seen;
+    }
+  }
+
+  statusChanged(status: DestinationStatus): void {
+    if (!this.enabled) return;
+    const { destinationId } = status;
+    if (status.state === 'paused' && status.pausedBy !== 'configuration' && status.since !== undefined) {
+      this.pausedSince.set(destinationId, status.since);
+      const reason = this.deps.redact(status.reason ?? '');
+      const text =
+        status.pausedBy === 'operator'
+          ? `Ferry: destination ${destinationId} was paused by an operator (${reason}); its deliveries wait until it is resumed.`
+          : `Ferry: destination ${destinationId} was paused because it refused its credentials (${reason}); its deliveries wait, and one is retried on every probe.`;
+      this.raise(`paused:${destinationId}:${status.since}`, { kind: 'paused', destinationId, text, pausedBy: status.pausedBy, reason });
+    } else if (status.state === 'running') {
+      const since = this.pausedSince.get(destinationId);
+      if (since === undefined) return;
+      this.pausedSince.delete(destinationId);
+      const text = `Ferry: destination ${destinationId} resumed; its waiting deliveries are being sent.`;
+      this.raise(`resumed:${destinationId}:${since}`, { kind: 'resumed', destinationId, text });
+    }
+  }
+
+  deliveriesDead(destinationId: string, count: number, firstError: string | null): void {
+    if (!this.enabled) return;
+    const group = this.dead.get(destinationId);
+    if (group) group.count += count;
+    else this.dead.set(destinationId, { count, firstError });
+  }
+
+  /** Reports the dead deliveries noted since the last report, and backlogs over the threshold. */
+  check(): void {
+    if (!this.enabled) return;
+    this.reportDead();
+    this.enqueue(() => this.checkBacklogs());
+  }
+
+  /** One alert per destination with dead deliveries, keyed by the interval, so runners sharing a store send one. */
+  private reportDead(): void {
+    const window = Math.floor(this.deps.clock.now() / this.intervalMs);
+    for (const [destinationId, group] of this.dead) {
+      this.dead.delete(destinationId);
+      const firstError = group.firstError === null ? null : this.deps.redact(group.firstError);
+      const text =
+        `Ferry: ${group.count} ${group.count === 1 ? 'delivery' : 'deliveries'} to ${destinationId} went dead` +
+        `${firstError ? `; the first error: ${firstError}` : ''}. Replay them once the cause is fixed.`;
+      this.raise(`dead:${destinationId}:${window}`, { kind: 'dead', destinationId, text, count: group.count, firstError }, () =>
+        // Another runner reported this destination in this interval: these go with the next report.
+        this.deliveriesDead(destinationId, group.count, group.firstError),
+      );
+    }
+  }
+
+  private async checkBacklogs(): Promise<void> {
+    const nowMs = this.deps.clock.now();
+    const stats = await this.deps.store.stats(nowMs);
+    const configured = new Set(this.deps.config.destinations.map((destination) => destination.id));
+    for (const { destinationId, ageMs } of stats.oldestPendingAgeMs) {
+      if (!configured.has(destinationId)) continue;
+      if (ageMs <= this.pendingMs) {
+        this.overdue.delete(destinationId);
+        continue;
+      }
+      if (this.overdue.has(destinationId)) continue;
+      this.overdue.add(destinationId);
+      const minutes = Math.floor(ageMs / 60_000);
+      const text = `Ferry: the oldest pending delivery to ${destinationId} has waited ${minutes} minutes (alerts.pendingMinutes: ${this.deps.config.alerts.pendingMinutes}).`;
+      // Keyed by when that delivery fell due, which every runner reads alike from the store.
+      await this.send(`pending:${destinationId}:${nowMs - ageMs}`, {
+        kind: 'pending',
+        destinationId,
+        text,
+        oldestPendingMinutes: minutes,
+      });
+    }
+  }
+
+  private raise(key: string, alert: Omit<Alert, 'source' | 'at'>, lost?: () => void): void {
+    this.enqueue(() => this.send(key, alert, lost));
+  }
+
+  private enqueue(job: () => Promise<void>): void {
+    if (this.queued >= MAX_QUEUED) {
+      this.log.warn({ queued: this.queued }, 'alert dropped: too many alerts are waiting to be sent');
+      return;
+    }
+    this.queued += 1;
+    this.queue = this.queue
+      .then(job)
+      .catch((error: unknown) => this.log.error({ error: this.deps.redact(String((error as Error)?.message ?? error)) }, 'alert failed'))
+      .finally(() => {
+        this.queued -= 1;
+      });
+  }
+
+  /** Claims the alert's key, then posts it to every target; `lost`: another runner claimed it first. */
+  private async send(key: string, fields: Omit<Alert, 'source' | 'at'>, lost?: () => void): Promise<void> {
+    const nowMs = this.deps.clock.now();
+    if (!(await this.deps.store.claimAlert(key, nowMs))) {
+      lost?.();
+      return;
+    }
+    const alert: Alert = { source: 'ferry', ...fields, at: new Date(nowMs).toISOString() };
+    await Promise.all(this.deps.config.alerts.targets.map((target, index) => this.post(index, target, alert)));
+  }
+
+  private async post(index: number, target: RunnerConfig['alerts']['targets'][number], alert: Alert): Promise<void> {
+    const body = JSON.stringify(target.format === 'slack' ? { text: alert.text } : alert);
+    const { attempts, backoffMs, timeoutMs } = this.tuning;
+    // The URL is a secret: logs name the target by its place in alerts.targets.
+    const where = { target: index, kind: alert.kind, destinationId: alert.destinationId };
+    for (let attempt = 1; ; attempt++) {
+      let problem: string;
+      let retryable = true;
+      try {
+        const response = await request(target.url, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+          dispatcher: this.agent,
+          signal: this.aborter.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        await response.body.dump();
+        if (response.statusCode >= 200 && response.statusCode < 300) return;
+        problem = `HTTP ${response.statusCode}`;
+        // Refused (a wrong URL, a revoked hook): another try cannot help.
+        retryable = response.statusCode === 429 || response.statusCode >= 500;
+      } catch (error) {
+        problem = this.deps.redact((error as Error)?.message ?? String(error));
+      }
+      if (!retryable || attempt >= attempts || this.stopped) {
+        this.log.error({ ...where, attempts: attempt, problem }, 'alert not delivered');
+        return;
+      }
+      await delay(backoffMs * 2 ** (attempt - 1), undefined, { signal: this.aborter.signal }).catch(() => undefined);
+    }
+  }
+}
