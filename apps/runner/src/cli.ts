@@ -421,9 +421,3 @@ function processIo(): CliIo {
     },
   };
 }
-
-if (require.main === module) {
-  void runCli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}
