@@ -28,11 +28,16 @@ function fail(message) {
   process.exit(1);
 }
 
-const packageName = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageName = (specifier) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 async function bundle() {
   for (const entry of ['main.js', 'cli-main.js']) {
-    if (!fs.existsSync(path.join(RUNNER_DIST, entry))) fail(`apps/runner/dist/${entry} is missing: build the runner first (npx nx run runner:build)`);
+    if (!fs.existsSync(path.join(RUNNER_DIST, entry)))
+      fail(`apps/runner/dist/${entry} is missing: build the runner first (npx nx run runner:build)`);
   }
   const result = await esbuild.build({
     entryPoints: { main: path.join(RUNNER_DIST, 'main.js'), cli: path.join(RUNNER_DIST, 'cli-main.js') },
@@ -49,7 +54,9 @@ async function bundle() {
         name: 'third-party-external',
         setup(build) {
           // Workspace libs are inlined; registry packages are shipped as they are (native modules, require(esm)).
-          build.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@ferry/') ? undefined : { path: args.path, external: true }));
+          build.onResolve({ filter: /^[^./]/ }, (args) =>
+            args.path.startsWith('@ferry/') ? undefined : { path: args.path, external: true },
+          );
         },
       },
     ],
