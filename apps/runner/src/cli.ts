@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TOKENS, type Store } from '@ferry/core';
-import { openStore } from '@ferry/store';
+import { backupSqliteStore, openStore } from '@ferry/store';
 import { AdminService, ConflictError, InputError, type DestinationView } from './admin';
 import {
   ConfigError,
@@ -126,6 +126,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const destinations = config.destinations.map((destination) => `${destination.id} (${destination.plugin.id})`).join(', ');
       context.out(`config OK: ${context.location().path}\ndestinations: ${destinations || 'none'}\n`);
       for (const note of configNotes(config, context.location())) context.out(`note: ${note}\n`);
+    },
+  },
+  backup: {
+    usage: 'backup [--config FILE] BACKUP_FILE',
+    summary:
+      'copy the SQLite store to a new BACKUP_FILE while runners keep running (one consistent snapshot); restore by pointing store.url at it',
+    options: CONFIG_OPTION,
+    positionals: ['BACKUP_FILE'],
+    async run(context) {
+      const target = path.resolve(context.io.cwd, context.positionals[0]);
+      const { bytes } = backupSqliteStore(context.config().store.url, target);
+      context.out(`backed up the store to ${target} (${bytes} bytes)\n`);
     },
   },
   'config schema': {
@@ -420,10 +432,4 @@ function processIo(): CliIo {
       return Buffer.concat(chunks).toString('utf8');
     },
   };
-}
-
-if (require.main === module) {
-  void runCli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
 }

@@ -6,7 +6,6 @@ import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
 import {
   ConfigError,
-  EXAMPLE_CONFIG_PATH,
   configJsonSchema,
   configNotes,
   configSecrets,
@@ -15,6 +14,7 @@ import {
   readConfigFile,
   retryPolicy,
 } from './config';
+import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
 const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
 

@@ -14,9 +14,8 @@ import {
 import { DEFAULT_DISPATCHER_OPTIONS, LEASE_PER_TIMEOUT, type DestinationInstance } from '@ferry/engine';
 import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
 import { fieldIssues, numeric } from './input';
+import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
-/** The documented example, used when no config file exists (it sits at the repository root). */
-export const EXAMPLE_CONFIG_PATH = path.resolve(__dirname, '../../../ferry.config.example.json');
 export const DEFAULT_CONFIG_FILE = 'ferry.config.json';
 const DEFAULT_CONCURRENCY = 4;
 

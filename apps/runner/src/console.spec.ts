@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { ADMIN_TOKEN, closeHttp, send, startTestRunner, tempDir, testConfig, type TempDir, type TestRunner } from './testing/harness';
-import { CONSOLE_DIR, CONSOLE_HEADERS } from './server';
+import { CONSOLE_HEADERS } from './server';
+import { CONSOLE_DIR } from './shipped-files';
 
 let dir: TempDir;
 const runners: TestRunner[] = [];

@@ -37,3 +37,40 @@ export function createLogger(options: LoggerOptions): PinoLogger {
     { write: (line: string) => target.write(redact(line)) },
   );
 }
+
+const LEVEL_NAMES: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/** A value as `key=value` shows it: bare when that cannot be misread, JSON otherwise (strings with spaces, objects). */
+const fieldValue = (value: unknown) => (typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value));
+
+/**
+ * One JSON log line as a person reads it: `time LEVEL message  key=value …`, every other field kept.
+ * Anything that is not a JSON object passes through unchanged.
+ */
+export function formatLogLine(line: string): string {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) return line;
+  const { time, level, msg, ...fields } = record as Record<string, unknown>;
+  const head = [
+    time === undefined ? undefined : String(time),
+    level === undefined ? undefined : (LEVEL_NAMES[level as number] ?? fieldValue(level)).padEnd(5),
+    msg === undefined ? undefined : String(msg),
+  ].filter((part) => part !== undefined);
+  const rest = Object.entries(fields).map(([key, value]) => `${key}=${fieldValue(value)}`);
+  return [head.join(' '), rest.join(' ')].filter(Boolean).join('  ');
+}
+
+/** Writes each JSON line given to it as formatLogLine shows it (for a terminal). */
+export function prettyLogStream(target: DestinationStream): DestinationStream {
+  return {
+    write: (chunk: string) => {
+      const lines = chunk.split('\n').filter((line) => line !== '');
+      target.write(lines.map((line) => `${formatLogLine(line)}\n`).join(''));
+    },
+  };
+}

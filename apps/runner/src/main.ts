@@ -1,16 +1,31 @@
 import { parseArgs } from 'node:util';
+import type { Container } from 'inversify';
+import pino, { type DestinationStream } from 'pino';
 import { ConfigError, locateConfig, readConfigFile, type ConfigInput } from './config';
+import { RUNNER_TOKENS } from './container';
+import { prettyLogStream } from './logging';
 import { createRunner } from './runner';
 
-const USAGE = `Usage: node apps/runner/dist/main.js [--config FILE]   (npm start -- --config FILE)
+const USAGE = `Usage: node apps/runner/dist/main.js [--config FILE] [--pretty | --json]   (npm start -- --config FILE)
 
 Starts the Ferry runner. The config is read from --config FILE, else $FERRY_CONFIG, else
-./ferry.config.json; without any, the documented example starts on loopback only.`;
+./ferry.config.json; without any, the documented example starts on loopback only.
+Logs are JSON lines, or readable lines (every field kept) with --pretty or when stdout is a terminal;
+--json keeps JSON lines on a terminal.`;
 
 async function main(): Promise<void> {
-  let flags: { config?: string; help?: boolean };
+  let flags: { config?: string; help?: boolean; pretty?: boolean; json?: boolean };
   try {
-    flags = parseArgs({ options: { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
+    flags = parseArgs({
+      options: {
+        config: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        pretty: { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+    }).values;
+    if (flags.pretty && flags.json) throw new Error('--pretty and --json exclude each other');
   } catch (error) {
     process.stderr.write(`ferry: ${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -21,7 +36,14 @@ async function main(): Promise<void> {
   }
 
   const location = locateConfig(flags.config);
-  const start = async () => createRunner(readConfigFile(location) as ConfigInput, { configSource: location });
+  const pretty = flags.pretty ?? (!flags.json && process.stdout.isTTY === true);
+  const configure = pretty
+    ? (container: Container) =>
+        container
+          .rebind<DestinationStream>(RUNNER_TOKENS.LogStream)
+          .toConstantValue(prettyLogStream(pino.destination({ dest: 1, sync: true })))
+    : undefined;
+  const start = async () => createRunner(readConfigFile(location) as ConfigInput, { configSource: location, configure });
   const runner = await start().catch((error: Error) => {
     const detail = error instanceof ConfigError ? `invalid config ${location.path}:\n${error.message}` : error.message;
     process.stderr.write(`ferry: ${detail}\n`);

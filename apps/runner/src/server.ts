@@ -9,6 +9,7 @@ import { bearerToken, credentialMatches } from './auth';
 import type { RunnerConfig } from './config';
 import type { PinoLogger } from './logging';
 import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
+import { CONSOLE_DIR } from './shipped-files';
 
 /** Shared with the runner: false once shutdown begins, so webhooks and readiness answer 503. */
 export interface Lifecycle {
@@ -189,9 +190,6 @@ function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
   });
   scope.post('/preview', async (request) => admin.preview(request.body));
 }
-
-/** The operator console's build output: the same path from src (tests) and from dist (`npm start`). */
-export const CONSOLE_DIR = path.resolve(__dirname, '../../console/dist');
 
 /** Sent with every console answer: scripts and styles only from this origin, never framed, no referrer leaks. */
 export const CONSOLE_HEADERS: Readonly<Record<string, string>> = {

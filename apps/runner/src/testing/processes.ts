@@ -16,7 +16,7 @@ import {
 
 /** The built entry points, as `npm start` and `npm run ferry` run them (the test target builds them first). */
 export const MAIN = path.resolve(__dirname, '../../dist/main.js');
-export const CLI = path.resolve(__dirname, '../../dist/cli.js');
+export const CLI = path.resolve(__dirname, '../../dist/cli-main.js');
 
 /** A child process whose stdout JSON lines and stderr are kept. */
 export class Child {
