@@ -11,6 +11,8 @@ export interface Database {
   attempts: AttemptsTable;
   subscriptionStateMarks: SubscriptionStateMarksTable;
   destinationPauses: DestinationPausesTable;
+  deliveryCounts: DeliveryCountsTable;
+  eventCounts: EventCountsTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -71,6 +73,23 @@ export interface DestinationPausesTable {
   reason: string;
   sinceMs: number;
   setBy: string;
+}
+
+/**
+ * Deliveries per destination and state, kept by triggers (migration 5). The count is the sum over slots:
+ * SQLite keeps slot 0 only; Postgres adds each connection's changes to its own slot, folded into 0 later.
+ */
+export interface DeliveryCountsTable {
+  destinationId: string;
+  state: DeliveryState;
+  slot: number;
+  count: number;
+}
+
+/** Stored events, kept by triggers as `DeliveryCountsTable` is. */
+export interface EventCountsTable {
+  slot: number;
+  count: number;
 }
 
 export interface MigrationsTable {
