@@ -746,15 +746,7 @@ export abstract class SqlStore implements Store {
     const destinationIds = [...new Set(deliveries.map((row) => row.destinationId))];
     const oldestPendingAgeMs = await Promise.all(
       destinationIds.map(async (destinationId) => {
-        const oldest = await this.db
-          .selectFrom('deliveries')
-          .select('nextAttemptAtMs')
-          .where('destinationId', '=', destinationId)
-          .where('state', '=', 'pending')
-          .where('nextAttemptAtMs', '<=', nowMs)
-          .orderBy('nextAttemptAtMs')
-          .limit(1)
-          .executeTakeFirst();
+        const oldest = await oldestDue(this.db, destinationId, nowMs).executeTakeFirst();
         // How long the oldest due delivery has been waiting for a dispatcher: the backlog's age.
         return { destinationId, ageMs: oldest?.nextAttemptAtMs == null ? 0 : nowMs - oldest.nextAttemptAtMs };
       }),
@@ -886,6 +878,18 @@ export function replayUpdate(
         ),
       ),
     );
+}
+
+/** A destination's oldest due pending delivery: the first entry of its range on deliveries_due_idx, however long the backlog. */
+export function oldestDue(db: Queryable, destinationId: string, nowMs: number) {
+  return db
+    .selectFrom('deliveries')
+    .select('nextAttemptAtMs')
+    .where('destinationId', '=', destinationId)
+    .where('state', '=', 'pending')
+    .where('nextAttemptAtMs', '<=', nowMs)
+    .orderBy('nextAttemptAtMs')
+    .limit(1);
 }
 
 /** Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their lease expired. */
