@@ -12,6 +12,8 @@ export interface Database {
   subscriptionStateMarks: SubscriptionStateMarksTable;
   destinationPauses: DestinationPausesTable;
   alertClaims: AlertClaimsTable;
+  deliveryCounts: DeliveryCountsTable;
+  eventCounts: EventCountsTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -78,6 +80,23 @@ export interface DestinationPausesTable {
 export interface AlertClaimsTable {
   key: string;
   claimedAtMs: number;
+}
+
+/**
+ * Deliveries per destination and state, kept by triggers (migration 6). The count is the sum over slots:
+ * SQLite keeps slot 0 only; Postgres adds each connection's changes to its own slot, folded into 0 later.
+ */
+export interface DeliveryCountsTable {
+  destinationId: string;
+  state: DeliveryState;
+  slot: number;
+  count: number;
+}
+
+/** Stored events, kept by triggers as `DeliveryCountsTable` is. */
+export interface EventCountsTable {
+  slot: number;
+  count: number;
 }
 
 export interface MigrationsTable {

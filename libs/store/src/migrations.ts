@@ -136,6 +136,109 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 6,
+    name: 'delivery and event counts kept by triggers, so a scrape reads O(states) rows',
+    async up(trx, dialect) {
+      // Every write path counts, retention and erasure deletes (cascades included) too, whatever code issues them.
+      if (dialect === 'postgres') {
+        // No writer may commit between the backfill and the triggers: it would go uncounted.
+        await sql`lock table events, deliveries in share mode`.execute(trx);
+      }
+      await trx.schema
+        .createTable('delivery_counts')
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('slot', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('delivery_counts_pkey', ['destination_id', 'state', 'slot'])
+        .execute();
+      await trx.schema
+        .createTable('event_counts')
+        .addColumn('slot', 'bigint', (c) => c.primaryKey())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .execute();
+      await sql`insert into delivery_counts (destination_id, state, slot, count)
+        select destination_id, state, 0, count(*) from deliveries group by destination_id, state`.execute(trx);
+      await sql`insert into event_counts (slot, count) select 0, count(*) from events`.execute(trx);
+      for (const statement of dialect === 'postgres' ? POSTGRES_COUNT_TRIGGERS : SQLITE_COUNT_TRIGGERS)
+        await sql.raw(statement).execute(trx);
+    },
+  },
+];
+
+/**
+ * SQLite has one writer: row triggers keep one counter row (slot 0) per destination and state.
+ */
+const SQLITE_COUNT_TRIGGERS = [
+  `create trigger deliveries_counted_insert after insert on deliveries begin
+    insert into delivery_counts (destination_id, state, slot, count) values (new.destination_id, new.state, 0, 1)
+      on conflict (destination_id, state, slot) do update set count = count + 1;
+  end`,
+  `create trigger deliveries_counted_update after update of destination_id, state on deliveries
+    when old.destination_id <> new.destination_id or old.state <> new.state begin
+    update delivery_counts set count = count - 1 where destination_id = old.destination_id and state = old.state and slot = 0;
+    insert into delivery_counts (destination_id, state, slot, count) values (new.destination_id, new.state, 0, 1)
+      on conflict (destination_id, state, slot) do update set count = count + 1;
+  end`,
+  `create trigger deliveries_counted_delete after delete on deliveries begin
+    update delivery_counts set count = count - 1 where destination_id = old.destination_id and state = old.state and slot = 0;
+  end`,
+  `create trigger events_counted_insert after insert on events begin
+    update event_counts set count = count + 1 where slot = 0;
+  end`,
+  `create trigger events_counted_delete after delete on events begin
+    update event_counts set count = count - 1 where slot = 0;
+  end`,
+];
+
+/** A trigger function adding the statement's `changes` (destination_id, state, delta) to this connection's counters. */
+function countFunction(name: string, changes: string): string {
+  return `create function ${name}() returns trigger language plpgsql as $$
+    begin
+      insert into delivery_counts (destination_id, state, slot, count)
+        select destination_id, state, pg_backend_pid(), sum(delta) from (${changes}) as changes
+        group by destination_id, state having sum(delta) <> 0
+        order by destination_id, state
+        on conflict (destination_id, state, slot) do update set count = delivery_counts.count + excluded.count;
+      return null;
+    end $$`;
+}
+
+/**
+ * Postgres: statement triggers add one row per destination and state a statement changed (not one per
+ * delivery), to the counter rows of the writing connection (slot = its backend pid). Two transactions in
+ * progress never share a connection, so runners ingesting at once never wait on each other's counters, and
+ * cannot deadlock on them. `SqlStore` folds the slots of connections that ended into slot 0.
+ */
+const POSTGRES_COUNT_TRIGGERS = [
+  countFunction('ferry_count_inserted_deliveries', 'select destination_id, state, 1 as delta from new_rows'),
+  countFunction('ferry_count_deleted_deliveries', 'select destination_id, state, -1 as delta from old_rows'),
+  countFunction(
+    'ferry_count_updated_deliveries',
+    'select destination_id, state, 1 as delta from new_rows union all select destination_id, state, -1 from old_rows',
+  ),
+  `create function ferry_count_events() returns trigger language plpgsql as $$
+  declare
+    delta bigint;
+  begin
+    if tg_op = 'INSERT' then select count(*) into delta from new_rows; else select -count(*) into delta from old_rows; end if;
+    if delta <> 0 then
+      insert into event_counts (slot, count) values (pg_backend_pid(), delta)
+        on conflict (slot) do update set count = event_counts.count + excluded.count;
+    end if;
+    return null;
+  end $$`,
+  `create trigger deliveries_counted_insert after insert on deliveries referencing new table as new_rows
+    for each statement execute function ferry_count_inserted_deliveries()`,
+  `create trigger deliveries_counted_update after update on deliveries referencing old table as old_rows new table as new_rows
+    for each statement execute function ferry_count_updated_deliveries()`,
+  `create trigger deliveries_counted_delete after delete on deliveries referencing old table as old_rows
+    for each statement execute function ferry_count_deleted_deliveries()`,
+  `create trigger events_counted_insert after insert on events referencing new table as new_rows
+    for each statement execute function ferry_count_events()`,
+  `create trigger events_counted_delete after delete on events referencing old table as old_rows
+    for each statement execute function ferry_count_events()`,
 ];
 
 /** Every schema version, oldest first: what a migrated database has applied. */

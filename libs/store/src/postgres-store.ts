@@ -108,6 +108,28 @@ export class PostgresStore extends SqlStore {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
   }
 
+  /**
+   * A connection that ended adds to its counter rows no more, so they can merge into slot 0 without
+   * waiting on a writer; a live one's rows stay (one per destination and state it changed).
+   */
+  protected async foldCounts(): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await sql`with ended as (
+          delete from delivery_counts
+          where slot <> 0 and slot not in (select pid from pg_stat_activity where pid is not null)
+          returning destination_id, state, count)
+        insert into delivery_counts (destination_id, state, slot, count)
+          select destination_id, state, 0, sum(count) from ended group by destination_id, state order by destination_id, state
+        on conflict (destination_id, state, slot) do update set count = delivery_counts.count + excluded.count`.execute(trx);
+      await sql`with ended as (
+          delete from event_counts
+          where slot <> 0 and slot not in (select pid from pg_stat_activity where pid is not null)
+          returning count)
+        insert into event_counts (slot, count) select 0, sum(count) from ended having count(*) > 0
+        on conflict (slot) do update set count = event_counts.count + excluded.count`.execute(trx);
+    });
+  }
+
   /** From one sequence, so runners inserting at once never share a number. */
   protected async nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]> {
     const { rows } = await sql<{

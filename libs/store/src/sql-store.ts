@@ -49,6 +49,8 @@ const MAX_WAITING = 10 * MAX_GROUP;
 /** Most rows or ids in one statement: well under SQLite's 32766 and Postgres's 65535 parameters. */
 const CHUNK = 500;
 const DEFAULT_LIMIT = 50;
+/** Write transactions between two folds of the delivery counters, when no `stats` call folds them first. */
+const FOLD_EVERY = 1_000;
 const MAX_LIMIT = 500;
 
 const EVENT_COLUMNS = ['id', 'source', 'type', 'kind', 'userId', 'environment', 'timestampMs', 'receivedAtMs'] as const;
@@ -86,6 +88,8 @@ export abstract class SqlStore implements Store {
   );
   private commits = 0;
   private closed = false;
+  private writesSinceFold = 0;
+  private folding: Promise<void> | undefined;
   protected readonly logger: Logger;
   /** Postgres: lease with `FOR UPDATE SKIP LOCKED` so concurrent runners never take the same delivery. */
   private readonly rowLocks: boolean;
@@ -113,6 +117,9 @@ export abstract class SqlStore implements Store {
 
   /** Whether the database refused a statement for the values in it (a data or constraint error), not for its own state. */
   protected abstract refusedValues(error: unknown): boolean;
+
+  /** Merges the counter rows of connections that ended into slot 0 (Postgres); nothing to do on SQLite. */
+  protected abstract foldCounts(): Promise<void>;
 
   /** `count` new numbers in the order events are received (`events.received_seq`), ascending. */
   protected abstract nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]>;
@@ -722,34 +729,36 @@ export abstract class SqlStore implements Store {
     return changed;
   }
 
+  /**
+   * Reads the counters the triggers keep (O(destinations × states) rows, however many deliveries are
+   * stored) and each destination's oldest due delivery from the front of deliveries_due_idx.
+   */
   async stats(nowMs: number): Promise<StoreStats> {
+    await this.foldCountsNow();
     const deliveries = await this.db
-      .selectFrom('deliveries')
-      .select((eb) => ['destinationId', 'state', eb.fn.countAll<number>().as('count')])
+      .selectFrom('deliveryCounts')
+      .select(['destinationId', 'state', sql<number>`cast(sum(count) as bigint)`.as('count')])
       .groupBy(['destinationId', 'state'])
+      .having(sql<number>`sum(count)`, '>', 0)
       .orderBy('destinationId')
       .orderBy('state')
       .execute();
-    const oldestDue = await this.db
-      .selectFrom('deliveries')
-      .select((eb) => ['destinationId', eb.fn.min('nextAttemptAtMs').as('dueAtMs')])
-      .where('state', '=', 'pending')
-      .where('nextAttemptAtMs', '<=', nowMs)
-      .groupBy('destinationId')
-      .execute();
-    const dueAt = new Map(oldestDue.map((row) => [row.destinationId, row.dueAtMs]));
+    const destinationIds = [...new Set(deliveries.map((row) => row.destinationId))];
+    const oldestPendingAgeMs = await Promise.all(
+      destinationIds.map(async (destinationId) => {
+        const oldest = await oldestDue(this.db, destinationId, nowMs).executeTakeFirst();
+        // How long the oldest due delivery has been waiting for a dispatcher: the backlog's age.
+        return { destinationId, ageMs: oldest?.nextAttemptAtMs == null ? 0 : nowMs - oldest.nextAttemptAtMs };
+      }),
+    );
     const events = await this.db
-      .selectFrom('events')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .selectFrom('eventCounts')
+      .select(sql<number>`cast(coalesce(sum(count), 0) as bigint)`.as('count'))
       .executeTakeFirstOrThrow();
     return {
-      deliveries,
-      // How long the oldest due delivery has been waiting for a dispatcher: the backlog's age.
-      oldestPendingAgeMs: [...new Set(deliveries.map((row) => row.destinationId))].map((destinationId) => {
-        const due = dueAt.get(destinationId);
-        return { destinationId, ageMs: due == null ? 0 : nowMs - due };
-      }),
-      events: events.count,
+      deliveries: deliveries.map((row) => ({ ...row, count: Number(row.count) })),
+      oldestPendingAgeMs,
+      events: Number(events.count),
     };
   }
 
@@ -765,6 +774,18 @@ export abstract class SqlStore implements Store {
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
+  /**
+   * Merges counter rows the database no longer adds to (see `foldCounts`). Runs at each `stats` and every
+   * FOLD_EVERY writes, so the rows stay few even when nobody reads them; a failure only postpones it.
+   */
+  private async foldCountsNow(): Promise<void> {
+    this.writesSinceFold = 0;
+    this.folding ??= this.foldCounts()
+      .catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'could not fold delivery counters; will try again'))
+      .finally(() => (this.folding = undefined));
+    await this.folding;
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }
@@ -773,8 +794,10 @@ export abstract class SqlStore implements Store {
    * Every write runs in a transaction, single statements too: on SQLite that means BEGIN IMMEDIATE,
    * which waits for another connection's write lock without blocking the event loop.
    */
-  private write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(work);
+  private async write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction().execute(work);
+    if (++this.writesSinceFold >= FOLD_EVERY && !this.closed) void this.foldCountsNow();
+    return result;
   }
 
   private reachable(): Promise<boolean> {
@@ -789,6 +812,7 @@ export abstract class SqlStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.ingests.close();
+    await this.folding;
     await this.db.destroy();
   }
 }
@@ -866,6 +890,18 @@ export function replayUpdate(
         ),
       ),
     );
+}
+
+/** A destination's oldest due pending delivery: the first entry of its range on deliveries_due_idx, however long the backlog. */
+export function oldestDue(db: Queryable, destinationId: string, nowMs: number) {
+  return db
+    .selectFrom('deliveries')
+    .select('nextAttemptAtMs')
+    .where('destinationId', '=', destinationId)
+    .where('state', '=', 'pending')
+    .where('nextAttemptAtMs', '<=', nowMs)
+    .orderBy('nextAttemptAtMs')
+    .limit(1);
 }
 
 /** Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their lease expired. */

@@ -54,6 +54,9 @@ export class SqliteStore extends SqlStore {
     // BEGIN IMMEDIATE already holds the database's only write lock.
   }
 
+  /** One writer, one counter row per destination and state: nothing to fold. */
+  protected async foldCounts(): Promise<void> {}
+
   /** Counts on from the highest number given: the caller holds the database's only write lock. */
   protected async nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]> {
     const row = await trx

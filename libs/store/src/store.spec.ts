@@ -10,7 +10,7 @@ import { MIGRATION_VERSIONS } from './migrations';
 import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Compilable } from 'kysely';
 import type { Database } from './database';
 import { openStore } from './open-store';
-import { orphanPage, replayUpdate, windowPage, type SqlStore } from './sql-store';
+import { oldestDue, orphanPage, replayUpdate, windowPage, type SqlStore } from './sql-store';
 
 /**
  * The `Store` contract (shared with the engine's in-memory double) on every SQL backend, plus what only
@@ -25,6 +25,8 @@ interface TestDatabase {
   migrationVersions(): Promise<number[]>;
   /** The database's plan for a query built on a Kysely of its dialect (Postgres: with sequential scans discouraged, so a small table still shows the index it would use). */
   explain(query: (db: Kysely<Database>) => Compilable): Promise<string>;
+  /** Runs SQL on the database behind the store's back: what code outside the port (retention, an operator) may do. */
+  execute(statement: string): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -138,12 +140,39 @@ function describeSqlStore(backend: Backend): void {
           'an id batch within a window': (db) =>
             replayUpdate(db, { batch: (eb) => eb('id', 'in', ['a', 'b']), states: ['dead'], window: { fromMs: T0, toMs: T0 + 9 } }, T0),
           'the next waiting orphans': (db) => orphanPage(db, 'gone', 'dropOrphan', T0),
+          'the oldest due delivery a scrape reports': (db) => oldestDue(db, 'ct', T0),
         };
         for (const [name, query] of Object.entries(plans)) {
           const plan = await database.explain(query);
           expect(`${name}:\n${plan}`).not.toMatch(/TEMP B-TREE|^SCAN \w+$|Seq Scan|Sort/m);
           expect(`${name}:\n${plan}`).toMatch(/INDEX|PRIMARY KEY|Index/);
         }
+      });
+    });
+
+    describe('counts', () => {
+      it('stay exact when events are deleted outside the port (retention, erasure), their deliveries by cascade', async () => {
+        const store = await open();
+        await ingestMany(store, 30, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
+        const leased = await store.lease({ destinationId: 'ct', limit: 5, nowMs: T0 + 100, leaseMs: 60_000, owner: 'runner-a' });
+        await store.complete(
+          leased.map((d) => ({
+            deliveryId: d.id,
+            state: 'delivered' as const,
+            attempt: { startedAtMs: T0, durationMs: 1, status: 200, outcome: 'delivered' as const, error: null },
+          })),
+          T0 + 101,
+          'runner-a',
+        );
+        await database.execute(`delete from events where id in ('e-0', 'e-1', 'e-7', 'e-20')`);
+        await database.execute(`delete from deliveries where event_id = 'e-9' and destination_id = 'amp'`);
+        const stats = await store.stats(T0 + 200);
+        expect(stats.events).toBe(26);
+        expect(stats.deliveries).toEqual([
+          { destinationId: 'amp', state: 'skipped', count: 25 },
+          { destinationId: 'ct', state: 'delivered', count: 3 },
+          { destinationId: 'ct', state: 'pending', count: 23 },
+        ]);
       });
     });
 
@@ -185,6 +214,15 @@ describe('sqlite store', () => {
             return rows.map((row) => (row as { detail: string }).detail).join('\n');
           } finally {
             await db.destroy();
+          }
+        },
+        async execute(statement) {
+          const db = new BetterSqlite3(file);
+          try {
+            db.pragma('foreign_keys = ON');
+            db.exec(statement);
+          } finally {
+            db.close();
           }
         },
         dispose: () => rm(dir, { recursive: true, force: true }),
@@ -245,11 +283,50 @@ describeIfPostgres(
               await db.destroy();
             }
           },
+          async execute(statement) {
+            await admin.query(`set search_path = ${schema}`);
+            await admin.query(statement);
+          },
           dispose: async () => {
             await admin.query(`drop schema ${schema} cascade`);
           },
         };
       },
+    });
+
+    describe('delivery counters', () => {
+      it('fold the counters of connections that ended into one row, the counts unchanged', async () => {
+        const schema = `ferry_test_${randomBytes(6).toString('hex')}`;
+        await admin.query(`create schema ${schema}`);
+        const url = new URL(databaseUrl!);
+        url.searchParams.set('options', `-c search_path=${schema}`);
+        try {
+          const writers = [(await openStore(url.toString())) as SqlStore, (await openStore(url.toString())) as SqlStore];
+          await Promise.all(
+            writers.map((store, s) =>
+              Promise.all(Array.from({ length: 50 }, (_, i) => store.ingest(event(`w${s}-${i}`), [pending('ct')], T0))),
+            ),
+          );
+          const slots = `select count(distinct slot)::int as n from ${schema}.delivery_counts where slot <> 0`;
+          expect((await admin.query(slots)).rows[0].n).toBeGreaterThanOrEqual(1);
+          await Promise.all(writers.map((store) => store.close()));
+          // A backend leaves pg_stat_activity a moment after its client hangs up.
+          const live = `select count(*)::int as n from pg_stat_activity where pid in (select slot from ${schema}.delivery_counts)`;
+          while ((await admin.query(live)).rows[0].n > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+          const reader = await openStore(url.toString());
+          try {
+            expect(await reader.stats(T0)).toMatchObject({
+              events: 100,
+              deliveries: [{ destinationId: 'ct', state: 'pending', count: 100 }],
+            });
+            expect((await admin.query(slots)).rows[0].n).toBe(0);
+          } finally {
+            await reader.close();
+          }
+        } finally {
+          await admin.query(`drop schema ${schema} cascade`);
+        }
+      });
     });
 
     describe('lease times', () => {

@@ -981,6 +981,100 @@ export function describeStoreContract(backend: StoreBackend): void {
         ]);
       });
 
+      /** Counts every delivery and event by listing them all, page by page: what `stats` must agree with. */
+      async function fullCount(store: Store) {
+        const counts = new Map<string, number>();
+        for (let before: string | undefined; ;) {
+          const page = await store.listDeliveries({ limit: 500, before });
+          for (const row of page)
+            counts.set(`${row.destinationId}/${row.state}`, (counts.get(`${row.destinationId}/${row.state}`) ?? 0) + 1);
+          if (page.length < 500) break;
+          before = page[page.length - 1].id;
+        }
+        let events = 0;
+        for (let before: string | undefined; ;) {
+          const page = await store.listEvents({ limit: 500, before });
+          events += page.length;
+          if (page.length < 500) break;
+          before = page[page.length - 1].id;
+        }
+        return { deliveries: Object.fromEntries([...counts].sort(([a], [b]) => (a < b ? -1 : 1))), events };
+      }
+
+      async function expectCountsExact(store: Store, step: string) {
+        const stats = await store.stats(T0);
+        const counted = {
+          deliveries: Object.fromEntries(stats.deliveries.map((d) => [`${d.destinationId}/${d.state}`, d.count])),
+          events: stats.events,
+        };
+        expect({ step, ...counted }).toEqual({ step, ...(await fullCount(store)) });
+      }
+
+      it('keeps its counts equal to a full count after every kind of change', async () => {
+        const store = await open();
+        await expectCountsExact(store, 'empty');
+        await ingestMany(store, 6, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
+        await store.ingest(testEvent('held'), [{ destinationId: 'ct', state: 'paused', reason: 'no passcode' }], T0);
+        expect(await store.ingest(testEvent('e-0'), [pending('ct')], T0)).toBe('duplicate');
+        await expectCountsExact(store, 'ingest');
+        const leased = await store.lease(leaseRequest({ limit: 5, nowMs: T0 + 10 }));
+        await expectCountsExact(store, 'lease');
+        await store.complete(
+          [
+            { deliveryId: leased[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') },
+            { deliveryId: leased[1].id, state: 'dead', attempt: attempt(400, 'HTTP 400', 'rejected') },
+            { deliveryId: leased[2].id, state: 'pending', nextAttemptAtMs: T0 + 20, attempt: attempt(503) },
+          ],
+          T0 + 11,
+          'runner-a',
+        );
+        await expectCountsExact(store, 'complete');
+        // leased[3] and [4] are taken over once their lease expires, then released.
+        await store.lease(leaseRequest({ limit: 2, nowMs: T0 + LEASE_MS + 100, owner: 'runner-b' }));
+        await expectCountsExact(store, 'take over');
+        await store.releaseLeases('runner-b');
+        await expectCountsExact(store, 'release');
+        await store.setPaused('ct', true, T0 + 12);
+        await expectCountsExact(store, 'setPaused');
+        await store.setPaused('ct', false, T0 + 13);
+        await store.pauseDestination({ destinationId: 'ct', cause: 'operator', reason: 'maintenance', sinceMs: T0, setBy: 'test' });
+        await expectCountsExact(store, 'pauseDestination');
+        await store.resumeDestination('ct', T0 + 14);
+        await expectCountsExact(store, 'resumeDestination');
+        await store.replay({ eventIds: ['e-0', 'e-1', 'e-2'], states: ['dead', 'skipped'] }, T0 + 15);
+        await expectCountsExact(store, 'replay');
+        await store.reassignOrphans('amp', 'gone', T0 + 16);
+        await expectCountsExact(store, 'reassignOrphans');
+        await store.dropOrphans('gone', T0 + 17);
+        await expectCountsExact(store, 'dropOrphans');
+        await store.close();
+        await expectCountsExact(await open(), 'restart');
+      });
+
+      it('keeps exact counts while two stores on one database ingest and deliver at once', async () => {
+        const stores = [await open(), await open()];
+        await Promise.all(
+          stores.map(async (store, s) => {
+            for (let round = 0; round < 3; round++) {
+              // Overlapping ids: the same event arriving at both stores is stored once.
+              await Promise.all(
+                Array.from({ length: 40 }, (_, i) =>
+                  store.ingest(testEvent(`c-${round}-${i + s * 20}`), [pending('ct'), pending('amp')], T0),
+                ),
+              );
+              const leased = await store.lease(leaseRequest({ limit: 15, nowMs: T0 + 1, owner: `runner-${s}` }));
+              await store.complete(
+                leased.map((d) => ({ deliveryId: d.id, state: 'delivered' as const, attempt: attempt(200, null, 'delivered') })),
+                T0 + 2,
+                `runner-${s}`,
+              );
+            }
+          }),
+        );
+        for (const store of stores) await expectCountsExact(store, 'both stores');
+        expect((await stores[0].stats(T0)).events).toBe(180);
+      });
+
       it('lists events newest first, filtered, a page at a time', async () => {
         const store = await open();
         for (let i = 0; i < 7; i++) {
