@@ -11,6 +11,7 @@ export interface Database {
   attempts: AttemptsTable;
   subscriptionStateMarks: SubscriptionStateMarksTable;
   destinationPauses: DestinationPausesTable;
+  eventUsers: EventUsersTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -63,6 +64,12 @@ export interface SubscriptionStateMarksTable {
   userId: string;
   timestampMs: number;
   receivedSeq: number;
+}
+
+/** Every user id an event names, as a SHA-256 key (fixed size, whatever the id's length): erasure's index. */
+export interface EventUsersTable {
+  userKey: string;
+  eventId: string;
 }
 
 export interface DestinationPausesTable {
