@@ -84,8 +84,12 @@ export class SqliteStore extends SqlStore {
     return true; // one writer: the transaction already holds the only write lock
   }
 
-  protected async reclaimSpace(trx: Transaction<Database>): Promise<void> {
-    await sql`pragma incremental_vacuum`.execute(trx);
+  /**
+   * On the one connection, so inside the caller's transaction. `exec`, not a prepared statement: each step
+   * of `incremental_vacuum` frees a single page, and only `exec` steps it to the end.
+   */
+  protected async reclaimSpace(): Promise<void> {
+    this.database.exec('pragma incremental_vacuum');
   }
 
   protected async afterErase(): Promise<void> {
