@@ -100,7 +100,13 @@ describe('sqlite store: space and traces', () => {
       leased.map((d) => ({
         deliveryId: d.id,
         state: 'dead' as const,
-        attempt: { startedAtMs: T0, durationMs: 1, status: 400, outcome: 'rejected' as const, error: `no such user ${ERASED}` },
+        attempt: {
+          startedAtMs: T0,
+          durationMs: 1,
+          status: 400,
+          outcome: 'rejected' as const,
+          error: `no such user ${d.eventId === 'kept' ? 'someone-else' : ERASED}`,
+        },
       })),
       T0,
       'r',
