@@ -8,6 +8,7 @@ import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig }
 import { createRunnerContainer, RUNNER_TOKENS } from './container';
 import type { PinoLogger } from './logging';
 import type { Lifecycle } from './server';
+import { Retention } from './retention';
 import { lockSqliteStore } from './store-lock';
 
 export interface RunnerOptions {
@@ -26,6 +27,8 @@ export interface Runner {
   readonly store: Store;
   readonly dispatcher: Dispatcher;
   readonly admin: AdminService;
+  /** The background retention job; tests run a round at once with `retention.run()`. */
+  readonly retention: Retention;
   readonly config: RunnerConfig;
   /** Graceful stop: readiness and webhooks answer 503, in-flight deliveries finish, the store closes. Idempotent. */
   close(): Promise<void>;
@@ -59,6 +62,9 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
     const dispatcher = container.get(Dispatcher);
     dispatcher.start();
     undo.push(() => dispatcher.stop());
+    const retention = await container.getAsync(Retention);
+    retention.start();
+    undo.push(() => retention.stop());
     await app.listen({ host: config.server.host, port: config.server.port });
     const url = listeningUrl(app);
     logger.info(
@@ -72,10 +78,17 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
       (closing ??= (async () => {
         lifecycle.accepting = false;
         logger.info({}, 'shutting down: refusing webhooks, finishing in-flight deliveries');
-        await runAll([() => dispatcher.stop(), () => app.close(), () => store.close(), () => transport.close(), async () => unlock()]);
+        await runAll([
+          () => retention.stop(),
+          () => dispatcher.stop(),
+          () => app.close(),
+          () => store.close(),
+          () => transport.close(),
+          async () => unlock(),
+        ]);
         logger.info({}, 'stopped');
       })());
-    return { url, app, store, dispatcher, admin: container.get(AdminService), config, close };
+    return { url, app, store, dispatcher, retention, admin: container.get(AdminService), config, close };
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await runAll(undo.reverse()).catch(() => undefined);

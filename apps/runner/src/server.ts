@@ -188,6 +188,7 @@ function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     return destination ? { destination } : noDestination(reply, request.params.id);
   });
   scope.post('/preview', async (request) => admin.preview(request.body));
+  scope.post('/erase', async (request) => admin.erase(request.body));
 }
 
 /** The operator console's build output: the same path from src (tests) and from dist (`npm start`). */

@@ -322,9 +322,10 @@ export interface Store {
    * Retention: removes events older than the cut-offs whose deliveries are all final (see `expire`), with
    * their deliveries and attempts, in short transactions of a bounded number of events, yielding to the event
    * loop between them; SQLite gives the freed pages back to the file system. On Postgres one store prunes at
-   * a time: another finds it busy and stands aside. Reports the running total after each batch.
+   * a time: another finds it busy and stands aside. Reports the running total after each batch, and stops
+   * between batches once `signal` aborts (the runner shutting down).
    */
-  prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void): Promise<PruneResult>;
+  prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void, signal?: AbortSignal): Promise<PruneResult>;
   /**
    * Erasure (a privacy request): removes every event naming `appUserId` in any of its user ids, webhook body
    * included, with its deliveries and attempts, whatever their state (an in-flight delivery's holder then

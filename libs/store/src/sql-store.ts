@@ -746,12 +746,12 @@ export abstract class SqlStore implements Store {
     return changed;
   }
 
-  async prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void): Promise<PruneResult> {
+  async prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void, signal?: AbortSignal): Promise<PruneResult> {
     const { finalBeforeMs, deadBeforeMs } = cutoffs;
     const expiring = statesFrom('expire') as readonly DeliveryState[];
     let removed = 0;
     // Old events still waiting stay in the way: a cursor walks past them rather than reading them again.
-    for (let after: EventCursor | undefined; ;) {
+    for (let after: EventCursor | undefined; !signal?.aborted;) {
       const page = await windowPage(this.db, { toMs: Math.max(finalBeforeMs, deadBeforeMs) }, after).execute();
       if (page.length === 0) break;
       after = page[page.length - 1];

@@ -964,6 +964,16 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(await store.prune({ finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY })).toEqual({ removed: 0, busy: false });
       });
 
+      it('stops between batches once its signal aborts', async () => {
+        const store = await open();
+        await ingestMany(store, 520, 'old', [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }]);
+        const stop = new AbortController();
+        const result = await store.prune({ finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY }, () => stop.abort(), stop.signal);
+        expect(result.removed).toBeGreaterThan(0);
+        expect(result.removed).toBeLessThan(520);
+        expect((await store.stats(T0)).events).toBe(520 - result.removed);
+      });
+
       it('removes each old event once when two stores on one database prune at once', async () => {
         const [a, b] = [await open(), await open()];
         await ingestMany(a, 600, 'old', [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }]);

@@ -475,14 +475,14 @@ export class MemoryStore implements Store {
     return { reassigned: moving.length, kept: waiting.length - moving.length };
   }
 
-  async prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void): Promise<PruneResult> {
+  async prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void, signal?: AbortSignal): Promise<PruneResult> {
     this.open();
     const expiring = statesFrom('expire') as readonly DeliveryState[];
     const old = [...this.database.events.values()]
       .filter((event) => event.receivedAtMs < Math.max(cutoffs.finalBeforeMs, cutoffs.deadBeforeMs))
       .sort((a, b) => a.receivedAtMs - b.receivedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     let removed = 0;
-    for (let i = 0; i < old.length; i += CHUNK) {
+    for (let i = 0; i < old.length && !signal?.aborted; i += CHUNK) {
       const expired = old.slice(i, i + CHUNK).filter((event) => {
         const states = this.rows()
           .filter((row) => row.eventId === event.id)
