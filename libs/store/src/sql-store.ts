@@ -336,7 +336,7 @@ export abstract class SqlStore implements Store {
       for (const ids of chunks(deliveryIds)) {
         const rows = await trx
           .updateTable('deliveries')
-          .set({ leaseUntilMs: sql<number>`${now} + ${leaseMs}` })
+          .set({ leaseUntilMs: sql<number>`${now} + ${leaseMs}`, updatedAtMs: nowMs })
           .where('id', 'in', ids)
           .where('state', 'in', statesFrom('takeOver'))
           .where('leaseOwner', '=', owner)

@@ -453,7 +453,7 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(await store.renewLeases({ deliveryIds: ids, owner: 'runner-a', nowMs: T0 + 900, leaseMs: 1_000 })).toEqual(
           expect.arrayContaining(ids),
         );
-        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_900 });
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_900, updatedAtMs: T0 + 900 });
         // Renewed, the leases outlive their first expiry: nobody can take them over.
         expect(await store.lease(leaseRequest({ nowMs: T0 + 1_500, owner: 'runner-b' }))).toEqual([]);
 

@@ -222,7 +222,7 @@ export class MemoryStore implements Store {
     for (const id of deliveryIds) {
       const row = this.database.deliveries.get(id);
       if (!row || !allows('takeOver', row.state) || row.leaseOwner !== owner) continue;
-      this.put({ ...row, leaseUntilMs: nowMs + leaseMs });
+      this.put({ ...row, leaseUntilMs: nowMs + leaseMs, updatedAtMs: nowMs });
       held.push(id);
     }
     return held;
