@@ -79,8 +79,14 @@ describe('retention on SQLite (soak, clock moved forward)', () => {
         expect((await runner.postWebhook(webhookBody('renewal', { id, app_user_id: `user-${i}` }))).status).toBe(200);
       }
     };
-    const delivered = () =>
-      waitFor('every posted event to reach CleverTap', () => (eventRecords().length >= posted.length ? true : undefined));
+    /** Every posted event at CleverTap, and its outcome written back (until then it is in flight, and kept). */
+    const delivered = async () => {
+      await waitFor('every posted event to reach CleverTap', () => (eventRecords().length >= posted.length ? true : undefined));
+      await waitFor('every outcome to be stored', async () => {
+        const { deliveries } = await runner.runner.store.stats(clock.now());
+        return deliveries.every((row) => row.state === 'delivered') || undefined;
+      });
+    };
 
     const sizes: number[] = [];
     for (let day = 0; day < 6; day += 1) {
@@ -105,10 +111,6 @@ describe('retention on SQLite (soak, clock moved forward)', () => {
     await delivered();
     expect(eventRecords()).toHaveLength(posted.length);
     clock.advance(DAY_MS + 60_000);
-    await waitFor('the last deliveries to be stored as delivered', async () => {
-      const stats = await runner.runner.store.stats(clock.now());
-      return stats.deliveries.every((row) => row.state === 'delivered') || undefined;
-    });
     expect(await runner.runner.retention.run()).toMatchObject({ removed: 100 });
     expect((await runner.runner.store.stats(clock.now())).events).toBe(0);
   });

@@ -758,21 +758,26 @@ export abstract class SqlStore implements Store {
       const outcome = await this.write(async (trx) => {
         if (!(await this.tryLockPruning(trx))) return 'busy' as const;
         const ids = page.map((event) => event.id);
-        // Locked, so a replay cannot make one pending between this check and the delete.
-        const deliveries = await trx
+        // The final ones locked (in id order), so a replay cannot make one pending before the delete; waiting
+        // ones only read, so completing a delivery in flight never waits for retention (nor deadlocks with it).
+        const final = await trx
           .selectFrom('deliveries')
           .select(['eventId', 'state'])
           .where('eventId', 'in', ids)
+          .where('state', 'in', expiring)
+          .orderBy('id')
           .$if(this.rowLocks, (q) => q.forUpdate())
           .execute();
-        const states = new Map<string, DeliveryState[]>();
-        for (const { eventId, state } of deliveries) states.set(eventId, [...(states.get(eventId) ?? []), state]);
+        const waiting = await trx
+          .selectFrom('deliveries')
+          .select('eventId')
+          .where('eventId', 'in', ids)
+          .where('state', 'not in', expiring)
+          .execute();
+        const kept = new Set(waiting.map((row) => row.eventId));
+        const withDead = new Set(final.filter((row) => row.state === 'dead').map((row) => row.eventId));
         const expired = page
-          .filter((event) => {
-            const held = states.get(event.id) ?? [];
-            if (!held.every((state) => expiring.includes(state))) return false;
-            return event.receivedAtMs < (held.includes('dead') ? deadBeforeMs : finalBeforeMs);
-          })
+          .filter((event) => !kept.has(event.id) && event.receivedAtMs < (withDead.has(event.id) ? deadBeforeMs : finalBeforeMs))
           .map((event) => event.id);
         const count = await this.removeEvents(trx, expired);
         if (count > 0) await this.reclaimSpace(trx);
