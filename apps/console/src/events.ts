@@ -1,6 +1,6 @@
 import { admin } from './api.js';
 import { field, h, localTimeMs, select, table, time } from './dom.js';
-import { renderIfChanged, type Page } from './page.js';
+import { renderIfChanged, type Page, type Shell } from './page.js';
 import { DELIVERY_STATES, type EventRow } from './types.js';
 
 const PAGE_SIZE = 50;
@@ -11,7 +11,7 @@ export const eventHref = (id: string) => `#/events/${encodeURIComponent(id)}`;
  * Newest first, one page at a time through the API's `before` cursor, so a store of any size costs one
  * small query per refresh. `query` comes from the address (`#/events?user=…`), so filters can be linked.
  */
-export function eventsPage(main: HTMLElement, query: URLSearchParams): Page {
+export function eventsPage(main: HTMLElement, query: URLSearchParams, shell: Shell): Page {
   const filters = { state: query.get('state') ?? '', user: query.get('user') ?? '', type: query.get('type') ?? '' };
   const state = select('state', [['', 'Any'], ...DELIVERY_STATES.map((s) => [s, s.replace('_', ' ')] as const)], filters.state);
   const user = h('input', { name: 'user', value: filters.user, autocomplete: 'off' });
@@ -22,6 +22,17 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams): Page {
   const findId = h('input', { name: 'id', autocomplete: 'off', required: true });
   const results = h('div', { class: 'results' });
   const pager = h('div', { class: 'pager' });
+  const erasure = h('div', { class: 'actions' });
+
+  /** A privacy request for the user the list is filtered by: everything naming them goes, for good. */
+  const erase = (userId: string) =>
+    shell.act(async () => {
+      const question = `Erase every event naming user ${JSON.stringify(userId)} (as user id, original id, alias or transfer), with its deliveries and attempts? Pending deliveries of them will not be sent. This cannot be undone.`;
+      if (!confirm(question)) return;
+      const { erased } = await admin<{ erased: number }>('POST', '/erase', { appUserId: userId });
+      shell.notify(`Erased ${erased} ${erased === 1 ? 'event' : 'events'} of ${userId}.`);
+      await page.refresh();
+    });
 
   /** `before` cursors of the pages behind the current one; the current page's own is the last. */
   const cursors: (string | undefined)[] = [undefined];
@@ -59,7 +70,7 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams): Page {
     field('Event id', findId),
     h('button', { type: 'submit' }, 'Find event'),
   );
-  main.append(findForm, filterForm, results, pager);
+  main.append(findForm, filterForm, erasure, results, pager);
 
   const move = (cursor: 'older' | 'newer') => {
     if (cursor === 'older') cursors.push(next);
@@ -81,6 +92,9 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams): Page {
       add('until', localTimeMs(until.value));
       add('before', cursors[cursors.length - 1]);
       const answer = await admin<{ events: EventRow[]; next?: string }>('GET', `/events?${params}`);
+      renderIfChanged(erasure, user.value.trim(), (userId) =>
+        userId === '' ? [] : [h('button', { type: 'button', class: 'danger', onclick: () => erase(userId) }, `Erase user ${userId}`)],
+      );
       next = answer.next;
       renderIfChanged(results, answer.events, (events) => [
         events.length === 0

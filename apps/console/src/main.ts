@@ -90,7 +90,7 @@ function route(): void {
     name === 'events' && param
       ? eventPage(body, param)
       : name === 'events'
-        ? eventsPage(body, new URLSearchParams(search))
+        ? eventsPage(body, new URLSearchParams(search), shell)
         : name === 'dead'
           ? deadPage(body, shell)
           : name === 'destinations'

@@ -102,6 +102,8 @@ const replayRequest = z
     }
   });
 
+const eraseRequest = z.object({ appUserId: z.string().min(1) }).strict();
+
 function reassignRequest(configured: readonly string[]) {
   return z
     .object({
@@ -366,6 +368,15 @@ export class AdminService {
         notified = replayed;
       });
     });
+  }
+
+  /**
+   * A privacy request: removes every event naming the user (see Store.erase). The user id is not logged:
+   * the log would keep what the store no longer does.
+   */
+  async erase(request: unknown): Promise<{ erased: number }> {
+    const { appUserId } = parseInput(eraseRequest, request, 'erase request');
+    return { erased: await queryStore(() => this.store.erase(appUserId)) };
   }
 
   /** This process's replay jobs, newest first. */

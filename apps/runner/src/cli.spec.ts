@@ -180,6 +180,7 @@ describe('calling it wrongly', () => {
       'orphans',
       'orphans drop',
       'orphans reassign',
+      'erase',
     ]) {
       expect(run.stdout).toContain(`  ${command}`);
     }
@@ -229,7 +230,14 @@ describe('store commands beside a running runner', () => {
       const badLimit = await ferry('events', 'list', '--config', file, '--limit', 'lots');
       expect(badLimit).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ {2}limit: /m) });
 
-      for (const run of [events, dead, shown, destinations, replay]) {
+      const userId = fixture('renewal').webhook.event.app_user_id as string;
+      const erased = await ferry('erase', '--config', file, '--user', userId);
+      expect(erased).toMatchObject({ code: 0, stdout: expect.stringMatching(/^erased [1-9]\d* events?\n$/) });
+      expect(await t.runner.store.getEvent(renewalId)).toBeUndefined();
+      expect(JSON.parse((await ferry('erase', '--config', file, '--user', userId, '--json')).stdout)).toEqual({ erased: 0 });
+      expect(await ferry('erase', '--config', file)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ {2}user: /m) });
+
+      for (const run of [events, dead, shown, destinations, replay, erased]) {
         for (const secret of SECRETS) expect(run.stdout + run.stderr).not.toContain(secret);
       }
     } finally {

@@ -247,6 +247,21 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       context.out(`replayed ${job.replayed} ${job.replayed === 1 ? 'delivery' : 'deliveries'}\n`);
     },
   },
+  erase: {
+    usage: 'erase [--config FILE] [--json] --user APP_USER_ID',
+    summary: 'remove every event naming the user (app user id, original id, aliases, transfers) with its deliveries and attempts',
+    options: { ...CONFIG_OPTION, ...JSON_OPTION, user: { type: 'string' } },
+    async run(context) {
+      let result: { erased: number };
+      try {
+        result = await (await context.admin()).erase(context.values.user === undefined ? {} : { appUserId: context.values.user });
+      } catch (error) {
+        throw error instanceof InputError ? renameIssues(error, { appUserId: 'user' }) : error;
+      }
+      if (context.values.json) printJson(context, result);
+      else context.out(`erased ${result.erased} ${result.erased === 1 ? 'event' : 'events'}\n`);
+    },
+  },
   orphans: {
     usage: 'orphans [--config FILE] [--json]',
     summary: 'destinations with deliveries in the store but no longer in the config, with counts by state',

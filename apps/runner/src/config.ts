@@ -172,6 +172,18 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
         })
         .strict()
         .prefault({}),
+      retention: z
+        .object({
+          days: numeric(z.number().int().min(1).default(30)).describe(
+            "Events whose deliveries are all delivered or skipped are removed this many days after they arrived; at least 1, so RevenueCat's retries (about 2.6 hours) are still recognised as duplicates",
+          ),
+          deadDays: numeric(z.number().int().min(1).default(90)).describe(
+            'Events with a dead delivery are kept this many days (at least retention.days), to be looked at and replayed',
+          ),
+          intervalMinutes: numeric(z.number().int().min(1).max(1_440).default(10)).describe('How often retention runs'),
+        })
+        .strict()
+        .prefault({}),
       log: z
         .object({ level: z.enum(LOG_LEVELS).default('info') })
         .strict()
@@ -197,7 +209,8 @@ function configSchema(plugins: readonly AnyDestinationPlugin[]) {
     .superRefine(secretSettingsLongEnough(plugins), whenFieldsValid('destinations'))
     .superRefine(authorizationBeyondLoopback, whenFieldsValid('server', 'sources'))
     .superRefine(leaseOutlastsRequests, whenFieldsValid('delivery', 'destinations'))
-    .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'));
+    .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'))
+    .superRefine(deadKeptAtLeastAsLong, whenFieldsValid('retention'));
 }
 
 function uniqueDestinationIds(config: ParsedConfig, ctx: z.RefinementCtx): void {
@@ -251,6 +264,12 @@ function leaseOutlastsRequests(config: ParsedConfig, ctx: z.RefinementCtx): void
 function retryDelaysInOrder(config: ParsedConfig, ctx: z.RefinementCtx): void {
   if (config.delivery.maxDelayMs < config.delivery.baseDelayMs) {
     ctx.addIssue({ code: 'custom', path: ['delivery', 'maxDelayMs'], message: 'must not be less than delivery.baseDelayMs' });
+  }
+}
+
+function deadKeptAtLeastAsLong(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  if (config.retention.deadDays < config.retention.days) {
+    ctx.addIssue({ code: 'custom', path: ['retention', 'deadDays'], message: 'must not be less than retention.days' });
   }
 }
 

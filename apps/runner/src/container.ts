@@ -21,6 +21,7 @@ import { configSecrets, parseConfig, retryPolicy, type ConfigInput, type RunnerC
 import { createLogger, textRedactor, type PinoLogger } from './logging';
 import { RunnerMetrics } from './metrics';
 import { pluginModules } from './plugins';
+import { Retention } from './retention';
 import { buildServer, type Lifecycle } from './server';
 
 /** The runner's own services, beside the engine's in core's TOKENS. */
@@ -147,6 +148,14 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       RUNNER_TOKENS.DispatcherTuning,
     ],
   );
+
+  container
+    .bind(Retention)
+    .toResolvedValue(
+      (config: RunnerConfig, store: Store, clock: Clock, logger: PinoLogger) =>
+        new Retention({ store, clock, logger, settings: config.retention }),
+      [TOKENS.Config, TOKENS.Store, TOKENS.Clock, TOKENS.Logger],
+    );
 
   container
     .bind(AdminService)

@@ -9,6 +9,7 @@ import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig }
 import { createRunnerContainer, RUNNER_TOKENS } from './container';
 import type { PinoLogger } from './logging';
 import type { Lifecycle } from './server';
+import { Retention } from './retention';
 import { lockSqliteStore } from './store-lock';
 
 export interface RunnerOptions {
@@ -28,6 +29,8 @@ export interface Runner {
   readonly dispatcher: Dispatcher;
   readonly admin: AdminService;
   readonly alerts: AlertService;
+  /** The background retention job; tests run a round at once with `retention.run()`. */
+  readonly retention: Retention;
   readonly config: RunnerConfig;
   /** Graceful stop: readiness and webhooks answer 503, in-flight deliveries finish, the store closes. Idempotent. */
   close(): Promise<void>;
@@ -64,6 +67,9 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
     const dispatcher = container.get(Dispatcher);
     dispatcher.start();
     undo.push(() => dispatcher.stop());
+    const retention = await container.getAsync(Retention);
+    retention.start();
+    undo.push(() => retention.stop());
     await app.listen({ host: config.server.host, port: config.server.port });
     const url = listeningUrl(app);
     logger.info(
@@ -77,8 +83,10 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
       (closing ??= (async () => {
         lifecycle.accepting = false;
         logger.info({}, 'shutting down: refusing webhooks, finishing in-flight deliveries');
-        // Alerts after the dispatcher: a batch that finishes while it stops may still report dead deliveries.
+        // Retention first (it stops after its batch); alerts after the dispatcher: a batch that finishes while it
+        // stops may still report dead deliveries.
         await runAll([
+          () => retention.stop(),
           () => dispatcher.stop(),
           () => alerts.stop(),
           () => app.close(),
@@ -88,7 +96,7 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
         ]);
         logger.info({}, 'stopped');
       })());
-    return { url, app, store, dispatcher, admin: container.get(AdminService), alerts, config, close };
+    return { url, app, store, dispatcher, retention, admin: container.get(AdminService), alerts, config, close };
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
     await runAll(undo.reverse()).catch(() => undefined);

@@ -189,6 +189,7 @@ function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     return destination ? { destination } : noDestination(reply, request.params.id);
   });
   scope.post('/preview', async (request) => admin.preview(request.body));
+  scope.post('/erase', async (request) => admin.erase(request.body));
 }
 
 /** Sent with every console answer: scripts and styles only from this origin, never framed, no referrer leaks. */

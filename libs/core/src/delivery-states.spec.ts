@@ -43,6 +43,9 @@ describe('delivery states', () => {
       'pending -reassignOrphan-> pending',
       'paused -reassignOrphan-> pending',
       'in_flight -reassignOrphan-> pending',
+      'delivered -expire-> removed',
+      'skipped -expire-> removed',
+      'dead -expire-> removed',
       ...DELIVERY_STATES.map((state) => `${state} -erase-> removed`),
     ]);
   });
@@ -87,9 +90,13 @@ describe('delivery states', () => {
     expect([...DELIVERY_STATES].filter((state) => !reachesFinal.has(state))).toEqual([]);
   });
 
-  it('leaves a final state only by replay or erasure', () => {
+  it('leaves a final state only by replay, retention or erasure', () => {
     const leaving = transitions.filter((transition) => statesFrom(transition).some((from) => FINAL.includes(from)));
-    expect(leaving).toEqual(['replay', 'erase']);
+    expect(leaving).toEqual(['replay', 'expire', 'erase']);
+  });
+
+  it('lets retention remove only final deliveries: nothing waiting or in flight', () => {
+    expect([...statesFrom('expire')].sort()).toEqual([...FINAL].sort());
   });
 
   it('completes only deliveries in flight, each completed state reached by exactly one completion', () => {

@@ -54,6 +54,11 @@ export const DELIVERY_TRANSITIONS = {
   dropOrphan: { from: ['pending', 'paused', 'in_flight'], to: 'skipped' },
   /** The operator moves the waiting deliveries of a destination no longer configured to a configured one. */
   reassignOrphan: { from: ['pending', 'paused', 'in_flight'], to: 'pending' },
+  /**
+   * Retention removes an old event with its deliveries once every one is final (dead ones keep it for
+   * `retention.deadDays`): nothing waiting or in flight is ever removed.
+   */
+  expire: { from: ['delivered', 'skipped', 'dead'], to: 'removed' },
   /** A privacy request removes the event with its deliveries, whatever their state. */
   erase: { from: DELIVERY_STATES, to: 'removed' },
 } as const satisfies Record<string, Transition>;

@@ -43,12 +43,42 @@ export interface IngestEvent {
   readonly timestampMs: number;
   /** The webhook body as received (JSON text); the engine re-parses it to deliver. */
   readonly body: string;
+  /**
+   * Every user id the event names (app user id, original app user id, aliases, transfers): erasure finds
+   * the event by any of them. `userId` alone when absent.
+   */
+  readonly userIds?: readonly string[];
 }
 
-/** What `ingest` keeps of a parsed event: its indexed fields and the webhook body as received. */
+/** What `ingest` keeps of a parsed event: its indexed fields, every user id it names and the webhook body as received. */
 export function ingestEventOf(event: SubscriptionEvent, body: string): IngestEvent {
   const { id, source, type, kind, appUserId: userId, environment, timestampMs } = event;
-  return { id, source, type, kind, userId, environment, timestampMs, body };
+  return { id, source, type, kind, userId, environment, timestampMs, body, userIds: userIdsOf(event) };
+}
+
+/** The user ids an event names, each once: the ids an erasure request may name it by. */
+export function userIdsOf(event: SubscriptionEvent): string[] {
+  const ids = [event.appUserId, event.originalAppUserId, ...event.aliases, ...event.transferredFrom, ...event.transferredTo];
+  return [...new Set(ids.filter((id): id is string => typeof id === 'string' && id !== ''))];
+}
+
+/** The ids an ingested event is erased by: its `userIds`, else its `userId`. */
+export function erasureIdsOf(event: IngestEvent): string[] {
+  return [...new Set([...(event.userIds ?? []), ...(event.userId !== null && event.userId !== '' ? [event.userId] : [])])];
+}
+
+/** What retention keeps, as cut-off times (SPEC §9). */
+export interface RetentionCutoffs {
+  /** Events received before this whose deliveries are all delivered or skipped are removed. */
+  readonly finalBeforeMs: number;
+  /** Events with a dead delivery (the rest final) are removed only once received before this. */
+  readonly deadBeforeMs: number;
+}
+
+/** How `prune` went: events removed, and whether another runner was pruning (Postgres), so this one stood aside. */
+export interface PruneResult {
+  readonly removed: number;
+  readonly busy: boolean;
 }
 
 export interface NewDelivery {
@@ -288,6 +318,21 @@ export interface Store {
   dropOrphans(destinationId: string, nowMs: number): Promise<number>;
   /** Moves the waiting deliveries of `fromDestinationId` to `toDestinationId` (see `Reassignment`), in bounded chunks. */
   reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment>;
+  /**
+   * Retention: removes events older than the cut-offs whose deliveries are all final (see `expire`), with
+   * their deliveries and attempts, in short transactions of a bounded number of events, yielding to the event
+   * loop between them; SQLite gives the freed pages back to the file system. On Postgres one store prunes at
+   * a time: another finds it busy and stands aside. Reports the running total after each batch, and stops
+   * between batches once `signal` aborts (the runner shutting down).
+   */
+  prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void, signal?: AbortSignal): Promise<PruneResult>;
+  /**
+   * Erasure (a privacy request): removes every event naming `appUserId` in any of its user ids, webhook body
+   * included, with its deliveries and attempts, whatever their state (an in-flight delivery's holder then
+   * finds nothing to renew or complete), and the user's subscription-state marks. In bounded chunks;
+   * SQLite overwrites what it deletes and checkpoints its WAL. Answers how many events were removed.
+   */
+  erase(appUserId: string): Promise<number>;
   stats(nowMs: number): Promise<StoreStats>;
   /**
    * Claims an alert by its key (e.g. `paused:ct:1700000000000`): true for the first claim of the key on

@@ -227,6 +227,33 @@ describe('Dispatcher: leases', () => {
     );
   });
 
+  it('sends nothing of a delivery erased after it was leased (by another runner), and its outcome finds nothing', async () => {
+    const destination = await server(ok);
+    const database = new MemoryDatabase();
+    const store = new MemoryStore(database);
+    const lease = store.lease.bind(store);
+    let erased = 0;
+    // Another runner on the same database erases the user between this runner's lease and its request.
+    store.lease = async (request) => {
+      const leased = await lease(request);
+      if (leased.length > 0) erased += await new MemoryStore(database).erase('erased-user');
+      return leased;
+    };
+    const { dispatcher, ingest, logger } = setup({
+      destinations: [testDestination('main', { url: destination.url, apiKey })],
+      options: { pollMs: 10 * 60_000 },
+      store,
+    });
+    await ingest(makeEvent({ appUserId: 'erased-user' }));
+    dispatcher.start();
+
+    await waitFor(() => store.completions.length > 0, 'the batch to be finished');
+    expect(erased).toBe(1);
+    expect(destination.received).toEqual([]);
+    expect(store.rows()).toEqual([]);
+    expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'warn', message: expect.stringContaining('lost the leases') }));
+  });
+
   it('caps a batch by the bytes of its webhook bodies, taking at least one', async () => {
     const destination = await server(ok);
     const { dispatcher, ingest, allIn } = setup({

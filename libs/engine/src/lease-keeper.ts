@@ -14,7 +14,8 @@ export interface LeaseKeeperDeps {
 /**
  * Holds one batch's leases while it is sent. A batch may need many request rounds (large bodies split
  * into many requests, a concurrency cap, a slow destination), so a lease taken once would run out under
- * it and another sender would send it again. The keeper renews the leases every third of a lease, and
+ * it and another sender would send it again. The keeper renews the leases every third of a lease and just
+ * before each request (so a delivery erased meanwhile is not sent), and
  * lets a request start only while the lease surely outlasts the request's timeout.
  */
 export class LeaseKeeper {
@@ -35,11 +36,13 @@ export class LeaseKeeper {
   }
 
   /**
-   * Whether the deliveries are still held for at least `ms` more, renewing first when they would not be:
-   * false when a lease was lost (taken over) or could not be renewed in time, so the request must not go.
+   * Whether the deliveries are still held for at least `ms` more, asked of the store just before each request
+   * (a renewal): false when a lease was lost (taken over, or its delivery erased since the lease) or could not
+   * be renewed in time, so the request must not go. A store that cannot be reached leaves the leases as they
+   * were known, so requests go while they surely hold.
    */
   async holds(deliveryIds: readonly string[], ms: number): Promise<boolean> {
-    if (this.deps.clock.now() + ms >= this.heldUntilMs) await this.renew();
+    await this.renew();
     return deliveryIds.every((id) => this.held.has(id)) && this.deps.clock.now() + ms < this.heldUntilMs;
   }
 
@@ -47,6 +50,7 @@ export class LeaseKeeper {
     clearInterval(this.timer);
   }
 
+  /** Requests waiting at once share one renewal. */
   private renew(): Promise<void> {
     this.renewing ??= this.renewNow().finally(() => (this.renewing = undefined));
     return this.renewing;

@@ -14,6 +14,7 @@ export interface Database {
   alertClaims: AlertClaimsTable;
   deliveryCounts: DeliveryCountsTable;
   eventCounts: EventCountsTable;
+  eventUsers: EventUsersTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -66,6 +67,12 @@ export interface SubscriptionStateMarksTable {
   userId: string;
   timestampMs: number;
   receivedSeq: number;
+}
+
+/** Every user id an event names, as a SHA-256 key (fixed size, whatever the id's length): erasure's index. */
+export interface EventUsersTable {
+  userKey: string;
+  eventId: string;
 }
 
 export interface DestinationPausesTable {

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './database';
+import { userKey } from './user-key';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -165,6 +166,21 @@ const MIGRATIONS: readonly Migration[] = [
         await sql.raw(statement).execute(trx);
     },
   },
+  {
+    version: 7,
+    name: 'event users: every user id an event names, for erasure',
+    async up(trx) {
+      await trx.schema
+        .createTable('event_users')
+        .addColumn('user_key', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull().references('events.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('event_users_pkey', ['user_key', 'event_id'])
+        .execute();
+      // Removing an event removes its rows here.
+      await trx.schema.createIndex('event_users_event_idx').on('event_users').column('event_id').execute();
+      await backfillEventUsers(trx);
+    },
+  },
 ];
 
 /**
@@ -240,6 +256,50 @@ const POSTGRES_COUNT_TRIGGERS = [
   `create trigger events_counted_delete after delete on events referencing old table as old_rows
     for each statement execute function ferry_count_events()`,
 ];
+
+/** Reads this many stored events at a time when filling event_users from the bodies already stored. */
+const BACKFILL_PAGE = 500;
+
+/**
+ * Fills event_users for events stored before it existed, from their webhook bodies. Every stored body is
+ * a RevenueCat webhook (the only source): its `event` names users in these fields.
+ */
+async function backfillEventUsers(trx: Transaction<Database>): Promise<void> {
+  for (let after = ''; ;) {
+    const page = await trx
+      .selectFrom('events')
+      .select(['id', 'userId', 'body'])
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(BACKFILL_PAGE)
+      .execute();
+    if (page.length === 0) return;
+    after = page[page.length - 1].id;
+    const rows = page.flatMap((event) =>
+      [...storedUserIds(event.userId, event.body)].map((id) => ({ userKey: userKey(id), eventId: event.id })),
+    );
+    if (rows.length > 0)
+      await trx
+        .insertInto('eventUsers')
+        .values(rows)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+  }
+}
+
+function storedUserIds(userId: string | null, body: string): Set<string> {
+  const ids = new Set<string>(userId ? [userId] : []);
+  let event: Record<string, unknown> = {};
+  try {
+    event = ((JSON.parse(body) as { event?: Record<string, unknown> }).event ?? {}) as Record<string, unknown>;
+  } catch {
+    // A body that no longer parses keeps its indexed user id only.
+  }
+  for (const field of ['app_user_id', 'original_app_user_id', 'aliases', 'transferred_from', 'transferred_to']) {
+    for (const id of [event[field]].flat()) if (typeof id === 'string' && id !== '') ids.add(id);
+  }
+  return ids;
+}
 
 /** Every schema version, oldest first: what a migrated database has applied. */
 export const MIGRATION_VERSIONS: readonly number[] = MIGRATIONS.map((migration) => migration.version);

@@ -21,6 +21,8 @@ const PROGRAM_LIMIT_EXCEEDED = '54000';
 
 /** Any fixed number: every migrator of this database takes the same lock. */
 const MIGRATION_LOCK_KEY = 0x66657272; // 'ferr'
+/** Likewise for pruning: one runner prunes at a time. */
+const PRUNE_LOCK_KEY = 0x70727565; // 'prue'
 
 /** How long Postgres may take; each can be changed with a `store.` config key (see README). */
 export interface PostgresTimeouts {
@@ -103,6 +105,21 @@ export class PostgresStore extends SqlStore {
   protected leaseClock(nowMs: number): RawBuilder<number> {
     return sql<number>`(${nowMs}::bigint + round((extract(epoch from now()) * 1000 - ${Date.now()}::numeric) / 1000) * 1000)::bigint`;
   }
+
+  /** Held until the batch's transaction ends; a runner that finds it taken stands aside until its next round. */
+  protected async tryLockPruning(trx: Transaction<Database>): Promise<boolean> {
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${PRUNE_LOCK_KEY}) as locked`.execute(trx);
+    return rows[0].locked;
+  }
+
+  /** Autovacuum reclaims deleted rows' space for reuse; nothing to do in the transaction. */
+  protected async reclaimSpace(): Promise<void> {}
+
+  /**
+   * Deleted rows stay in the table files until (auto)vacuum reuses their space, and in the WAL and backups
+   * the operator keeps: see README, Erasure.
+   */
+  protected async afterErase(): Promise<void> {}
 
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);

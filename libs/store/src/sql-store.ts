@@ -9,6 +9,7 @@ import {
   type DeliveryRow,
   type DeliveryUpdate,
   type DestinationPause,
+  type DeliveryState,
   type EventDetail,
   type EventRow,
   type IngestEvent,
@@ -18,16 +19,26 @@ import {
   type ListFilter,
   type Logger,
   type NewDelivery,
+  type PruneResult,
   type Reassignment,
   type ReplaySelector,
+  type RetentionCutoffs,
   type Store,
   type StoreStats,
   type StoredPauseCause,
 } from '@ferry/core';
-import { DESTINATION_REMOVED, INTERRUPTED_ERROR, interruptedTooOftenError, MAX_INTERRUPTIONS, StoreInputError } from '@ferry/core';
+import {
+  DESTINATION_REMOVED,
+  erasureIdsOf,
+  INTERRUPTED_ERROR,
+  interruptedTooOftenError,
+  MAX_INTERRUPTIONS,
+  StoreInputError,
+} from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
+import { userKey } from './user-key';
 
 export interface StoreOptions {
   readonly logger?: Logger;
@@ -121,6 +132,15 @@ export abstract class SqlStore implements Store {
   /** Merges the counter rows of connections that ended into slot 0 (Postgres); nothing to do on SQLite. */
   protected abstract foldCounts(): Promise<void>;
 
+  /** Postgres: whether this transaction may prune (no other store is pruning); SQLite's single writer always may. */
+  protected abstract tryLockPruning(trx: Transaction<Database>): Promise<boolean>;
+
+  /** SQLite: gives the pages a prune or erase freed back to the file system, in the same transaction. */
+  protected abstract reclaimSpace(trx: Transaction<Database>): Promise<void>;
+
+  /** SQLite: moves what an erase left in the WAL into the database file (already overwritten there) and empties the WAL. */
+  protected abstract afterErase(): Promise<void>;
+
   /** `count` new numbers in the order events are received (`events.received_seq`), ascending. */
   protected abstract nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]>;
 
@@ -175,6 +195,10 @@ export abstract class SqlStore implements Store {
         .filter((item) => inserted.has(item.event.id))
         .flatMap(({ event, deliveries, nowMs }) => deliveries.map((d) => newDeliveryValues(event.id, d, nowMs)));
       for (const group of chunks(deliveries)) await trx.insertInto('deliveries').values(group).execute();
+      const users = candidates
+        .filter((item) => inserted.has(item.event.id))
+        .flatMap(({ event }) => erasureIdsOf(event).map((id) => ({ userKey: userKey(id), eventId: event.id })));
+      for (const group of chunks(users)) await trx.insertInto('eventUsers').values(group).execute();
       return inserted;
     });
     this.commits += 1;
@@ -319,7 +343,7 @@ export abstract class SqlStore implements Store {
       for (const ids of chunks(deliveryIds)) {
         const rows = await trx
           .updateTable('deliveries')
-          .set({ leaseUntilMs: sql<number>`${now} + ${leaseMs}` })
+          .set({ leaseUntilMs: sql<number>`${now} + ${leaseMs}`, updatedAtMs: nowMs })
           .where('id', 'in', ids)
           .where('state', 'in', statesFrom('takeOver'))
           .where('leaseOwner', '=', owner)
@@ -727,6 +751,92 @@ export abstract class SqlStore implements Store {
       if (ids.length < CHUNK) break;
     }
     return changed;
+  }
+
+  async prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void, signal?: AbortSignal): Promise<PruneResult> {
+    const { finalBeforeMs, deadBeforeMs } = cutoffs;
+    const expiring = statesFrom('expire') as readonly DeliveryState[];
+    let removed = 0;
+    // Old events still waiting stay in the way: a cursor walks past them rather than reading them again.
+    for (let after: EventCursor | undefined; !signal?.aborted;) {
+      const page = await windowPage(this.db, { toMs: Math.max(finalBeforeMs, deadBeforeMs) }, after).execute();
+      if (page.length === 0) break;
+      after = page[page.length - 1];
+      const outcome = await this.write(async (trx) => {
+        if (!(await this.tryLockPruning(trx))) return 'busy' as const;
+        const ids = page.map((event) => event.id);
+        // The final ones locked (in id order), so a replay cannot make one pending before the delete; waiting
+        // ones only read, so completing a delivery in flight never waits for retention (nor deadlocks with it).
+        const final = await trx
+          .selectFrom('deliveries')
+          .select(['eventId', 'state'])
+          .where('eventId', 'in', ids)
+          .where('state', 'in', expiring)
+          .orderBy('id')
+          .$if(this.rowLocks, (q) => q.forUpdate())
+          .execute();
+        const waiting = await trx
+          .selectFrom('deliveries')
+          .select('eventId')
+          .where('eventId', 'in', ids)
+          .where('state', 'not in', expiring)
+          .execute();
+        const kept = new Set(waiting.map((row) => row.eventId));
+        const withDead = new Set(final.filter((row) => row.state === 'dead').map((row) => row.eventId));
+        const expired = page
+          .filter((event) => !kept.has(event.id) && event.receivedAtMs < (withDead.has(event.id) ? deadBeforeMs : finalBeforeMs))
+          .map((event) => event.id);
+        const count = await this.removeEvents(trx, expired);
+        if (count > 0) await this.reclaimSpace(trx);
+        return count;
+      });
+      if (outcome === 'busy') return { removed, busy: true };
+      removed += outcome;
+      onProgress?.(removed);
+      await yieldToEventLoop();
+      if (page.length < CHUNK) break;
+    }
+    return { removed, busy: false };
+  }
+
+  async erase(appUserId: string): Promise<number> {
+    const key = userKey(appUserId);
+    let erased = 0;
+    for (;;) {
+      const ids = (await this.db.selectFrom('eventUsers').select('eventId').where('userKey', '=', key).limit(CHUNK).execute()).map(
+        (row) => row.eventId,
+      );
+      if (ids.length === 0) break;
+      erased += await this.write(async (trx) => {
+        const count = await this.removeEvents(trx, ids);
+        await this.reclaimSpace(trx);
+        return count;
+      });
+      await yieldToEventLoop();
+    }
+    // Marks are kept by app user id: the erased user's hold the id itself.
+    await this.write((trx) => trx.deleteFrom('subscriptionStateMarks').where('userId', '=', appUserId).execute());
+    await this.afterErase();
+    return erased;
+  }
+
+  /**
+   * The one way events leave the store (retention and erasure): with their attempts, deliveries and user
+   * keys, whatever state the deliveries are in (callers choose the events). Answers how many were removed.
+   */
+  private async removeEvents(trx: Transaction<Database>, eventIds: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const ids of chunks(eventIds)) {
+      await trx
+        .deleteFrom('attempts')
+        .where('deliveryId', 'in', (eb) => eb.selectFrom('deliveries').select('id').where('eventId', 'in', ids))
+        .execute();
+      await trx.deleteFrom('deliveries').where('eventId', 'in', ids).execute();
+      await trx.deleteFrom('eventUsers').where('eventId', 'in', ids).execute();
+      const result = await trx.deleteFrom('events').where('id', 'in', ids).executeTakeFirst();
+      removed += Number(result.numDeletedRows);
+    }
+    return removed;
   }
 
   /**

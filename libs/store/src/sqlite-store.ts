@@ -23,31 +23,79 @@ const BUSY_TIMEOUT_MS = 20;
 const WRITE_LOCK_TIMEOUT_MS = 30_000;
 const WRITE_LOCK_RETRY_MS = 5;
 
+/** SQLite's `auto_vacuum` value for INCREMENTAL. */
+const INCREMENTAL_AUTO_VACUUM = 2;
+
 /**
  * The embedded store: one SQLite file in WAL mode. Every commit is fsynced (`synchronous = FULL`), so
  * an event acknowledged after `ingest` resolves survives a power cut; group commit keeps that fast.
  * SQLite has one writer, so leasing needs no row locks.
+ *
+ * Space: the file is in incremental auto-vacuum mode and every prune or erase gives its free pages back,
+ * so under a steady load with retention the file stops growing. Deleted content is overwritten
+ * (`secure_delete`), and an erase checkpoints the WAL, so no copy of an erased user stays in either file.
  */
 export class SqliteStore extends SqlStore {
+  private readonly database: BetterSqlite3.Database;
+
   constructor(path: string, options: StoreOptions = {}) {
     if (path === '') throw new Error('sqlite store URL needs a file path, e.g. sqlite:./data/ferry.db');
     mkdirSync(dirname(resolve(path)), { recursive: true });
     const database = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
     try {
+      // Before the first table exists it takes effect at once; an older file needs the VACUUM in `migrate`.
+      database.pragma('auto_vacuum = INCREMENTAL');
       database.pragma('journal_mode = WAL');
       database.pragma('synchronous = FULL');
       database.pragma('foreign_keys = ON');
+      database.pragma('secure_delete = ON');
     } catch (error) {
       database.close(); // not a database file, say
       throw error;
     }
     super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), 'sqlite', options);
+    this.database = database;
+  }
+
+  /**
+   * After the migrations, a file made before incremental auto-vacuum is rebuilt once with VACUUM (which
+   * cannot run in a transaction): it takes a while on a large file and briefly needs its size again in
+   * free disk. If it cannot run now (another connection reading), the next start tries again.
+   */
+  override async migrate(): Promise<void> {
+    await super.migrate();
+    if (this.database.pragma('auto_vacuum', { simple: true }) === INCREMENTAL_AUTO_VACUUM) return;
+    try {
+      this.logger.warn({}, 'rebuilding the SQLite file once (VACUUM) so that retention can give space back');
+      this.database.pragma('auto_vacuum = INCREMENTAL');
+      this.database.exec('vacuum');
+    } catch (error) {
+      this.logger.warn({ error: (error as Error).message }, 'could not rebuild the SQLite file now; the next start tries again');
+    }
   }
 
   protected readonly bodyBytes = 'length(cast(body as blob))';
 
   protected leaseClock(nowMs: number): RawBuilder<number> {
     return sql<number>`${nowMs}`;
+  }
+
+  protected async tryLockPruning(): Promise<boolean> {
+    return true; // one writer: the transaction already holds the only write lock
+  }
+
+  /**
+   * On the one connection, so inside the caller's transaction. `exec`, not a prepared statement: each step
+   * of `incremental_vacuum` frees a single page, and only `exec` steps it to the end.
+   */
+  protected async reclaimSpace(): Promise<void> {
+    this.database.exec('pragma incremental_vacuum');
+  }
+
+  protected async afterErase(): Promise<void> {
+    // TRUNCATE empties the WAL file, which held the erased pages as they were before; a busy reader leaves it for later.
+    const [result] = this.database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+    if (result?.busy) this.logger.warn({}, 'an erase could not checkpoint the WAL yet: a reader holds it; the next checkpoint does');
   }
 
   protected async lockForMigration(): Promise<void> {

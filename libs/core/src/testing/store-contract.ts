@@ -453,7 +453,7 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(await store.renewLeases({ deliveryIds: ids, owner: 'runner-a', nowMs: T0 + 900, leaseMs: 1_000 })).toEqual(
           expect.arrayContaining(ids),
         );
-        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_900 });
+        expect(await deliveryOf(store, 'e-0')).toMatchObject({ state: 'in_flight', leaseUntilMs: T0 + 1_900, updatedAtMs: T0 + 900 });
         // Renewed, the leases outlive their first expiry: nobody can take them over.
         expect(await store.lease(leaseRequest({ nowMs: T0 + 1_500, owner: 'runner-b' }))).toEqual([]);
 
@@ -911,6 +911,147 @@ export function describeStoreContract(backend: StoreBackend): void {
             users.map((user) => ids[`${user}-old`].ct),
           ),
         ).toEqual([]);
+      });
+    });
+
+    describe('retention and erasure', () => {
+      const DAY = 86_400_000;
+      /** Old events (received at T0) with one delivery to ct each, left in every state; `fresh` received at T0 + 10 days, delivered. */
+      async function agedInEveryState(store: Store) {
+        for (const id of ['delivered', 'dead', 'in_flight', 'two-final']) {
+          await store.ingest(
+            testEvent(id),
+            id === 'two-final' ? [pending(), { destinationId: 'amp', state: 'skipped', reason: 'r: x' }] : [pending()],
+            T0,
+          );
+        }
+        await store.ingest(testEvent('skipped'), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0);
+        await store.ingest(testEvent('no-deliveries'), [], T0);
+        const leased = await store.lease(leaseRequest({ nowMs: T0 }));
+        const idOf = (eventId: string) => leased.find((d) => d.eventId === eventId)!.id;
+        await store.complete(
+          [
+            { deliveryId: idOf('delivered'), state: 'delivered', attempt: attempt(200, null, 'delivered') },
+            { deliveryId: idOf('two-final'), state: 'delivered', attempt: attempt(200, null, 'delivered') },
+            { deliveryId: idOf('dead'), state: 'dead', attempt: attempt(400, 'HTTP 400', 'rejected') },
+          ],
+          T0,
+          'runner-a',
+        );
+        // Waiting ones, as old: pending (due far later, so not leased above) and paused.
+        await store.ingest(testEvent('pending'), [pending('later')], T0);
+        await store.ingest(testEvent('paused'), [{ destinationId: 'ct', state: 'paused', reason: 'settings.apiKey' }], T0);
+        await store.ingest(testEvent('fresh'), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0 + 10 * DAY);
+      }
+      const eventIds = async (store: Store) => (await store.listEvents({ limit: 500 })).map((e) => e.id).sort();
+
+      it('removes old events whose deliveries are all final, with their attempts; keeps anything waiting or in flight', async () => {
+        const store = await open();
+        await agedInEveryState(store);
+        const attemptOf = (await store.getEvent('delivered'))!.deliveries[0];
+        expect(attemptOf.attemptLog).toHaveLength(1);
+
+        const progress: number[] = [];
+        expect(await store.prune({ finalBeforeMs: T0 + 1, deadBeforeMs: T0 }, (n) => progress.push(n))).toEqual({
+          removed: 4,
+          busy: false,
+        });
+        expect(progress[progress.length - 1]).toBe(4);
+        expect(await eventIds(store)).toEqual(['dead', 'fresh', 'in_flight', 'paused', 'pending']);
+        expect(await store.getEvent('delivered')).toBeUndefined();
+        expect(await store.listDeliveries({ state: 'delivered' })).toEqual([]);
+        expect((await store.stats(T0)).events).toBe(5);
+
+        // Dead ones keep their event until the later cut-off; waiting and in-flight ones stay whatever their age.
+        expect(await store.prune({ finalBeforeMs: T0 + 100 * DAY, deadBeforeMs: T0 + 1 })).toEqual({ removed: 2, busy: false });
+        expect(await eventIds(store)).toEqual(['in_flight', 'paused', 'pending']);
+        expect((await store.listDeliveries({})).map((d) => d.state).sort()).toEqual(['in_flight', 'paused', 'pending']);
+      });
+
+      it('prunes in batches, walking past old events still waiting, and finds nothing the second time', async () => {
+        const store = await open();
+        await store.ingest(testEvent('waiting'), [pending('later')], T0 - 1);
+        await ingestMany(store, 520, 'old', [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }]);
+        const progress: number[] = [];
+        expect(await store.prune({ finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY }, (n) => progress.push(n))).toEqual({
+          removed: 520,
+          busy: false,
+        });
+        expect(progress.length).toBeGreaterThan(1);
+        expect(await eventIds(store)).toEqual(['waiting']);
+        expect(await store.prune({ finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY })).toEqual({ removed: 0, busy: false });
+      });
+
+      it('stops between batches once its signal aborts', async () => {
+        const store = await open();
+        await ingestMany(store, 520, 'old', [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }]);
+        const stop = new AbortController();
+        const result = await store.prune({ finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY }, () => stop.abort(), stop.signal);
+        expect(result.removed).toBeGreaterThan(0);
+        expect(result.removed).toBeLessThan(520);
+        expect((await store.stats(T0)).events).toBe(520 - result.removed);
+      });
+
+      it('removes each old event once when two stores on one database prune at once', async () => {
+        const [a, b] = [await open(), await open()];
+        await ingestMany(a, 600, 'old', [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }]);
+        const cutoffs = { finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY };
+        const [first, second] = await Promise.all([a.prune(cutoffs), b.prune(cutoffs)]);
+        // Whoever stood aside (Postgres, busy) leaves the rest to the next round: run it.
+        const rest = first.busy || second.busy ? await a.prune(cutoffs) : { removed: 0 };
+        expect(first.removed + second.removed + rest.removed).toBe(600);
+        expect(await eventIds(a)).toEqual([]);
+      });
+
+      it('erases every event naming the user in any of its user ids, whatever its state, with its deliveries, attempts and marks', async () => {
+        const store = await open();
+        await store.ingest(testEvent('own', { userId: 'alice' }), [pending()], T0);
+        await store.ingest(testEvent('alias', { userId: 'anon-1', userIds: ['anon-1', 'alice'] }), [pending(), pending('amp')], T0 + 1);
+        await store.ingest(testEvent('transfer', { userId: null, userIds: ['bob', 'alice'] }), [], T0 + 2);
+        await store.ingest(
+          testEvent('paused', { userId: 'alice' }),
+          [{ destinationId: 'ct', state: 'paused', reason: 'settings.apiKey' }],
+          T0 + 3,
+        );
+        await store.ingest(testEvent('other', { userId: 'bob', userIds: ['bob', 'alice-2'] }), [pending()], T0 + 4);
+        const leased = await store.lease(leaseRequest({ nowMs: T0 + 10 }));
+        const own = leased.find((d) => d.eventId === 'own')!.id;
+        await store.complete([{ deliveryId: own, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 10, 'runner-a');
+        expect(await store.claimSubscriptionState('ct', [leased.find((d) => d.eventId === 'other')!.id])).toEqual(
+          new Set([leased.find((d) => d.eventId === 'other')!.id]),
+        );
+        // Alice's newest state sent to ct: a mark holding her id.
+        expect(await store.claimSubscriptionState('ct', [own])).toEqual(new Set([own]));
+
+        expect(await store.erase('alice')).toBe(4);
+        expect(await eventIds(store)).toEqual(['other']);
+        expect((await store.listDeliveries({})).map((d) => d.eventId)).toEqual(['other']);
+        expect(await store.listEvents({ userId: 'alice' })).toEqual([]);
+        // Alice's mark is gone, so even an older event of hers carries state again.
+        await store.ingest(testEvent('alice-again', { userId: 'alice', timestampMs: T0 - 5_000 }), [pending()], T0 + 20);
+        const again = (await deliveryOf(store, 'alice-again')).id;
+        expect(await store.claimSubscriptionState('ct', [again])).toEqual(new Set([again]));
+        expect(await store.erase('alice')).toBe(1);
+        expect(await store.erase('nobody')).toBe(0);
+        expect((await store.stats(T0)).events).toBe(1);
+      });
+
+      it('erases deliveries another store holds: its renewal and late answer find nothing, and nothing of them is leased again', async () => {
+        const [holder, eraser] = [await open(), await open()];
+        await holder.ingest(testEvent('e1', { userId: 'alice' }), [pending()], T0);
+        const leased = await holder.lease(leaseRequest({ nowMs: T0, owner: 'runner-b' }));
+        expect(leased).toHaveLength(1);
+
+        expect(await eraser.erase('alice')).toBe(1);
+        expect(await holder.renewLeases({ deliveryIds: [leased[0].id], owner: 'runner-b', nowMs: T0 + 1, leaseMs: LEASE_MS })).toEqual([]);
+        await holder.complete(
+          [{ deliveryId: leased[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }],
+          T0 + 2,
+          'runner-b',
+        );
+        expect(await holder.getEvent('e1')).toBeUndefined();
+        expect(await holder.listDeliveries({})).toEqual([]);
+        expect(await holder.lease(leaseRequest({ nowMs: T0 + 2 * LEASE_MS }))).toEqual([]);
       });
     });
 

@@ -5,10 +5,13 @@ import {
   MAX_INTERRUPTIONS,
   completionInto,
   DESTINATION_REMOVED,
+  erasureIdsOf,
+  statesFrom,
   stateAfter,
   StoreInputError,
   type AttemptRow,
   type DeliveryRow,
+  type DeliveryState,
   type DeliveryTransition,
   type DeliveryUpdate,
   type DestinationPause,
@@ -20,7 +23,9 @@ import {
   type LeaseRequest,
   type ListFilter,
   type NewDelivery,
+  type PruneResult,
   type Reassignment,
+  type RetentionCutoffs,
   type ReplaySelector,
   type Store,
   type StoreStats,
@@ -46,6 +51,8 @@ export class MemoryDatabase {
   readonly stateMarks = new Map<string, StateMark>();
   readonly pauses = new Map<string, DestinationPause>();
   readonly alertClaims = new Set<string>();
+  /** Event id → every user id it names (the SQL stores' event_users). */
+  readonly eventUsers = new Map<string, ReadonlySet<string>>();
   nextId = 1;
 }
 
@@ -85,6 +92,7 @@ export class MemoryStore implements Store {
     const { id, source, type, kind, userId, environment, timestampMs, body } = event;
     this.database.events.set(id, { id, source, type, kind, userId, environment, timestampMs, receivedAtMs: nowMs, body });
     this.database.receivedSeqs.set(id, this.database.receivedSeqs.size + 1);
+    this.database.eventUsers.set(id, new Set(erasureIdsOf(event)));
     for (const planned of deliveries) {
       const deliveryId = `d${String(this.database.nextId++).padStart(9, '0')}`;
       this.put({
@@ -215,7 +223,7 @@ export class MemoryStore implements Store {
     for (const id of deliveryIds) {
       const row = this.database.deliveries.get(id);
       if (!row || !allows('takeOver', row.state) || row.leaseOwner !== owner) continue;
-      this.put({ ...row, leaseUntilMs: nowMs + leaseMs });
+      this.put({ ...row, leaseUntilMs: nowMs + leaseMs, updatedAtMs: nowMs });
       held.push(id);
     }
     return held;
@@ -473,6 +481,47 @@ export class MemoryStore implements Store {
       });
     }
     return { reassigned: moving.length, kept: waiting.length - moving.length };
+  }
+
+  async prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void, signal?: AbortSignal): Promise<PruneResult> {
+    this.open();
+    const expiring = statesFrom('expire') as readonly DeliveryState[];
+    const old = [...this.database.events.values()]
+      .filter((event) => event.receivedAtMs < Math.max(cutoffs.finalBeforeMs, cutoffs.deadBeforeMs))
+      .sort((a, b) => a.receivedAtMs - b.receivedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let removed = 0;
+    for (let i = 0; i < old.length && !signal?.aborted; i += CHUNK) {
+      const expired = old.slice(i, i + CHUNK).filter((event) => {
+        const states = this.rows()
+          .filter((row) => row.eventId === event.id)
+          .map((row) => row.state);
+        if (!states.every((state) => expiring.includes(state))) return false;
+        return event.receivedAtMs < (states.includes('dead') ? cutoffs.deadBeforeMs : cutoffs.finalBeforeMs);
+      });
+      removed += this.removeEvents(expired.map((event) => event.id));
+      onProgress?.(removed);
+      await yieldToEventLoop();
+    }
+    return { removed, busy: false };
+  }
+
+  async erase(appUserId: string): Promise<number> {
+    this.open();
+    const named = [...this.database.eventUsers].filter(([, users]) => users.has(appUserId)).map(([eventId]) => eventId);
+    for (const key of [...this.database.stateMarks.keys()]) if (key.endsWith(`\u0000${appUserId}`)) this.database.stateMarks.delete(key);
+    return this.removeEvents(named);
+  }
+
+  /** Events with their deliveries (and so their attempt logs): the one way events leave, as in the SQL stores. */
+  private removeEvents(eventIds: readonly string[]): number {
+    const ids = new Set(eventIds);
+    for (const row of this.rows()) if (ids.has(row.eventId)) this.database.deliveries.delete(row.id);
+    let removed = 0;
+    for (const id of ids) {
+      if (this.database.events.delete(id)) removed += 1;
+      this.database.eventUsers.delete(id);
+    }
+    return removed;
   }
 
   async stats(nowMs: number): Promise<StoreStats> {

@@ -1,0 +1,174 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import type { Store } from '@ferry/core';
+import { pending, T0, testEvent } from '@ferry/core/testing';
+import { openStore } from './open-store';
+
+/** What retention and erasure promise of the files and locks behind the stores, beyond the contract suite. */
+
+const DAY = 86_400_000;
+const ERASED = 'erase-me-4f9a1c';
+
+/** A webhook body of about `bytes` naming `userId` as an alias only (so only the body and event_users know it). */
+function bodyNaming(id: string, userId: string, bytes = 4_000): string {
+  return JSON.stringify({ api_version: '1.0', event: { id, app_user_id: 'anon', aliases: ['anon', userId], padding: 'x'.repeat(bytes) } });
+}
+
+describe('sqlite store: space and traces', () => {
+  let dir: string;
+  let file: string;
+  let store: Store | undefined;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-retention-'));
+    file = join(dir, 'ferry.db');
+  });
+
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The file's size once closed (closing checkpoints the WAL into it). */
+  async function closedSize(): Promise<number> {
+    await store!.close();
+    store = undefined;
+    return (await stat(file)).size;
+  }
+
+  it('stops growing under a steady load with retention: each day’s final events are pruned and their pages given back', async () => {
+    const sizes: number[] = [];
+    for (let day = 0; day < 6; day += 1) {
+      store = await openStore(`sqlite:${file}`);
+      const receivedAt = T0 + day * DAY;
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          store!.ingest(
+            testEvent(`d${day}-${i}`, { body: bodyNaming(`d${day}-${i}`, `user-${i}`) }),
+            [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }],
+            receivedAt,
+          ),
+        ),
+      );
+      // Retention at its minimum, one day: the clock has moved a day past the previous batch.
+      await store.prune({ finalBeforeMs: receivedAt, deadBeforeMs: receivedAt });
+      sizes.push(await closedSize());
+    }
+    // One day's events stay (about 200 × 4 kB); the file holds that, not six days of them.
+    expect(Math.max(...sizes.slice(2))).toBeLessThanOrEqual(sizes[1] * 1.1);
+
+    store = await openStore(`sqlite:${file}`);
+    await store.prune({ finalBeforeMs: T0 + 100 * DAY, deadBeforeMs: T0 + 100 * DAY });
+    // Everything pruned: the pages went back to the file system, not to a free list inside the file.
+    expect(await closedSize()).toBeLessThan(sizes[1] / 4);
+  });
+
+  it('turns an older file without incremental auto-vacuum into one with it, once', async () => {
+    const old = new BetterSqlite3(file);
+    old.exec('create table leftover (x text)');
+    expect(old.pragma('auto_vacuum', { simple: true })).toBe(0);
+    old.close();
+    store = await openStore(`sqlite:${file}`);
+    await store.close();
+    store = undefined;
+    const after = new BetterSqlite3(file, { readonly: true });
+    try {
+      expect(after.pragma('auto_vacuum', { simple: true })).toBe(2);
+    } finally {
+      after.close();
+    }
+  });
+
+  it('leaves no byte of an erased user in the database file or its WAL', async () => {
+    store = await openStore(`sqlite:${file}`);
+    for (let i = 0; i < 20; i += 1) {
+      await store.ingest(
+        testEvent(`e${i}`, { userId: 'anon', userIds: ['anon', ERASED], body: bodyNaming(`e${i}`, ERASED, 200) }),
+        [pending()],
+        T0,
+      );
+    }
+    await store.ingest(testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }), [pending()], T0);
+    const leased = await store.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' });
+    await store.complete(
+      leased.map((d) => ({
+        deliveryId: d.id,
+        state: 'dead' as const,
+        attempt: {
+          startedAtMs: T0,
+          durationMs: 1,
+          status: 400,
+          outcome: 'rejected' as const,
+          error: `no such user ${d.eventId === 'kept' ? 'someone-else' : ERASED}`,
+        },
+      })),
+      T0,
+      'r',
+    );
+    const files = async () => {
+      const parts = await Promise.all([file, `${file}-wal`].filter((path) => existsSync(path)).map((path) => readFile(path)));
+      return Buffer.concat(parts);
+    };
+    expect((await files()).includes(ERASED)).toBe(true);
+
+    expect(await store.erase(ERASED)).toBe(20);
+    expect((await files()).includes(ERASED)).toBe(false);
+    expect((await files()).includes('someone-else')).toBe(true);
+  });
+
+  it('finds the users of events stored before erasure had its index, from their bodies', async () => {
+    store = await openStore(`sqlite:${file}`);
+    await store.ingest(testEvent('old', { userId: 'anon', body: bodyNaming('old', ERASED, 10) }), [pending()], T0);
+    await store.close();
+    store = undefined;
+    // As a database from before the event_users migration.
+    const raw = new BetterSqlite3(file);
+    raw.exec("drop table event_users; delete from ferry_migrations where name like 'event users%'");
+    raw.close();
+    store = await openStore(`sqlite:${file}`);
+    expect(await store.erase(ERASED)).toBe(1);
+  });
+});
+
+const databaseUrl = process.env.DATABASE_URL;
+const describeIfPostgres = databaseUrl ? describe : describe.skip;
+
+describeIfPostgres('postgres store: one pruner at a time', () => {
+  let admin: pg.Client;
+  let schema: string;
+  let stores: Store[];
+
+  beforeEach(async () => {
+    admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    schema = `ferry_test_${randomBytes(6).toString('hex')}`;
+    await admin.query(`create schema ${schema}`);
+    const url = new URL(databaseUrl!);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    stores = [await openStore(url.toString())];
+  });
+
+  afterEach(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+    await admin.query(`drop schema ${schema} cascade`);
+    await admin.end();
+  });
+
+  it('stands aside while another runner holds the pruning lock, and prunes once it is free', async () => {
+    const [store] = stores;
+    await store.ingest(testEvent('old'), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0);
+    const cutoffs = { finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY };
+    // Another runner pruning holds the same advisory lock.
+    await admin.query('begin');
+    await admin.query(`select pg_advisory_xact_lock(${0x70727565})`);
+    expect(await store.prune(cutoffs)).toEqual({ removed: 0, busy: true });
+    await admin.query('commit');
+    expect(await store.prune(cutoffs)).toEqual({ removed: 1, busy: false });
+  });
+});
