@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { StoreInputError, type IngestEvent, type NewDelivery } from '@ferry/core';
-import { describeStoreContract, pending, T0, testEvent as event } from '@ferry/core/testing';
+import { StoreInputError, type IngestEvent } from '@ferry/core';
+import { describeStoreContract, ingestMany, pending, T0, testEvent as event } from '@ferry/core/testing';
 import { MIGRATION_VERSIONS } from './migrations';
 import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Compilable } from 'kysely';
 import type { Database } from './database';
@@ -46,11 +46,6 @@ function describeSqlStore(backend: Backend): void {
       const store = (await openStore(database.url)) as SqlStore;
       opened.push(store);
       return store;
-    }
-
-    async function ingestMany(store: SqlStore, n: number, prefix = 'e', deliveries: readonly NewDelivery[] = [pending()]) {
-      const results = await Promise.all(Array.from({ length: n }, (_, i) => store.ingest(event(`${prefix}-${i}`), deliveries, T0 + i)));
-      expect(results.every((r) => r === 'stored')).toBe(true);
     }
 
     beforeEach(async () => {

@@ -33,6 +33,12 @@ export interface StoreDatabase {
 export const T0 = 1_700_000_000_000;
 const LEASE_MS = 60_000;
 
+/** Ingests events `prefix-0` … `prefix-(n-1)`, received one millisecond apart from `T0`, and expects each stored. */
+export async function ingestMany(store: Store, n: number, prefix = 'e', deliveries: readonly NewDelivery[] = [pending()]): Promise<void> {
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => store.ingest(testEvent(`${prefix}-${i}`), deliveries, T0 + i)));
+  expect(results.every((r) => r === 'stored')).toBe(true);
+}
+
 export function testEvent(id: string, overrides: Partial<IngestEvent> = {}): IngestEvent {
   return {
     id,
@@ -81,12 +87,6 @@ export function describeStoreContract(backend: StoreBackend): void {
       const delivery = detail?.deliveries.find((d) => d.destinationId === destinationId);
       if (!delivery) throw new Error(`no delivery of ${eventId} to ${destinationId}`);
       return delivery;
-    }
-
-    /** Ingests events `prefix-0` … `prefix-(n-1)`, received one millisecond apart from `T0`. */
-    async function ingestMany(store: Store, n: number, prefix = 'e', deliveries: readonly NewDelivery[] = [pending()]) {
-      const results = await Promise.all(Array.from({ length: n }, (_, i) => store.ingest(testEvent(`${prefix}-${i}`), deliveries, T0 + i)));
-      expect(results.every((r) => r === 'stored')).toBe(true);
     }
 
     beforeEach(async () => {
