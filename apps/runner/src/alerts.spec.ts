@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import pg from 'pg';
 import { systemClock } from '@ferry/core';
 import { pending, testEvent } from '@ferry/core/testing';
 import { openStore } from '@ferry/store';
@@ -22,7 +20,7 @@ import {
 } from './testing/harness';
 import type { TempDir, TestRunner } from './testing/harness';
 import { createLogger } from './logging';
-import { postgresFor } from './testing/postgres';
+import { createTestSchema, postgresFor, type TestSchema } from './testing/postgres';
 
 const DESTINATION = 'clevertap-main';
 /** Slack's webhook URLs carry their credential in the path. */
@@ -239,32 +237,19 @@ const databaseUrl = postgresFor('alerts on Postgres');
 (databaseUrl ? describe : describe.skip)(
   databaseUrl ? 'alerts from two runners on one Postgres' : 'alerts on Postgres (SKIPPED: DATABASE_URL is not set)',
   () => {
-    let db: pg.Client;
-    let schema: string;
-
-    beforeAll(async () => {
-      db = new pg.Client({ connectionString: databaseUrl });
-      await db.connect();
-    });
+    let schema: TestSchema;
 
     beforeEach(async () => {
-      schema = `alerts_${randomUUID().replace(/-/g, '')}`;
-      await db.query(`create schema ${schema}`);
+      schema = await createTestSchema(databaseUrl!, 'alerts');
     });
 
     afterEach(async () => {
       for (const runner of runners.splice(0)) await runner.runner.close();
-      await db.query(`drop schema if exists ${schema} cascade`);
-    });
-
-    afterAll(async () => {
-      await db?.end();
+      await schema.drop();
     });
 
     it('sends each pause and resume once, not once per runner', async () => {
-      const url = new URL(databaseUrl as string);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      const config = alertingConfig({ store: { url: url.toString() } });
+      const config = alertingConfig({ store: { url: schema.url } });
       const [a, b] = [await start(config), await start(config)];
 
       expect((await a.admin('POST', `/destinations/${DESTINATION}/pause`, { reason: 'both see it' })).status).toBe(200);

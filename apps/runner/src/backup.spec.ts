@@ -3,8 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { webhookBody } from '@ferry/testkit';
-import { runCli, type CliIo } from './cli';
-import { closeHttp, startTestRunner, tempDir, testConfig, type TempDir, type TestRunner } from './testing/harness';
+import { closeHttp, startTestRunner, tempDir, testConfig, type TempDir, type TestRunner, runFerry } from './testing/harness';
 
 let dir: TempDir;
 let running: TestRunner | undefined;
@@ -18,19 +17,7 @@ afterEach(async () => {
 });
 afterAll(() => closeHttp());
 
-async function ferry(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env: {},
-    cwd: dir.path,
-    readStdin: async () => '',
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const ferry = (...argv: string[]) => runFerry(dir.path, ...argv);
 
 async function configFile(store?: string): Promise<string> {
   const file = path.join(dir.path, 'ferry.config.json');

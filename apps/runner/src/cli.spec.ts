@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fixture, startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
-import { runCli, type CliIo } from './cli';
 import {
   ACCOUNT_ID,
   PASSCODE,
@@ -14,13 +13,9 @@ import {
   testConfig,
   waitFor,
   type TempDir,
+  runFerry,
+  type CliRun,
 } from './testing/harness';
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let dir: TempDir;
 beforeEach(async () => {
@@ -29,19 +24,7 @@ beforeEach(async () => {
 afterEach(() => dir.remove());
 afterAll(() => closeHttp());
 
-async function ferry(...argv: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env: {},
-    cwd: dir.path,
-    readStdin: async () => '',
-  };
-  const code = await runCli(argv, io);
-  return { code, stdout, stderr };
-}
+const ferry = (...argv: string[]): Promise<CliRun> => runFerry(dir.path, ...argv);
 
 async function writeJson(name: string, value: unknown): Promise<string> {
   const file = path.join(dir.path, name);

@@ -1,9 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
-import { runCli, type CliIo } from './cli';
 import { RUNNER_TOKENS, type DispatcherTuning } from './container';
 import {
   SECRETS,
@@ -19,8 +16,10 @@ import {
   type HttpAnswer,
   type TempDir,
   type TestRunner,
+  runFerry,
+  type CliRun,
 } from './testing/harness';
-import { postgresFor } from './testing/postgres';
+import { createTestSchema, postgresFor, type TestSchema } from './testing/postgres';
 
 const DESTINATION = 'clevertap-main';
 
@@ -80,19 +79,10 @@ const allIn = (runner: TestRunner, state: string, count: number) => async () => 
   return states.length === count && states.every((candidate) => candidate === state);
 };
 
-async function ferry(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env: {},
-    cwd: dir.path,
-    readStdin: async () => '',
-  };
-  const code = await runCli(argv, io);
-  answers.push({ status: code, headers: {}, text: stdout + stderr, json: undefined });
-  return { code, stdout, stderr };
+async function ferry(...argv: string[]): Promise<CliRun> {
+  const run = await runFerry(dir.path, ...argv);
+  answers.push({ status: run.code, headers: {}, text: run.stdout + run.stderr, json: undefined });
+  return run;
 }
 
 describe('operator pause and resume (SQLite)', () => {
@@ -243,32 +233,19 @@ const databaseUrl = postgresFor('destination pauses on Postgres');
     ? 'destination pauses shared by two runners on Postgres'
     : 'destination pauses on Postgres (SKIPPED: DATABASE_URL is not set)',
   () => {
-    let db: pg.Client;
-    let schema: string;
-
-    beforeAll(async () => {
-      db = new pg.Client({ connectionString: databaseUrl });
-      await db.connect();
-    });
+    let schema: TestSchema;
 
     beforeEach(async () => {
-      schema = `pause_${randomUUID().replace(/-/g, '')}`;
-      await db.query(`create schema ${schema}`);
+      schema = await createTestSchema(databaseUrl!, 'pause');
     });
 
     afterEach(async () => {
       for (const runner of runners.splice(0)) await runner.runner.close();
-      await db.query(`drop schema if exists ${schema} cascade`);
-    });
-
-    afterAll(async () => {
-      await db?.end();
+      await schema.drop();
     });
 
     function sharedConfig() {
-      const url = new URL(databaseUrl as string);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      return testConfig(dir.path, { store: { url: url.toString() }, destinations: [clevertapDestination(fake)] });
+      return testConfig(dir.path, { store: { url: schema.url }, destinations: [clevertapDestination(fake)] });
     }
 
     it("holds an operator's pause on the other runner, and a resume on that one resumes both", async () => {

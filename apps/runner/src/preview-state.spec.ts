@@ -6,7 +6,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fixture, startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
-import { runCli, type CliIo } from './cli';
 import {
   ACCOUNT_ID,
   PASSCODE,
@@ -17,6 +16,7 @@ import {
   testConfig,
   type TempDir,
   type TestRunner,
+  runFerry,
 } from './testing/harness';
 
 const STATE_ON = { profileSync: true, chargedEvent: true };
@@ -93,17 +93,7 @@ describe('ferry preview with profileSync and chargedEvent', () => {
     await writeFile(config, JSON.stringify(testConfig(dir.path, { destinations: [clevertapDestination(fake, STATE_ON)] })));
     const webhook = path.join(dir.path, 'webhook.json');
     await writeFile(webhook, webhookBody('initial_purchase'));
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      stdout: (text) => void (stdout += text),
-      stderr: (text) => void (stderr += text),
-      env: {},
-      cwd: dir.path,
-      readStdin: async () => '',
-    };
-    const code = await runCli(['preview', '--config', config, ...flags, webhook], io);
-    return { code, stdout, stderr };
+    return runFerry(dir.path, 'preview', '--config', config, ...flags, webhook);
   }
 
   it('prints the Charged event and the profile record beside the rc_ event', async () => {

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { webhookBody } from '@ferry/testkit';
 import { closeHttp, send, startTestRunner, tempDir, testConfig, waitFor, type TempDir, type TestRunner } from './testing/harness';
-import { postgresFor } from './testing/postgres';
+import { createTestSchema, postgresFor } from './testing/postgres';
 
 /** Large enough that a replay that never yields holds the runner for a visible while; generated through the store. */
 const DELIVERIES = 30_000;
@@ -73,20 +71,14 @@ describe('a large replay', () => {
   (databaseUrl ? it : it.skip)(
     'runs as a background job on Postgres: webhooks and /healthz answer while it runs',
     async () => {
-      const schema = `replay_${randomUUID().replace(/-/g, '')}`;
-      const admin = new pg.Client({ connectionString: databaseUrl });
-      await admin.connect();
+      const schema = await createTestSchema(databaseUrl!, 'replay');
       try {
-        await admin.query(`create schema ${schema}`);
-        const url = new URL(databaseUrl!);
-        url.searchParams.set('options', `-c search_path=${schema}`);
-        t = await startTestRunner(testConfig(dir.path, { store: { url: url.toString() }, log: { level: 'warn' } }));
+        t = await startTestRunner(testConfig(dir.path, { store: { url: schema.url }, log: { level: 'warn' } }));
         await largeReplayKeepsAnswering(t);
       } finally {
         await t?.runner.close();
         t = undefined;
-        await admin.query(`drop schema if exists ${schema} cascade`);
-        await admin.end();
+        await schema.drop();
       }
     },
     120_000,

@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { webhookBody } from '@ferry/testkit';
 import { closeHttp, startTestRunner, tempDir, testConfig, waitFor, type TempDir, type TestRunner } from './testing/harness';
-import { postgresFor } from './testing/postgres';
+import { createTestSchema, postgresFor } from './testing/postgres';
 import { offerStatePlugin, startStateReceiver } from './testing/state-plugin';
 
 const databaseUrl = postgresFor('subscription state on Postgres');
@@ -60,14 +58,9 @@ describe('the order of subscription states', () => {
   });
 
   (databaseUrl ? it : it.skip)('holds for two runners on one Postgres receiving one user’s events at once', async () => {
-    const admin = new pg.Client({ connectionString: databaseUrl });
-    await admin.connect();
-    const schema = `state_${randomUUID().replace(/-/g, '')}`;
-    await admin.query(`create schema ${schema}`);
+    const schema = await createTestSchema(databaseUrl!, 'state');
     try {
-      const url = new URL(databaseUrl as string);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      const [a, b] = [await start({ url: url.toString() }), await start({ url: url.toString() })];
+      const [a, b] = [await start({ url: schema.url }), await start({ url: schema.url })];
       const users = Array.from({ length: 10 }, (_, i) => `user-${i}`);
       // Each user's five events arrive shuffled, spread over both runners at once.
       const offsets = [3, 0, 4, 1, 2];
@@ -93,8 +86,7 @@ describe('the order of subscription states', () => {
       expect(receiver.items.filter((item) => item.state !== null)).toEqual([]);
     } finally {
       for (const runner of runners.splice(0)) await runner.runner.close();
-      await admin.query(`drop schema if exists ${schema} cascade`);
-      await admin.end();
+      await schema.drop();
     }
   });
 });

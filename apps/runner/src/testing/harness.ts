@@ -6,6 +6,7 @@ import { Agent, request } from 'undici';
 import type { FakeCleverTap } from '@ferry/testkit';
 import type { ConfigInput } from '../config';
 import { RUNNER_TOKENS, type DispatcherTuning } from '../container';
+import { runCli } from '../cli';
 import { createRunner, type Runner, type RunnerOptions } from '../runner';
 
 /** Test credentials: long and distinctive, so a leak is found by a plain substring search. */
@@ -164,4 +165,25 @@ export interface CleverTapRecordShape {
   ts: number;
   identity?: string;
   objectId?: string;
+}
+
+/** What one in-process run of the command line printed, and its exit code. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `ferry ARGV…` in this process, in `cwd`, with an empty environment and stdin, capturing its output. */
+export async function runFerry(cwd: string, ...argv: string[]): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: (text) => void (stdout += text),
+    stderr: (text) => void (stderr += text),
+    env: {},
+    cwd,
+    readStdin: async () => '',
+  });
+  return { code, stdout, stderr };
 }
