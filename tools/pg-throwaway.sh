@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway Postgres on 127.0.0.1 for tests, from Debian's packages. Trust auth, no fsync: never for real data.
 #   bash tools/pg-throwaway.sh [start]      prints PGDATA=… and DATABASE_URL=… (eval them with `sed 's/^/export /'`)
+#   PG_THROWAWAY_DURABLE=1 … start          keeps Postgres's durable defaults (fsync, synchronous commit): for benchmarks
 #   bash tools/pg-throwaway.sh stop [DIR]   stops the server in DIR (default $PGDATA) and removes DIR
 # start exits non-zero, printing nothing on stdout, unless the server answers on DATABASE_URL.
 set -euo pipefail
@@ -37,8 +38,10 @@ start() {
   trap '[ -z "$starting" ] || (stop "$starting" >/dev/null 2>&1 || true)' EXIT
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
   output=$(as_pg "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-locale 2>&1) || fail "initdb failed: $output"
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  if [ "${PG_THROWAWAY_DURABLE:-}" = 1 ]; then durability=""; fi
   as_pg "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir $durability" \
     start >/dev/null || fail "pg_ctl start failed on port $port; server log:
 $(tail -n 20 "$dir/server.log" 2>/dev/null)"
   as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres ferry_test || fail "createdb ferry_test failed on port $port"

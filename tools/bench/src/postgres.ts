@@ -24,12 +24,13 @@ export interface BenchPostgres {
 export async function benchPostgres(env: NodeJS.ProcessEnv = process.env): Promise<BenchPostgres | undefined> {
   if (env.DATABASE_URL) return serverAt(env.DATABASE_URL, 'Postgres at DATABASE_URL', async () => {});
   if (!initdbInstalled()) return undefined;
-  const { stdout } = await run('bash', [THROWAWAY_SCRIPT, 'start'], { timeout: 120_000 });
+  // Durable like SQLite's fsynced commits, so the two stores' rows compare like for like.
+  const { stdout } = await run('bash', [THROWAWAY_SCRIPT, 'start'], { timeout: 120_000, env: { ...env, PG_THROWAWAY_DURABLE: '1' } });
   const value = (name: string) => new RegExp(`^${name}=(.+)$`, 'm').exec(stdout)?.[1];
   const dataDir = value('PGDATA');
   const url = value('DATABASE_URL');
   if (!dataDir || !url) throw new Error(`tools/pg-throwaway.sh printed no PGDATA/DATABASE_URL: ${stdout}`);
-  return serverAt(url, 'throwaway Postgres (tools/pg-throwaway.sh: fsync off, not durable)', async () => {
+  return serverAt(url, 'throwaway Postgres (tools/pg-throwaway.sh, durable: fsync and synchronous commit on)', async () => {
     await run('bash', [THROWAWAY_SCRIPT, 'stop', dataDir], { timeout: 120_000 });
   });
 }
