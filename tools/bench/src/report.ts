@@ -4,12 +4,21 @@ import type { LoadFigures } from './load';
 import type { HotSpot } from './profile';
 import type { LatencySummary } from './stats';
 
-/** The issue's design goals. They are reported against, never asserted. */
+/**
+ * Issue 16's goals. They are reported against, never asserted. A floor (`min`) gets the verdict; `aim` is
+ * the figure the issue hopes for, shown beside it.
+ */
 export const TARGETS = {
-  ingestVsBare: 0.7,
-  steadyP99Ms: 20,
-  drainPerSecond: 50_000,
-  endToEndP99Ms: 1_000,
+  /** Ingest-only rate as a share of the bare server's (not set for the rows delivering meanwhile). */
+  ingestVsBare: { min: 0.5, aim: 0.7 },
+  /** The runner's CPU time per accepted webhook on the ingest-only rows. */
+  ingestCpuMicrosPerWebhook: 100,
+  drainPerSecond: { sqlite: { min: 30_000, aim: 50_000 }, postgres: { min: 20_000, aim: 50_000 } },
+  drainCpuMicrosPerEvent: 30,
+  /** At the steady 1,000 webhooks/s. */
+  steadyP99Ms: 10,
+  endToEndP99Ms: 100,
+  /** The runner's peak resident memory on the scaling rows. */
   rssMb: 250,
 } as const;
 
@@ -94,18 +103,21 @@ export function renderBench(report: BenchReport): string {
     '',
     `### Durable ingest, ${settings.connections} connections, ${settings.loadSeconds} s`,
     '',
-    '| server | webhooks/s | p50 ms | p99 ms | × bare | target | server CPU % | CPU µs / webhook | peak RSS MB | load generator CPU % |',
-    '|---|--:|--:|--:|--:|---|--:|--:|--:|--:|',
-    `| bare node:http (parse the JSON, answer 200) | ${loadCells(bare)} | 1 | | ${serverCells(bare)} |`,
+    '| server | webhooks/s | p50 ms | p99 ms | × bare | target | server CPU % | CPU µs / webhook | target | peak RSS MB | load generator CPU % |',
+    '|---|--:|--:|--:|--:|---|--:|--:|---|--:|--:|',
+    `| bare node:http (parse the JSON, answer 200) | ${loadCells(bare)} | 1 | | ${serverCells(bare, '')} |`,
   ];
   for (const backend of report.backends) {
-    for (const [what, figures] of [
-      ['destination paused (ingest only)', backend.ingest],
-      ['delivering meanwhile', backend.ingestDelivering],
+    for (const [what, figures, targeted] of [
+      ['destination paused (ingest only)', backend.ingest, true],
+      ['delivering meanwhile', backend.ingestDelivering, false],
     ] as const) {
+      // The issue sets its ingest targets on the ingest-only rows: the others get empty target cells.
       const ratio = bare.perSecond > 0 ? figures.perSecond / bare.perSecond : 0;
+      const ratioTarget = targeted ? atLeast(ratio, TARGETS.ingestVsBare, String) : '';
+      const cpuTarget = targeted ? atMost(figures.cpuMicrosPerWebhook, TARGETS.ingestCpuMicrosPerWebhook, 'µs') : '';
       lines.push(
-        `| runner, ${STORE_NAMES[backend.store]}, ${what} | ${loadCells(figures)} | ${ratio.toFixed(2)} | ≥ ${TARGETS.ingestVsBare}: ${verdict(ratio >= TARGETS.ingestVsBare)} | ${serverCells(figures)} |`,
+        `| runner, ${STORE_NAMES[backend.store]}, ${what} | ${loadCells(figures)} | ${ratio.toFixed(2)} | ${ratioTarget} | ${serverCells(figures, cpuTarget)} |`,
       );
     }
   }
@@ -119,19 +131,19 @@ export function renderBench(report: BenchReport): string {
   for (const { store, steady } of report.backends) {
     const e2e = steady.endToEnd;
     lines.push(
-      `| ${STORE_NAMES[store]} | ${steady.connections} | ${loadCells(steady)} | ≤ ${TARGETS.steadyP99Ms} ms: ${verdict(steady.p99Ms !== null && steady.p99Ms <= TARGETS.steadyP99Ms)} | ${figure(e2e.p50Ms)} | ${figure(e2e.p99Ms)} | ≤ ${TARGETS.endToEndP99Ms} ms: ${verdict(e2e.p99Ms !== null && e2e.notDelivered === 0 && e2e.p99Ms <= TARGETS.endToEndP99Ms)} | ${e2e.notDelivered} | ${figure(steady.serverCpuPercent)} |`,
+      `| ${STORE_NAMES[store]} | ${steady.connections} | ${loadCells(steady)} | ${atMost(steady.p99Ms, TARGETS.steadyP99Ms, 'ms')} | ${figure(e2e.p50Ms)} | ${figure(e2e.p99Ms)} | ≤ ${TARGETS.endToEndP99Ms} ms: ${verdict(e2e.p99Ms !== null && e2e.notDelivered === 0 && e2e.p99Ms <= TARGETS.endToEndP99Ms)} | ${e2e.notDelivered} | ${figure(steady.serverCpuPercent)} |`,
     );
   }
   lines.push(
     '',
     '### Delivery drain of a backlog into the fake CleverTap',
     '',
-    '| store | backlog events | drain s | events/s | target | runner CPU % | CPU µs / event | backlog fill (direct store ingest) |',
-    '|---|--:|--:|--:|---|--:|--:|---|',
+    '| store | backlog events | drain s | events/s | target | runner CPU % | CPU µs / event | target | backlog fill (direct store ingest) |',
+    '|---|--:|--:|--:|---|--:|--:|---|---|',
   );
   for (const { store, drain } of report.backends) {
     lines.push(
-      `| ${STORE_NAMES[store]} | ${drain.events} | ${drain.seconds} | ${drain.perSecond} | ≥ ${TARGETS.drainPerSecond.toLocaleString('en')}/s: ${verdict(drain.perSecond >= TARGETS.drainPerSecond)} | ${figure(drain.runnerCpuPercent)} | ${figure(drain.cpuMicrosPerEvent)} | ${drain.fill.perSecond}/s in ${drain.fill.seconds} s |`,
+      `| ${STORE_NAMES[store]} | ${drain.events} | ${drain.seconds} | ${drain.perSecond} | ${atLeast(drain.perSecond, TARGETS.drainPerSecond[store], (rate) => `${rate.toLocaleString('en')}/s`)} | ${figure(drain.runnerCpuPercent)} | ${figure(drain.cpuMicrosPerEvent)} | ${atMost(drain.cpuMicrosPerEvent, TARGETS.drainCpuMicrosPerEvent, 'µs')} | ${drain.fill.perSecond}/s in ${drain.fill.seconds} s |`,
     );
   }
   lines.push(
@@ -176,13 +188,24 @@ function loadCells(figures: LoadFigures): string {
   return `${figures.perSecond} | ${figure(figures.p50Ms)} | ${figure(figures.p99Ms)}`;
 }
 
-/** Server CPU %, CPU µs per webhook, peak RSS and the load generator's CPU %. */
-function serverCells(figures: ServerLoadFigures): string {
-  return `${figure(figures.serverCpuPercent)} | ${figure(figures.cpuMicrosPerWebhook)} | ${figure(figures.peakRssMb)} | ${figures.loadGeneratorCpuPercent}`;
+/** Server CPU %, CPU µs per webhook and its target cell, peak RSS and the load generator's CPU %. */
+function serverCells(figures: ServerLoadFigures, cpuTarget: string): string {
+  return `${figure(figures.serverCpuPercent)} | ${figure(figures.cpuMicrosPerWebhook)} | ${cpuTarget} | ${figure(figures.peakRssMb)} | ${figures.loadGeneratorCpuPercent}`;
 }
 
 function figure(value: number | null): string {
   return value === null ? '–' : String(value);
+}
+
+/** `≥ 0.5 (aim 0.7): met`: the verdict is against the floor; the aim is only shown. */
+function atLeast(value: number | null, target: { readonly min: number; readonly aim?: number }, format: (value: number) => string): string {
+  const aim = target.aim === undefined ? '' : ` (aim ${format(target.aim)})`;
+  return `≥ ${format(target.min)}${aim}: ${verdict(value !== null && value >= target.min)}`;
+}
+
+/** `≤ 10 ms: met`. A figure that was not measured misses. */
+function atMost(value: number | null, limit: number, unit: string): string {
+  return `≤ ${limit.toLocaleString('en')} ${unit}: ${verdict(value !== null && value <= limit)}`;
 }
 
 function verdict(met: boolean): string {
