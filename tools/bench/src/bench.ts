@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,24 +25,34 @@ import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config
 import { round, summarize } from './stats';
 import { fillStore, storedEvents } from './store-fill';
 
-const USAGE = `Usage: npm run bench [-- [--quick] [--sqlite-only] [--profile] [--render-only]]
+const USAGE = `Usage: npm run bench [-- [--quick] [--sqlite-only] [--profile] [--label <text>] [--baseline <file>] [--render-only]]
 
 Benchmarks the runner (apps/runner/dist/main.js, a child process) against a bare node:http server, on
 SQLite and on Postgres (DATABASE_URL, else a throwaway server from tools/pg-throwaway.sh when Postgres is
 installed). Writes bench/report.json, bench/scaling.svg and the generated section of BENCHMARKS.md, and
 prints that section.
 
-  --quick        smaller sizes and shorter loads: about a minute, SQLite only unless DATABASE_URL is set;
-                 writes bench/tmp/quick/ and leaves the reference figures alone
-  --sqlite-only  skip the Postgres rows
-  --profile      run the runner of the ingest and drain rows under node --cpu-prof and report its hottest functions
-  --render-only  measure nothing: write scaling.svg and BENCHMARKS.md again from bench/report.json`;
+  --quick            smaller sizes and shorter loads: about a minute, SQLite only unless DATABASE_URL is set;
+                     writes bench/tmp/quick/ and leaves the reference figures alone
+  --sqlite-only      skip the Postgres rows
+  --profile          run the runner of the ingest and drain rows under node --cpu-prof and report its hottest functions
+  --label <text>     what this run measures, kept in report.json (e.g. "main at c18a8e2, before issue 16"); when
+                     the report serves as a baseline, the section's "Before:" line names it
+  --baseline <file>  the report.json of an earlier run (of the code before a change): the section shows its
+                     figures as before → after. Default: bench/baseline.json when it exists, none for --quick
+  --render-only      measure nothing: write scaling.svg and BENCHMARKS.md again from bench/report.json (and the
+                     baseline, as above)
+
+A before/after comparison: run \`npm run bench -- --label "main at <commit>, before <change>"\` on the code
+before the change, copy bench/report.json to bench/baseline.json, then run \`npm run bench\` on the change.`;
 
 const ROOT = path.resolve(__dirname, '../../..');
 const OUT_DIR = path.join(ROOT, 'bench');
 const WORK_DIR = path.join(OUT_DIR, 'tmp', 'bench');
 /** A quick run's report and chart: the reference figures in bench/ and BENCHMARKS.md come from full runs only. */
 const QUICK_DIR = path.join(OUT_DIR, 'tmp', 'quick');
+/** The report of the run before a change, when there is one: full runs compare with it unless told otherwise. */
+const DEFAULT_BASELINE = path.join(OUT_DIR, 'baseline.json');
 
 interface Sizes {
   readonly loadSeconds: number;
@@ -327,14 +337,21 @@ async function main(): Promise<void> {
       'sqlite-only': { type: 'boolean' },
       profile: { type: 'boolean' },
       'render-only': { type: 'boolean' },
+      label: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (flags.help) return void process.stdout.write(`${USAGE}\n`);
-  if (flags['render-only'])
-    return publish(JSON.parse(readFileSync(path.join(OUT_DIR, 'report.json'), 'utf8')) as BenchReport, OUT_DIR, false);
   const quick = flags.quick === true;
+  // Read before measuring: a wrong path should fail now, not after ten minutes of load.
+  const baselineFile = flags.baseline ?? (!quick && existsSync(DEFAULT_BASELINE) ? DEFAULT_BASELINE : undefined);
+  const baseline = baselineFile === undefined ? undefined : readBaseline(baselineFile);
+  if (flags['render-only']) {
+    if (flags.label !== undefined) throw new Error('--label names a measured run in its report.json: --render-only measures nothing');
+    return publish(readReport(path.join(OUT_DIR, 'report.json'), 'the report'), OUT_DIR, false, baseline);
+  }
   const sizes = quick ? QUICK : FULL;
   const started = performance.now();
   const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
@@ -360,6 +377,8 @@ async function main(): Promise<void> {
     const cpus = os.cpus();
     const report: BenchReport = {
       generatedAt: new Date().toISOString(),
+      // Left out of the JSON when unset.
+      label: flags.label || undefined,
       mode: quick ? 'quick' : 'full',
       wallSeconds: Math.round((performance.now() - started) / 1000),
       machine: {
@@ -375,14 +394,36 @@ async function main(): Promise<void> {
       backends,
       skipped,
     };
-    publish(report, quick ? QUICK_DIR : OUT_DIR, true);
+    publish(report, quick ? QUICK_DIR : OUT_DIR, true, baseline);
   } finally {
     await cleanUp();
   }
 }
 
+/** The report of an earlier run to compare with, said on stderr so a default baseline is not a surprise. */
+function readBaseline(file: string): BenchReport {
+  const baseline = readReport(path.resolve(file), 'the baseline');
+  const named = `${baseline.generatedAt}${baseline.label ? `, ${baseline.label}` : ''}`;
+  progress(`before → after against ${file === DEFAULT_BASELINE ? path.relative(ROOT, file) : file} (${named})`);
+  return baseline;
+}
+
+/** A BenchReport written by an earlier run, refused with the reason when it does not look like one. */
+function readReport(file: string, what: string): BenchReport {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${what} ${file} could not be read as JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const report = parsed as Partial<BenchReport> | null;
+  if (typeof report?.generatedAt !== 'string' || typeof report.bare !== 'object' || !Array.isArray(report.backends))
+    throw new Error(`${what} ${file} is not a bench report (bench/report.json): it lacks generatedAt, bare or backends`);
+  return parsed as BenchReport;
+}
+
 /** The report (unless it is read back), the chart and the generated section: into BENCHMARKS.md for a full run, on stdout always. */
-function publish(report: BenchReport, outDir: string, writeReport: boolean): void {
+function publish(report: BenchReport, outDir: string, writeReport: boolean, baseline: BenchReport | undefined): void {
   mkdirSync(outDir, { recursive: true });
   const written: string[] = [];
   const write = (file: string, content: string) => {
@@ -399,7 +440,7 @@ function publish(report: BenchReport, outDir: string, writeReport: boolean): voi
     })),
   }));
   write('scaling.svg', scalingChart(series, TARGETS.rssMb));
-  const section = renderBench(report);
+  const section = renderBench(report, baseline);
   if (report.mode === 'full') {
     updateMarkdownFile(path.join(ROOT, 'BENCHMARKS.md'), 'bench', section);
     written.push('BENCHMARKS.md');
