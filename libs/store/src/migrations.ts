@@ -181,6 +181,18 @@ const MIGRATIONS: readonly Migration[] = [
       await backfillEventUsers(trx);
     },
   },
+  {
+    version: 8,
+    name: 'the due index ends in the delivery id, so a lease reads its batch in order from the index instead of sorting',
+    async up(trx) {
+      await trx.schema.dropIndex('deliveries_due_idx').execute();
+      await trx.schema
+        .createIndex('deliveries_due_idx')
+        .on('deliveries')
+        .columns(['destination_id', 'state', 'next_attempt_at_ms', 'id'])
+        .execute();
+    },
+  },
 ];
 
 /**

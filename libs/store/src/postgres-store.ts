@@ -10,7 +10,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Database } from './database';
-import { SqlStore, type StoreOptions } from './sql-store';
+import { chunks, eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
 
 /** Times are BIGINT milliseconds, far below 2^53: read them as numbers, not strings. Counts too. */
 const types = new pg.TypeOverrides();
@@ -95,8 +95,6 @@ export class PostgresStore extends SqlStore {
     await closing;
   }
 
-  protected readonly bodyBytes = 'octet_length(body)';
-
   /**
    * The database's now() for the moment `nowMs` names: the caller's time moved by how far this process's
    * clock is from the database's. In whole seconds, so the milliseconds a statement takes to arrive do not
@@ -148,11 +146,30 @@ export class PostgresStore extends SqlStore {
   }
 
   /** From one sequence, so runners inserting at once never share a number. */
-  protected async nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]> {
-    const { rows } = await sql<{
-      seq: number;
-    }>`select nextval('events_received_seq') as seq from generate_series(1, ${count}::int)`.execute(trx);
-    return rows.map((row) => row.seq).sort((a, b) => a - b);
+  /** Multi-row inserts, CHUNK rows each; `received_seq` from the sequence, as several runners insert at once. */
+  protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
+    return this.write(async (trx) => {
+      const { rows: numbers } = await sql<{
+        seq: number;
+      }>`select nextval('events_received_seq') as seq from generate_series(1, ${rows.length}::int)`.execute(trx);
+      const seqs = numbers.map((row) => row.seq).sort((a, b) => a - b);
+      const inserted = new Set<string>();
+      for (const group of chunks(rows)) {
+        const stored = await trx
+          .insertInto('events')
+          .values(group.map(({ event, nowMs, arrival }) => ({ ...eventValues(event), receivedAtMs: nowMs, receivedSeq: seqs[arrival] })))
+          .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
+          .execute();
+        for (const row of stored) inserted.add(row.id);
+      }
+      const fresh = rows.filter(({ event }) => inserted.has(event.id));
+      const deliveries = fresh.flatMap(({ event, deliveries, nowMs }) => deliveries.map((d) => newDeliveryValues(event.id, d, nowMs)));
+      for (const group of chunks(deliveries)) await trx.insertInto('deliveries').values(group).execute();
+      const users = fresh.flatMap(({ event }) => eventUserValues(event));
+      for (const group of chunks(users)) await trx.insertInto('eventUsers').values(group).execute();
+      return inserted;
+    });
   }
 
   /** SQLSTATE classes 22 (data exception: out of range, bad syntax) and 23 (constraint), and an index entry too large. */

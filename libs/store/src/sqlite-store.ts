@@ -11,17 +11,19 @@ import {
   SqliteDriver,
   type DatabaseConnection,
   type Driver,
-  type Transaction,
   type RawBuilder,
+  type SqliteDatabase,
 } from 'kysely';
 import type { Database } from './database';
-import { SqlStore, type StoreOptions } from './sql-store';
+import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
 
 /** better-sqlite3 waits for a busy database synchronously, blocking the event loop: keep that wait short … */
 const BUSY_TIMEOUT_MS = 20;
 /** … and wait for the write lock asynchronously instead, up to this long. */
 const WRITE_LOCK_TIMEOUT_MS = 30_000;
 const WRITE_LOCK_RETRY_MS = 5;
+/** Compiled statements kept for reuse; beyond this many distinct texts the cache starts over. */
+const MAX_STATEMENTS = 500;
 
 /** SQLite's `auto_vacuum` value for INCREMENTAL. */
 const INCREMENTAL_AUTO_VACUUM = 2;
@@ -37,6 +39,8 @@ const INCREMENTAL_AUTO_VACUUM = 2;
  */
 export class SqliteStore extends SqlStore {
   private readonly database: BetterSqlite3.Database;
+  /** Compiled at the first ingest: the tables exist only once `migrate` ran. */
+  private ingestStatements: IngestStatements | undefined;
 
   constructor(path: string, options: StoreOptions = {}) {
     if (path === '') throw new Error('sqlite store URL needs a file path, e.g. sqlite:./data/ferry.db');
@@ -49,11 +53,16 @@ export class SqliteStore extends SqlStore {
       database.pragma('synchronous = FULL');
       database.pragma('foreign_keys = ON');
       database.pragma('secure_delete = ON');
+      database.pragma('temp_store = MEMORY');
     } catch (error) {
       database.close(); // not a database file, say
       throw error;
     }
-    super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), 'sqlite', options);
+    super(
+      new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(preparingOnce(database)), plugins: [new CamelCasePlugin()] }),
+      'sqlite',
+      options,
+    );
     this.database = database;
   }
 
@@ -73,8 +82,6 @@ export class SqliteStore extends SqlStore {
       this.logger.warn({ error: (error as Error).message }, 'could not rebuild the SQLite file now; the next start tries again');
     }
   }
-
-  protected readonly bodyBytes = 'length(cast(body as blob))';
 
   protected leaseClock(nowMs: number): RawBuilder<number> {
     return sql<number>`${nowMs}`;
@@ -105,14 +112,24 @@ export class SqliteStore extends SqlStore {
   /** One writer, one counter row per destination and state: nothing to fold. */
   protected async foldCounts(): Promise<void> {}
 
-  /** Counts on from the highest number given: the caller holds the database's only write lock. */
-  protected async nextReceivedSeqs(trx: Transaction<Database>, count: number): Promise<number[]> {
-    const row = await trx
-      .selectFrom('events')
-      .select((eb) => eb.fn.max('receivedSeq').as('last'))
-      .executeTakeFirst();
-    const last = row?.last ?? 0;
-    return Array.from({ length: count }, (_, i) => last + 1 + i);
+  /**
+   * One statement per row, each compiled once and run straight on better-sqlite3, all in one synchronous
+   * transaction: SQLite inserts a row in microseconds, and building a multi-row statement costs more than that.
+   * Kysely's connection is held throughout, so no other query runs inside this transaction.
+   */
+  protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
+    return this.db.connection().execute(async () => {
+      await withWriteLock(() => this.database.exec('begin immediate'));
+      try {
+        this.ingestStatements ??= new IngestStatements(this.database);
+        const inserted = this.ingestStatements.insert(rows);
+        this.database.exec('commit');
+        return inserted;
+      } catch (error) {
+        if (this.database.inTransaction) this.database.exec('rollback');
+        throw error;
+      }
+    });
   }
 
   /** A constraint broken, a value too big, or one of the wrong type. */
@@ -128,7 +145,7 @@ export class SqliteStore extends SqlStore {
  * beside a runner) has written. While another connection holds the lock, we retry without blocking.
  */
 class WriteLockingSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: BetterSqlite3.Database) {
+  constructor(private readonly database: SqliteDatabase) {
     super({ database });
   }
 
@@ -139,15 +156,74 @@ class WriteLockingSqliteDialect extends SqliteDialect {
 
 class ImmediateTransactionDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    const deadline = Date.now() + WRITE_LOCK_TIMEOUT_MS;
-    for (;;) {
-      try {
-        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-        return;
-      } catch (error) {
-        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
-        await sleep(WRITE_LOCK_RETRY_MS);
-      }
+    await withWriteLock(() => connection.executeQuery(CompiledQuery.raw('begin immediate')));
+  }
+}
+
+/** Runs `begin` (a BEGIN IMMEDIATE) until it gets the write lock, sleeping between tries while another connection holds it. */
+async function withWriteLock(begin: () => unknown): Promise<void> {
+  const deadline = Date.now() + WRITE_LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await begin();
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+      await sleep(WRITE_LOCK_RETRY_MS);
     }
+  }
+}
+
+/** better-sqlite3 compiles a statement at each `prepare`, and Kysely prepares every query it runs: the compiled ones are kept. */
+function preparingOnce(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= MAX_STATEMENTS) statements.clear();
+        statement = database.prepare(text);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+/** The statements of `insertIngests`, compiled once. */
+class IngestStatements {
+  private readonly lastSeq: BetterSqlite3.Statement<[], number | null>;
+  private readonly event: BetterSqlite3.Statement;
+  private readonly delivery: BetterSqlite3.Statement;
+  private readonly user: BetterSqlite3.Statement;
+
+  constructor(database: BetterSqlite3.Database) {
+    this.lastSeq = database.prepare<[], number | null>('select max(received_seq) from events').pluck();
+    this.event = database.prepare(
+      `insert into events (id, source, type, kind, user_id, environment, timestamp_ms, received_at_ms, body, received_seq)
+       values (@id, @source, @type, @kind, @userId, @environment, @timestampMs, @receivedAtMs, @body, @receivedSeq)
+       on conflict (id) do nothing`,
+    );
+    this.delivery = database.prepare(
+      `insert into deliveries (id, event_id, destination_id, state, attempts, next_attempt_at_ms, lease_until_ms, lease_owner,
+         window_start_ms, interruptions, last_status, last_error, delivered_at_ms, created_at_ms, updated_at_ms)
+       values (@id, @eventId, @destinationId, @state, @attempts, @nextAttemptAtMs, @leaseUntilMs, @leaseOwner,
+         @windowStartMs, @interruptions, @lastStatus, @lastError, @deliveredAtMs, @createdAtMs, @updatedAtMs)`,
+    );
+    this.user = database.prepare('insert into event_users (user_key, event_id) values (?, ?)');
+  }
+
+  /** Inside the caller's transaction, which holds the only write lock: `received_seq` counts on from the highest. */
+  insert(rows: readonly IngestRow[]): Set<string> {
+    const firstSeq = (this.lastSeq.get() ?? 0) + 1;
+    const inserted = new Set<string>();
+    for (const { event, deliveries, nowMs, arrival } of rows) {
+      if (this.event.run({ ...eventValues(event), receivedAtMs: nowMs, receivedSeq: firstSeq + arrival }).changes === 0) continue;
+      inserted.add(event.id);
+      for (const delivery of deliveries) this.delivery.run(newDeliveryValues(event.id, delivery, nowMs));
+      for (const user of eventUserValues(event)) this.user.run(user.userKey, user.eventId);
+    }
+    return inserted;
   }
 }
