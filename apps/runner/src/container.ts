@@ -9,11 +9,10 @@ import {
   type AnyDestinationPlugin,
   type Clock,
   type Store,
-  type SubscriptionEvent,
   type Transport,
 } from '@ferry/core';
 import { Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
-import { parseRevenueCatWebhookText } from '@ferry/revenuecat';
+import { decodeStoredRevenueCatWebhook } from '@ferry/revenuecat';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
 import { AlertService, DEFAULT_ALERT_TUNING, type AlertTuning } from './alerts';
@@ -124,7 +123,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
         clock,
         logger,
         random,
-        decode: decodeStoredWebhook,
+        decode: decodeStoredRevenueCatWebhook,
         // A destination that cannot send yet gets a loop too: its health keeps its deliveries paused, visibly.
         destinations: config.destinations,
         options: {
@@ -193,13 +192,4 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       ],
     );
   return container;
-}
-
-/** A stored webhook body back to its event; stored bodies were valid at ingest, so a failure here is a bug. */
-function decodeStoredWebhook(body: string): SubscriptionEvent {
-  const parsed = parseRevenueCatWebhookText(body);
-  if (!parsed.ok) {
-    throw new Error(`stored webhook no longer parses: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
-  }
-  return parsed.value;
 }

@@ -1,6 +1,12 @@
 import { EVENT_KINDS, type SubscriptionEvent } from '@ferry/core';
 import fc from 'fast-check';
-import { parseRevenueCatWebhookText, revenueCatSource, revenueCatWebhookSchema, toSubscriptionEvent } from './index';
+import {
+  decodeStoredRevenueCatWebhook,
+  parseRevenueCatWebhookText,
+  revenueCatSource,
+  revenueCatWebhookSchema,
+  toSubscriptionEvent,
+} from './index';
 
 /** A PRODUCT_CHANGE carrying every field SubscriptionEvent models, so each mapping is checked. */
 const fullEvent = {
@@ -351,6 +357,26 @@ describe('parseRevenueCatWebhookText', () => {
       ok: false,
       issues: [{ path: 'event.type', message: 'required' }],
     });
+  });
+});
+
+describe('decodeStoredRevenueCatWebhook', () => {
+  it('decodes a stored body to the event parsing it gives', () => {
+    for (const event of [minimal, fullEvent]) {
+      const text = JSON.stringify({ api_version: '1.0', event });
+      const parsed = parseRevenueCatWebhookText(text);
+      expect(parsed.ok).toBe(true);
+      expect(decodeStoredRevenueCatWebhook(text)).toEqual(parsed.ok && parsed.value);
+    }
+  });
+
+  it.each([
+    ['invalid JSON', '{'],
+    ['no event', '{"api_version":"1.0"}'],
+    ['an event without a type', '{"event":{"id":"e","event_timestamp_ms":1}}'],
+    ['a timestamp that is not a number', '{"event":{"id":"e","type":"RENEWAL","event_timestamp_ms":"1"}}'],
+  ])('throws for a body with %s', (_what, text) => {
+    expect(() => decodeStoredRevenueCatWebhook(text)).toThrow();
   });
 });
 

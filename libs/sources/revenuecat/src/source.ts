@@ -32,8 +32,12 @@ export function classify(event: Pick<RevenueCatEvent, 'type' | 'period_type' | '
 
 /** Subscriber attributes as `key: value`; a null or absent value means deleted, so it is left out. */
 function flattenAttributes(attributes: RevenueCatEvent['subscriber_attributes']): Record<string, string> {
-  const entries = Object.entries(attributes ?? {}).flatMap(([key, { value }]) => (typeof value === 'string' ? [[key, value]] : []));
-  return Object.fromEntries(entries);
+  const flat: Record<string, string> = {};
+  for (const key in attributes) {
+    const { value } = attributes[key];
+    if (typeof value === 'string') flat[key] = value;
+  }
+  return flat;
 }
 
 /** The normalised event of a validated webhook. */
@@ -107,13 +111,19 @@ export const MAX_NESTING = 32;
 
 /** Where `value` nests objects or arrays deeper than `MAX_NESTING`: the path to the too-deep part's top-level field. */
 function tooDeep(value: unknown): string | undefined {
-  // Iterative: the value may be nested deeper than the call stack allows.
-  const stack: { value: unknown; path: readonly (string | number)[] }[] = [{ value, path: [] }];
+  // Iterative: the value may be nested deeper than the call stack allows. A path is built only for the answer.
+  const stack: { node: unknown; depth: number; top: readonly (string | number)[] }[] = [{ node: value, depth: 0, top: [] }];
   while (stack.length > 0) {
-    const { value: node, path } = stack.pop()!;
+    const { node, depth, top } = stack.pop()!;
     if (node === null || typeof node !== 'object') continue;
-    if (path.length >= MAX_NESTING) return formatPath(path.slice(0, 2)) || '(root)';
-    for (const [key, child] of Object.entries(node)) stack.push({ value: child, path: [...path, Array.isArray(node) ? Number(key) : key] });
+    if (depth >= MAX_NESTING) return formatPath(top) || '(root)';
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => stack.push({ node: child, depth: depth + 1, top: depth < 2 ? [...top, i] : top }));
+    } else {
+      for (const key in node) {
+        stack.push({ node: (node as Record<string, unknown>)[key], depth: depth + 1, top: depth < 2 ? [...top, key] : top });
+      }
+    }
   }
   return undefined;
 }
@@ -137,4 +147,18 @@ export function parseRevenueCatWebhookText(text: string): ParseResult<Subscripti
     return { ok: false, issues: [{ path: '(body)', message: 'invalid JSON' }] };
   }
   return parse(body);
+}
+
+/**
+ * A stored webhook body back to its event. It passed `parseRevenueCatWebhookText` when it was received, so
+ * only its JSON is read again, not the schema (most of a delivery's CPU otherwise); what the mapping needs
+ * is still checked, and a body that lacks it throws.
+ */
+export function decodeStoredRevenueCatWebhook(text: string): SubscriptionEvent {
+  const webhook = JSON.parse(text) as RevenueCatWebhook;
+  const event = webhook?.event as Partial<RevenueCatEvent> | undefined;
+  if (typeof event?.id !== 'string' || typeof event.type !== 'string' || typeof event.event_timestamp_ms !== 'number') {
+    throw new Error('stored webhook has no event with an id, a type and an event_timestamp_ms');
+  }
+  return toSubscriptionEvent(webhook);
 }
