@@ -1,13 +1,15 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
+
+const digest = (value: string) => hash('sha256', value, 'buffer');
 
 /**
- * Compares a presented credential with the expected one in constant time. Both sides are hashed first,
- * so the comparison runs on equal-length buffers and the time taken reveals nothing about either length.
+ * A check of presented credentials against the expected one, in constant time. Both sides are hashed
+ * first, so the comparison runs on equal-length buffers and the time taken reveals nothing about either
+ * length; the expected side is hashed once, not at every request.
  */
-export function credentialMatches(presented: string | undefined, expected: string): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
-  const equal = timingSafeEqual(digest(presented ?? ''), digest(expected));
-  return equal && presented !== undefined;
+export function credentialCheck(expected: string): (presented: string | undefined) => boolean {
+  const expectedDigest = digest(expected);
+  return (presented) => timingSafeEqual(digest(presented ?? ''), expectedDigest) && presented !== undefined;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if it has that form. */

@@ -5,7 +5,7 @@ import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, 
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
 import { ConflictError, InputError, type AdminService } from './admin';
-import { bearerToken, credentialMatches } from './auth';
+import { bearerToken, credentialCheck } from './auth';
 import type { RunnerConfig } from './config';
 import type { PinoLogger } from './logging';
 import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
@@ -89,6 +89,7 @@ function clientErrorMessage(error: FastifyError, status: number, bodyLimit: numb
 function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
   const { config, store, dispatcher, metrics, clock, lifecycle } = deps;
   const authorization = config.sources.revenuecat.authorization;
+  const authorized = authorization === undefined ? () => true : credentialCheck(authorization);
   const destinations: readonly DestinationInstance[] = config.destinations;
 
   // The body is kept verbatim as text: it is stored as received and parsed here, where errors get our wording.
@@ -98,7 +99,7 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
   // Before the body is read: a refused caller costs nothing.
   scope.addHook('onRequest', async (request, reply) => {
     if (!lifecycle.accepting) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'shutting down' });
-    if (authorization !== undefined && !credentialMatches(request.headers.authorization, authorization)) {
+    if (!authorized(request.headers.authorization)) {
       return reply.code(401).send({ error: 'the Authorization header does not match sources.revenuecat.authorization' });
     }
   });
@@ -141,12 +142,13 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
 function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
   const { admin } = deps;
   const adminToken = deps.config.server.adminToken;
+  const authorized = adminToken === undefined ? () => false : credentialCheck(adminToken);
 
   scope.addHook('onRequest', async (request, reply) => {
     if (adminToken === undefined) {
       return reply.code(403).send({ error: 'the admin API is disabled: set server.adminToken to enable it' });
     }
-    if (!credentialMatches(bearerToken(request.headers.authorization), adminToken)) {
+    if (!authorized(bearerToken(request.headers.authorization))) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'expected Authorization: Bearer <server.adminToken>' });
     }
   });

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * How event_users keys a user id: its SHA-256, so any id, however long, fits an index entry. Not a privacy
  * measure (ids are guessable); erasure removes these rows with their events.
  */
 export function userKey(userId: string): string {
-  return createHash('sha256').update(userId, 'utf8').digest('hex');
+  return hash('sha256', userId, 'hex');
 }
