@@ -267,6 +267,11 @@ export interface Store {
    */
   renewLeases(renewal: LeaseRenewal): Promise<string[]>;
   /**
+   * Which of these deliveries `owner` still holds: in flight under its lease (not taken over, completed,
+   * released or erased). A read: it neither extends the leases nor writes anything.
+   */
+  heldLeases(deliveryIds: readonly string[], owner: string): Promise<string[]>;
+  /**
    * Applies outcomes of deliveries leased by `owner`, in one transaction. Outcomes for deliveries the
    * owner no longer holds (its lease expired and another runner took it, or it was released) are ignored.
    */

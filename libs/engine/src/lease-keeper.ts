@@ -14,9 +14,9 @@ export interface LeaseKeeperDeps {
 /**
  * Holds one batch's leases while it is sent. A batch may need many request rounds (large bodies split
  * into many requests, a concurrency cap, a slow destination), so a lease taken once would run out under
- * it and another sender would send it again. The keeper renews the leases every third of a lease and just
- * before each request (so a delivery erased meanwhile is not sent), and
- * lets a request start only while the lease surely outlasts the request's timeout.
+ * it and another sender would send it again. The keeper renews the leases every third of a lease, and
+ * before each request it makes sure the request's deliveries are still held (a delivery erased meanwhile
+ * is not sent) and that their leases surely outlast the request's timeout, renewing them if not.
  */
 export class LeaseKeeper {
   private held: Set<string>;
@@ -36,14 +36,17 @@ export class LeaseKeeper {
   }
 
   /**
-   * Whether the deliveries are still held for at least `ms` more, asked of the store just before each request
-   * (a renewal): false when a lease was lost (taken over, or its delivery erased since the lease) or could not
-   * be renewed in time, so the request must not go. A store that cannot be reached leaves the leases as they
-   * were known, so requests go while they surely hold.
+   * Whether the deliveries are still held for at least `ms` more, asked of the store just before each request:
+   * false when a lease was lost (taken over, or its delivery erased since the lease) or could not be renewed
+   * in time, so the request must not go. Leases that surely outlast the request are only looked at (a read);
+   * others are renewed first. A store that cannot be reached leaves the leases as they were known, so
+   * requests go while they surely hold.
    */
   async holds(deliveryIds: readonly string[], ms: number): Promise<boolean> {
-    await this.renew();
-    return deliveryIds.every((id) => this.held.has(id)) && this.deps.clock.now() + ms < this.heldUntilMs;
+    const outlasts = () => this.deps.clock.now() + ms < this.heldUntilMs;
+    if (outlasts()) await this.look(deliveryIds);
+    else await this.renew();
+    return deliveryIds.every((id) => this.held.has(id)) && outlasts();
   }
 
   stop(): void {
@@ -56,16 +59,35 @@ export class LeaseKeeper {
     return this.renewing;
   }
 
+  /** Forgets those of `deliveryIds` the store says this runner no longer holds. */
+  private async look(deliveryIds: readonly string[]): Promise<void> {
+    const { store, ownerId, logger } = this.deps;
+    const asked = deliveryIds.filter((id) => this.held.has(id));
+    if (asked.length === 0) return;
+    try {
+      const held = new Set(await store.heldLeases(asked, ownerId));
+      this.forget(asked.filter((id) => !held.has(id)));
+    } catch (error) {
+      logger.warn(
+        { error: this.deps.safeText(describeError(error)) },
+        'could not check the leases of a batch being sent; they are known to hold',
+      );
+    }
+  }
+
+  private forget(lost: readonly string[]): void {
+    if (lost.length === 0) return;
+    this.deps.logger.warn({ deliveryIds: lost }, 'lost the leases of deliveries still being sent; their requests not yet made are dropped');
+    for (const id of lost) this.held.delete(id);
+  }
+
   private async renewNow(): Promise<void> {
     if (this.held.size === 0) return;
     const { store, clock, ownerId, leaseMs, logger } = this.deps;
     const startedAtMs = clock.now();
     try {
       const renewed = new Set(await store.renewLeases({ deliveryIds: [...this.held], owner: ownerId, nowMs: startedAtMs, leaseMs }));
-      const lost = [...this.held].filter((id) => !renewed.has(id));
-      if (lost.length > 0)
-        logger.warn({ deliveryIds: lost }, 'lost the leases of deliveries still being sent; their requests not yet made are dropped');
-      this.held = renewed;
+      this.forget([...this.held].filter((id) => !renewed.has(id)));
       this.heldUntilMs = startedAtMs + leaseMs;
     } catch (error) {
       logger.warn(

@@ -465,9 +465,15 @@ export function describeStoreContract(backend: StoreBackend): void {
         );
         await store.renewLeases({ deliveryIds: [ids[2]], owner: 'runner-a', nowMs: T0 + 1_800, leaseMs: 1_000 });
         expect(await store.lease(leaseRequest({ nowMs: T0 + 2_000, owner: 'runner-b' }))).toMatchObject([{ id: ids[1] }]);
+        expect(await store.heldLeases(ids, 'runner-a')).toEqual([ids[2]]);
+        expect(await store.heldLeases(ids, 'runner-b')).toEqual([ids[1]]);
+        const before = await deliveryOf(store, 'e-2');
         const renewed = await store.renewLeases({ deliveryIds: ids, owner: 'runner-a', nowMs: T0 + 2_100, leaseMs: 1_000 });
         expect(renewed).toEqual([ids[2]]);
+        // Looking writes nothing: the renewal above is what moved the lease on.
+        expect(before).toMatchObject({ leaseUntilMs: T0 + 2_800 });
         expect(await store.renewLeases({ deliveryIds: [], owner: 'runner-a', nowMs: T0, leaseMs: 1_000 })).toEqual([]);
+        expect(await store.heldLeases([], 'runner-a')).toEqual([]);
       });
 
       it('releases in-flight leases: one owner’s, or all', async () => {
@@ -1043,6 +1049,7 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(leased).toHaveLength(1);
 
         expect(await eraser.erase('alice')).toBe(1);
+        expect(await holder.heldLeases([leased[0].id], 'runner-b')).toEqual([]);
         expect(await holder.renewLeases({ deliveryIds: [leased[0].id], owner: 'runner-b', nowMs: T0 + 1, leaseMs: LEASE_MS })).toEqual([]);
         await holder.complete(
           [{ deliveryId: leased[0].id, state: 'delivered', attempt: attempt(200, null, 'delivered') }],

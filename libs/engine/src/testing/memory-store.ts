@@ -229,6 +229,13 @@ export class MemoryStore implements Store {
     return held;
   }
 
+  async heldLeases(deliveryIds: readonly string[], owner: string): Promise<string[]> {
+    return deliveryIds.filter((id) => {
+      const row = this.database.deliveries.get(id);
+      return row !== undefined && allows('takeOver', row.state) && row.leaseOwner === owner;
+    });
+  }
+
   async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
     this.completions.push([...updates]);
     for (const update of updates) {
