@@ -85,6 +85,13 @@ const DELIVERY_COLUMNS = [
   'updatedAtMs',
 ] as const;
 
+/**
+ * A delivery's state read from its row, never looked up through an index. Beside `id IN (…)` or `eventId IN
+ * (…)`, SQLite (which keeps no statistics) would otherwise walk that state's whole range of an index instead
+ * of finding the listed rows by key: every in-flight delivery for each batch completed, say.
+ */
+const stateOfRow = sql<DeliveryState>`(${sql.ref('state')} || '')`;
+
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
 /**
@@ -329,7 +336,7 @@ export abstract class SqlStore implements Store {
           .updateTable('deliveries')
           .set({ leaseUntilMs: sql<number>`${now} + ${leaseMs}`, updatedAtMs: nowMs })
           .where('id', 'in', ids)
-          .where('state', 'in', statesFrom('takeOver'))
+          .where(stateOfRow, 'in', statesFrom('takeOver'))
           .where('leaseOwner', '=', owner)
           .returning('id')
           .execute();
@@ -337,6 +344,21 @@ export abstract class SqlStore implements Store {
       }
       return held;
     });
+  }
+
+  async heldLeases(deliveryIds: readonly string[], owner: string): Promise<string[]> {
+    const held: string[] = [];
+    for (const ids of chunks(deliveryIds)) {
+      const rows = await this.db
+        .selectFrom('deliveries')
+        .select('id')
+        .where('id', 'in', ids)
+        .where(stateOfRow, 'in', statesFrom('takeOver'))
+        .where('leaseOwner', '=', owner)
+        .execute();
+      held.push(...rows.map((row) => row.id));
+    }
+    return held;
   }
 
   async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
@@ -372,7 +394,7 @@ export abstract class SqlStore implements Store {
               updatedAtMs: nowMs,
             }))
             .where('id', 'in', group)
-            .where('state', 'in', statesFrom(completionInto(state)))
+            .where(stateOfRow, 'in', statesFrom(completionInto(state)))
             .where('leaseOwner', '=', owner)
             .returning(['id', 'attempts'])
             .execute();
@@ -579,15 +601,16 @@ export abstract class SqlStore implements Store {
     await this.write(async (trx) => {
       const candidates: StateCandidate[] = [];
       for (const ids of chunks([...new Set(deliveryIds)])) {
+        // Found by id alone (the destination and user are checked here): beside the ids, SQLite would walk the
+        // destination's whole range of an index instead.
         const rows = await trx
           .selectFrom('deliveries')
           .innerJoin('events', 'events.id', 'deliveries.eventId')
-          .select(['deliveries.id as deliveryId', 'events.userId', 'events.timestampMs', 'events.receivedSeq'])
+          .select(['deliveries.id as deliveryId', 'deliveries.destinationId', 'events.userId', 'events.timestampMs', 'events.receivedSeq'])
           .where('deliveries.id', 'in', ids)
-          .where('deliveries.destinationId', '=', destinationId)
-          .where('events.userId', 'is not', null)
           .execute();
-        candidates.push(...(rows as StateCandidate[]));
+        for (const { destinationId: of, userId, ...row } of rows)
+          if (of === destinationId && userId !== null) candidates.push({ ...row, userId });
       }
       for (const group of chunks(newestPerUser(candidates))) {
         // One statement per group: on Postgres the conflicting row stays locked until commit, and a runner
@@ -755,7 +778,7 @@ export abstract class SqlStore implements Store {
           .selectFrom('deliveries')
           .select(['eventId', 'state'])
           .where('eventId', 'in', ids)
-          .where('state', 'in', expiring)
+          .where(stateOfRow, 'in', expiring)
           .orderBy('id')
           .$if(this.rowLocks, (q) => q.forUpdate())
           .execute();
@@ -763,7 +786,7 @@ export abstract class SqlStore implements Store {
           .selectFrom('deliveries')
           .select('eventId')
           .where('eventId', 'in', ids)
-          .where('state', 'not in', expiring)
+          .where(stateOfRow, 'not in', expiring)
           .execute();
         const kept = new Set(waiting.map((row) => row.eventId));
         const withDead = new Set(final.filter((row) => row.state === 'dead').map((row) => row.eventId));
@@ -970,7 +993,7 @@ export function replayUpdate(
       updatedAtMs: nowMs,
     })
     .where(batch)
-    .where('state', 'in', states as DeliveriesTable['state'][])
+    .where(stateOfRow, 'in', states as DeliveriesTable['state'][])
     .$if(destinationId !== undefined, (q) => q.where('destinationId', '=', destinationId!))
     .$if(window !== undefined && (window.fromMs !== undefined || window.toMs !== undefined), (q) =>
       q.where((eb) =>
