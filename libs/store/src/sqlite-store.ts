@@ -54,6 +54,9 @@ export class SqliteStore extends SqlStore {
       database.pragma('foreign_keys = ON');
       database.pragma('secure_delete = ON');
       database.pragma('temp_store = MEMORY');
+      // Fewer, larger checkpoints: a page written by many commits (an index's last page) is copied to the file once.
+      database.pragma('wal_autocheckpoint = 10000');
+      database.pragma('journal_size_limit = 67108864');
     } catch (error) {
       database.close(); // not a database file, say
       throw error;
