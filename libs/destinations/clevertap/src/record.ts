@@ -66,9 +66,10 @@ function standardProperties(event: SubscriptionEvent, settings: CleverTapSetting
 }
 
 function limitProblem(key: string, value: PropertyValue): string | undefined {
-  const keyChars = [...key].length;
+  // Counted only when they could be over: a string has no more characters than UTF-16 units, nor more than 3 UTF-8 bytes per unit.
+  const keyChars = key.length > MAX_KEY_CHARS ? [...key].length : key.length;
   if (keyChars > MAX_KEY_CHARS) return `key "${key.slice(0, 40)}…" is ${keyChars} characters (limit ${MAX_KEY_CHARS})`;
-  const bytes = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : 0;
+  const bytes = typeof value === 'string' && value.length * 3 > MAX_VALUE_BYTES ? Buffer.byteLength(value, 'utf8') : 0;
   if (bytes > MAX_VALUE_BYTES) return `value of "${key}" is ${bytes} bytes (limit ${MAX_VALUE_BYTES})`;
   return undefined;
 }
