@@ -3,14 +3,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Container } from 'inversify';
 import pino, { type DestinationStream } from 'pino';
-import {
-  TOKENS,
-  systemClock,
-  type AnyDestinationPlugin,
-  type Clock,
-  type Store,
-  type Transport,
-} from '@ferry/core';
+import { TOKENS, systemClock, type AnyDestinationPlugin, type Clock, type Store, type Transport } from '@ferry/core';
 import { Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { decodeStoredRevenueCatWebhook } from '@ferry/revenuecat';
 import { openStore } from '@ferry/store';
