@@ -195,6 +195,8 @@ export class PostgresStore extends SqlStore {
     return new Set(inserted.map((row) => row.id));
   }
 
+  protected readonly bodyBytes = 'octet_length(events.body)';
+
   /** SQLSTATE classes 22 (data exception: out of range, bad syntax) and 23 (constraint), and an index entry too large. */
   protected refusedValues(error: unknown): boolean {
     const code = (error as { code?: unknown }).code;

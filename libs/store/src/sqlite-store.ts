@@ -135,6 +135,8 @@ export class SqliteStore extends SqlStore {
     });
   }
 
+  protected readonly bodyBytes = 'length(cast(events.body as blob))';
+
   /** A constraint broken, a value too big, or one of the wrong type. */
   protected refusedValues(error: unknown): boolean {
     const code = (error as { code?: unknown }).code;
