@@ -95,6 +95,8 @@ export class PostgresStore extends SqlStore {
     await closing;
   }
 
+  protected readonly bodyBytes = 'octet_length(events.body)';
+
   /**
    * The database's now() for the moment `nowMs` names: the caller's time moved by how far this process's
    * clock is from the database's. In whole seconds, so the milliseconds a statement takes to arrive do not
@@ -194,8 +196,6 @@ export class PostgresStore extends SqlStore {
     );
     return new Set(inserted.map((row) => row.id));
   }
-
-  protected readonly bodyBytes = 'octet_length(events.body)';
 
   /** SQLSTATE classes 22 (data exception: out of range, bad syntax) and 23 (constraint), and an index entry too large. */
   protected refusedValues(error: unknown): boolean {

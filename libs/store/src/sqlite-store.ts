@@ -86,6 +86,8 @@ export class SqliteStore extends SqlStore {
     }
   }
 
+  protected readonly bodyBytes = 'length(cast(events.body as blob))';
+
   protected leaseClock(nowMs: number): RawBuilder<number> {
     return sql<number>`${nowMs}`;
   }
@@ -134,8 +136,6 @@ export class SqliteStore extends SqlStore {
       }
     });
   }
-
-  protected readonly bodyBytes = 'length(cast(events.body as blob))';
 
   /** A constraint broken, a value too big, or one of the wrong type. */
   protected refusedValues(error: unknown): boolean {
