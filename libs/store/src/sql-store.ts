@@ -344,9 +344,7 @@ export abstract class SqlStore implements Store {
         const rows = await trx
           .updateTable('deliveries')
           .set({ leaseUntilMs: sql<number>`${now} + ${leaseMs}`, updatedAtMs: nowMs })
-          .where('id', 'in', ids)
-          .where(stateOfRow, 'in', statesFrom('takeOver'))
-          .where('leaseOwner', '=', owner)
+          .where(leasedBy(owner, ids))
           .returning('id')
           .execute();
         held.push(...rows.map((row) => row.id));
@@ -358,13 +356,7 @@ export abstract class SqlStore implements Store {
   async heldLeases(deliveryIds: readonly string[], owner: string): Promise<string[]> {
     const held: string[] = [];
     for (const ids of chunks(deliveryIds)) {
-      const rows = await this.db
-        .selectFrom('deliveries')
-        .select('id')
-        .where('id', 'in', ids)
-        .where(stateOfRow, 'in', statesFrom('takeOver'))
-        .where('leaseOwner', '=', owner)
-        .execute();
+      const rows = await this.db.selectFrom('deliveries').select('id').where(leasedBy(owner, ids)).execute();
       held.push(...rows.map((row) => row.id));
     }
     return held;
@@ -1030,6 +1022,11 @@ export function oldestDue(db: Queryable, destinationId: string, nowMs: number) {
     .limit(1);
 }
 
+/** These of `owner`'s deliveries still in flight under its lease. */
+function leasedBy(owner: string, ids: readonly string[]): DeliveryFilter {
+  return (eb) => eb.and([eb('id', 'in', ids), eb(stateOfRow, 'in', statesFrom('takeOver')), eb('leaseOwner', '=', owner)]);
+}
+
 /** Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their lease expired. */
 function waitingOrphan(transition: 'dropOrphan' | 'reassignOrphan', nowMs: number): DeliveryFilter {
   const settled = statesFrom(transition).filter((state) => state !== 'in_flight');
@@ -1099,7 +1096,7 @@ export function newDeliveryValues(eventId: string, delivery: NewDelivery, nowMs:
  * A UUID version 7: the time first, so new deliveries are added at the end of the primary key's index (a few
  * pages written per commit) rather than on random pages all over it.
  */
-export function timeOrderedId(nowMs: number): string {
+function timeOrderedId(nowMs: number): string {
   const time = nowMs.toString(16).padStart(12, '0');
   return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
 }
@@ -1136,7 +1133,7 @@ function pageSize(limit: number | undefined): number {
   return Math.min(Math.max(wanted, 1), MAX_LIMIT);
 }
 
-export function chunks<T>(items: readonly T[]): T[][] {
+function chunks<T>(items: readonly T[]): T[][] {
   const result: T[][] = [];
   for (let i = 0; i < items.length; i += CHUNK) result.push(items.slice(i, i + CHUNK));
   return result;

@@ -221,8 +221,8 @@ export class MemoryStore implements Store {
     const { deliveryIds, owner, nowMs, leaseMs } = renewal;
     const held: string[] = [];
     for (const id of deliveryIds) {
-      const row = this.database.deliveries.get(id);
-      if (!row || !allows('takeOver', row.state) || row.leaseOwner !== owner) continue;
+      const row = this.leasedBy(id, owner);
+      if (!row) continue;
       this.put({ ...row, leaseUntilMs: nowMs + leaseMs, updatedAtMs: nowMs });
       held.push(id);
     }
@@ -230,10 +230,13 @@ export class MemoryStore implements Store {
   }
 
   async heldLeases(deliveryIds: readonly string[], owner: string): Promise<string[]> {
-    return deliveryIds.filter((id) => {
-      const row = this.database.deliveries.get(id);
-      return row !== undefined && allows('takeOver', row.state) && row.leaseOwner === owner;
-    });
+    return deliveryIds.filter((id) => this.leasedBy(id, owner) !== undefined);
+  }
+
+  /** The delivery, if `owner` holds it: in flight under its lease. */
+  private leasedBy(id: string, owner: string) {
+    const row = this.database.deliveries.get(id);
+    return row !== undefined && allows('takeOver', row.state) && row.leaseOwner === owner ? row : undefined;
   }
 
   async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
