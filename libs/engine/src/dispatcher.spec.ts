@@ -190,6 +190,24 @@ describe('Dispatcher: leases', () => {
     expect(store.rows('main').map((row) => row.attempts)).toEqual(Array(24).fill(1));
   });
 
+  it('before a request its fresh leases surely outlast, only looks at them in the store instead of renewing them', async () => {
+    const destination = await server(ok);
+    const store = new MemoryStore();
+    const calls = { renewLeases: 0, heldLeases: 0 };
+    const [renew, held] = [store.renewLeases.bind(store), store.heldLeases.bind(store)];
+    store.renewLeases = (renewal) => ((calls.renewLeases += 1), renew(renewal));
+    store.heldLeases = (ids, owner) => ((calls.heldLeases += 1), held(ids, owner));
+    const { dispatcher, ingest, allIn } = setup({
+      destinations: [testDestination('main', { url: destination.url, apiKey })],
+      store,
+    });
+    dispatcher.start();
+    await ingest();
+
+    await waitFor(allIn('main', 'delivered'), 'delivery');
+    expect(calls).toEqual({ renewLeases: 0, heldLeases: 1 });
+  });
+
   it('makes no request its leases would not outlast: a batch whose leases cannot be renewed gives them back unsent', async () => {
     const destination = await server(slowOk(100));
     const store = new MemoryStore();
