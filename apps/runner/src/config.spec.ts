@@ -46,6 +46,7 @@ describe('parseConfig', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1_000,
+      allowedHosts: [],
     });
     expect(config.store.url).toBe('sqlite:./data/ferry.db');
     expect(config.sources.revenuecat.authorization).toBeUndefined();

@@ -32,6 +32,9 @@ export const ALERT_FORMATS = ['slack', 'json'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** A DNS name or an address as a Host header carries it (an IPv6 one in brackets), without the port. */
+const HOST_NAME = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
+
 /** One destination of a plugin: its settings validated by the plugin's own schema, in the same pass. */
 function destinationSchema(plugin: AnyDestinationPlugin) {
   const limit = plugin.capabilities.maxConcurrency;
@@ -82,6 +85,12 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
             'An idle connection is closed after this long; raise it above a load balancer’s idle timeout',
           ),
           maxConnections: numeric(z.number().int().min(1).default(1_000)).describe('Open connections beyond this are closed at once'),
+          allowedHosts: z
+            .array(z.string().regex(HOST_NAME, 'must be a host name without a port, e.g. ferry.example.com'))
+            .default([])
+            .describe(
+              'On a loopback server.host: Host header names answered besides localhost, 127.0.0.1 and [::1] on its port, e.g. the public name a proxy on this machine forwards',
+            ),
         })
         .strict()
         .prefault({}),

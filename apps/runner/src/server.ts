@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
@@ -7,6 +8,7 @@ import { revenueCatSource } from '@ferry/revenuecat';
 import { ConflictError, InputError, type AdminService } from './admin';
 import { bearerToken, credentialCheck } from './auth';
 import type { RunnerConfig } from './config';
+import { loopbackHostCheck } from './host-check';
 import type { PinoLogger } from './logging';
 import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
 import { CONSOLE_DIR } from './shipped-files';
@@ -50,6 +52,19 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   // Beyond the cap, new connections are closed at once.
   app.server.maxConnections = maxConnections;
+
+  const hostAllowed = loopbackHostCheck(deps.config.server, () => (app.server.address() as AddressInfo).port);
+  if (hostAllowed) {
+    // First of all hooks: a page that rebinds its own name to this machine reaches nothing, not even /metrics.
+    app.addHook('onRequest', async (request, reply) => {
+      if (hostAllowed(request.headers.host)) return;
+      return reply.code(421).send({
+        error:
+          `Host ${JSON.stringify(request.headers.host)} is not answered: this runner listens on loopback, so it answers ` +
+          'localhost, 127.0.0.1 and [::1] on its own port, and the names in server.allowedHosts',
+      });
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
     const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
