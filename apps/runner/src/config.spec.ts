@@ -46,6 +46,7 @@ describe('parseConfig', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1_000,
+      maxConnectionsPerClient: 100,
       allowedHosts: [],
     });
     expect(config.store.url).toBe('sqlite:./data/ferry.db');

@@ -85,6 +85,9 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
             'An idle connection is closed after this long; raise it above a load balancer’s idle timeout',
           ),
           maxConnections: numeric(z.number().int().min(1).default(1_000)).describe('Open connections beyond this are closed at once'),
+          maxConnectionsPerClient: numeric(z.number().int().min(1).default(100)).describe(
+            'Open connections of one client address beyond this are closed at once; behind a proxy (one address for all) set it to maxConnections',
+          ),
           allowedHosts: z
             .array(z.string().regex(HOST_NAME, 'must be a host name without a port, e.g. ferry.example.com'))
             .default([])
