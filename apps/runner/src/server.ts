@@ -88,7 +88,13 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     if (counted.has(request)) return;
-    const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    // The path alone: a query string may name a user (`/admin/events?user=…`).
+    const fields = {
+      method: request.method,
+      path: request.url.split('?', 1)[0],
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    };
     if (reply.statusCode >= 500) request.log.warn(fields, 'request failed');
     else if (reply.statusCode >= 400) request.log.info(fields, 'request refused');
     else request.log.debug(fields, 'request');
