@@ -14,6 +14,7 @@ import {
 import { DEFAULT_DISPATCHER_OPTIONS, LEASE_PER_TIMEOUT, type DestinationInstance } from '@ferry/engine';
 import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
 import { bounded, fieldIssues, numeric } from './input';
+import { credentialOf, storePasswordOf, strongSecrets } from './secret-strength';
 import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
 export const DEFAULT_CONFIG_FILE = 'ferry.config.json';
@@ -209,17 +210,13 @@ type ParsedConfig = z.output<ReturnType<typeof configShape>>;
 /** Why secrets have a minimum length, in the config errors that enforce it. */
 const SHORT_SECRET_REASON = 'a shorter value could occur by chance in logs and errors, so it could not be reliably redacted';
 
-/** An Authorization header value without its scheme ("Bearer abc" → "abc"): the part that is secret on its own. */
-function credentialOf(authorization: string): string {
-  return authorization.replace(/^\S+\s+/, '');
-}
-
 /** The config with its checks across sections, each run once the sections it reads are valid. */
 function configSchema(plugins: readonly AnyDestinationPlugin[]) {
   return configShape(plugins)
     .superRefine(uniqueDestinationIds, whenFieldsValid('destinations'))
     .superRefine(secretSettingsLongEnough(plugins), whenFieldsValid('destinations'))
     .superRefine(authorizationBeyondLoopback, whenFieldsValid('server', 'sources'))
+    .superRefine(strongSecrets(plugins, isLoopback), whenFieldsValid('server', 'store', 'sources', 'destinations'))
     .superRefine(leaseOutlastsRequests, whenFieldsValid('delivery', 'destinations'))
     .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'))
     .superRefine(deadKeptAtLeastAsLong, whenFieldsValid('retention'));
@@ -362,7 +359,7 @@ export function configSecrets(config: RunnerConfig): string[] {
   const authorization = config.sources.revenuecat.authorization;
   if (authorization) secrets.push(authorization, credentialOf(authorization));
   if (config.server.adminToken) secrets.push(config.server.adminToken);
-  const storePassword = /^postgres(?:ql)?:\/\/[^:/@]*:([^@]+)@/.exec(config.store.url)?.[1];
+  const storePassword = storePasswordOf(config.store.url);
   if (storePassword) secrets.push(storePassword, decodeURIComponent(storePassword));
   for (const destination of config.destinations) {
     secrets.push(...secretSettingLeaves(destination.settings, destination.plugin.secrets));
