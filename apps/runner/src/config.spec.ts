@@ -46,6 +46,8 @@ describe('parseConfig', () => {
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
       maxConnections: 1_000,
+      maxConnectionsPerClient: 100,
+      allowedHosts: [],
     });
     expect(config.store.url).toBe('sqlite:./data/ferry.db');
     expect(config.sources.revenuecat.authorization).toBeUndefined();
@@ -184,11 +186,11 @@ describe('parseConfig', () => {
       expect.stringMatching(/^destinations\[0\]\.settings\.sandboxPasscode: must be at least 8 characters/),
     ]);
     for (const secret of ['1234567', 'pass123', 'sb-1234']) expect(lines.join('\n')).not.toContain(secret);
-    // 8 characters pass; an empty secret means "not set yet" (the destination waits, paused).
+    // 8 characters pass (varied ones: a plain sequence is refused as weak); an empty secret means "not set yet".
     const config = parseConfig(
       {
-        sources: { revenuecat: { authorization: 'Bearer 12345678' } },
-        destinations: [clevertap({ passcode: '12345678' }), clevertap({ passcode: '' }, { id: 'later' })],
+        sources: { revenuecat: { authorization: 'Bearer k3J9x-2q' } },
+        destinations: [clevertap({ passcode: 'k3J9x-2q' }), clevertap({ passcode: '' }, { id: 'later' })],
       },
       plugins,
       {},

@@ -13,11 +13,15 @@ import {
 } from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, LEASE_PER_TIMEOUT, type DestinationInstance } from '@ferry/engine';
 import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
-import { fieldIssues, numeric } from './input';
+import { bounded, fieldIssues, numeric } from './input';
+import { credentialOf, storePasswordOf, strongSecrets } from './secret-strength';
 import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
 export const DEFAULT_CONFIG_FILE = 'ferry.config.json';
 const DEFAULT_CONCURRENCY = 4;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const MiB = 1_048_576;
 
 /** Every problem in a config, one per line, each naming its path. */
 export class ConfigError extends Error {
@@ -31,6 +35,9 @@ export class ConfigError extends Error {
 export const ALERT_FORMATS = ['slack', 'json'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A DNS name or an address as a Host header carries it (an IPv6 one in brackets), without the port. */
+const HOST_NAME = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
 
 /** One destination of a plugin: its settings validated by the plugin's own schema, in the same pass. */
 function destinationSchema(plugin: AnyDestinationPlugin) {
@@ -46,7 +53,7 @@ function destinationSchema(plugin: AnyDestinationPlugin) {
       concurrency: numeric(z.number().int().min(1).max(limit, `at most ${limit} for ${plugin.id}`).optional()).describe(
         `Concurrent requests per account (default ${Math.min(DEFAULT_CONCURRENCY, limit)}, at most ${limit})`,
       ),
-      timeoutMs: numeric(z.number().int().min(100).max(600_000).default(10_000)).describe('Timeout of one request'),
+      timeoutMs: numeric(bounded(100, 600_000).default(10_000)).describe('Timeout of one request'),
     })
     .strict();
 }
@@ -68,20 +75,29 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
       server: z
         .object({
           host: z.string().min(1).default('127.0.0.1').describe('Listen address; beyond loopback needs sources.revenuecat.authorization'),
-          port: numeric(z.number().int().min(0).max(65_535).default(8080)).describe('Listen port (0 picks a free one)'),
+          port: numeric(bounded(0, 65_535).default(8080)).describe('Listen port (0 picks a free one)'),
           adminToken: z
             .string()
             .min(16, 'must be at least 16 characters')
             .optional()
             .describe('Bearer token of the admin API; without it the admin API is disabled'),
-          bodyLimitBytes: numeric(z.number().int().min(1024).default(1_048_576)).describe('Largest accepted webhook body'),
-          requestTimeoutMs: numeric(z.number().int().min(100).default(30_000)).describe(
+          bodyLimitBytes: numeric(bounded(1_024, 16 * MiB).default(1_048_576)).describe('Largest accepted webhook body'),
+          requestTimeoutMs: numeric(bounded(100, 5 * MINUTE_MS).default(30_000)).describe(
             'A request (headers and body) must arrive within this long, else its connection is closed',
           ),
-          keepAliveTimeoutMs: numeric(z.number().int().min(100).default(5_000)).describe(
+          keepAliveTimeoutMs: numeric(bounded(100, 15 * MINUTE_MS).default(5_000)).describe(
             'An idle connection is closed after this long; raise it above a load balancer’s idle timeout',
           ),
-          maxConnections: numeric(z.number().int().min(1).default(1_000)).describe('Open connections beyond this are closed at once'),
+          maxConnections: numeric(bounded(1, 100_000).default(1_000)).describe('Open connections beyond this are closed at once'),
+          maxConnectionsPerClient: numeric(bounded(1, 100_000).default(100)).describe(
+            'Open connections of one client address beyond this are closed at once; behind a proxy (one address for all) set it to maxConnections',
+          ),
+          allowedHosts: z
+            .array(z.string().regex(HOST_NAME, 'must be a host name without a port, e.g. ferry.example.com'))
+            .default([])
+            .describe(
+              'On a loopback server.host: Host header names answered besides localhost, 127.0.0.1 and [::1] on its port, e.g. the public name a proxy on this machine forwards',
+            ),
         })
         .strict()
         .prefault({}),
@@ -92,16 +108,16 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
             .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or postgres://…')
             .default('sqlite:./data/ferry.db')
             .describe('sqlite:PATH (relative to the working directory) or postgres://user:password@host/db'),
-          queryTimeoutMs: numeric(z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.queryTimeoutMs)).describe(
+          queryTimeoutMs: numeric(bounded(100, HOUR_MS).default(DEFAULT_POSTGRES_TIMEOUTS.queryTimeoutMs)).describe(
             'Postgres: a statement is cancelled after this long, and a connection whose answer does not come a second later is dropped',
           ),
-          connectTimeoutMs: numeric(z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.connectTimeoutMs)).describe(
+          connectTimeoutMs: numeric(bounded(100, 5 * MINUTE_MS).default(DEFAULT_POSTGRES_TIMEOUTS.connectTimeoutMs)).describe(
             'Postgres: opening a connection, or waiting for a free one, fails after this long',
           ),
-          idleInTransactionTimeoutMs: numeric(
-            z.number().int().min(100).default(DEFAULT_POSTGRES_TIMEOUTS.idleInTransactionTimeoutMs),
-          ).describe('Postgres: the server ends a session idle inside a transaction this long, freeing its row locks'),
-          keepAliveDelayMs: numeric(z.number().int().min(1_000).default(DEFAULT_POSTGRES_TIMEOUTS.keepAliveDelayMs)).describe(
+          idleInTransactionTimeoutMs: numeric(bounded(100, HOUR_MS).default(DEFAULT_POSTGRES_TIMEOUTS.idleInTransactionTimeoutMs)).describe(
+            'Postgres: the server ends a session idle inside a transaction this long, freeing its row locks',
+          ),
+          keepAliveDelayMs: numeric(bounded(1_000, 10 * MINUTE_MS).default(DEFAULT_POSTGRES_TIMEOUTS.keepAliveDelayMs)).describe(
             'Postgres: TCP keepalive probes start after a connection is idle this long',
           ),
         })
@@ -128,21 +144,18 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
       destinations: z.array(destination).default([]),
       delivery: z
         .object({
-          maxAttempts: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxAttempts)).describe(
+          maxAttempts: numeric(bounded(1, 1_000).default(DEFAULT_RETRY_POLICY.maxAttempts)).describe(
             'A delivery is dead only after this many attempts …',
           ),
-          maxAgeHours: numeric(
-            z
-              .number()
-              .positive()
-              .default(DEFAULT_RETRY_POLICY.maxAgeMs / 3_600_000),
-          ).describe('… and this many hours since it was accepted (or replayed)'),
-          baseDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.baseDelayMs)).describe('First retry delay'),
-          maxDelayMs: numeric(z.number().int().min(1).default(DEFAULT_RETRY_POLICY.maxDelayMs)).describe('Longest retry delay'),
-          leaseMs: numeric(z.number().int().min(1_000).default(DEFAULT_DISPATCHER_OPTIONS.leaseMs)).describe(
+          maxAgeHours: numeric(bounded(0.01, 30 * 24, { fractional: true }).default(DEFAULT_RETRY_POLICY.maxAgeMs / HOUR_MS)).describe(
+            '… and this many hours since it was accepted (or replayed)',
+          ),
+          baseDelayMs: numeric(bounded(1, HOUR_MS).default(DEFAULT_RETRY_POLICY.baseDelayMs)).describe('First retry delay'),
+          maxDelayMs: numeric(bounded(1, 24 * HOUR_MS).default(DEFAULT_RETRY_POLICY.maxDelayMs)).describe('Longest retry delay'),
+          leaseMs: numeric(bounded(1_000, HOUR_MS).default(DEFAULT_DISPATCHER_OPTIONS.leaseMs)).describe(
             "How long a lease on a batch lasts (renewed while it is sent); a dead runner's batches are taken over after this",
           ),
-          batchMaxBytes: numeric(z.number().int().min(1_024).default(DEFAULT_DISPATCHER_OPTIONS.batchMaxBytes)).describe(
+          batchMaxBytes: numeric(bounded(1_024, 64 * MiB).default(DEFAULT_DISPATCHER_OPTIONS.batchMaxBytes)).describe(
             'Most bytes of webhook bodies in one batch (a larger webhook goes alone)',
           ),
         })
@@ -163,10 +176,10 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
             )
             .default([])
             .describe('Every alert is posted to each of these'),
-          intervalMinutes: numeric(z.number().positive().max(1_440).default(5)).describe(
+          intervalMinutes: numeric(bounded(0.005, 1_440, { fractional: true }).default(5)).describe(
             'Dead deliveries are reported at most once per destination per this many minutes, grouped',
           ),
-          pendingMinutes: numeric(z.number().positive().default(15)).describe(
+          pendingMinutes: numeric(bounded(0.005, 7 * 1_440, { fractional: true }).default(15)).describe(
             'A destination whose oldest due pending delivery waits longer than this is reported',
           ),
         })
@@ -174,13 +187,13 @@ function configShape(plugins: readonly AnyDestinationPlugin[]) {
         .prefault({}),
       retention: z
         .object({
-          days: numeric(z.number().int().min(1).default(30)).describe(
+          days: numeric(bounded(1, 3_650).default(30)).describe(
             "Events whose deliveries are all delivered or skipped are removed this many days after they arrived; at least 1, so RevenueCat's retries (about 2.6 hours) are still recognised as duplicates",
           ),
-          deadDays: numeric(z.number().int().min(1).default(90)).describe(
+          deadDays: numeric(bounded(1, 3_650).default(90)).describe(
             'Events with a dead delivery are kept this many days (at least retention.days), to be looked at and replayed',
           ),
-          intervalMinutes: numeric(z.number().int().min(1).max(1_440).default(10)).describe('How often retention runs'),
+          intervalMinutes: numeric(bounded(1, 1_440).default(10)).describe('How often retention runs'),
         })
         .strict()
         .prefault({}),
@@ -197,17 +210,13 @@ type ParsedConfig = z.output<ReturnType<typeof configShape>>;
 /** Why secrets have a minimum length, in the config errors that enforce it. */
 const SHORT_SECRET_REASON = 'a shorter value could occur by chance in logs and errors, so it could not be reliably redacted';
 
-/** An Authorization header value without its scheme ("Bearer abc" → "abc"): the part that is secret on its own. */
-function credentialOf(authorization: string): string {
-  return authorization.replace(/^\S+\s+/, '');
-}
-
 /** The config with its checks across sections, each run once the sections it reads are valid. */
 function configSchema(plugins: readonly AnyDestinationPlugin[]) {
   return configShape(plugins)
     .superRefine(uniqueDestinationIds, whenFieldsValid('destinations'))
     .superRefine(secretSettingsLongEnough(plugins), whenFieldsValid('destinations'))
     .superRefine(authorizationBeyondLoopback, whenFieldsValid('server', 'sources'))
+    .superRefine(strongSecrets(plugins, isLoopback), whenFieldsValid('server', 'store', 'sources', 'destinations'))
     .superRefine(leaseOutlastsRequests, whenFieldsValid('delivery', 'destinations'))
     .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'))
     .superRefine(deadKeptAtLeastAsLong, whenFieldsValid('retention'));
@@ -350,7 +359,7 @@ export function configSecrets(config: RunnerConfig): string[] {
   const authorization = config.sources.revenuecat.authorization;
   if (authorization) secrets.push(authorization, credentialOf(authorization));
   if (config.server.adminToken) secrets.push(config.server.adminToken);
-  const storePassword = /^postgres(?:ql)?:\/\/[^:/@]*:([^@]+)@/.exec(config.store.url)?.[1];
+  const storePassword = storePasswordOf(config.store.url);
   if (storePassword) secrets.push(storePassword, decodeURIComponent(storePassword));
   for (const destination of config.destinations) {
     secrets.push(...secretSettingLeaves(destination.settings, destination.plugin.secrets));

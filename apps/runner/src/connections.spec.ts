@@ -34,6 +34,8 @@ afterAll(async () => {
 
 interface RawClient {
   readonly socket: Socket;
+  /** The Host header value the runner answers to (it listens on loopback and checks it). */
+  readonly host: string;
   /** Everything the server has sent so far. */
   received(): string;
   /** Resolves once the server has closed the connection. */
@@ -41,7 +43,7 @@ interface RawClient {
 }
 
 async function rawClient(url: string): Promise<RawClient> {
-  const { hostname, port } = new URL(url);
+  const { hostname, port, host } = new URL(url);
   const socket = connect(Number(port), hostname);
   let received = '';
   socket.on('data', (chunk) => (received += chunk.toString()));
@@ -52,7 +54,7 @@ async function rawClient(url: string): Promise<RawClient> {
     socket.once('connect', resolve);
     socket.once('close', () => reject(new Error('closed before connecting')));
   });
-  return { socket, received: () => received, closed };
+  return { socket, host, received: () => received, closed };
 }
 
 /** Writes one byte of `text` at a time, never finishing, until the connection closes. */
@@ -69,7 +71,7 @@ describe('slow and idle clients', () => {
     'are cut off while sending headers',
     async () => {
       const client = await rawClient(t.runner.url);
-      trickle(client, `GET /healthz HTTP/1.1\r\nHost: ferry\r\nX-Slow: ${'a'.repeat(10_000)}`);
+      trickle(client, `GET /healthz HTTP/1.1\r\nHost: ${client.host}\r\nX-Slow: ${'a'.repeat(10_000)}`);
       await client.closed;
     },
     CUT_OFF_WITHIN_MS,
@@ -84,7 +86,7 @@ describe('slow and idle clients', () => {
     'are cut off while sending a body to %s',
     async (_name, path, headers: Record<string, string>) => {
       const client = await rawClient(t.runner.url);
-      const head = Object.entries({ host: 'ferry', 'content-type': 'application/json', 'content-length': '5000', ...headers })
+      const head = Object.entries({ host: client.host, 'content-type': 'application/json', 'content-length': '5000', ...headers })
         .map(([name, value]) => `${name}: ${value}\r\n`)
         .join('');
       client.socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`);
@@ -98,7 +100,7 @@ describe('slow and idle clients', () => {
     'are cut off when idle between requests',
     async () => {
       const client = await rawClient(t.runner.url);
-      client.socket.write('GET /healthz HTTP/1.1\r\nHost: ferry\r\n\r\n');
+      client.socket.write(`GET /healthz HTTP/1.1\r\nHost: ${client.host}\r\n\r\n`);
       await client.closed;
       expect(client.received()).toMatch(/^HTTP\/1\.1 200 /);
     },
@@ -118,12 +120,12 @@ describe('the connection cap', () => {
         for (let i = 0; i < 2; i++) {
           const client = await rawClient(capped.runner.url);
           clients.push(client);
-          client.socket.write('GET /healthz HTTP/1.1\r\nHost: ferry\r\n\r\n');
+          client.socket.write(`GET /healthz HTTP/1.1\r\nHost: ${client.host}\r\n\r\n`);
           await waitFor('the answer', () => /^HTTP\/1\.1 200 /.test(client.received()));
         }
         const refused = await rawClient(capped.runner.url).catch(() => undefined);
         if (refused) {
-          refused.socket.write('GET /healthz HTTP/1.1\r\nHost: ferry\r\n\r\n');
+          refused.socket.write(`GET /healthz HTTP/1.1\r\nHost: ${refused.host}\r\n\r\n`);
           await refused.closed;
           expect(refused.received()).toBe('');
         }

@@ -14,7 +14,9 @@ const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clev
 
 /** The README's configuration table: each key with its default as written (`8080`, none, required, …). */
 function documentedDefaults(): Map<string, string> {
-  const rows = README.split('\n')
+  const table = README.slice(README.indexOf('| key | default | meaning |')).split('\n\n')[0];
+  const rows = table
+    .split('\n')
     .map((line) => /^\| `([A-Za-z.[\]]+)` \| (.+?) \| /.exec(line))
     .filter((match): match is RegExpExecArray => match !== null);
   return new Map(rows.map(([, key, value]) => [key, value]));

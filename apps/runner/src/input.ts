@@ -7,6 +7,16 @@ import { issuesFromZod, type FieldIssue } from '@ferry/core';
 export const numeric = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value), schema);
 
+/**
+ * A number from `min` to `max` (a whole one unless `fractional`), whose errors name the bound. Every duration
+ * and size an operator sets has both: an extreme value can switch a guard off (a timeout of years) or exhaust
+ * the machine.
+ */
+export const bounded = (min: number, max: number, { fractional = false } = {}) => {
+  const number = z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+  return fractional ? number : number.int('must be a whole number');
+};
+
 /** zod's issues with formatted paths; an unknown key is reported at its own path rather than its parent's. */
 export function fieldIssues(issues: readonly z.core.$ZodIssue[], unknownKey: string, prefix: readonly PropertyKey[] = []): FieldIssue[] {
   return issuesFromZod(

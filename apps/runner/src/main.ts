@@ -56,9 +56,9 @@ async function main(): Promise<void> {
       () => process.exit(1),
     );
   };
-  // Once each: a second signal falls back to the default and ends the process at once.
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // Once each: the same signal again falls back to the default and ends the process at once. SIGHUP (a closed
+  // terminal, or an operator expecting a reload) stops gracefully too: the config is read only at start.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(signal, stop);
 }
 
 void main();

@@ -80,6 +80,20 @@ describe('the runner process', () => {
     for (const secret of SECRETS) expect(child.stdout + child.stderr).not.toContain(secret);
   });
 
+  it('on SIGHUP stops gracefully as on SIGTERM, and exits 0', async () => {
+    const config = await writeConfig(testConfig(bed.dir.path, { destinations: [clevertapDestination(bed.fake)] }));
+    const child = bed.run(MAIN, '--config', config);
+    const url = await child.url();
+    expect((await postWebhookTo(url, probeWebhook('hup-0'))).status).toBe(200);
+    await waitFor('the webhook at CleverTap', () => bed.fake.records().some((stored) => probeOf(stored.record) === 'hup-0'));
+
+    child.kill('SIGHUP');
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.lines.map((line) => line.msg)).toEqual(
+      expect.arrayContaining(['shutting down: refusing webhooks, finishing in-flight deliveries', 'stopped']),
+    );
+  });
+
   it('refuses a bad config with one line per problem and exits 1; a bad flag exits 2', async () => {
     const config = await writeConfig(
       { server: { host: '0.0.0.0' }, destinations: [{ id: 'ct', plugin: 'clevertap', settings: { region: 'mars1' } }] },

@@ -1,15 +1,28 @@
 import { readdir, readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
 import { ConflictError, InputError, type AdminService } from './admin';
 import { bearerToken, credentialCheck } from './auth';
+import { ADMIN_THROTTLE, FailureThrottle, RefusalLog, capConnectionsPerClient, clientKey, type RefusalKind } from './client-limits';
 import type { RunnerConfig } from './config';
+import { loopbackHostCheck } from './host-check';
 import type { PinoLogger } from './logging';
 import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
 import { CONSOLE_DIR } from './shipped-files';
+
+/** Counts a refused request on the bounded refusals line (client-limits.ts) instead of logging it alone. */
+type Refuse = (request: FastifyRequest, kind: RefusalKind) => void;
 
 /** Shared with the runner: false once shutdown begins, so webhooks and readiness answer 503. */
 export interface Lifecycle {
@@ -35,7 +48,7 @@ const MAX_HEADERS_TIMEOUT_MS = 10_000;
 
 /** The runner's HTTP face: ingest, operations endpoints and the admin API. Every answer is JSON (metrics aside). */
 export function buildServer(deps: ServerDeps): FastifyInstance {
-  const { requestTimeoutMs, keepAliveTimeoutMs, maxConnections } = deps.config.server;
+  const { requestTimeoutMs, keepAliveTimeoutMs, maxConnections, maxConnectionsPerClient } = deps.config.server;
   const headersTimeoutMs = Math.min(requestTimeoutMs, MAX_HEADERS_TIMEOUT_MS);
   const app = fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -48,11 +61,40 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // An event id of MAX_ID_LENGTH characters (code points), each percent-encoded as up to twelve (`%F0%9F%98%80`), fits in a path parameter.
     routerOptions: { maxParamLength: MAX_ID_LENGTH * 12 },
   });
-  // Beyond the cap, new connections are closed at once.
+  // Beyond the caps, new connections are closed at once.
   app.server.maxConnections = maxConnections;
+  const refusals = new RefusalLog(deps.logger);
+  capConnectionsPerClient(app.server, maxConnectionsPerClient, (client) => refusals.note('connectionsRefused', client));
+  app.addHook('onClose', async () => refusals.flush());
+  /** Requests whose refusal the refusals line counts, instead of a line each. */
+  const counted = new WeakSet<FastifyRequest>();
+  const refuse = (request: FastifyRequest, kind: RefusalKind) => {
+    counted.add(request);
+    refusals.note(kind, clientKey(request.ip));
+  };
+
+  const hostAllowed = loopbackHostCheck(deps.config.server, () => (app.server.address() as AddressInfo).port);
+  if (hostAllowed) {
+    // First of all hooks: a page that rebinds its own name to this machine reaches nothing, not even /metrics.
+    app.addHook('onRequest', async (request, reply) => {
+      if (hostAllowed(request.headers.host)) return;
+      return reply.code(421).send({
+        error:
+          `Host ${JSON.stringify(request.headers.host)} is not answered: this runner listens on loopback, so it answers ` +
+          'localhost, 127.0.0.1 and [::1] on its own port, and the names in server.allowedHosts',
+      });
+    });
+  }
 
   app.addHook('onResponse', async (request, reply) => {
-    const fields = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (counted.has(request)) return;
+    // The path alone: a query string may name a user (`/admin/events?user=…`).
+    const fields = {
+      method: request.method,
+      path: request.url.split('?', 1)[0],
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    };
     if (reply.statusCode >= 500) request.log.warn(fields, 'request failed');
     else if (reply.statusCode >= 400) request.log.info(fields, 'request refused');
     else request.log.debug(fields, 'request');
@@ -71,8 +113,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
 
-  app.register(async (scope) => webhookRoutes(scope, deps));
-  app.register(async (scope) => adminRoutes(scope, deps), { prefix: '/admin' });
+  app.register(async (scope) => webhookRoutes(scope, deps, refuse));
+  app.register(async (scope) => adminRoutes(scope, deps, refuse), { prefix: '/admin' });
   app.register(async (scope) => consoleRoutes(scope, deps));
   operationsRoutes(app, deps);
   return app;
@@ -86,7 +128,7 @@ function clientErrorMessage(error: FastifyError, status: number, bodyLimit: numb
 }
 
 /** `POST /webhooks/revenuecat`: 200 only once the event and its deliveries are committed. */
-function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
+function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse): void {
   const { config, store, dispatcher, metrics, clock, lifecycle } = deps;
   const authorization = config.sources.revenuecat.authorization;
   const authorized = authorization === undefined ? () => true : credentialCheck(authorization);
@@ -100,6 +142,7 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
   scope.addHook('onRequest', async (request, reply) => {
     if (!lifecycle.accepting) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'shutting down' });
     if (!authorized(request.headers.authorization)) {
+      refuse(request, 'webhookUnauthorized');
       return reply.code(401).send({ error: 'the Authorization header does not match sources.revenuecat.authorization' });
     }
   });
@@ -138,17 +181,34 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
   });
 }
 
-/** The admin API, behind `Authorization: Bearer <server.adminToken>`; disabled without a token. */
-function adminRoutes(scope: FastifyInstance, deps: ServerDeps): void {
+/**
+ * The admin API, behind `Authorization: Bearer <server.adminToken>`; disabled without a token. A client's
+ * failed tries are throttled (ADMIN_THROTTLE): once they are used up it gets 429, whatever it presents,
+ * until one more is allowed; other clients are not affected.
+ */
+function adminRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse): void {
   const { admin } = deps;
   const adminToken = deps.config.server.adminToken;
   const authorized = adminToken === undefined ? () => false : credentialCheck(adminToken);
+  const throttle = new FailureThrottle(ADMIN_THROTTLE, () => deps.clock.now());
 
   scope.addHook('onRequest', async (request, reply) => {
     if (adminToken === undefined) {
       return reply.code(403).send({ error: 'the admin API is disabled: set server.adminToken to enable it' });
     }
+    const client = clientKey(request.ip);
+    const waitMs = throttle.waitMs(client);
+    if (waitMs > 0) {
+      refuse(request, 'adminThrottled');
+      const seconds = Math.ceil(waitMs / 1_000);
+      return reply
+        .code(429)
+        .header('retry-after', String(seconds))
+        .send({ error: `too many failed admin authentications from this address: try again in ${seconds} s` });
+    }
     if (!authorized(bearerToken(request.headers.authorization))) {
+      throttle.failed(client);
+      refuse(request, 'adminUnauthorized');
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'expected Authorization: Bearer <server.adminToken>' });
     }
   });

@@ -24,6 +24,7 @@ import { describeError } from './errors';
 import { DestinationHealth } from './destination-health';
 import { LeaseKeeper } from './lease-keeper';
 import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult } from './outcomes';
+import { customerIdsOf, redactUserIds } from './user-ids';
 
 export interface LoopDeps {
   readonly store: Store;
@@ -58,6 +59,8 @@ export class DestinationLoop {
   private readonly concurrency: number;
   private readonly limiter: KeyedLimiter;
   private readonly batches = new Set<Promise<unknown>>();
+  /** The events of the batches being sent, by delivery id: their customers' ids are kept out of logs and alerts (logText). */
+  private readonly eventsInFlight = new Map<string, SubscriptionEvent>();
   private readonly health: DestinationHealth;
   private inFlightRequests = 0;
   private stopping = false;
@@ -228,6 +231,7 @@ export class DestinationLoop {
     });
     try {
       const { planned, settled, failed } = await this.prepare(leased);
+      for (const { deliveryId, event } of planned) this.eventsInFlight.set(deliveryId, event);
       const sent = await this.send(planned, keeper);
       const results = new Map([...failed, ...sent.results]);
       const context = {
@@ -251,7 +255,8 @@ export class DestinationLoop {
       const refused = outcomes.find((outcome) => outcome.type === 'auth_failed');
       if (refused) {
         if (!this.paused) this.woken = false; // the first probe waits its full interval
-        await this.health.credentialsRefused(refused.reason);
+        // The pause reason is alerted: it names no customer either.
+        await this.health.credentialsRefused(this.logText(refused.reason, [...results.keys()]));
       }
       return new Set(outcomes.map((outcome) => outcome.type));
     } catch (error) {
@@ -262,6 +267,7 @@ export class DestinationLoop {
       return new Set();
     } finally {
       keeper.stop();
+      for (const delivery of leased) this.eventsInFlight.delete(delivery.id);
     }
   }
 
@@ -350,7 +356,7 @@ export class DestinationLoop {
   private async exchange(request: DeliveryRequest, keeper: LeaseKeeper): Promise<[string, AttemptResult][] | 'unsent'> {
     if (request.warnings?.length) {
       this.log.warn(
-        { deliveryIds: request.deliveryIds, warnings: request.warnings.map((warning) => this.errorText(warning)) },
+        { deliveryIds: request.deliveryIds, warnings: request.warnings.map((warning) => this.logText(warning, request.deliveryIds)) },
         'the plugin left something out of a request',
       );
     }
@@ -410,17 +416,18 @@ export class DestinationLoop {
       outcomes: Object.fromEntries(counts),
     };
     const notes = entries.flatMap(([deliveryId, { outcome }]) =>
-      outcome.type === 'delivered' && outcome.note ? [{ deliveryId, note: this.errorText(outcome.note) }] : [],
+      outcome.type === 'delivered' && outcome.note ? [{ deliveryId, note: this.logText(outcome.note, [deliveryId]) }] : [],
     );
     if (notes.length > 0) this.log.warn({ notes }, 'delivered, but the destination refused part of what went with it');
-    if (firstFailure) this.log.info({ ...fields, reason: this.errorText(describeFailure(firstFailure)) }, 'request not fully delivered');
+    if (firstFailure)
+      this.log.info({ ...fields, reason: this.logText(describeFailure(firstFailure), request.deliveryIds) }, 'request not fully delivered');
     else this.log.debug(fields, 'request delivered');
   }
 
   /** A plugin broke its contract: the deliveries are retried (and die in time like any other failure), never lost. */
   private pluginBug(deliveryIds: readonly string[], problem: string, exchange?: Exchange): [string, AttemptResult][] {
     const reason = `plugin error: ${this.errorText(problem)}`;
-    this.log.error({ deliveryIds, reason }, 'plugin bug: its deliveries will be retried');
+    this.log.error({ deliveryIds, reason: this.logText(reason, deliveryIds) }, 'plugin bug: its deliveries will be retried');
     const timing = exchange ?? { startedAtMs: this.deps.clock.now(), durationMs: 0, status: null };
     return deliveryIds.map((deliveryId) => [deliveryId, { ...timing, outcome: { deliveryId, type: 'retry', reason } }]);
   }
@@ -428,8 +435,11 @@ export class DestinationLoop {
   private reportDead(updates: readonly DeliveryUpdate[]): void {
     const dead = updates.filter((update) => update.state === 'dead');
     if (dead.length === 0) return;
-    this.log.warn({ deliveryIds: dead.map((update) => update.deliveryId), lastError: dead[0].lastError }, 'deliveries dead');
-    this.deps.observer?.deliveriesDead?.(this.destination.id, dead.length, dead[0].lastError ?? null);
+    // The stored error keeps what the destination said, for the operator; the log line and the alert do not name the customer.
+    const deliveryIds = dead.map((update) => update.deliveryId);
+    const lastError = dead[0].lastError ? this.logText(dead[0].lastError, deliveryIds) : null;
+    this.log.warn({ deliveryIds, lastError }, 'deliveries dead');
+    this.deps.observer?.deliveriesDead?.(this.destination.id, dead.length, lastError);
   }
 
   /** Sleeps up to `ms`; `wake` ends it early. */
@@ -457,5 +467,14 @@ export class DestinationLoop {
 
   private errorText(text: string): string {
     return redactText(text, this.secrets).slice(0, MAX_ERROR_CHARS);
+  }
+
+  /** An error text for a log line or an alert: errorText, and no id of the customers of these deliveries. */
+  private logText(text: string, deliveryIds: readonly string[]): string {
+    const ids = deliveryIds.flatMap((deliveryId) => {
+      const event = this.eventsInFlight.get(deliveryId);
+      return event ? customerIdsOf(event) : [];
+    });
+    return redactUserIds(redactText(text, this.secrets), ids).slice(0, MAX_ERROR_CHARS);
   }
 }
