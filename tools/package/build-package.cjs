@@ -289,4 +289,6 @@ async function main() {
   );
 }
 
-main().catch((error) => fail(error.stack ?? String(error)));
+// check-deploy.cjs reads the list of shipped files: the image's build context must hold them.
+module.exports = { SHIPPED_FILES };
+if (require.main === module) main().catch((error) => fail(error.stack ?? String(error)));
