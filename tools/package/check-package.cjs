@@ -97,8 +97,22 @@ function checkContents(ferry) {
   );
 }
 
-/** A Node of another ABI than the package records is refused at start, saying which and what to do. */
+/**
+ * A Node of another ABI than the package records is refused at start, saying which and what to do, before
+ * the compiled module is loaded (a preloaded hook makes loading it fail loudly, as a real mismatch would).
+ */
 function checkAbiRefusal(ferry, work, configFile) {
+  const trap = path.join(work, 'sqlite-trap.cjs');
+  fs.writeFileSync(
+    trap,
+    `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request === 'better-sqlite3') throw new Error('better-sqlite3 was loaded before the ABI check');
+  return load.call(this, request, ...rest);
+};
+`,
+  );
   const manifestFile = path.join(ferry, 'package.json');
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
   const { node, modules } = process.versions;
@@ -108,14 +122,14 @@ function checkAbiRefusal(ferry, work, configFile) {
       ['main.js', ['--config', configFile]],
       ['cli.js', ['events', 'list', '--config', configFile]],
     ]) {
-      const run = runShipped(path.join(ferry, script), args, work);
+      const run = runShipped(path.join(ferry, script), args, work, { nodeFlags: ['--require', trap] });
       check(
         run.code === 1 &&
           run.stderr.includes(
             `built for Node 18.20.0 (ABI 108, ${process.platform}-${process.arch}), but this is Node ${node} (ABI ${modules}`,
           ) &&
           run.stderr.includes('Run it with Node 18'),
-        `${script} refuses a Node whose ABI differs from the one recorded, saying which and what to do`,
+        `${script} refuses a Node whose ABI differs from the one recorded, before loading it, saying which and what to do`,
         `exit ${run.code}: ${run.stdout}${run.stderr}`,
       );
     }
