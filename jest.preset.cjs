@@ -12,7 +12,7 @@ const swc = {
 module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', swc] },
-  transformIgnorePatterns: ['/node_modules/(?!(inversify|@inversifyjs|cookie)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(inversify|@inversifyjs)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testMatch: ['<rootDir>/src/**/*.spec.ts'],
 };

@@ -3,6 +3,8 @@
 // The runner and the CLI are bundled with the workspace libs (@ferry/*) inlined; every other package
 // stays external and is copied from this install's node_modules, following the lockfile from what the
 // bundles import, so the versions are the lockfile's and better-sqlite3's compiled binary comes along.
+// Nothing is taken because it happens to be in the tree: every other file is named below (an operator's
+// deploy/.env must never ship), and of each dependency only what runs is copied (no tests, sources, docs).
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -15,13 +17,48 @@ const OUT_DIR = path.join(ROOT, 'dist');
 const PACKAGE_DIR = path.join(OUT_DIR, 'ferry');
 const TARBALL = path.join(OUT_DIR, 'ferry.tar.gz');
 const RUNNER_DIST = path.join(ROOT, 'apps/runner/dist');
-const CONSOLE_DIST = path.join(ROOT, 'apps/console/dist');
+const CONSOLE_ROOT = path.join(ROOT, 'apps/console');
 
 /** Needed only while installing (better-sqlite3 fetches or builds its binary with it); the package ships the binary. */
 const INSTALL_TIME_ONLY = new Set(['prebuild-install']);
 
 /** Inside better-sqlite3, only the loader and the compiled module are needed at run time (sources and objects are 25 MB). */
-const BETTER_SQLITE3_KEEP = ['package.json', 'LICENSE', 'lib', 'build/Release/better_sqlite3.node'];
+const BETTER_SQLITE3_KEEP = ['package.json', 'LICENSE', 'lib/', 'build/Release/better_sqlite3.node'];
+
+/** The repository's files the package carries beside the code, each named: nothing else in deploy/ ships. */
+const SHIPPED_FILES = [
+  'ferry.config.example.json',
+  'deploy/systemd/ferry.service',
+  'deploy/ferry.config.container.json',
+  'deploy/compose.yaml',
+  'deploy/Caddyfile',
+  'deploy/.env.example',
+  'deploy/prometheus/ferry-alerts.yml',
+  'deploy/grafana/ferry-dashboard.json',
+];
+
+/** What `require` can load from a dependency, besides its licence: the rest is docs, sources and build leftovers. */
+const RUNTIME_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.json', '.node']);
+const LICENSE_FILE = /^(licen[cs]e|copying|notice)([.-]|$)/i;
+/** Folders of a dependency that hold its tests, benchmarks, examples, docs or CI setup. */
+const NOT_RUNTIME_FOLDERS = new Set([
+  'test',
+  'tests',
+  '__tests__',
+  'spec',
+  'specs',
+  'bench',
+  'benchmark',
+  'benchmarks',
+  'example',
+  'examples',
+  'doc',
+  'docs',
+  'coverage',
+]);
+/** Files of a dependency that are tests, benchmarks, examples or tool configs although they end in .js/.json. */
+const NOT_RUNTIME_FILE =
+  /(^|[.-])(test|spec|bench|benchmark)s?\.[cm]?js$|^examples?\.[cm]?js$|^(eslint\.config|gruntfile|gulpfile|jest\.config|vitest\.config|rollup\.config|webpack\.config|babel\.config|karma\.conf)\.[cm]?js$|^tsconfig(\..+)?\.json$|^package-lock\.json$/i;
 
 function fail(message) {
   process.stderr.write(`package: ${message}\n`);
@@ -112,21 +149,85 @@ function productionClosure(roots) {
   return found;
 }
 
+/** Whether a dependency's file (its path inside the package, with /) is needed at run time. */
+function runsInDependency(location, inside) {
+  if (location.endsWith('node_modules/better-sqlite3'))
+    return BETTER_SQLITE3_KEEP.some((keep) => (keep.endsWith('/') ? inside.startsWith(keep) : inside === keep));
+  const parts = inside.split('/');
+  const name = parts.pop();
+  if (parts.some((folder) => folder.startsWith('.') || NOT_RUNTIME_FOLDERS.has(folder.toLowerCase()))) return false;
+  if (LICENSE_FILE.test(name)) return true;
+  return !name.startsWith('.') && RUNTIME_EXTENSIONS.has(path.extname(name)) && !NOT_RUNTIME_FILE.test(name);
+}
+
+/** Every file under `dir`, as paths relative to it with /; nested node_modules are closure entries of their own. */
+function filesUnder(dir, prefix = '') {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const relative = `${prefix}${entry.name}`;
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : filesUnder(path.join(dir, entry.name), `${relative}/`);
+    return entry.isFile() ? [relative] : [];
+  });
+}
+
+/** Copies what runs of one dependency; answers how many of its files were left out. */
 function copyPackage(location) {
   const from = path.join(ROOT, location);
-  const to = path.join(PACKAGE_DIR, location);
-  // Nested node_modules are entries of their own in the closure, copied only if needed; type
-  // declarations and source maps serve only a build.
-  fs.cpSync(from, to, {
-    recursive: true,
-    filter: (source) => path.relative(from, source) !== 'node_modules' && !/\.(d\.[cm]?ts|map)$/.test(source),
-  });
-  if (location === 'node_modules/better-sqlite3') {
-    const slim = `${to}.slim`;
-    for (const keep of BETTER_SQLITE3_KEEP) fs.cpSync(path.join(to, keep), path.join(slim, keep), { recursive: true });
-    fs.rmSync(to, { recursive: true });
-    fs.renameSync(slim, to);
+  const files = filesUnder(from);
+  const kept = files.filter((inside) => runsInDependency(location, inside));
+  for (const inside of kept) {
+    const target = path.join(PACKAGE_DIR, location, inside);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(path.join(from, inside), target);
   }
+  const manifest = JSON.parse(fs.readFileSync(path.join(from, 'package.json'), 'utf8'));
+  for (const entry of entryFiles(manifest)) {
+    // As Node resolves a main: the file, with an extension, or a folder's index.
+    const candidates = ['', '.js', '.json', '.node', '/index.js'].map((suffix) => path.join(PACKAGE_DIR, location, entry + suffix));
+    if (!candidates.some((candidate) => fs.statSync(candidate, { throwIfNoEntry: false })?.isFile()))
+      fail(`${location}'s entry ${entry} was left out of the package: adjust the run-time rules in tools/package/build-package.cjs`);
+  }
+  return files.length - kept.length;
+}
+
+/** The files a package.json names as what `require`/`import` loads (main, exports), wildcards and TypeScript aside. */
+function entryFiles(manifest) {
+  const targets = [];
+  const collect = (value) => {
+    if (typeof value === 'string') targets.push(value);
+    else if (value && typeof value === 'object') Object.values(value).forEach(collect);
+  };
+  collect(manifest.exports);
+  if (typeof manifest.main === 'string') targets.push(manifest.main);
+  return targets
+    .filter((target) => target.startsWith('./') || !target.startsWith('.'))
+    .filter((target) => !target.includes('*') && !/\.[cm]?ts$/.test(target)) // TypeScript: types and sources for tools
+    .map((target) => path.posix.normalize(target));
+}
+
+/** The console's build output, file by file: its compiled sources and its static files, as the runner serves them. */
+function consoleFiles() {
+  const compiled = fs
+    .readdirSync(path.join(CONSOLE_ROOT, 'src'))
+    .filter((name) => name.endsWith('.ts') && !/\.(spec|d)\.ts$/.test(name))
+    .map((name) => name.replace(/\.ts$/, '.js'));
+  return [...compiled, ...fs.readdirSync(path.join(CONSOLE_ROOT, 'static'))].sort();
+}
+
+/**
+ * The Node versions the package runs on: the root's range narrowed to the packaging Node's major, the
+ * only one whose ABI its compiled SQLite module loads into. The root's clauses read ">=A.B <C" or ">=A".
+ */
+function enginesForThisNode(rootRange) {
+  const [major, minor, patch] = process.versions.node.split('.').map(Number);
+  for (const clause of rootRange.split('||').map((text) => text.trim())) {
+    const parsed = /^>=\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\s+<\s*(\d+))?$/.exec(clause);
+    if (!parsed) fail(`cannot read the engines clause "${clause}" of package.json (expected ">=A.B <C" or ">=A")`);
+    const [from, fromMinor, fromPatch, below] = parsed.slice(1).map((part) => (part === undefined ? undefined : Number(part)));
+    const lowest = from === major ? [major, fromMinor ?? 0, fromPatch ?? 0] : [major, 0, 0];
+    const reachesLowest = minor > lowest[1] || (minor === lowest[1] && patch >= lowest[2]);
+    if (from <= major && (below === undefined || major < below) && reachesLowest) return `>=${lowest.join('.')} <${major + 1}`;
+  }
+  fail(`Node ${process.versions.node} is outside package.json's engines (${rootRange}): package with a supported Node`);
 }
 
 function sizeOf(target) {
@@ -149,13 +250,19 @@ async function main() {
   fs.rmSync(TARBALL, { force: true });
   const imported = await bundle();
   const closure = productionClosure(imported);
-  for (const location of closure.keys()) copyPackage(location);
+  let leftOut = 0;
+  for (const location of closure.keys()) leftOut += copyPackage(location);
 
-  if (!fs.existsSync(path.join(CONSOLE_DIST, 'index.html'))) fail('apps/console/dist is missing: build the console first');
-  fs.cpSync(CONSOLE_DIST, path.join(PACKAGE_DIR, 'console'), { recursive: true });
-  fs.copyFileSync(path.join(ROOT, 'ferry.config.example.json'), path.join(PACKAGE_DIR, 'ferry.config.example.json'));
-  // Unit files, alert rules and dashboards travel with the code they describe.
-  if (fs.existsSync(path.join(ROOT, 'deploy'))) fs.cpSync(path.join(ROOT, 'deploy'), path.join(PACKAGE_DIR, 'deploy'), { recursive: true });
+  for (const name of consoleFiles()) {
+    const from = path.join(CONSOLE_ROOT, 'dist', name);
+    if (!fs.existsSync(from)) fail(`apps/console/dist/${name} is missing: build the console first (npx nx run console:build)`);
+    fs.cpSync(from, path.join(PACKAGE_DIR, 'console', name));
+  }
+  // The example config, unit files, alert rules and dashboards travel with the code they describe.
+  for (const file of SHIPPED_FILES) {
+    if (!fs.existsSync(path.join(ROOT, file))) fail(`${file} is missing: the package ships it (tools/package/build-package.cjs)`);
+    fs.cpSync(path.join(ROOT, file), path.join(PACKAGE_DIR, file));
+  }
 
   const root = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const runner = JSON.parse(fs.readFileSync(path.join(ROOT, 'apps/runner/package.json'), 'utf8'));
@@ -164,9 +271,10 @@ async function main() {
     version: runner.version,
     private: true,
     description: root.description,
-    // The compiled better-sqlite3 inside fits this platform and Node major only.
+    // The compiled better-sqlite3 inside fits this platform and Node major only: main.js and cli.js check
+    // builtFor at start (apps/runner/src/native-abi.ts), and engines says so.
     builtFor: { platform: process.platform, arch: process.arch, node: process.versions.node, modules: process.versions.modules },
-    engines: root.engines,
+    engines: { node: enginesForThisNode(root.engines.node) },
     main: 'main.js',
     dependencies: Object.fromEntries(imported.map((name) => [name, closure.get(`node_modules/${name}`).version])),
   };
@@ -176,8 +284,11 @@ async function main() {
   const directory = sizeOf(PACKAGE_DIR);
   process.stdout.write(
     `package: ${path.relative(ROOT, PACKAGE_DIR)}/ ${megabytes(directory.bytes)} in ${directory.files} files ` +
-      `(${closure.size} packages from the lockfile); ${path.relative(ROOT, TARBALL)} ${megabytes(fs.statSync(TARBALL).size)}\n`,
+      `(${closure.size} packages from the lockfile, ${leftOut} of their files left out as not run); ` +
+      `${path.relative(ROOT, TARBALL)} ${megabytes(fs.statSync(TARBALL).size)}\n`,
   );
 }
 
-main().catch((error) => fail(error.stack ?? String(error)));
+// check-deploy.cjs reads the list of shipped files: the image's build context must hold them.
+module.exports = { SHIPPED_FILES };
+if (require.main === module) main().catch((error) => fail(error.stack ?? String(error)));

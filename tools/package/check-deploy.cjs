@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Lints what deploys Ferry without a Docker engine (none runs on these machines): the Dockerfile's
-// stated rules, the compose file's shape, the systemd unit (systemd-analyze verify), and the container
-// config template against the packaged CLI's own config check. Any failure exits 1 naming the rule.
+// stated rules, the build context .dockerignore lets through (evaluated here with Docker's matching
+// rules), the compose file's shape, the systemd unit (systemd-analyze verify), and the container config
+// template against the packaged CLI's own config check. Any failure exits 1 naming the rule.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const YAML = require('yaml');
+const { SHIPPED_FILES } = require('./build-package.cjs');
 
 const ROOT = path.resolve(__dirname, '../..');
 const DOCKERFILE = path.resolve(process.argv[2] ?? path.join(ROOT, 'Dockerfile'));
@@ -84,13 +86,104 @@ function checkDockerfile() {
     entry.length > 0 && entry.every((step) => isExecForm(step.args)) && entry.some((step) => /"node",\s*"[^"]*main\.js"/.test(step.args)),
     'Dockerfile: exec-form ENTRYPOINT/CMD runs node main.js as PID 1 (SIGTERM reaches node)',
   );
+}
+
+/** .dockerignore's patterns as Docker reads them: in order, `!` re-including, each also matching a path's parent folders. */
+function dockerignore(text) {
+  const patterns = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const exception = line.startsWith('!');
+      const pattern = path.posix.normalize(line.slice(exception ? 1 : 0).trim()).replace(/^\/+/, '');
+      return { exception, pattern, regex: globRegex(pattern) };
+    });
+  const matches = (regex, file) => {
+    const parts = file.split('/');
+    return parts.some((_, end) => regex.test(parts.slice(0, end + 1).join('/')));
+  };
+  return {
+    patterns,
+    /** Whether a path (relative, with /) reaches the build: the last pattern matching it or a parent folder decides. */
+    sends(file) {
+      let sent = true;
+      for (const { exception, regex } of patterns) if (matches(regex, file)) sent = exception;
+      return sent;
+    },
+  };
+}
+
+/** Docker's (Go filepath.Match with **) glob as a regular expression: * and ? stay within a path segment. */
+function globRegex(pattern) {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i];
+    if (char === '*' && pattern[i + 1] === '*') {
+      i++;
+      if (pattern[i + 1] === '/') {
+        i++;
+        source += '(.*/)?';
+      } else source += '.*';
+    } else if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/** Every file of the tree Docker would send, walking only into folders an exception could reach (as Docker does). */
+function contextFiles(ignore, dir = ROOT, prefix = '') {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const relative = `${prefix}${entry.name}`;
+    if (!entry.isDirectory()) return ignore.sends(relative) ? [relative] : [];
+    const reachable =
+      ignore.sends(relative) || ignore.patterns.some(({ exception, pattern }) => exception && pattern.startsWith(`${relative}/`));
+    return reachable ? contextFiles(ignore, path.join(dir, entry.name), `${relative}/`) : [];
+  });
+}
+
+function checkBuildContext() {
+  const ignore = dockerignore(fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8'));
+  const planted = [
+    'deploy/.env',
+    'deploy/.env.production',
+    'ferry.config.json',
+    'notes.txt',
+    'data/ferry.db',
+    'backups/ferry-2025-01-01.db',
+    'apps/runner/.env',
+    'node_modules/pg/index.js',
+    'libs/store/node_modules/x/index.js',
+    'apps/runner/dist/main.js',
+    'dist/ferry.tar.gz',
+    'apps/runner/test-results.json',
+    '.git/config',
+    '.nx/workspace-data/file-map.json',
+  ];
+  const sent = planted.filter((file) => ignore.sends(file));
   check(
-    fs
-      .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
-      .split('\n')
-      .some((line) => line.trim() === 'node_modules'),
-    '.dockerignore keeps the host node_modules out of the build',
+    sent.length === 0,
+    `.dockerignore sends none of an operator's or this machine's files (${sent.join(', ') || 'deploy/.env, data/, …'})`,
   );
+
+  // What `npm ci && npm run package` reads: the workspace (root manifests, apps, libs, tools) and the shipped files.
+  const tracked = spawnSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const needed = tracked.filter(
+    (file) =>
+      ['package.json', 'package-lock.json', 'nx.json', 'tsconfig.base.json'].includes(file) ||
+      /^(apps|libs|tools)\//.test(file) ||
+      SHIPPED_FILES.includes(file),
+  );
+  const context = new Set(contextFiles(ignore));
+  const missing = needed.filter((file) => !context.has(file));
+  check(
+    missing.length === 0,
+    `.dockerignore sends everything the package build reads (${needed.length} files)${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
+  );
+  const trackedSet = new Set(tracked);
+  const extra = [...context].filter((file) => !trackedSet.has(file) || !needed.includes(file));
+  check(extra.length === 0, `.dockerignore sends nothing else from this tree${extra.length ? `: ${extra.slice(0, 10).join(', ')}` : ''}`);
 }
 
 function checkCompose() {
@@ -151,6 +244,7 @@ function checkContainerConfig() {
 }
 
 checkDockerfile();
+checkBuildContext();
 checkCompose();
 checkUnit();
 checkContainerConfig();

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
@@ -9,7 +9,9 @@ import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/test
 // The operator's walkthrough in a real browser (Debian's chromium) against the built runner, as `npm start` runs it.
 
 const MAIN = path.resolve(__dirname, '../../runner/dist/main.js');
-const SCREENSHOTS = path.resolve(__dirname, '../../../docs/console');
+/** The README's screenshots: retaken only by `npm run docs:screenshots`, which points this at docs/console. */
+const DOCS_SCREENSHOTS = path.resolve(__dirname, '../../../docs/console');
+const SCREENSHOTS_TARGET = process.env.FERRY_SCREENSHOTS_DIR;
 const ADMIN_TOKEN = 'console-e2e-admin-token-5d8f2a9c41b7';
 const WEBHOOK_AUTHORIZATION = 'Bearer console-e2e-hook-3c9e7b1a';
 const ACCOUNT_ID = 'E2E-ACC-001';
@@ -29,6 +31,10 @@ if (!haveChromium && process.env.CI === 'true') {
 }
 
 let dir: string;
+/** Where this run's screenshots go: a temporary folder unless asked otherwise (tests write nothing tracked). */
+let screenshots: string;
+/** The tracked screenshots as they were before the run (size and modification time), to prove they are left alone. */
+let docsBefore: Record<string, string>;
 let fake: FakeCleverTap;
 let runner: ChildProcess;
 let runnerOutput = '';
@@ -70,7 +76,13 @@ async function postWebhook(body: string): Promise<void> {
   expect(answer.status).toBe(200);
 }
 
-const screenshot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+const screenshot = (name: string) => page.screenshot({ path: path.join(screenshots, `${name}.png`) });
+
+async function fileStamps(folder: string): Promise<Record<string, string>> {
+  const names = existsSync(folder) ? await readdir(folder) : [];
+  const stamps = await Promise.all(names.map(async (name) => [name, await stat(path.join(folder, name))] as const));
+  return Object.fromEntries(stamps.map(([name, { size, mtimeMs }]) => [name, `${size} bytes, modified ${mtimeMs}`]));
+}
 /** As an operator pastes it from RevenueCat's dashboard. */
 const pretty = (body: string) => JSON.stringify(JSON.parse(body), null, 2);
 const notice = () => page.locator('#notice');
@@ -79,7 +91,9 @@ const navigate = (name: string) => page.getByRole('navigation').getByRole('link'
 beforeAll(async () => {
   if (!haveChromium) return;
   dir = await mkdtemp(path.join(tmpdir(), 'ferry-console-e2e-'));
-  await mkdir(SCREENSHOTS, { recursive: true });
+  screenshots = SCREENSHOTS_TARGET ? path.resolve(SCREENSHOTS_TARGET) : path.join(dir, 'screenshots');
+  docsBefore = await fileStamps(DOCS_SCREENSHOTS);
+  await mkdir(screenshots, { recursive: true });
   fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
   const config = {
     server: { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN },
@@ -239,5 +253,11 @@ afterEach(() => {
     await destination.getByText('paused by an operator').waitFor();
     await destination.getByRole('button', { name: 'Resume' }).click();
     await destination.getByRole('button', { name: 'Pause' }).waitFor();
+  });
+
+  it('takes its screenshots into its own folder and leaves the tracked ones alone', async () => {
+    const taken = ['dead-letters.png', 'destinations.png', 'event.png', 'events.png', 'overview.png', 'preview.png'];
+    expect(Object.keys(await fileStamps(screenshots)).sort()).toEqual(taken);
+    if (screenshots !== DOCS_SCREENSHOTS) expect(await fileStamps(DOCS_SCREENSHOTS)).toEqual(docsBefore);
   });
 });

@@ -59,8 +59,32 @@ interface Command {
   readonly summary: string;
   readonly options?: Options;
   readonly positionals?: readonly string[];
+  /**
+   * The config sections the command reads: only their `${VAR}`s are resolved (a cron backup needs no
+   * CleverTap passcode), the others are left out and their defaults stand in. Absent: the whole config.
+   */
+  readonly uses?: readonly ConfigSection[];
   run(context: Context): Promise<number | void>;
 }
+
+type ConfigSection = keyof RunnerConfig;
+
+/** Every top-level section of the config (the compiler checks that the list is complete). */
+const CONFIG_SECTIONS: readonly string[] = Object.keys({
+  server: true,
+  store: true,
+  sources: true,
+  destinations: true,
+  delivery: true,
+  alerts: true,
+  retention: true,
+  log: true,
+} satisfies Record<ConfigSection, true>);
+
+const STORE: readonly ConfigSection[] = ['store'];
+/** delivery comes with destinations: the lease is checked against their request timeouts. */
+const DESTINATIONS: readonly ConfigSection[] = ['destinations', 'delivery'];
+const STORE_AND_DESTINATIONS: readonly ConfigSection[] = [...STORE, ...DESTINATIONS];
 
 const CONFIG_OPTION: Options = { config: { type: 'string' } };
 const JSON_OPTION: Options = { json: { type: 'boolean' } };
@@ -99,6 +123,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'print, per destination, the exact requests a webhook would cause (secrets redacted); sends and stores nothing',
     options: { ...CONFIG_OPTION, ...JSON_OPTION },
     positionals: ['WEBHOOK.json'],
+    uses: DESTINATIONS,
     async run(context) {
       const file = context.positionals[0];
       const text = file === '-' ? await context.io.readStdin() : readWebhookFile(path.resolve(context.io.cwd, file));
@@ -134,6 +159,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'copy the SQLite store to a new BACKUP_FILE while runners keep running (one consistent snapshot); restore by pointing store.url at it',
     options: CONFIG_OPTION,
     positionals: ['BACKUP_FILE'],
+    uses: STORE,
     async run(context) {
       const target = path.resolve(context.io.cwd, context.positionals[0]);
       const { bytes } = backupSqliteStore(context.config().store.url, target);
@@ -151,6 +177,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: `events list [--config FILE] ${LIST_FLAGS}`,
     summary: 'list events, newest first (--state/--destination match any of their deliveries)',
     options: LIST_OPTIONS,
+    uses: STORE,
     async run(context) {
       const page = await (await context.admin()).listEvents(listQuery(context.values));
       if (context.values.json) printJson(context, { events: page.items, next: page.next });
@@ -162,6 +189,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'show one event with every delivery and every attempt',
     options: { ...CONFIG_OPTION, ...JSON_OPTION },
     positionals: ['EVENT_ID'],
+    uses: STORE_AND_DESTINATIONS,
     async run(context) {
       const id = context.positionals[0];
       const event = await (await context.admin()).event(id);
@@ -177,6 +205,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: `deliveries list [--config FILE] ${LIST_FLAGS}`,
     summary: 'list deliveries, newest first',
     options: LIST_OPTIONS,
+    uses: STORE,
     async run(context) {
       const page = await (await context.admin()).listDeliveries(listQuery(context.values));
       if (context.values.json) printJson(context, { deliveries: page.items, next: page.next });
@@ -187,6 +216,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'destinations [--config FILE] [--json]',
     summary: 'each destination: state (paused and why), deliveries by state',
     options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    uses: STORE_AND_DESTINATIONS,
     async run(context) {
       const destinations = await (await context.admin()).destinations();
       if (context.values.json) printJson(context, { destinations });
@@ -198,6 +228,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'pause a destination for every runner until resumed; its deliveries wait as paused and never die',
     options: { ...CONFIG_OPTION, ...JSON_OPTION, reason: { type: 'string' } },
     positionals: ['ID'],
+    uses: STORE_AND_DESTINATIONS,
     async run(context) {
       const id = context.positionals[0];
       const request = context.values.reason === undefined ? {} : { reason: context.values.reason };
@@ -209,6 +240,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "end an operator's or a credentials pause for every runner; its paused deliveries fall due",
     options: { ...CONFIG_OPTION, ...JSON_OPTION },
     positionals: ['ID'],
+    uses: STORE_AND_DESTINATIONS,
     async run(context) {
       const id = context.positionals[0];
       return printDestinationChange(context, id, await (await context.admin()).resumeDestination(id));
@@ -227,6 +259,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       destination: { type: 'string' },
       state: { type: 'string', multiple: true },
     },
+    uses: STORE,
     async run(context) {
       const { id, event, from, to, destination, state } = context.values;
       const request = { deliveryIds: id, eventIds: event, from, to, destination, states: state };
@@ -251,6 +284,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'erase [--config FILE] [--json] --user APP_USER_ID',
     summary: 'remove every event naming the user (app user id, original id, aliases, transfers) with its deliveries and attempts',
     options: { ...CONFIG_OPTION, ...JSON_OPTION, user: { type: 'string' } },
+    uses: STORE,
     async run(context) {
       let result: { erased: number };
       try {
@@ -266,6 +300,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'orphans [--config FILE] [--json]',
     summary: 'destinations with deliveries in the store but no longer in the config, with counts by state',
     options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    uses: STORE_AND_DESTINATIONS,
     async run(context) {
       const orphans = await (await context.admin()).orphans();
       if (context.values.json) printJson(context, { orphans });
@@ -277,6 +312,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "make a removed destination's waiting deliveries final: skipped with rule destination_removed, still listed",
     options: CONFIG_OPTION,
     positionals: ['DESTINATION_ID'],
+    uses: STORE_AND_DESTINATIONS,
     async run(context) {
       const { dropped } = await (await context.admin()).dropOrphans(context.positionals[0]);
       context.out(`dropped ${dropped} ${dropped === 1 ? 'delivery' : 'deliveries'}\n`);
@@ -287,6 +323,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "move a removed destination's waiting deliveries to a configured one (an event it already has keeps its own)",
     options: { ...CONFIG_OPTION, to: { type: 'string' } },
     positionals: ['DESTINATION_ID'],
+    uses: STORE_AND_DESTINATIONS,
     async run(context) {
       const { reassigned, kept } = await (await context.admin()).reassignOrphans(context.positionals[0], { to: context.values.to });
       context.out(
@@ -318,6 +355,12 @@ function renameIssues(error: InputError, names: Readonly<Record<string, string>>
     error.message,
     error.issues.map((issue) => ({ ...issue, path: rename(issue.path) })),
   );
+}
+
+/** The config file without the sections a command does not read; unknown keys stay, to be reported. */
+function onlySections(input: unknown, uses: readonly ConfigSection[] | undefined): unknown {
+  if (!uses || input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  return Object.fromEntries(Object.entries(input).filter(([key]) => !CONFIG_SECTIONS.includes(key) || uses.includes(key as ConfigSection)));
 }
 
 function readWebhookFile(file: string): string {
@@ -365,7 +408,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     const loadConfig = () => {
       if (!config) {
         configPath = location().path;
-        config = createRunnerContainer(readConfigFile(location()) as ConfigInput, io.env).get<RunnerConfig>(TOKENS.Config);
+        const input = onlySections(readConfigFile(location()), command.uses);
+        config = createRunnerContainer(input as ConfigInput, io.env).get<RunnerConfig>(TOKENS.Config);
         redact = textRedactor(configSecrets(config));
       }
       return config;

@@ -1,3 +1,4 @@
+import './native-abi-check'; // first: before anything loads the compiled SQLite module
 import { parseArgs } from 'node:util';
 import type { Container } from 'inversify';
 import pino, { type DestinationStream } from 'pino';

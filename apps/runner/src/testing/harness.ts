@@ -176,12 +176,17 @@ export interface CliRun {
 
 /** Runs `ferry ARGV…` in this process, in `cwd`, with an empty environment and stdin, capturing its output. */
 export async function runFerry(cwd: string, ...argv: string[]): Promise<CliRun> {
+  return runFerryWithEnv(cwd, {}, ...argv);
+}
+
+/** As runFerry, with these environment variables (and no others). */
+export async function runFerryWithEnv(cwd: string, env: NodeJS.ProcessEnv, ...argv: string[]): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const code = await runCli(argv, {
     stdout: (text) => void (stdout += text),
     stderr: (text) => void (stderr += text),
-    env: {},
+    env,
     cwd,
     readStdin: async () => '',
   });
