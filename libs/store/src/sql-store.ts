@@ -3,6 +3,8 @@ import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuil
 import {
   allows,
   completionInto,
+  type AlertClaim,
+  type AlertHold,
   stateAfter,
   statesFrom,
   type AttemptRow,
@@ -26,6 +28,7 @@ import {
   type Store,
   type StoreStats,
   type StoredPauseCause,
+  type UnsentAlert,
 } from '@ferry/core';
 import {
   DESTINATION_REMOVED,
@@ -35,6 +38,7 @@ import {
   MAX_INTERRUPTIONS,
   StoreInputError,
 } from '@ferry/core';
+import * as alertOutbox from './alert-outbox';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
@@ -880,16 +884,20 @@ export abstract class SqlStore implements Store {
     };
   }
 
-  async claimAlert(key: string, nowMs: number): Promise<boolean> {
-    // One statement: of two runners inserting the same key at once, the second inserts nothing.
-    const result = await this.write((trx) =>
-      trx
-        .insertInto('alertClaims')
-        .values({ key, claimedAtMs: nowMs })
-        .onConflict((oc) => oc.column('key').doNothing())
-        .executeTakeFirst(),
-    );
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  claimAlert(claim: AlertClaim): Promise<boolean> {
+    return this.write((trx) => alertOutbox.claim(trx, claim, this.leaseClock(claim.nowMs)));
+  }
+
+  holdAlerts(hold: AlertHold): Promise<UnsentAlert[]> {
+    return this.write((trx) => alertOutbox.hold(trx, hold, this.leaseClock(hold.nowMs)));
+  }
+
+  alertSent(key: string, target: number): Promise<void> {
+    return this.write((trx) => alertOutbox.sent(trx, key, target));
+  }
+
+  releaseAlerts(owner: string): Promise<number> {
+    return this.write((trx) => alertOutbox.release(trx, owner));
   }
 
   /**
