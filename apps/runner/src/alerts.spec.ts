@@ -6,7 +6,7 @@ import { pending, testEvent } from '@ferry/core/testing';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import type { AlertTuning } from './alert-target';
-import { AlertService, type Alert } from './alerts';
+import { ALERT_CLAIMS_KEPT_MS, AlertService, type Alert } from './alerts';
 import { RUNNER_TOKENS } from './container';
 import {
   captureLogs,
@@ -281,6 +281,36 @@ describe('alerts (SPEC §10)', () => {
     await runner.runner.close();
     const everything = runner.logs.text();
     for (const part of parts) expect(everything).not.toContain(part);
+  });
+
+  it('prunes claims older than it keeps them, so alert_claims stays bounded', async () => {
+    const store = await openStore(`sqlite:${path.join(dir.path, 'claims.db')}`);
+    const alerts = new AlertService({
+      config: {
+        alerts: { targets: [{ url: `${receiver.url}/json`, format: 'json' }], intervalMinutes: 5, pendingMinutes: 15 },
+        destinations: [],
+      },
+      store,
+      clock: systemClock,
+      logger: createLogger({ level: 'debug', secrets: [], stream: captureLogs().stream }),
+      redact: (text) => text,
+      tuning: FAST_ALERTS,
+    });
+    const claim = (key: string, nowMs: number) =>
+      store.claimAlert({ key, alert: '{}', targets: 0, owner: 'earlier-runner', nowMs, leaseMs: 60_000 });
+    try {
+      const now = Date.now();
+      expect(await claim('dead:ct:old', now - ALERT_CLAIMS_KEPT_MS - 60_000)).toBe(true);
+      expect(await claim('dead:ct:recent', now - 60_000)).toBe(true);
+      alerts.check();
+      await alerts.idle();
+      // The old key is forgotten (it could be claimed again); the recent one still keeps a restart from repeating it.
+      expect(await claim('dead:ct:old', now)).toBe(true);
+      expect(await claim('dead:ct:recent', now)).toBe(false);
+    } finally {
+      await alerts.stop();
+      await store.close();
+    }
   });
 
   it('reports a backlog older than alerts.pendingMinutes once, until it clears', async () => {

@@ -27,6 +27,10 @@ export interface Alert {
 /** Alerts raised but not yet claimed beyond this are dropped (and logged): a store that is slow must not grow memory. */
 const MAX_QUEUED = 100;
 
+/** Claims are kept this long, so a restart does not repeat an alert; older ones are pruned, PRUNE_LIMIT per check. */
+export const ALERT_CLAIMS_KEPT_MS = 30 * 24 * 3_600_000;
+const PRUNE_LIMIT = 500;
+
 export interface AlertDeps {
   readonly config: Pick<RunnerConfig, 'alerts' | 'destinations'>;
   readonly store: Store;
@@ -177,11 +181,12 @@ export class AlertService implements EngineObserver {
     else this.dead.set(destinationId, { count, firstError });
   }
 
-  /** Reports the dead deliveries noted since the last report, and backlogs over the threshold. */
+  /** Reports the dead deliveries noted since the last report and backlogs over the threshold; prunes old claims. */
   check(): void {
     if (!this.enabled) return;
     this.reportDead();
     this.enqueue(() => this.checkBacklogs());
+    this.enqueue(() => this.pruneClaims());
   }
 
   /** One alert per destination with dead deliveries, keyed by the interval, so runners sharing a store send one. */
@@ -271,5 +276,9 @@ export class AlertService implements EngineObserver {
     // Raised when alerts.targets was longer: the target it was for is gone.
     this.log.warn({ target: `alerts.targets[${alert.target}]` }, 'alert dropped: its target is no longer configured');
     await this.deps.store.alertSent(alert.key, alert.target);
+  }
+
+  private async pruneClaims(): Promise<void> {
+    await this.deps.store.pruneAlertClaims(this.deps.clock.now() - ALERT_CLAIMS_KEPT_MS, PRUNE_LIMIT);
   }
 }

@@ -383,6 +383,11 @@ export interface Store {
   alertSent(key: string, target: number): Promise<void>;
   /** Lets go of the unsent alerts `owner` holds, for the next start or another runner to send. Answers how many. */
   releaseAlerts(owner: string): Promise<number>;
+  /**
+   * Forgets up to `limit` claims made before `beforeMs` whose alert every target is done with (their keys
+   * could be claimed again); unsent ones stay. Answers how many it removed.
+   */
+  pruneAlertClaims(beforeMs: number, limit: number): Promise<number>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

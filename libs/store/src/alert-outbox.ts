@@ -3,7 +3,7 @@ import type { AlertClaim, UnsentAlert } from '@ferry/core';
 import type { Database } from './database';
 
 /*
- * The alert claims and their outbox (`Store.claimAlert` … `releaseAlerts`), each in the caller's
+ * The alert claims and their outbox (`Store.claimAlert` … `pruneAlertClaims`), each in the caller's
  * transaction. `now` is the lease clock's now (the database's on Postgres), as for delivery leases.
  */
 
@@ -70,4 +70,19 @@ export async function release(trx: Transaction<Database>, owner: string): Promis
     .where('owner', '=', owner)
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
+}
+
+/** At most `limit` claims, found through their time's index: one short statement however many have piled up. */
+export async function prune(trx: Transaction<Database>, beforeMs: number, limit: number): Promise<number> {
+  const old = trx
+    .selectFrom('alertClaims')
+    .select('key')
+    .where('claimedAtMs', '<', beforeMs)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('alertOutbox').select('alertOutbox.key').whereRef('alertOutbox.key', '=', 'alertClaims.key'))),
+    )
+    .orderBy('claimedAtMs')
+    .limit(limit);
+  const result = await trx.deleteFrom('alertClaims').where('key', 'in', old).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -207,7 +207,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 9,
-    name: 'alert outbox: an alert is kept until each target is done with it',
+    name: 'alert outbox: an alert is kept until each target is done with it; old claims are pruned',
     async up(trx) {
       await trx.schema
         .createTable('alert_outbox')
@@ -221,6 +221,8 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
       // Each runner's periodic hold finds its own rows.
       await trx.schema.createIndex('alert_outbox_owner_idx').on('alert_outbox').columns(['owner', 'claimed_at_ms']).execute();
+      // Pruning finds old claims by time.
+      await trx.schema.createIndex('alert_claims_claimed_idx').on('alert_claims').column('claimed_at_ms').execute();
     },
   },
 ];

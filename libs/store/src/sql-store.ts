@@ -900,6 +900,10 @@ export abstract class SqlStore implements Store {
     return this.write((trx) => alertOutbox.release(trx, owner));
   }
 
+  pruneAlertClaims(beforeMs: number, limit: number): Promise<number> {
+    return this.write((trx) => alertOutbox.prune(trx, beforeMs, limit));
+  }
+
   /**
    * Merges counter rows the database no longer adds to (see `foldCounts`). Runs at each `stats` and every
    * FOLD_EVERY writes, so the rows stay few even when nobody reads them; a failure only postpones it.

@@ -77,5 +77,23 @@ export function describeAlertContract(open: () => Promise<Store>): void {
       const restarted = await open();
       expect(await hold(restarted, 'runner-c', T0 + LEASE_MS)).toEqual([expect.objectContaining({ key: 'paused:ct:1', target: 0 })]);
     });
+
+    it('prunes old claims whose alert is sent, at most `limit` at a time, and keeps unsent and newer ones', async () => {
+      const store = await open();
+      for (let i = 0; i < 5; i++) await store.claimAlert(claimOf(`dead:ct:${i}`, { nowMs: T0 + i, targets: 0 }));
+      await store.claimAlert(claimOf('paused:ct:unsent', { nowMs: T0, targets: 1 }));
+      expect(await store.pruneAlertClaims(T0 + 3, 2)).toBe(2);
+      expect(await store.pruneAlertClaims(T0 + 3, 2)).toBe(1);
+      expect(await store.pruneAlertClaims(T0 + 3, 2)).toBe(0);
+      // A pruned key may be claimed again; the others are still claimed.
+      expect(await store.claimAlert(claimOf('dead:ct:0', { nowMs: T0 + 10, targets: 0 }))).toBe(true);
+      expect(await store.claimAlert(claimOf('dead:ct:3', { targets: 0 }))).toBe(false);
+      expect(await store.claimAlert(claimOf('paused:ct:unsent', { targets: 0 }))).toBe(false);
+
+      // Once every target is done with it, an old claim goes too.
+      await store.alertSent('paused:ct:unsent', 0);
+      expect(await store.pruneAlertClaims(T0 + 3, 10)).toBe(1);
+      expect(await store.claimAlert(claimOf('paused:ct:unsent', { targets: 0 }))).toBe(true);
+    });
   });
 }

@@ -48,4 +48,14 @@ export class MemoryAlerts {
     }
     return released;
   }
+
+  prune(beforeMs: number, limit: number): number {
+    const unsent = new Set([...this.outbox.values()].map((row) => row.key));
+    const old = [...this.claims]
+      .filter(([key, claimedAtMs]) => claimedAtMs < beforeMs && !unsent.has(key))
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit);
+    for (const [key] of old) this.claims.delete(key);
+    return old.length;
+  }
 }

@@ -339,6 +339,11 @@ export class MemoryStore implements Store {
     return this.database.alerts.release(owner);
   }
 
+  async pruneAlertClaims(beforeMs: number, limit: number): Promise<number> {
+    this.open();
+    return this.database.alerts.prune(beforeMs, limit);
+  }
+
   async destinationPauses(destinationId?: string): Promise<DestinationPause[]> {
     this.open();
     return [...this.database.pauses.values()]
