@@ -148,7 +148,7 @@ export interface DeliveryUpdate {
   readonly deliveryId: string;
   /** Where the attempt leads (see COMPLETIONS): only a delivery still in flight under the caller's lease changes. */
   readonly state: CompletedState;
-  /** For `pending`: when to try again. */
+  /** For `pending`: when to try again. On Postgres its delay (`nextAttemptAtMs - nowMs`) counts from the database's now (see `lease`). */
   readonly nextAttemptAtMs?: number;
   /** Whether a request was made for it (adds one to `attempts` and appends to its attempt log). */
   readonly attempt?: AttemptRecord;
@@ -284,8 +284,9 @@ export interface Store {
   /**
    * Takes up to `limit` due deliveries (and expired leases) of one destination, oldest first, up to
    * `maxBytes` of bodies. An expired lease taken over counts as an interrupted attempt; the
-   * `MAX_INTERRUPTIONS`th in a row makes the delivery dead instead of leased. On Postgres, expiry is judged
-   * and `leaseUntilMs` set by the database's clock, so runners with skewed clocks agree.
+   * `MAX_INTERRUPTIONS`th in a row makes the delivery dead instead of leased. On Postgres, expiry and due
+   * times are judged, and `leaseUntilMs` and every due time set, by the database's clock, so runners with
+   * skewed clocks agree.
    */
   lease(request: LeaseRequest): Promise<LeasedDelivery[]>;
   /**
