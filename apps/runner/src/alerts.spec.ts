@@ -5,7 +5,8 @@ import { systemClock } from '@ferry/core';
 import { pending, testEvent } from '@ferry/core/testing';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
-import { AlertService, type Alert, type AlertTuning } from './alerts';
+import type { AlertTuning } from './alert-target';
+import { ALERT_CLAIMS_KEPT_MS, AlertService, type Alert } from './alerts';
 import { RUNNER_TOKENS } from './container';
 import {
   captureLogs,
@@ -76,7 +77,7 @@ const jsonAlerts = (receiver: Receiver, kind?: Alert['kind']): Alert[] =>
 const slackTexts = (receiver: Receiver): string[] =>
   receiver.received.filter((entry) => entry.path === SLACK_PATH).map((entry) => (JSON.parse(entry.body) as { text: string }).text);
 
-const FAST_ALERTS: AlertTuning = { timeoutMs: 2_000, attempts: 3, backoffMs: 10 };
+const FAST_ALERTS: AlertTuning = { timeoutMs: 2_000, attempts: 3, backoffMs: 10, leaseMs: 60_000 };
 
 let dir: TempDir;
 let fake: FakeCleverTap;
@@ -187,7 +188,9 @@ describe('alerts (SPEC §10)', () => {
     await waitFor('the resume alert', () => jsonAlerts(receiver, 'resumed').length > 0);
     await runner.runner.alerts.idle();
     expect(jsonAlerts(receiver, 'resumed')).toHaveLength(1);
-    expect(runner.logs.entries()).toEqual(expect.arrayContaining([expect.objectContaining({ msg: 'alert not delivered', target: 1 })]));
+    expect(runner.logs.entries()).toEqual(
+      expect.arrayContaining([expect.objectContaining({ msg: 'alert not delivered', target: 'alerts.targets[1] (json)' })]),
+    );
 
     // A receiver that never answers: alerts wait on their own queue while deliveries go out.
     receiver.answer = () => undefined;
@@ -197,6 +200,117 @@ describe('alerts (SPEC §10)', () => {
     expect((await runner.postWebhook(webhookBody('renewal', { id: 'while-hanging' }))).status).toBe(200);
     await waitFor('the delivery, while the alert hangs', () => fake.records().length === 1);
     expect(runner.logs.text()).not.toContain(SLACK_PATH);
+  });
+
+  it('sends to each target on its own: one that never answers delays only its own alerts', async () => {
+    const hanging = await startReceiver();
+    hanging.answer = () => undefined;
+    try {
+      const config = alertingConfig();
+      const targets = [
+        { url: `${hanging.url}/json`, format: 'json' as const },
+        { url: `${receiver.url}/json`, format: 'json' as const },
+      ];
+      // A timeout far longer than the test: the hanging target's first request never ends while it runs.
+      const runner = await start({ ...config, alerts: { ...config.alerts, targets } }, { ...FAST_ALERTS, timeoutMs: 600_000, attempts: 1 });
+      await runner.admin('POST', `/destinations/${DESTINATION}/pause`, { reason: 'first' });
+      await waitFor('the pause alert at the answering target', () => jsonAlerts(receiver, 'paused').length === 1);
+      await runner.admin('POST', `/destinations/${DESTINATION}/resume`);
+      await waitFor('the resume alert at the answering target', () => jsonAlerts(receiver, 'resumed').length === 1);
+
+      expect(jsonAlerts(receiver).map((alert) => alert.kind)).toEqual(['paused', 'resumed']);
+      // The hanging target got the first alert and is still holding it; the second waits behind it.
+      expect(hanging.received.map((entry) => (JSON.parse(entry.body) as Alert).kind)).toEqual(['paused']);
+    } finally {
+      await hanging.close();
+    }
+  });
+
+  it('keeps an alert a runner stopped before it could send, and the next start sends it, once', async () => {
+    receiver.answer = () => 503; // the receiver is down
+    // Retries far apart: the runner stops while the alert waits for its next try.
+    const runner = await start(alertingConfig(), { ...FAST_ALERTS, attempts: 5, backoffMs: 600_000 });
+    await runner.admin('POST', `/destinations/${DESTINATION}/pause`, { reason: 'while the receiver is down' });
+    await waitFor('the first try at each target', () => receiver.received.length === 2);
+    await runner.runner.close();
+    expect(runner.logs.entries()).toEqual(
+      expect.arrayContaining([expect.objectContaining({ msg: 'alert not sent before the stop: the next start sends it' })]),
+    );
+
+    receiver.answer = () => 200; // back up
+    const triedWhileDown = receiver.received.length;
+    const restarted = await start();
+    await waitFor('the kept alert at both targets', () => receiver.received.length === triedWhileDown + 2);
+    await restarted.runner.alerts.idle();
+    const sentAfter = receiver.received.slice(triedWhileDown);
+    expect(sentAfter.map((entry) => entry.path).sort()).toEqual(['/json', SLACK_PATH].sort());
+    expect(JSON.parse(sentAfter.find((entry) => entry.path === '/json')!.body)).toMatchObject({
+      kind: 'paused',
+      reason: 'while the receiver is down',
+    });
+
+    // Sent: a further restart sends nothing again.
+    await restarted.runner.close();
+    const again = await start();
+    await waitFor('the second restart to see the pause', () => again.runner.dispatcher.status()[0]?.state === 'paused');
+    await again.runner.alerts.idle();
+    expect(receiver.received).toHaveLength(triedWhileDown + 2);
+  });
+
+  it('never shows any part of a target URL, its host included, when the target cannot be reached', async () => {
+    // Every part of this URL is a secret; the host cannot resolve (.invalid), so the request fails by name.
+    const parts = ['alert-user-3f9a', 'alert-pass-8c1d', 'alert-host-secret-5e2b', 'hook-path-secret-77', 'query-secret-19'];
+    const url = `http://${parts[0]}:${parts[1]}@${parts[2]}.invalid/${parts[3]}?token=${parts[4]}`;
+    const config = alertingConfig();
+    const runner = await start(
+      { ...config, alerts: { ...config.alerts, targets: [{ url, format: 'json' }] } },
+      { ...FAST_ALERTS, attempts: 2 },
+    );
+    await runner.admin('POST', `/destinations/${DESTINATION}/pause`, { reason: 'unreachable target' });
+    await waitFor('the failed alert', () => runner.logs.entries().find((entry) => entry.msg === 'alert not delivered'));
+    expect(runner.logs.entries()).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          msg: 'alert not delivered',
+          target: 'alerts.targets[0] (json)',
+          attempts: 2,
+          problem: expect.any(String),
+        }),
+      ]),
+    );
+    await runner.runner.close();
+    const everything = runner.logs.text();
+    for (const part of parts) expect(everything).not.toContain(part);
+  });
+
+  it('prunes claims older than it keeps them, so alert_claims stays bounded', async () => {
+    const store = await openStore(`sqlite:${path.join(dir.path, 'claims.db')}`);
+    const alerts = new AlertService({
+      config: {
+        alerts: { targets: [{ url: `${receiver.url}/json`, format: 'json' }], intervalMinutes: 5, pendingMinutes: 15 },
+        destinations: [],
+      },
+      store,
+      clock: systemClock,
+      logger: createLogger({ level: 'debug', secrets: [], stream: captureLogs().stream }),
+      redact: (text) => text,
+      tuning: FAST_ALERTS,
+    });
+    const claim = (key: string, nowMs: number) =>
+      store.claimAlert({ key, alert: '{}', targets: 0, owner: 'earlier-runner', nowMs, leaseMs: 60_000 });
+    try {
+      const now = Date.now();
+      expect(await claim('dead:ct:old', now - ALERT_CLAIMS_KEPT_MS - 60_000)).toBe(true);
+      expect(await claim('dead:ct:recent', now - 60_000)).toBe(true);
+      alerts.check();
+      await alerts.idle();
+      // The old key is forgotten (it could be claimed again); the recent one still keeps a restart from repeating it.
+      expect(await claim('dead:ct:old', now)).toBe(true);
+      expect(await claim('dead:ct:recent', now)).toBe(false);
+    } finally {
+      await alerts.stop();
+      await store.close();
+    }
   });
 
   it('reports a backlog older than alerts.pendingMinutes once, until it clears', async () => {
@@ -264,6 +378,29 @@ const databaseUrl = postgresFor('alerts on Postgres');
         await waitFor('both runners to see the resume', () => runner.runner.dispatcher.status()[0]?.state === 'running');
       await Promise.all([a.runner.alerts.idle(), b.runner.alerts.idle()]);
       expect(jsonAlerts(receiver).map((alert) => alert.kind)).toEqual(['paused', 'resumed']);
+    });
+
+    it('has another runner send, once, the alert a stopped runner could not', async () => {
+      const config = alertingConfig({ store: { url: schema.url } });
+      // Short leases, so a runner looks for released alerts every second.
+      const tuning = { ...FAST_ALERTS, attempts: 5, backoffMs: 600_000, leaseMs: 3_000 };
+      receiver.answer = () => 503; // the receiver is down
+      const a = await start(config, tuning);
+      expect((await a.admin('POST', `/destinations/${DESTINATION}/pause`, { reason: 'receiver down' })).status).toBe(200);
+      await waitFor('the first try at each target', () => receiver.received.length === 2);
+      // A second runner sees the same pause, but the alert is the first runner's to send.
+      const b = await start(config, tuning);
+      await waitFor('the second runner to see the pause', () => b.runner.dispatcher.status()[0]?.state === 'paused');
+      await b.runner.alerts.idle();
+      expect(receiver.received).toHaveLength(2);
+
+      receiver.answer = () => 200;
+      await a.runner.close();
+      await waitFor('the released alert at both targets', () => receiver.received.length === 4);
+      await b.runner.alerts.idle();
+      const sent = receiver.received.slice(2);
+      expect(sent.map((entry) => entry.path).sort()).toEqual(['/json', SLACK_PATH].sort());
+      expect(JSON.parse(sent.find((entry) => entry.path === '/json')!.body)).toMatchObject({ kind: 'paused', reason: 'receiver down' });
     });
   },
 );

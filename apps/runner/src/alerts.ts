@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Agent, request } from 'undici';
-import type { Clock, Logger, Store } from '@ferry/core';
+import { Agent } from 'undici';
+import type { Clock, Logger, Store, UnsentAlert } from '@ferry/core';
 import type { DestinationStatus, EngineObserver } from '@ferry/engine';
+import { AlertTarget, DEFAULT_ALERT_TUNING, MAX_WAITING, type AlertTuning } from './alert-target';
 import type { RunnerConfig } from './config';
 
 export type AlertKind = 'paused' | 'resumed' | 'dead' | 'pending';
@@ -22,20 +24,12 @@ export interface Alert {
   readonly oldestPendingMinutes?: number;
 }
 
-/** How alerts are sent; the defaults suit production, tests shorten them. */
-export interface AlertTuning {
-  /** Timeout of one POST. */
-  readonly timeoutMs: number;
-  /** Tries per target and alert. */
-  readonly attempts: number;
-  /** Wait before the first retry, doubled for each further one. */
-  readonly backoffMs: number;
-}
-
-export const DEFAULT_ALERT_TUNING: AlertTuning = { timeoutMs: 5_000, attempts: 3, backoffMs: 1_000 };
-
-/** Alerts waiting beyond this are dropped (and logged): a receiver that is down must not grow memory. */
+/** Alerts raised but not yet claimed beyond this are dropped (and logged): a store that is slow must not grow memory. */
 const MAX_QUEUED = 100;
+
+/** Claims are kept this long, so a restart does not repeat an alert; older ones are pruned, PRUNE_LIMIT per check. */
+export const ALERT_CLAIMS_KEPT_MS = 30 * 24 * 3_600_000;
+const PRUNE_LIMIT = 500;
 
 export interface AlertDeps {
   readonly config: Pick<RunnerConfig, 'alerts' | 'destinations'>;
@@ -54,9 +48,12 @@ interface DeadGroup {
 
 /**
  * SPEC §10: alerts on pauses, resumes, dead deliveries and old backlogs. It hears the engine as an observer
- * (synchronous calls that only note what happened) and sends from a queue of its own, so a slow or failing
- * receiver never delays a delivery. Before sending, each alert's key is claimed in the store: of several
- * runners sharing a database that see the same pause, backlog or interval's dead deliveries, one sends it.
+ * (synchronous calls that only note what happened) and sends from queues of its own, so a slow or failing
+ * receiver never delays a delivery. Each alert's key is claimed in the store first: of several runners
+ * sharing a database that see the same pause, backlog or interval's dead deliveries, one sends it. The
+ * store keeps the alert for each target until that target is done with it (`AlertTarget`), held by this
+ * runner under a lease it renews: one left unsent at a stop is released, and one a crashed runner held is
+ * taken over once its lease runs out, by another runner or the next start.
  */
 export class AlertService implements EngineObserver {
   private readonly tuning: AlertTuning;
@@ -64,6 +61,9 @@ export class AlertService implements EngineObserver {
   private readonly pendingMs: number;
   private readonly log: Logger;
   private readonly agent: Agent;
+  /** This service as the holder of its alerts in the store. */
+  private readonly owner = `alerts-${randomUUID()}`;
+  private readonly targets: AlertTarget[];
   /** Ends the requests and backoffs still going when stop() has waited long enough. */
   private readonly aborter = new AbortController();
   /** Per destination: dead deliveries not reported yet. */
@@ -72,9 +72,10 @@ export class AlertService implements EngineObserver {
   private readonly pausedSince = new Map<string, number>();
   /** Destinations whose backlog was over the threshold at the last check: reported once until it drops below. */
   private readonly overdue = new Set<string>();
+  /** The store work (claims, holds, backlog checks), in order: a pause's alert is queued before its resume's. */
   private queue: Promise<void> = Promise.resolve();
   private queued = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
   constructor(private readonly deps: AlertDeps) {
@@ -83,27 +84,45 @@ export class AlertService implements EngineObserver {
     this.intervalMs = Math.round(deps.config.alerts.intervalMinutes * 60_000);
     this.pendingMs = Math.round(deps.config.alerts.pendingMinutes * 60_000);
     this.log = deps.logger.child({ component: 'alerts' });
+    this.targets = deps.config.alerts.targets.map(
+      (target, index) =>
+        new AlertTarget({
+          index,
+          target,
+          tuning: this.tuning,
+          agent: this.agent,
+          signal: this.aborter.signal,
+          stopping: () => this.stopped,
+          log: this.log,
+          done: (key) => deps.store.alertSent(key, index),
+        }),
+    );
   }
 
   private get enabled(): boolean {
-    return this.deps.config.alerts.targets.length > 0 && !this.stopped;
+    return this.targets.length > 0 && !this.stopped;
   }
 
-  /** Checks at once, then every `alerts.intervalMinutes`. */
+  /** Takes up the alerts left unsent (a stop, a crash), checks at once, then every `alerts.intervalMinutes`. */
   start(): void {
-    if (!this.enabled || this.timer) return;
-    this.timer = setInterval(() => this.check(), this.intervalMs);
+    if (!this.enabled || this.timers.length > 0) return;
+    this.timers.push(
+      setInterval(() => this.check(), this.intervalMs),
+      setInterval(() => this.enqueue(() => this.hold()), Math.max(1, Math.floor(this.tuning.leaseMs / 3))),
+    );
+    this.enqueue(() => this.hold());
     this.check();
   }
 
   /**
    * Stops checking and reports the dead deliveries noted so far. Alerts queued get one request timeout to
    * go out, without retries; then what is still being sent is abandoned, so a receiver that hangs cannot
-   * hold up a shutdown for longer.
+   * hold up a shutdown for longer. What was not sent is released in the store, for the next start.
    */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    if (this.enabled) this.reportDead();
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    const wasEnabled = this.enabled;
+    if (wasEnabled) this.reportDead();
     this.stopped = true;
     const abandon = delay(this.tuning.timeoutMs, undefined, { ref: false, signal: this.aborter.signal }).then(
       () => this.aborter.abort(),
@@ -112,15 +131,26 @@ export class AlertService implements EngineObserver {
     await this.idle();
     this.aborter.abort();
     await abandon;
+    if (wasEnabled) {
+      await this.deps.store
+        .releaseAlerts(this.owner)
+        .catch((error: unknown) =>
+          this.log.warn(
+            { error: this.deps.redact(String((error as Error)?.message ?? error)) },
+            'could not release unsent alerts; another runner takes them once their lease runs out',
+          ),
+        );
+    }
     await this.agent.close();
   }
 
-  /** Resolves once every alert queued so far has been sent or given up. */
+  /** Resolves once every alert raised so far has been sent, given up, or left for later. */
   async idle(): Promise<void> {
     let seen: Promise<void> | undefined;
     while (seen !== this.queue) {
       seen = this.queue;
       await seen;
+      await Promise.all(this.targets.map((target) => target.idle()));
     }
   }
 
@@ -151,11 +181,12 @@ export class AlertService implements EngineObserver {
     else this.dead.set(destinationId, { count, firstError });
   }
 
-  /** Reports the dead deliveries noted since the last report, and backlogs over the threshold. */
+  /** Reports the dead deliveries noted since the last report and backlogs over the threshold; prunes old claims. */
   check(): void {
     if (!this.enabled) return;
     this.reportDead();
     this.enqueue(() => this.checkBacklogs());
+    this.enqueue(() => this.pruneClaims());
   }
 
   /** One alert per destination with dead deliveries, keyed by the interval, so runners sharing a store send one. */
@@ -189,7 +220,7 @@ export class AlertService implements EngineObserver {
       const minutes = Math.floor(ageMs / 60_000);
       const text = `Ferry: the oldest pending delivery to ${destinationId} has waited ${minutes} minutes (alerts.pendingMinutes: ${this.deps.config.alerts.pendingMinutes}).`;
       // Keyed by when that delivery fell due, which every runner reads alike from the store.
-      await this.send(`pending:${destinationId}:${nowMs - ageMs}`, {
+      await this.claim(`pending:${destinationId}:${nowMs - ageMs}`, {
         kind: 'pending',
         destinationId,
         text,
@@ -199,7 +230,7 @@ export class AlertService implements EngineObserver {
   }
 
   private raise(key: string, alert: Omit<Alert, 'source' | 'at'>, lost?: () => void): void {
-    this.enqueue(() => this.send(key, alert, lost));
+    this.enqueue(() => this.claim(key, alert, lost));
   }
 
   private enqueue(job: () => Promise<void>): void {
@@ -216,48 +247,38 @@ export class AlertService implements EngineObserver {
       });
   }
 
-  /** Claims the alert's key, then posts it to every target; `lost`: another runner claimed it first. */
-  private async send(key: string, fields: Omit<Alert, 'source' | 'at'>, lost?: () => void): Promise<void> {
+  /** Claims the alert's key, then queues it to every target; `lost`: another runner claimed it first. */
+  private async claim(key: string, fields: Omit<Alert, 'source' | 'at'>, lost?: () => void): Promise<void> {
     const nowMs = this.deps.clock.now();
-    if (!(await this.deps.store.claimAlert(key, nowMs))) {
+    const alert = JSON.stringify({ source: 'ferry', ...fields, at: new Date(nowMs).toISOString() } satisfies Alert);
+    const targets = this.targets.length;
+    if (!(await this.deps.store.claimAlert({ key, alert, targets, owner: this.owner, nowMs, leaseMs: this.tuning.leaseMs }))) {
       lost?.();
       return;
     }
-    const alert: Alert = { source: 'ferry', ...fields, at: new Date(nowMs).toISOString() };
-    await Promise.all(this.deps.config.alerts.targets.map((target, index) => this.post(index, target, alert)));
+    this.targets.forEach((target, index) => target.offer({ key, target: index, alert }));
   }
 
-  private async post(index: number, target: RunnerConfig['alerts']['targets'][number], alert: Alert): Promise<void> {
-    const body = JSON.stringify(target.format === 'slack' ? { text: alert.text } : alert);
-    const { attempts, backoffMs, timeoutMs } = this.tuning;
-    // The URL is a secret: logs name the target by its place in alerts.targets.
-    const where = { target: index, kind: alert.kind, destinationId: alert.destinationId };
-    for (let attempt = 1; ; attempt++) {
-      let problem: string;
-      let retryable = true;
-      try {
-        const response = await request(target.url, {
-          method: 'POST',
-          body,
-          headers: { 'content-type': 'application/json' },
-          dispatcher: this.agent,
-          signal: this.aborter.signal,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        await response.body.dump();
-        if (response.statusCode >= 200 && response.statusCode < 300) return;
-        problem = `HTTP ${response.statusCode}`;
-        // Refused (a wrong URL, a revoked hook): another try cannot help.
-        retryable = response.statusCode === 429 || response.statusCode >= 500;
-      } catch (error) {
-        problem = this.deps.redact((error as Error)?.message ?? String(error));
-      }
-      if (!retryable || attempt >= attempts || this.stopped) {
-        this.log.error({ ...where, attempts: attempt, problem }, 'alert not delivered');
-        return;
-      }
-      await delay(backoffMs * 2 ** (attempt - 1), undefined, { signal: this.aborter.signal }).catch(() => undefined);
-    }
+  /** Renews this runner's hold on its unsent alerts, takes those left unsent by a stop or a crash, and queues them. */
+  private async hold(): Promise<void> {
+    const unsent = await this.deps.store.holdAlerts({
+      owner: this.owner,
+      nowMs: this.deps.clock.now(),
+      leaseMs: this.tuning.leaseMs,
+      limit: MAX_WAITING,
+    });
+    for (const alert of unsent) await this.offer(alert);
+  }
+
+  private async offer(alert: UnsentAlert): Promise<void> {
+    const target = this.targets[alert.target];
+    if (target) return target.offer(alert);
+    // Raised when alerts.targets was longer: the target it was for is gone.
+    this.log.warn({ target: `alerts.targets[${alert.target}]` }, 'alert dropped: its target is no longer configured');
+    await this.deps.store.alertSent(alert.key, alert.target);
+  }
+
+  private async pruneClaims(): Promise<void> {
+    await this.deps.store.pruneAlertClaims(this.deps.clock.now() - ALERT_CLAIMS_KEPT_MS, PRUNE_LIMIT);
   }
 }

@@ -8,7 +8,8 @@ import { Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions }
 import { decodeStoredRevenueCatWebhook } from '@ferry/revenuecat';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
-import { AlertService, DEFAULT_ALERT_TUNING, type AlertTuning } from './alerts';
+import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
+import { AlertService } from './alerts';
 import { configSecrets, parseConfig, retryPolicy, type ConfigInput, type RunnerConfig } from './config';
 import { createLogger, textRedactor, type PinoLogger } from './logging';
 import { RunnerMetrics } from './metrics';

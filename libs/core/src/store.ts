@@ -148,7 +148,7 @@ export interface DeliveryUpdate {
   readonly deliveryId: string;
   /** Where the attempt leads (see COMPLETIONS): only a delivery still in flight under the caller's lease changes. */
   readonly state: CompletedState;
-  /** For `pending`: when to try again. */
+  /** For `pending`: when to try again. On Postgres its delay (`nextAttemptAtMs - nowMs`) counts from the database's now (see `lease`). */
   readonly nextAttemptAtMs?: number;
   /** Whether a request was made for it (adds one to `attempts` and appends to its attempt log). */
   readonly attempt?: AttemptRecord;
@@ -249,6 +249,33 @@ export interface DestinationPause {
   readonly setBy: string;
 }
 
+/** An alert to claim, and to keep until each of its targets is done with it. */
+export interface AlertClaim {
+  readonly key: string;
+  /** The alert as JSON text, already redacted: kept until it is sent, so it must carry no secret. */
+  readonly alert: string;
+  /** How many targets it goes to: each of 0 … targets - 1 gets it once. */
+  readonly targets: number;
+  /** The runner sending it: it holds the alert for `leaseMs`, and renews that with `holdAlerts`. */
+  readonly owner: string;
+  readonly nowMs: number;
+  readonly leaseMs: number;
+}
+
+export interface AlertHold {
+  readonly owner: string;
+  readonly nowMs: number;
+  readonly leaseMs: number;
+  readonly limit: number;
+}
+
+/** An alert one target is not done with yet. */
+export interface UnsentAlert {
+  readonly key: string;
+  readonly target: number;
+  readonly alert: string;
+}
+
 export interface Store {
   /** Creates or upgrades the schema; safe when several runners start at once. */
   migrate(): Promise<void>;
@@ -257,8 +284,9 @@ export interface Store {
   /**
    * Takes up to `limit` due deliveries (and expired leases) of one destination, oldest first, up to
    * `maxBytes` of bodies. An expired lease taken over counts as an interrupted attempt; the
-   * `MAX_INTERRUPTIONS`th in a row makes the delivery dead instead of leased. On Postgres, expiry is judged
-   * and `leaseUntilMs` set by the database's clock, so runners with skewed clocks agree.
+   * `MAX_INTERRUPTIONS`th in a row makes the delivery dead instead of leased. On Postgres, expiry and due
+   * times are judged, and `leaseUntilMs` and every due time set, by the database's clock, so runners with
+   * skewed clocks agree.
    */
   lease(request: LeaseRequest): Promise<LeasedDelivery[]>;
   /**
@@ -342,9 +370,25 @@ export interface Store {
   /**
    * Claims an alert by its key (e.g. `paused:ct:1700000000000`): true for the first claim of the key on
    * this database, false for every later one, from any store sharing it. Atomic, so of several runners
-   * that see the same event exactly one sends its alert.
+   * that see the same event exactly one sends its alert. The first claim also keeps the alert for each
+   * target, held by its owner, until `alertSent` (see `holdAlerts`).
    */
-  claimAlert(key: string, nowMs: number): Promise<boolean>;
+  claimAlert(claim: AlertClaim): Promise<boolean>;
+  /**
+   * Renews the leases of the alerts `owner` holds and takes the unsent ones no runner holds (released at a
+   * stop, or whose holder's lease ran out: it crashed); answers up to `limit` of those it now holds, oldest
+   * first. On Postgres, leases are judged and set by the database's clock, as deliveries' are.
+   */
+  holdAlerts(hold: AlertHold): Promise<UnsentAlert[]>;
+  /** One target is done with an alert (it accepted it, or it was given up on): it is not sent there again. */
+  alertSent(key: string, target: number): Promise<void>;
+  /** Lets go of the unsent alerts `owner` holds, for the next start or another runner to send. Answers how many. */
+  releaseAlerts(owner: string): Promise<number>;
+  /**
+   * Forgets up to `limit` claims made before `beforeMs` whose alert every target is done with (their keys
+   * could be claimed again); unsent ones stay. Answers how many it removed.
+   */
+  pruneAlertClaims(beforeMs: number, limit: number): Promise<number>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -12,6 +12,7 @@ export interface Database {
   subscriptionStateMarks: SubscriptionStateMarksTable;
   destinationPauses: DestinationPausesTable;
   alertClaims: AlertClaimsTable;
+  alertOutbox: AlertOutboxTable;
   deliveryCounts: DeliveryCountsTable;
   eventCounts: EventCountsTable;
   eventUsers: EventUsersTable;
@@ -83,10 +84,22 @@ export interface DestinationPausesTable {
   setBy: string;
 }
 
-/** One row per alert sent: the key a runner claimed before sending it (so no other runner sends it too). */
+/** One row per alert raised: the key a runner claimed before sending it (so no other runner sends it too). */
 export interface AlertClaimsTable {
   key: string;
   claimedAtMs: number;
+}
+
+/** One row per alert and target not done with it yet, held by the runner sending it (migration 9). */
+export interface AlertOutboxTable {
+  key: string;
+  target: number;
+  /** The alert as JSON text. */
+  alert: string;
+  claimedAtMs: number;
+  /** The runner sending it; null once released (at a stop), for the next to take. */
+  owner: string | null;
+  leaseUntilMs: number | null;
 }
 
 /**

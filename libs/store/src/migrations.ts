@@ -205,6 +205,26 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 9,
+    name: 'alert outbox: an alert is kept until each target is done with it; old claims are pruned',
+    async up(trx) {
+      await trx.schema
+        .createTable('alert_outbox')
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('target', 'integer', (c) => c.notNull())
+        .addColumn('alert', 'text', (c) => c.notNull())
+        .addColumn('claimed_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('owner', 'text')
+        .addColumn('lease_until_ms', 'bigint')
+        .addPrimaryKeyConstraint('alert_outbox_pkey', ['key', 'target'])
+        .execute();
+      // Each runner's periodic hold finds its own rows.
+      await trx.schema.createIndex('alert_outbox_owner_idx').on('alert_outbox').columns(['owner', 'claimed_at_ms']).execute();
+      // Pruning finds old claims by time.
+      await trx.schema.createIndex('alert_claims_claimed_idx').on('alert_claims').column('claimed_at_ms').execute();
+    },
+  },
 ];
 
 /**

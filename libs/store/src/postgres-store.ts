@@ -43,6 +43,9 @@ export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = {
   keepAliveDelayMs: 10_000,
 };
 
+/** How far the database's clock is ahead of this process's, in whole milliseconds rounded to seconds (see `leaseClock`). */
+const clockOffset = () => sql<number>`(round((extract(epoch from now()) * 1000 - ${Date.now()}::numeric) / 1000) * 1000)::bigint`;
+
 /** How much longer than the server's statement timeout the client waits for an answer. */
 const CLIENT_GRACE_MS = 1_000;
 
@@ -103,7 +106,7 @@ export class PostgresStore extends SqlStore {
    * move it; a caller's clock deliberately apart from the process's (a test's) keeps its offset.
    */
   protected leaseClock(nowMs: number): RawBuilder<number> {
-    return sql<number>`(${nowMs}::bigint + round((extract(epoch from now()) * 1000 - ${Date.now()}::numeric) / 1000) * 1000)::bigint`;
+    return sql<number>`(${nowMs}::bigint + ${clockOffset()})::bigint`;
   }
 
   /** Held until the batch's transaction ends; a runner that finds it taken stands aside until its next round. */
@@ -151,7 +154,8 @@ export class PostgresStore extends SqlStore {
    * One statement for the whole group (its rows passed as arrays and unnested): one round trip instead of one
    * per table and chunk. Events are numbered from the sequence in arrival order (several runners insert at
    * once) and inserted in id order, so runners inserting overlapping groups lock rows in the same order; an
-   * event already stored inserts nothing, and neither do its deliveries and user keys.
+   * event already stored inserts nothing, and neither do its deliveries and user keys. Deliveries fall due
+   * by the database's clock, as every due time here does (see `leaseClock`).
    */
   protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
     const events = rows.map(({ event, nowMs, arrival }) => ({ ...eventValues(event), receivedAtMs: nowMs, arrival }));
@@ -176,7 +180,9 @@ export class PostgresStore extends SqlStore {
         ), planned as (
           insert into deliveries (id, event_id, destination_id, state, attempts, next_attempt_at_ms, lease_until_ms, lease_owner,
             window_start_ms, interruptions, last_status, last_error, delivered_at_ms, created_at_ms, updated_at_ms)
-          select * from unnest(${column(deliveries, 'id')}::text[], ${column(deliveries, 'eventId')}::text[],
+          select id, event_id, destination_id, state, attempts, next_attempt_at_ms + ${clockOffset()}, lease_until_ms, lease_owner,
+            window_start_ms, interruptions, last_status, last_error, delivered_at_ms, created_at_ms, updated_at_ms
+          from unnest(${column(deliveries, 'id')}::text[], ${column(deliveries, 'eventId')}::text[],
             ${column(deliveries, 'destinationId')}::text[], ${column(deliveries, 'state')}::text[], ${column(deliveries, 'attempts')}::int[],
             ${column(deliveries, 'nextAttemptAtMs')}::bigint[], ${column(deliveries, 'leaseUntilMs')}::bigint[],
             ${column(deliveries, 'leaseOwner')}::text[], ${column(deliveries, 'windowStartMs')}::bigint[],

@@ -3,6 +3,8 @@ import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuil
 import {
   allows,
   completionInto,
+  type AlertClaim,
+  type AlertHold,
   stateAfter,
   statesFrom,
   type AttemptRow,
@@ -26,6 +28,7 @@ import {
   type Store,
   type StoreStats,
   type StoredPauseCause,
+  type UnsentAlert,
 } from '@ferry/core';
 import {
   DESTINATION_REMOVED,
@@ -35,6 +38,7 @@ import {
   MAX_INTERRUPTIONS,
   StoreInputError,
 } from '@ferry/core';
+import * as alertOutbox from './alert-outbox';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
@@ -130,8 +134,9 @@ export abstract class SqlStore implements Store {
   protected abstract lockForMigration(trx: Transaction<Database>): Promise<void>;
 
   /**
-   * The moment `nowMs` on the clock leases are judged by (expiry, `leaseUntilMs`). SQLite has one runner,
-   * so its clock is the caller's; Postgres judges by the database's clock, so runners with skewed clocks agree.
+   * The moment `nowMs` on the clock leases and due times are judged by (expiry, `leaseUntilMs`, when a
+   * delivery falls due). SQLite has one runner, so its clock is the caller's; Postgres judges by the
+   * database's clock, so runners with skewed clocks agree.
    */
   protected abstract leaseClock(nowMs: number): RawBuilder<number>;
 
@@ -269,7 +274,7 @@ export abstract class SqlStore implements Store {
       } else {
         // Leases of crashed or stalled holders first: they have waited longest.
         await take('takeOver', 'leaseUntilMs', (eb) => eb('deliveries.leaseUntilMs', '<', now));
-        if (taken.length < limit && !full) await take('lease', 'nextAttemptAtMs', (eb) => eb('deliveries.nextAttemptAtMs', '<=', nowMs));
+        if (taken.length < limit && !full) await take('lease', 'nextAttemptAtMs', (eb) => eb('deliveries.nextAttemptAtMs', '<=', now));
       }
       const bodies = new Map<string, string>();
       for (const ids of chunks([...new Set(taken.map((d) => d.eventId))])) {
@@ -373,6 +378,7 @@ export abstract class SqlStore implements Store {
       else groups.set(key, { update, ids: [update.deliveryId] });
     }
     const lost: string[] = [];
+    const now = this.leaseClock(nowMs);
     await this.write(async (trx) => {
       for (const { update, ids } of groups.values()) {
         const { state, attempt } = update;
@@ -382,8 +388,14 @@ export abstract class SqlStore implements Store {
             .set((eb) => ({
               state,
               attempts: attempt ? eb('attempts', '+', 1) : undefined,
-              // Paused ones keep the time they fell due (probes take the oldest first); final states need none.
-              nextAttemptAtMs: state === 'pending' ? (update.nextAttemptAtMs ?? nowMs) : state === 'paused' ? undefined : null,
+              // Paused ones keep the time they fell due (probes take the oldest first); final states need none. A retry
+              // falls due its delay after the lease clock's now, so a runner's skewed clock cannot make it early or late.
+              nextAttemptAtMs:
+                state === 'pending'
+                  ? sql<number>`${now} + ${(update.nextAttemptAtMs ?? nowMs) - nowMs}`
+                  : state === 'paused'
+                    ? undefined
+                    : null,
               leaseUntilMs: null,
               leaseOwner: null,
               // Its holder finished the attempt: interruptions are counted in a row.
@@ -448,7 +460,7 @@ export abstract class SqlStore implements Store {
   }
 
   setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
-    return this.write((trx) => movePaused(trx, destinationId, paused, nowMs));
+    return this.write((trx) => movePaused(trx, destinationId, paused, nowMs, this.leaseClock(nowMs)));
   }
 
   pauseDestination(pause: DestinationPause): Promise<DestinationPause> {
@@ -466,7 +478,7 @@ export abstract class SqlStore implements Store {
             : oc.column('destinationId').doNothing(),
         )
         .execute();
-      await movePaused(trx, pause.destinationId, true, pause.sinceMs);
+      await movePaused(trx, pause.destinationId, true, pause.sinceMs, this.leaseClock(pause.sinceMs));
       return trx.selectFrom('destinationPauses').selectAll().where('destinationId', '=', pause.destinationId).executeTakeFirstOrThrow();
     });
   }
@@ -479,7 +491,7 @@ export abstract class SqlStore implements Store {
         .$if(cause !== undefined, (q) => q.where('cause', '=', cause!))
         .execute();
       const left = await trx.selectFrom('destinationPauses').selectAll().where('destinationId', '=', destinationId).executeTakeFirst();
-      if (!left) await movePaused(trx, destinationId, false, nowMs);
+      if (!left) await movePaused(trx, destinationId, false, nowMs, this.leaseClock(nowMs));
       return left;
     });
   }
@@ -655,7 +667,12 @@ export abstract class SqlStore implements Store {
     // event loop runs (webhooks, health checks) between batches.
     for await (const batch of byIds ? idBatches(deliveryIds, eventIds) : this.windowBatches(window)) {
       const result = await this.write((trx) =>
-        replayUpdate(trx, { batch, states, destinationId, window: byIds ? window : undefined }, nowMs).executeTakeFirst(),
+        replayUpdate(
+          trx,
+          { batch, states, destinationId, window: byIds ? window : undefined },
+          nowMs,
+          this.leaseClock(nowMs),
+        ).executeTakeFirst(),
       );
       replayed += Number(result.numUpdatedRows);
       onProgress?.(replayed);
@@ -717,7 +734,7 @@ export abstract class SqlStore implements Store {
           .set({
             destinationId: toDestinationId,
             state: stateAfter('reassignOrphan'),
-            nextAttemptAtMs: nowMs,
+            nextAttemptAtMs: this.leaseClock(nowMs),
             windowStartMs: nowMs,
             leaseUntilMs: null,
             leaseOwner: null,
@@ -880,16 +897,24 @@ export abstract class SqlStore implements Store {
     };
   }
 
-  async claimAlert(key: string, nowMs: number): Promise<boolean> {
-    // One statement: of two runners inserting the same key at once, the second inserts nothing.
-    const result = await this.write((trx) =>
-      trx
-        .insertInto('alertClaims')
-        .values({ key, claimedAtMs: nowMs })
-        .onConflict((oc) => oc.column('key').doNothing())
-        .executeTakeFirst(),
-    );
-    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  claimAlert(claim: AlertClaim): Promise<boolean> {
+    return this.write((trx) => alertOutbox.claim(trx, claim, this.leaseClock(claim.nowMs)));
+  }
+
+  holdAlerts(hold: AlertHold): Promise<UnsentAlert[]> {
+    return this.write((trx) => alertOutbox.hold(trx, hold, this.leaseClock(hold.nowMs)));
+  }
+
+  alertSent(key: string, target: number): Promise<void> {
+    return this.write((trx) => alertOutbox.sent(trx, key, target));
+  }
+
+  releaseAlerts(owner: string): Promise<number> {
+    return this.write((trx) => alertOutbox.release(trx, owner));
+  }
+
+  pruneAlertClaims(beforeMs: number, limit: number): Promise<number> {
+    return this.write((trx) => alertOutbox.prune(trx, beforeMs, limit));
   }
 
   /**
@@ -975,18 +1000,20 @@ export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCur
 /**
  * One replay batch: the batch's deliveries (by id on the primary key, or by event on the unique
  * (event, destination) index) in a replayable state. `window` filters id batches by their event's receipt.
+ * They fall due at `dueAtMs`: now on the lease clock.
  */
 export function replayUpdate(
   db: Queryable,
   replay: { batch: DeliveryFilter; states: readonly string[]; destinationId?: string; window?: ReplayWindow },
   nowMs: number,
+  dueAtMs: number | RawBuilder<number> = nowMs,
 ) {
   const { batch, states, destinationId, window } = replay;
   return db
     .updateTable('deliveries')
     .set({
       state: stateAfter('replay'),
-      nextAttemptAtMs: nowMs,
+      nextAttemptAtMs: dueAtMs,
       windowStartMs: nowMs,
       leaseUntilMs: null,
       leaseOwner: null,
@@ -1054,12 +1081,21 @@ export function orphanPage(
     .limit(CHUNK);
 }
 
-/** A destination's pending deliveries to paused, or paused back to pending (due at once); answers how many moved. */
-async function movePaused(trx: Transaction<Database>, destinationId: string, paused: boolean, nowMs: number): Promise<number> {
+/**
+ * A destination's pending deliveries to paused, or paused back to pending, due at `dueAtMs` (now on the lease
+ * clock); answers how many moved.
+ */
+async function movePaused(
+  trx: Transaction<Database>,
+  destinationId: string,
+  paused: boolean,
+  nowMs: number,
+  dueAtMs: number | RawBuilder<number>,
+): Promise<number> {
   const transition = paused ? 'pause' : 'resume';
   const result = await trx
     .updateTable('deliveries')
-    .set({ state: stateAfter(transition), nextAttemptAtMs: paused ? undefined : nowMs, updatedAtMs: nowMs })
+    .set({ state: stateAfter(transition), nextAttemptAtMs: paused ? undefined : dueAtMs, updatedAtMs: nowMs })
     .where('destinationId', '=', destinationId)
     .where('state', 'in', statesFrom(transition))
     .executeTakeFirst();

@@ -375,6 +375,54 @@ describeIfPostgres(
         await onSkewedClock(-10 * 60_000, (nowMs) => slow.renewLeases({ deliveryIds: [held.id], owner: 'slow', nowMs, leaseMs: 60_000 }));
         expect(await onSkewedClock(10 * 60_000, (nowMs) => lease(right, 'fast', nowMs))).toEqual([]);
       });
+
+      /** Milliseconds from the database's now until the delivery of `eventId` falls due. */
+      async function dueInMs(eventId: string): Promise<number> {
+        const { rows } = await admin.query(
+          `select next_attempt_at_ms - extract(epoch from now()) * 1000 as "dueInMs" from ${schema}.deliveries where event_id = $1`,
+          [eventId],
+        );
+        return Number(rows[0].dueInMs);
+      }
+
+      it('time a retry from the database’s now, so a runner with a skewed clock schedules it neither early nor late', async () => {
+        const [slow, right] = stores;
+        await right.ingest(event('e1'), [pending()], Date.now() - 20 * 60_000);
+        // A runner 10 minutes behind sends it and schedules a retry a minute from its own now.
+        await onSkewedClock(-10 * 60_000, async (nowMs) => {
+          const [leased] = await lease(slow, 'slow', nowMs);
+          await slow.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: nowMs + 60_000 }], nowMs, 'slow');
+        });
+        // By the database's clock the retry is a minute away, not nine minutes past.
+        expect(await dueInMs('e1')).toBeGreaterThan(50_000);
+        expect(await dueInMs('e1')).toBeLessThanOrEqual(61_000);
+        expect(await lease(right, 'right', Date.now())).toEqual([]);
+        // Nor does a runner 10 minutes ahead find it due by its own clock.
+        expect(await onSkewedClock(10 * 60_000, (nowMs) => lease(right, 'fast', nowMs))).toEqual([]);
+      });
+
+      it('make what a runner with a clock ahead stores, resumes, replays or reassigns due at once by the database’s clock', async () => {
+        const [fast, right] = stores;
+        const ahead = <T>(work: (nowMs: number) => Promise<T>) => onSkewedClock(10 * 60_000, work);
+        await ahead((nowMs) => fast.ingest(event('stored'), [pending()], nowMs));
+        expect(await dueInMs('stored')).toBeLessThanOrEqual(1_000);
+        expect((await lease(right, 'right', Date.now())).map((d) => d.eventId)).toEqual(['stored']);
+
+        await right.ingest(event('dead'), [pending()], Date.now() - 60_000);
+        const [dying] = await lease(right, 'right', Date.now());
+        await right.complete([{ deliveryId: dying.id, state: 'dead' }], Date.now(), 'right');
+        await ahead((nowMs) => fast.replay({ eventIds: ['dead'] }, nowMs));
+        expect(await dueInMs('dead')).toBeLessThanOrEqual(1_000);
+
+        await right.ingest(event('paused'), [{ destinationId: 'ct', state: 'paused' }], Date.now() - 60_000);
+        await ahead((nowMs) => fast.resumeDestination('ct', nowMs));
+        expect(await dueInMs('paused')).toBeLessThanOrEqual(1_000);
+
+        await right.ingest(event('orphan'), [pending('gone')], Date.now() - 60_000);
+        await ahead((nowMs) => fast.reassignOrphans('gone', 'ct', nowMs));
+        expect(await dueInMs('orphan')).toBeLessThanOrEqual(1_000);
+        expect((await lease(right, 'right', Date.now())).map((d) => d.eventId).sort()).toEqual(['dead', 'orphan', 'paused']);
+      });
     });
   },
 );

@@ -14,6 +14,7 @@ import {
   type NewDelivery,
   type Store,
 } from '../store';
+import { describeAlertContract } from './alert-contract';
 
 /**
  * The `Store` contract the engine and runner rely on, as one Jest suite: `@ferry/store` runs it on SQLite
@@ -597,23 +598,7 @@ export function describeStoreContract(backend: StoreBackend): void {
       });
     });
 
-    describe('alert claims', () => {
-      it('gives a key to its first claimer only, across stores on the database and restarts', async () => {
-        const store = await open();
-        expect(await store.claimAlert('paused:ct:1', T0)).toBe(true);
-        expect(await store.claimAlert('paused:ct:1', T0 + 1)).toBe(false);
-        expect(await store.claimAlert('paused:ct:2', T0 + 2)).toBe(true);
-        const other = await open(); // another runner, or the same one after a restart
-        expect(await other.claimAlert('paused:ct:1', T0 + 3)).toBe(false);
-        expect(await other.claimAlert('resumed:ct:1', T0 + 3)).toBe(true);
-      });
-
-      it('gives a key claimed by two stores at once to exactly one of them', async () => {
-        const [a, b] = [await open(), await open()];
-        const claims = await Promise.all([a, b, a, b].map((store) => store.claimAlert('dead:ct:42', T0)));
-        expect(claims.filter(Boolean)).toHaveLength(1);
-      });
-    });
+    describeAlertContract(open);
 
     describe('transitions', () => {
       const OWNER = 'runner-a';

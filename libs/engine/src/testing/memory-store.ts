@@ -9,6 +9,8 @@ import {
   statesFrom,
   stateAfter,
   StoreInputError,
+  type AlertClaim,
+  type AlertHold,
   type AttemptRow,
   type DeliveryRow,
   type DeliveryState,
@@ -30,7 +32,9 @@ import {
   type Store,
   type StoreStats,
   type StoredPauseCause,
+  type UnsentAlert,
 } from '@ferry/core';
+import { MemoryAlerts } from './memory-alerts';
 
 /** A delivery as this store keeps it: the row, its retry window, lease holder and attempt log. */
 export interface MemoryDelivery extends DeliveryRow {
@@ -50,7 +54,7 @@ export class MemoryDatabase {
   /** `destinationId \0 userId` → the newest event whose subscription state was sent. */
   readonly stateMarks = new Map<string, StateMark>();
   readonly pauses = new Map<string, DestinationPause>();
-  readonly alertClaims = new Set<string>();
+  readonly alerts = new MemoryAlerts();
   /** Event id → every user id it names (the SQL stores' event_users). */
   readonly eventUsers = new Map<string, ReadonlySet<string>>();
   nextId = 1;
@@ -315,11 +319,29 @@ export class MemoryStore implements Store {
     return left;
   }
 
-  async claimAlert(key: string): Promise<boolean> {
+  async claimAlert(claim: AlertClaim): Promise<boolean> {
     this.open();
-    if (this.database.alertClaims.has(key)) return false;
-    this.database.alertClaims.add(key);
-    return true;
+    return this.database.alerts.claim(claim);
+  }
+
+  async holdAlerts(hold: AlertHold): Promise<UnsentAlert[]> {
+    this.open();
+    return this.database.alerts.hold(hold);
+  }
+
+  async alertSent(key: string, target: number): Promise<void> {
+    this.open();
+    this.database.alerts.sent(key, target);
+  }
+
+  async releaseAlerts(owner: string): Promise<number> {
+    this.open();
+    return this.database.alerts.release(owner);
+  }
+
+  async pruneAlertClaims(beforeMs: number, limit: number): Promise<number> {
+    this.open();
+    return this.database.alerts.prune(beforeMs, limit);
   }
 
   async destinationPauses(destinationId?: string): Promise<DestinationPause[]> {
