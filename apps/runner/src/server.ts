@@ -1,9 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
+import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type SourcePlugin, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
-import { revenueCatSource } from '@ferry/revenuecat';
 import { ConflictError, InputError, type AdminService } from './admin';
 import { bearerToken, credentialCheck } from './auth';
 import type { RunnerConfig } from './config';
@@ -19,6 +18,8 @@ export interface Lifecycle {
 export interface ServerDeps {
   readonly config: RunnerConfig;
   readonly logger: PinoLogger;
+  /** Parses the webhooks `POST /webhooks/revenuecat` receives. */
+  readonly source: SourcePlugin;
   readonly store: Store;
   readonly dispatcher: Pick<Dispatcher, 'notify' | 'pausedDestinationIds'>;
   readonly admin: AdminService;
@@ -87,7 +88,7 @@ function clientErrorMessage(error: FastifyError, status: number, bodyLimit: numb
 
 /** `POST /webhooks/revenuecat`: 200 only once the event and its deliveries are committed. */
 function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
-  const { config, store, dispatcher, metrics, clock, lifecycle } = deps;
+  const { config, source, store, dispatcher, metrics, clock, lifecycle } = deps;
   const authorization = config.sources.revenuecat.authorization;
   const authorized = authorization === undefined ? () => true : credentialCheck(authorization);
   const destinations: readonly DestinationInstance[] = config.destinations;
@@ -116,7 +117,7 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     } catch (error) {
       return reply.code(400).send({ error: 'invalid JSON', issues: [{ path: '(body)', message: (error as Error).message }] });
     }
-    const parsed = revenueCatSource.parse(body);
+    const parsed = source.parse(body);
     if (!parsed.ok) return reply.code(400).send({ error: 'invalid webhook', issues: parsed.issues });
     const event = parsed.value;
     const deliveries = planDeliveries(event, destinations, dispatcher.pausedDestinationIds());
