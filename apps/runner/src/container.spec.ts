@@ -6,13 +6,14 @@ import {
   type HttpResult,
   type SourcePlugin,
   type SubscriptionEvent,
+  type Token,
   type Transport,
 } from '@ferry/core';
 import { clevertapPlugin } from '@ferry/clevertap';
 import { fixtureEvent, webhookBody } from '@ferry/testkit';
 import { ConfigError } from './config';
 import { CLI_TOKENS, createCliContainer, createRunnerContainer, RUNNER_TOKENS } from './container';
-import { createLogger } from './logging';
+import { createLogger, type PinoLogger } from './logging';
 import { ServiceContainer } from './service-container';
 import {
   ACCOUNT_ID,
@@ -95,6 +96,10 @@ describe('the runner container', () => {
     services.bindFactory(TOKENS.Clock, { store: TOKENS.Store }, ({ store }) => store);
     // @ts-expect-error a plugin list takes destination plugins only
     services.bindValue(TOKENS.DestinationPlugin, fakeSource());
+    // @ts-expect-error naming the logger's type does not make the clock's token a logger's
+    services.bindValue<PinoLogger>(TOKENS.Clock, logger);
+    // @ts-expect-error nor does a variable of a logger's token type take the clock's token
+    const loggerToken: Token<PinoLogger> = TOKENS.Clock;
     const reads = {
       // @ts-expect-error the store is no transport
       transport: (): Transport => services.get(TOKENS.Store),
@@ -105,7 +110,7 @@ describe('the runner container', () => {
     const clock: Clock = { now: () => 1 };
     services.replaceValue(TOKENS.Clock, clock);
     expect(services.get(TOKENS.Clock).now()).toBe(1);
-    expect(Object.keys(reads)).toHaveLength(2);
+    expect([Object.keys(reads), loggerToken.key]).toEqual([['transport', 'plugin'], TOKENS.Clock.key]);
   });
 
   it('builds a factory from the services it names, typed from their tokens, once', () => {
