@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The destination generator's output must pass out of the box. In a scratch copy of this working tree,
 # generate a destination, link the workspace packages (what `npm install` would do, without a registry),
-# then build, lint, typecheck and test the new project, and build the runner it was registered with.
+# then build, lint, typecheck and test the new project, and build the runner it was registered with and
+# check that the runner offers it (its config schema names the plugin).
 # Usage: bash tools/generators/check-generator.sh [name]   (default: acme)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -51,4 +52,9 @@ link_workspaces # the new package, as `npm install` would after generating
 npx prettier --check "libs/destinations/$name" apps/runner # the formatting `npm test` checks first
 npx nx run-many -t build lint typecheck test -p "$name" --output-style=static
 npx nx run runner:build --output-style=static
-echo "check-generator: the generated destination \"$name\" is formatted, builds, lints, typechecks, passes its tests and is registered with the runner"
+schema="$(node apps/runner/dist/cli-main.js config schema)"
+if ! grep -q "\"const\": \"$name\"" <<<"$schema"; then
+  echo "check-generator: the runner built, but its config schema offers no plugin \"$name\"" >&2
+  exit 1
+fi
+echo "check-generator: the generated destination \"$name\" is formatted, builds, lints, typechecks, passes its tests and is offered by the runner"

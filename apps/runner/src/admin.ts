@@ -17,6 +17,7 @@ import {
   type ListFilter,
   type Reassignment,
   type ReplaySelector,
+  type SourcePlugin,
   type Store,
   type StoreStats,
 } from '@ferry/core';
@@ -27,7 +28,6 @@ import {
   type DestinationStatus,
   type PauseCause,
 } from '@ferry/engine';
-import { revenueCatSource } from '@ferry/revenuecat';
 import { fieldIssues, numeric } from './input';
 import { ReplayJobs, type ReplayJob, type StartedReplay } from './replay-jobs';
 
@@ -200,6 +200,8 @@ export interface PreviewResult {
 
 export interface AdminServiceDeps {
   readonly destinations: readonly DestinationInstance[];
+  /** Parses the webhooks to preview, and stored ones to rebuild their requests. */
+  readonly source: SourcePlugin;
   /** Absent for commands that need none (preview). */
   readonly store?: Store;
   readonly clock?: Clock;
@@ -258,7 +260,7 @@ export class AdminService {
 
   /** Per destination, the requests its plugin builds from a stored webhook, as preview builds them. */
   private rebuiltRequests(webhook: unknown): Map<string, readonly DeliveryRequest[]> {
-    const parsed = revenueCatSource.parse(webhook);
+    const parsed = this.deps.source.parse(webhook);
     if (!parsed.ok) return new Map();
     return new Map(
       previewDeliveries(parsed.value, this.deps.destinations).map((preview) => [
@@ -436,7 +438,7 @@ export class AdminService {
 
   /** Per destination, the exact requests a webhook body would cause (secrets redacted); nothing is stored or sent. */
   preview(webhook: unknown): PreviewResult {
-    const parsed = revenueCatSource.parse(webhook);
+    const parsed = this.deps.source.parse(webhook);
     if (!parsed.ok) throw new InputError('invalid webhook', parsed.issues);
     const event = parsed.value;
     return {

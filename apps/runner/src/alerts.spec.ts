@@ -123,7 +123,7 @@ function alertingConfig(extra: Parameters<typeof testConfig>[1] = {}) {
 
 async function start(config = alertingConfig(), tuning: AlertTuning = FAST_ALERTS): Promise<TestRunner> {
   const runner = await startTestRunner(config, {
-    configure: (container) => container.rebind(RUNNER_TOKENS.AlertTuning).toConstantValue(tuning),
+    configure: (services) => services.replaceValue(RUNNER_TOKENS.AlertTuning, tuning),
   });
   runners.push(runner);
   return runner;

@@ -2,21 +2,19 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TOKENS, type Store } from '@ferry/core';
-import { backupSqliteStore, openStore } from '@ferry/store';
-import { AdminService, ConflictError, InputError, type DestinationView } from './admin';
+import { backupSqliteStore } from '@ferry/store';
+import { ConflictError, InputError, type AdminService, type DestinationView } from './admin';
 import {
   ConfigError,
   configJsonSchema,
   configNotes,
-  configSecrets,
   locateConfig,
   readConfigFile,
   type ConfigInput,
   type ConfigLocation,
   type RunnerConfig,
 } from './config';
-import { createRunnerContainer, offeredPlugins } from './container';
-import { createLogger, textRedactor } from './logging';
+import { CLI_TOKENS, createCliContainer, RUNNER_TOKENS } from './container';
 import {
   formatDeliveries,
   formatDestinationState,
@@ -26,7 +24,9 @@ import {
   formatOrphans,
   formatPreview,
 } from './cli-format';
+import { destinationPlugins } from './plugins';
 import type { StartedReplay } from './replay-jobs';
+import type { ServiceContainer } from './service-container';
 
 /** Where the command line reads and writes; tests pass their own. */
 export interface CliIo {
@@ -51,6 +51,8 @@ interface Context {
   out(text: string): void;
   config(): RunnerConfig;
   location(): ConfigLocation;
+  /** Previews webhooks without a store. */
+  previewer(): Pick<AdminService, 'preview'>;
   admin(): Promise<AdminService>;
 }
 
@@ -136,8 +138,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       }
       if (context.location().example)
         context.io.stderr(`ferry: no config file given; previewing with the example ${context.location().path}\n`);
-      const admin = new AdminService({ destinations: context.config().destinations });
-      const preview = admin.preview(webhook);
+      const preview = context.previewer().preview(webhook);
       if (context.values.json) printJson(context, preview);
       else context.out(formatPreview(preview));
     },
@@ -170,7 +171,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'config schema',
     summary: 'print the config\'s JSON Schema (for editors: "$schema" in ferry.config.json)',
     async run({ io }) {
-      io.stdout(`${JSON.stringify(configJsonSchema(offeredPlugins()), null, 2)}\n`);
+      io.stdout(`${JSON.stringify(configJsonSchema(destinationPlugins), null, 2)}\n`);
     },
   },
   'events list': {
@@ -396,35 +397,39 @@ function findCommand(argv: readonly string[]): { name: string; command: Command;
 
 /** Runs one command; resolves to the process exit code (0 done, 1 failed, 2 called wrongly). */
 export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let services: ServiceContainer | undefined;
   let store: Store | undefined;
   let redact = (text: string) => text;
   let configPath: string | undefined;
   try {
     const { name, command, rest } = findCommand(argv);
     const parsed = parseFlags(name, command, rest);
-    let config: RunnerConfig | undefined;
     const flag = parsed.values.config;
     const location = () => locateConfig(typeof flag === 'string' ? flag : undefined, io.env, io.cwd);
-    const loadConfig = () => {
-      if (!config) {
+    // Built from the config file on first use; each command reads from it only what it needs.
+    const loadServices = () => {
+      if (!services) {
         configPath = location().path;
-        const input = onlySections(readConfigFile(location()), command.uses);
-        config = createRunnerContainer(input as ConfigInput, io.env).get<RunnerConfig>(TOKENS.Config);
-        redact = textRedactor(configSecrets(config));
+        const loaded = createCliContainer(onlySections(readConfigFile(location()), command.uses) as ConfigInput, {
+          env: io.env,
+          stderr: io.stderr,
+        });
+        redact = loaded.get(RUNNER_TOKENS.Redact);
+        services = loaded;
       }
-      return config;
+      return services;
     };
     const context: Context = {
       ...parsed,
       io,
       out: (text) => io.stdout(redact(text)),
-      config: loadConfig,
+      config: () => loadServices().get(RUNNER_TOKENS.Config),
       location,
+      previewer: () => loadServices().get(CLI_TOKENS.Preview),
       admin: async () => {
-        const current = loadConfig();
-        const logger = createLogger({ level: 'warn', secrets: configSecrets(current), stream: { write: io.stderr } });
-        store ??= await openStore(current.store.url, { logger, timeouts: current.store });
-        return new AdminService({ destinations: current.destinations, store });
+        const loaded = loadServices();
+        store ??= await loaded.getAsync(TOKENS.Store);
+        return loaded.getAsync(RUNNER_TOKENS.Admin);
       },
     };
     return (await command.run(context)) ?? 0;

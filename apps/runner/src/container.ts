@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import { Container } from 'inversify';
 import pino, { type DestinationStream } from 'pino';
-import { TOKENS, systemClock, type AnyDestinationPlugin, type Clock, type Store, type Transport } from '@ferry/core';
+import { TOKENS, systemClock, token, type SourcePlugin } from '@ferry/core';
 import { Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
-import { decodeStoredRevenueCatWebhook } from '@ferry/revenuecat';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
 import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
@@ -13,111 +11,135 @@ import { AlertService } from './alerts';
 import { configSecrets, parseConfig, retryPolicy, type ConfigInput, type RunnerConfig } from './config';
 import { createLogger, textRedactor, type PinoLogger } from './logging';
 import { RunnerMetrics } from './metrics';
-import { pluginModules } from './plugins';
+import { destinationPlugins, sourcePlugins } from './plugins';
 import { Retention } from './retention';
 import { buildServer, type Lifecycle } from './server';
-
-/** The runner's own services, beside the engine's in core's TOKENS. */
-export const RUNNER_TOKENS = {
-  /** Where JSON log lines go: stdout. */
-  LogStream: Symbol.for('ferry.runner.LogStream'),
-  /** Scrubs every configured secret from outgoing text. */
-  Redact: Symbol.for('ferry.runner.Redact'),
-  /** Alert sending's timeout and retries (not in the config): DEFAULT_ALERT_TUNING. */
-  AlertTuning: Symbol.for('ferry.runner.AlertTuning'),
-  /** Engine timing the config does not set (poll and probe intervals): the engine's defaults. */
-  DispatcherTuning: Symbol.for('ferry.runner.DispatcherTuning'),
-  /** Shared by the server and the runner's shutdown. */
-  Lifecycle: Symbol.for('ferry.runner.Lifecycle'),
-  /** The Fastify app, not yet listening. */
-  Server: Symbol.for('ferry.runner.Server'),
-} as const;
+import { ServiceContainer } from './service-container';
+import { storeLockFor, type StoreLock } from './store-lock';
 
 export type DispatcherTuning = Partial<Omit<DispatcherOptions, 'ownerId' | 'retryPolicy' | 'leaseMs' | 'batchMaxBytes'>>;
 
-/** The offered plugins by their config id; every plugin module binds one `TOKENS.DestinationPlugin`. */
-function pluginsById(plugins: readonly AnyDestinationPlugin[]): Map<string, AnyDestinationPlugin> {
-  const byId = new Map<string, AnyDestinationPlugin>();
+/** The runner's own services, beside the engine's and the plugins' in core's TOKENS. */
+export const RUNNER_TOKENS = {
+  /** The validated config; reading it throws a ConfigError naming every problem. */
+  Config: token<RunnerConfig>('ferry.runner.Config'),
+  /** Where JSON log lines go: stdout (the command line: stderr). */
+  LogStream: token<DestinationStream>('ferry.runner.LogStream'),
+  Logger: token<PinoLogger>('ferry.runner.Logger'),
+  /** Scrubs every configured secret from outgoing text. */
+  Redact: token<(text: string) => string>('ferry.runner.Redact'),
+  /** The source plugin the config names, out of every `TOKENS.SourcePlugin`. */
+  Source: token<SourcePlugin>('ferry.runner.Source'),
+  Metrics: token<RunnerMetrics>('ferry.runner.Metrics'),
+  /** Alert sending's timeout and retries (not in the config): DEFAULT_ALERT_TUNING. */
+  AlertTuning: token<AlertTuning>('ferry.runner.AlertTuning'),
+  Alerts: token<AlertService>('ferry.runner.Alerts'),
+  /** Engine timing the config does not set (poll and probe intervals): the engine's defaults. */
+  DispatcherTuning: token<DispatcherTuning>('ferry.runner.DispatcherTuning'),
+  Dispatcher: token<Dispatcher>('ferry.runner.Dispatcher'),
+  Retention: token<Retention>('ferry.runner.Retention'),
+  Admin: token<AdminService>('ferry.runner.Admin'),
+  /** Shared by the server and the runner's shutdown. */
+  Lifecycle: token<Lifecycle>('ferry.runner.Lifecycle'),
+  /** The Fastify app, not yet listening. */
+  Server: token<FastifyInstance>('ferry.runner.Server'),
+  /** The runner's hold on its store (the command line takes none: it works beside a running runner). */
+  StoreLock: token<StoreLock>('ferry.runner.StoreLock'),
+} as const;
+
+/** Plugins of one kind by id; two with one id is a mistake in the registry. */
+function byId<P extends { readonly id: string }>(plugins: readonly P[], kind: string): Map<string, P> {
+  const found = new Map<string, P>();
   for (const plugin of plugins) {
-    if (byId.has(plugin.id)) throw new Error(`two destination plugins share the id "${plugin.id}"`);
-    byId.set(plugin.id, plugin);
+    if (found.has(plugin.id)) throw new Error(`two ${kind} plugins share the id "${plugin.id}"`);
+    found.set(plugin.id, plugin);
   }
-  return byId;
+  return found;
 }
 
-/** Every destination plugin the runner offers (the registry in plugins.ts). */
-export function offeredPlugins(): AnyDestinationPlugin[] {
-  const container = new Container();
-  container.load(...pluginModules);
-  return container.getAll<AnyDestinationPlugin>(TOKENS.DestinationPlugin);
+/** The source the config names: its one `sources` key (`revenuecat`) until the config takes several. */
+function configuredSource(config: RunnerConfig, sources: readonly SourcePlugin[]): SourcePlugin {
+  const offered = byId(sources, 'source');
+  const [id] = Object.keys(config.sources);
+  const source = offered.get(id);
+  if (!source) throw new Error(`no source plugin "${id}" is offered; offered: ${[...offered.keys()].join(', ') || 'none'}`);
+  return source;
 }
-
-const ALL_PLUGINS = { serviceIdentifier: TOKENS.DestinationPlugin, isMultiple: true } as const;
 
 /**
- * The composition root: every runner service, bound with its dependencies, in the order they build on
- * each other. Nothing is built until asked for; the store opens asynchronously, so the store and what
- * needs it are resolved with `getAsync`. Tests replace a binding with `container.rebind(...)`.
+ * What the runner and the command line share: the plugins (each bound to its multi-injection token, so a
+ * test binds one more beside them), the config, the source it names, the clock and the store. The store
+ * opens asynchronously: it and what is built on it are read with `getAsync`. Each composition adds the
+ * logger its store logs to.
  */
-export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv = process.env): Container {
-  const container = new Container({ defaultScope: 'Singleton' });
-  container.load(...pluginModules);
+function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.ProcessEnv): void {
+  for (const plugin of destinationPlugins) services.bindValue(TOKENS.DestinationPlugin, plugin);
+  for (const source of sourcePlugins) services.bindValue(TOKENS.SourcePlugin, source);
 
-  container
-    .bind<RunnerConfig>(TOKENS.Config)
-    .toResolvedValue((plugins: AnyDestinationPlugin[]) => parseConfig(input, pluginsById(plugins), env), [ALL_PLUGINS]);
-  container
-    .bind<(text: string) => string>(RUNNER_TOKENS.Redact)
-    .toResolvedValue((config: RunnerConfig) => textRedactor(configSecrets(config)), [TOKENS.Config]);
-  container.bind<DestinationStream>(RUNNER_TOKENS.LogStream).toDynamicValue(() => pino.destination({ dest: 1, sync: true }));
-  container
-    .bind<PinoLogger>(TOKENS.Logger)
-    .toResolvedValue(
-      (config: RunnerConfig, stream: DestinationStream) =>
-        createLogger({ level: config.log.level, secrets: configSecrets(config), stream }),
-      [TOKENS.Config, RUNNER_TOKENS.LogStream],
-    );
-  container.bind<Clock>(TOKENS.Clock).toConstantValue(systemClock);
-  container.bind<() => number>(TOKENS.Random).toConstantValue(Math.random);
+  services.bindFactory(RUNNER_TOKENS.Config, { plugins: TOKENS.DestinationPlugin }, ({ plugins }) =>
+    parseConfig(input, byId(plugins, 'destination'), env),
+  );
+  services.bindFactory(RUNNER_TOKENS.Redact, { config: RUNNER_TOKENS.Config }, ({ config }) => textRedactor(configSecrets(config)));
+  services.bindFactory(RUNNER_TOKENS.Source, { config: RUNNER_TOKENS.Config, sources: TOKENS.SourcePlugin }, ({ config, sources }) =>
+    configuredSource(config, sources),
+  );
+  services.bindValue(TOKENS.Clock, systemClock);
+  services.bindValue(TOKENS.Random, Math.random);
+  services.bindFactory(TOKENS.Store, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, ({ config, logger }) =>
+    openStore(config.store.url, { logger, timeouts: config.store }),
+  );
+}
 
-  container
-    .bind<Store>(TOKENS.Store)
-    .toResolvedValue(
-      (config: RunnerConfig, logger: PinoLogger) => openStore(config.store.url, { logger, timeouts: config.store }),
-      [TOKENS.Config, TOKENS.Logger],
-    );
-  container.bind<Transport>(TOKENS.Transport).toDynamicValue(() => new UndiciTransport());
-  container.bind(RunnerMetrics).toDynamicValue(() => new RunnerMetrics());
+/**
+ * The runner's composition root: every service bound with what it uses. Nothing is built until asked
+ * for; what starts and stops, in which order, is start-order.ts's list. Tests replace a binding
+ * (`services.replaceValue(TOKENS.Clock, clock)`) through `createRunner(input, { configure })`.
+ */
+export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv = process.env): ServiceContainer {
+  const services = new ServiceContainer();
+  bindShared(services, input, env);
 
-  container.bind<AlertTuning>(RUNNER_TOKENS.AlertTuning).toConstantValue(DEFAULT_ALERT_TUNING);
-  container
-    .bind(AlertService)
-    .toResolvedValue(
-      (config: RunnerConfig, store: Store, clock: Clock, logger: PinoLogger, redact: (text: string) => string, tuning: AlertTuning) =>
-        new AlertService({ config, store, clock, logger, redact, tuning }),
-      [TOKENS.Config, TOKENS.Store, TOKENS.Clock, TOKENS.Logger, RUNNER_TOKENS.Redact, RUNNER_TOKENS.AlertTuning],
-    );
+  services.bindFactory(RUNNER_TOKENS.LogStream, {}, () => pino.destination({ dest: 1, sync: true }));
+  services.bindFactory(RUNNER_TOKENS.Logger, { config: RUNNER_TOKENS.Config, stream: RUNNER_TOKENS.LogStream }, ({ config, stream }) =>
+    createLogger({ level: config.log.level, secrets: configSecrets(config), stream }),
+  );
+  services.bindFactory(RUNNER_TOKENS.StoreLock, { config: RUNNER_TOKENS.Config }, ({ config }) => storeLockFor(config.store.url));
+  services.bindFactory(TOKENS.Transport, {}, () => new UndiciTransport());
+  services.bindFactory(RUNNER_TOKENS.Metrics, {}, () => new RunnerMetrics());
 
-  container.bind<DispatcherTuning>(RUNNER_TOKENS.DispatcherTuning).toConstantValue({});
-  container.bind(Dispatcher).toResolvedValue(
-    (
-      config: RunnerConfig,
-      store: Store,
-      transport: Transport,
-      clock: Clock,
-      logger: PinoLogger,
-      random: () => number,
-      metrics: RunnerMetrics,
-      alerts: AlertService,
-      tuning: DispatcherTuning,
-    ) =>
+  services.bindValue(RUNNER_TOKENS.AlertTuning, DEFAULT_ALERT_TUNING);
+  services.bindFactory(
+    RUNNER_TOKENS.Alerts,
+    {
+      config: RUNNER_TOKENS.Config,
+      store: TOKENS.Store,
+      clock: TOKENS.Clock,
+      logger: RUNNER_TOKENS.Logger,
+      redact: RUNNER_TOKENS.Redact,
+      tuning: RUNNER_TOKENS.AlertTuning,
+    },
+    (deps) => new AlertService(deps),
+  );
+
+  services.bindValue(RUNNER_TOKENS.DispatcherTuning, {});
+  services.bindFactory(
+    RUNNER_TOKENS.Dispatcher,
+    {
+      config: RUNNER_TOKENS.Config,
+      store: TOKENS.Store,
+      transport: TOKENS.Transport,
+      clock: TOKENS.Clock,
+      logger: RUNNER_TOKENS.Logger,
+      random: TOKENS.Random,
+      source: RUNNER_TOKENS.Source,
+      metrics: RUNNER_TOKENS.Metrics,
+      alerts: RUNNER_TOKENS.Alerts,
+      tuning: RUNNER_TOKENS.DispatcherTuning,
+    },
+    ({ config, source, metrics, alerts, tuning, ...engine }) =>
       new Dispatcher({
-        store,
-        transport,
-        clock,
-        logger,
-        random,
-        decode: decodeStoredRevenueCatWebhook,
+        ...engine,
+        decode: (body) => source.decodeStored(body),
         // A destination that cannot send yet gets a loop too: its health keeps its deliveries paused, visibly.
         destinations: config.destinations,
         options: {
@@ -129,61 +151,79 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
         },
         observer: combineObservers(metrics, alerts),
       }),
-    [
-      TOKENS.Config,
-      TOKENS.Store,
-      TOKENS.Transport,
-      TOKENS.Clock,
-      TOKENS.Logger,
-      TOKENS.Random,
-      RunnerMetrics,
-      AlertService,
-      RUNNER_TOKENS.DispatcherTuning,
-    ],
   );
 
-  container
-    .bind(Retention)
-    .toResolvedValue(
-      (config: RunnerConfig, store: Store, clock: Clock, logger: PinoLogger) =>
-        new Retention({ store, clock, logger, settings: config.retention }),
-      [TOKENS.Config, TOKENS.Store, TOKENS.Clock, TOKENS.Logger],
-    );
+  services.bindFactory(
+    RUNNER_TOKENS.Retention,
+    { config: RUNNER_TOKENS.Config, store: TOKENS.Store, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger },
+    ({ config, ...deps }) => new Retention({ ...deps, settings: config.retention }),
+  );
 
-  container
-    .bind(AdminService)
-    .toResolvedValue(
-      (config: RunnerConfig, store: Store, clock: Clock, dispatcher: Dispatcher) =>
-        new AdminService({ destinations: config.destinations, store, clock, dispatcher }),
-      [TOKENS.Config, TOKENS.Store, TOKENS.Clock, Dispatcher],
-    );
+  services.bindFactory(
+    RUNNER_TOKENS.Admin,
+    {
+      config: RUNNER_TOKENS.Config,
+      source: RUNNER_TOKENS.Source,
+      store: TOKENS.Store,
+      clock: TOKENS.Clock,
+      dispatcher: RUNNER_TOKENS.Dispatcher,
+    },
+    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations }),
+  );
 
-  container.bind<Lifecycle>(RUNNER_TOKENS.Lifecycle).toDynamicValue(() => ({ accepting: true }));
-  container
-    .bind<FastifyInstance>(RUNNER_TOKENS.Server)
-    .toResolvedValue(
-      (
-        config: RunnerConfig,
-        logger: PinoLogger,
-        store: Store,
-        dispatcher: Dispatcher,
-        admin: AdminService,
-        metrics: RunnerMetrics,
-        clock: Clock,
-        redact: (text: string) => string,
-        lifecycle: Lifecycle,
-      ) => buildServer({ config, logger, store, dispatcher, admin, metrics, clock, redact, lifecycle }),
-      [
-        TOKENS.Config,
-        TOKENS.Logger,
-        TOKENS.Store,
-        Dispatcher,
-        AdminService,
-        RunnerMetrics,
-        TOKENS.Clock,
-        RUNNER_TOKENS.Redact,
-        RUNNER_TOKENS.Lifecycle,
-      ],
-    );
-  return container;
+  services.bindFactory(RUNNER_TOKENS.Lifecycle, {}, () => ({ accepting: true }));
+  services.bindFactory(
+    RUNNER_TOKENS.Server,
+    {
+      config: RUNNER_TOKENS.Config,
+      logger: RUNNER_TOKENS.Logger,
+      source: RUNNER_TOKENS.Source,
+      store: TOKENS.Store,
+      dispatcher: RUNNER_TOKENS.Dispatcher,
+      admin: RUNNER_TOKENS.Admin,
+      metrics: RUNNER_TOKENS.Metrics,
+      clock: TOKENS.Clock,
+      redact: RUNNER_TOKENS.Redact,
+      lifecycle: RUNNER_TOKENS.Lifecycle,
+    },
+    (deps) => buildServer(deps),
+  );
+  return services;
+}
+
+/** The command line's services: what the runner shares with it, without a server, a dispatcher or jobs. */
+export const CLI_TOKENS = {
+  /** Previews a webhook; needs no store, so `ferry preview` opens none. */
+  Preview: token<Pick<AdminService, 'preview'>>('ferry.cli.Preview'),
+} as const;
+
+export interface CliServicesOptions {
+  readonly env: NodeJS.ProcessEnv;
+  /** Where the store's warnings go: the command's output is stdout's. */
+  readonly stderr: (text: string) => void;
+}
+
+/**
+ * The command line's composition, from the same shared bindings as the runner's: a command reads the
+ * config, the store or the admin service (on that store, with no dispatcher) from here, and only what it
+ * reads is built. The caller closes the store if it read it.
+ */
+export function createCliContainer(input: ConfigInput, options: CliServicesOptions): ServiceContainer {
+  const services = new ServiceContainer();
+  bindShared(services, input, options.env);
+  services.bindValue(RUNNER_TOKENS.LogStream, { write: options.stderr });
+  services.bindFactory(RUNNER_TOKENS.Logger, { config: RUNNER_TOKENS.Config, stream: RUNNER_TOKENS.LogStream }, ({ config, stream }) =>
+    createLogger({ level: 'warn', secrets: configSecrets(config), stream }),
+  );
+  services.bindFactory(
+    RUNNER_TOKENS.Admin,
+    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source, store: TOKENS.Store, clock: TOKENS.Clock },
+    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations }),
+  );
+  services.bindFactory(
+    CLI_TOKENS.Preview,
+    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source },
+    ({ config, source }) => new AdminService({ destinations: config.destinations, source }),
+  );
+  return services;
 }

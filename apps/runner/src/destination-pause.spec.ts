@@ -52,7 +52,7 @@ afterAll(async () => {
 
 async function start(config = testConfig(dir.path, { destinations: [clevertapDestination(fake)] }), tuning?: DispatcherTuning) {
   const runner = await startTestRunner(config, {
-    configure: tuning ? (container) => container.rebind(RUNNER_TOKENS.DispatcherTuning).toConstantValue(tuning) : undefined,
+    configure: tuning ? (services) => services.replaceValue(RUNNER_TOKENS.DispatcherTuning, tuning) : undefined,
   });
   runners.push(runner);
   return runner;

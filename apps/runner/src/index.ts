@@ -21,6 +21,8 @@ export {
   type Page,
   type PreviewResult,
 } from './admin';
-export { createRunnerContainer, offeredPlugins, RUNNER_TOKENS, type DispatcherTuning } from './container';
-export { pluginModules } from './plugins';
+export { CLI_TOKENS, createCliContainer, createRunnerContainer, RUNNER_TOKENS, type DispatcherTuning } from './container';
+export { destinationPlugins, sourcePlugins } from './plugins';
+export { ServiceContainer, type Needs, type Resolved } from './service-container';
+export { START_ORDER, startInOrder, type StartStep } from './start-order';
 export { runCli, type CliIo } from './cli';

@@ -1,11 +1,11 @@
 import './native-abi-check'; // first: before anything loads the compiled SQLite module
 import { parseArgs } from 'node:util';
-import type { Container } from 'inversify';
-import pino, { type DestinationStream } from 'pino';
+import pino from 'pino';
 import { ConfigError, locateConfig, readConfigFile, type ConfigInput } from './config';
 import { RUNNER_TOKENS } from './container';
 import { prettyLogStream } from './logging';
 import { createRunner } from './runner';
+import type { ServiceContainer } from './service-container';
 
 const USAGE = `Usage: node apps/runner/dist/main.js [--config FILE] [--pretty | --json]   (npm start -- --config FILE)
 
@@ -39,10 +39,8 @@ async function main(): Promise<void> {
   const location = locateConfig(flags.config);
   const pretty = flags.pretty ?? (!flags.json && process.stdout.isTTY === true);
   const configure = pretty
-    ? (container: Container) =>
-        container
-          .rebind<DestinationStream>(RUNNER_TOKENS.LogStream)
-          .toConstantValue(prettyLogStream(pino.destination({ dest: 1, sync: true })))
+    ? (services: ServiceContainer) =>
+        services.replaceValue(RUNNER_TOKENS.LogStream, prettyLogStream(pino.destination({ dest: 1, sync: true })))
     : undefined;
   const start = async () => createRunner(readConfigFile(location) as ConfigInput, { configSource: location, configure });
   const runner = await start().catch((error: Error) => {

@@ -1,5 +1,9 @@
-import type { ContainerModule } from 'inversify';
-import { clevertapModule } from '@ferry/clevertap';
-import { amplitudeModule } from '@ferry/amplitude';
-// Every destination plugin the runner offers; `nx g @ferry/tools:destination` adds new ones here.
-export const pluginModules: readonly ContainerModule[] = [clevertapModule, amplitudeModule];
+import type { AnyDestinationPlugin, SourcePlugin } from '@ferry/core';
+import { revenueCatSource } from '@ferry/revenuecat';
+import { clevertapPlugin } from '@ferry/clevertap';
+import { amplitudePlugin } from '@ferry/amplitude';
+
+// The one place that knows which plugins exist: the container binds each to its multi-injection token
+// (container.ts). `nx g @ferry/tools:destination` adds new destinations here.
+export const sourcePlugins: readonly SourcePlugin[] = [revenueCatSource];
+export const destinationPlugins: readonly AnyDestinationPlugin[] = [clevertapPlugin, amplitudePlugin];

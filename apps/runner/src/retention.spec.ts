@@ -49,7 +49,7 @@ afterAll(() => closeHttp());
 
 async function start(config: ConfigInput, clock: Clock): Promise<TestRunner> {
   t = await startTestRunner(testConfig(dir.path, { destinations: [clevertapDestination(fake)], ...config }), {
-    configure: (container) => container.rebind<Clock>(TOKENS.Clock).toConstantValue(clock),
+    configure: (services) => services.replaceValue(TOKENS.Clock, clock),
   });
   return t;
 }
@@ -181,8 +181,8 @@ const databaseUrl = postgresFor('retention runner test');
     eraser = await openStore(url.toString());
     let erasedAfterLease = 0;
     t = await startTestRunner(testConfig(dir.path, { destinations: [clevertapDestination(fake)], store: { url: url.toString() } }), {
-      configure: (container) =>
-        container.rebind<Store>(TOKENS.Store).toResolvedValue(async () => {
+      configure: (services) =>
+        services.replaceFactory(TOKENS.Store, {}, async () => {
           const store = await openStore(url.toString());
           const lease = store.lease.bind(store);
           // Another runner erases the user just after this one leased the delivery, before it is sent.

@@ -1,24 +1,22 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Container } from 'inversify';
-import { TOKENS, type Store, type Transport } from '@ferry/core';
-import { Dispatcher, releaseCrashedLeases } from '@ferry/engine';
-import { AdminService } from './admin';
-import { AlertService } from './alerts';
+import { TOKENS, type Store } from '@ferry/core';
+import type { Dispatcher } from '@ferry/engine';
+import type { AdminService } from './admin';
+import type { AlertService } from './alerts';
 import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig } from './config';
 import { createRunnerContainer, RUNNER_TOKENS } from './container';
-import type { PinoLogger } from './logging';
-import type { Lifecycle } from './server';
-import { Retention } from './retention';
-import { lockSqliteStore } from './store-lock';
+import type { Retention } from './retention';
+import type { ServiceContainer } from './service-container';
+import { START_ORDER, startInOrder } from './start-order';
 
 export interface RunnerOptions {
   /** Where `${VAR}` references are read from; process.env by default. */
   readonly env?: NodeJS.ProcessEnv;
   /** Where the config came from, for the start-up notes. */
   readonly configSource?: ConfigLocation;
-  /** Replaces bindings before anything is built, e.g. `container.rebind(TOKENS.Clock).toConstantValue(clock)`. */
-  readonly configure?: (container: Container) => void;
+  /** Replaces bindings before anything is built, e.g. `services.replaceValue(TOKENS.Clock, clock)`. */
+  readonly configure?: (services: ServiceContainer) => void;
 }
 
 export interface Runner {
@@ -37,84 +35,50 @@ export interface Runner {
 }
 
 /**
- * Starts a runner from the services its container (container.ts) builds: validates the config, opens
- * the store, starts the dispatcher and listens. Throws a ConfigError naming every problem, or the
- * (redacted) cause of a failed start.
+ * Starts a runner from the services its container (container.ts) builds, in the order start-order.ts
+ * lists: validates the config, locks and opens the store, listens, starts the dispatcher and the jobs.
+ * Throws a ConfigError naming every problem, or the (redacted) cause of a failed start.
  */
 export async function createRunner(input: ConfigInput, options: RunnerOptions = {}): Promise<Runner> {
-  const container = createRunnerContainer(input, options.env);
-  options.configure?.(container);
-  const config = container.get<RunnerConfig>(TOKENS.Config);
-  const logger = container.get<PinoLogger>(TOKENS.Logger);
-  const redact = container.get<(text: string) => string>(RUNNER_TOKENS.Redact);
-  const undo: (() => Promise<unknown>)[] = [];
+  const services = createRunnerContainer(input, options.env);
+  options.configure?.(services);
+  const config = services.get(RUNNER_TOKENS.Config);
+  const logger = services.get(RUNNER_TOKENS.Logger);
+  const redact = services.get(RUNNER_TOKENS.Redact);
+  let stopAll: () => Promise<void>;
   try {
     for (const note of configNotes(config, options.configSource)) logger.warn({}, note);
-    // The embedded store has one runner, so what it finds in flight was its own before a crash: the lock makes that true.
-    const sqlite = config.store.url.startsWith('sqlite:');
-    const unlock = sqlite ? lockSqliteStore(config.store.url.slice('sqlite:'.length)) : () => undefined;
-    undo.push(async () => unlock());
-    const store = await container.getAsync<Store>(TOKENS.Store);
-    undo.push(() => store.close());
-    if (sqlite) await releaseCrashedLeases(store, logger);
-    const transport = container.get<Transport>(TOKENS.Transport);
-    undo.push(() => transport.close());
-    const app = await container.getAsync<FastifyInstance>(RUNNER_TOKENS.Server);
-    undo.push(() => app.close());
-    const alerts = await container.getAsync(AlertService);
-    undo.push(() => alerts.stop());
-    alerts.start();
-    const dispatcher = container.get(Dispatcher);
-    dispatcher.start();
-    undo.push(() => dispatcher.stop());
-    const retention = await container.getAsync(Retention);
-    retention.start();
-    undo.push(() => retention.stop());
-    await app.listen({ host: config.server.host, port: config.server.port });
-    const url = listeningUrl(app);
-    logger.info(
-      { url, destinations: config.destinations.map((destination) => destination.id), store: config.store.url.split(':')[0] },
-      `ferry runner listening on ${url}`,
-    );
-
-    const lifecycle = container.get<Lifecycle>(RUNNER_TOKENS.Lifecycle);
-    let closing: Promise<void> | undefined;
-    const close = () =>
-      (closing ??= (async () => {
-        lifecycle.accepting = false;
-        logger.info({}, 'shutting down: refusing webhooks, finishing in-flight deliveries');
-        // Retention first (it stops after its batch); alerts after the dispatcher: a batch that finishes while it
-        // stops may still report dead deliveries.
-        await runAll([
-          () => retention.stop(),
-          () => dispatcher.stop(),
-          () => alerts.stop(),
-          () => app.close(),
-          () => store.close(),
-          () => transport.close(),
-          async () => unlock(),
-        ]);
-        logger.info({}, 'stopped');
-      })());
-    return { url, app, store, dispatcher, retention, admin: container.get(AdminService), alerts, config, close };
+    stopAll = await startInOrder(services, START_ORDER);
   } catch (error) {
     logger.fatal({ err: error }, 'failed to start');
-    await runAll(undo.reverse()).catch(() => undefined);
     throw new Error(`failed to start: ${redact((error as Error).message ?? String(error))}`);
   }
-}
-
-/** Runs every step in order even when one fails; rethrows the first failure. */
-async function runAll(steps: readonly (() => Promise<unknown>)[]): Promise<void> {
-  let failure: unknown;
-  for (const step of steps) {
-    try {
-      await step();
-    } catch (error) {
-      failure ??= error;
-    }
-  }
-  if (failure !== undefined) throw failure;
+  const app = services.get(RUNNER_TOKENS.Server);
+  const lifecycle = services.get(RUNNER_TOKENS.Lifecycle);
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      lifecycle.accepting = false;
+      logger.info({}, 'shutting down: refusing webhooks, finishing in-flight deliveries');
+      await stopAll();
+      logger.info({}, 'stopped');
+    })());
+  const runner: Runner = {
+    url: listeningUrl(app),
+    app,
+    store: await services.getAsync(TOKENS.Store),
+    dispatcher: services.get(RUNNER_TOKENS.Dispatcher),
+    retention: services.get(RUNNER_TOKENS.Retention),
+    admin: services.get(RUNNER_TOKENS.Admin),
+    alerts: services.get(RUNNER_TOKENS.Alerts),
+    config,
+    close,
+  };
+  logger.info(
+    { url: runner.url, destinations: config.destinations.map((destination) => destination.id), store: config.store.url.split(':')[0] },
+    `ferry runner listening on ${runner.url}`,
+  );
+  return runner;
 }
 
 function listeningUrl(app: FastifyInstance): string {

@@ -9,9 +9,8 @@ import fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
+import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type SourcePlugin, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
-import { revenueCatSource } from '@ferry/revenuecat';
 import { ConflictError, InputError, type AdminService } from './admin';
 import { bearerToken, credentialCheck } from './auth';
 import { ADMIN_THROTTLE, FailureThrottle, RefusalLog, capConnectionsPerClient, clientKey, type RefusalKind } from './client-limits';
@@ -32,6 +31,8 @@ export interface Lifecycle {
 export interface ServerDeps {
   readonly config: RunnerConfig;
   readonly logger: PinoLogger;
+  /** Parses the webhooks `POST /webhooks/revenuecat` receives. */
+  readonly source: SourcePlugin;
   readonly store: Store;
   readonly dispatcher: Pick<Dispatcher, 'notify' | 'pausedDestinationIds'>;
   readonly admin: AdminService;
@@ -129,7 +130,7 @@ function clientErrorMessage(error: FastifyError, status: number, bodyLimit: numb
 
 /** `POST /webhooks/revenuecat`: 200 only once the event and its deliveries are committed. */
 function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse): void {
-  const { config, store, dispatcher, metrics, clock, lifecycle } = deps;
+  const { config, source, store, dispatcher, metrics, clock, lifecycle } = deps;
   const authorization = config.sources.revenuecat.authorization;
   const authorized = authorization === undefined ? () => true : credentialCheck(authorization);
   const destinations: readonly DestinationInstance[] = config.destinations;
@@ -159,7 +160,7 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse)
     } catch (error) {
       return reply.code(400).send({ error: 'invalid JSON', issues: [{ path: '(body)', message: (error as Error).message }] });
     }
-    const parsed = revenueCatSource.parse(body);
+    const parsed = source.parse(body);
     if (!parsed.ok) return reply.code(400).send({ error: 'invalid webhook', issues: parsed.issues });
     const event = parsed.value;
     const deliveries = planDeliveries(event, destinations, dispatcher.pausedDestinationIds());

@@ -91,3 +91,20 @@ function isAlive(owner: LockOwner, me: LockOwner): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/** The runner's hold on its store while it runs: a SQLite file takes one runner; Postgres takes many and needs none. */
+export interface StoreLock {
+  acquire(): void;
+  /** Idempotent, and nothing to do before `acquire`. */
+  release(): void;
+}
+
+export function storeLockFor(storeUrl: string): StoreLock {
+  let release = () => {};
+  return {
+    acquire: () => {
+      if (storeUrl.startsWith('sqlite:')) release = lockSqliteStore(storeUrl.slice('sqlite:'.length));
+    },
+    release: () => release(),
+  };
+}

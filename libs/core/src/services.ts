@@ -1,4 +1,6 @@
-import type { DeliveryRequest, HttpResult } from './plugin';
+import type { AnyDestinationPlugin, DeliveryRequest, HttpResult } from './plugin';
+import type { SourcePlugin } from './source';
+import type { Store } from './store';
 
 /** Engine services bound in the container, so tests swap a real piece for a fake in one line. */
 
@@ -20,15 +22,46 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** For the compiler only: the type of a token's service. Never set at run time. */
+declare const serviceType: unique symbol;
+
+/**
+ * Names one service in a container and carries its type, so that binding a Logger to the Clock's token, or
+ * reading the Store's as a Transport, does not compile. `key` is what the container indexes by.
+ */
+export interface Token<T> {
+  readonly key: symbol;
+  readonly multiple: false;
+  /** Invariant in T: a Token<Logger> is no Token<Clock>, either way. */
+  readonly [serviceType]?: (service: T) => T;
+}
+
+/** A token every value bound to it is collected under (multi-injection): the plugins of one kind. */
+export interface MultiToken<T> {
+  readonly key: symbol;
+  readonly multiple: true;
+  readonly [serviceType]?: (service: T) => T;
+}
+
+/** `token<Clock>('ferry.Clock')`; the same name gives the same key, even from another copy of this package. */
+export function token<T>(name: string): Token<T> {
+  return { key: Symbol.for(name), multiple: false };
+}
+
+export function multiToken<T>(name: string): MultiToken<T> {
+  return { key: Symbol.for(name), multiple: true };
+}
+
+/** The engine's services and the plugins; the runner's own tokens live beside its container. */
 export const TOKENS = {
   /** Multi-injected: every `DestinationPlugin` the runner offers. */
-  DestinationPlugin: Symbol.for('ferry.DestinationPlugin'),
-  Store: Symbol.for('ferry.Store'),
-  Clock: Symbol.for('ferry.Clock'),
-  Logger: Symbol.for('ferry.Logger'),
-  Transport: Symbol.for('ferry.Transport'),
-  Random: Symbol.for('ferry.Random'),
-  Config: Symbol.for('ferry.Config'),
+  DestinationPlugin: multiToken<AnyDestinationPlugin>('ferry.DestinationPlugin'),
+  /** Multi-injected: every `SourcePlugin` the runner offers. */
+  SourcePlugin: multiToken<SourcePlugin>('ferry.SourcePlugin'),
+  Store: token<Store>('ferry.Store'),
+  Clock: token<Clock>('ferry.Clock'),
+  Transport: token<Transport>('ferry.Transport'),
+  Random: token<() => number>('ferry.Random'),
 } as const;
 
 export const systemClock: Clock = { now: () => Date.now() };

@@ -8,10 +8,20 @@ export interface FieldIssue {
 
 export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: readonly FieldIssue[] };
 
-/** A webhook source: turns a parsed JSON body into a normalised event, or says which fields are wrong. */
-export interface Source {
+/**
+ * A webhook source, bound by the runner to `TOKENS.SourcePlugin` as destinations are: what the runner and
+ * the engine need of one, without naming it.
+ */
+export interface SourcePlugin {
+  /** Its id in the config and the `source` of its events: `revenuecat`. */
   readonly id: string;
+  /** A received body (parsed JSON) to its normalised event, or which fields are wrong (never their values). */
   parse(body: unknown): ParseResult<SubscriptionEvent>;
+  /**
+   * A body this source accepted, as stored, back to its event: the trusted fast path each delivery takes, so
+   * it may skip what `parse` already checked. Throws when the body cannot be an event.
+   */
+  decodeStored(body: string): SubscriptionEvent;
 }
 
 /** Formats a zod-style path (`['destinations', 0, 'settings', 'region']`) as `destinations[0].settings.region`. */

@@ -80,10 +80,10 @@ export async function startTestRunner(config: ConfigInput, options: RunnerOption
   const logs = captureLogs();
   const runner = await createRunner(config, {
     ...options,
-    configure: (container) => {
-      container.rebind(RUNNER_TOKENS.LogStream).toConstantValue(logs.stream);
-      container.rebind(RUNNER_TOKENS.DispatcherTuning).toConstantValue(TEST_TUNING);
-      options.configure?.(container);
+    configure: (services) => {
+      services.replaceValue(RUNNER_TOKENS.LogStream, logs.stream);
+      services.replaceValue(RUNNER_TOKENS.DispatcherTuning, TEST_TUNING);
+      options.configure?.(services);
     },
   });
   return {

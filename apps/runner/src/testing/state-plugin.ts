@@ -10,7 +10,7 @@ import {
   type Capabilities,
   type DestinationPlugin,
 } from '@ferry/core';
-import type { Container } from 'inversify';
+import type { ServiceContainer } from '../service-container';
 
 const capabilities: Capabilities = {
   batch: { maxItems: 50 },
@@ -57,8 +57,8 @@ export const statePlugin: DestinationPlugin<{ url: string }> = {
 };
 
 /** Offers the plugin to a runner under test: `startTestRunner(config, { configure: offerStatePlugin })`. */
-export function offerStatePlugin(container: Container): void {
-  container.bind(TOKENS.DestinationPlugin).toConstantValue(statePlugin);
+export function offerStatePlugin(services: ServiceContainer): void {
+  services.bindValue(TOKENS.DestinationPlugin, statePlugin);
 }
 
 export interface StateItem {

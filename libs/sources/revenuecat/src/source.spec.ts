@@ -380,6 +380,17 @@ describe('decodeStoredRevenueCatWebhook', () => {
   });
 });
 
+describe('revenueCatSource, the source plugin', () => {
+  it('is the source "revenuecat", whose stored bodies decode to the event its parse gave', () => {
+    expect(revenueCatSource.id).toBe('revenuecat');
+    const body = { api_version: '1.0', event: fullEvent };
+    const parsed = revenueCatSource.parse(body);
+    expect(parsed.ok && parsed.value.source).toBe('revenuecat');
+    expect(revenueCatSource.decodeStored(JSON.stringify(body))).toEqual(parsed.ok && parsed.value);
+    expect(() => revenueCatSource.decodeStored('{"api_version":"1.0"}')).toThrow();
+  });
+});
+
 describe('stray nulls', () => {
   it('accepts null in any optional field, so a null never costs an event', () => {
     const result = revenueCatSource.parse({

@@ -1,4 +1,4 @@
-import { formatPath, issuesFromZod, type EventKind, type ParseResult, type Source, type SubscriptionEvent } from '@ferry/core';
+import { formatPath, issuesFromZod, type EventKind, type ParseResult, type SourcePlugin, type SubscriptionEvent } from '@ferry/core';
 import type { z } from 'zod';
 import { revenueCatWebhookSchema, type RevenueCatEvent, type RevenueCatWebhook } from './schema';
 
@@ -136,8 +136,6 @@ function parse(body: unknown): ParseResult<SubscriptionEvent> {
   return { ok: true, value: toSubscriptionEvent(result.data) };
 }
 
-export const revenueCatSource: Source = { id: REVENUECAT_SOURCE_ID, parse };
-
 /** Parses a webhook body as text (as received, or as stored); invalid JSON is one issue at `(body)`. */
 export function parseRevenueCatWebhookText(text: string): ParseResult<SubscriptionEvent> {
   let body: unknown;
@@ -162,3 +160,6 @@ export function decodeStoredRevenueCatWebhook(text: string): SubscriptionEvent {
   }
   return toSubscriptionEvent(webhook);
 }
+
+/** RevenueCat's webhooks as a source plugin: the runner's registry binds it to `TOKENS.SourcePlugin`. */
+export const revenueCatSource: SourcePlugin = { id: REVENUECAT_SOURCE_ID, parse, decodeStored: decodeStoredRevenueCatWebhook };

@@ -5,10 +5,12 @@ import * as path from 'node:path';
 import { destinationGenerator, RUNNER_PACKAGE, RUNNER_REGISTRY } from './generator';
 
 // The runner's registry as its owner writes it (the shape the generator must understand).
-const REGISTRY = `import type { ContainerModule } from 'inversify';
-import { clevertapModule } from '@ferry/clevertap';
-// Every destination plugin the runner offers; \`nx g @ferry/tools:destination\` adds new ones here.
-export const pluginModules: readonly ContainerModule[] = [clevertapModule];
+const REGISTRY = `import type { AnyDestinationPlugin, SourcePlugin } from '@ferry/core';
+import { revenueCatSource } from '@ferry/revenuecat';
+import { clevertapPlugin } from '@ferry/clevertap';
+// The one place that knows which plugins exist; \`nx g @ferry/tools:destination\` adds new destinations here.
+export const sourcePlugins: readonly SourcePlugin[] = [revenueCatSource];
+export const destinationPlugins: readonly AnyDestinationPlugin[] = [clevertapPlugin];
 `;
 const RUNNER_MANIFEST = {
   name: '@ferry/runner',
@@ -18,19 +20,7 @@ const RUNNER_MANIFEST = {
 const REPO = path.resolve(__dirname, '../../../..');
 const SCAFFOLD = ['package.json', 'project.json', 'tsconfig.lib.json', 'tsconfig.spec.json', 'jest.config.cjs'];
 // Named as in the real plugins, which have every one of these files.
-const SOURCES = [
-  'index',
-  'capabilities',
-  'settings',
-  'hooks',
-  'requests',
-  'responses',
-  'plugin',
-  'module',
-  'module.spec',
-  'contract.spec',
-  'readme.spec',
-];
+const SOURCES = ['index', 'capabilities', 'settings', 'hooks', 'requests', 'responses', 'plugin', 'contract.spec', 'readme.spec'];
 
 function workspace(): Tree {
   const tree = createTreeWithEmptyWorkspace();
@@ -52,7 +42,6 @@ describe('destination generator', () => {
     for (const file of tree.children(`${root}/src`)) expect(read(tree, `${root}/src/${file}`)).not.toMatch(/<%|%>|__\w+__/);
     expect(JSON.parse(read(tree, `${root}/package.json`)).name).toBe('@ferry/acme');
     expect(read(tree, `${root}/src/plugin.ts`)).toContain("id: 'acme',");
-    expect(read(tree, `${root}/src/module.ts`)).toContain('export const acmeModule = new ContainerModule(');
     expect(read(tree, `${root}/src/settings.ts`)).toContain("apiKey: secret(z.string()).optional().describe('Acme API key.");
     expect(read(tree, `${root}/src/plugin.ts`)).toContain('secrets: secretSettingKeys(AcmeSettings),');
     expect(read(tree, `${root}/README.md`)).toMatch(
@@ -127,14 +116,16 @@ describe('destination generator', () => {
     expect(spec).not.toMatch(/settings: '|secrets: '|capabilities: '/);
   });
 
-  it('registers the module with the runner: one import, one list entry, one dependency', async () => {
+  it('registers the plugin with the runner: one import, one list entry, one dependency', async () => {
     const tree = workspace();
     await destinationGenerator(tree, { name: 'acme' });
-    expect(read(tree, RUNNER_REGISTRY)).toBe(`import type { ContainerModule } from 'inversify';
-import { clevertapModule } from '@ferry/clevertap';
-import { acmeModule } from '@ferry/acme';
-// Every destination plugin the runner offers; \`nx g @ferry/tools:destination\` adds new ones here.
-export const pluginModules: readonly ContainerModule[] = [clevertapModule, acmeModule];
+    expect(read(tree, RUNNER_REGISTRY)).toBe(`import type { AnyDestinationPlugin, SourcePlugin } from '@ferry/core';
+import { revenueCatSource } from '@ferry/revenuecat';
+import { clevertapPlugin } from '@ferry/clevertap';
+import { acmePlugin } from '@ferry/acme';
+// The one place that knows which plugins exist; \`nx g @ferry/tools:destination\` adds new destinations here.
+export const sourcePlugins: readonly SourcePlugin[] = [revenueCatSource];
+export const destinationPlugins: readonly AnyDestinationPlugin[] = [clevertapPlugin, acmePlugin];
 `);
     const manifest = JSON.parse(read(tree, RUNNER_PACKAGE));
     expect(Object.entries(manifest.dependencies)).toEqual([
@@ -149,19 +140,19 @@ export const pluginModules: readonly ContainerModule[] = [clevertapModule, acmeM
 
   it('adds to a list written one entry per line, keeping that layout', async () => {
     const tree = workspace();
-    tree.write(RUNNER_REGISTRY, REGISTRY.replace('[clevertapModule];', '[\n  clevertapModule,\n];'));
+    tree.write(RUNNER_REGISTRY, REGISTRY.replace('[clevertapPlugin];', '[\n  clevertapPlugin,\n];'));
     await destinationGenerator(tree, { name: 'acme' });
     await destinationGenerator(tree, { name: 'zeta' });
     expect(read(tree, RUNNER_REGISTRY)).toContain(
-      "import { acmeModule } from '@ferry/acme';\nimport { zetaModule } from '@ferry/zeta';\n// Every",
+      "import { acmePlugin } from '@ferry/acme';\nimport { zetaPlugin } from '@ferry/zeta';\n// The one place",
     );
-    expect(read(tree, RUNNER_REGISTRY)).toContain('= [\n  clevertapModule,\n  acmeModule,\n  zetaModule,\n];');
+    expect(read(tree, RUNNER_REGISTRY)).toContain('= [\n  clevertapPlugin,\n  acmePlugin,\n  zetaPlugin,\n];');
   });
 
   it('derives every name from a kebab-case name', async () => {
     const tree = workspace();
     await destinationGenerator(tree, { name: 'mix-panel' });
-    expect(read(tree, RUNNER_REGISTRY)).toContain("import { mixPanelModule } from '@ferry/mix-panel';");
+    expect(read(tree, RUNNER_REGISTRY)).toContain("import { mixPanelPlugin } from '@ferry/mix-panel';");
     const plugin = read(tree, 'libs/destinations/mix-panel/src/plugin.ts');
     expect(plugin).toContain("id: 'mix-panel',");
     expect(plugin).toContain("displayName: 'Mix Panel',");
@@ -197,9 +188,9 @@ export const pluginModules: readonly ContainerModule[] = [clevertapModule, acmeM
     expect(changes(missing)).toEqual(beforeMissing);
 
     const reshaped = workspace();
-    reshaped.write(RUNNER_REGISTRY, 'export const plugins = [clevertapModule];\n');
+    reshaped.write(RUNNER_REGISTRY, 'export const plugins = [clevertapPlugin];\n');
     const beforeReshaped = changes(reshaped);
-    await expect(destinationGenerator(reshaped, { name: 'acme' })).rejects.toThrow('does not declare `export const pluginModules');
+    await expect(destinationGenerator(reshaped, { name: 'acme' })).rejects.toThrow('does not declare `export const destinationPlugins');
     expect(changes(reshaped)).toEqual(beforeReshaped);
   });
 });

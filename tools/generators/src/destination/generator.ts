@@ -8,14 +8,14 @@ export interface DestinationGeneratorSchema {
   readonly displayName?: string;
 }
 
-/** The runner's one list of plugin modules, and its package manifest. */
+/** The runner's plugin registry, and its package manifest. */
 export const RUNNER_REGISTRY = 'apps/runner/src/plugins.ts';
 export const RUNNER_PACKAGE = 'apps/runner/package.json';
 
 const NAME_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 // Safe inside the templates' quoted strings and Markdown as is.
 const DISPLAY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 .()-]*$/;
-const REGISTRY_ARRAY = /(export const pluginModules: readonly ContainerModule\[\] = \[)([^\]]*)(\];)/;
+const REGISTRY_ARRAY = /(export const destinationPlugins: readonly AnyDestinationPlugin\[\] = \[)([^\]]*)(\];)/;
 const TEMPLATES = path.join(__dirname, '..', '..', 'files');
 
 /**
@@ -34,9 +34,9 @@ export async function destinationGenerator(tree: Tree, schema: DestinationGenera
   const root = `libs/destinations/${fileName}`;
   if (tree.exists(root)) throw new Error(`${root} already exists`);
   const packageName = `@ferry/${fileName}`;
-  const moduleName = `${propertyName}Module`;
+  const pluginName = `${propertyName}Plugin`;
 
-  const registry = registerModule(readRegistry(tree), packageName, moduleName);
+  const registry = registerPlugin(readRegistry(tree), packageName, pluginName);
   const runnerPackage = addDependency(readRunnerPackage(tree), packageName);
 
   generateFiles(tree, TEMPLATES, root, {
@@ -50,7 +50,7 @@ export async function destinationGenerator(tree: Tree, schema: DestinationGenera
   tree.write(RUNNER_PACKAGE, `${JSON.stringify(runnerPackage, null, 2)}\n`);
 
   return () => {
-    logger.info(`Created ${root} and registered ${moduleName} in ${RUNNER_REGISTRY}.`);
+    logger.info(`Created ${root} and registered ${pluginName} in ${RUNNER_REGISTRY}.`);
     logger.info(`Next: run \`npm install\` to link ${packageName} into node_modules (and record it in package-lock.json),`);
     logger.info(`then \`npx nx run-many -t build lint typecheck test -p ${fileName}\`.`);
   };
@@ -64,27 +64,27 @@ function readRegistry(tree: Tree): string {
   return text;
 }
 
-/** Adds `import { moduleName } from 'packageName'` after the last import and appends the module to `pluginModules`. */
-function registerModule(source: string, packageName: string, moduleName: string): string {
+/** Adds `import { pluginName } from 'packageName'` after the last import and appends the plugin to `destinationPlugins`. */
+function registerPlugin(source: string, packageName: string, pluginName: string): string {
   const list = REGISTRY_ARRAY.exec(source);
   if (!list) {
-    throw new Error(`${RUNNER_REGISTRY} does not declare \`export const pluginModules: readonly ContainerModule[] = [ … ];\``);
+    throw new Error(`${RUNNER_REGISTRY} does not declare \`export const destinationPlugins: readonly AnyDestinationPlugin[] = [ … ];\``);
   }
   const entries = list[2]
     .split(',')
     .map((entry) => entry.trim())
     .filter(Boolean);
-  if (entries.includes(moduleName)) throw new Error(`${moduleName} is already registered in ${RUNNER_REGISTRY}`);
+  if (entries.includes(pluginName)) throw new Error(`${pluginName} is already registered in ${RUNNER_REGISTRY}`);
   // Keep the list's layout: one line stays one line, one entry per line stays so.
   const inner = list[2].includes('\n')
-    ? `${list[2].trimEnd().replace(/,?$/, ',')}\n  ${moduleName},\n`
-    : [...entries, moduleName].join(', ');
+    ? `${list[2].trimEnd().replace(/,?$/, ',')}\n  ${pluginName},\n`
+    : [...entries, pluginName].join(', ');
   const withEntry = source.replace(REGISTRY_ARRAY, (_all, open: string, _inner, close: string) => `${open}${inner}${close}`);
 
   const imports = [...withEntry.matchAll(/^import [^;]+;$/gm)];
   const last = imports[imports.length - 1];
   const at = last ? last.index + last[0].length : 0;
-  const line = `import { ${moduleName} } from '${packageName}';`;
+  const line = `import { ${pluginName} } from '${packageName}';`;
   return last ? `${withEntry.slice(0, at)}\n${line}${withEntry.slice(at)}` : `${line}\n${withEntry}`;
 }
 
