@@ -14,12 +14,13 @@ export {
 } from './config';
 export {
   AdminService,
+  ConflictError,
   InputError,
-  type AdminServiceDeps,
+  NotFoundError,
+  adminApiDocument,
+  type AdminDeps,
   type DestinationView,
   type EventView,
-  type Page,
-  type PreviewResult,
 } from './admin';
 export { createRunnerContainer, offeredPlugins, RUNNER_TOKENS, type DispatcherTuning } from './container';
 export { pluginModules } from './plugins';
