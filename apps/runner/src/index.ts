@@ -22,6 +22,7 @@ export {
   type DestinationView,
   type EventView,
 } from './admin';
+export { CONSOLE_TYPES_FILE, consoleTypes } from './admin/console-types';
 export { createRunnerContainer, offeredPlugins, RUNNER_TOKENS, type DispatcherTuning } from './container';
 export { pluginModules } from './plugins';
 export { runCli, type CliIo } from './cli';

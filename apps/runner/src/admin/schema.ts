@@ -62,7 +62,7 @@ export const errorAnswer = z
     error: z.string(),
     issues: z.array(z.object({ path: z.string(), message: z.string() }).meta({ id: 'FieldIssue' })).optional(),
   })
-  .meta({ id: 'Error', description: 'Why the request was refused.' });
+  .meta({ id: 'ErrorAnswer', description: 'Why the request was refused.' });
 
 /** A path parameter: any non-empty text (an id). */
 export const idParam = z.string().min(1);
