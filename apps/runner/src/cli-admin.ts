@@ -54,7 +54,7 @@ function fieldsOf(schema: z.ZodType | undefined): { field: string; kind: 'text' 
   }));
 }
 
-function routeCommand<Route extends AnyRoute>(command: RouteCommand<Route>): Command {
+export function routeCommand<Route extends AnyRoute>(command: RouteCommand<Route>): Command {
   const { route } = command;
   const where = route.method === 'GET' ? 'query' : 'body';
   const fields = fieldsOf(route[where]);
@@ -68,6 +68,7 @@ function routeCommand<Route extends AnyRoute>(command: RouteCommand<Route>): Com
     summary: command.summary,
     options,
     positionals: Object.values(command.positionals ?? {}),
+    route,
     async run(context) {
       const flagged = fields.flatMap(({ field }) => {
         const value = context.values[flagOf(field)];

@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { AdminService } from './admin';
+import type { AnyRoute } from './admin/route';
 import type { ConfigLocation, RunnerConfig } from './config';
 
 /** What a command of the `ferry` command line is, and what it is given to run. */
@@ -35,6 +36,8 @@ export interface Command {
   readonly summary: string;
   readonly options?: Options;
   readonly positionals?: readonly string[];
+  /** The admin route it calls, if any: help names it. */
+  readonly route?: AnyRoute;
   run(context: Context): Promise<number | void>;
 }
 

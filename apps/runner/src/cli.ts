@@ -62,7 +62,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 };
 
 function usage(): string {
-  const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);
+  const lines = Object.values(COMMANDS).map(({ usage, summary, route }) => {
+    const calls = route ? ` (${route.method} /admin${route.path})` : '';
+    return `  ${usage}\n      ${summary}${calls}`;
+  });
   return `Usage: npm run ferry -- <command>
 
 Commands:
