@@ -5,7 +5,7 @@ import type { DeepReadonly } from './schema';
 /**
  * An admin route as data: what it takes and answers (zod schemas) and the operation it runs. The HTTP
  * routes under /admin, the OpenAPI document, the command line and the console's types all come from
- * these declarations; nothing else spells a route.
+ * these declarations; nothing else in the runner spells a route.
  */
 export interface AdminRoute<
   Ops = never,
