@@ -2,7 +2,14 @@ import { admin } from './api.js';
 import { field, h, localTimeMs, select, table, time } from './dom.js';
 import { eventHref } from './events.js';
 import { renderIfChanged, type Page, type Shell } from './page.js';
-import type { DeliveryRow, DestinationView, ReplayAnswer, ReplayJob } from './types.js';
+import type {
+  ListDeliveriesResponse,
+  ListDestinationsResponse,
+  ReplayJob,
+  ShowReplayResponse,
+  StartReplayBody,
+  StartReplayResponse,
+} from './admin-api.js';
 
 const PAGE_SIZE = 200;
 const JOB_POLL_MS = 1_000;
@@ -61,10 +68,10 @@ export function deadPage(main: HTMLElement, shell: Shell): Page {
     windowForm,
   );
 
-  async function replay(request: Record<string, unknown>): Promise<void> {
-    const answer = await admin<ReplayAnswer>('POST', '/replay', request);
+  async function replay(request: StartReplayBody): Promise<void> {
+    const answer = await admin<StartReplayResponse>('POST', '/replay', request);
     selected.clear();
-    const replayed = 'job' in answer ? (await follow(answer.job)).replayed : answer.replayed;
+    const { replayed } = await follow(answer.job);
     shell.notify(`Replayed ${replayed} deliver${replayed === 1 ? 'y' : 'ies'}.`);
     await page.refresh(true);
   }
@@ -75,7 +82,7 @@ export function deadPage(main: HTMLElement, shell: Shell): Page {
     while (current.state === 'running') {
       shell.notify(`Replaying… ${current.replayed} so far.`);
       await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
-      current = (await admin<{ job: ReplayJob }>('GET', `/replays/${encodeURIComponent(job.id)}`)).job;
+      current = (await admin<ShowReplayResponse>('GET', `/replays/${encodeURIComponent(job.id)}`)).job;
     }
     if (current.state === 'failed')
       throw new Error(`The replay failed after ${current.replayed}: ${current.error ?? 'see the runner log'}`);
@@ -86,8 +93,8 @@ export function deadPage(main: HTMLElement, shell: Shell): Page {
     title: 'Dead letters',
     async refresh(force = false) {
       const [deliveries, destinations] = await Promise.all([
-        admin<{ deliveries: DeliveryRow[] }>('GET', `/deliveries?state=dead&limit=${PAGE_SIZE}`).then((answer) => answer.deliveries),
-        admin<{ destinations: DestinationView[] }>('GET', '/destinations').then((answer) => answer.destinations.map((d) => d.id)),
+        admin<ListDeliveriesResponse>('GET', `/deliveries?state=dead&limit=${PAGE_SIZE}`).then((answer) => answer.deliveries),
+        admin<ListDestinationsResponse>('GET', '/destinations').then((answer) => answer.destinations.map((d) => d.id)),
       ]);
       shownIds = deliveries.map((d) => d.id);
       for (const id of [...selected]) if (!shownIds.includes(id)) selected.delete(id);

@@ -1,7 +1,7 @@
 import { admin } from './api.js';
 import { age, badge, h, json, time } from './dom.js';
 import { renderIfChanged, type Page, type Shell } from './page.js';
-import type { DestinationView } from './types.js';
+import type { DestinationView, ListDestinationsResponse } from './admin-api.js';
 
 const WHY: Record<NonNullable<DestinationView['pausedBy']>, string> = {
   operator: 'paused by an operator',
@@ -24,7 +24,7 @@ export function destinationsPage(main: HTMLElement, shell: Shell): Page {
   const page: Page = {
     title: 'Destinations',
     async refresh() {
-      const { destinations } = await admin<{ destinations: DestinationView[] }>('GET', '/destinations');
+      const { destinations } = await admin<ListDestinationsResponse>('GET', '/destinations');
       renderIfChanged(list, destinations, (views) =>
         views.map((view) =>
           h(

@@ -1,7 +1,7 @@
 import { admin, ApiError } from './api.js';
 import { badge, h, json, prettyBody, table, time } from './dom.js';
 import { renderIfChanged, type Page } from './page.js';
-import type { DeliveryRequest, EventView } from './types.js';
+import type { DeliveryRequest, EventDelivery, EventView } from './admin-api.js';
 
 export function eventPage(main: HTMLElement, id: string): Page {
   const body = h('div');
@@ -40,7 +40,7 @@ function render(event: EventView): HTMLElement[] {
 
 const fact = (term: string, value: string) => [h('dt', {}, term), h('dd', {}, value)];
 
-function delivery(d: EventView['deliveries'][number]): HTMLElement {
+function delivery(d: EventDelivery): HTMLElement {
   return h(
     'section',
     { class: 'delivery', 'aria-label': `Delivery to ${d.destinationId}` },
@@ -67,10 +67,10 @@ function delivery(d: EventView['deliveries'][number]): HTMLElement {
           ]),
           `Attempts to ${d.destinationId}`,
         ),
-    ...(d.requests ?? []).map((request, index) =>
-      requestView(request, `Request sent${(d.requests?.length ?? 0) > 1 ? ` (${index + 1})` : ''}, rebuilt from the stored event`),
+    ...d.requests.map((request, index) =>
+      requestView(request, `Request sent${d.requests.length > 1 ? ` (${index + 1})` : ''}, rebuilt from the stored event`),
     ),
-    d.requests && d.requests.length > 0
+    d.requests.length > 0
       ? h('p', { class: 'hint' }, 'Secrets are redacted. The request that carried it may also have batched other events.')
       : null,
   );

@@ -1,7 +1,7 @@
 import { admin } from './api.js';
 import { field, h, localTimeMs, select, table, time } from './dom.js';
 import { renderIfChanged, type Page, type Shell } from './page.js';
-import { DELIVERY_STATES, type EventRow } from './types.js';
+import { DELIVERY_STATES, type EraseUserBody, type EraseUserResponse, type ListEventsResponse } from './admin-api.js';
 
 const PAGE_SIZE = 50;
 
@@ -29,7 +29,7 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams, shell: She
     shell.act(async () => {
       const question = `Erase every event naming user ${JSON.stringify(userId)} (as user id, original id, alias or transfer), with its deliveries and attempts? Pending deliveries of them will not be sent. This cannot be undone.`;
       if (!confirm(question)) return;
-      const { erased } = await admin<{ erased: number }>('POST', '/erase', { appUserId: userId });
+      const { erased } = await admin<EraseUserResponse>('POST', '/erase', { appUserId: userId } satisfies EraseUserBody);
       shell.notify(`Erased ${erased} ${erased === 1 ? 'event' : 'events'} of ${userId}.`);
       await page.refresh();
     });
@@ -91,7 +91,7 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams, shell: She
       add('since', localTimeMs(since.value));
       add('until', localTimeMs(until.value));
       add('before', cursors[cursors.length - 1]);
-      const answer = await admin<{ events: EventRow[]; next?: string }>('GET', `/events?${params}`);
+      const answer = await admin<ListEventsResponse>('GET', `/events?${params}`);
       renderIfChanged(erasure, user.value.trim(), (userId) =>
         userId === '' ? [] : [h('button', { type: 'button', class: 'danger', onclick: () => erase(userId) }, `Erase user ${userId}`)],
       );

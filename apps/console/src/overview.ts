@@ -1,7 +1,7 @@
 import { admin, metrics, sum } from './api.js';
 import { age, badge, h, table } from './dom.js';
 import { renderIfChanged, type Page } from './page.js';
-import type { DestinationView } from './types.js';
+import type { ListDestinationsResponse } from './admin-api.js';
 
 const WINDOW_MS = 5 * 60_000;
 
@@ -23,7 +23,7 @@ export function overviewPage(main: HTMLElement): Page {
     title: 'Overview',
     async refresh() {
       const [views, samplesNow] = await Promise.all([
-        admin<{ destinations: DestinationView[] }>('GET', '/destinations').then((answer) => answer.destinations),
+        admin<ListDestinationsResponse>('GET', '/destinations').then((answer) => answer.destinations),
         metrics(),
       ]);
       const now = Date.now();

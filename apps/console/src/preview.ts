@@ -2,12 +2,7 @@ import { admin } from './api.js';
 import { field, h, replace } from './dom.js';
 import { requestView } from './event.js';
 import type { Page, Shell } from './page.js';
-import type { DestinationPreview } from './types.js';
-
-interface PreviewAnswer {
-  event: { id: string; type: string; kind: string | null; environment: string; appUserId: string | null };
-  destinations: DestinationPreview[];
-}
+import type { PreviewResult } from './admin-api.js';
 
 /** Nothing is stored or sent: the API builds each destination's requests and says why one would skip. */
 export function previewPage(main: HTMLElement, shell: Shell): Page {
@@ -26,7 +21,7 @@ export function previewPage(main: HTMLElement, shell: Shell): Page {
           } catch (error) {
             throw new Error(`The webhook is not JSON: ${(error as Error).message}`);
           }
-          replace(result, ...render(await admin<PreviewAnswer>('POST', '/preview', body)));
+          replace(result, ...render(await admin<PreviewResult>('POST', '/preview', body)));
         });
       },
     },
@@ -37,7 +32,7 @@ export function previewPage(main: HTMLElement, shell: Shell): Page {
   return { title: 'Preview', refresh: async () => undefined };
 }
 
-function render(answer: PreviewAnswer): HTMLElement[] {
+function render(answer: PreviewResult): HTMLElement[] {
   const { event } = answer;
   return [
     h('p', {}, `${event.type} (${event.kind ?? 'no kind'}) for ${event.appUserId ?? 'no user'}, ${event.environment}, id ${event.id}`),

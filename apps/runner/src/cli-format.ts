@@ -1,5 +1,7 @@
-import type { DeliveryRow, EventRow } from '@ferry/core';
-import type { DestinationView, EventView, OrphanView, Page, PreviewResult } from './admin';
+import type { AnswerOf, DestinationView, EventView, OrphanView } from './admin';
+import type { listDeliveries } from './admin/deliveries';
+import type { listEvents } from './admin/events';
+import type { previewWebhook } from './admin/preview';
 
 /** Human-readable output of the command line; every command also has `--json` for the exact data. */
 
@@ -18,13 +20,13 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[])
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
-function nextPage<T>(page: Page<T>): string {
+function nextPage(page: { readonly next?: string }): string {
   return page.next ? `more: --before ${page.next}\n` : '';
 }
 
-export function formatEvents(page: Page<EventRow>): string {
-  if (page.items.length === 0) return 'no events\n';
-  const rows = page.items.map((event) => [
+export function formatEvents(page: AnswerOf<typeof listEvents>): string {
+  if (page.events.length === 0) return 'no events\n';
+  const rows = page.events.map((event) => [
     time(event.receivedAtMs),
     event.id,
     event.type,
@@ -35,9 +37,9 @@ export function formatEvents(page: Page<EventRow>): string {
   return table(['RECEIVED', 'ID', 'TYPE', 'KIND', 'USER', 'ENV'], rows) + nextPage(page);
 }
 
-export function formatDeliveries(page: Page<DeliveryRow>): string {
-  if (page.items.length === 0) return 'no deliveries\n';
-  const rows = page.items.map((delivery) => [
+export function formatDeliveries(page: AnswerOf<typeof listDeliveries>): string {
+  if (page.deliveries.length === 0) return 'no deliveries\n';
+  const rows = page.deliveries.map((delivery) => [
     time(delivery.updatedAtMs),
     delivery.id,
     delivery.eventId,
@@ -118,7 +120,7 @@ export function formatDestinationState(destination: DestinationView): string {
 }
 
 /** Bodies are pretty-printed for reading; `--json` shows them byte-exact. */
-export function formatPreview(preview: PreviewResult): string {
+export function formatPreview(preview: AnswerOf<typeof previewWebhook>): string {
   const { event } = preview;
   const lines = [`event ${event.id}: ${event.type} (${text(event.kind)}), ${event.environment}, user ${text(event.appUserId)}`];
   for (const destination of preview.destinations) {

@@ -1,116 +1,26 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { TOKENS, type Store } from '@ferry/core';
 import { backupSqliteStore } from '@ferry/store';
-import { ConflictError, InputError, type AdminService, type DestinationView } from './admin';
+import { ConflictError, InputError, NotFoundError } from './admin';
+import { ADMIN_COMMANDS } from './cli-admin';
 import {
-  ConfigError,
-  configJsonSchema,
-  configNotes,
-  locateConfig,
-  readConfigFile,
-  type ConfigInput,
-  type ConfigLocation,
-  type RunnerConfig,
-} from './config';
+  CONFIG_OPTION,
+  CONFIG_SECTIONS,
+  STORE,
+  UsageError,
+  type CliIo,
+  type Command,
+  type ConfigSection,
+  type Context,
+  type Values,
+} from './cli-command';
+import { ConfigError, configJsonSchema, configNotes, locateConfig, readConfigFile, type ConfigInput } from './config';
 import { CLI_TOKENS, createCliContainer, RUNNER_TOKENS } from './container';
-import {
-  formatDeliveries,
-  formatDestinationState,
-  formatDestinations,
-  formatEvent,
-  formatEvents,
-  formatOrphans,
-  formatPreview,
-} from './cli-format';
 import { destinationPlugins } from './plugins';
-import type { StartedReplay } from './replay-jobs';
 import type { ServiceContainer } from './service-container';
 
-/** Where the command line reads and writes; tests pass their own. */
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  readonly readStdin: () => Promise<string>;
-}
-
-/** A mistake in how the command was called: the message names it, the exit code is 2. */
-class UsageError extends Error {}
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-interface Context {
-  readonly values: Values;
-  readonly positionals: readonly string[];
-  readonly io: CliIo;
-  /** Writes to stdout with every configured secret redacted. */
-  out(text: string): void;
-  config(): RunnerConfig;
-  location(): ConfigLocation;
-  /** Previews webhooks without a store. */
-  previewer(): Pick<AdminService, 'preview'>;
-  admin(): Promise<AdminService>;
-}
-
-interface Command {
-  readonly usage: string;
-  readonly summary: string;
-  readonly options?: Options;
-  readonly positionals?: readonly string[];
-  /**
-   * The config sections the command reads: only their `${VAR}`s are resolved (a cron backup needs no
-   * CleverTap passcode), the others are left out and their defaults stand in. Absent: the whole config.
-   */
-  readonly uses?: readonly ConfigSection[];
-  run(context: Context): Promise<number | void>;
-}
-
-type ConfigSection = keyof RunnerConfig;
-
-/** Every top-level section of the config (the compiler checks that the list is complete). */
-const CONFIG_SECTIONS: readonly string[] = Object.keys({
-  server: true,
-  store: true,
-  sources: true,
-  destinations: true,
-  delivery: true,
-  alerts: true,
-  retention: true,
-  log: true,
-} satisfies Record<ConfigSection, true>);
-
-const STORE: readonly ConfigSection[] = ['store'];
-/** delivery comes with destinations: the lease is checked against their request timeouts. */
-const DESTINATIONS: readonly ConfigSection[] = ['destinations', 'delivery'];
-const STORE_AND_DESTINATIONS: readonly ConfigSection[] = [...STORE, ...DESTINATIONS];
-
-const CONFIG_OPTION: Options = { config: { type: 'string' } };
-const JSON_OPTION: Options = { json: { type: 'boolean' } };
-const LIST_OPTIONS: Options = {
-  ...CONFIG_OPTION,
-  ...JSON_OPTION,
-  state: { type: 'string' },
-  destination: { type: 'string' },
-  user: { type: 'string' },
-  type: { type: 'string' },
-  since: { type: 'string' },
-  until: { type: 'string' },
-  limit: { type: 'string' },
-  before: { type: 'string' },
-};
-const LIST_FLAGS = '[--state S] [--destination ID] [--user U] [--type T] [--since TIME] [--until TIME] [--limit N] [--before ID] [--json]';
-
-const printJson = (context: Context, value: unknown) => context.out(`${JSON.stringify(value, null, 2)}\n`);
-
-/** The filters of a list command, named as the admin API's query parameters. */
-function listQuery(values: Values): Record<string, unknown> {
-  const { config: _config, json: _json, ...filters } = values;
-  return filters;
-}
+export type { CliIo } from './cli-command';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   help: {
@@ -118,29 +28,6 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'show this help',
     async run({ io }) {
       io.stdout(usage());
-    },
-  },
-  preview: {
-    usage: 'preview [--config FILE] [--json] WEBHOOK.json   (- reads the webhook from stdin)',
-    summary: 'print, per destination, the exact requests a webhook would cause (secrets redacted); sends and stores nothing',
-    options: { ...CONFIG_OPTION, ...JSON_OPTION },
-    positionals: ['WEBHOOK.json'],
-    uses: DESTINATIONS,
-    async run(context) {
-      const file = context.positionals[0];
-      const text = file === '-' ? await context.io.readStdin() : readWebhookFile(path.resolve(context.io.cwd, file));
-      let webhook: unknown;
-      try {
-        webhook = JSON.parse(text);
-      } catch (error) {
-        context.io.stderr(`ferry: ${file} is not valid JSON: ${(error as Error).message}\n`);
-        return 1;
-      }
-      if (context.location().example)
-        context.io.stderr(`ferry: no config file given; previewing with the example ${context.location().path}\n`);
-      const preview = context.previewer().preview(webhook);
-      if (context.values.json) printJson(context, preview);
-      else context.out(formatPreview(preview));
     },
   },
   'config check': {
@@ -174,206 +61,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       io.stdout(`${JSON.stringify(configJsonSchema(destinationPlugins), null, 2)}\n`);
     },
   },
-  'events list': {
-    usage: `events list [--config FILE] ${LIST_FLAGS}`,
-    summary: 'list events, newest first (--state/--destination match any of their deliveries)',
-    options: LIST_OPTIONS,
-    uses: STORE,
-    async run(context) {
-      const page = await (await context.admin()).listEvents(listQuery(context.values));
-      if (context.values.json) printJson(context, { events: page.items, next: page.next });
-      else context.out(formatEvents(page));
-    },
-  },
-  'events show': {
-    usage: 'events show [--config FILE] [--json] EVENT_ID',
-    summary: 'show one event with every delivery and every attempt',
-    options: { ...CONFIG_OPTION, ...JSON_OPTION },
-    positionals: ['EVENT_ID'],
-    uses: STORE_AND_DESTINATIONS,
-    async run(context) {
-      const id = context.positionals[0];
-      const event = await (await context.admin()).event(id);
-      if (!event) {
-        context.io.stderr(`ferry: no event with id ${JSON.stringify(id)}\n`);
-        return 1;
-      }
-      if (context.values.json) printJson(context, event);
-      else context.out(formatEvent(event));
-    },
-  },
-  'deliveries list': {
-    usage: `deliveries list [--config FILE] ${LIST_FLAGS}`,
-    summary: 'list deliveries, newest first',
-    options: LIST_OPTIONS,
-    uses: STORE,
-    async run(context) {
-      const page = await (await context.admin()).listDeliveries(listQuery(context.values));
-      if (context.values.json) printJson(context, { deliveries: page.items, next: page.next });
-      else context.out(formatDeliveries(page));
-    },
-  },
-  destinations: {
-    usage: 'destinations [--config FILE] [--json]',
-    summary: 'each destination: state (paused and why), deliveries by state',
-    options: { ...CONFIG_OPTION, ...JSON_OPTION },
-    uses: STORE_AND_DESTINATIONS,
-    async run(context) {
-      const destinations = await (await context.admin()).destinations();
-      if (context.values.json) printJson(context, { destinations });
-      else context.out(formatDestinations(destinations));
-    },
-  },
-  'destinations pause': {
-    usage: 'destinations pause [--config FILE] [--json] [--reason TEXT] ID',
-    summary: 'pause a destination for every runner until resumed; its deliveries wait as paused and never die',
-    options: { ...CONFIG_OPTION, ...JSON_OPTION, reason: { type: 'string' } },
-    positionals: ['ID'],
-    uses: STORE_AND_DESTINATIONS,
-    async run(context) {
-      const id = context.positionals[0];
-      const request = context.values.reason === undefined ? {} : { reason: context.values.reason };
-      return printDestinationChange(context, id, await (await context.admin()).pauseDestination(id, request));
-    },
-  },
-  'destinations resume': {
-    usage: 'destinations resume [--config FILE] [--json] ID',
-    summary: "end an operator's or a credentials pause for every runner; its paused deliveries fall due",
-    options: { ...CONFIG_OPTION, ...JSON_OPTION },
-    positionals: ['ID'],
-    uses: STORE_AND_DESTINATIONS,
-    async run(context) {
-      const id = context.positionals[0];
-      return printDestinationChange(context, id, await (await context.admin()).resumeDestination(id));
-    },
-  },
-  replay: {
-    usage:
-      'replay [--config FILE] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
-    summary: 'make dead or skipped deliveries pending again in short batches, printing progress (a running runner picks them up)',
-    options: {
-      ...CONFIG_OPTION,
-      id: { type: 'string', multiple: true },
-      event: { type: 'string', multiple: true },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      destination: { type: 'string' },
-      state: { type: 'string', multiple: true },
-    },
-    uses: STORE,
-    async run(context) {
-      const { id, event, from, to, destination, state } = context.values;
-      const request = { deliveryIds: id, eventIds: event, from, to, destination, states: state };
-      const admin = await context.admin();
-      let started: StartedReplay;
-      try {
-        started = admin.startReplay(Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined)), (count) =>
-          context.io.stderr(`replayed ${count}…\n`),
-        );
-      } catch (error) {
-        throw error instanceof InputError ? renameIssues(error, REPLAY_FLAGS) : error;
-      }
-      const job = await started.finished;
-      if (job.state === 'failed') {
-        context.io.stderr(`ferry: replay failed after ${job.replayed} replayed: ${job.error}\n`);
-        return 1;
-      }
-      context.out(`replayed ${job.replayed} ${job.replayed === 1 ? 'delivery' : 'deliveries'}\n`);
-    },
-  },
-  erase: {
-    usage: 'erase [--config FILE] [--json] --user APP_USER_ID',
-    summary: 'remove every event naming the user (app user id, original id, aliases, transfers) with its deliveries and attempts',
-    options: { ...CONFIG_OPTION, ...JSON_OPTION, user: { type: 'string' } },
-    uses: STORE,
-    async run(context) {
-      let result: { erased: number };
-      try {
-        result = await (await context.admin()).erase(context.values.user === undefined ? {} : { appUserId: context.values.user });
-      } catch (error) {
-        throw error instanceof InputError ? renameIssues(error, { appUserId: 'user' }) : error;
-      }
-      if (context.values.json) printJson(context, result);
-      else context.out(`erased ${result.erased} ${result.erased === 1 ? 'event' : 'events'}\n`);
-    },
-  },
-  orphans: {
-    usage: 'orphans [--config FILE] [--json]',
-    summary: 'destinations with deliveries in the store but no longer in the config, with counts by state',
-    options: { ...CONFIG_OPTION, ...JSON_OPTION },
-    uses: STORE_AND_DESTINATIONS,
-    async run(context) {
-      const orphans = await (await context.admin()).orphans();
-      if (context.values.json) printJson(context, { orphans });
-      else context.out(formatOrphans(orphans));
-    },
-  },
-  'orphans drop': {
-    usage: 'orphans drop [--config FILE] DESTINATION_ID',
-    summary: "make a removed destination's waiting deliveries final: skipped with rule destination_removed, still listed",
-    options: CONFIG_OPTION,
-    positionals: ['DESTINATION_ID'],
-    uses: STORE_AND_DESTINATIONS,
-    async run(context) {
-      const { dropped } = await (await context.admin()).dropOrphans(context.positionals[0]);
-      context.out(`dropped ${dropped} ${dropped === 1 ? 'delivery' : 'deliveries'}\n`);
-    },
-  },
-  'orphans reassign': {
-    usage: 'orphans reassign [--config FILE] DESTINATION_ID --to CONFIGURED_ID',
-    summary: "move a removed destination's waiting deliveries to a configured one (an event it already has keeps its own)",
-    options: { ...CONFIG_OPTION, to: { type: 'string' } },
-    positionals: ['DESTINATION_ID'],
-    uses: STORE_AND_DESTINATIONS,
-    async run(context) {
-      const { reassigned, kept } = await (await context.admin()).reassignOrphans(context.positionals[0], { to: context.values.to });
-      context.out(
-        `reassigned ${reassigned} ${reassigned === 1 ? 'delivery' : 'deliveries'}` +
-          (kept > 0 ? `; ${kept} left waiting (their event already has a delivery to ${String(context.values.to)}): drop them` : '') +
-          '\n',
-      );
-    },
-  },
+  ...ADMIN_COMMANDS,
 };
 
-/** The destination after a pause or resume, or why there is none; answers the exit code. */
-function printDestinationChange(context: Context, id: string, destination: DestinationView | undefined): number {
-  if (!destination) {
-    context.io.stderr(`ferry: no destination with id ${JSON.stringify(id)}\n`);
-    return 1;
-  }
-  if (context.values.json) printJson(context, { destination });
-  else context.out(formatDestinationState(destination));
-  return 0;
-}
-
-/** Replay request fields by the flag that sets them. */
-const REPLAY_FLAGS: Readonly<Record<string, string>> = { deliveryIds: 'id', eventIds: 'event', states: 'state' };
-
-function renameIssues(error: InputError, names: Readonly<Record<string, string>>): InputError {
-  const rename = (issuePath: string) => issuePath.replace(/^[^.[]+/, (field) => names[field] ?? field);
-  return new InputError(
-    error.message,
-    error.issues.map((issue) => ({ ...issue, path: rename(issue.path) })),
-  );
-}
-
-/** The config file without the sections a command does not read; unknown keys stay, to be reported. */
-function onlySections(input: unknown, uses: readonly ConfigSection[] | undefined): unknown {
-  if (!uses || input === null || typeof input !== 'object' || Array.isArray(input)) return input;
-  return Object.fromEntries(Object.entries(input).filter(([key]) => !CONFIG_SECTIONS.includes(key) || uses.includes(key as ConfigSection)));
-}
-
-function readWebhookFile(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-}
-
 function usage(): string {
-  const lines = Object.values(COMMANDS).map((command) => `  ${command.usage}\n      ${command.summary}`);
+  const lines = Object.values(COMMANDS).map(({ usage, summary, route }) => {
+    const calls = route ? ` (${route.method} /admin${route.path})` : '';
+    return `  ${usage}\n      ${summary}${calls}`;
+  });
   return `Usage: npm run ferry -- <command>
 
 Commands:
@@ -440,6 +135,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   }
 }
 
+/** The config file without the sections a command does not read; unknown keys stay, to be reported. */
+function onlySections(input: unknown, uses: readonly ConfigSection[] | undefined): unknown {
+  if (!uses || input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  return Object.fromEntries(Object.entries(input).filter(([key]) => !CONFIG_SECTIONS.includes(key) || uses.includes(key as ConfigSection)));
+}
+
 function parseFlags(name: string, command: Command, args: readonly string[]): { values: Values; positionals: string[] } {
   let parsed: { values: Values; positionals: string[] };
   try {
@@ -472,7 +173,7 @@ function reportFailure(error: unknown, stderr: (text: string) => void, configPat
     stderr(`ferry: ${error.message}:\n${error.issues.map((issue) => `  ${issue.path}: ${issue.message}`).join('\n')}\n`);
     return 2;
   }
-  if (error instanceof ConflictError) {
+  if (error instanceof NotFoundError || error instanceof ConflictError) {
     stderr(`ferry: ${error.message}\n`);
     return 1;
   }

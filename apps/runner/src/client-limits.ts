@@ -1,4 +1,5 @@
 import { isIPv4, isIPv6, type Server } from 'node:net';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from '@ferry/core';
 
 /**
@@ -101,6 +102,9 @@ export class FailureThrottle {
 
 /** What the refusals line counts. */
 export type RefusalKind = 'webhookUnauthorized' | 'adminUnauthorized' | 'adminThrottled' | 'connectionsRefused';
+
+/** Counts a refused request on the bounded refusals line instead of logging it alone. */
+export type Refuse = (request: FastifyRequest, kind: RefusalKind) => void;
 
 /** Distinct clients counted per line; beyond it the line says "at least". */
 const MAX_COUNTED_CLIENTS = 1_000;

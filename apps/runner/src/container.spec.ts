@@ -13,6 +13,8 @@ import { clevertapPlugin } from '@ferry/clevertap';
 import { fixtureEvent, webhookBody } from '@ferry/testkit';
 import { ConfigError } from './config';
 import { CLI_TOKENS, createCliContainer, createRunnerContainer, RUNNER_TOKENS } from './container';
+import { listEvents } from './admin/events';
+import { previewWebhook } from './admin/preview';
 import { createLogger, type PinoLogger } from './logging';
 import { ServiceContainer } from './service-container';
 import {
@@ -188,13 +190,15 @@ describe('the command line container', () => {
   it('shares the config, source and store bindings, and builds no server, dispatcher or jobs', async () => {
     const services = createCliContainer(testConfig(dir.path), { env: {}, stderr: () => undefined });
     expect(services.get(RUNNER_TOKENS.Source).id).toBe('revenuecat');
-    expect(services.get(CLI_TOKENS.Preview).preview(JSON.parse(webhookBody('renewal'))).event.type).toBe('RENEWAL');
+    expect((await services.get(CLI_TOKENS.Preview).call(previewWebhook, { body: JSON.parse(webhookBody('renewal')) })).event.type).toBe(
+      'RENEWAL',
+    );
     expect(() => services.get(RUNNER_TOKENS.Server)).toThrow(/ferry\.runner\.Server/);
     expect(() => services.get(RUNNER_TOKENS.Dispatcher)).toThrow(/ferry\.runner\.Dispatcher/);
     expect(() => services.get(RUNNER_TOKENS.Retention)).toThrow(/ferry\.runner\.Retention/);
     expect(() => services.get(RUNNER_TOKENS.StoreLock)).toThrow(/ferry\.runner\.StoreLock/);
     const admin = await services.getAsync(RUNNER_TOKENS.Admin);
-    expect((await admin.listEvents({})).items).toEqual([]);
+    expect((await admin.call(listEvents)).events).toEqual([]);
     await (await services.getAsync(TOKENS.Store)).close();
   });
 });

@@ -194,7 +194,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
 /** The command line's services: what the runner shares with it, without a server, a dispatcher or jobs. */
 export const CLI_TOKENS = {
   /** Previews a webhook; needs no store, so `ferry preview` opens none. */
-  Preview: token<Pick<AdminService, 'preview'>>('ferry.cli.Preview'),
+  Preview: token<AdminService>('ferry.cli.Preview'),
 } as const;
 
 export interface CliServicesOptions {

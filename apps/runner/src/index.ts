@@ -14,13 +14,15 @@ export {
 } from './config';
 export {
   AdminService,
+  ConflictError,
   InputError,
-  type AdminServiceDeps,
+  NotFoundError,
+  adminApiDocument,
+  type AdminDeps,
   type DestinationView,
   type EventView,
-  type Page,
-  type PreviewResult,
 } from './admin';
+export { CONSOLE_TYPES_FILE, consoleTypes } from './admin/console-types';
 export { CLI_TOKENS, createCliContainer, createRunnerContainer, RUNNER_TOKENS, type DispatcherTuning } from './container';
 export { destinationPlugins, sourcePlugins } from './plugins';
 export { ServiceContainer, type Needs, type Resolved } from './service-container';

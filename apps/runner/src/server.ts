@@ -11,17 +11,15 @@ import fastify, {
 } from 'fastify';
 import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type SourcePlugin, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
-import { ConflictError, InputError, type AdminService } from './admin';
-import { bearerToken, credentialCheck } from './auth';
-import { ADMIN_THROTTLE, FailureThrottle, RefusalLog, capConnectionsPerClient, clientKey, type RefusalKind } from './client-limits';
+import type { AdminService } from './admin';
+import { adminRoutes } from './admin/http';
+import { credentialCheck } from './auth';
+import { RefusalLog, capConnectionsPerClient, clientKey, type Refuse } from './client-limits';
 import type { RunnerConfig } from './config';
 import { loopbackHostCheck } from './host-check';
 import type { PinoLogger } from './logging';
 import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
 import { CONSOLE_DIR } from './shipped-files';
-
-/** Counts a refused request on the bounded refusals line (client-limits.ts) instead of logging it alone. */
-type Refuse = (request: FastifyRequest, kind: RefusalKind) => void;
 
 /** Shared with the runner: false once shutdown begins, so webhooks and readiness answer 503. */
 export interface Lifecycle {
@@ -69,7 +67,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('onClose', async () => refusals.flush());
   /** Requests whose refusal the refusals line counts, instead of a line each. */
   const counted = new WeakSet<FastifyRequest>();
-  const refuse = (request: FastifyRequest, kind: RefusalKind) => {
+  const refuse: Refuse = (request, kind) => {
     counted.add(request);
     refusals.note(kind, clientKey(request.ip));
   };
@@ -104,8 +102,6 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('onSend', async (_request, _reply, payload) => (typeof payload === 'string' ? deps.redact(payload) : payload));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof InputError) return reply.code(400).send({ error: error.message, issues: error.issues });
-    if (error instanceof ConflictError) return reply.code(409).send({ error: error.message });
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500)
       return reply.code(status).send({ error: clientErrorMessage(error, status, request.routeOptions.bodyLimit) });
@@ -115,7 +111,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not found' }));
 
   app.register(async (scope) => webhookRoutes(scope, deps, refuse));
-  app.register(async (scope) => adminRoutes(scope, deps, refuse), { prefix: '/admin' });
+  app.register(async (scope) => adminRoutes(scope, deps.admin, { adminToken: deps.config.server.adminToken, clock: deps.clock, refuse }), {
+    prefix: '/admin',
+  });
   app.register(async (scope) => consoleRoutes(scope, deps));
   operationsRoutes(app, deps);
   return app;
@@ -180,79 +178,6 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse)
     if (result === 'stored') dispatcher.notify();
     return { status: result, id: event.id };
   });
-}
-
-/**
- * The admin API, behind `Authorization: Bearer <server.adminToken>`; disabled without a token. A client's
- * failed tries are throttled (ADMIN_THROTTLE): once they are used up it gets 429, whatever it presents,
- * until one more is allowed; other clients are not affected.
- */
-function adminRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse): void {
-  const { admin } = deps;
-  const adminToken = deps.config.server.adminToken;
-  const authorized = adminToken === undefined ? () => false : credentialCheck(adminToken);
-  const throttle = new FailureThrottle(ADMIN_THROTTLE, () => deps.clock.now());
-
-  scope.addHook('onRequest', async (request, reply) => {
-    if (adminToken === undefined) {
-      return reply.code(403).send({ error: 'the admin API is disabled: set server.adminToken to enable it' });
-    }
-    const client = clientKey(request.ip);
-    const waitMs = throttle.waitMs(client);
-    if (waitMs > 0) {
-      refuse(request, 'adminThrottled');
-      const seconds = Math.ceil(waitMs / 1_000);
-      return reply
-        .code(429)
-        .header('retry-after', String(seconds))
-        .send({ error: `too many failed admin authentications from this address: try again in ${seconds} s` });
-    }
-    if (!authorized(bearerToken(request.headers.authorization))) {
-      throttle.failed(client);
-      refuse(request, 'adminUnauthorized');
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'expected Authorization: Bearer <server.adminToken>' });
-    }
-  });
-
-  scope.get('/events', async (request) => {
-    const { items, next } = await admin.listEvents(request.query);
-    return { events: items, next };
-  });
-  scope.get<{ Params: { id: string } }>('/events/:id', async (request, reply) => {
-    const event = await admin.event(request.params.id);
-    return event ?? reply.code(404).send({ error: `no event with id ${JSON.stringify(request.params.id)}` });
-  });
-  scope.get('/deliveries', async (request) => {
-    const { items, next } = await admin.listDeliveries(request.query);
-    return { deliveries: items, next };
-  });
-  scope.get('/destinations', async () => ({ destinations: await admin.destinations() }));
-  // A replay runs in the background: 202 with the job, which /replays/:id follows.
-  scope.post('/replay', async (request, reply) => reply.code(202).send({ job: admin.startReplay(request.body).job }));
-  scope.get('/replays', async () => ({ jobs: admin.replayJobs() }));
-  scope.get<{ Params: { id: string } }>('/replays/:id', async (request, reply) => {
-    const job = admin.replayJob(request.params.id);
-    return job ? { job } : reply.code(404).send({ error: `no replay job with id ${JSON.stringify(request.params.id)}` });
-  });
-  scope.get('/orphans', async () => ({ orphans: await admin.orphans() }));
-  scope.post<{ Params: { destinationId: string } }>('/orphans/:destinationId/drop', async (request) =>
-    admin.dropOrphans(request.params.destinationId),
-  );
-  scope.post<{ Params: { destinationId: string } }>('/orphans/:destinationId/reassign', async (request) =>
-    admin.reassignOrphans(request.params.destinationId, request.body),
-  );
-  const noDestination = (reply: FastifyReply, id: string) =>
-    reply.code(404).send({ error: `no destination with id ${JSON.stringify(id)}` });
-  scope.post<{ Params: { id: string } }>('/destinations/:id/pause', async (request, reply) => {
-    const destination = await admin.pauseDestination(request.params.id, request.body);
-    return destination ? { destination } : noDestination(reply, request.params.id);
-  });
-  scope.post<{ Params: { id: string } }>('/destinations/:id/resume', async (request, reply) => {
-    const destination = await admin.resumeDestination(request.params.id);
-    return destination ? { destination } : noDestination(reply, request.params.id);
-  });
-  scope.post('/preview', async (request) => admin.preview(request.body));
-  scope.post('/erase', async (request) => admin.erase(request.body));
 }
 
 /** Sent with every console answer: scripts and styles only from this origin, never framed, no referrer leaks. */

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+import type { DeliveryRequest, SourcePlugin, SubscriptionEvent } from '@ferry/core';
+import { previewDeliveries, type DestinationInstance, type DestinationPreview } from '@ferry/engine';
+import { sourceOf, type AdminDeps } from './deps';
+import { InputError } from './errors';
+import { deliveryRequest, environment, eventKind } from './records';
+import { routeFor, type Answer } from './route';
+import { mirrors } from './schema';
+
+/** Preview: per destination, the exact requests a webhook would cause, secrets redacted; nothing stored or sent. */
+
+const destination = { destinationId: z.string(), plugin: z.string() };
+
+export const destinationPreview = mirrors<DestinationPreview>()(
+  z
+    .discriminatedUnion('status', [
+      z
+        .object({ ...destination, status: z.literal('send'), requests: z.array(deliveryRequest), warnings: z.array(z.string()) })
+        .meta({ id: 'PreviewSend', description: 'The destination would send these requests.' }),
+      z
+        .object({
+          ...destination,
+          status: z.literal('skip'),
+          rule: z.string().describe('The rule that skips it.'),
+          reason: z.string(),
+        })
+        .meta({ id: 'PreviewSkip', description: 'The destination would skip the event.' }),
+      z
+        .object({ ...destination, status: z.literal('paused'), missing: z.array(z.string()).describe('What its configuration lacks.') })
+        .meta({ id: 'PreviewPaused', description: 'The destination cannot send until its configuration is complete.' }),
+    ])
+    .meta({ id: 'DestinationPreview', description: 'What one destination would do with the webhook.' }),
+);
+
+const previewedEvent = mirrors<Pick<SubscriptionEvent, 'id' | 'type' | 'kind' | 'environment' | 'appUserId'>>()(
+  z.object({ id: z.string(), type: z.string(), kind: eventKind.nullable(), environment, appUserId: z.string().nullable() }),
+);
+
+export const previewResult = z
+  .object({ event: previewedEvent, destinations: z.array(destinationPreview) })
+  .meta({ id: 'PreviewResult', description: 'The webhook as parsed, and per destination what it would cause.' });
+
+export class PreviewAdmin {
+  constructor(private readonly deps: AdminDeps) {}
+
+  preview(webhook: unknown): Answer<typeof previewResult> {
+    const parsed = sourceOf(this.deps).parse(webhook);
+    if (!parsed.ok) throw new InputError('invalid webhook', parsed.issues);
+    const event = parsed.value;
+    return {
+      event: { id: event.id, type: event.type, kind: event.kind, environment: event.environment, appUserId: event.appUserId },
+      destinations: previewDeliveries(event, this.deps.destinations),
+    };
+  }
+}
+
+/** Per destination, the requests its plugin builds from a stored webhook, as preview builds them. */
+export function rebuiltRequests(
+  webhook: unknown,
+  source: SourcePlugin,
+  destinations: readonly DestinationInstance[],
+): Map<string, readonly DeliveryRequest[]> {
+  const parsed = source.parse(webhook);
+  if (!parsed.ok) return new Map();
+  return new Map(
+    previewDeliveries(parsed.value, destinations).map((preview) => [
+      preview.destinationId,
+      preview.status === 'send' ? preview.requests : [],
+    ]),
+  );
+}
+
+const route = routeFor<PreviewAdmin>();
+
+export const previewWebhook = route({
+  id: 'previewWebhook',
+  method: 'POST',
+  path: '/preview',
+  summary: 'What a webhook would cause, per destination: the exact requests (secrets redacted) or why it would skip',
+  description: 'Nothing is stored or sent. A webhook the source cannot parse is answered 400, naming each wrong field.',
+  body: z.unknown().describe('A webhook body, as the source sends it.'),
+  bodyName: 'webhook',
+  response: previewResult,
+  handle: (preview, { body }) => preview.preview(body),
+});
+
+export const PREVIEW_ROUTES = [previewWebhook];
