@@ -461,11 +461,12 @@ describe('faults', () => {
     fake.inject({ type: 'unprocessed', records: 'event' }, { type: 'unprocessed', records: 'profile', code: 512 }, { type: 'unprocessed' });
     const events = await upload(fake, [event(), profile, invalid]);
     expect(events.json).toMatchObject({ status: 'partial', processed: 1 });
-    expect(events.json.unprocessed.map((entry: { code: number; error: string }) => [entry.code, entry.error.match(/\d+$/)![0]])).toEqual([
+    const { unprocessed } = events.json as { unprocessed: { code: number; error: string }[] };
+    expect(unprocessed.map((entry) => [entry.code, entry.error.match(/\d+$/)![0]])).toEqual([
       [509, '3'],
       [555, '1'],
     ]);
-    expect(events.json.unprocessed[1].error).toMatch(errorFormat(555, 1));
+    expect(unprocessed[1].error).toMatch(errorFormat(555, 1));
     const profiles = await upload(fake, [event(), profile]);
     expect(profiles.json).toMatchObject({ status: 'partial', processed: 1, unprocessed: [{ code: 512, record: profile }] });
     expect((await upload(fake, [event(), profile])).json).toMatchObject({ status: 'fail', processed: 0 });
