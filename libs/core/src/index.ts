@@ -1,5 +1,6 @@
 export * from './event';
 export * from './subscription-status';
+export * from './state-order';
 export * from './money';
 export * from './plugin';
 export * from './batch';

@@ -31,7 +31,8 @@ export interface Capabilities {
   readonly kinds: Readonly<Partial<Record<EventKind, KindSupport>>>;
   /**
    * The plugin can send the user's subscription state (core's `subscriptionStatus`) with events, so the
-   * engine runs the ordering guard for it and the contract kit checks it honours `Planned.carriesState`.
+   * engine runs the ordering guard for it (when `sendsState` allows) and the contract kit checks it honours
+   * `Planned.carriesState`.
    */
   readonly subscriptionState?: boolean;
 }
@@ -41,9 +42,9 @@ export interface Planned {
   readonly deliveryId: string;
   readonly event: SubscriptionEvent;
   /**
-   * Whether this delivery may carry the user's subscription state (SPEC §12). The engine's ordering guard
-   * sets false when the destination already has a newer state for the user: the event still goes, without
-   * state. Undefined means yes (preview of one webhook, tests).
+   * Whether this delivery may carry the subscription state (SPEC §12). The engine's ordering guard sets false
+   * when the destination already accepted a newer state for the profile the event is written to: the event
+   * still goes, without state. Undefined means yes (preview of one webhook, tests).
    */
   readonly carriesState?: boolean;
 }
@@ -58,6 +59,11 @@ export interface BodyRecord {
   /** What the record is (`event`, `profile`, …), to name it in notes. */
   readonly part: string;
   readonly decides: boolean;
+  /**
+   * This record writes the delivery's subscription state (CleverTap's profile record): the destination's
+   * verdict on it, not on the deciding record, tells whether the state was taken (`Outcome.stateAccepted`).
+   */
+  readonly carriesState?: boolean;
 }
 
 /** An HTTP request a plugin wants sent. The engine sends it; plugins never touch the network. */
@@ -85,8 +91,14 @@ export type HttpResult =
   | { readonly kind: 'timeout'; readonly message: string }
   | { readonly kind: 'network'; readonly message: string };
 
-/** The result for one delivery. Every delivery in a request gets exactly one. */
-export type Outcome =
+/**
+ * The result for one delivery. Every delivery in a request gets exactly one. `stateAccepted` says whether
+ * the destination took the subscription state the delivery carried, when a record of its own carried it
+ * (`BodyRecord.carriesState`); without it, the state was taken exactly when the outcome is `delivered`.
+ */
+export type Outcome = OutcomeOfType & { readonly stateAccepted?: boolean };
+
+type OutcomeOfType =
   | {
       readonly deliveryId: string;
       readonly type: 'delivered';
@@ -128,7 +140,11 @@ export interface DestinationPlugin<S = unknown> {
   eventName(event: SubscriptionEvent, settings: S): string;
   /** The revenue to report, after the settings' sales-reporting option and the plugin's sign rules. */
   revenue(event: SubscriptionEvent, settings: S): Money;
-  /** Which user the event belongs to, in the destination's own identity fields. */
+  /**
+   * Which user the event belongs to, in the destination's own identity fields. Within one account (see
+   * `capabilities.sandbox`), it is also the profile the event's subscription state is written to, which the
+   * ordering guard keeps one order for (SPEC §12).
+   */
   identity(event: SubscriptionEvent, settings: S): Identity;
   /** Requests for a batch of deliveries that passed the filter, within `capabilities.batch`. */
   buildRequests(batch: readonly Planned[], settings: S): DeliveryRequest[];
@@ -139,6 +155,12 @@ export interface DestinationPlugin<S = unknown> {
    * list keeps its deliveries paused, not dead, until the config is fixed.
    */
   missingConfig?(settings: S): string[];
+  /**
+   * Whether these settings send the subscription state at all (CleverTap: only with `profileSync`). Absent:
+   * whenever `capabilities.subscriptionState` is declared. The engine runs no ordering guard, and holds no
+   * delivery back, for a destination that sends none.
+   */
+  sendsState?(settings: S): boolean;
 }
 
 /** A plugin whose settings type is erased, as the engine and runner hold them. */

@@ -24,6 +24,30 @@ describe('outcomesByIndex', () => {
     ]);
   });
 
+  it('says whether the record carrying a delivery’s state was taken, whatever the deciding record’s outcome', () => {
+    // d-a: event taken, profile refused; d-b: event refused, profile taken; d-c: both taken; d-d carries no state.
+    const withRecords: DeliveryRequest = {
+      ...request,
+      deliveryIds: ['d-a', 'd-b', 'd-c', 'd-d'],
+      records: ['d-a', 'd-b', 'd-c'].flatMap((deliveryId) => [
+        { deliveryId, part: 'event', decides: true },
+        { deliveryId, part: 'profile', decides: false, carriesState: true },
+      ]),
+    };
+    const refused = new Set([1, 2]);
+    const outcomes = outcomesByIndex(
+      { ...withRecords, records: [...withRecords.records!, { deliveryId: 'd-d', part: 'event', decides: true }] },
+      (index) =>
+        refused.has(index) ? { type: 'rejected', status: 200, code: 'bad', reason: `record ${index}` } : { type: 'delivered', status: 200 },
+    );
+    expect(outcomes).toEqual([
+      { deliveryId: 'd-a', type: 'delivered', status: 200, note: 'profile record not taken: bad: record 1', stateAccepted: false },
+      { deliveryId: 'd-b', type: 'rejected', status: 200, code: 'bad', reason: 'record 2', stateAccepted: true },
+      { deliveryId: 'd-c', type: 'delivered', status: 200, stateAccepted: true },
+      { deliveryId: 'd-d', type: 'delivered', status: 200 },
+    ]);
+  });
+
   it('gives every delivery its own outcome object, also when they share one', () => {
     const outcomes = sameOutcomeForAll(request, { type: 'retry', reason: 'timeout' });
     expect(outcomes.map((outcome) => outcome.deliveryId)).toEqual(['d-a', 'd-b', 'd-c']);

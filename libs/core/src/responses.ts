@@ -14,14 +14,17 @@ export function bodyRecords(request: DeliveryRequest): readonly BodyRecord[] {
 /**
  * One outcome per delivery, from the outcome of the record at each index of the request's body (see
  * `bodyRecords`): a delivery's deciding record gives its outcome; a failed record beside it only adds a note
- * to a delivered outcome, since resending the deciding record would duplicate it.
+ * to a delivered outcome, since resending the deciding record would duplicate it. A delivery whose state a
+ * record of its own carries gets `stateAccepted` from that record's outcome, whatever the deciding one's.
  */
 export function outcomesByIndex(request: DeliveryRequest, outcomeAt: (index: number) => RecordOutcome): Outcome[] {
   if (!request.records) return request.deliveryIds.map((deliveryId, index) => ({ ...outcomeAt(index), deliveryId }) as Outcome);
   const deciding = new Map<string, RecordOutcome>();
   const notes = new Map<string, string[]>();
+  const stateTaken = new Map<string, boolean>();
   request.records.forEach((record, index) => {
     const outcome = outcomeAt(index);
+    if (record.carriesState) stateTaken.set(record.deliveryId, outcome.type === 'delivered');
     if (record.decides) deciding.set(record.deliveryId, outcome);
     else if (outcome.type !== 'delivered') {
       const note = `${record.part} record not taken: ${outcome.type === 'rejected' ? `${outcome.code}: ` : ''}${outcome.reason}`;
@@ -32,7 +35,13 @@ export function outcomesByIndex(request: DeliveryRequest, outcomeAt: (index: num
     // A plugin that named no deciding record for a delivery is a bug; retrying keeps the delivery alive and visible.
     const outcome = deciding.get(deliveryId) ?? { type: 'retry', reason: 'plugin error: no record decides this delivery' };
     const note = notes.get(deliveryId)?.join('; ');
-    return { ...outcome, ...(outcome.type === 'delivered' && note !== undefined && { note }), deliveryId } as Outcome;
+    const stateAccepted = stateTaken.get(deliveryId);
+    return {
+      ...outcome,
+      ...(outcome.type === 'delivered' && note !== undefined && { note }),
+      ...(stateAccepted !== undefined && { stateAccepted }),
+      deliveryId,
+    } as Outcome;
   });
 }
 

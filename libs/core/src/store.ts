@@ -1,5 +1,6 @@
 import type { Environment, EventKind, SubscriptionEvent } from './event';
 import type { OutcomeType } from './plugin';
+import type { StateVerdict } from './state-order';
 import type { CompletedState, DeliveryState, NewDeliveryState, StateBefore } from './delivery-states';
 
 /**
@@ -154,6 +155,24 @@ export interface DeliveryUpdate {
   readonly attempt?: AttemptRecord;
   readonly lastStatus?: number | null;
   readonly lastError?: string | null;
+  /**
+   * For a delivery sent under a state claim (`claimSubscriptionState` answered `state`): its profile, and
+   * whether the destination took the state. Settles the claim as the update is applied: the claim ends, and
+   * the profile's accepted mark moves to the delivery's event only if `accepted`.
+   */
+  readonly stateClaim?: StateClaim;
+}
+
+/** How a delivery sent with the subscription state for a profile went (see `DeliveryUpdate.stateClaim`). */
+export interface StateClaim {
+  readonly profile: string;
+  readonly accepted: boolean;
+}
+
+/** One delivery that could carry the subscription state, and the profile it would write it to (`stateProfileOf`). */
+export interface StateCandidate {
+  readonly deliveryId: string;
+  readonly profile: string;
 }
 
 export interface DeliveryRow {
@@ -300,8 +319,9 @@ export interface Store {
    */
   heldLeases(deliveryIds: readonly string[], owner: string): Promise<string[]>;
   /**
-   * Applies outcomes of deliveries leased by `owner`, in one transaction. Outcomes for deliveries the
-   * owner no longer holds (its lease expired and another runner took it, or it was released) are ignored.
+   * Applies outcomes of deliveries leased by `owner`, in one transaction, settling their state claims (see
+   * `DeliveryUpdate.stateClaim`). Outcomes for deliveries the owner no longer holds (its lease expired and
+   * another runner took it, or it was released) are ignored, their claims included.
    */
   complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void>;
   /**
@@ -330,14 +350,22 @@ export interface Store {
   listDeliveries(filter: ListFilter): Promise<DeliveryRow[]>;
   getEvent(id: string): Promise<EventDetail | undefined>;
   /**
-   * The ordering guard (SPEC §12), asked just before one destination's deliveries are sent with the user's
-   * subscription state. Events are ordered by event timestamp, then by the order the store received them.
-   * Per user, only the newest of these deliveries may carry the state, and only if it is at least as new as
-   * the newest this destination was already given (so a retry of that same delivery still may); the store
-   * then records it as the newest. Atomic across stores sharing a database, and durable. Answers the ids
-   * that may carry state; ids of other destinations, and events without a user id, are never in it.
+   * The ordering guard (SPEC §12), asked just before one destination's leased deliveries are sent. Per
+   * destination and profile the store keeps the newest state the destination accepted (its event's timestamp,
+   * then the order the store received it) and the delivery, if any, holding the profile's claim: at most one
+   * request carrying state for a profile is in flight. A claim is active while its delivery is in flight under
+   * an unexpired lease (judged as leases are), so a crashed runner's claim lapses with its lease; the same
+   * delivery, retried or taken over, may claim again. Per profile among these candidates: one older than the
+   * accepted state gets `plain`; while another delivery holds an active claim, the rest get `hold`; otherwise
+   * the newest gets `state` (its claim is recorded) and the others `hold`, so that if it fails they can still
+   * carry their own. Candidates of other destinations or unknown ids get no verdict. Atomic across stores
+   * sharing a database, and durable. Records which users' events reached each profile, for erasure.
    */
-  claimSubscriptionState(destinationId: string, deliveryIds: readonly string[]): Promise<ReadonlySet<string>>;
+  claimSubscriptionState(
+    destinationId: string,
+    candidates: readonly StateCandidate[],
+    nowMs: number,
+  ): Promise<ReadonlyMap<string, StateVerdict>>;
   /**
    * Makes selected deliveries pending again with a fresh retry window. Works in short transactions of a
    * bounded number of deliveries, each found through an index, and yields to the event loop between them
@@ -362,7 +390,8 @@ export interface Store {
   /**
    * Erasure (a privacy request): removes every event naming `appUserId` in any of its user ids, webhook body
    * included, with its deliveries and attempts, whatever their state (an in-flight delivery's holder then
-   * finds nothing to renew or complete), and the user's subscription-state marks. In bounded chunks;
+   * finds nothing to renew or complete), and the subscription-state marks of every profile the customer's
+   * events reached: the customer being `appUserId` and every user id its events name. In bounded chunks;
    * SQLite overwrites what it deletes and checkpoints its WAL. Answers how many events were removed.
    */
   erase(appUserId: string): Promise<number>;

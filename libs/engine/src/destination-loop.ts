@@ -2,7 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   redactText,
+  sendsState,
+  stateAcceptedBy,
   stateAfter,
+  stateProfileOf,
   subscriptionStatus,
   type Clock,
   type DeliveryRequest,
@@ -62,6 +65,8 @@ export class DestinationLoop {
   /** The events of the batches being sent, by delivery id: their customers' ids are kept out of logs and alerts (logText). */
   private readonly eventsInFlight = new Map<string, SubscriptionEvent>();
   private readonly health: DestinationHealth;
+  /** Whether the ordering guard runs (SPEC §12): the destination sends subscription state with its settings. */
+  private readonly guardsState: boolean;
   private inFlightRequests = 0;
   private stopping = false;
   /** Set by a wake-up that found no sleep to end, so the next sleep returns at once. */
@@ -77,6 +82,7 @@ export class DestinationLoop {
     this.secrets = secretValues(destination);
     this.concurrency = concurrencyOf(destination);
     this.limiter = new KeyedLimiter(this.concurrency);
+    this.guardsState = sendsState(destination.plugin, destination.settings);
     this.health = new DestinationHealth(
       {
         destinationId: destination.id,
@@ -230,7 +236,7 @@ export class DestinationLoop {
       safeText: (text) => this.errorText(text),
     });
     try {
-      const { planned, settled, failed } = await this.prepare(leased);
+      const { planned, settled, failed, held, claims } = await this.prepare(leased);
       for (const { deliveryId, event } of planned) this.eventsInFlight.set(deliveryId, event);
       const sent = await this.send(planned, keeper);
       const results = new Map([...failed, ...sent.results]);
@@ -243,10 +249,16 @@ export class DestinationLoop {
       const updates = [...settled];
       for (const delivery of leased) {
         const result = results.get(delivery.id);
-        if (result) updates.push(updateAfterAttempt(delivery, result, context));
-        // Never sent, its lease lost or not renewable: no attempt; due again after a poll (ignored if another runner holds it).
-        else if (sent.unsent.has(delivery.id))
-          updates.push({ deliveryId: delivery.id, state: stateAfter('retry'), nextAttemptAtMs: context.nowMs + this.deps.options.pollMs });
+        let update: DeliveryUpdate | undefined;
+        if (result) update = updateAfterAttempt(delivery, result, context);
+        // Never sent (its lease lost or not renewable, or held back by the ordering guard): no attempt, and the
+        // retry window untouched; due again after a poll (ignored if another runner holds it).
+        else if (sent.unsent.has(delivery.id) || held.has(delivery.id))
+          update = { deliveryId: delivery.id, state: stateAfter('retry'), nextAttemptAtMs: context.nowMs + this.deps.options.pollMs };
+        if (!update) continue;
+        const profile = claims.get(delivery.id);
+        const accepted = result !== undefined && stateAcceptedBy(result.outcome);
+        updates.push(profile === undefined ? update : { ...update, stateClaim: { profile, accepted } });
       }
       await this.deps.store.complete(updates, context.nowMs, this.deps.options.ownerId);
       this.reportDead(updates);
@@ -273,12 +285,14 @@ export class DestinationLoop {
 
   /**
    * Reads each stored event and filters it again (the config may have changed since ingest), then asks the
-   * ordering guard which of them may carry the user's subscription state.
+   * ordering guard which of them carry the subscription state, which go without it and which wait.
    */
   private async prepare(leased: readonly LeasedDelivery[]) {
     const planned: Planned[] = [];
     const settled: DeliveryUpdate[] = [];
     const failed: [string, AttemptResult][] = [];
+    /** Deliveries whose event sets a state, and the profile it is written to (undefined: none to order). */
+    const profiles = new Map<string, string | undefined>();
     for (const delivery of leased) {
       let event: SubscriptionEvent;
       try {
@@ -294,28 +308,60 @@ export class DestinationLoop {
       }
       try {
         const skip = skipOf(this.destination, event);
-        if (skip)
+        if (skip) {
           settled.push({ deliveryId: delivery.id, state: stateAfter('skip'), lastError: this.errorText(`${skip.rule}: ${skip.reason}`) });
-        else planned.push({ deliveryId: delivery.id, event });
+          continue;
+        }
       } catch (error) {
         failed.push(...this.pluginBug([delivery.id], `filter threw: ${describeError(error)}`));
+        continue;
       }
+      try {
+        if (this.guardsState && subscriptionStatus(event) !== undefined)
+          profiles.set(delivery.id, stateProfileOf(this.destination.plugin, this.destination.settings, event));
+      } catch (error) {
+        failed.push(...this.pluginBug([delivery.id], `identity threw: ${describeError(error)}`));
+        continue;
+      }
+      planned.push({ deliveryId: delivery.id, event });
     }
-    return { planned: await this.withStateOrder(planned), settled, failed };
+    return { ...(await this.withStateOrder(planned, profiles)), settled, failed };
   }
 
   /**
-   * SPEC §12: an event older than the newest state this destination was given for its user goes without
-   * state. Decided as the batch is sent, not at ingest, so retries and replays are held to it too.
+   * SPEC §12: per profile, one request carrying state in flight at a time, and never a state older than the
+   * one the destination accepted. Decided as the batch is sent, not at ingest, so retries and replays are held
+   * to it too. Held deliveries are not sent now; the rest of the batch goes as usual.
    */
-  private async withStateOrder(planned: readonly Planned[]): Promise<readonly Planned[]> {
-    if (!this.destination.plugin.capabilities.subscriptionState) return planned;
-    const stateful = new Set(
-      planned.filter(({ event }) => event.appUserId !== null && subscriptionStatus(event) !== undefined).map((item) => item.deliveryId),
-    );
-    if (stateful.size === 0) return planned;
-    const allowed = await this.deps.store.claimSubscriptionState(this.destination.id, [...stateful]);
-    return planned.map((item) => (stateful.has(item.deliveryId) ? { ...item, carriesState: allowed.has(item.deliveryId) } : item));
+  private async withStateOrder(
+    planned: readonly Planned[],
+    profiles: ReadonlyMap<string, string | undefined>,
+  ): Promise<{ planned: readonly Planned[]; held: ReadonlySet<string>; claims: ReadonlyMap<string, string> }> {
+    const held = new Set<string>();
+    const claims = new Map<string, string>();
+    if (profiles.size === 0) return { planned, held, claims };
+    const candidates = [...profiles].flatMap(([deliveryId, profile]) => (profile === undefined ? [] : [{ deliveryId, profile }]));
+    const verdicts =
+      candidates.length === 0
+        ? new Map()
+        : await this.deps.store.claimSubscriptionState(this.destination.id, candidates, this.deps.clock.now());
+    const sent: Planned[] = [];
+    for (const item of planned) {
+      if (!profiles.has(item.deliveryId)) {
+        sent.push(item); // its event sets no state
+        continue;
+      }
+      const profile = profiles.get(item.deliveryId);
+      // No profile to order, or no verdict (never expected): the event goes without state.
+      const verdict = profile === undefined ? 'plain' : (verdicts.get(item.deliveryId) ?? 'plain');
+      if (verdict === 'hold') {
+        held.add(item.deliveryId);
+        continue;
+      }
+      if (verdict === 'state') claims.set(item.deliveryId, profile!);
+      sent.push({ ...item, carriesState: verdict === 'state' });
+    }
+    return { planned: sent, held, claims };
   }
 
   /** Sends the batch's requests: the outcome of each delivery a request carried, and those of requests never made. */

@@ -1,100 +1,14 @@
-import { ingestEventOf, systemClock, type Clock, type OutcomeType, type RetryPolicy, type SubscriptionEvent } from '@ferry/core';
 import type { ServerResponse } from 'node:http';
-import {
-  Dispatcher,
-  planDeliveries,
-  UndiciTransport,
-  type DestinationInstance,
-  type DestinationStatus,
-  type DispatcherOptions,
-} from './index';
-import { sendJson, startServer, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
-import { captureLogger } from './testing/logger';
+import { ingestEventOf, type RetryPolicy } from '@ferry/core';
+import { planDeliveries } from './index';
+import { sendJson, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
+import { apiKey, manualClock, ok, runCleanups, server, setup, T0 } from './testing/dispatcher-harness';
 import { MemoryDatabase, MemoryStore } from './testing/memory-store';
-import { decodeEvent, encodeEvent, makeEvent, testDestination, testPlugin } from './testing/test-plugin';
+import { encodeEvent, makeEvent, testDestination, testPlugin } from './testing/test-plugin';
 
-const apiKey = 'sk_test_4f9a8b7c6d5e';
-const T0 = 1_700_000_000_000;
+afterEach(runCleanups);
 
-let cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  // Every cleanup runs even when one fails (a leaked secret, say), so no server is left open.
-  const pending = cleanups.reverse();
-  cleanups = [];
-  const failures: unknown[] = [];
-  for (const cleanup of pending) await cleanup().catch((error: unknown) => failures.push(error));
-  if (failures.length > 0) throw failures[0];
-});
-
-async function server(handler: (request: ReceivedRequest, response: ServerResponse) => void): Promise<TestServer> {
-  const started = await startServer(handler);
-  cleanups.push(() => started.close());
-  return started;
-}
-
-const ok = (_request: ReceivedRequest, response: ServerResponse) => sendJson(response, 200, { status: 'success' });
 const itemsOf = (request: ReceivedRequest): { delivery: string; user: string }[] => JSON.parse(request.body).items;
-
-/** A clock the test moves by hand. */
-function manualClock(start = T0): Clock & { advance(ms: number): void } {
-  let now = start;
-  return { now: () => now, advance: (ms) => (now += ms) };
-}
-
-interface Setup {
-  destinations: DestinationInstance[];
-  options?: Partial<DispatcherOptions>;
-  clock?: Clock;
-  random?: () => number;
-  store?: MemoryStore;
-}
-
-/** A dispatcher over an in-memory store and the real transport; stopped (and checked for leaked secrets) after each test. */
-function setup({ destinations, options, clock = systemClock, random, store = new MemoryStore() }: Setup) {
-  const logger = captureLogger();
-  const statusChanges: DestinationStatus[] = [];
-  const attempts: { destinationId: string; outcome: OutcomeType; deliveries: number }[] = [];
-  const deadReports: { destinationId: string; count: number; firstError: string | null }[] = [];
-  const transport = new UndiciTransport();
-  const dispatcher = new Dispatcher({
-    store,
-    transport,
-    clock,
-    logger,
-    decode: decodeEvent,
-    destinations,
-    options: { pollMs: 20, pausedProbeMs: 50, ...options },
-    random,
-    observer: {
-      attempt: (destinationId, outcome, deliveries) => attempts.push({ destinationId, outcome, deliveries }),
-      statusChanged: (status) => statusChanges.push(status),
-      deliveriesDead: (destinationId, count, firstError) => deadReports.push({ destinationId, count, firstError }),
-    },
-  });
-  cleanups.push(async () => {
-    await dispatcher.stop();
-    await transport.close();
-    expect(JSON.stringify(logger.entries)).not.toContain(apiKey);
-  });
-
-  /** Stores the event with the deliveries ingest would plan, then notifies, as the runner does. */
-  async function ingest(event: SubscriptionEvent = makeEvent()): Promise<SubscriptionEvent> {
-    await store.ingest(
-      ingestEventOf(event, encodeEvent(event)),
-      planDeliveries(event, destinations, dispatcher.pausedDestinationIds()),
-      clock.now(),
-    );
-    dispatcher.notify();
-    return event;
-  }
-
-  const statesOf = (destinationId: string) => store.rows(destinationId).map((row) => row.state);
-  const allIn = (destinationId: string, state: string) => () => {
-    const states = statesOf(destinationId);
-    return states.length > 0 && states.every((candidate) => candidate === state);
-  };
-  return { store, logger, dispatcher, ingest, statusChanges, attempts, deadReports, statesOf, allIn };
-}
 
 describe('Dispatcher: batching', () => {
   it('sends a lone event on notify without waiting for a full batch or a poll', async () => {
@@ -690,98 +604,5 @@ describe('Dispatcher: isolation and concurrency', () => {
     expect(logger.entries).toContainEqual(
       expect.objectContaining({ level: 'error', fields: expect.objectContaining({ error: 'database is locked' }) }),
     );
-  });
-});
-
-describe('Dispatcher: the order of subscription states (SPEC §12)', () => {
-  const user = 'user-shuffled';
-  /** Event timestamps in the order the webhooks arrive; the last ties the newest and arrives later, so it wins. */
-  const arrival = [T0 - 3_000, T0 - 5_000, T0 - 1_000, T0 - 4_000, T0 - 2_000, T0 - 1_000];
-  const stateOf = (destination: TestServer) =>
-    new Map(
-      destination.received.flatMap((request) =>
-        (JSON.parse(request.body).items as { event: string; state?: string }[]).map((item) => [item.event, item.state ?? null]),
-      ),
-    );
-
-  async function ingestShuffled(ingest: (event: SubscriptionEvent) => Promise<SubscriptionEvent>, clock: { advance(ms: number): void }) {
-    const events: SubscriptionEvent[] = [];
-    for (const timestampMs of arrival) {
-      events.push(await ingest(makeEvent({ appUserId: user, timestampMs })));
-      clock.advance(1); // leased oldest first: sent in the order received
-    }
-    return events;
-  }
-
-  it('sends state only with events at least as new as the newest state already sent, one batch at a time', async () => {
-    const destination = await server(ok);
-    const clock = manualClock();
-    const plugin = testPlugin({ maxItems: 1, subscriptionState: true });
-    const { dispatcher, ingest, allIn } = setup({
-      destinations: [testDestination('main', { url: destination.url, apiKey }, { plugin, concurrency: 1 })],
-      clock,
-    });
-    const events = await ingestShuffled(ingest, clock);
-    dispatcher.start();
-
-    await waitFor(allIn('main', 'delivered'), 'every event delivered');
-    const states = stateOf(destination);
-    expect(events.map((event) => states.get(event.id))).toEqual(['active', null, 'active', null, null, 'active']);
-  });
-
-  it('sends state with only the newest event of a user in one batch', async () => {
-    const destination = await server(ok);
-    const clock = manualClock();
-    const plugin = testPlugin({ subscriptionState: true });
-    const { dispatcher, ingest, allIn } = setup({
-      destinations: [testDestination('main', { url: destination.url, apiKey }, { plugin })],
-      clock,
-    });
-    const events = await ingestShuffled(ingest, clock);
-    const stranger = await ingest(makeEvent({ timestampMs: T0 - 9_000 }));
-    dispatcher.start();
-
-    await waitFor(allIn('main', 'delivered'), 'every event delivered');
-    expect(destination.received).toHaveLength(1);
-    const states = stateOf(destination);
-    expect(events.map((event) => states.get(event.id))).toEqual([null, null, null, null, null, 'active']);
-    expect(states.get(stranger.id)).toBe('active');
-  });
-
-  it('holds across a restart and for replays: an older event sent again goes without state', async () => {
-    const destination = await server(ok);
-    const clock = manualClock();
-    const plugin = testPlugin({ maxItems: 1, subscriptionState: true });
-    const destinations = [testDestination('main', { url: destination.url, apiKey }, { plugin, concurrency: 1 })];
-    const database = new MemoryDatabase();
-    const first = setup({ destinations, clock, store: new MemoryStore(database) });
-    const older = await first.ingest(makeEvent({ appUserId: user, timestampMs: T0 - 2_000 }));
-    clock.advance(1);
-    const newer = await first.ingest(makeEvent({ appUserId: user, timestampMs: T0 - 1_000 }));
-    first.dispatcher.start();
-    await waitFor(first.allIn('main', 'delivered'), 'both events delivered');
-    await first.dispatcher.stop();
-    expect([stateOf(destination).get(older.id), stateOf(destination).get(newer.id)]).toEqual(['active', 'active']);
-
-    // A second runner on the same database replays the older event.
-    destination.received.length = 0;
-    const second = setup({ destinations, clock, store: new MemoryStore(database) });
-    expect(await second.store.replay({ eventIds: [older.id], states: ['delivered'] }, clock.now())).toBe(1);
-    second.dispatcher.start();
-    await waitFor(second.allIn('main', 'delivered'), 'the replay delivered');
-    expect([...stateOf(destination)]).toEqual([[older.id, null]]);
-  });
-
-  it('leaves plugins that do not send state alone', async () => {
-    const destination = await server(ok);
-    const database = new MemoryDatabase();
-    const { dispatcher, ingest, allIn } = setup({
-      destinations: [testDestination('main', { url: destination.url, apiKey })],
-      store: new MemoryStore(database),
-    });
-    await ingest(makeEvent({ appUserId: user }));
-    dispatcher.start();
-    await waitFor(allIn('main', 'delivered'), 'the event delivered');
-    expect(database.stateMarks.size).toBe(0);
   });
 });

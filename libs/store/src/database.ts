@@ -10,6 +10,8 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   subscriptionStateMarks: SubscriptionStateMarksTable;
+  profileStateMarks: ProfileStateMarksTable;
+  profileStateUsers: ProfileStateUsersTable;
   destinationPauses: DestinationPausesTable;
   alertClaims: AlertClaimsTable;
   alertOutbox: AlertOutboxTable;
@@ -62,12 +64,37 @@ export interface AttemptsTable {
   error: string | null;
 }
 
-/** Per destination and user, the newest event whose subscription state was sent (the ordering guard, SPEC §12). */
+/**
+ * Per destination and app user id, the newest event whose state was claimed: the ordering guard before
+ * migration 10. No longer written (older runners may, during a rolling upgrade); it seeds a profile first seen
+ * since, and erasure removes the customer's rows.
+ */
 export interface SubscriptionStateMarksTable {
   destinationId: string;
   userId: string;
   timestampMs: number;
   receivedSeq: number;
+}
+
+/**
+ * Per destination and profile (SHA-256 of `stateProfileOf`), the ordering guard (SPEC §12): the newest state
+ * the destination accepted (none yet: null), and the delivery holding the profile's claim, with its event's order.
+ */
+export interface ProfileStateMarksTable {
+  destinationId: string;
+  profileKey: string;
+  acceptedTimestampMs: number | null;
+  acceptedReceivedSeq: number | null;
+  claimDeliveryId: string | null;
+  claimTimestampMs: number | null;
+  claimReceivedSeq: number | null;
+}
+
+/** Which user keys' events reached each profile: erasure's way to its marks, after retention removed the events. */
+export interface ProfileStateUsersTable {
+  destinationId: string;
+  profileKey: string;
+  userKey: string;
 }
 
 /** Every user id an event names, as a SHA-256 key (fixed size, whatever the id's length): erasure's index. */

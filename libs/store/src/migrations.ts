@@ -225,6 +225,38 @@ const MIGRATIONS: readonly Migration[] = [
       await trx.schema.createIndex('alert_claims_claimed_idx').on('alert_claims').column('claimed_at_ms').execute();
     },
   },
+  {
+    version: 10,
+    name: 'subscription state marks per destination profile: the accepted state, the claim in flight, the users that reached it',
+    async up(trx, dialect) {
+      // The old per-user marks stay (migrations only add, and older runners may still write them during a
+      // rolling upgrade): each profile first seen from now on starts from them (state-marks.ts).
+      const withoutRowid = <T extends { modifyEnd(modifier: ReturnType<typeof sql>): T }>(table: T) =>
+        dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table;
+      await withoutRowid(
+        trx.schema
+          .createTable('profile_state_marks')
+          .addColumn('destination_id', 'text', (c) => c.notNull())
+          .addColumn('profile_key', 'text', (c) => c.notNull())
+          .addColumn('accepted_timestamp_ms', 'bigint')
+          .addColumn('accepted_received_seq', 'bigint')
+          .addColumn('claim_delivery_id', 'text')
+          .addColumn('claim_timestamp_ms', 'bigint')
+          .addColumn('claim_received_seq', 'bigint')
+          .addPrimaryKeyConstraint('profile_state_marks_pkey', ['destination_id', 'profile_key']),
+      ).execute();
+      await withoutRowid(
+        trx.schema
+          .createTable('profile_state_users')
+          .addColumn('destination_id', 'text', (c) => c.notNull())
+          .addColumn('profile_key', 'text', (c) => c.notNull())
+          .addColumn('user_key', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('profile_state_users_pkey', ['destination_id', 'profile_key', 'user_key']),
+      ).execute();
+      // Erasure: the profiles a customer's user keys reached.
+      await trx.schema.createIndex('profile_state_users_user_idx').on('profile_state_users').column('user_key').execute();
+    },
+  },
 ];
 
 /**

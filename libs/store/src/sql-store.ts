@@ -25,6 +25,8 @@ import {
   type Reassignment,
   type ReplaySelector,
   type RetentionCutoffs,
+  type StateCandidate,
+  type StateVerdict,
   type Store,
   type StoreStats,
   type StoredPauseCause,
@@ -42,6 +44,7 @@ import * as alertOutbox from './alert-outbox';
 import type { Database, DeliveriesTable } from './database';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
+import { claimStates, customerOf, eraseMarks, settleClaims, type Settlement } from './state-marks';
 import { userKey } from './user-key';
 
 export interface StoreOptions {
@@ -120,6 +123,8 @@ export abstract class SqlStore implements Store {
   protected readonly logger: Logger;
   /** Postgres: lease with `FOR UPDATE SKIP LOCKED` so concurrent runners never take the same delivery. */
   private readonly rowLocks: boolean;
+  /** Whether the per-user marks of before migration 10 hold any row: asked once, as nothing adds to them since. */
+  private legacyMarks: boolean | undefined;
 
   protected constructor(
     protected readonly db: Kysely<Database>,
@@ -372,14 +377,16 @@ export abstract class SqlStore implements Store {
     // Updates that change rows alike (a whole batch delivered, say) go out as one statement.
     const groups = new Map<string, { update: DeliveryUpdate; ids: string[] }>();
     for (const update of updates) {
-      const key = JSON.stringify({ ...update, deliveryId: undefined });
+      const key = JSON.stringify({ ...update, deliveryId: undefined, stateClaim: undefined });
       const group = groups.get(key);
       if (group) group.ids.push(update.deliveryId);
       else groups.set(key, { update, ids: [update.deliveryId] });
     }
     const lost: string[] = [];
     const now = this.leaseClock(nowMs);
+    const claims = new Map(updates.flatMap((update) => (update.stateClaim ? [[update.deliveryId, update.stateClaim] as const] : [])));
     await this.write(async (trx) => {
+      const settlements: Settlement[] = [];
       for (const { update, ids } of groups.values()) {
         const { state, attempt } = update;
         for (const group of chunks(ids)) {
@@ -409,7 +416,7 @@ export abstract class SqlStore implements Store {
             .where('id', 'in', group)
             .where(stateOfRow, 'in', statesFrom(completionInto(state)))
             .where('leaseOwner', '=', owner)
-            .returning(['id', 'attempts'])
+            .returning(['id', 'attempts', 'destinationId'])
             .execute();
           if (attempt && rows.length > 0) {
             await trx
@@ -419,8 +426,13 @@ export abstract class SqlStore implements Store {
           }
           const applied = new Set(rows.map((row) => row.id));
           lost.push(...group.filter((id) => !applied.has(id)));
+          for (const { id, destinationId } of rows) {
+            const claim = claims.get(id);
+            if (claim) settlements.push({ destinationId, deliveryId: id, ...claim });
+          }
         }
       }
+      if (settlements.length > 0) await settleClaims(trx, settlements);
     });
     if (lost.length > 0) {
       this.logger.warn({ deliveryIds: lost }, 'ignored outcomes for deliveries no longer leased (lease expired or released)');
@@ -608,48 +620,22 @@ export abstract class SqlStore implements Store {
     };
   }
 
-  async claimSubscriptionState(destinationId: string, deliveryIds: readonly string[]): Promise<ReadonlySet<string>> {
-    const allowed = new Set<string>();
-    if (deliveryIds.length === 0) return allowed;
-    await this.write(async (trx) => {
-      const candidates: StateCandidate[] = [];
-      for (const ids of chunks([...new Set(deliveryIds)])) {
-        // Found by id alone (the destination and user are checked here): beside the ids, SQLite would walk the
-        // destination's whole range of an index instead.
-        const rows = await trx
-          .selectFrom('deliveries')
-          .innerJoin('events', 'events.id', 'deliveries.eventId')
-          .select(['deliveries.id as deliveryId', 'deliveries.destinationId', 'events.userId', 'events.timestampMs', 'events.receivedSeq'])
-          .where('deliveries.id', 'in', ids)
-          .execute();
-        for (const { destinationId: of, userId, ...row } of rows)
-          if (of === destinationId && userId !== null) candidates.push({ ...row, userId });
-      }
-      for (const group of chunks(newestPerUser(candidates))) {
-        // One statement per group: on Postgres the conflicting row stays locked until commit, and a runner
-        // waiting on it re-checks the condition against the committed mark, so two runners cannot both move it.
-        const claimed = await trx
-          .insertInto('subscriptionStateMarks')
-          .values(group.map(({ userId, timestampMs, receivedSeq }) => ({ destinationId, userId, timestampMs, receivedSeq })))
-          .onConflict((oc) =>
-            oc
-              .columns(['destinationId', 'userId'])
-              .doUpdateSet((eb) => ({ timestampMs: eb.ref('excluded.timestampMs'), receivedSeq: eb.ref('excluded.receivedSeq') }))
-              .where(({ eb, refTuple }) =>
-                eb(
-                  refTuple('excluded.timestampMs', 'excluded.receivedSeq'),
-                  '>=',
-                  refTuple('subscriptionStateMarks.timestampMs', 'subscriptionStateMarks.receivedSeq'),
-                ),
-              ),
-          )
-          .returning('userId')
-          .execute();
-        const users = new Set(claimed.map((row) => row.userId));
-        for (const candidate of group) if (users.has(candidate.userId)) allowed.add(candidate.deliveryId);
-      }
-    });
-    return allowed;
+  async claimSubscriptionState(
+    destinationId: string,
+    candidates: readonly StateCandidate[],
+    nowMs: number,
+  ): Promise<ReadonlyMap<string, StateVerdict>> {
+    if (candidates.length === 0) return new Map();
+    const now = this.leaseClock(nowMs);
+    return this.write((trx) =>
+      claimStates(trx, {
+        destinationId,
+        candidates,
+        now,
+        rowLocks: this.rowLocks,
+        legacyMarks: async () => (this.legacyMarks ??= await hasRows(trx)),
+      }),
+    );
   }
 
   async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {
@@ -826,6 +812,8 @@ export abstract class SqlStore implements Store {
 
   async erase(appUserId: string): Promise<number> {
     const key = userKey(appUserId);
+    // Whose marks go: read before the events that tell it.
+    const customer = await customerOf(this.db, appUserId);
     let erased = 0;
     for (;;) {
       const ids = (await this.db.selectFrom('eventUsers').select('eventId').where('userKey', '=', key).limit(CHUNK).execute()).map(
@@ -839,8 +827,7 @@ export abstract class SqlStore implements Store {
       });
       await yieldToEventLoop();
     }
-    // Marks are kept by app user id: the erased user's hold the id itself.
-    await this.write((trx) => trx.deleteFrom('subscriptionStateMarks').where('userId', '=', appUserId).execute());
+    await this.write((trx) => eraseMarks(trx, customer));
     await this.afterErase();
     return erased;
   }
@@ -1142,26 +1129,9 @@ export function eventUserValues(event: IngestEvent) {
   return erasureIdsOf(event).map((id) => ({ userKey: userKey(id), eventId: event.id }));
 }
 
-interface StateCandidate {
-  readonly deliveryId: string;
-  readonly userId: string;
-  readonly timestampMs: number;
-  readonly receivedSeq: number;
-}
-
-/** The newest candidate of each user (event timestamp, then received order), in user order so concurrent claims lock rows alike. */
-function newestPerUser(candidates: readonly StateCandidate[]): StateCandidate[] {
-  const newest = new Map<string, StateCandidate>();
-  for (const candidate of candidates) {
-    const current = newest.get(candidate.userId);
-    if (
-      !current ||
-      candidate.timestampMs > current.timestampMs ||
-      (candidate.timestampMs === current.timestampMs && candidate.receivedSeq > current.receivedSeq)
-    )
-      newest.set(candidate.userId, candidate);
-  }
-  return [...newest.values()].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+/** Whether any mark of the per-user guard (before migration 10) is left. */
+async function hasRows(trx: Transaction<Database>): Promise<boolean> {
+  return (await trx.selectFrom('subscriptionStateMarks').select('destinationId').limit(1).execute()).length > 0;
 }
 
 function pageSize(limit: number | undefined): number {

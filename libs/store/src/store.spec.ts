@@ -27,6 +27,8 @@ interface TestDatabase {
   explain(query: (db: Kysely<Database>) => Compilable): Promise<string>;
   /** Runs SQL on the database behind the store's back: what code outside the port (retention, an operator) may do. */
   execute(statement: string): Promise<void>;
+  /** Reads rows behind the store's back. */
+  query(statement: string): Promise<Record<string, unknown>[]>;
   dispose(): Promise<void>;
 }
 
@@ -171,6 +173,51 @@ function describeSqlStore(backend: Backend): void {
       });
     });
 
+    describe('subscription-state marks', () => {
+      const T = T0 - 10_000;
+      /** Stores an event to ct, leases it and claims the state for its delivery: the verdict. */
+      async function sendWithState(store: SqlStore, id: string, userId: string, timestampMs: number, userIds?: string[]) {
+        await store.ingest(event(id, { userId, timestampMs, ...(userIds && { userIds }) }), [pending()], T0);
+        const [leased] = await store.lease({ destinationId: 'ct', limit: 1, nowMs: T0, leaseMs: 60_000, owner: 'runner-a' });
+        const profile = JSON.stringify(['PRODUCTION', [['identity', userId]]]);
+        const verdict = (await store.claimSubscriptionState('ct', [{ deliveryId: leased.id, profile }], T0)).get(leased.id);
+        const attempt = { startedAtMs: T0, durationMs: 1, status: 200, outcome: 'delivered' as const, error: null };
+        await store.complete(
+          [{ deliveryId: leased.id, state: 'delivered', attempt, stateClaim: { profile, accepted: true } }],
+          T0,
+          'runner-a',
+        );
+        return verdict;
+      }
+
+      it('keep no user id or identity, only their SHA-256', async () => {
+        const store = await open();
+        expect(await sendWithState(store, 'e1', 'distinct-user-7f3a9c', T, ['distinct-user-7f3a9c', 'distinct-alias-2b8e'])).toBe('state');
+        const rows = [
+          ...(await database.query('select * from profile_state_marks')),
+          ...(await database.query('select * from profile_state_users')),
+        ];
+        expect(rows).toHaveLength(3);
+        expect(JSON.stringify(rows)).not.toMatch(/distinct-/);
+      });
+
+      it('start a profile first seen after the upgrade from the per-user mark an older version left, and go with the customer on erasure', async () => {
+        await open();
+        // What the per-user guard left: marks by app user id, the second one of an id the customer was merged into.
+        await database.execute(`insert into subscription_state_marks (destination_id, user_id, timestamp_ms, received_seq)
+          values ('ct', 'legacy-a', ${T}, 999999), ('ct', 'legacy-a-alias', ${T}, 999999), ('ct', 'legacy-b', ${T}, 999999)`);
+        const store = await open();
+        expect(await sendWithState(store, 'older', 'legacy-a', T - 1_000)).toBe('plain');
+        expect(await sendWithState(store, 'newer', 'legacy-a', T + 1_000)).toBe('state');
+        expect(await sendWithState(store, 'alias', 'legacy-a-alias', T + 1_000, ['legacy-a-alias', 'legacy-a'])).toBe('state');
+
+        expect(await store.erase('legacy-a')).toBe(3);
+        expect(await database.query('select user_id from subscription_state_marks')).toEqual([{ user_id: 'legacy-b' }]);
+        expect(await database.query('select * from profile_state_marks')).toEqual([]);
+        expect(await database.query('select * from profile_state_users')).toEqual([]);
+      });
+    });
+
     describe('migrations', () => {
       it('run once even when several stores start at once and migrate again', async () => {
         const stores = await Promise.all([open(), open(), open()]);
@@ -216,6 +263,14 @@ describe('sqlite store', () => {
           try {
             db.pragma('foreign_keys = ON');
             db.exec(statement);
+          } finally {
+            db.close();
+          }
+        },
+        async query(statement) {
+          const db = new BetterSqlite3(file, { readonly: true });
+          try {
+            return db.prepare(statement).all() as Record<string, unknown>[];
           } finally {
             db.close();
           }
@@ -281,6 +336,10 @@ describeIfPostgres(
           async execute(statement) {
             await admin.query(`set search_path = ${schema}`);
             await admin.query(statement);
+          },
+          async query(statement) {
+            await admin.query(`set search_path = ${schema}`);
+            return (await admin.query(statement)).rows;
           },
           dispose: async () => {
             await admin.query(`drop schema ${schema} cascade`);

@@ -7,3 +7,8 @@ import { hash } from 'node:crypto';
 export function userKey(userId: string): string {
   return hash('sha256', userId, 'hex');
 }
+
+/** How the ordering guard keys a destination profile (`stateProfileOf`): its SHA-256, so no raw id sits in the marks. */
+export function profileKey(profile: string): string {
+  return hash('sha256', profile, 'hex');
+}

@@ -15,6 +15,7 @@ import {
   type Store,
 } from '../store';
 import { describeAlertContract } from './alert-contract';
+import { describeStateMarks } from './state-contract';
 
 /**
  * The `Store` contract the engine and runner rely on, as one Jest suite: `@ferry/store` runs it on SQLite
@@ -790,120 +791,7 @@ export function describeStoreContract(backend: StoreBackend): void {
       });
     });
 
-    describe('subscription state marks (the ordering guard)', () => {
-      /** Stores one event per entry (to ct and amp), received one after another, and answers each one's delivery ids. */
-      async function stateEvents(store: Store, events: readonly [id: string, userId: string | null, timestampMs: number][]) {
-        const ids: Record<string, { ct: string; amp: string }> = {};
-        for (const [id, userId, timestampMs] of events) {
-          await store.ingest(testEvent(id, { userId, timestampMs }), [pending('ct'), pending('amp')], T0);
-          ids[id] = { ct: (await deliveryOf(store, id, 'ct')).id, amp: (await deliveryOf(store, id, 'amp')).id };
-        }
-        return ids;
-      }
-      const claim = async (store: Store, destinationId: string, deliveryIds: string[]) =>
-        [...(await store.claimSubscriptionState(destinationId, deliveryIds))].sort();
-
-      it('lets only the newest event of each user in a batch carry state, then only events at least as new', async () => {
-        const store = await open();
-        const ids = await stateEvents(store, [
-          ['old', 'user-1', T0 - 3_000],
-          ['new', 'user-1', T0 - 2_000],
-          ['other', 'user-2', T0 - 5_000],
-          ['newest', 'user-1', T0 - 1_000],
-        ]);
-        expect(await claim(store, 'ct', [ids.old.ct, ids.new.ct, ids.other.ct])).toEqual([ids.new.ct, ids.other.ct].sort());
-        expect(await claim(store, 'ct', [ids.old.ct])).toEqual([]);
-        expect(await claim(store, 'ct', [ids.new.ct])).toEqual([ids.new.ct]); // a retry of the same delivery
-        expect(await claim(store, 'ct', [ids.newest.ct])).toEqual([ids.newest.ct]);
-        expect(await claim(store, 'ct', [ids.new.ct, ids.old.ct])).toEqual([]);
-        expect(await claim(store, 'ct', [ids.other.ct])).toEqual([ids.other.ct]);
-      });
-
-      it('keeps marks per destination', async () => {
-        const store = await open();
-        const ids = await stateEvents(store, [
-          ['old', 'user-1', T0 - 2_000],
-          ['new', 'user-1', T0 - 1_000],
-        ]);
-        expect(await claim(store, 'ct', [ids.new.ct])).toEqual([ids.new.ct]);
-        expect(await claim(store, 'amp', [ids.old.amp])).toEqual([ids.old.amp]);
-        expect(await claim(store, 'ct', [ids.old.ct])).toEqual([]);
-      });
-
-      it('breaks a tie of event timestamps by the order received, not by id or received millisecond', async () => {
-        const store = await open();
-        // Both received in the same millisecond and committed together; ids sort against the order they came in.
-        const same = { userId: 'user-1', timestampMs: T0 - 1_000 };
-        await Promise.all([
-          store.ingest(testEvent('z-first', same), [pending('ct')], T0),
-          store.ingest(testEvent('a-second', same), [pending('ct')], T0),
-        ]);
-        const first = (await deliveryOf(store, 'z-first')).id;
-        const second = (await deliveryOf(store, 'a-second')).id;
-        expect(await claim(store, 'ct', [first, second])).toEqual([second]);
-        expect(await claim(store, 'ct', [first])).toEqual([]);
-
-        const another = await open(); // a second runner on the same database
-        await another.ingest(testEvent('later', same), [pending('ct')], T0);
-        const later = (await deliveryOf(another, 'later')).id;
-        expect(await claim(another, 'ct', [later])).toEqual([later]);
-        expect(await claim(another, 'ct', [second])).toEqual([]);
-      });
-
-      it('answers nothing for other destinations’ deliveries, unknown ids and events without a user', async () => {
-        const store = await open();
-        const ids = await stateEvents(store, [
-          ['mine', 'user-1', T0 - 1_000],
-          ['anonymous', null, T0 - 1_000],
-        ]);
-        expect(await claim(store, 'ct', [])).toEqual([]);
-        expect(await claim(store, 'ct', [ids.mine.amp, 'no-such-delivery', ids.anonymous.ct])).toEqual([]);
-        // None of them left a mark: the older event of ct still may.
-        expect(await claim(store, 'ct', [ids.mine.ct])).toEqual([ids.mine.ct]);
-      });
-
-      it('keeps its marks across a restart', async () => {
-        const first = await open();
-        const ids = await stateEvents(first, [
-          ['old', 'user-1', T0 - 2_000],
-          ['new', 'user-1', T0 - 1_000],
-        ]);
-        expect(await claim(first, 'ct', [ids.new.ct])).toEqual([ids.new.ct]);
-        await first.close();
-        const second = await open();
-        expect(await claim(second, 'ct', [ids.old.ct])).toEqual([]);
-        expect(await claim(second, 'ct', [ids.new.ct])).toEqual([ids.new.ct]);
-      });
-
-      it('lets two stores on one database claim at once without an older event moving a newer mark back', async () => {
-        const [a, b] = [await open(), await open()];
-        const users = Array.from({ length: 40 }, (_, i) => `user-${i}`);
-        const ids = await stateEvents(
-          a,
-          users.flatMap((user): [string, string, number][] => [
-            [`${user}-old`, user, T0 - 2_000],
-            [`${user}-new`, user, T0 - 1_000],
-          ]),
-        );
-        // Runner a sends the newer event of every user while runner b sends the older one, in batches of several users.
-        const batches = (suffix: string) =>
-          Array.from({ length: 8 }, (_, i) => users.slice(i * 5, i * 5 + 5).map((user) => ids[`${user}-${suffix}`].ct));
-        const answers = await Promise.all([
-          ...batches('new').map((batch) => a.claimSubscriptionState('ct', batch)),
-          ...batches('old').map((batch) => b.claimSubscriptionState('ct', [...batch].reverse())),
-        ]);
-        expect(answers.slice(0, 8).every((answer) => answer.size === 5)).toBe(true); // the newest always may
-        const newest = users.map((user) => ids[`${user}-new`].ct);
-        expect(await claim(a, 'ct', newest)).toEqual([...newest].sort());
-        expect(
-          await claim(
-            b,
-            'ct',
-            users.map((user) => ids[`${user}-old`].ct),
-          ),
-        ).toEqual([]);
-      });
-    });
+    describeStateMarks({ open, event: testEvent });
 
     describe('retention and erasure', () => {
       const DAY = 86_400_000;
@@ -994,7 +882,7 @@ export function describeStoreContract(backend: StoreBackend): void {
         expect(await eventIds(a)).toEqual([]);
       });
 
-      it('erases every event naming the user in any of its user ids, whatever its state, with its deliveries, attempts and marks', async () => {
+      it('erases every event naming the user in any of its user ids, whatever its state, with its deliveries and attempts', async () => {
         const store = await open();
         await store.ingest(testEvent('own', { userId: 'alice' }), [pending()], T0);
         await store.ingest(testEvent('alias', { userId: 'anon-1', userIds: ['anon-1', 'alice'] }), [pending(), pending('amp')], T0 + 1);
@@ -1008,20 +896,12 @@ export function describeStoreContract(backend: StoreBackend): void {
         const leased = await store.lease(leaseRequest({ nowMs: T0 + 10 }));
         const own = leased.find((d) => d.eventId === 'own')!.id;
         await store.complete([{ deliveryId: own, state: 'delivered', attempt: attempt(200, null, 'delivered') }], T0 + 10, 'runner-a');
-        expect(await store.claimSubscriptionState('ct', [leased.find((d) => d.eventId === 'other')!.id])).toEqual(
-          new Set([leased.find((d) => d.eventId === 'other')!.id]),
-        );
-        // Alice's newest state sent to ct: a mark holding her id.
-        expect(await store.claimSubscriptionState('ct', [own])).toEqual(new Set([own]));
 
         expect(await store.erase('alice')).toBe(4);
         expect(await eventIds(store)).toEqual(['other']);
         expect((await store.listDeliveries({})).map((d) => d.eventId)).toEqual(['other']);
         expect(await store.listEvents({ userId: 'alice' })).toEqual([]);
-        // Alice's mark is gone, so even an older event of hers carries state again.
         await store.ingest(testEvent('alice-again', { userId: 'alice', timestampMs: T0 - 5_000 }), [pending()], T0 + 20);
-        const again = (await deliveryOf(store, 'alice-again')).id;
-        expect(await store.claimSubscriptionState('ct', [again])).toEqual(new Set([again]));
         expect(await store.erase('alice')).toBe(1);
         expect(await store.erase('nobody')).toBe(0);
         expect((await store.stats(T0)).events).toBe(1);

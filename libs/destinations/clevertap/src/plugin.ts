@@ -20,4 +20,6 @@ export const clevertapPlugin: DestinationPlugin<CleverTapSettings> = {
   buildRequests,
   parseResponse,
   missingConfig,
+  // Only profile records carry the subscription state.
+  sendsState: (settings) => settings.profileSync,
 };

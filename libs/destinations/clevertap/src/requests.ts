@@ -45,9 +45,12 @@ export function buildRequests(batch: readonly Planned[], settings: CleverTapSett
         },
         body,
         deliveryIds: carried.map((item) => item.deliveryId),
-        // Only when some delivery has more than its event: the rc_ event decides, the others only add a note.
+        // Only when some delivery has more than its event: the rc_ event decides, the others only add a note, and
+        // CleverTap's verdict on the profile record says whether it took the subscription state.
         ...(carried.some((item) => item.records > 1) && {
-          records: carried.flatMap(({ deliveryId, parts }) => parts.map((part) => ({ deliveryId, part, decides: part === 'event' }))),
+          records: carried.flatMap(({ deliveryId, parts }) =>
+            parts.map((part) => ({ deliveryId, part, decides: part === 'event', ...(part === 'profile' && { carriesState: true }) })),
+          ),
         }),
         concurrencyKey: `clevertap:${accountId}`,
         ...(warnings.length > 0 ? { warnings } : {}),

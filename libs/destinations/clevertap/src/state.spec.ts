@@ -36,6 +36,11 @@ describe('profileSync (SPEC §12)', () => {
     expect(profile.profileData).not.toHaveProperty('rc_expires_at');
   });
 
+  it('sends state only with profileSync on, so the engine guards the order only then', () => {
+    expect(plugin.sendsState!(settings({ profileSync: true }))).toBe(true);
+    expect(plugin.sendsState!(settings())).toBe(false);
+  });
+
   it('sends no profile when the guard withholds the state, when the event sets none, or when off', () => {
     expect(records([{ deliveryId: 'd1', event: purchase, carriesState: false }], settings({ profileSync: true }))).toHaveLength(1);
     expect(records([{ deliveryId: 'd1', event: fixtureEvent('product_change') }], settings({ profileSync: true }))).toHaveLength(1);
@@ -75,7 +80,7 @@ describe('several records per delivery', () => {
     expect(request.records).toEqual([
       { deliveryId: 'd1', part: 'event', decides: true },
       { deliveryId: 'd1', part: 'Charged', decides: false },
-      { deliveryId: 'd1', part: 'profile', decides: false },
+      { deliveryId: 'd1', part: 'profile', decides: false, carriesState: true },
     ]);
   });
 
@@ -99,7 +104,7 @@ describe('several records per delivery', () => {
     error: `Bad. ErrorCode: ${code} - x. Skipped record number : ${n}`,
   });
 
-  it('a rejected profile or Charged record leaves its event delivered, with a note', () => {
+  it('a rejected profile or Charged record leaves its event delivered, with a note; only a rejected profile means the state was not taken', () => {
     const outcomes = plugin.parseResponse(
       request,
       ok({ status: 'partial', unprocessed: [unprocessed(3, 512), unprocessed(5, 555)] }),
@@ -111,12 +116,14 @@ describe('several records per delivery', () => {
         type: 'delivered',
         status: 200,
         note: 'profile record not taken: clevertap_512: Bad. ErrorCode: 512 - x. Skipped record number : 3',
+        stateAccepted: false,
       },
       {
         deliveryId: 'd2',
         type: 'delivered',
         status: 200,
         note: 'Charged record not taken: Bad. ErrorCode: 555 - x. Skipped record number : 5',
+        stateAccepted: true,
       },
     ]);
   });
@@ -128,5 +135,7 @@ describe('several records per delivery', () => {
       ['d2', 'rejected'],
     ]);
     expect(outcomes[0]).not.toHaveProperty('note');
+    // CleverTap took d2's profile record: its state is there, though the event is refused.
+    expect(outcomes.map((outcome) => outcome.stateAccepted)).toEqual([true, true]);
   });
 });

@@ -29,12 +29,15 @@ import {
   type Reassignment,
   type RetentionCutoffs,
   type ReplaySelector,
+  type StateCandidate,
+  type StateVerdict,
   type Store,
   type StoreStats,
   type StoredPauseCause,
   type UnsentAlert,
 } from '@ferry/core';
 import { MemoryAlerts } from './memory-alerts';
+import { claimStates, customerOf, eraseMarks, settleClaim, type ProfileMark } from './memory-state-marks';
 
 /** A delivery as this store keeps it: the row, its retry window, lease holder and attempt log. */
 export interface MemoryDelivery extends DeliveryRow {
@@ -51,22 +54,16 @@ export class MemoryDatabase {
   readonly deliveries = new Map<string, MemoryDelivery>();
   /** Event id → the order it was received in (the SQL stores' `received_seq`). */
   readonly receivedSeqs = new Map<string, number>();
-  /** `destinationId \0 userId` → the newest event whose subscription state was sent. */
-  readonly stateMarks = new Map<string, StateMark>();
+  /** `destinationId \0 profile` → the state the destination accepted for the profile, and the claim in flight. */
+  readonly profileMarks = new Map<string, ProfileMark>();
+  /** `destinationId \0 profile` → every user id of the events that reached it, so erasure finds it. */
+  readonly profileUsers = new Map<string, Set<string>>();
   readonly pauses = new Map<string, DestinationPause>();
   readonly alerts = new MemoryAlerts();
   /** Event id → every user id it names (the SQL stores' event_users). */
   readonly eventUsers = new Map<string, ReadonlySet<string>>();
   nextId = 1;
 }
-
-interface StateMark {
-  readonly timestampMs: number;
-  readonly receivedSeq: number;
-}
-
-const newerOrEqual = (a: StateMark, b: StateMark) =>
-  a.timestampMs > b.timestampMs || (a.timestampMs === b.timestampMs && a.receivedSeq >= b.receivedSeq);
 
 /** Replay works through this many ids, or the deliveries of this many events, at a time, as the SQL stores do. */
 const CHUNK = 500;
@@ -251,6 +248,7 @@ export class MemoryStore implements Store {
       // A lost lease: it expired and someone else holds it now, or it was released.
       if (!row || !allows(completionInto(state), row.state) || row.leaseOwner !== owner) continue;
       const attempts = row.attempts + (attempt ? 1 : 0);
+      settleClaim(this.database, row.destinationId, update);
       this.put({
         ...row,
         state,
@@ -409,26 +407,13 @@ export class MemoryStore implements Store {
     return { ...event, deliveries };
   }
 
-  async claimSubscriptionState(destinationId: string, deliveryIds: readonly string[]): Promise<ReadonlySet<string>> {
+  async claimSubscriptionState(
+    destinationId: string,
+    candidates: readonly StateCandidate[],
+    nowMs: number,
+  ): Promise<ReadonlyMap<string, StateVerdict>> {
     this.open();
-    const newest = new Map<string, StateMark & { deliveryId: string }>();
-    for (const deliveryId of new Set(deliveryIds)) {
-      const row = this.database.deliveries.get(deliveryId);
-      const event = row && row.destinationId === destinationId ? this.database.events.get(row.eventId) : undefined;
-      if (!event || event.userId === null) continue;
-      const candidate = { deliveryId, timestampMs: event.timestampMs, receivedSeq: this.database.receivedSeqs.get(event.id)! };
-      const current = newest.get(event.userId);
-      if (!current || newerOrEqual(candidate, current)) newest.set(event.userId, candidate);
-    }
-    const allowed = new Set<string>();
-    for (const [userId, candidate] of newest) {
-      const key = `${destinationId}\u0000${userId}`;
-      const mark = this.database.stateMarks.get(key);
-      if (mark && !newerOrEqual(candidate, mark)) continue;
-      this.database.stateMarks.set(key, { timestampMs: candidate.timestampMs, receivedSeq: candidate.receivedSeq });
-      allowed.add(candidate.deliveryId);
-    }
-    return allowed;
+    return claimStates(this.database, destinationId, candidates, nowMs);
   }
 
   async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {
@@ -540,7 +525,7 @@ export class MemoryStore implements Store {
   async erase(appUserId: string): Promise<number> {
     this.open();
     const named = [...this.database.eventUsers].filter(([, users]) => users.has(appUserId)).map(([eventId]) => eventId);
-    for (const key of [...this.database.stateMarks.keys()]) if (key.endsWith(`\u0000${appUserId}`)) this.database.stateMarks.delete(key);
+    eraseMarks(this.database, customerOf(this.database, appUserId));
     return this.removeEvents(named);
   }
 

@@ -395,6 +395,34 @@ describe('subscription-state checks', () => {
     expect(() => runState('lifecycle shuffled', sorting)).not.toThrow();
     expectViolation(() => runState('equal timestamps', sorting), /both at \d+, in one batch: ends carries "\w+", expected carries "\w+"/);
   });
+  it('catch a sendsState that says the state settings send none, or that lets state go unguarded', () => {
+    expectViolation(
+      () => runState('sendsState', broken({ sendsState: () => false })),
+      /sendsState says options.settings with options.subscriptionState.settings send no state/,
+    );
+    const alwaysState = broken({ buildRequests: (batch, s) => samplePlugin.buildRequests(batch, { ...s, stateRecords: true }) });
+    expectViolation(
+      () => runState('sendsState', alwaysState),
+      /fixture initial_purchase under options.settings \(sendsState false\), carriesState true: carries "active", expected carries no state/,
+    );
+  });
+  it('catch a record marked carriesState for a delivery that carries none, or two of one delivery', () => {
+    const markingAll = broken({
+      buildRequests: (batch, s) =>
+        samplePlugin
+          .buildRequests(batch, s)
+          .map((r) => ({ ...r, records: r.records?.map((record) => ({ ...record, carriesState: true })) })),
+    });
+    expectViolation(() => runState('marked carriesState', markingAll), /marks a record of \S+ carriesState, but it carries no state/);
+    const markingTwo = broken({
+      buildRequests: (batch, s) =>
+        samplePlugin.buildRequests(batch, s).map((r) => {
+          const stateful = new Set(r.records?.filter((record) => record.carriesState).map((record) => record.deliveryId));
+          return { ...r, records: r.records?.map((record) => ({ ...record, carriesState: stateful.has(record.deliveryId) })) };
+        }),
+    });
+    expectViolation(() => runState('marked carriesState', markingTwo), /marks 2 records of \S+ carriesState/);
+  });
   it('catch a reader that does not read the body, and require one', () => {
     const inventing = {
       ...sampleOptions,

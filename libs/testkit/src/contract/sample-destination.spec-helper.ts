@@ -108,6 +108,8 @@ export const samplePlugin: DestinationPlugin<SampleSettings> = {
   },
 
   missingConfig: (settings) => (settings.apiKey ? [] : ['settings.apiKey is not set']),
+  // Only state records carry the subscription state.
+  sendsState: (settings) => settings.stateRecords,
 };
 
 /**
@@ -134,7 +136,9 @@ export function buildSampleRequests(batch: readonly Planned[], settings: SampleS
         body,
         deliveryIds: carried.map((item) => item.deliveryId),
         ...(settings.stateRecords && {
-          records: carried.flatMap(({ deliveryId, parts }) => parts.map((part) => ({ deliveryId, part, decides: part === 'event' }))),
+          records: carried.flatMap(({ deliveryId, parts }) =>
+            parts.map((part) => ({ deliveryId, part, decides: part === 'event', ...(part === 'state' && { carriesState: true }) })),
+          ),
         }),
         concurrencyKey: `sample:${environment.toLowerCase()}`,
       }),

@@ -1,7 +1,14 @@
-import { subscriptionStatus, type AnyDestinationPlugin, type DeliveryRequest, type Planned, type SubscriptionEvent } from '@ferry/core';
+import {
+  sendsState,
+  subscriptionStatus,
+  type AnyDestinationPlugin,
+  type DeliveryRequest,
+  type Planned,
+  type SubscriptionEvent,
+} from '@ferry/core';
 import { lifecycleEvents, shuffled, withSimulatedGuard } from '../fixtures';
 import type { ContractSubscriptionState, DestinationContractOptions } from './options';
-import { buildChecked, deepFreeze, fixtureNames, frozenEvent, stateSettings, violation, type ContractCheck } from './support';
+import { buildChecked, deepFreeze, fixtureNames, frozenEvent, kitSettings, stateSettings, violation, type ContractCheck } from './support';
 
 /** Shuffles of the lifecycle the suite replays; fixed, so a failing order can be replayed. */
 const SEEDS = [1, 2, 3, 4, 5];
@@ -10,6 +17,8 @@ const SEEDS = [1, 2, 3, 4, 5];
  * A plugin that declares `capabilities.subscriptionState` sends core's status for every event that has one
  * when `carriesState` allows, never when it is false (the ordering guard withheld it), and never for an event
  * without one. Through the simulated guard, a user's story in any order ends in the state it ends in when in order.
+ * Its `sendsState` hook tells the engine the truth (settings it says send none carry none: the engine would not
+ * guard them), and a record it marks as carrying the state belongs to a delivery that carries it, one per delivery.
  */
 export function subscriptionStateChecks(plugin: AnyDestinationPlugin, options: DestinationContractOptions): ContractCheck[] {
   const reader = () =>
@@ -34,6 +43,14 @@ export function subscriptionStateChecks(plugin: AnyDestinationPlugin, options: D
     {
       title: 'on equal timestamps, the later-received event’s state wins, in either order',
       run: () => checkEqualTimestamps(plugin, options, reader()),
+    },
+    {
+      title: 'sendsState says true for the state settings, and settings it says send no state carry none',
+      run: () => checkSendsState(plugin, options, reader()),
+    },
+    {
+      title: 'a record marked carriesState belongs to a delivery that carries state, at most one per delivery',
+      run: () => checkStateRecords(plugin, options, reader()),
     },
   ];
 }
@@ -172,4 +189,41 @@ function checkEqualTimestamps(plugin: AnyDestinationPlugin, options: Destination
 
 function describeState(status: string | undefined): string {
   return status === undefined ? 'carries no state' : `carries "${status}"`;
+}
+
+function checkSendsState(plugin: AnyDestinationPlugin, options: DestinationContractOptions, state: ContractSubscriptionState): void {
+  if (!sendsState(plugin, stateSettings(plugin, options))) {
+    violation('sendsState says options.settings with options.subscriptionState.settings send no state: the engine would not guard them');
+  }
+  const plain = kitSettings(plugin, options).settings;
+  if (sendsState(plugin, plain)) return;
+  // The engine runs no guard for these settings: a state sent now would be out of order.
+  for (const { name, event } of sentFixtures(plugin, plain)) {
+    for (const carriesState of [true, undefined]) {
+      const label = `fixture ${name} under options.settings (sendsState false), carriesState ${String(carriesState)}`;
+      const planned: Planned = { deliveryId: 'delivery', event, ...(carriesState !== undefined && { carriesState }) };
+      const actual = carriedBy(buildChecked(plugin, [planned], plain, label), state, label).get('delivery');
+      if (actual !== undefined) violation(`${label}: ${describeState(actual)}, expected carries no state`);
+    }
+  }
+}
+
+function checkStateRecords(plugin: AnyDestinationPlugin, options: DestinationContractOptions, state: ContractSubscriptionState): void {
+  const settings = stateSettings(plugin, options);
+  const batch = sentFixtures(plugin, settings).map(({ name, event }, index): Planned => ({
+    deliveryId: `${name}-${index}`,
+    event,
+    carriesState: index % 2 === 0,
+  }));
+  for (const [index, request] of buildChecked(plugin, batch, settings, 'the state records').entries()) {
+    const carried = carriedBy([request], state, 'the state records');
+    const marked = new Map<string, number>();
+    for (const record of request.records ?? [])
+      if (record.carriesState) marked.set(record.deliveryId, (marked.get(record.deliveryId) ?? 0) + 1);
+    for (const deliveryId of marked.keys())
+      if (!carried.has(deliveryId))
+        violation(`the state records: request ${index} marks a record of ${deliveryId} carriesState, but it carries no state`);
+    for (const [deliveryId, count] of marked)
+      if (count > 1) violation(`the state records: request ${index} marks ${count} records of ${deliveryId} carriesState`);
+  }
 }

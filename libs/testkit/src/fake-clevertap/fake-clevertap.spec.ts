@@ -454,6 +454,27 @@ describe('faults', () => {
     expect(fake.records()).toEqual([]);
   });
 
+  it('answers 200 listing the valid records of one type (or all) as unprocessed, with the code asked for or 555, and takes the rest', async () => {
+    const fake = await start();
+    const profile = { type: 'profile', identity: 'user-1', ts: 1_700_000_000, profileData: { rc_subscription_status: 'active' } };
+    const invalid = event({ evtName: '' });
+    fake.inject({ type: 'unprocessed', records: 'event' }, { type: 'unprocessed', records: 'profile', code: 512 }, { type: 'unprocessed' });
+    const events = await upload(fake, [event(), profile, invalid]);
+    expect(events.json).toMatchObject({ status: 'partial', processed: 1 });
+    const { unprocessed } = events.json as { unprocessed: { code: number; error: string }[] };
+    expect(unprocessed.map((entry) => [entry.code, entry.error.match(/\d+$/)![0]])).toEqual([
+      [509, '3'],
+      [555, '1'],
+    ]);
+    expect(unprocessed[1].error).toMatch(errorFormat(555, 1));
+    const profiles = await upload(fake, [event(), profile]);
+    expect(profiles.json).toMatchObject({ status: 'partial', processed: 1, unprocessed: [{ code: 512, record: profile }] });
+    expect((await upload(fake, [event(), profile])).json).toMatchObject({ status: 'fail', processed: 0 });
+    expect(fake.records().map((r) => r.record)).toEqual([profile, event()]);
+    expect(fake.profile({ identity: 'user-1' })).toEqual({ rc_subscription_status: 'active' });
+    expect(() => fake.inject({ type: 'unprocessed', records: 'charged' } as never)).toThrow(FakeCleverTapInputError);
+  });
+
   it('reset-before-store drops the connection and stores nothing', async () => {
     const fake = await start();
     fake.inject({ type: 'reset-before-store' });

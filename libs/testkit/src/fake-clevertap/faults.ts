@@ -4,10 +4,18 @@ import { FakeInputError, parseInput, parseOneOrMany } from '../fake-http/input';
 
 /**
  * A scripted misbehaviour, used in place of the normal answer to one upload request: the common faults
- * (a status, by default answered without storing; a delay; a hang; a reset before or after storing), and
- * a 200 whose body is not JSON, as a captive portal or proxy may send.
+ * (a status, by default answered without storing; a delay; a hang; a reset before or after storing), a 200
+ * whose body is not JSON, as a captive portal or proxy may send, and a 200 that lists valid records of one
+ * type (or all) as unprocessed with a CleverTap code (555, its "try again", by default) and takes the rest.
  */
-export type FakeFault = CommonFault | { type: 'non-json-200' };
+export type FakeFault = CommonFault | { type: 'non-json-200' } | UnprocessedFault;
+
+export interface UnprocessedFault {
+  readonly type: 'unprocessed';
+  readonly code?: number;
+  /** Which records the answer lists as unprocessed: `event` or `profile` records, or all. Default all. */
+  readonly records?: 'event' | 'profile' | 'all';
+}
 
 /** Chance (0–1) that an upload request meets each fault; they are exclusive, so the sum is at most 1. */
 export interface RandomFaultRates {
@@ -23,6 +31,11 @@ export class FakeCleverTapInputError extends FakeInputError {}
 const faultSchema: z.ZodType<FakeFault> = z.discriminatedUnion('type', [
   ...commonFaultSchemas,
   z.strictObject({ type: z.literal('non-json-200') }),
+  z.strictObject({
+    type: z.literal('unprocessed'),
+    code: z.int().min(500).max(599).optional(),
+    records: z.enum(['event', 'profile', 'all']).optional(),
+  }),
 ]);
 
 const rate = z.number().min(0).max(1).optional();

@@ -1,3 +1,3 @@
 export { startFakeCleverTap, type FakeCleverTap, type FakeCleverTapOptions, type LoggedRequest, type StoredRecord } from './server';
-export { FakeCleverTapInputError, type FakeFault, type RandomFaultRates } from './faults';
+export { FakeCleverTapInputError, type FakeFault, type RandomFaultRates, type UnprocessedFault } from './faults';
 export type { UnprocessedEntry } from './validation';

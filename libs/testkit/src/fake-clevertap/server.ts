@@ -3,8 +3,8 @@ import { REDACTED } from '@ferry/core';
 import { startFake, type FakeAnswer, type FakeVendor, type LoggedRequestBase } from '../fake-http/fake';
 import { isJsonContentType, isPlainObject, JSON_CONTENT_TYPE } from '../fake-http/http';
 import { callback, commonOptions, parseInput, secretsByName } from '../fake-http/input';
-import { FakeCleverTapInputError, faultChances, parseFaults, type FakeFault, type RandomFaultRates } from './faults';
-import { createRecordValidator, DEFAULT_MAX_PROPERTIES, MAX_RECORDS_PER_REQUEST } from './validation';
+import { FakeCleverTapInputError, faultChances, parseFaults, type FakeFault, type RandomFaultRates, type UnprocessedFault } from './faults';
+import { createRecordValidator, DEFAULT_MAX_PROPERTIES, MAX_RECORDS_PER_REQUEST, type ValidatedBatch } from './validation';
 
 export interface FakeCleverTapOptions {
   /** Default 0: any free port. */
@@ -128,7 +128,7 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
         ? { status: 200, body: '<html><body>OK</body></html>', headers: { 'content-type': 'text/html; charset=utf-8' } }
         : undefined,
     // Steps 3–7 of the reference: parse, check the size, validate each record, store the accepted ones.
-    upload: ({ entry, json, take }) => {
+    upload: ({ entry, json, take }, fault) => {
       if (!isJsonContentType(entry.headers['content-type'])) {
         return failure(400, 'Malformed request: Content-Type must be application/json');
       }
@@ -137,7 +137,8 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
       if (records.length > MAX_RECORDS_PER_REQUEST) {
         return failure(400, `Malformed request: ${records.length} records, at most ${MAX_RECORDS_PER_REQUEST} per request`);
       }
-      const { accepted, unprocessed } = validate(records);
+      const validated = validate(records);
+      const { accepted, unprocessed } = fault?.type === 'unprocessed' ? refuse(records, validated, fault) : validated;
       const accountId = entry.headers['x-clevertap-account-id'];
       if (!entry.dryRun)
         for (const record of accepted) {
@@ -247,6 +248,19 @@ class ConcurrencyTracker {
       this.totalPeak = Math.max(this.totalPeak, this.total);
     }
   }
+}
+
+/** A batch as validated, with the valid records the fault names moved to `unprocessed` under its code (numbered as CleverTap does). */
+function refuse(records: readonly unknown[], validated: ValidatedBatch, fault: UnprocessedFault): ValidatedBatch {
+  const code = fault.code ?? 555;
+  const named = (record: unknown) => (fault.records ?? 'all') === 'all' || (isPlainObject(record) && record['type'] === fault.records);
+  const refused = validated.accepted.filter(named).map((record) => ({
+    status: 'fail' as const,
+    code,
+    error: `Fault injected by the fake. ErrorCode: ${code} - try again. Skipped record number : ${records.indexOf(record) + 1}`,
+    record,
+  }));
+  return { accepted: validated.accepted.filter((record) => !named(record)), unprocessed: [...validated.unprocessed, ...refused] };
 }
 
 /** CleverTap's error envelope, e.g. `{"status":"fail","error":"Invalid Credentials","code":401}`. */
