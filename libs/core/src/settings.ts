@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMarkOf } from './secret-marks';
 
 /** A setting counts as set when it is not blank (an unset environment variable often arrives as ""). */
 export function isSet(value: string | undefined): value is string {
@@ -36,19 +37,10 @@ export function whenFieldsValid(...keys: readonly string[]): { when: (payload: z
   };
 }
 
-/**
- * Marks a setting as a secret, in the schema itself (zod metadata): `apiKey: secret(z.string()).optional()`.
- * Everything else follows from the mark: the plugin's `secrets` (via `secretSettingKeys`), redaction, the
- * README's settings table, and `"secret": true` in the config's JSON Schema.
- */
-export function secret<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ secret: true });
-}
-
 /** The top-level keys of a settings object schema whose value is marked with `secret`, wrappers (optional, default, …) looked through. */
 export function secretSettingKeys(schema: z.ZodType): string[] {
   return Object.entries(settingsShape(schema))
-    .filter(([, setting]) => wrappersOf(setting).some((layer) => z.globalRegistry.get(layer)?.['secret'] === true))
+    .filter(([, setting]) => wrappersOf(setting).some((layer) => secretMarkOf(layer) !== undefined))
     .map(([key]) => key);
 }
 
