@@ -3,7 +3,6 @@ export {
   ConfigError,
   configJsonSchema,
   configNotes,
-  configSecrets,
   locateConfig,
   parseConfig,
   readConfigFile,
@@ -12,6 +11,7 @@ export {
   type ConfigLocation,
   type RunnerConfig,
 } from './config';
+export { configSecrets } from './config-secrets';
 export {
   AdminService,
   ConflictError,
