@@ -12,6 +12,7 @@ export {
   type RunnerConfig,
 } from './config';
 export { configSecrets } from './config-secrets';
+export { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from './config-table';
 export {
   AdminService,
   ConflictError,
