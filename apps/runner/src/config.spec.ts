@@ -4,16 +4,7 @@ import path from 'node:path';
 import { DEFAULT_RETRY_POLICY, type AnyDestinationPlugin } from '@ferry/core';
 import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
-import {
-  ConfigError,
-  configJsonSchema,
-  configNotes,
-  configSecrets,
-  locateConfig,
-  parseConfig,
-  readConfigFile,
-  retryPolicy,
-} from './config';
+import { ConfigError, configJsonSchema, configNotes, locateConfig, parseConfig, readConfigFile, retryPolicy } from './config';
 import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
 const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
@@ -248,31 +239,6 @@ describe('parseConfig', () => {
   it('is not a config at all when the input is not an object', () => {
     expect(problems([])[0]).toMatch(/^\(root\): /);
     expect(problems('config')[0]).toMatch(/^\(root\): /);
-  });
-});
-
-describe('configSecrets', () => {
-  it('collects every secret value: authorization (and its token), admin token, plugin secrets, the database password', () => {
-    const config = parseConfig(
-      {
-        server: { adminToken: 'admin-token-0123456789' },
-        store: { url: 'postgres://ferry:db%40pass@db/ferry' },
-        sources: { revenuecat: { authorization: 'Bearer hook-token' } },
-        destinations: [clevertap({ sandboxAccountId: 'SB', sandboxPasscode: 'sandbox-pass' })],
-      },
-      plugins,
-      {},
-    );
-    expect(configSecrets(config)).toEqual(
-      expect.arrayContaining(['Bearer hook-token', 'hook-token', 'admin-token-0123456789', 'pass-0123456789', 'sandbox-pass', 'db@pass']),
-    );
-    expect(configSecrets(config)).not.toContain('ACC');
-  });
-
-  it('treats alert target URLs as secrets, and a Slack webhook path on its own too', () => {
-    const slack = 'https://hooks.slack.com/services/T000/B000/slack-secret-xyz';
-    const config = parseConfig({ alerts: { targets: [{ url: slack, format: 'slack' }] } }, plugins, {});
-    expect(configSecrets(config)).toEqual(expect.arrayContaining([slack, '/services/T000/B000/slack-secret-xyz']));
   });
 });
 

@@ -14,7 +14,9 @@ const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clev
 
 /** The README's configuration table: each key with its default as written (`8080`, none, required, …). */
 function documentedDefaults(): Map<string, string> {
-  const table = README.slice(README.indexOf('| key | default | meaning |')).split('\n\n')[0];
+  const start = README.indexOf('| key | default |');
+  expect(start).toBeGreaterThan(-1);
+  const table = README.slice(start).split('\n\n')[0];
   const rows = table
     .split('\n')
     .map((line) => /^\| `([A-Za-z.[\]]+)` \| (.+?) \| /.exec(line))
@@ -30,6 +32,17 @@ function parsedValueAt(key: string): unknown {
     value = part.endsWith('[]') ? (value as Record<string, unknown[]>)[part.slice(0, -2)][0] : (value as Record<string, unknown>)[part];
   }
   return value;
+}
+
+/** A valid item of each list in the config, by the list's key. */
+const LIST_ITEMS: Readonly<Record<string, Record<string, unknown>>> = {
+  destinations: { id: 'ct', plugin: 'clevertap' },
+  'alerts.targets': { url: 'https://alerts.example.com/hook', format: 'json' },
+};
+
+/** A config with `value` at the dotted `key` (`alerts.targets`). */
+function atPath(key: string, value: unknown): Record<string, unknown> {
+  return key.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), value) as Record<string, unknown>;
 }
 
 function configProblems(input: unknown): string[] {
@@ -67,8 +80,10 @@ describe('the README configuration table', () => {
 
   it.each([...documentedDefaults()])('%s: the parsed default is the documented %s', (key, written) => {
     if (written === 'required') {
-      const withoutIt = key === 'destinations[].id' ? { plugin: 'clevertap' } : { id: 'ct' };
-      expect(configProblems({ destinations: [withoutIt] })).toContain(key.replace('[]', '[0]'));
+      // A list item with every key but this one: the config names the one missing.
+      const [list, field] = key.split('[].');
+      const { [field]: _missing, ...withoutIt } = LIST_ITEMS[list];
+      expect(configProblems(atPath(list, [withoutIt]))).toContain(key.replace('[]', '[0]'));
     } else if (written === 'none') {
       expect(parsedValueAt(key)).toBeUndefined();
     } else if (key === 'destinations[].settings') {

@@ -1,4 +1,4 @@
-import { isLoopback } from './config';
+import { isLoopback } from './config-schema';
 
 /** Host names that always reach a loopback runner (with its port): its own addresses as a browser on the machine names them. */
 const LOOPBACK_NAMES = /^(localhost|\[::1\]|127(\.\d{1,3}){3})$/;

@@ -3,7 +3,6 @@ export {
   ConfigError,
   configJsonSchema,
   configNotes,
-  configSecrets,
   locateConfig,
   parseConfig,
   readConfigFile,
@@ -12,6 +11,8 @@ export {
   type ConfigLocation,
   type RunnerConfig,
 } from './config';
+export { configSecrets } from './config-secrets';
+export { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from './config-table';
 export {
   AdminService,
   ConflictError,

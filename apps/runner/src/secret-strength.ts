@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { MIN_SECRET_LENGTH, secretSettingLeaves, type AnyDestinationPlugin } from '@ferry/core';
+import { MIN_SECRET_LENGTH, credentialOf, decodedOrAsIs, secretSettingLeaves, urlPasswordOf, type AnyDestinationPlugin } from '@ferry/core';
 
 /**
  * Secrets an attacker would try first. Documented placeholders (`deploy/.env.example`'s
@@ -21,16 +21,6 @@ export const DEMO_SECRETS: readonly string[] = ['demo-admin-token-0123456789', '
 export const MIN_DISTINCT_CHARACTERS = 5;
 
 const HOW_TO_GENERATE = 'generate one, e.g. with `openssl rand -hex 24`';
-
-/** An Authorization header value without its scheme ("Bearer abc" → "abc"): the part that is secret on its own. */
-export function credentialOf(authorization: string): string {
-  return authorization.replace(/^\S+\s+/, '');
-}
-
-/** The password of a `postgres://user:password@host/db` store URL, as written (percent-encoded), if it has one. */
-export function storePasswordOf(url: string): string | undefined {
-  return /^postgres(?:ql)?:\/\/[^:/@]*:([^@]+)@/.exec(url)?.[1];
-}
 
 /** Why a secret is refused, or undefined when it is not. `beyondLoopback`: the runner listens beyond loopback. */
 export function weakSecretReason(value: string, beyondLoopback: boolean): string | undefined {
@@ -88,17 +78,9 @@ export function strongSecrets(plugins: readonly AnyDestinationPlugin[], isLoopba
         for (const value of secretSettingLeaves(destination.settings, [key])) check(['destinations', index, 'settings', key], value);
       }
     });
-    const password = storePasswordOf(config.store.url);
-    check(['store', 'url'], password && safeDecode(password), (value) =>
+    const password = urlPasswordOf(config.store.url);
+    check(['store', 'url'], password && decodedOrAsIs(password), (value) =>
       PLACEHOLDER.test(value) ? `its password is a documented placeholder, not a secret: ${HOW_TO_GENERATE}` : undefined,
     );
   };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }

@@ -5,6 +5,7 @@ export * from './money';
 export * from './plugin';
 export * from './batch';
 export * from './settings';
+export * from './secret-marks';
 export * from './hooks';
 export * from './retry';
 export * from './redact';

@@ -81,7 +81,8 @@ export function secretSettingLeaves(settings: unknown, secrets: readonly string[
   return secrets.flatMap((key) => stringLeaves((settings as Record<string, unknown>)[key]));
 }
 
-function stringLeaves(value: unknown): string[] {
+/** Every non-empty string in `value`: the value itself, or each string nested in it. */
+export function stringLeaves(value: unknown): string[] {
   if (typeof value === 'string') return value === '' ? [] : [value];
   if (value !== null && typeof value === 'object') return Object.values(value).flatMap(stringLeaves);
   return [];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { secretMarkOf } from './secret-marks';
 
 /** A setting counts as set when it is not blank (an unset environment variable often arrives as ""). */
 export function isSet(value: string | undefined): value is string {
@@ -36,19 +37,10 @@ export function whenFieldsValid(...keys: readonly string[]): { when: (payload: z
   };
 }
 
-/**
- * Marks a setting as a secret, in the schema itself (zod metadata): `apiKey: secret(z.string()).optional()`.
- * Everything else follows from the mark: the plugin's `secrets` (via `secretSettingKeys`), redaction, the
- * README's settings table, and `"secret": true` in the config's JSON Schema.
- */
-export function secret<T extends z.ZodType>(schema: T): T {
-  return schema.meta({ secret: true });
-}
-
 /** The top-level keys of a settings object schema whose value is marked with `secret`, wrappers (optional, default, …) looked through. */
 export function secretSettingKeys(schema: z.ZodType): string[] {
   return Object.entries(settingsShape(schema))
-    .filter(([, setting]) => wrappersOf(setting).some((layer) => z.globalRegistry.get(layer)?.['secret'] === true))
+    .filter(([, setting]) => wrappersOf(setting).some((layer) => secretMarkOf(layer) !== undefined))
     .map(([key]) => key);
 }
 
@@ -81,21 +73,29 @@ export function settingsTable(schema: z.ZodType): string {
   const rows = Object.entries(properties).map(([key, property]) => [
     `\`${key}\``,
     typeOf(property),
-    'default' in property ? code(property.default) : '',
+    'default' in property ? markdownCode(property.default) : '',
     secrets.has(key) ? 'yes' : '',
-    cell(property.description ?? ''),
+    markdownCell(property.description ?? ''),
   ]);
-  return [['key', 'type', 'default', 'secret', 'description'], ['---', '---', '---', '---', '---'], ...rows]
-    .map((row) => `| ${row.join(' | ')} |`)
-    .join('\n');
+  return markdownTable(['key', 'type', 'default', 'secret', 'description'], rows);
 }
 
 /** `readme` with the text between the settings-table markers replaced by `table`; an error when the markers are missing. */
 export function withSettingsTable(readme: string, table: string): string {
-  const start = readme.indexOf(SETTINGS_TABLE_START);
-  const end = readme.indexOf(SETTINGS_TABLE_END);
-  if (start === -1 || end < start) throw new Error(`the README has no "${SETTINGS_TABLE_START}" … "${SETTINGS_TABLE_END}" section`);
-  return `${readme.slice(0, start + SETTINGS_TABLE_START.length)}\n${table}\n${readme.slice(end)}`;
+  return withGeneratedSection(readme, SETTINGS_TABLE_START, SETTINGS_TABLE_END, table);
+}
+
+/** `text` with what lies between the `start` and `end` marker lines replaced by `content`; an error when a marker is missing. */
+export function withGeneratedSection(text: string, start: string, end: string, content: string): string {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`the README has no "${start}" … "${end}" section`);
+  return `${text.slice(0, from + start.length)}\n${content}\n${text.slice(to)}`;
+}
+
+/** A Markdown table of `rows` (cells already Markdown, see `markdownCell`) under `header`. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
 }
 
 interface JsonSchema {
@@ -111,8 +111,8 @@ interface JsonSchema {
 }
 
 function typeOf(property: JsonSchema): string {
-  if (property.enum) return property.enum.map(code).join(' \\| ');
-  if ('const' in property) return code(property.const);
+  if (property.enum) return property.enum.map(markdownCode).join(' \\| ');
+  if ('const' in property) return markdownCode(property.const);
   if (property.anyOf) return property.anyOf.map(typeOf).join(' \\| ');
   if (Array.isArray(property.type)) return property.type.map((type) => typeOf({ ...property, type })).join(' \\| ');
   if (property.type === 'string' && property.format === 'uri') return 'URL';
@@ -123,11 +123,12 @@ function typeOf(property: JsonSchema): string {
   return property.type ?? 'any';
 }
 
-function code(value: unknown): string {
-  return `\`${cell(typeof value === 'string' ? value : JSON.stringify(value))}\``;
+/** A value as code inside one Markdown table cell: a string as it is, anything else as JSON. */
+export function markdownCode(value: unknown): string {
+  return `\`${markdownCell(typeof value === 'string' ? value : JSON.stringify(value))}\``;
 }
 
 /** Text safe inside one Markdown table cell. */
-function cell(text: string): string {
+export function markdownCell(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
 }
