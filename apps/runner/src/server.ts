@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
+import { MAX_ID_LENGTH, StoreInputError, StoreUnavailableError, ingestEventOf, type Clock, type Store, type StoreStats } from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import { revenueCatSource } from '@ferry/revenuecat';
 import { ConflictError, InputError, type AdminService } from './admin';
@@ -63,6 +63,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof InputError) return reply.code(400).send({ error: error.message, issues: error.issues });
     if (error instanceof ConflictError) return reply.code(409).send({ error: error.message });
+    // The store's own trouble (a reader holding its WAL, its file gone, a full disk), said as it is: try again later.
+    if (error instanceof StoreUnavailableError) {
+      request.log.warn({ err: error }, 'the store could not do it now');
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: error.message });
+    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500)
       return reply.code(status).send({ error: clientErrorMessage(error, status, request.routeOptions.bodyLimit) });
@@ -267,8 +272,10 @@ function operationsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       await store.ping();
       return { status: 'ready' };
     } catch (error) {
-      request.log.warn({ err: error }, 'store unreachable');
-      return reply.code(503).send({ status: 'store unavailable' });
+      request.log.warn({ err: error }, 'store unavailable');
+      // Only the store's own account of its health: other errors (a driver's) may name hosts or users.
+      const reason = error instanceof StoreUnavailableError ? error.message : undefined;
+      return reply.code(503).send({ status: 'store unavailable', reason });
     }
   });
 

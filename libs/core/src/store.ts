@@ -33,6 +33,18 @@ export class StoreInputError extends Error {
   }
 }
 
+/**
+ * The store cannot do what was asked, for a reason of its own rather than of the input: its file was deleted
+ * or replaced, it cannot commit (a full disk), a reader kept an erase from finishing. The message says what
+ * happened and what the operator can do, and holds no user data or secret, so it may be shown as it is.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 export interface IngestEvent {
   readonly id: string;
   readonly source: string;
