@@ -348,6 +348,8 @@ export interface Store {
    * included, with its deliveries and attempts, whatever their state (an in-flight delivery's holder then
    * finds nothing to renew or complete), and the user's subscription-state marks. In bounded chunks;
    * SQLite overwrites what it deletes and checkpoints its WAL. Answers how many events were removed.
+   * SQLite answers only once neither its file nor its WAL holds them: when another connection reads the file
+   * for too long (a backup, the CLI) it throws a `StoreUnavailableError` instead, and erasing again finishes.
    */
   erase(appUserId: string): Promise<number>;
   stats(nowMs: number): Promise<StoreStats>;

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import type { Store } from '@ferry/core';
+import { StoreUnavailableError, type Store } from '@ferry/core';
 import { pending, T0, testEvent } from '@ferry/core/testing';
 import { openStore } from './open-store';
+import { SqliteStore } from './sqlite-store';
 
 /** What retention and erasure promise of the files and locks behind the stores, beyond the contract suite. */
 
@@ -120,6 +121,63 @@ describe('sqlite store: space and traces', () => {
     expect(await store.erase(ERASED)).toBe(20);
     expect((await files()).includes(ERASED)).toBe(false);
     expect((await files()).includes('someone-else')).toBe(true);
+  });
+
+  /** Events naming ERASED (as an alias, in the body too) and one that does not, all in the WAL. */
+  async function ingestErasedAndKept(): Promise<void> {
+    for (let i = 0; i < 20; i += 1) {
+      await store!.ingest(
+        testEvent(`e${i}`, { userId: 'anon', userIds: ['anon', ERASED], body: bodyNaming(`e${i}`, ERASED, 200) }),
+        [pending()],
+        T0,
+      );
+    }
+    await store!.ingest(testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }), [pending()], T0);
+  }
+
+  /** The database file and its WAL, byte for byte. */
+  async function bothFiles(): Promise<Buffer> {
+    return Buffer.concat(await Promise.all([file, `${file}-wal`].filter((path) => existsSync(path)).map((path) => readFile(path))));
+  }
+
+  it('answers an erase only once neither file holds the user, though another connection was reading', async () => {
+    store = await openStore(`sqlite:${file}`);
+    await ingestErasedAndKept();
+    // A second connection in a read transaction (as a backup or the CLI holds one) keeps the WAL from being emptied.
+    const reader = new BetterSqlite3(file, { readonly: true });
+    try {
+      reader.exec('begin');
+      reader.prepare('select count(*) from events').get();
+      setTimeout(() => reader.exec('commit'), 300);
+      expect(await store.erase(ERASED)).toBe(20);
+      expect((await bothFiles()).includes(ERASED)).toBe(false);
+      expect((await bothFiles()).includes('someone-else')).toBe(true);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('says the erase did not finish, and why, while a reader never lets go; erasing again once it has finishes', async () => {
+    store = new SqliteStore(file, { readerWaitMs: 200 });
+    await (store as SqliteStore).migrate();
+    await ingestErasedAndKept();
+    const reader = new BetterSqlite3(file, { readonly: true });
+    try {
+      reader.exec('begin');
+      reader.prepare('select count(*) from events').get();
+      const error = await store.erase(ERASED).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toBe(
+        `the erase removed the events, but for 0.2 s another connection kept reading ${file} (a backup or a CLI command, say), ` +
+          `so ${file}-wal may still hold copies of them: erase again once it has finished`,
+      );
+      expect((error as Error).message).not.toContain(ERASED);
+      reader.exec('commit');
+    } finally {
+      reader.close();
+    }
+    expect(await store.erase(ERASED)).toBe(0);
+    expect((await bothFiles()).includes(ERASED)).toBe(false);
   });
 
   it('finds the users of events stored before erasure had its index, from their bodies', async () => {

@@ -14,6 +14,7 @@ import {
   type RawBuilder,
   type SqliteDatabase,
 } from 'kysely';
+import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
 import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
 
@@ -27,6 +28,14 @@ const MAX_STATEMENTS = 500;
 
 /** SQLite's `auto_vacuum` value for INCREMENTAL. */
 const INCREMENTAL_AUTO_VACUUM = 2;
+/** How long an erase waits, by default, for other connections reading the file to let it empty the WAL. */
+const DEFAULT_READER_WAIT_MS = 30_000;
+const CHECKPOINT_RETRY_MS = 50;
+
+export interface SqliteStoreOptions extends StoreOptions {
+  /** How long an erase waits for other connections reading the file (a backup, the CLI) to let it empty the WAL. */
+  readonly readerWaitMs?: number;
+}
 
 /**
  * The embedded store: one SQLite file in WAL mode. Every commit is fsynced (`synchronous = FULL`), so
@@ -35,17 +44,22 @@ const INCREMENTAL_AUTO_VACUUM = 2;
  *
  * Space: the file is in incremental auto-vacuum mode and every prune or erase gives its free pages back,
  * so under a steady load with retention the file stops growing. Deleted content is overwritten
- * (`secure_delete`), and an erase checkpoints the WAL, so no copy of an erased user stays in either file.
+ * (`secure_delete`), and an erase empties the WAL before it answers, so no copy of an erased user stays in
+ * either file.
  */
 export class SqliteStore extends SqlStore {
   private readonly database: BetterSqlite3.Database;
+  /** The database file's absolute path. */
+  private readonly filePath: string;
+  private readonly readerWaitMs: number;
   /** Compiled at the first ingest: the tables exist only once `migrate` ran. */
   private ingestStatements: IngestStatements | undefined;
 
-  constructor(path: string, options: StoreOptions = {}) {
+  constructor(path: string, options: SqliteStoreOptions = {}) {
     if (path === '') throw new Error('sqlite store URL needs a file path, e.g. sqlite:./data/ferry.db');
-    mkdirSync(dirname(resolve(path)), { recursive: true });
-    const database = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
+    const file = resolve(path);
+    mkdirSync(dirname(file), { recursive: true });
+    const database = new BetterSqlite3(file, { timeout: BUSY_TIMEOUT_MS });
     try {
       // Before the first table exists it takes effect at once; an older file needs the VACUUM in `migrate`.
       database.pragma('auto_vacuum = INCREMENTAL');
@@ -67,6 +81,8 @@ export class SqliteStore extends SqlStore {
       options,
     );
     this.database = database;
+    this.filePath = file;
+    this.readerWaitMs = options.readerWaitMs ?? DEFAULT_READER_WAIT_MS;
   }
 
   /**
@@ -104,10 +120,33 @@ export class SqliteStore extends SqlStore {
     this.database.exec('pragma incremental_vacuum');
   }
 
+  /**
+   * TRUNCATE copies every page the erase rewrote into the database file, over the old ones, and empties the WAL,
+   * which held copies of the pages as they were. It completes only once no other connection reads an older
+   * snapshot (a backup, the CLI): tried again until then, within `readerWaitMs`, sleeping in between rather
+   * than in SQLite's busy handler, which would block the event loop. On Kysely's connection, so never inside
+   * one of this store's transactions.
+   */
   protected async afterErase(): Promise<void> {
-    // TRUNCATE empties the WAL file, which held the erased pages as they were before; a busy reader leaves it for later.
-    const [result] = this.database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    if (result?.busy) this.logger.warn({}, 'an erase could not checkpoint the WAL yet: a reader holds it; the next checkpoint does');
+    const deadline = Date.now() + this.readerWaitMs;
+    for (;;) {
+      const [result] = await this.db.connection().execute(async () => {
+        this.database.pragma('busy_timeout = 0');
+        try {
+          return this.database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        } finally {
+          this.database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        }
+      });
+      if (!result?.busy) return;
+      if (Date.now() >= deadline) {
+        throw new StoreUnavailableError(
+          `the erase removed the events, but for ${this.readerWaitMs / 1000} s another connection kept reading ${this.filePath} ` +
+            `(a backup or a CLI command, say), so ${this.filePath}-wal may still hold copies of them: erase again once it has finished`,
+        );
+      }
+      await sleep(CHECKPOINT_RETRY_MS);
+    }
   }
 
   protected async lockForMigration(): Promise<void> {
