@@ -121,6 +121,9 @@ export class PostgresStore extends SqlStore {
    */
   protected async afterErase(): Promise<void> {}
 
+  /** Postgres checkpoints on its own, in the background. */
+  protected async afterBatch(): Promise<void> {}
+
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
   }

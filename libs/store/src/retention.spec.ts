@@ -194,6 +194,59 @@ describe('sqlite store: space and traces', () => {
   });
 });
 
+describe('sqlite store: erasure and retention give way to ingest', () => {
+  let dir: string;
+  let store: Store;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-give-way-'));
+    store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Starts `work`, lets it run until it first yields, then ingests an event: answers which finished first.
+   * Everything here is on one connection, so the order is the store's choice, not chance.
+   */
+  async function ingestDuring(work: () => Promise<unknown>): Promise<string[]> {
+    const finished: string[] = [];
+    const working = work().then(() => finished.push('work'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const ingesting = store.ingest(testEvent('meanwhile'), [pending()], T0).then(() => finished.push('ingest'));
+    await Promise.all([working, ingesting]);
+    return finished;
+  }
+
+  it('commits an event ingested while an erase runs before the erase ends; the erase still removes every event of the user', async () => {
+    // 500 of the user's events among as many of another's: one batch of the old size.
+    await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => {
+        const userId = i % 2 === 0 ? ERASED : 'someone-else';
+        return store.ingest(testEvent(`e${i}`, { userId, body: bodyNaming(`e${i}`, userId, 200) }), [pending()], T0);
+      }),
+    );
+    expect(await ingestDuring(() => store.erase(ERASED))).toEqual(['ingest', 'work']);
+    expect(await store.erase(ERASED)).toBe(0);
+    expect((await store.stats(T0)).events).toBe(501);
+    expect(await store.getEvent('meanwhile')).toBeDefined();
+  });
+
+  it('commits an event ingested while retention runs before its round ends; the round still removes every old event', async () => {
+    await Promise.all(
+      Array.from({ length: 500 }, (_, i) =>
+        store.ingest(testEvent(`old${i}`), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0),
+      ),
+    );
+    const cutoffs = { finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY };
+    expect(await ingestDuring(() => store.prune(cutoffs))).toEqual(['ingest', 'work']);
+    expect((await store.listEvents({ limit: 10 })).map((event) => event.id)).toEqual(['meanwhile']);
+  });
+});
+
 const databaseUrl = process.env.DATABASE_URL;
 const describeIfPostgres = databaseUrl ? describe : describe.skip;
 

@@ -36,6 +36,7 @@ import {
   StoreInputError,
 } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
+import { BatchPace } from './batch-pace';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
 import { userKey } from './user-key';
@@ -152,6 +153,12 @@ export abstract class SqlStore implements Store {
 
   /** SQLite: moves what an erase left in the WAL into the database file (already overwritten there) and empties the WAL. */
   protected abstract afterErase(): Promise<void>;
+
+  /**
+   * SQLite: copies the pages a batch of retention or erasure wrote from the WAL into the database file at once,
+   * between batches, so that no later commit (a webhook's) stalls copying thousands of them in one checkpoint.
+   */
+  protected abstract afterBatch(): Promise<void>;
 
   /**
    * Inserts one group commit's events (distinct ids, in id order) in one transaction: each event not stored
@@ -765,9 +772,11 @@ export abstract class SqlStore implements Store {
     const { finalBeforeMs, deadBeforeMs } = cutoffs;
     const expiring = statesFrom('expire') as readonly DeliveryState[];
     let removed = 0;
+    const pace = new BatchPace();
     // Old events still waiting stay in the way: a cursor walks past them rather than reading them again.
     for (let after: EventCursor | undefined; !signal?.aborted;) {
-      const page = await windowPage(this.db, { toMs: Math.max(finalBeforeMs, deadBeforeMs) }, after).execute();
+      const size = pace.begin();
+      const page = await windowPage(this.db, { toMs: Math.max(finalBeforeMs, deadBeforeMs) }, after, size).execute();
       if (page.length === 0) break;
       after = page[page.length - 1];
       const outcome = await this.write(async (trx) => {
@@ -798,11 +807,12 @@ export abstract class SqlStore implements Store {
         if (count > 0) await this.reclaimSpace(trx);
         return count;
       });
+      pace.end();
       if (outcome === 'busy') return { removed, busy: true };
       removed += outcome;
       onProgress?.(removed);
-      await yieldToEventLoop();
-      if (page.length < CHUNK) break;
+      await this.betweenBatches(outcome > 0);
+      if (page.length < size) break;
     }
     return { removed, busy: false };
   }
@@ -810,8 +820,10 @@ export abstract class SqlStore implements Store {
   async erase(appUserId: string): Promise<number> {
     const key = userKey(appUserId);
     let erased = 0;
+    const pace = new BatchPace();
     for (;;) {
-      const ids = (await this.db.selectFrom('eventUsers').select('eventId').where('userKey', '=', key).limit(CHUNK).execute()).map(
+      const size = pace.begin();
+      const ids = (await this.db.selectFrom('eventUsers').select('eventId').where('userKey', '=', key).limit(size).execute()).map(
         (row) => row.eventId,
       );
       if (ids.length === 0) break;
@@ -820,7 +832,8 @@ export abstract class SqlStore implements Store {
         await this.reclaimSpace(trx);
         return count;
       });
-      await yieldToEventLoop();
+      pace.end();
+      await this.betweenBatches(true);
     }
     // Marks are kept by app user id: the erased user's hold the id itself.
     await this.write((trx) => trx.deleteFrom('subscriptionStateMarks').where('userId', '=', appUserId).execute());
@@ -904,6 +917,24 @@ export abstract class SqlStore implements Store {
     await this.folding;
   }
 
+  /**
+   * Between two batches of a background deletion (retention, erasure), webhooks go first: those that arrived
+   * during the batch are committed before anything else, then the batch's pages are checkpointed (SQLite),
+   * then those that arrived meanwhile are committed. So a webhook waits for one short step at most.
+   */
+  private async betweenBatches(wrote: boolean): Promise<void> {
+    await this.giveWayToIngest();
+    if (!wrote) return;
+    await this.afterBatch();
+    await this.giveWayToIngest();
+  }
+
+  /** Lets the event loop read the webhooks that have arrived, then waits for their group commit. */
+  private async giveWayToIngest(): Promise<void> {
+    await yieldToEventLoop();
+    await this.ingests.flushed();
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
   }
@@ -957,8 +988,8 @@ async function* idBatches(deliveryIds?: readonly string[], eventIds?: readonly s
   }
 }
 
-/** The next CHUNK events received in the window after `after`, in index order (events_received_idx, no sort). */
-export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCursor) {
+/** The next `limit` events received in the window after `after`, in index order (events_received_idx, no sort). */
+export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCursor, limit = CHUNK) {
   return db
     .selectFrom('events')
     .select(['receivedAtMs', 'id'])
@@ -969,7 +1000,7 @@ export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCur
     )
     .orderBy('receivedAtMs')
     .orderBy('id')
-    .limit(CHUNK);
+    .limit(limit);
 }
 
 /**

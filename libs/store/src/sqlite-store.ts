@@ -149,6 +149,15 @@ export class SqliteStore extends SqlStore {
     }
   }
 
+  /**
+   * PASSIVE: copies what it can without waiting for anyone, a batch's pages (a few hundred) in a few
+   * milliseconds; left to the automatic checkpoint, they would pile up to its 10,000 pages, copied in one go
+   * inside whichever commit crosses that mark. While another connection reads, pages it may need wait.
+   */
+  protected async afterBatch(): Promise<void> {
+    await this.db.connection().execute(async () => this.database.pragma('wal_checkpoint(PASSIVE)'));
+  }
+
   protected async lockForMigration(): Promise<void> {
     // BEGIN IMMEDIATE already holds the database's only write lock.
   }
