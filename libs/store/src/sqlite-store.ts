@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import {
@@ -16,6 +15,7 @@ import {
 } from 'kysely';
 import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
+import { createStoreFile, tightenStoreFiles } from './sqlite-files';
 import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
 
 /** better-sqlite3 waits for a busy database synchronously, blocking the event loop: keep that wait short … */
@@ -46,6 +46,8 @@ export interface SqliteStoreOptions extends StoreOptions {
  * so under a steady load with retention the file stops growing. Deleted content is overwritten
  * (`secure_delete`), and an erase empties the WAL before it answers, so no copy of an erased user stays in
  * either file.
+ *
+ * Its files are their owner's alone (0600; a folder Ferry creates for them 0700).
  */
 export class SqliteStore extends SqlStore {
   private readonly database: BetterSqlite3.Database;
@@ -58,8 +60,9 @@ export class SqliteStore extends SqlStore {
   constructor(path: string, options: SqliteStoreOptions = {}) {
     if (path === '') throw new Error('sqlite store URL needs a file path, e.g. sqlite:./data/ferry.db');
     const file = resolve(path);
-    mkdirSync(dirname(file), { recursive: true });
+    createStoreFile(file);
     const database = new BetterSqlite3(file, { timeout: BUSY_TIMEOUT_MS });
+    let tightened: string[];
     try {
       // Before the first table exists it takes effect at once; an older file needs the VACUUM in `migrate`.
       database.pragma('auto_vacuum = INCREMENTAL');
@@ -71,6 +74,7 @@ export class SqliteStore extends SqlStore {
       // Fewer, larger checkpoints: a page written by many commits (an index's last page) is copied to the file once.
       database.pragma('wal_autocheckpoint = 10000');
       database.pragma('journal_size_limit = 67108864');
+      tightened = tightenStoreFiles(file);
     } catch (error) {
       database.close(); // not a database file, say
       throw error;
@@ -83,6 +87,7 @@ export class SqliteStore extends SqlStore {
     this.database = database;
     this.filePath = file;
     this.readerWaitMs = options.readerWaitMs ?? DEFAULT_READER_WAIT_MS;
+    for (const note of tightened) this.logger.warn({}, note);
   }
 
   /**
