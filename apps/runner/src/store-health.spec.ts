@@ -1,3 +1,5 @@
+import { rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { StoreUnavailableError } from '@ferry/core';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import {
@@ -13,7 +15,7 @@ import {
   type TestRunner,
 } from './testing/harness';
 
-/** What a running runner answers when its store cannot do what was asked. */
+/** What a running runner does when its store's file goes, or an erase cannot finish. */
 
 let dir: TempDir;
 let fake: FakeCleverTap;
@@ -36,6 +38,31 @@ afterAll(() => closeHttp());
 
 const webhook = (overrides: Record<string, unknown> = {}) => webhookBody('renewal', { id: `health-${++sequence}`, ...overrides });
 const readiness = () => send('GET', `${ferry.runner.url}/readyz`);
+
+describe('the SQLite file under a running runner', () => {
+  it.each(['deleted', 'replaced'] as const)('is %s: webhooks get 503, readiness fails naming why, and the log says so', async (change) => {
+    const file = path.join(dir.path, 'ferry.db');
+    expect((await ferry.postWebhook(webhook())).status).toBe(200);
+    if (change === 'deleted') await rm(file);
+    else {
+      await writeFile(path.join(dir.path, 'restored.db'), '');
+      await rename(path.join(dir.path, 'restored.db'), file);
+    }
+
+    const answer = await ferry.postWebhook(webhook());
+    expect(answer.status).toBe(503);
+    expect(answer.json).toEqual({ error: 'store unavailable' });
+    const ready = await readiness();
+    expect(ready.status).toBe(503);
+    expect(ready.json).toEqual({
+      status: 'store unavailable',
+      reason:
+        `the SQLite file ${file} was ${change} while in use: new events are refused, since a restart would not find them ` +
+        `(what was accepted before is still delivered); see README, "The store's own safety"`,
+    });
+    expect(ferry.logs.entries()).toContainEqual(expect.objectContaining({ level: 50, file, msg: ready.json.reason }));
+  });
+});
 
 describe('an erase the store cannot finish', () => {
   it('answers 503 with the store’s reason, which names no user', async () => {

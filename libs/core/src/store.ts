@@ -359,7 +359,10 @@ export interface Store {
    * that see the same event exactly one sends its alert.
    */
   claimAlert(key: string, nowMs: number): Promise<boolean>;
-  /** Throws when the store cannot be reached. */
+  /**
+   * Throws when the store cannot be reached, or cannot take new events: its file is gone (a
+   * `StoreUnavailableError` saying so).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

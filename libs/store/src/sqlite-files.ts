@@ -37,3 +37,25 @@ export function tightenStoreFiles(file: string): string[] {
   }
   return notes;
 }
+
+/**
+ * The file a path named when the store opened it (device and inode): deleting or replacing that path under a
+ * running store leaves the store writing to a file nobody will find again.
+ */
+export class OpenedFile {
+  private readonly device: number;
+  private readonly inode: number;
+
+  constructor(readonly path: string) {
+    const opened = statSync(path);
+    this.device = opened.dev;
+    this.inode = opened.ino;
+  }
+
+  /** What became of the path since: nothing (the same file), 'deleted' or 'replaced'. One `stat`, a few microseconds. */
+  change(): 'deleted' | 'replaced' | undefined {
+    const now = statSync(this.path, { throwIfNoEntry: false });
+    if (now === undefined) return 'deleted';
+    return now.dev === this.device && now.ino === this.inode ? undefined : 'replaced';
+  }
+}

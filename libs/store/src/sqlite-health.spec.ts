@@ -1,11 +1,11 @@
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger, Store } from '@ferry/core';
+import { StoreUnavailableError, type Logger, type Store } from '@ferry/core';
 import { pending, T0, testEvent } from '@ferry/core/testing';
 import { openStore } from './open-store';
 
-/** What the SQLite store does about its own files: who may read them. */
+/** What the SQLite store does about its own files: who may read them, and what happens when they go. */
 
 interface Logged {
   readonly level: 'warn' | 'error';
@@ -72,4 +72,29 @@ describe('sqlite store: its files', () => {
     await expect(openStore(`sqlite:${notes}`)).rejects.toMatchObject({ message: 'file is not a database' });
     expect(await modeOf(notes)).toBe(0o644);
   });
+
+  it.each(['deleted', 'replaced'] as const)(
+    'refuses every ingest and readiness check once its file was %s, and logs it once',
+    async (change) => {
+      store = await openStore(`sqlite:${file}`, { logger: recordingLogger(logged) });
+      expect(await store.ingest(testEvent('before'), [pending()], T0)).toBe('stored');
+      if (change === 'deleted') await rm(file);
+      else {
+        await writeFile(join(dir, 'other.db'), '');
+        await rename(join(dir, 'other.db'), file);
+      }
+      const message =
+        `the SQLite file ${file} was ${change} while in use: new events are refused, since a restart would not find them ` +
+        `(what was accepted before is still delivered); see README, "The store's own safety"`;
+      for (let i = 0; i < 2; i += 1) {
+        const error = await store.ingest(testEvent(`after-${i}`), [pending()], T0).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect((error as Error).message).toBe(message);
+        await expect(store.ping()).rejects.toThrow(message);
+      }
+      expect(logged.filter((line) => line.level === 'error')).toEqual([{ level: 'error', fields: { file }, message }]);
+      // What it accepted before is still there to deliver.
+      expect(await store.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' })).toHaveLength(1);
+    },
+  );
 });

@@ -15,7 +15,7 @@ import {
 } from 'kysely';
 import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
-import { createStoreFile, tightenStoreFiles } from './sqlite-files';
+import { createStoreFile, OpenedFile, tightenStoreFiles } from './sqlite-files';
 import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
 
 /** better-sqlite3 waits for a busy database synchronously, blocking the event loop: keep that wait short … */
@@ -47,13 +47,18 @@ export interface SqliteStoreOptions extends StoreOptions {
  * (`secure_delete`), and an erase empties the WAL before it answers, so no copy of an erased user stays in
  * either file.
  *
- * Its files are their owner's alone (0600; a folder Ferry creates for them 0700).
+ * Health: the files are their owner's alone (0600; a folder Ferry creates for them 0700). Each group commit
+ * and readiness check makes sure the path still names the file opened; once it does not (deleted, replaced)
+ * every later ingest and check fails, since a restart would find none of what is written from then on.
  */
 export class SqliteStore extends SqlStore {
   private readonly database: BetterSqlite3.Database;
   /** The database file's absolute path. */
   private readonly filePath: string;
   private readonly readerWaitMs: number;
+  private readonly opened: OpenedFile;
+  /** Set once the file opened is no longer at its path: every ingest and readiness check fails with it. */
+  private lostFile: StoreUnavailableError | undefined;
   /** Compiled at the first ingest: the tables exist only once `migrate` ran. */
   private ingestStatements: IngestStatements | undefined;
 
@@ -87,6 +92,7 @@ export class SqliteStore extends SqlStore {
     this.database = database;
     this.filePath = file;
     this.readerWaitMs = options.readerWaitMs ?? DEFAULT_READER_WAIT_MS;
+    this.opened = new OpenedFile(file);
     for (const note of tightened) this.logger.warn({}, note);
   }
 
@@ -163,6 +169,24 @@ export class SqliteStore extends SqlStore {
     await this.db.connection().execute(async () => this.database.pragma('wal_checkpoint(PASSIVE)'));
   }
 
+  override async ping(): Promise<void> {
+    this.checkFile();
+    await super.ping();
+  }
+
+  /** Fails, now and at every later call, once the path no longer names the file the store opened. */
+  private checkFile(): void {
+    if (this.lostFile) throw this.lostFile;
+    const change = this.opened.change();
+    if (change === undefined) return;
+    this.lostFile = new StoreUnavailableError(
+      `the SQLite file ${this.filePath} was ${change} while in use: new events are refused, since a restart would not find them ` +
+        `(what was accepted before is still delivered); see README, "The store's own safety"`,
+    );
+    this.logger.error({ file: this.filePath }, this.lostFile.message);
+    throw this.lostFile;
+  }
+
   protected async lockForMigration(): Promise<void> {
     // BEGIN IMMEDIATE already holds the database's only write lock.
   }
@@ -176,6 +200,7 @@ export class SqliteStore extends SqlStore {
    * Kysely's connection is held throughout, so no other query runs inside this transaction.
    */
   protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
+    this.checkFile();
     return this.db.connection().execute(async () => {
       await withWriteLock(() => this.database.exec('begin immediate'));
       try {
