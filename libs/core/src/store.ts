@@ -360,8 +360,8 @@ export interface Store {
    */
   claimAlert(key: string, nowMs: number): Promise<boolean>;
   /**
-   * Throws when the store cannot be reached, or cannot take new events: its file is gone (a
-   * `StoreUnavailableError` saying so).
+   * Throws when the store cannot be reached, or cannot take new events: its file is gone, or its last commit
+   * failed and a small write still does (a full disk) — a `StoreUnavailableError` saying so.
    */
   ping(): Promise<void>;
   close(): Promise<void>;

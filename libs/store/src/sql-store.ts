@@ -37,6 +37,7 @@ import {
 } from '@ferry/core';
 import type { Database, DeliveriesTable } from './database';
 import { BatchPace } from './batch-pace';
+import { CommitHealth } from './commit-health';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
 import { userKey } from './user-key';
@@ -111,6 +112,7 @@ export abstract class SqlStore implements Store {
     MAX_WAITING,
   );
   private commits = 0;
+  private readonly commitHealth = new CommitHealth();
   private closed = false;
   private writesSinceFold = 0;
   private folding: Promise<void> | undefined;
@@ -197,7 +199,14 @@ export abstract class SqlStore implements Store {
       .filter((item, i) => firstIndex.get(item.event.id) === i)
       .map((item, arrival) => ({ ...item, arrival }))
       .sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
-    const stored = await this.insertIngests(rows);
+    let stored: ReadonlySet<string>;
+    try {
+      stored = await this.insertIngests(rows);
+    } catch (error) {
+      if (!this.refusedValues(error)) this.commitHealth.failed(error);
+      throw error;
+    }
+    this.commitHealth.succeeded();
     this.commits += 1;
     return items.map((item, i) => (firstIndex.get(item.event.id) === i && stored.has(item.event.id) ? 'stored' : 'duplicate'));
   }
@@ -935,8 +944,13 @@ export abstract class SqlStore implements Store {
     await this.ingests.flushed();
   }
 
+  /**
+   * Reachable, and able to commit: while ingest commits fail (a full disk), a small write shows whether one
+   * would succeed now, so readiness follows what a webhook would get.
+   */
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
+    await this.commitHealth.check((probe) => this.write(probe));
   }
 
   /**

@@ -1,11 +1,12 @@
 import { chmod, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError, type Logger, type Store } from '@ferry/core';
 import { pending, T0, testEvent } from '@ferry/core/testing';
 import { openStore } from './open-store';
 
-/** What the SQLite store does about its own files: who may read them, and what happens when they go. */
+/** What the SQLite store does about its own files: who may read them, and what happens when they go or fill up. */
 
 interface Logged {
   readonly level: 'warn' | 'error';
@@ -22,6 +23,12 @@ function recordingLogger(into: Logged[]): Logger {
     child: () => logger,
   };
   return logger;
+}
+
+/** No room for one more page: free pages given back, then the file may not grow (SQLite answers SQLITE_FULL). */
+function fillDisk(database: BetterSqlite3.Database): void {
+  database.exec('pragma incremental_vacuum');
+  database.pragma(`max_page_count = ${database.pragma('page_count', { simple: true }) as number}`);
 }
 
 const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
@@ -43,6 +50,9 @@ describe('sqlite store: its files', () => {
     store = undefined;
     await rm(dir, { recursive: true, force: true });
   });
+
+  /** The store's own connection, to make its disk fill up for real (SQLite's page limit answers SQLITE_FULL). */
+  const connection = () => (store as unknown as { database: BetterSqlite3.Database }).database;
 
   it('creates its folders for the owner alone, and the file, its WAL and shared memory readable by the owner alone', async () => {
     const nested = join(dir, 'data', 'ferry');
@@ -97,4 +107,31 @@ describe('sqlite store: its files', () => {
       expect(await store.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' })).toHaveLength(1);
     },
   );
+
+  it('fails readiness while its disk is full and a small commit still fails, and is ready again once there is room', async () => {
+    store = await openStore(`sqlite:${file}`);
+    await store.ping();
+    const database = connection();
+    fillDisk(database);
+    // A body of several pages needs new ones: the full disk answers.
+    const big = testEvent('big', { body: JSON.stringify({ padding: 'x'.repeat(40_000) }) });
+    const error = await store.ingest(big, [pending()], T0).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SQLITE_FULL', message: 'database or disk is full' });
+    const unready = await store.ping().catch((e: unknown) => e);
+    expect(unready).toBeInstanceOf(StoreUnavailableError);
+    expect((unready as Error).message).toBe('the store cannot commit (database or disk is full): new events are refused until it can');
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+
+    database.pragma('max_page_count = 1073741823');
+    await store.ping();
+    expect(await store.ingest(big, [pending()], T0)).toBe('stored');
+  });
+
+  it('reports the disk error of a write SQLite rolled back itself, not the failed rollback after it', async () => {
+    store = await openStore(`sqlite:${file}`);
+    const database = connection();
+    fillDisk(database);
+    const pause = { destinationId: 'ct', cause: 'operator' as const, reason: 'r'.repeat(40_000), sinceMs: T0, setBy: 'test' };
+    await expect(store.pauseDestination(pause)).rejects.toMatchObject({ code: 'SQLITE_FULL', message: 'database or disk is full' });
+  });
 });

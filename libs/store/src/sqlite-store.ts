@@ -84,11 +84,7 @@ export class SqliteStore extends SqlStore {
       database.close(); // not a database file, say
       throw error;
     }
-    super(
-      new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(preparingOnce(database)), plugins: [new CamelCasePlugin()] }),
-      'sqlite',
-      options,
-    );
+    super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), 'sqlite', options);
     this.database = database;
     this.filePath = file;
     this.readerWaitMs = options.readerWaitMs ?? DEFAULT_READER_WAIT_MS;
@@ -228,18 +224,37 @@ export class SqliteStore extends SqlStore {
  * beside a runner) has written. While another connection holds the lock, we retry without blocking.
  */
 class WriteLockingSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: SqliteDatabase) {
-    super({ database });
+  private readonly prepared: SqliteDatabase;
+
+  constructor(private readonly database: BetterSqlite3.Database) {
+    const prepared = preparingOnce(database);
+    super({ database: prepared });
+    this.prepared = prepared;
   }
 
   override createDriver(): Driver {
-    return new ImmediateTransactionDriver({ database: this.database });
+    return new ImmediateTransactionDriver(this.prepared, this.database);
   }
 }
 
 class ImmediateTransactionDriver extends SqliteDriver {
+  constructor(
+    prepared: SqliteDatabase,
+    private readonly database: BetterSqlite3.Database,
+  ) {
+    super({ database: prepared });
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await withWriteLock(() => connection.executeQuery(CompiledQuery.raw('begin immediate')));
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR): a ROLLBACK then fails
+   * with "cannot rollback - no transaction is active", which would hide the error that says what happened.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.database.inTransaction) await super.rollbackTransaction(connection);
   }
 }
 
