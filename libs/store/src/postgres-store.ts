@@ -121,7 +121,10 @@ export class PostgresStore extends SqlStore {
    */
   protected async afterErase(): Promise<void> {}
 
-  /** Postgres checkpoints on its own, in the background. */
+  /**
+   * A batch locks only the rows it deletes, on a connection of its own: webhooks never wait for it. Postgres
+   * checkpoints on its own, in the background.
+   */
   protected async afterBatch(): Promise<void> {}
 
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {

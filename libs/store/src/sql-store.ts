@@ -157,10 +157,10 @@ export abstract class SqlStore implements Store {
   protected abstract afterErase(): Promise<void>;
 
   /**
-   * SQLite: copies the pages a batch of retention or erasure wrote from the WAL into the database file at once,
-   * between batches, so that no later commit (a webhook's) stalls copying thousands of them in one checkpoint.
+   * Between two batches of retention or erasure, once the event loop has run: SQLite lets the webhooks that
+   * arrived go first and checkpoints the batch's pages; Postgres, whose webhooks never wait for a batch, nothing.
    */
-  protected abstract afterBatch(): Promise<void>;
+  protected abstract afterBatch(wrote: boolean): Promise<void>;
 
   /**
    * Inserts one group commit's events (distinct ids, in id order) in one transaction: each event not stored
@@ -926,20 +926,14 @@ export abstract class SqlStore implements Store {
     await this.folding;
   }
 
-  /**
-   * Between two batches of a background deletion (retention, erasure), webhooks go first: those that arrived
-   * during the batch are committed before anything else, then the batch's pages are checkpointed (SQLite),
-   * then those that arrived meanwhile are committed. So a webhook waits for one short step at most.
-   */
+  /** Between two batches of a background deletion: the event loop runs (webhooks, health checks), then the store's own step. */
   private async betweenBatches(wrote: boolean): Promise<void> {
-    await this.giveWayToIngest();
-    if (!wrote) return;
-    await this.afterBatch();
-    await this.giveWayToIngest();
+    await yieldToEventLoop();
+    await this.afterBatch(wrote);
   }
 
   /** Lets the event loop read the webhooks that have arrived, then waits for their group commit. */
-  private async giveWayToIngest(): Promise<void> {
+  protected async giveWayToIngest(): Promise<void> {
     await yieldToEventLoop();
     await this.ingests.flushed();
   }

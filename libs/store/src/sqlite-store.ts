@@ -157,12 +157,17 @@ export class SqliteStore extends SqlStore {
   }
 
   /**
-   * PASSIVE: copies what it can without waiting for anyone, a batch's pages (a few hundred) in a few
-   * milliseconds; left to the automatic checkpoint, they would pile up to its 10,000 pages, copied in one go
-   * inside whichever commit crosses that mark. While another connection reads, pages it may need wait.
+   * A batch holds the only connection, so webhooks go first: those that arrived during it are committed before
+   * anything else; then its pages are checkpointed, and those that arrived meanwhile committed too. PASSIVE
+   * copies what it can without waiting for anyone, a batch's pages (a few hundred) in a few milliseconds; left
+   * to the automatic checkpoint, they would pile up to its 10,000 pages, copied in one go inside whichever
+   * commit crosses that mark. While another connection reads, pages it may need wait.
    */
-  protected async afterBatch(): Promise<void> {
+  protected async afterBatch(wrote: boolean): Promise<void> {
+    await this.giveWayToIngest();
+    if (!wrote) return;
     await this.db.connection().execute(async () => this.database.pragma('wal_checkpoint(PASSIVE)'));
+    await this.giveWayToIngest();
   }
 
   override async ping(): Promise<void> {
