@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { webhookBody } from '@ferry/testkit';
@@ -56,6 +56,9 @@ describe('ferry backup', () => {
     expect(result.stdout).toContain(`backed up the store to ${copy}`);
     expect(eventIds(copy)).toEqual(expect.arrayContaining(before));
     expect(existsSync(`${copy}.partial`)).toBe(false);
+    // The copy holds what the store does: its owner's alone, and so is the folder made for it.
+    expect((await stat(copy)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(copy))).mode & 0o777).toBe(0o700);
   });
 
   it('never overwrites a file, and names what is wrong', async () => {

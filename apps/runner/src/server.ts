@@ -9,7 +9,16 @@ import fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { MAX_ID_LENGTH, StoreInputError, ingestEventOf, type Clock, type SourcePlugin, type Store, type StoreStats } from '@ferry/core';
+import {
+  MAX_ID_LENGTH,
+  StoreInputError,
+  StoreUnavailableError,
+  ingestEventOf,
+  type Clock,
+  type SourcePlugin,
+  type Store,
+  type StoreStats,
+} from '@ferry/core';
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import type { AdminService } from './admin';
 import { adminRoutes } from './admin/http';
@@ -102,6 +111,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.addHook('onSend', async (_request, _reply, payload) => (typeof payload === 'string' ? deps.redact(payload) : payload));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // The store's own trouble (a reader holding its WAL, its file gone, a full disk), said as it is: try again later.
+    if (error instanceof StoreUnavailableError) {
+      request.log.warn({ err: error }, 'the store could not do it now');
+      return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: error.message });
+    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500)
       return reply.code(status).send({ error: clientErrorMessage(error, status, request.routeOptions.bodyLimit) });
@@ -253,8 +267,10 @@ function operationsRoutes(app: FastifyInstance, deps: ServerDeps): void {
       await store.ping();
       return { status: 'ready' };
     } catch (error) {
-      request.log.warn({ err: error }, 'store unreachable');
-      return reply.code(503).send({ status: 'store unavailable' });
+      request.log.warn({ err: error }, 'store unavailable');
+      // Only the store's own account of its health: other errors (a driver's) may name hosts or users.
+      const reason = error instanceof StoreUnavailableError ? error.message : undefined;
+      return reply.code(503).send({ status: 'store unavailable', reason });
     }
   });
 

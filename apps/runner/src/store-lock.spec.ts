@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { lockSqliteStore } from './store-lock';
@@ -58,6 +58,9 @@ describe('lockSqliteStore', () => {
     const lockFile = `${database}.lock`;
     const release = lockSqliteStore(database);
     expect(JSON.parse(await readFile(lockFile, 'utf8'))).toEqual({ pid: process.pid, host: hostname() });
+    // Owner-only, as the store's own files, in the folder it created.
+    expect((await stat(lockFile)).mode & 0o777).toBe(0o600);
+    expect((await stat(path.dirname(database))).mode & 0o777).toBe(0o700);
     // A second runner in this process is refused too.
     expect(() => lockSqliteStore(database)).toThrow(`pid ${process.pid}`);
     release();

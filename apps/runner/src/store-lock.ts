@@ -32,11 +32,12 @@ export class StoreLockedError extends Error {
 export function lockSqliteStore(database: string): () => void {
   const lockFile = `${path.resolve(database)}.lock`;
   const me: LockOwner = { pid: process.pid, host: hostname() };
-  mkdirSync(path.dirname(lockFile), { recursive: true });
+  // Owner-only, as the store's files: it names the host and process.
+  mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   for (let attempt = 0; ; attempt++) {
     if (heldHere.has(lockFile)) throw new StoreLockedError(database, lockFile, me);
     try {
-      const fd = openSync(lockFile, 'wx');
+      const fd = openSync(lockFile, 'wx', 0o600);
       try {
         writeSync(fd, `${JSON.stringify(me)}\n`);
       } finally {

@@ -34,6 +34,18 @@ export class StoreInputError extends Error {
   }
 }
 
+/**
+ * The store cannot do what was asked, for a reason of its own rather than of the input: its file was deleted
+ * or replaced, it cannot commit (a full disk), a reader kept an erase from finishing. The message says what
+ * happened and what the operator can do, and holds no user data or secret, so it may be shown as it is.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 export interface IngestEvent {
   readonly id: string;
   readonly source: string;
@@ -393,6 +405,8 @@ export interface Store {
    * finds nothing to renew or complete), and the subscription-state marks of every profile the customer's
    * events reached: the customer being `appUserId` and every user id its events name. In bounded chunks;
    * SQLite overwrites what it deletes and checkpoints its WAL. Answers how many events were removed.
+   * SQLite answers only once neither its file nor its WAL holds them: when another connection reads the file
+   * for too long (a backup, the CLI) it throws a `StoreUnavailableError` instead, and erasing again finishes.
    */
   erase(appUserId: string): Promise<number>;
   stats(nowMs: number): Promise<StoreStats>;
@@ -418,7 +432,10 @@ export interface Store {
    * could be claimed again); unsent ones stay. Answers how many it removed.
    */
   pruneAlertClaims(beforeMs: number, limit: number): Promise<number>;
-  /** Throws when the store cannot be reached. */
+  /**
+   * Throws when the store cannot be reached, or cannot take new events: its file is gone, or its last commit
+   * failed and a small write still does (a full disk) — a `StoreUnavailableError` saying so.
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

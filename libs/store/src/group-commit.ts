@@ -17,6 +17,8 @@ export class GroupCommit<I, R> {
   private queue: Waiter<I, R>[] = [];
   private draining: Promise<void> | undefined;
   private closed = false;
+  /** Settles with the item submitted last; items commit in the order they were submitted. */
+  private lastSettled: Promise<unknown> = Promise.resolve();
 
   /** `commit` stores the items in one transaction and returns one result per item, in order. */
   constructor(
@@ -32,9 +34,15 @@ export class GroupCommit<I, R> {
       return Promise.reject(new Error(`store busy: ${this.queue.length} items already wait for a commit`));
     }
     const settled = new Promise<R>((resolve, reject) => this.queue.push({ item, resolve, reject }));
+    this.lastSettled = settled.catch(() => undefined);
     // Wait one turn so every call made in this turn joins the first transaction.
     this.draining ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.drain());
     return settled;
+  }
+
+  /** Resolves once every item submitted so far has settled (those submitted later are not waited for). */
+  async flushed(): Promise<void> {
+    await this.lastSettled;
   }
 
   /** Refuses new items and resolves once every submitted one has settled. */

@@ -124,6 +124,12 @@ export class PostgresStore extends SqlStore {
    */
   protected async afterErase(): Promise<void> {}
 
+  /**
+   * A batch locks only the rows it deletes, on a connection of its own: webhooks never wait for it. Postgres
+   * checkpoints on its own, in the background.
+   */
+  protected async afterBatch(): Promise<void> {}
+
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
   }

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import type { Store } from '@ferry/core';
+import { StoreUnavailableError, type Store } from '@ferry/core';
 import { pending, T0, testEvent } from '@ferry/core/testing';
 import { openStore } from './open-store';
+import { SqliteStore } from './sqlite-store';
 
 /** What retention and erasure promise of the files and locks behind the stores, beyond the contract suite. */
 
@@ -122,6 +123,63 @@ describe('sqlite store: space and traces', () => {
     expect((await files()).includes('someone-else')).toBe(true);
   });
 
+  /** Events naming ERASED (as an alias, in the body too) and one that does not, all in the WAL. */
+  async function ingestErasedAndKept(): Promise<void> {
+    for (let i = 0; i < 20; i += 1) {
+      await store!.ingest(
+        testEvent(`e${i}`, { userId: 'anon', userIds: ['anon', ERASED], body: bodyNaming(`e${i}`, ERASED, 200) }),
+        [pending()],
+        T0,
+      );
+    }
+    await store!.ingest(testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }), [pending()], T0);
+  }
+
+  /** The database file and its WAL, byte for byte. */
+  async function bothFiles(): Promise<Buffer> {
+    return Buffer.concat(await Promise.all([file, `${file}-wal`].filter((path) => existsSync(path)).map((path) => readFile(path))));
+  }
+
+  it('answers an erase only once neither file holds the user, though another connection was reading', async () => {
+    store = await openStore(`sqlite:${file}`);
+    await ingestErasedAndKept();
+    // A second connection in a read transaction (as a backup or the CLI holds one) keeps the WAL from being emptied.
+    const reader = new BetterSqlite3(file, { readonly: true });
+    try {
+      reader.exec('begin');
+      reader.prepare('select count(*) from events').get();
+      setTimeout(() => reader.exec('commit'), 300);
+      expect(await store.erase(ERASED)).toBe(20);
+      expect((await bothFiles()).includes(ERASED)).toBe(false);
+      expect((await bothFiles()).includes('someone-else')).toBe(true);
+    } finally {
+      reader.close();
+    }
+  });
+
+  it('says the erase did not finish, and why, while a reader never lets go; erasing again once it has finishes', async () => {
+    store = new SqliteStore(file, { readerWaitMs: 200 });
+    await (store as SqliteStore).migrate();
+    await ingestErasedAndKept();
+    const reader = new BetterSqlite3(file, { readonly: true });
+    try {
+      reader.exec('begin');
+      reader.prepare('select count(*) from events').get();
+      const error = await store.erase(ERASED).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreUnavailableError);
+      expect((error as Error).message).toBe(
+        `the erase removed the events, but for 0.2 s another connection kept reading ${file} (a backup or a CLI command, say), ` +
+          `so ${file}-wal may still hold copies of them: erase again once it has finished`,
+      );
+      expect((error as Error).message).not.toContain(ERASED);
+      reader.exec('commit');
+    } finally {
+      reader.close();
+    }
+    expect(await store.erase(ERASED)).toBe(0);
+    expect((await bothFiles()).includes(ERASED)).toBe(false);
+  });
+
   it('finds the users of events stored before erasure had its index, from their bodies', async () => {
     store = await openStore(`sqlite:${file}`);
     await store.ingest(testEvent('old', { userId: 'anon', body: bodyNaming('old', ERASED, 10) }), [pending()], T0);
@@ -133,6 +191,59 @@ describe('sqlite store: space and traces', () => {
     raw.close();
     store = await openStore(`sqlite:${file}`);
     expect(await store.erase(ERASED)).toBe(1);
+  });
+});
+
+describe('sqlite store: erasure and retention give way to ingest', () => {
+  let dir: string;
+  let store: Store;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-give-way-'));
+    store = await openStore(`sqlite:${join(dir, 'ferry.db')}`);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Starts `work`, lets it run until it first yields, then ingests an event: answers which finished first.
+   * Everything here is on one connection, so the order is the store's choice, not chance.
+   */
+  async function ingestDuring(work: () => Promise<unknown>): Promise<string[]> {
+    const finished: string[] = [];
+    const working = work().then(() => finished.push('work'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const ingesting = store.ingest(testEvent('meanwhile'), [pending()], T0).then(() => finished.push('ingest'));
+    await Promise.all([working, ingesting]);
+    return finished;
+  }
+
+  it('commits an event ingested while an erase runs before the erase ends; the erase still removes every event of the user', async () => {
+    // 500 of the user's events among as many of another's: one batch of the old size.
+    await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) => {
+        const userId = i % 2 === 0 ? ERASED : 'someone-else';
+        return store.ingest(testEvent(`e${i}`, { userId, body: bodyNaming(`e${i}`, userId, 200) }), [pending()], T0);
+      }),
+    );
+    expect(await ingestDuring(() => store.erase(ERASED))).toEqual(['ingest', 'work']);
+    expect(await store.erase(ERASED)).toBe(0);
+    expect((await store.stats(T0)).events).toBe(501);
+    expect(await store.getEvent('meanwhile')).toBeDefined();
+  });
+
+  it('commits an event ingested while retention runs before its round ends; the round still removes every old event', async () => {
+    await Promise.all(
+      Array.from({ length: 500 }, (_, i) =>
+        store.ingest(testEvent(`old${i}`), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0),
+      ),
+    );
+    const cutoffs = { finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY };
+    expect(await ingestDuring(() => store.prune(cutoffs))).toEqual(['ingest', 'work']);
+    expect((await store.listEvents({ limit: 10 })).map((event) => event.id)).toEqual(['meanwhile']);
   });
 });
 

@@ -42,6 +42,8 @@ import {
 } from '@ferry/core';
 import * as alertOutbox from './alert-outbox';
 import type { Database, DeliveriesTable } from './database';
+import { BatchPace } from './batch-pace';
+import { CommitHealth } from './commit-health';
 import { GroupCommit } from './group-commit';
 import { runMigrations, type Dialect } from './migrations';
 import { claimStates, customerOf, eraseMarks, settleClaims, type Settlement } from './state-marks';
@@ -117,6 +119,7 @@ export abstract class SqlStore implements Store {
     MAX_WAITING,
   );
   private commits = 0;
+  private readonly commitHealth = new CommitHealth();
   private closed = false;
   private writesSinceFold = 0;
   private folding: Promise<void> | undefined;
@@ -164,6 +167,12 @@ export abstract class SqlStore implements Store {
   protected abstract afterErase(): Promise<void>;
 
   /**
+   * Between two batches of retention or erasure, once the event loop has run: SQLite lets the webhooks that
+   * arrived go first and checkpoints the batch's pages; Postgres, whose webhooks never wait for a batch, nothing.
+   */
+  protected abstract afterBatch(wrote: boolean): Promise<void>;
+
+  /**
    * Inserts one group commit's events (distinct ids, in id order) in one transaction: each event not stored
    * yet with its deliveries and user keys, `received_seq` numbered on in arrival order. Answers the ids it
    * inserted; the others were stored already. The hottest path of ingest, so each dialect does it its fastest way.
@@ -200,7 +209,14 @@ export abstract class SqlStore implements Store {
       .filter((item, i) => firstIndex.get(item.event.id) === i)
       .map((item, arrival) => ({ ...item, arrival }))
       .sort((a, b) => (a.event.id < b.event.id ? -1 : 1));
-    const stored = await this.insertIngests(rows);
+    let stored: ReadonlySet<string>;
+    try {
+      stored = await this.insertIngests(rows);
+    } catch (error) {
+      if (!this.refusedValues(error)) this.commitHealth.failed(error);
+      throw error;
+    }
+    this.commitHealth.succeeded();
     this.commits += 1;
     return items.map((item, i) => (firstIndex.get(item.event.id) === i && stored.has(item.event.id) ? 'stored' : 'duplicate'));
   }
@@ -768,9 +784,11 @@ export abstract class SqlStore implements Store {
     const { finalBeforeMs, deadBeforeMs } = cutoffs;
     const expiring = statesFrom('expire') as readonly DeliveryState[];
     let removed = 0;
+    const pace = new BatchPace();
     // Old events still waiting stay in the way: a cursor walks past them rather than reading them again.
     for (let after: EventCursor | undefined; !signal?.aborted;) {
-      const page = await windowPage(this.db, { toMs: Math.max(finalBeforeMs, deadBeforeMs) }, after).execute();
+      const size = pace.begin();
+      const page = await windowPage(this.db, { toMs: Math.max(finalBeforeMs, deadBeforeMs) }, after, size).execute();
       if (page.length === 0) break;
       after = page[page.length - 1];
       const outcome = await this.write(async (trx) => {
@@ -801,11 +819,12 @@ export abstract class SqlStore implements Store {
         if (count > 0) await this.reclaimSpace(trx);
         return count;
       });
+      pace.end();
       if (outcome === 'busy') return { removed, busy: true };
       removed += outcome;
       onProgress?.(removed);
-      await yieldToEventLoop();
-      if (page.length < CHUNK) break;
+      await this.betweenBatches(outcome > 0);
+      if (page.length < size) break;
     }
     return { removed, busy: false };
   }
@@ -815,8 +834,10 @@ export abstract class SqlStore implements Store {
     // Whose marks go: read before the events that tell it.
     const customer = await customerOf(this.db, appUserId);
     let erased = 0;
+    const pace = new BatchPace();
     for (;;) {
-      const ids = (await this.db.selectFrom('eventUsers').select('eventId').where('userKey', '=', key).limit(CHUNK).execute()).map(
+      const size = pace.begin();
+      const ids = (await this.db.selectFrom('eventUsers').select('eventId').where('userKey', '=', key).limit(size).execute()).map(
         (row) => row.eventId,
       );
       if (ids.length === 0) break;
@@ -825,7 +846,8 @@ export abstract class SqlStore implements Store {
         await this.reclaimSpace(trx);
         return count;
       });
-      await yieldToEventLoop();
+      pace.end();
+      await this.betweenBatches(true);
     }
     await this.write((trx) => eraseMarks(trx, customer));
     await this.afterErase();
@@ -916,8 +938,25 @@ export abstract class SqlStore implements Store {
     await this.folding;
   }
 
+  /** Between two batches of a background deletion: the event loop runs (webhooks, health checks), then the store's own step. */
+  private async betweenBatches(wrote: boolean): Promise<void> {
+    await yieldToEventLoop();
+    await this.afterBatch(wrote);
+  }
+
+  /** Lets the event loop read the webhooks that have arrived, then waits for their group commit. */
+  protected async giveWayToIngest(): Promise<void> {
+    await yieldToEventLoop();
+    await this.ingests.flushed();
+  }
+
+  /**
+   * Reachable, and able to commit: while ingest commits fail (a full disk), a small write shows whether one
+   * would succeed now, so readiness follows what a webhook would get.
+   */
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db);
+    await this.commitHealth.check((probe) => this.write(probe));
   }
 
   /**
@@ -969,8 +1008,8 @@ async function* idBatches(deliveryIds?: readonly string[], eventIds?: readonly s
   }
 }
 
-/** The next CHUNK events received in the window after `after`, in index order (events_received_idx, no sort). */
-export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCursor) {
+/** The next `limit` events received in the window after `after`, in index order (events_received_idx, no sort). */
+export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCursor, limit = CHUNK) {
   return db
     .selectFrom('events')
     .select(['receivedAtMs', 'id'])
@@ -981,7 +1020,7 @@ export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCur
     )
     .orderBy('receivedAtMs')
     .orderBy('id')
-    .limit(CHUNK);
+    .limit(limit);
 }
 
 /**

@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import {
@@ -14,7 +13,9 @@ import {
   type RawBuilder,
   type SqliteDatabase,
 } from 'kysely';
+import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
+import { createStoreFile, OpenedFile, tightenStoreFiles } from './sqlite-files';
 import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
 
 /** better-sqlite3 waits for a busy database synchronously, blocking the event loop: keep that wait short … */
@@ -27,6 +28,14 @@ const MAX_STATEMENTS = 500;
 
 /** SQLite's `auto_vacuum` value for INCREMENTAL. */
 const INCREMENTAL_AUTO_VACUUM = 2;
+/** How long an erase waits, by default, for other connections reading the file to let it empty the WAL. */
+const DEFAULT_READER_WAIT_MS = 30_000;
+const CHECKPOINT_RETRY_MS = 50;
+
+export interface SqliteStoreOptions extends StoreOptions {
+  /** How long an erase waits for other connections reading the file (a backup, the CLI) to let it empty the WAL. */
+  readonly readerWaitMs?: number;
+}
 
 /**
  * The embedded store: one SQLite file in WAL mode. Every commit is fsynced (`synchronous = FULL`), so
@@ -35,17 +44,30 @@ const INCREMENTAL_AUTO_VACUUM = 2;
  *
  * Space: the file is in incremental auto-vacuum mode and every prune or erase gives its free pages back,
  * so under a steady load with retention the file stops growing. Deleted content is overwritten
- * (`secure_delete`), and an erase checkpoints the WAL, so no copy of an erased user stays in either file.
+ * (`secure_delete`), and an erase empties the WAL before it answers, so no copy of an erased user stays in
+ * either file.
+ *
+ * Health: the files are their owner's alone (0600; a folder Ferry creates for them 0700). Each group commit
+ * and readiness check makes sure the path still names the file opened; once it does not (deleted, replaced)
+ * every later ingest and check fails, since a restart would find none of what is written from then on.
  */
 export class SqliteStore extends SqlStore {
   private readonly database: BetterSqlite3.Database;
+  /** The database file's absolute path. */
+  private readonly filePath: string;
+  private readonly readerWaitMs: number;
+  private readonly opened: OpenedFile;
+  /** Set once the file opened is no longer at its path: every ingest and readiness check fails with it. */
+  private lostFile: StoreUnavailableError | undefined;
   /** Compiled at the first ingest: the tables exist only once `migrate` ran. */
   private ingestStatements: IngestStatements | undefined;
 
-  constructor(path: string, options: StoreOptions = {}) {
+  constructor(path: string, options: SqliteStoreOptions = {}) {
     if (path === '') throw new Error('sqlite store URL needs a file path, e.g. sqlite:./data/ferry.db');
-    mkdirSync(dirname(resolve(path)), { recursive: true });
-    const database = new BetterSqlite3(path, { timeout: BUSY_TIMEOUT_MS });
+    const file = resolve(path);
+    createStoreFile(file);
+    const database = new BetterSqlite3(file, { timeout: BUSY_TIMEOUT_MS });
+    let tightened: string[];
     try {
       // Before the first table exists it takes effect at once; an older file needs the VACUUM in `migrate`.
       database.pragma('auto_vacuum = INCREMENTAL');
@@ -57,16 +79,17 @@ export class SqliteStore extends SqlStore {
       // Fewer, larger checkpoints: a page written by many commits (an index's last page) is copied to the file once.
       database.pragma('wal_autocheckpoint = 10000');
       database.pragma('journal_size_limit = 67108864');
+      tightened = tightenStoreFiles(file);
     } catch (error) {
       database.close(); // not a database file, say
       throw error;
     }
-    super(
-      new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(preparingOnce(database)), plugins: [new CamelCasePlugin()] }),
-      'sqlite',
-      options,
-    );
+    super(new Kysely<Database>({ dialect: new WriteLockingSqliteDialect(database), plugins: [new CamelCasePlugin()] }), 'sqlite', options);
     this.database = database;
+    this.filePath = file;
+    this.readerWaitMs = options.readerWaitMs ?? DEFAULT_READER_WAIT_MS;
+    this.opened = new OpenedFile(file);
+    for (const note of tightened) this.logger.warn({}, note);
   }
 
   /**
@@ -104,10 +127,65 @@ export class SqliteStore extends SqlStore {
     this.database.exec('pragma incremental_vacuum');
   }
 
+  /**
+   * TRUNCATE copies every page the erase rewrote into the database file, over the old ones, and empties the WAL,
+   * which held copies of the pages as they were. It completes only once no other connection reads an older
+   * snapshot (a backup, the CLI): tried again until then, within `readerWaitMs`, sleeping in between rather
+   * than in SQLite's busy handler, which would block the event loop. On Kysely's connection, so never inside
+   * one of this store's transactions.
+   */
   protected async afterErase(): Promise<void> {
-    // TRUNCATE empties the WAL file, which held the erased pages as they were before; a busy reader leaves it for later.
-    const [result] = this.database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-    if (result?.busy) this.logger.warn({}, 'an erase could not checkpoint the WAL yet: a reader holds it; the next checkpoint does');
+    const deadline = Date.now() + this.readerWaitMs;
+    for (;;) {
+      const [result] = await this.db.connection().execute(async () => {
+        this.database.pragma('busy_timeout = 0');
+        try {
+          return this.database.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+        } finally {
+          this.database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+        }
+      });
+      if (!result?.busy) return;
+      if (Date.now() >= deadline) {
+        throw new StoreUnavailableError(
+          `the erase removed the events, but for ${this.readerWaitMs / 1000} s another connection kept reading ${this.filePath} ` +
+            `(a backup or a CLI command, say), so ${this.filePath}-wal may still hold copies of them: erase again once it has finished`,
+        );
+      }
+      await sleep(CHECKPOINT_RETRY_MS);
+    }
+  }
+
+  /**
+   * A batch holds the only connection, so webhooks go first: those that arrived during it are committed before
+   * anything else; then its pages are checkpointed, and those that arrived meanwhile committed too. PASSIVE
+   * copies what it can without waiting for anyone, a batch's pages (a few hundred) in a few milliseconds; left
+   * to the automatic checkpoint, they would pile up to its 10,000 pages, copied in one go inside whichever
+   * commit crosses that mark. While another connection reads, pages it may need wait.
+   */
+  protected async afterBatch(wrote: boolean): Promise<void> {
+    await this.giveWayToIngest();
+    if (!wrote) return;
+    await this.db.connection().execute(async () => this.database.pragma('wal_checkpoint(PASSIVE)'));
+    await this.giveWayToIngest();
+  }
+
+  override async ping(): Promise<void> {
+    this.checkFile();
+    await super.ping();
+  }
+
+  /** Fails, now and at every later call, once the path no longer names the file the store opened. */
+  private checkFile(): void {
+    if (this.lostFile) throw this.lostFile;
+    const change = this.opened.change();
+    if (change === undefined) return;
+    this.lostFile = new StoreUnavailableError(
+      `the SQLite file ${this.filePath} was ${change} while in use: new events are refused, since a restart would not find them ` +
+        `(what was accepted before is still delivered); see README, "The store's own safety"`,
+    );
+    this.logger.error({ file: this.filePath }, this.lostFile.message);
+    throw this.lostFile;
   }
 
   protected async lockForMigration(): Promise<void> {
@@ -123,6 +201,7 @@ export class SqliteStore extends SqlStore {
    * Kysely's connection is held throughout, so no other query runs inside this transaction.
    */
   protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
+    this.checkFile();
     return this.db.connection().execute(async () => {
       await withWriteLock(() => this.database.exec('begin immediate'));
       try {
@@ -150,18 +229,37 @@ export class SqliteStore extends SqlStore {
  * beside a runner) has written. While another connection holds the lock, we retry without blocking.
  */
 class WriteLockingSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: SqliteDatabase) {
-    super({ database });
+  private readonly prepared: SqliteDatabase;
+
+  constructor(private readonly database: BetterSqlite3.Database) {
+    const prepared = preparingOnce(database);
+    super({ database: prepared });
+    this.prepared = prepared;
   }
 
   override createDriver(): Driver {
-    return new ImmediateTransactionDriver({ database: this.database });
+    return new ImmediateTransactionDriver(this.prepared, this.database);
   }
 }
 
 class ImmediateTransactionDriver extends SqliteDriver {
+  constructor(
+    prepared: SqliteDatabase,
+    private readonly database: BetterSqlite3.Database,
+  ) {
+    super({ database: prepared });
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await withWriteLock(() => connection.executeQuery(CompiledQuery.raw('begin immediate')));
+  }
+
+  /**
+   * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR): a ROLLBACK then fails
+   * with "cannot rollback - no transaction is active", which would hide the error that says what happened.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (this.database.inTransaction) await super.rollbackTransaction(connection);
   }
 }
 

@@ -39,6 +39,8 @@ declare module 'autocannon' {
     }
 
     interface Instance extends EventEmitter, PromiseLike<Result> {
+      /** Ends the run now; the result covers what was sent so far. */
+      stop(): void;
       on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void): this;
       on(event: string, listener: (...args: unknown[]) => void): this;
     }

@@ -21,11 +21,13 @@ import {
   type ScalingRow,
   type SteadyFigures,
 } from './report';
+import { eraseUnderLoad, renderEraseUnderLoad, type EraseUnderLoadFigures, type EraseUnderLoadSizes } from './erase-under-load';
 import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
 import { round, summarize } from './stats';
 import { fillStore, storedEvents } from './store-fill';
 
 const USAGE = `Usage: npm run bench [-- [--quick] [--sqlite-only] [--profile] [--label <text>] [--baseline <file>] [--render-only]]
+       npm run bench -- --scenario erase-under-load [--quick] [--sqlite-only]
 
 Benchmarks the runner (apps/runner/dist/main.js, a child process) against a bare node:http server, on
 SQLite and on Postgres (DATABASE_URL, else a throwaway server from tools/pg-throwaway.sh when Postgres is
@@ -42,6 +44,12 @@ prints that section.
                      figures as before → after. Default: bench/baseline.json when it exists, none for --quick
   --render-only      measure nothing: write scaling.svg and BENCHMARKS.md again from bench/report.json (and the
                      baseline, as above)
+
+  --scenario erase-under-load
+                     instead of the report: webhook latency at 1,000/s while the runner's retention removes
+                     200,000 events and while an erase removes a user's 100,000 (spread among as many others),
+                     beside the same load with neither running; prints the three side by side and writes
+                     bench/tmp/erase-under-load.json (--quick: 10,000 and 5,000)
 
 A before/after comparison: run \`npm run bench -- --label "main at <commit>, before <change>"\` on the code
 before the change, copy bench/report.json to bench/baseline.json, then run \`npm run bench\` on the change.`;
@@ -80,6 +88,9 @@ const QUICK: Sizes = {
   scaling: [5_000, 25_000, 100_000],
   scalingLoadSeconds: 2,
 };
+const ERASE_UNDER_LOAD: EraseUnderLoadSizes = { erasedEvents: 100_000, expiredEvents: 200_000, baselineSeconds: 20 };
+const ERASE_UNDER_LOAD_QUICK: EraseUnderLoadSizes = { erasedEvents: 5_000, expiredEvents: 10_000, baselineSeconds: 5 };
+const SCENARIOS = ['erase-under-load'] as const;
 const CONNECTIONS = 64;
 const STEADY_RATE = 1_000;
 const STEADY_CONNECTIONS = [8, 16, 32, 64];
@@ -339,12 +350,18 @@ async function main(): Promise<void> {
       'render-only': { type: 'boolean' },
       label: { type: 'string' },
       baseline: { type: 'string' },
+      scenario: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (flags.help) return void process.stdout.write(`${USAGE}\n`);
   const quick = flags.quick === true;
+  if (flags.scenario !== undefined) {
+    if (!(SCENARIOS as readonly string[]).includes(flags.scenario))
+      throw new Error(`unknown --scenario ${JSON.stringify(flags.scenario)}: one of ${SCENARIOS.join(', ')}`);
+    return runEraseUnderLoad(quick ? ERASE_UNDER_LOAD_QUICK : ERASE_UNDER_LOAD, quick, flags['sqlite-only'] === true);
+  }
   // Read before measuring: a wrong path should fail now, not after ten minutes of load.
   const baselineFile = flags.baseline ?? (!quick && existsSync(DEFAULT_BASELINE) ? DEFAULT_BASELINE : undefined);
   const baseline = baselineFile === undefined ? undefined : readBaseline(baselineFile);
@@ -395,6 +412,33 @@ async function main(): Promise<void> {
       skipped,
     };
     publish(report, quick ? QUICK_DIR : OUT_DIR, true, baseline);
+  } finally {
+    await cleanUp();
+  }
+}
+
+/** The erase-under-load scenario on each store, its tables on stdout and its figures in bench/tmp/erase-under-load.json. */
+async function runEraseUnderLoad(sizes: EraseUnderLoadSizes, quick: boolean, sqliteOnly: boolean): Promise<void> {
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+  const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
+  cleanups.push(() => fake.close());
+  try {
+    const backends = [sqliteBackend()];
+    if (!sqliteOnly && !(quick && !process.env.DATABASE_URL)) {
+      const postgres = await benchPostgres();
+      if (postgres) cleanups.push(() => postgres.close());
+      if (postgres) backends.push(postgresBackend(postgres));
+      else progress('no Postgres (DATABASE_URL is not set and Postgres is not installed): SQLite only');
+    }
+    const figures: EraseUnderLoadFigures[] = [];
+    for (const backend of backends) {
+      const storeUrl = await backend.freshStore('erase-under-load');
+      figures.push(await eraseUnderLoad(WORK_DIR, storeUrl, backend.store, fake.url, sizes, progress));
+    }
+    const file = path.join(OUT_DIR, 'tmp', 'erase-under-load.json');
+    writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, figures }, null, 2)}\n`);
+    process.stdout.write(`${figures.map(renderEraseUnderLoad).join('\n\n')}\n\nWritten: ${path.relative(ROOT, file)}\n`);
   } finally {
     await cleanUp();
   }
@@ -453,7 +497,7 @@ const cleanups: (() => Promise<void>)[] = [() => ServiceProcess.killAll()];
 async function cleanUp(): Promise<void> {
   for (const step of cleanups.splice(0)) await step().catch((error: unknown) => progress(`cleanup failed: ${String(error)}`));
   // The stores are large (a million events is a few GB); the logs stay for reading.
-  for (const file of ['ingest', 'ingest-delivering', 'steady', 'drain', 'scaling']) {
+  for (const file of ['ingest', 'ingest-delivering', 'steady', 'drain', 'scaling', 'erase-under-load']) {
     for (const suffix of ['.db', '.db-wal', '.db-shm']) rmSync(path.join(WORK_DIR, `${file}${suffix}`), { force: true });
   }
 }

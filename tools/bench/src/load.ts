@@ -15,6 +15,10 @@ export interface WebhookLoad {
   readonly idPrefix: string;
   /** Called with each accepted event id and when its 200 arrived (epoch ms). */
   readonly onAccepted?: (eventId: string, atMs: number) => void;
+  /** Called with every answer: its status, when it arrived (epoch ms) and how long it took (ms). */
+  readonly onAnswer?: (status: number, atMs: number, latencyMs: number) => void;
+  /** Ends the load before `durationS` once aborted. */
+  readonly signal?: AbortSignal;
 }
 
 export interface LoadFigures extends LatencySummary {
@@ -66,7 +70,10 @@ export async function postWebhooks(load: WebhookLoad): Promise<LoadFigures> {
   });
   instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
     if (statusCode === 200) latencies.push(responseTimeMs);
+    load.onAnswer?.(statusCode, Date.now(), responseTimeMs);
   });
+  if (load.signal?.aborted) instance.stop();
+  else load.signal?.addEventListener('abort', () => instance.stop(), { once: true });
   const result = await instance;
   const cpu = process.cpuUsage(cpuBefore);
   const wallMs = performance.now() - startedAt;

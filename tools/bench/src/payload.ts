@@ -15,10 +15,12 @@ const PLACEHOLDER = '__BENCH_EVENT_ID__';
 /**
  * A RENEWAL webhook (the testkit fixture, about 1.4 kB) as a function of its event id; the id also rides in a
  * subscriber attribute. Built by concatenation, so the load generator spends little time per request.
+ * `userId` replaces the fixture's user (app user id, original id and aliases): whom an erasure names.
  */
-export function webhookText(): (id: string) => string {
+export function webhookText(userId?: string): (id: string) => string {
   const template = webhookBody('renewal', {
     id: PLACEHOLDER,
+    ...(userId === undefined ? {} : { app_user_id: userId, original_app_user_id: userId, aliases: [userId] }),
     subscriber_attributes: {
       ...(fixture('renewal').webhook.event.subscriber_attributes as object),
       [ID_ATTRIBUTE]: { value: PLACEHOLDER, updated_at_ms: 1_740_820_000_000 },
@@ -29,8 +31,8 @@ export function webhookText(): (id: string) => string {
 }
 
 /** The same webhook as the store's ingest takes it, for filling a store directly. */
-export function ingestEvent(): (id: string) => IngestEvent {
-  const text = webhookText();
+export function ingestEvent(userId?: string): (id: string) => IngestEvent {
+  const text = webhookText(userId);
   const parsed = parseRevenueCatWebhookText(text('template'));
   if (!parsed.ok)
     throw new Error(`the bench webhook does not parse: ${parsed.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);

@@ -13,13 +13,17 @@ export interface RunnerSetup {
   readonly timeoutMs?: number;
   /** The config's `delivery` section (retry timing). */
   readonly delivery?: Readonly<Record<string, number>>;
+  /** The config's `retention` section. */
+  readonly retention?: Readonly<Record<string, number>>;
+  /** Enables the admin API with this token. */
+  readonly adminToken?: string;
 }
 
 /** A ferry.config.json for the runner under test (written as JSON: apps are not imported by tools). */
 export function runnerConfig(setup: RunnerSetup): Record<string, unknown> {
   const sending = setup.destination !== 'paused';
   return {
-    server: { host: '127.0.0.1', port: 0 },
+    server: { host: '127.0.0.1', port: 0, adminToken: setup.adminToken },
     store: { url: setup.storeUrl },
     sources: { revenuecat: { authorization: BENCH_AUTHORIZATION } },
     destinations: [
@@ -34,6 +38,7 @@ export function runnerConfig(setup: RunnerSetup): Record<string, unknown> {
       },
     ],
     delivery: setup.delivery,
+    retention: setup.retention,
     // Info: start-up, resume and failure lines only; nothing per webhook.
     log: { level: 'info' },
   };

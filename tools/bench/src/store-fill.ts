@@ -12,6 +12,17 @@ export interface FillFigures {
   readonly perSecond: number;
 }
 
+export interface FillOptions {
+  readonly count: number;
+  readonly idPrefix: string;
+  readonly state: NewDelivery['state'];
+  readonly reason?: string;
+  /** When the events count as received (epoch ms; default now): long ago makes them due for retention. */
+  readonly receivedAtMs?: number;
+  /** Every `every`-th event (the first included) names this user instead of the fixture's: events to erase, spread among others. */
+  readonly spreadUser?: { readonly userId: string; readonly every: number };
+}
+
 /**
  * Adds `count` events straight through the store's `ingest` (the port the runner uses, without HTTP), each
  * with one delivery in `state`: the quick way to a store of a million events. Returns how many the store
@@ -19,20 +30,21 @@ export interface FillFigures {
  */
 export async function fillStore(
   storeUrl: string,
-  options: { readonly count: number; readonly idPrefix: string; readonly state: NewDelivery['state']; readonly reason?: string },
+  options: FillOptions,
   progress: (done: number) => void = () => {},
 ): Promise<FillFigures & { readonly storedEvents: number }> {
-  const event = ingestEvent();
+  const fixtureUser = ingestEvent();
+  const spread = options.spreadUser;
+  const spreadUser = spread && ingestEvent(spread.userId);
+  const event = (n: number) => (spread && spreadUser && n % spread.every === 0 ? spreadUser : fixtureUser)(`${options.idPrefix}-${n}`);
   const deliveries: NewDelivery[] = [{ destinationId: DESTINATION_ID, state: options.state, reason: options.reason }];
   const store = await openStore(storeUrl);
   try {
     const started = performance.now();
     for (let done = 0; done < options.count;) {
       const wave = Math.min(WAVE, options.count - done);
-      const nowMs = Date.now();
-      const results = await Promise.all(
-        Array.from({ length: wave }, (_, i) => store.ingest(event(`${options.idPrefix}-${done + i}`), deliveries, nowMs)),
-      );
+      const nowMs = options.receivedAtMs ?? Date.now();
+      const results = await Promise.all(Array.from({ length: wave }, (_, i) => store.ingest(event(done + i), deliveries, nowMs)));
       if (results.includes('duplicate')) throw new Error(`fill ids ${options.idPrefix}-* are already in the store`);
       done += wave;
       progress(done);
