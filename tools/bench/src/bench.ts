@@ -5,10 +5,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
 import { scalingChart } from './chart';
-import { postWebhooks, type WebhookLoad } from './load';
+import type { WebhookLoad } from './load';
+import { drainBacklog, STALL_MS, underLoad } from './measure';
 import { BENCH_ACCOUNT_ID, BENCH_PASSCODE, ID_ATTRIBUTE } from './payload';
 import { benchPostgres, type BenchPostgres } from './postgres';
-import { BARE_SERVER, logTime, ServiceProcess } from './processes';
+import { BARE_SERVER, ServiceProcess } from './processes';
 import { hotSpots, readNewestProfile } from './profile';
 import {
   renderBench,
@@ -22,12 +23,14 @@ import {
   type SteadyFigures,
 } from './report';
 import { eraseUnderLoad, renderEraseUnderLoad, type EraseUnderLoadFigures, type EraseUnderLoadSizes } from './erase-under-load';
+import { otherBuild, renderInterleaved, runInterleaved, thisBuild, type InterleavedSizes } from './interleaved';
 import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
 import { round, summarize } from './stats';
 import { fillStore, storedEvents } from './store-fill';
 
 const USAGE = `Usage: npm run bench [-- [--quick] [--sqlite-only] [--profile] [--label <text>] [--baseline <file>] [--render-only]]
        npm run bench -- --scenario erase-under-load [--quick] [--sqlite-only]
+       npm run bench -- --scenario interleaved --against <checkout> [--rounds N] [--quick]
 
 Benchmarks the runner (apps/runner/dist/main.js, a child process) against a bare node:http server, on
 SQLite and on Postgres (DATABASE_URL, else a throwaway server from tools/pg-throwaway.sh when Postgres is
@@ -50,6 +53,11 @@ prints that section.
                      200,000 events and while an erase removes a user's 100,000 (spread among as many others),
                      beside the same load with neither running; prints the three side by side and writes
                      bench/tmp/erase-under-load.json (--quick: 10,000 and 5,000)
+  --scenario interleaved --against <checkout>
+                     before and after, interleaved: the SQLite ingest row (destination paused) and the SQLite
+                     drain of a 100,000-event backlog on the other checkout's build (built there first) and on
+                     this one in turn, --rounds times (default 2); prints the table and writes
+                     bench/tmp/interleaved.json (--quick: 4 s loads, 10,000 events)
 
 A before/after comparison: run \`npm run bench -- --label "main at <commit>, before <change>"\` on the code
 before the change, copy bench/report.json to bench/baseline.json, then run \`npm run bench\` on the change.`;
@@ -90,15 +98,14 @@ const QUICK: Sizes = {
 };
 const ERASE_UNDER_LOAD: EraseUnderLoadSizes = { erasedEvents: 100_000, expiredEvents: 200_000, baselineSeconds: 20 };
 const ERASE_UNDER_LOAD_QUICK: EraseUnderLoadSizes = { erasedEvents: 5_000, expiredEvents: 10_000, baselineSeconds: 5 };
-const SCENARIOS = ['erase-under-load'] as const;
+const SCENARIOS = ['erase-under-load', 'interleaved'] as const;
+const INTERLEAVED: InterleavedSizes = { rounds: 2, loadSeconds: 10, warmupSeconds: 2, drainEvents: 100_000 };
+const INTERLEAVED_QUICK: InterleavedSizes = { rounds: 2, loadSeconds: 4, warmupSeconds: 1, drainEvents: 10_000 };
 const CONNECTIONS = 64;
 const STEADY_RATE = 1_000;
 const STEADY_CONNECTIONS = [8, 16, 32, 64];
-/** Longest wait for deliveries to arrive after a load, and for a drain. */
+/** Longest wait for deliveries to arrive after a load. */
 const DELIVERY_DEADLINE_MS = 120_000;
-const DRAIN_DEADLINE_MS = 15 * 60_000;
-/** Deliveries that stop arriving for this long have stalled: waiting longer would only hide it. */
-const STALL_MS = 30_000;
 
 /** Where a scenario's store lives: a fresh SQLite file or a fresh Postgres database. */
 interface Backend {
@@ -234,35 +241,7 @@ class Bench {
     const fill = await fillStore(storeUrl, { count: events, idPrefix: 'backlog', state: 'paused', reason: 'bench backlog' });
     this.fake.reset();
     return this.withRunner(`${backend.store}-drain`, { storeUrl, destination: this.fake.url }, cpuProfileDir, async (runner) => {
-      const cpuAtStart = runner.cpuSeconds();
-      const resumed = await runner.waitForLine(
-        (line) => line.deliveries === events && /^resumed /.test(String(line.msg)),
-        10_000,
-        'resuming the backlog',
-      );
-      const deadline = Date.now() + DRAIN_DEADLINE_MS;
-      let arrived = 0;
-      let lastProgress = Date.now();
-      while (arrived < events && Date.now() < deadline && Date.now() - lastProgress < STALL_MS) {
-        await sleep(100);
-        const count = this.fake.records().length;
-        if (count > arrived) lastProgress = Date.now();
-        arrived = count;
-      }
-      const records = this.fake.records();
-      if (records.length < events) throw new Error(`drain: ${records.length} of ${events} records arrived (see ${runner.logFile})`);
-      const lastArrival = records.reduce((latest, record) => Math.max(latest, record.receivedAt), 0);
-      const seconds = (lastArrival - logTime(resumed)) / 1000;
-      const cpuAtEnd = runner.cpuSeconds();
-      const cpu = cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart;
-      const figures: DrainFigures = {
-        events,
-        seconds: round(seconds),
-        perSecond: Math.round(events / seconds),
-        runnerCpuPercent: cpu === null ? null : Math.round((cpu / seconds) * 100),
-        cpuMicrosPerEvent: cpu === null ? null : Math.round((cpu * 1e6) / events),
-        fill,
-      };
+      const figures = await drainBacklog(runner, this.fake, events, fill);
       progress(`${backend.store} drain: ${events} events in ${figures.seconds} s, ${figures.perSecond}/s`);
       return figures;
     });
@@ -298,29 +277,6 @@ class Bench {
   }
 }
 
-/** Load figures with the server's CPU over the same time (warm-up included on both sides) and its peak memory. */
-async function underLoad(server: ServiceProcess, load: WebhookLoad): Promise<ServerLoadFigures> {
-  const cpuBefore = server.cpuSeconds();
-  const started = performance.now();
-  let accepted = 0;
-  const figures = await postWebhooks({
-    ...load,
-    onAccepted: (id, atMs) => {
-      accepted += 1;
-      load.onAccepted?.(id, atMs);
-    },
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const cpuAfter = server.cpuSeconds();
-  const cpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
-  return {
-    ...figures,
-    serverCpuPercent: cpu === null ? null : Math.round((cpu / seconds) * 100),
-    cpuMicrosPerWebhook: cpu === null || accepted === 0 ? null : Math.round((cpu * 1e6) / accepted),
-    peakRssMb: server.memory().peakRssMb,
-  };
-}
-
 function sqliteBackend(): Backend {
   return {
     store: 'sqlite',
@@ -351,6 +307,8 @@ async function main(): Promise<void> {
       label: { type: 'string' },
       baseline: { type: 'string' },
       scenario: { type: 'string' },
+      against: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -360,6 +318,14 @@ async function main(): Promise<void> {
   if (flags.scenario !== undefined) {
     if (!(SCENARIOS as readonly string[]).includes(flags.scenario))
       throw new Error(`unknown --scenario ${JSON.stringify(flags.scenario)}: one of ${SCENARIOS.join(', ')}`);
+    if (flags.scenario === 'interleaved') {
+      if (flags.against === undefined) throw new Error('--scenario interleaved needs --against <checkout>: the build to compare with');
+      const rounds = flags.rounds === undefined ? undefined : Number(flags.rounds);
+      if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20))
+        throw new Error(`--rounds must be a whole number from 1 to 20, got ${JSON.stringify(flags.rounds)}`);
+      const sizes = quick ? INTERLEAVED_QUICK : INTERLEAVED;
+      return runInterleavedScenario(flags.against, rounds === undefined ? sizes : { ...sizes, rounds });
+    }
     return runEraseUnderLoad(quick ? ERASE_UNDER_LOAD_QUICK : ERASE_UNDER_LOAD, quick, flags['sqlite-only'] === true);
   }
   // Read before measuring: a wrong path should fail now, not after ten minutes of load.
@@ -439,6 +405,25 @@ async function runEraseUnderLoad(sizes: EraseUnderLoadSizes, quick: boolean, sql
     const file = path.join(OUT_DIR, 'tmp', 'erase-under-load.json');
     writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, figures }, null, 2)}\n`);
     process.stdout.write(`${figures.map(renderEraseUnderLoad).join('\n\n')}\n\nWritten: ${path.relative(ROOT, file)}\n`);
+  } finally {
+    await cleanUp();
+  }
+}
+
+/** The interleaved before/after scenario: its table on stdout and its figures in bench/tmp/interleaved.json. */
+async function runInterleavedScenario(against: string, sizes: InterleavedSizes): Promise<void> {
+  const builds = [otherBuild(against), thisBuild()];
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+  const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
+  cleanups.push(() => fake.close());
+  try {
+    const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
+    const runs = await runInterleaved(builds, sizes, WORK_DIR, fake, progress);
+    const file = path.join(OUT_DIR, 'tmp', 'interleaved.json');
+    const machine = { node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((load) => round(load, 1)) };
+    writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, machine, runs }, null, 2)}\n`);
+    process.stdout.write(`${renderInterleaved(runs, sizes)}\n\nWritten: ${path.relative(ROOT, file)}\n`);
   } finally {
     await cleanUp();
   }

@@ -51,11 +51,14 @@ export function startRunner(
   dir: string,
   name: string,
   setup: RunnerSetup,
-  options: { readonly cpuProfileDir?: string } = {},
+  options: {
+    readonly cpuProfileDir?: string;
+    /** Another build's main.js (interleaved A/B runs); default this checkout's. */ readonly runnerMain?: string;
+  } = {},
 ): Promise<RunnerChild> {
   const configPath = path.join(dir, `${name}.config.json`);
   writeFileSync(configPath, `${JSON.stringify(runnerConfig(setup), null, 2)}\n`);
-  return ServiceProcess.start(RUNNER_MAIN, {
+  return ServiceProcess.start(options.runnerMain ?? RUNNER_MAIN, {
     args: ['--config', configPath],
     nodeFlags: options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
     cwd: dir,

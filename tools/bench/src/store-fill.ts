@@ -1,4 +1,4 @@
-import type { NewDelivery } from '@ferry/core';
+import type { NewDelivery, Store } from '@ferry/core';
 import { openStore } from '@ferry/store';
 import { DESTINATION_ID, ingestEvent } from './payload';
 import { round } from './stats';
@@ -21,6 +21,8 @@ export interface FillOptions {
   readonly receivedAtMs?: number;
   /** Every `every`-th event (the first included) names this user instead of the fixture's: events to erase, spread among others. */
   readonly spreadUser?: { readonly userId: string; readonly every: number };
+  /** Opens the store: another build's `openStore` for interleaved A/B runs (its schema); default this checkout's. */
+  readonly open?: (storeUrl: string) => Promise<Pick<Store, 'ingest' | 'stats' | 'close'>>;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function fillStore(
   const spreadUser = spread && ingestEvent(spread.userId);
   const event = (n: number) => (spread && spreadUser && n % spread.every === 0 ? spreadUser : fixtureUser)(`${options.idPrefix}-${n}`);
   const deliveries: NewDelivery[] = [{ destinationId: DESTINATION_ID, state: options.state, reason: options.reason }];
-  const store = await openStore(storeUrl);
+  const store = await (options.open ?? openStore)(storeUrl);
   try {
     const started = performance.now();
     for (let done = 0; done < options.count;) {

@@ -1,0 +1,148 @@
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { openStore } from '@ferry/store';
+import type { FakeCleverTap } from '@ferry/testkit';
+import { drainBacklog, underLoad } from './measure';
+import { RUNNER_MAIN } from './processes';
+import type { DrainFigures, ServerLoadFigures } from './report';
+import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
+import { fillStore, type FillOptions } from './store-fill';
+
+/**
+ * Before and after, interleaved: the SQLite ingest row (destination paused, 64 connections) and the SQLite drain
+ * of a paused backlog, on another checkout's build and on this one in turn, round after round, so both see the
+ * same machine. The machine's speed moves by tens of percent between runs minutes apart; alternating is what
+ * makes the two columns comparable.
+ */
+
+export interface InterleavedSizes {
+  readonly rounds: number;
+  readonly loadSeconds: number;
+  readonly warmupSeconds: number;
+  readonly drainEvents: number;
+}
+
+/** A build of the runner: its process entry and the store module that fills a backlog in its own schema. */
+interface Build {
+  readonly label: string;
+  readonly runnerMain: string;
+  readonly open: NonNullable<FillOptions['open']>;
+}
+
+export interface InterleavedRun {
+  readonly build: string;
+  readonly round: number;
+  readonly ingest: ServerLoadFigures;
+  readonly drain: DrainFigures;
+}
+
+const CONNECTIONS = 64;
+
+/** The build in another checkout (built with `npm run build` or `nx run runner:build` there). */
+export function otherBuild(checkout: string): Build {
+  const root = path.resolve(checkout);
+  const runnerMain = path.join(root, 'apps/runner/dist/main.js');
+  const storeModule = path.join(root, 'libs/store');
+  for (const needed of [runnerMain, path.join(storeModule, 'dist')])
+    if (!existsSync(needed)) throw new Error(`--against ${checkout}: ${needed} is missing; build that checkout first`);
+  // The other build's own store code, so its runner finds a backlog in the schema it knows.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { openStore } = require(storeModule) as { openStore: Build['open'] };
+  return { label: path.basename(root), runnerMain, open: openStore };
+}
+
+export function thisBuild(): Build {
+  return { label: 'this checkout', runnerMain: RUNNER_MAIN, open: openStore };
+}
+
+export async function runInterleaved(
+  builds: readonly Build[],
+  sizes: InterleavedSizes,
+  workDir: string,
+  fake: FakeCleverTap,
+  progress: (message: string) => void,
+): Promise<InterleavedRun[]> {
+  const runs: InterleavedRun[] = [];
+  for (let round = 1; round <= sizes.rounds; round += 1) {
+    for (const [index, build] of builds.entries()) {
+      const name = (row: string) => `ab-${index}-${row}`;
+      const ingestStore = freshSqlite(workDir, name('ingest'));
+      const ingest = await withRunner(workDir, name('ingest'), build, { storeUrl: ingestStore, destination: 'paused' }, (runner) =>
+        underLoad(runner, {
+          url: runner.url,
+          connections: CONNECTIONS,
+          durationS: sizes.loadSeconds,
+          warmupS: sizes.warmupSeconds,
+          idPrefix: `ab-${round}-${index}`,
+        }),
+      );
+      const drainStore = freshSqlite(workDir, name('drain'));
+      const fill = await fillStore(drainStore, {
+        count: sizes.drainEvents,
+        idPrefix: 'backlog',
+        state: 'paused',
+        reason: 'bench backlog',
+        open: build.open,
+      });
+      fake.reset();
+      const drain = await withRunner(workDir, name('drain'), build, { storeUrl: drainStore, destination: fake.url }, (runner) =>
+        drainBacklog(runner, fake, sizes.drainEvents, fill),
+      );
+      for (const store of [ingestStore, drainStore]) removeSqlite(store);
+      progress(
+        `round ${round}, ${build.label}: ingest ${ingest.perSecond}/s at ${ingest.cpuMicrosPerWebhook} µs, drain ${drain.perSecond}/s at ${drain.cpuMicrosPerEvent} µs`,
+      );
+      runs.push({ build: build.label, round, ingest, drain });
+    }
+  }
+  return runs;
+}
+
+async function withRunner<T>(workDir: string, name: string, build: Build, setup: RunnerSetup, work: (runner: RunnerChild) => Promise<T>) {
+  const runner = await startRunner(workDir, name, setup, { runnerMain: build.runnerMain });
+  let result: T;
+  try {
+    result = await work(runner);
+  } finally {
+    await runner.stop();
+  }
+  runner.assertNoErrors();
+  return result;
+}
+
+function freshSqlite(workDir: string, name: string): string {
+  const url = `sqlite:${path.join(workDir, `${name}.db`)}`;
+  removeSqlite(url);
+  return url;
+}
+
+function removeSqlite(url: string): void {
+  const file = url.slice('sqlite:'.length);
+  for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${file}${suffix}`, { force: true });
+}
+
+/** One row per figure, one column per build, each cell the rounds' figures in order. */
+export function renderInterleaved(runs: readonly InterleavedRun[], sizes: InterleavedSizes): string {
+  const builds = [...new Set(runs.map((run) => run.build))];
+  const cells = (figure: (run: InterleavedRun) => number | null) =>
+    builds.map((build) =>
+      runs
+        .filter((run) => run.build === build)
+        .map((run) => figure(run) ?? '–')
+        .join(' / '),
+    );
+  const rows: [string, (run: InterleavedRun) => number | null][] = [
+    ['ingest, webhooks/s', (run) => run.ingest.perSecond],
+    ['ingest, runner CPU µs per webhook', (run) => run.ingest.cpuMicrosPerWebhook],
+    ['ingest, p99 ms', (run) => run.ingest.p99Ms],
+    ['drain, events/s', (run) => run.drain.perSecond],
+    ['drain, runner CPU µs per event', (run) => run.drain.cpuMicrosPerEvent],
+  ];
+  return [
+    `SQLite, destination paused, ${CONNECTIONS} connections, ${sizes.loadSeconds} s after a ${sizes.warmupSeconds} s warm-up; drain of ${sizes.drainEvents} events; ${sizes.rounds} rounds, builds alternating`,
+    '',
+    `| row | ${builds.map((build) => `${build}, round 1 / … / ${sizes.rounds}`).join(' | ')} |`,
+    `|---|${builds.map(() => '--:').join('|')}|`,
+    ...rows.map(([label, figure]) => `| ${label} | ${cells(figure).join(' | ')} |`),
+  ].join('\n');
+}
