@@ -62,11 +62,12 @@ describe('a runner on loopback without a webhook authorization (the example conf
 
 describe('loopbackHostCheck', () => {
   it('checks nothing beyond loopback, where the webhook authorization is required', () => {
-    expect(loopbackHostCheck({ host: '0.0.0.0', allowedHosts: [] }, () => 8080)).toBeUndefined();
+    expect(loopbackHostCheck({ host: '0.0.0.0', allowedHosts: [] })).toBeUndefined();
   });
 
   it('takes a port-less loopback name only on port 80, and a request without a Host header', () => {
-    const on = (port: number) => loopbackHostCheck({ host: '127.0.0.1', allowedHosts: [] }, () => port) as (host?: string) => boolean;
+    const check = loopbackHostCheck({ host: '127.0.0.1', allowedHosts: [] })!;
+    const on = (port: number) => (host?: string) => check(host, port);
     expect(on(80)('localhost')).toBe(true);
     expect(on(8080)('localhost')).toBe(false);
     expect(on(8080)('127.0.0.2:8080')).toBe(true);

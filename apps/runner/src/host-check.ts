@@ -17,19 +17,19 @@ export function parseHost(header: string): { name: string; port: number | undefi
  * machine post to it under a name of the page's choosing, so only its own loopback names (on its port) and
  * the names in `server.allowedHosts` (any port: a proxy in front forwards its public name) are answered.
  * Undefined beyond loopback, where any name may reach the runner and the webhook authorization is required.
- * A request without a Host header passes: browsers always send one.
+ * A request without a Host header passes: browsers always send one. `ownPort` is the port the request came in on
+ * (its socket's, which Node keeps per connection: no system call per request).
  */
-export function loopbackHostCheck(
-  server: { readonly host: string; readonly allowedHosts: readonly string[] },
-  listeningPort: () => number,
-): ((host: string | undefined) => boolean) | undefined {
+export function loopbackHostCheck(server: {
+  readonly host: string;
+  readonly allowedHosts: readonly string[];
+}): ((host: string | undefined, ownPort: number | undefined) => boolean) | undefined {
   if (!isLoopback(server.host)) return undefined;
   const allowed = new Set(server.allowedHosts.map((name) => name.toLowerCase()));
-  return (header) => {
+  return (header, ownPort) => {
     if (header === undefined) return true;
     const { name, port } = parseHost(header);
     if (allowed.has(name)) return true;
-    const ownPort = listeningPort();
     return LOOPBACK_NAMES.test(name) && (port === undefined ? ownPort === 80 : port === ownPort);
   };
 }

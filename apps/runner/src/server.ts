@@ -1,5 +1,4 @@
 import { readdir, readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import fastify, {
   LogController,
@@ -81,11 +80,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     refusals.note(kind, clientKey(request.ip));
   };
 
-  const hostAllowed = loopbackHostCheck(deps.config.server, () => (app.server.address() as AddressInfo).port);
+  const hostAllowed = loopbackHostCheck(deps.config.server);
   if (hostAllowed) {
     // First of all hooks: a page that rebinds its own name to this machine reaches nothing, not even /metrics.
     app.addHook('onRequest', async (request, reply) => {
-      if (hostAllowed(request.headers.host)) return;
+      if (hostAllowed(request.headers.host, request.socket.localPort)) return;
       return reply.code(421).send({
         error:
           `Host ${JSON.stringify(request.headers.host)} is not answered: this runner listens on loopback, so it answers ` +
