@@ -1,6 +1,6 @@
 import type { AnyDestinationPlugin, DeliveryRequest, HttpResult } from './plugin';
 import type { SourcePlugin } from './source';
-import type { Store } from './store';
+import type { Store } from './store/store';
 
 /** Engine services bound in the container, so tests swap a real piece for a fake in one line. */
 

@@ -1,5 +1,5 @@
 /// <reference types="jest" />
-import type { AlertClaim, Store } from '../store';
+import type { AlertClaim, Store } from '../store/index';
 
 const T0 = 1_700_000_000_000;
 const LEASE_MS = 60_000;

@@ -1,7 +1,7 @@
 /// <reference types="jest" />
 // Part of the `Store` contract (store-contract.ts): the ordering guard's claims and marks (SPEC §12).
 import type { StateVerdict } from '../state-order';
-import type { DeliveryUpdate, IngestEvent, Store } from '../store';
+import type { DeliveryUpdate, IngestEvent, Store } from '../store/index';
 
 const T0 = 1_700_000_000_000;
 const LEASE_MS = 60_000;

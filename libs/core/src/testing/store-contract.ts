@@ -13,7 +13,7 @@ import {
   type LeaseRequest,
   type NewDelivery,
   type Store,
-} from '../store';
+} from '../store/index';
 import { describeAlertContract } from './alert-contract';
 import { describeStateMarks } from './state-contract';
 

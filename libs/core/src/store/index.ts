@@ -1,0 +1,6 @@
+export * from './records';
+export * from './delivery-queue';
+export * from './event-log';
+export * from './maintenance';
+export * from './coordination';
+export * from './store';
