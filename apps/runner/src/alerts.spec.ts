@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { systemClock } from '@ferry/core';
-import { pending, testEvent } from '@ferry/core/testing';
+import { pending, testEvent } from '@ferry/store-contract';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import type { AlertTuning } from './alert-target';

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { StoreUnavailableError, type Store } from '@ferry/core';
-import { pending, T0, testEvent } from '@ferry/core/testing';
+import { pending, T0, testEvent } from '@ferry/store-contract';
 import { openStore } from './open-store';
 import { SqliteStore } from './sqlite-store';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError, type Logger, type Store } from '@ferry/core';
-import { pending, T0, testEvent } from '@ferry/core/testing';
+import { pending, T0, testEvent } from '@ferry/store-contract';
 import { openStore } from './open-store';
 
 /** What the SQLite store does about its own files: who may read them, and what happens when they go or fill up. */

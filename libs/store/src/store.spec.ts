@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { StoreInputError, type IngestEvent } from '@ferry/core';
-import { describeStoreContract, ingestMany, pending, T0, testEvent as event } from '@ferry/core/testing';
+import { describeStoreContract, ingestMany, pending, T0, testEvent as event } from '@ferry/store-contract';
 import { MIGRATION_VERSIONS } from './migrations';
 import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Compilable } from 'kysely';
 import type { Database } from './database';

@@ -1,4 +1,4 @@
-import { describeStoreContract } from '@ferry/core/testing';
+import { describeStoreContract } from '@ferry/store-contract';
 import { MemoryDatabase, MemoryStore } from './memory-store';
 
 // The engine's tests run on this double: it must keep the same contract as the real stores.

@@ -1,17 +1,7 @@
 /// <reference types="jest" />
-// Part of the `Store` contract (store-contract.ts): the ordering guard's claims and marks (SPEC §12).
-import type { StateVerdict } from '../state-order';
-import type { DeliveryUpdate, IngestEvent, Store } from '../store/index';
-
-const T0 = 1_700_000_000_000;
-const LEASE_MS = 60_000;
-
-/** What the contract gives this part: a store on the test's database (a second call: another runner, or a restart). */
-export interface StateContractDeps {
-  open(): Promise<Store>;
-  /** An event as the contract's other cases make them, with `overrides`. */
-  event(id: string, overrides?: Partial<IngestEvent>): IngestEvent;
-}
+import type { DeliveryUpdate, StateVerdict, Store } from '@ferry/core';
+import { contractDatabase, type StoreFactory } from '../database';
+import { LEASE_MS, T0, testEvent } from '../fixtures';
 
 interface Sent {
   readonly id: string;
@@ -23,8 +13,10 @@ interface Sent {
   readonly userIds?: readonly string[];
 }
 
-export function describeStateMarks(deps: StateContractDeps): void {
+/** The ordering guard's claims and marks per destination profile (`StateMarks`, SPEC §12). */
+export function describeStateMarksContract(factory: StoreFactory): void {
   describe('subscription state: claims and marks per destination profile (the ordering guard)', () => {
+    const deps = { ...contractDatabase(factory), event: testEvent };
     const delivered = (deliveryId: string, profile: string, accepted = true): DeliveryUpdate => ({
       deliveryId,
       state: 'delivered',
