@@ -18,7 +18,7 @@ function moduleBoundaries({ tests }) {
         { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'] },
         { sourceTag: 'type:source', onlyDependOnLibsWithTags: ['scope:core'] },
         { sourceTag: 'type:destination', onlyDependOnLibsWithTags: ['scope:core', 'type:testkit'] },
-        { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['scope:core', ...forTests(['type:testkit', 'type:store-contract'])] },
+        { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['scope:core', ...forTests(['type:testkit'])] },
         { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['scope:core', ...forTests(['type:store-contract'])] },
         { sourceTag: 'type:testkit', onlyDependOnLibsWithTags: ['scope:core', 'type:source'] },
         // Test support for stores: the contract composes a store's backends with the engine's policies, as the runner does.

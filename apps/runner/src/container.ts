@@ -48,6 +48,9 @@ export const RUNNER_TOKENS = {
   StoreLock: token<StoreLock>('ferry.runner.StoreLock'),
 } as const;
 
+/** The store's ports the admin operations use. */
+const ADMIN_PORTS = { log: TOKENS.EventLog, maintenance: TOKENS.Maintenance, pauses: TOKENS.Coordination } as const;
+
 /** Plugins of one kind by id; two with one id is a mistake in the registry. */
 function byId<P extends { readonly id: string }>(plugins: readonly P[], kind: string): Map<string, P> {
   const found = new Map<string, P>();
@@ -89,6 +92,11 @@ function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.
   services.bindFactory(TOKENS.Store, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, ({ config, logger }) =>
     openStore(config.store.url, { logger, timeouts: config.store }),
   );
+  // Each port on its own token: a service names the one it uses.
+  services.bindFactory(TOKENS.DeliveryQueue, { store: TOKENS.Store }, ({ store }) => store.queue);
+  services.bindFactory(TOKENS.EventLog, { store: TOKENS.Store }, ({ store }) => store.log);
+  services.bindFactory(TOKENS.Maintenance, { store: TOKENS.Store }, ({ store }) => store.maintenance);
+  services.bindFactory(TOKENS.Coordination, { store: TOKENS.Store }, ({ store }) => store.coordination);
 }
 
 /**
@@ -113,7 +121,8 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     RUNNER_TOKENS.Alerts,
     {
       config: RUNNER_TOKENS.Config,
-      store: TOKENS.Store,
+      alerts: TOKENS.Coordination,
+      log: TOKENS.EventLog,
       clock: TOKENS.Clock,
       logger: RUNNER_TOKENS.Logger,
       redact: RUNNER_TOKENS.Redact,
@@ -127,7 +136,8 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     RUNNER_TOKENS.Dispatcher,
     {
       config: RUNNER_TOKENS.Config,
-      store: TOKENS.Store,
+      queue: TOKENS.DeliveryQueue,
+      coordination: TOKENS.Coordination,
       transport: TOKENS.Transport,
       clock: TOKENS.Clock,
       logger: RUNNER_TOKENS.Logger,
@@ -156,7 +166,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
 
   services.bindFactory(
     RUNNER_TOKENS.Retention,
-    { config: RUNNER_TOKENS.Config, store: TOKENS.Store, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger },
+    { config: RUNNER_TOKENS.Config, maintenance: TOKENS.Maintenance, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger },
     ({ config, ...deps }) => new Retention({ ...deps, settings: config.retention }),
   );
 
@@ -165,7 +175,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     {
       config: RUNNER_TOKENS.Config,
       source: RUNNER_TOKENS.Source,
-      store: TOKENS.Store,
+      ...ADMIN_PORTS,
       clock: TOKENS.Clock,
       dispatcher: RUNNER_TOKENS.Dispatcher,
     },
@@ -179,6 +189,8 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       config: RUNNER_TOKENS.Config,
       logger: RUNNER_TOKENS.Logger,
       source: RUNNER_TOKENS.Source,
+      queue: TOKENS.DeliveryQueue,
+      log: TOKENS.EventLog,
       store: TOKENS.Store,
       dispatcher: RUNNER_TOKENS.Dispatcher,
       admin: RUNNER_TOKENS.Admin,
@@ -218,7 +230,7 @@ export function createCliContainer(input: ConfigInput, options: CliServicesOptio
   );
   services.bindFactory(
     RUNNER_TOKENS.Admin,
-    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source, store: TOKENS.Store, clock: TOKENS.Clock },
+    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source, ...ADMIN_PORTS, clock: TOKENS.Clock },
     ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations }),
   );
   services.bindFactory(

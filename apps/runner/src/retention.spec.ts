@@ -83,7 +83,7 @@ describe('retention on SQLite (soak, clock moved forward)', () => {
     const delivered = async () => {
       await waitFor('every posted event to reach CleverTap', () => (eventRecords().length >= posted.length ? true : undefined));
       await waitFor('every outcome to be stored', async () => {
-        const { deliveries } = await runner.runner.store.stats(clock.now());
+        const { deliveries } = await runner.runner.store.log.stats(clock.now());
         return deliveries.every((row) => row.state === 'delivered') || undefined;
       });
     };
@@ -106,13 +106,13 @@ describe('retention on SQLite (soak, clock moved forward)', () => {
     await postDay(99);
     clock.advance(7 * DAY_MS);
     expect(await runner.runner.retention.run()).toMatchObject({ removed: 0 });
-    expect((await runner.runner.store.stats(clock.now())).events).toBe(posted.length - waiting);
+    expect((await runner.runner.store.log.stats(clock.now())).events).toBe(posted.length - waiting);
     await runner.admin('POST', `/destinations/${DESTINATION}/resume`);
     await delivered();
     expect(eventRecords()).toHaveLength(posted.length);
     clock.advance(DAY_MS + 60_000);
     expect(await runner.runner.retention.run()).toMatchObject({ removed: 100 });
-    expect((await runner.runner.store.stats(clock.now())).events).toBe(0);
+    expect((await runner.runner.store.log.stats(clock.now())).events).toBe(0);
   });
 
   it('refuses retention settings below the minimum, naming the field', async () => {
@@ -184,11 +184,11 @@ const databaseUrl = postgresFor('retention runner test');
       configure: (services) =>
         services.replaceFactory(TOKENS.Store, {}, async () => {
           const store = await openStore(url.toString());
-          const lease = store.lease.bind(store);
+          const lease = store.queue.lease.bind(store.queue);
           // Another runner erases the user just after this one leased the delivery, before it is sent.
-          store.lease = async (request) => {
+          store.queue.lease = async (request) => {
             const leased = await lease(request);
-            if (leased.length > 0 && erasedAfterLease === 0) erasedAfterLease = await eraser.erase('erase-me');
+            if (leased.length > 0 && erasedAfterLease === 0) erasedAfterLease = await eraser.maintenance.erase('erase-me');
             return leased;
           };
           return store;

@@ -105,7 +105,7 @@ describe('a full disk', () => {
 describe('an erase the store cannot finish', () => {
   it('answers 503 with the store’s reason, which names no user', async () => {
     const reason = 'the erase removed the events, but another connection kept reading the file: erase again once it has finished';
-    ferry.runner.store.erase = async () => {
+    ferry.runner.store.maintenance.erase = async () => {
       throw new StoreUnavailableError(reason);
     };
     const answer = await ferry.admin('POST', '/erase', { appUserId: 'someone' });

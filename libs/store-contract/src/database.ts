@@ -47,7 +47,7 @@ export function contractDatabase(factory: StoreFactory): ContractDatabase {
 }
 
 async function findDelivery(store: Store, eventId: string, destinationId = 'ct') {
-  const detail = await store.getEvent(eventId);
+  const detail = await store.log.getEvent(eventId);
   const delivery = detail?.deliveries.find((d) => d.destinationId === destinationId);
   if (!delivery) throw new Error(`no delivery of ${eventId} to ${destinationId}`);
   return delivery;

@@ -8,7 +8,9 @@ export const LEASE_MS = 60_000;
 
 /** Ingests events `prefix-0` … `prefix-(n-1)`, received one millisecond apart from `T0`, and expects each stored. */
 export async function ingestMany(store: Store, n: number, prefix = 'e', deliveries: readonly NewDelivery[] = [pending()]): Promise<void> {
-  const results = await Promise.all(Array.from({ length: n }, (_, i) => store.ingest(testEvent(`${prefix}-${i}`), deliveries, T0 + i)));
+  const results = await Promise.all(
+    Array.from({ length: n }, (_, i) => store.queue.ingest(testEvent(`${prefix}-${i}`), deliveries, T0 + i)),
+  );
   expect(results.every((r) => r === 'stored')).toBe(true);
 }
 

@@ -63,7 +63,7 @@ describe('openStore', () => {
       child: () => logger,
     };
     store = await openStore(`sqlite:${join(dir, 'ferry.db')}`, { logger });
-    await store.ingest(
+    await store.queue.ingest(
       {
         id: 'e1',
         source: 'revenuecat',
@@ -77,9 +77,9 @@ describe('openStore', () => {
       [{ destinationId: 'ct', state: 'pending' }],
       1,
     );
-    const [leased] = await store.lease({ destinationId: 'ct', limit: 1, nowMs: 1, leaseMs: 1_000, owner: 'a' });
-    await store.releaseLeases('a');
-    await store.complete([{ deliveryId: leased.id, state: 'delivered' }], 2, 'a');
+    const [leased] = await store.queue.lease({ destinationId: 'ct', limit: 1, nowMs: 1, leaseMs: 1_000, owner: 'a' });
+    await store.queue.releaseLeases('a');
+    await store.queue.complete([{ deliveryId: leased.id, state: 'delivered' }], 2, 'a');
     expect(warnings).toEqual([
       { fields: { deliveryIds: [leased.id] }, message: 'ignored outcomes for deliveries no longer leased (lease expired or released)' },
     ]);

@@ -10,7 +10,9 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Database } from './database';
-import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
+import type { IngestRow } from './sql/context';
+import { eventUserValues, eventValues, newDeliveryValues } from './sql/ingest-rows';
+import { SqlStore, type StoreOptions } from './sql-store';
 
 /** Times are BIGINT milliseconds, far below 2^53: read them as numbers, not strings. Counts too. */
 const types = new pg.TypeOverrides();

@@ -16,7 +16,9 @@ import {
 import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
 import { createStoreFile, OpenedFile, tightenStoreFiles } from './sqlite-files';
-import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
+import type { IngestRow } from './sql/context';
+import { eventUserValues, eventValues, newDeliveryValues } from './sql/ingest-rows';
+import { SqlStore, type StoreOptions } from './sql-store';
 
 /** better-sqlite3 waits for a busy database synchronously, blocking the event loop: keep that wait short … */
 const BUSY_TIMEOUT_MS = 20;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storeOf, type AdminDeps } from './deps';
+import { portOf, type AdminDeps } from './deps';
 import { queryStore } from './errors';
 import { routeFor } from './route';
 
@@ -18,7 +18,7 @@ export class ErasureAdmin {
    * what the store no longer does.
    */
   async erase({ appUserId }: z.output<typeof eraseRequest>): Promise<{ erased: number }> {
-    return { erased: await queryStore(() => storeOf(this.deps).erase(appUserId)) };
+    return { erased: await queryStore(() => portOf(this.deps, 'maintenance').erase(appUserId)) };
   }
 }
 

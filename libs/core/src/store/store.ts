@@ -4,10 +4,17 @@ import type { EventLog } from './event-log';
 import type { Maintenance } from './maintenance';
 
 /**
- * The store: the union of its ports, which the composition root opens and closes. Everything else takes
- * only the port it uses.
+ * The store, as the composition root opens and closes it: its ports, each a separate object, and its
+ * lifecycle. Everything else takes only the port it uses (`TOKENS.DeliveryQueue`, …).
  */
-export interface Store extends DeliveryQueue, EventLog, Maintenance, Coordination {
+export interface Store extends StoreLifecycle {
+  readonly queue: DeliveryQueue;
+  readonly log: EventLog;
+  readonly maintenance: Maintenance;
+  readonly coordination: Coordination;
+}
+
+export interface StoreLifecycle {
   /** Creates or upgrades the schema; safe when several runners start at once. */
   migrate(): Promise<void>;
   /**

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { ingestEventOf, systemClock, type Clock, type OutcomeType, type SubscriptionEvent } from '@ferry/core';
+import { MemoryStore } from '@ferry/testkit';
 import {
   Dispatcher,
   planDeliveries,
@@ -10,7 +11,6 @@ import {
 } from '../index';
 import { sendJson, startServer, type ReceivedRequest, type TestServer } from './http-server';
 import { captureLogger } from './logger';
-import { MemoryStore } from './memory-store';
 import { decodeEvent, encodeEvent, makeEvent } from './test-plugin';
 
 /** The test destination's api key: long and distinctive, so a leak is found by a plain substring search. */
@@ -59,7 +59,8 @@ export function setup({ destinations, options, clock = systemClock, random, stor
   const deadReports: { destinationId: string; count: number; firstError: string | null }[] = [];
   const transport = new UndiciTransport();
   const dispatcher = new Dispatcher({
-    store,
+    queue: store.queue,
+    coordination: store.coordination,
     transport,
     clock,
     logger,
@@ -81,7 +82,7 @@ export function setup({ destinations, options, clock = systemClock, random, stor
 
   /** Stores the event with the deliveries ingest would plan, then notifies, as the runner does. */
   async function ingest(event: SubscriptionEvent = makeEvent()): Promise<SubscriptionEvent> {
-    await store.ingest(
+    await store.queue.ingest(
       ingestEventOf(event, encodeEvent(event)),
       planDeliveries(event, destinations, dispatcher.pausedDestinationIds()),
       clock.now(),

@@ -1,5 +1,5 @@
 import { allows, type DeliveryUpdate, type StateCandidate, type StateVerdict } from '@ferry/core';
-import type { MemoryDatabase } from './memory-store';
+import type { MemoryDatabase } from './database';
 
 /** Where an event stands in a profile's order: its timestamp, then the order the store received it. */
 interface Order {

@@ -1,18 +1,14 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { RawBuilder, Transaction } from 'kysely';
 import { statesFrom, type StateCandidate, type StateVerdict } from '@ferry/core';
-import type { Database } from './database';
-import { profileKey, userKey } from './user-key';
+import type { Database } from '../database';
+import { profileKey, userKey } from '../user-key';
+import { chunks, stateOfRow, type Queryable } from './context';
 
 /**
  * The ordering guard's tables (SPEC §12, `Store.claimSubscriptionState`): per destination and profile (by
  * SHA-256 key, so no raw id sits here) the state the destination accepted and the claim in flight, and which
  * users' events reached each profile, so erasure finds its marks after retention removed the events.
  */
-
-/** Most rows or ids in one statement, as in the rest of the store. */
-const CHUNK = 500;
-
-type Queryable = Kysely<Database> | Transaction<Database>;
 
 /** Where an event stands in a profile's order: its timestamp, then the order the store received it. */
 interface Order {
@@ -165,7 +161,7 @@ async function activeClaims(
       .selectFrom('deliveries')
       .select('id')
       .where('id', 'in', ids)
-      .where(sql<string>`(${sql.ref('state')} || '')`, 'in', statesFrom('takeOver'))
+      .where(stateOfRow, 'in', statesFrom('takeOver'))
       .where('leaseUntilMs', '>=', now)
       .execute();
     for (const row of rows) active.add(holders.get(row.id)!);
@@ -321,10 +317,4 @@ export async function eraseMarks(trx: Transaction<Database>, customer: Customer)
     }
   }
   for (const ids of chunks(customer.appUserIds)) await trx.deleteFrom('subscriptionStateMarks').where('userId', 'in', ids).execute();
-}
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) result.push(items.slice(i, i + CHUNK));
-  return result;
 }

@@ -1,0 +1,50 @@
+import type { AttemptRow, DeliveryRow, DestinationPause, EventRow } from '@ferry/core';
+import { MemoryAlerts } from './alerts';
+import type { ProfileMark } from './state-marks';
+
+/** A delivery as the in-memory store keeps it: the row, its retry window, lease holder and attempt log. */
+export interface MemoryDelivery extends DeliveryRow {
+  readonly windowStartMs: number;
+  readonly leaseOwner: string | null;
+  /** Attempts in a row its runner stopped during (lease taken over or released after a crash). */
+  readonly interruptions: number;
+  readonly attemptLog: readonly AttemptRow[];
+}
+
+/** What several `MemoryStore`s share, like runners sharing one database. */
+export class MemoryDatabase {
+  readonly events = new Map<string, EventRow & { readonly body: string }>();
+  readonly deliveries = new Map<string, MemoryDelivery>();
+  /** Event id → the order it was received in (the SQL stores' `received_seq`). */
+  readonly receivedSeqs = new Map<string, number>();
+  /** `destinationId \0 profile` → the state the destination accepted for the profile, and the claim in flight. */
+  readonly profileMarks = new Map<string, ProfileMark>();
+  /** `destinationId \0 profile` → every user id of the events that reached it, so erasure finds it. */
+  readonly profileUsers = new Map<string, Set<string>>();
+  readonly pauses = new Map<string, DestinationPause>();
+  readonly alerts = new MemoryAlerts();
+  /** Event id → every user id it names (the SQL stores' event_users). */
+  readonly eventUsers = new Map<string, ReadonlySet<string>>();
+  nextId = 1;
+
+  /** Every delivery (of one destination), in the order they were stored. */
+  rows(destinationId?: string): MemoryDelivery[] {
+    return [...this.deliveries.values()].filter((row) => destinationId === undefined || row.destinationId === destinationId);
+  }
+
+  put(row: MemoryDelivery): void {
+    this.deliveries.set(row.id, row);
+  }
+}
+
+/** One store's hold on the database: the ports check it is still open. */
+export interface MemoryConnection {
+  readonly database: MemoryDatabase;
+  /** Throws once the store is closed. */
+  open(): void;
+}
+
+/** As the SQL stores yield between batches, so that a test sees other work run during a long replay. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
