@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
 import { TOKENS, systemClock, token, type SourcePlugin } from '@ferry/core';
-import { Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
+import { composeStore, Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
 import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
@@ -89,8 +89,9 @@ function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.
   );
   services.bindValue(TOKENS.Clock, systemClock);
   services.bindValue(TOKENS.Random, Math.random);
-  services.bindFactory(TOKENS.Store, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, ({ config, logger }) =>
-    openStore(config.store.url, { logger, timeouts: config.store }),
+  // The store's backend, with the engine's policies (the lease policy) over it.
+  services.bindFactory(TOKENS.Store, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, async ({ config, logger }) =>
+    composeStore(await openStore(config.store.url, { logger, timeouts: config.store }), { logger }),
   );
   // Each port on its own token: a service names the one it uses.
   services.bindFactory(TOKENS.DeliveryQueue, { store: TOKENS.Store }, ({ store }) => store.queue);

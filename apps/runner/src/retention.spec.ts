@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { TOKENS, type Clock, type Store } from '@ferry/core';
+import { TOKENS, type Clock, type StoreBackend } from '@ferry/core';
+import { composeStore } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import type { ConfigInput } from './config';
@@ -160,7 +161,7 @@ const databaseUrl = postgresFor('retention runner test');
 (databaseUrl ? describe : describe.skip)('erasure on Postgres while another runner holds the lease', () => {
   let db: pg.Client;
   let schema: string;
-  let eraser: Store;
+  let eraser: StoreBackend;
 
   beforeEach(async () => {
     db = new pg.Client({ connectionString: databaseUrl });
@@ -183,7 +184,7 @@ const databaseUrl = postgresFor('retention runner test');
     t = await startTestRunner(testConfig(dir.path, { destinations: [clevertapDestination(fake)], store: { url: url.toString() } }), {
       configure: (services) =>
         services.replaceFactory(TOKENS.Store, {}, async () => {
-          const store = await openStore(url.toString());
+          const store = composeStore(await openStore(url.toString()));
           const lease = store.queue.lease.bind(store.queue);
           // Another runner erases the user just after this one leased the delivery, before it is sent.
           store.queue.lease = async (request) => {

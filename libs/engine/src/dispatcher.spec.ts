@@ -163,19 +163,19 @@ describe('Dispatcher: leases', () => {
     const destination = await server(ok);
     const database = new MemoryDatabase();
     const store = new MemoryStore(database);
-    const lease = store.queue.lease.bind(store.queue);
-    let erased = 0;
-    // Another runner on the same database erases the user between this runner's lease and its request.
-    store.queue.lease = async (request) => {
-      const leased = await lease(request);
-      if (leased.length > 0) erased += await new MemoryStore(database).maintenance.erase('erased-user');
-      return leased;
-    };
-    const { dispatcher, ingest, logger } = setup({
+    const { dispatcher, queue, ingest, logger } = setup({
       destinations: [testDestination('main', { url: destination.url, apiKey })],
       options: { pollMs: 10 * 60_000 },
       store,
     });
+    const lease = queue.lease.bind(queue);
+    let erased = 0;
+    // Another runner on the same database erases the user between this runner's lease and its request.
+    queue.lease = async (request) => {
+      const leased = await lease(request);
+      if (leased.length > 0) erased += await new MemoryStore(database).maintenance.erase('erased-user');
+      return leased;
+    };
     await ingest(makeEvent({ appUserId: 'erased-user' }));
     dispatcher.start();
 
@@ -595,14 +595,12 @@ describe('Dispatcher: isolation and concurrency', () => {
 
   it('carries on after the store fails for a moment', async () => {
     const destination = await server(ok);
-    const store = new MemoryStore();
-    const lease = store.queue.lease.bind(store.queue);
-    let failures = 2;
-    store.queue.lease = (request) => (failures-- > 0 ? Promise.reject(new Error('database is locked')) : lease(request));
-    const { dispatcher, ingest, allIn, logger } = setup({
+    const { dispatcher, queue, ingest, allIn, logger } = setup({
       destinations: [testDestination('main', { url: destination.url, apiKey })],
-      store,
     });
+    const lease = queue.lease.bind(queue);
+    let failures = 2;
+    queue.lease = (request) => (failures-- > 0 ? Promise.reject(new Error('database is locked')) : lease(request));
     await ingest();
     dispatcher.start();
 

@@ -11,3 +11,5 @@ export {
 } from './options';
 export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview } from './plan';
 export { UndiciTransport, type UndiciTransportOptions } from './transport';
+export { composeStore, type ComposeStoreOptions } from './store/compose-store';
+export { LeasingQueue, type LeasingQueueDeps } from './store/leasing-queue';

@@ -1,5 +1,5 @@
 /// <reference types="jest" />
-import type { AttemptRecord, IngestEvent, LeaseRequest, NewDelivery, Store } from '@ferry/core';
+import type { AttemptRecord, DeliveryQueue, IngestEvent, LeaseRequest, NewDelivery } from '@ferry/core';
 
 /** What the contract's cases (and the stores' own tests) build their data from. */
 
@@ -7,7 +7,12 @@ export const T0 = 1_700_000_000_000;
 export const LEASE_MS = 60_000;
 
 /** Ingests events `prefix-0` … `prefix-(n-1)`, received one millisecond apart from `T0`, and expects each stored. */
-export async function ingestMany(store: Store, n: number, prefix = 'e', deliveries: readonly NewDelivery[] = [pending()]): Promise<void> {
+export async function ingestMany(
+  store: { readonly queue: Pick<DeliveryQueue, 'ingest'> },
+  n: number,
+  prefix = 'e',
+  deliveries: readonly NewDelivery[] = [pending()],
+): Promise<void> {
   const results = await Promise.all(
     Array.from({ length: n }, (_, i) => store.queue.ingest(testEvent(`${prefix}-${i}`), deliveries, T0 + i)),
   );

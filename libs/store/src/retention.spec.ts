@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { StoreUnavailableError, type Store } from '@ferry/core';
-import { pending, T0, testEvent } from '@ferry/store-contract';
+import { StoreUnavailableError, type StoreBackend } from '@ferry/core';
+import { composeStore, pending, T0, testEvent } from '@ferry/store-contract';
 import { openStore } from './open-store';
 import { SqliteStore } from './sqlite-store';
 
@@ -23,7 +23,7 @@ function bodyNaming(id: string, userId: string, bytes = 4_000): string {
 describe('sqlite store: space and traces', () => {
   let dir: string;
   let file: string;
-  let store: Store | undefined;
+  let store: StoreBackend | undefined;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-retention-'));
@@ -96,7 +96,7 @@ describe('sqlite store: space and traces', () => {
       );
     }
     await store.queue.ingest(testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }), [pending()], T0);
-    const leased = await store.queue.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' });
+    const leased = await composeStore(store).queue.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' });
     await store.queue.complete(
       leased.map((d) => ({
         deliveryId: d.id,
@@ -200,7 +200,7 @@ describe('sqlite store: space and traces', () => {
 
 describe('sqlite store: erasure and retention give way to ingest', () => {
   let dir: string;
-  let store: Store;
+  let store: StoreBackend;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-give-way-'));
@@ -257,7 +257,7 @@ const describeIfPostgres = databaseUrl ? describe : describe.skip;
 describeIfPostgres('postgres store: one pruner at a time', () => {
   let admin: pg.Client;
   let schema: string;
-  let stores: Store[];
+  let stores: StoreBackend[];
 
   beforeEach(async () => {
     admin = new pg.Client({ connectionString: databaseUrl });

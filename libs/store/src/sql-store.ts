@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Logger, Store } from '@ferry/core';
+import type { Logger, StoreBackend } from '@ferry/core';
 import type { Database } from './database';
 import { runMigrations, type Dialect } from './migrations';
 import type { IngestRow, SqlContext, SqlDialect } from './sql/context';
@@ -18,11 +18,12 @@ const FOLD_EVERY = 1_000;
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
 /**
- * The store on any SQL database Kysely speaks: its ports (sql/queue.ts, event-log.ts, maintenance.ts,
- * coordination.ts), which share the connection, and its lifecycle. Subclasses supply the connection and what
- * differs between SQLite and Postgres (`SqlDialect`).
+ * The store's backend on any SQL database Kysely speaks (the engine's `composeStore` adds its policies):
+ * the ports' parts in sql/queue.ts, lease-steps.ts, event-log.ts, maintenance.ts and coordination.ts, which
+ * share the connection, and the lifecycle. Subclasses supply the connection and what differs between SQLite
+ * and Postgres (`SqlDialect`).
  */
-export abstract class SqlStore implements Store {
+export abstract class SqlStore implements StoreBackend {
   readonly queue: SqlQueue;
   readonly log: SqlEventLog;
   readonly maintenance: SqlMaintenance;

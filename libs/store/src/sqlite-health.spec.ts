@@ -2,8 +2,8 @@ import { chmod, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { StoreUnavailableError, type Logger, type Store } from '@ferry/core';
-import { pending, T0, testEvent } from '@ferry/store-contract';
+import { StoreUnavailableError, type Logger, type StoreBackend } from '@ferry/core';
+import { composeStore, pending, T0, testEvent } from '@ferry/store-contract';
 import { openStore } from './open-store';
 
 /** What the SQLite store does about its own files: who may read them, and what happens when they go or fill up. */
@@ -36,7 +36,7 @@ const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 describe('sqlite store: its files', () => {
   let dir: string;
   let file: string;
-  let store: Store | undefined;
+  let store: StoreBackend | undefined;
   let logged: Logged[];
 
   beforeEach(async () => {
@@ -104,7 +104,9 @@ describe('sqlite store: its files', () => {
       }
       expect(logged.filter((line) => line.level === 'error')).toEqual([{ level: 'error', fields: { file }, message }]);
       // What it accepted before is still there to deliver.
-      expect(await store.queue.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' })).toHaveLength(1);
+      expect(
+        await composeStore(store).queue.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' }),
+      ).toHaveLength(1);
     },
   );
 

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { StoreInputError, type IngestEvent } from '@ferry/core';
-import { describeStoreContract, ingestMany, pending, T0, testEvent as event } from '@ferry/store-contract';
+import { composeStore, describeStoreContract, ingestMany, pending, T0, testEvent as event } from '@ferry/store-contract';
 import { MIGRATION_VERSIONS } from './migrations';
 import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Compilable } from 'kysely';
 import type { Database } from './database';
@@ -153,7 +153,13 @@ function describeSqlStore(backend: Backend): void {
       it('stay exact when events are deleted outside the port (retention, erasure), their deliveries by cascade', async () => {
         const store = await open();
         await ingestMany(store, 30, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
-        const leased = await store.queue.lease({ destinationId: 'ct', limit: 5, nowMs: T0 + 100, leaseMs: 60_000, owner: 'runner-a' });
+        const leased = await composeStore(store).queue.lease({
+          destinationId: 'ct',
+          limit: 5,
+          nowMs: T0 + 100,
+          leaseMs: 60_000,
+          owner: 'runner-a',
+        });
         await store.queue.complete(
           leased.map((d) => ({
             deliveryId: d.id,
@@ -180,7 +186,13 @@ function describeSqlStore(backend: Backend): void {
       /** Stores an event to ct, leases it and claims the state for its delivery: the verdict. */
       async function sendWithState(store: SqlStore, id: string, userId: string, timestampMs: number, userIds?: string[]) {
         await store.queue.ingest(event(id, { userId, timestampMs, ...(userIds && { userIds }) }), [pending()], T0);
-        const [leased] = await store.queue.lease({ destinationId: 'ct', limit: 1, nowMs: T0, leaseMs: 60_000, owner: 'runner-a' });
+        const [leased] = await composeStore(store).queue.lease({
+          destinationId: 'ct',
+          limit: 1,
+          nowMs: T0,
+          leaseMs: 60_000,
+          owner: 'runner-a',
+        });
         const profile = JSON.stringify(['PRODUCTION', [['identity', userId]]]);
         const verdict = (await store.coordination.claimSubscriptionState('ct', [{ deliveryId: leased.id, profile }], T0)).get(leased.id);
         const attempt = { startedAtMs: T0, durationMs: 1, status: 200, outcome: 'delivered' as const, error: null };
@@ -415,7 +427,7 @@ describeIfPostgres(
       }
 
       const lease = (store: SqlStore, owner: string, nowMs: number) =>
-        store.queue.lease({ destinationId: 'ct', limit: 10, nowMs, leaseMs: 60_000, owner });
+        composeStore(store).queue.lease({ destinationId: 'ct', limit: 10, nowMs, leaseMs: 60_000, owner });
 
       it('are judged and set by the database’s clock, so runners with skewed clocks agree on who holds a lease', async () => {
         const [slow, right] = stores;

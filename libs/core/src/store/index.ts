@@ -1,5 +1,6 @@
 export * from './records';
 export * from './delivery-queue';
+export * from './queue-backend';
 export * from './event-log';
 export * from './maintenance';
 export * from './coordination';

@@ -2,6 +2,7 @@ import type { Coordination } from './coordination';
 import type { DeliveryQueue } from './delivery-queue';
 import type { EventLog } from './event-log';
 import type { Maintenance } from './maintenance';
+import type { QueueBackend } from './queue-backend';
 
 /**
  * The store, as the composition root opens and closes it: its ports, each a separate object, and its
@@ -23,4 +24,16 @@ export interface StoreLifecycle {
    */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What a store implementation provides: small backends for the ports whose policy the engine writes once
+ * (the delivery queue's leases), the other ports as they are, and its lifecycle. The engine's `composeStore`
+ * makes a `Store` of it; adding a store means implementing this, nothing else.
+ */
+export interface StoreBackend extends StoreLifecycle {
+  readonly queue: QueueBackend;
+  readonly log: EventLog;
+  readonly maintenance: Maintenance;
+  readonly coordination: Coordination;
 }

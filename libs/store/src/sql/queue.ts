@@ -1,24 +1,21 @@
-import { sql, type Expression, type ExpressionBuilder, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import {
   completionInto,
-  INTERRUPTED_ERROR,
-  interruptedTooOftenError,
-  MAX_INTERRUPTIONS,
   stateAfter,
   statesFrom,
   StoreInputError,
-  type DeliveryQueue,
   type DeliveryUpdate,
   type IngestEvent,
-  type LeasedDelivery,
   type LeaseRenewal,
-  type LeaseRequest,
+  type LeaseSteps,
   type NewDelivery,
+  type QueueBackend,
 } from '@ferry/core';
 import { CommitHealth } from '../commit-health';
 import type { Database } from '../database';
 import { GroupCommit } from '../group-commit';
 import { chunks, stateOfRow, type DeliveryFilter, type Ingest, type SqlContext } from './context';
+import { SqlLeaseSteps } from './lease-steps';
 import { settleClaims, type Settlement } from './state-marks';
 
 type IngestResult = 'stored' | 'duplicate';
@@ -29,13 +26,14 @@ const MAX_GROUP = 500;
 const MAX_WAITING = 10 * MAX_GROUP;
 
 /**
- * The delivery queue on SQL: ingest in group commits, leases, their renewal, outcomes and pause moves.
+ * The delivery queue's backend on SQL: ingest in group commits, the steps of a lease (sql/lease-steps.ts; the
+ * engine's policy runs them), renewals, outcomes and pause moves.
  *
  * Lost leases: `complete` only touches deliveries still `in_flight` under the caller's lease (one
  * that expired and was released, or taken over by another runner, is left alone, and logged), so a
  * late answer never overwrites a newer state or adds an attempt to a delivery it no longer holds.
  */
-export class SqlQueue implements DeliveryQueue {
+export class SqlQueue implements QueueBackend {
   private readonly ingests: GroupCommit<Ingest, IngestResult>;
   private readonly commitHealth = new CommitHealth();
   private commits = 0;
@@ -103,145 +101,8 @@ export class SqlQueue implements DeliveryQueue {
     return items.map((item, i) => (firstIndex.get(item.event.id) === i && stored.has(item.event.id) ? 'stored' : 'duplicate'));
   }
 
-  async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
-    const { destinationId, limit, nowMs, leaseMs, owner } = request;
-    if (limit <= 0) return [];
-    const { dialect } = this.context;
-    const maxBytes = request.maxBytes ?? Infinity;
-    const now = dialect.leaseClock(nowMs);
-    return this.context.write(async (trx) => {
-      const taken: Omit<LeasedDelivery, 'body'>[] = [];
-      let bytes = 0;
-      let full = false;
-      const take = async (
-        transition: 'lease' | 'takeOver' | 'probe',
-        order: 'leaseUntilMs' | 'nextAttemptAtMs',
-        where?: (eb: ExpressionBuilder<Database, 'deliveries' | 'events'>) => Expression<SqlBool>,
-      ) => {
-        // In order straight from the due index; the bodies' sizes, not the bodies: those of the deliveries picked
-        // under the byte cap are read afterwards, so a backlog of huge webhooks never loads more than the cap.
-        const candidates = await trx
-          .selectFrom('deliveries')
-          .innerJoin('events', 'events.id', 'deliveries.eventId')
-          .select([
-            'deliveries.id',
-            'deliveries.eventId',
-            'deliveries.destinationId',
-            'deliveries.attempts',
-            'deliveries.windowStartMs',
-            'deliveries.interruptions',
-            sql<number>`${sql.raw(dialect.bodyBytes)}`.as('bytes'),
-          ])
-          .where('deliveries.destinationId', '=', destinationId)
-          .where('deliveries.state', 'in', statesFrom(transition))
-          .$if(where !== undefined, (q) => q.where(where!))
-          .orderBy(`deliveries.${order}`)
-          .orderBy('deliveries.id')
-          .limit(limit - taken.length)
-          .$if(dialect.rowLocks, (q) => q.forUpdate('deliveries').skipLocked())
-          .execute();
-        // A lease taken over was being sent when its holder stopped: an attempt, and maybe the last one.
-        const interrupted = transition === 'takeOver';
-        const resumed = interrupted ? await this.interrupt(trx, candidates, nowMs) : candidates;
-        const picked: typeof resumed = [];
-        for (const candidate of resumed) {
-          // At least one delivery, however large, so a huge webhook still goes (alone).
-          if ((taken.length > 0 || picked.length > 0) && bytes + candidate.bytes > maxBytes) {
-            full = true;
-            break;
-          }
-          picked.push(candidate);
-          bytes += candidate.bytes;
-        }
-        for (const ids of chunks(picked.map((row) => row.id))) {
-          await trx
-            .updateTable('deliveries')
-            .set((eb) => ({
-              state: stateAfter(transition),
-              leaseUntilMs: sql<number>`${now} + ${leaseMs}`,
-              leaseOwner: owner,
-              updatedAtMs: nowMs,
-              ...(interrupted ? { attempts: eb('attempts', '+', 1), interruptions: eb('interruptions', '+', 1) } : {}),
-            }))
-            .where('id', 'in', ids)
-            .execute();
-        }
-        taken.push(
-          ...picked.map(({ interruptions: _count, bytes: _bytes, ...leased }) => ({
-            ...leased,
-            attempts: leased.attempts + (interrupted ? 1 : 0),
-          })),
-        );
-      };
-      if (request.from === 'paused') {
-        await take('probe', 'nextAttemptAtMs');
-      } else {
-        // Leases of crashed or stalled holders first: they have waited longest.
-        await take('takeOver', 'leaseUntilMs', (eb) => eb('deliveries.leaseUntilMs', '<', now));
-        if (taken.length < limit && !full) await take('lease', 'nextAttemptAtMs', (eb) => eb('deliveries.nextAttemptAtMs', '<=', now));
-      }
-      const bodies = new Map<string, string>();
-      for (const ids of chunks([...new Set(taken.map((d) => d.eventId))])) {
-        const rows = await trx.selectFrom('events').select(['id', 'body']).where('id', 'in', ids).execute();
-        for (const row of rows) bodies.set(row.id, row.body);
-      }
-      // The foreign key guarantees every delivery its event.
-      return taken.map((d) => ({ ...d, body: bodies.get(d.eventId)! }));
-    });
-  }
-
-  /**
-   * Records an interrupted attempt for each of these in-flight deliveries and sets aside (dead) those
-   * interrupted `MAX_INTERRUPTIONS` times in a row; the caller moves the others on (leased again, or released).
-   */
-  private async interrupt<T extends { id: string; attempts: number; interruptions: number }>(
-    trx: Transaction<Database>,
-    rows: readonly T[],
-    nowMs: number,
-  ): Promise<T[]> {
-    if (rows.length === 0) return [];
-    for (const group of chunks(rows)) {
-      await trx
-        .insertInto('attempts')
-        .values(
-          group.map((row) => ({
-            deliveryId: row.id,
-            number: row.attempts + 1,
-            startedAtMs: nowMs,
-            durationMs: 0,
-            status: null,
-            outcome: 'retry' as const,
-            error: INTERRUPTED_ERROR,
-          })),
-        )
-        .execute();
-    }
-    const abandoned = rows.filter((row) => row.interruptions + 1 >= MAX_INTERRUPTIONS);
-    for (const ids of chunks(abandoned.map((row) => row.id))) {
-      await trx
-        .updateTable('deliveries')
-        .set((eb) => ({
-          state: stateAfter('abandon'),
-          attempts: eb('attempts', '+', 1),
-          // The reason keeps the count; a replay starts a fresh one.
-          interruptions: 0,
-          nextAttemptAtMs: null,
-          leaseUntilMs: null,
-          leaseOwner: null,
-          lastStatus: null,
-          lastError: interruptedTooOftenError(MAX_INTERRUPTIONS),
-          updatedAtMs: nowMs,
-        }))
-        .where('id', 'in', ids)
-        .execute();
-    }
-    if (abandoned.length > 0) {
-      this.context.logger.warn(
-        { deliveryIds: abandoned.map((row) => row.id), reason: interruptedTooOftenError(MAX_INTERRUPTIONS) },
-        'deliveries set aside as dead: their runner kept stopping while sending them',
-      );
-    }
-    return rows.filter((row) => row.interruptions + 1 < MAX_INTERRUPTIONS);
+  leasing<T>(nowMs: number, work: (steps: LeaseSteps) => Promise<T>): Promise<T> {
+    return this.context.write((trx) => work(new SqlLeaseSteps(trx, nowMs, this.context)));
   }
 
   async renewLeases(renewal: LeaseRenewal): Promise<string[]> {
@@ -336,38 +197,6 @@ export class SqlQueue implements DeliveryQueue {
     if (lost.length > 0) {
       this.context.logger.warn({ deliveryIds: lost }, 'ignored outcomes for deliveries no longer leased (lease expired or released)');
     }
-  }
-
-  async releaseLeases(owner?: string): Promise<number> {
-    const nowMs = Date.now();
-    return this.context.write(async (trx) => {
-      const held = await trx
-        .selectFrom('deliveries')
-        .select(['id', 'attempts', 'interruptions'])
-        .where('state', 'in', statesFrom('release'))
-        .$if(owner !== undefined, (q) => q.where('leaseOwner', '=', owner!))
-        .$if(this.context.dialect.rowLocks, (q) => q.forUpdate())
-        .execute();
-      // Released after a crash: the runner stopped while sending them, as when a lease is taken over.
-      const released = await this.interrupt(trx, held, nowMs);
-      for (const ids of chunks(released.map((row) => row.id))) {
-        await trx
-          .updateTable('deliveries')
-          .set((eb) => ({
-            state: stateAfter('release'),
-            attempts: eb('attempts', '+', 1),
-            interruptions: eb('interruptions', '+', 1),
-            leaseUntilMs: null,
-            leaseOwner: null,
-            lastStatus: null,
-            lastError: INTERRUPTED_ERROR,
-            updatedAtMs: nowMs,
-          }))
-          .where('id', 'in', ids)
-          .execute();
-      }
-      return held.length;
-    });
   }
 
   setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {

@@ -20,23 +20,27 @@ export class MemoryCoordination implements Coordination {
     return this.connection.database;
   }
 
-  async pauseDestination(pause: DestinationPause): Promise<DestinationPause> {
-    this.connection.open();
-    const current = this.database.pauses.get(pause.destinationId);
-    // An operator's pause replaces a credentials pause; a credentials pause leaves any pause in place.
-    if (!current || (pause.cause === 'operator' && current.cause !== 'operator'))
-      this.database.pauses.set(pause.destinationId, { ...pause });
-    movePaused(this.connection, pause.destinationId, true, pause.sinceMs);
-    return this.database.pauses.get(pause.destinationId)!;
+  pauseDestination(pause: DestinationPause): Promise<DestinationPause> {
+    return this.database.transaction(() => {
+      this.connection.open();
+      const current = this.database.pauses.get(pause.destinationId);
+      // An operator's pause replaces a credentials pause; a credentials pause leaves any pause in place.
+      if (!current || (pause.cause === 'operator' && current.cause !== 'operator'))
+        this.database.pauses.set(pause.destinationId, { ...pause });
+      movePaused(this.connection, pause.destinationId, true, pause.sinceMs);
+      return this.database.pauses.get(pause.destinationId)!;
+    });
   }
 
-  async resumeDestination(destinationId: string, nowMs: number, cause?: StoredPauseCause): Promise<DestinationPause | undefined> {
-    this.connection.open();
-    const current = this.database.pauses.get(destinationId);
-    if (current && (cause === undefined || current.cause === cause)) this.database.pauses.delete(destinationId);
-    const left = this.database.pauses.get(destinationId);
-    if (!left) movePaused(this.connection, destinationId, false, nowMs);
-    return left;
+  resumeDestination(destinationId: string, nowMs: number, cause?: StoredPauseCause): Promise<DestinationPause | undefined> {
+    return this.database.transaction(() => {
+      this.connection.open();
+      const current = this.database.pauses.get(destinationId);
+      if (current && (cause === undefined || current.cause === cause)) this.database.pauses.delete(destinationId);
+      const left = this.database.pauses.get(destinationId);
+      if (!left) movePaused(this.connection, destinationId, false, nowMs);
+      return left;
+    });
   }
 
   async destinationPauses(destinationId?: string): Promise<DestinationPause[]> {
@@ -71,12 +75,14 @@ export class MemoryCoordination implements Coordination {
     return this.database.alerts.prune(beforeMs, limit);
   }
 
-  async claimSubscriptionState(
+  claimSubscriptionState(
     destinationId: string,
     candidates: readonly StateCandidate[],
     nowMs: number,
   ): Promise<ReadonlyMap<string, StateVerdict>> {
-    this.connection.open();
-    return claimStates(this.database, destinationId, candidates, nowMs);
+    return this.database.transaction(() => {
+      this.connection.open();
+      return claimStates(this.database, destinationId, candidates, nowMs);
+    });
   }
 }

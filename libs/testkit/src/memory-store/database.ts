@@ -26,6 +26,8 @@ export class MemoryDatabase {
   /** Event id → every user id it names (the SQL stores' event_users). */
   readonly eventUsers = new Map<string, ReadonlySet<string>>();
   nextId = 1;
+  /** Settles when the write transactions begun so far have ended; none while idle (see `transaction`). */
+  private writing: Promise<unknown> | undefined;
 
   /** Every delivery (of one destination), in the order they were stored. */
   rows(destinationId?: string): MemoryDelivery[] {
@@ -34,6 +36,24 @@ export class MemoryDatabase {
 
   put(row: MemoryDelivery): void {
     this.deliveries.set(row.id, row);
+  }
+
+  /**
+   * Runs `work` when no other write transaction runs, as a database's write lock would: the steps of a
+   * lease, awaited one by one, see no other store's write between them.
+   */
+  transaction<T>(work: () => T | Promise<T>): Promise<T> {
+    // While idle, at once (a synchronous one ends before the caller goes on); otherwise after those begun before.
+    const result = this.writing ? this.writing.then(work) : new Promise<T>((resolve) => resolve(work()));
+    const ended = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing = ended;
+    void ended.then(() => {
+      if (this.writing === ended) this.writing = undefined;
+    });
+    return result;
   }
 }
 

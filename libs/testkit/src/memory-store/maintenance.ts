@@ -53,26 +53,33 @@ export class MemoryMaintenance implements Maintenance {
     let replayed = 0;
     for (let i = 0; i < keys.length; i += CHUNK) {
       const batch = new Set(keys.slice(i, i + CHUNK));
-      for (const row of this.database.rows().filter((row) => (batch.has(row.id) || batch.has(row.eventId)) && selected(row))) {
-        this.database.put({
-          ...row,
-          state: stateAfter('replay'),
-          nextAttemptAtMs: nowMs,
-          windowStartMs: nowMs,
-          leaseUntilMs: null,
-          leaseOwner: null,
-          deliveredAtMs: null,
-          updatedAtMs: nowMs,
-        });
-        replayed += 1;
-      }
+      replayed += await this.database.transaction(() => {
+        const rows = this.database.rows().filter((row) => (batch.has(row.id) || batch.has(row.eventId)) && selected(row));
+        for (const row of rows) {
+          this.database.put({
+            ...row,
+            state: stateAfter('replay'),
+            nextAttemptAtMs: nowMs,
+            windowStartMs: nowMs,
+            leaseUntilMs: null,
+            leaseOwner: null,
+            deliveredAtMs: null,
+            updatedAtMs: nowMs,
+          });
+        }
+        return rows.length;
+      });
       onProgress?.(replayed);
       await yieldToEventLoop();
     }
     return replayed;
   }
 
-  async dropOrphans(destinationId: string, nowMs: number): Promise<number> {
+  dropOrphans(destinationId: string, nowMs: number): Promise<number> {
+    return this.database.transaction(() => this.drop(destinationId, nowMs));
+  }
+
+  private drop(destinationId: string, nowMs: number): number {
     const dropped = this.database.rows(destinationId).filter((row) => waitingOrphan('dropOrphan', row, nowMs));
     for (const row of dropped) {
       this.database.put({
@@ -88,7 +95,11 @@ export class MemoryMaintenance implements Maintenance {
     return dropped.length;
   }
 
-  async reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment> {
+  reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment> {
+    return this.database.transaction(() => this.reassign(fromDestinationId, toDestinationId, nowMs));
+  }
+
+  private reassign(fromDestinationId: string, toDestinationId: string, nowMs: number): Reassignment {
     const waiting = this.database.rows(fromDestinationId).filter((row) => waitingOrphan('reassignOrphan', row, nowMs));
     // An event that already has a delivery to the new destination keeps it.
     const taken = new Set(this.database.rows(toDestinationId).map((row) => row.eventId));
@@ -116,26 +127,30 @@ export class MemoryMaintenance implements Maintenance {
       .sort((a, b) => a.receivedAtMs - b.receivedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     let removed = 0;
     for (let i = 0; i < old.length && !signal?.aborted; i += CHUNK) {
-      const expired = old.slice(i, i + CHUNK).filter((event) => {
-        const states = this.database
-          .rows()
-          .filter((row) => row.eventId === event.id)
-          .map((row) => row.state);
-        if (!states.every((state) => expiring.includes(state))) return false;
-        return event.receivedAtMs < (states.includes('dead') ? cutoffs.deadBeforeMs : cutoffs.finalBeforeMs);
+      removed += await this.database.transaction(() => {
+        const expired = old.slice(i, i + CHUNK).filter((event) => {
+          const states = this.database
+            .rows()
+            .filter((row) => row.eventId === event.id)
+            .map((row) => row.state);
+          if (!states.every((state) => expiring.includes(state))) return false;
+          return event.receivedAtMs < (states.includes('dead') ? cutoffs.deadBeforeMs : cutoffs.finalBeforeMs);
+        });
+        return this.removeEvents(expired.map((event) => event.id));
       });
-      removed += this.removeEvents(expired.map((event) => event.id));
       onProgress?.(removed);
       await yieldToEventLoop();
     }
     return { removed, busy: false };
   }
 
-  async erase(appUserId: string): Promise<number> {
-    this.connection.open();
-    const named = [...this.database.eventUsers].filter(([, users]) => users.has(appUserId)).map(([eventId]) => eventId);
-    eraseMarks(this.database, customerOf(this.database, appUserId));
-    return this.removeEvents(named);
+  erase(appUserId: string): Promise<number> {
+    return this.database.transaction(() => {
+      this.connection.open();
+      const named = [...this.database.eventUsers].filter(([, users]) => users.has(appUserId)).map(([eventId]) => eventId);
+      eraseMarks(this.database, customerOf(this.database, appUserId));
+      return this.removeEvents(named);
+    });
   }
 
   /** Events with their deliveries (and so their attempt logs): the one way events leave, as in the SQL stores. */

@@ -1,4 +1,4 @@
-import type { Store } from '@ferry/core';
+import type { StoreBackend } from '@ferry/core';
 import { MemoryCoordination } from './coordination';
 import { MemoryDatabase, type MemoryConnection, type MemoryDelivery } from './database';
 import { MemoryEventLog } from './event-log';
@@ -6,12 +6,12 @@ import { MemoryMaintenance } from './maintenance';
 import { MemoryQueue } from './queue';
 
 /**
- * The store in memory, for the engine's tests (which may not import @ferry/store): its ports over a
- * `MemoryDatabase` that several stores may share, like runners sharing one database. It passes the same
- * contract suite as the SQL stores (@ferry/store-contract), so engine tests cannot pass on behaviour the real
- * stores lack.
+ * The store's backend in memory, for the engine's tests (which may not import @ferry/store): its parts over a
+ * `MemoryDatabase` that several stores may share, like runners sharing one database. The engine's
+ * `composeStore` adds its policies, as for the SQL stores, and the result passes the same contract suite
+ * (@ferry/store-contract), so engine tests cannot pass on behaviour the real stores lack.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements StoreBackend {
   readonly queue: MemoryQueue;
   readonly log: MemoryEventLog;
   readonly maintenance: MemoryMaintenance;

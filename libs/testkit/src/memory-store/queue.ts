@@ -2,24 +2,20 @@ import {
   allows,
   completionInto,
   erasureIdsOf,
-  INTERRUPTED_ERROR,
-  interruptedTooOftenError,
-  MAX_INTERRUPTIONS,
   stateAfter,
-  type DeliveryQueue,
-  type DeliveryTransition,
   type DeliveryUpdate,
   type IngestEvent,
-  type LeasedDelivery,
   type LeaseRenewal,
-  type LeaseRequest,
+  type LeaseSteps,
   type NewDelivery,
+  type QueueBackend,
 } from '@ferry/core';
-import type { MemoryConnection, MemoryDelivery } from './database';
+import type { MemoryConnection } from './database';
+import { MemoryLeaseSteps } from './lease-steps';
 import { settleClaim } from './state-marks';
 
-/** The delivery queue in memory. */
-export class MemoryQueue implements DeliveryQueue {
+/** The delivery queue's backend in memory: every write one transaction of the database's (see `MemoryDatabase.transaction`). */
+export class MemoryQueue implements QueueBackend {
   /** Every `complete` call, to check outcomes are written together. */
   readonly completions: DeliveryUpdate[][] = [];
 
@@ -29,7 +25,11 @@ export class MemoryQueue implements DeliveryQueue {
     return this.connection.database;
   }
 
-  async ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'> {
+  ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'> {
+    return this.database.transaction(() => this.store(event, deliveries, nowMs));
+  }
+
+  private store(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): 'stored' | 'duplicate' {
     this.connection.open();
     const { database } = this;
     if (database.events.has(event.id)) return 'duplicate';
@@ -65,117 +65,22 @@ export class MemoryQueue implements DeliveryQueue {
     return 'stored';
   }
 
-  async lease(request: LeaseRequest): Promise<LeasedDelivery[]> {
-    const { database } = this;
-    const { destinationId, limit, nowMs, leaseMs, owner } = request;
-    const maxBytes = request.maxBytes ?? Infinity;
-    const taken: MemoryDelivery[] = [];
-    let bytes = 0;
-    let full = false;
-    const take = (transition: DeliveryTransition, due: (row: MemoryDelivery) => boolean, order: (row: MemoryDelivery) => number) => {
-      const candidates = database
-        .rows(destinationId)
-        .filter((row) => allows(transition, row.state) && due(row))
-        .sort((a, b) => order(a) - order(b) || a.id.localeCompare(b.id))
-        .slice(0, limit - taken.length);
-      // A lease taken over was being sent when its holder stopped: an attempt, and maybe the last one.
-      const interrupted = transition === 'takeOver';
-      for (const candidate of interrupted ? this.interrupt(candidates, nowMs) : candidates) {
-        const size = Buffer.byteLength(database.events.get(candidate.eventId)!.body);
-        // At least one delivery, however large, so a huge webhook still goes (alone).
-        if (taken.length > 0 && bytes + size > maxBytes) {
-          full = true;
-          return;
-        }
-        bytes += size;
-        const row = database.deliveries.get(candidate.id)!;
-        const leased: MemoryDelivery = {
-          ...row,
-          state: stateAfter(transition) as 'in_flight',
-          leaseUntilMs: nowMs + leaseMs,
-          leaseOwner: owner,
-          updatedAtMs: nowMs,
-          ...(interrupted ? { attempts: row.attempts + 1, interruptions: row.interruptions + 1 } : {}),
-        };
-        taken.push(leased);
-        database.put(leased);
-      }
-    };
-    const dueAt = (row: MemoryDelivery) => row.nextAttemptAtMs ?? 0;
-    if (limit <= 0) return [];
-    if (request.from === 'paused') {
-      take('probe', () => true, dueAt);
-    } else {
-      // Leases of crashed or stalled holders first: they have waited longest.
-      take(
-        'takeOver',
-        (row) => (row.leaseUntilMs ?? 0) < nowMs,
-        (row) => row.leaseUntilMs ?? 0,
-      );
-      if (taken.length < limit && !full) take('lease', (row) => dueAt(row) <= nowMs, dueAt);
-    }
-    return taken.map((row) => ({
-      id: row.id,
-      eventId: row.eventId,
-      destinationId: row.destinationId,
-      attempts: row.attempts,
-      windowStartMs: row.windowStartMs,
-      body: database.events.get(row.eventId)!.body,
-    }));
+  leasing<T>(nowMs: number, work: (steps: LeaseSteps) => Promise<T>): Promise<T> {
+    return this.database.transaction(() => work(new MemoryLeaseSteps(this.database, nowMs)));
   }
 
-  /**
-   * Logs an interrupted attempt for each of these in-flight deliveries and sets aside (dead) those
-   * interrupted `MAX_INTERRUPTIONS` times in a row; the caller moves the others on (leased again, or released).
-   */
-  private interrupt(rows: readonly MemoryDelivery[], nowMs: number): MemoryDelivery[] {
-    const resumed: MemoryDelivery[] = [];
-    for (const row of rows) {
-      const attemptLog = [
-        ...row.attemptLog,
-        {
-          deliveryId: row.id,
-          number: row.attempts + 1,
-          startedAtMs: nowMs,
-          durationMs: 0,
-          status: null,
-          outcome: 'retry' as const,
-          error: INTERRUPTED_ERROR,
-        },
-      ];
-      if (row.interruptions + 1 < MAX_INTERRUPTIONS) {
-        this.database.put({ ...row, attemptLog });
-        resumed.push(row);
-        continue;
-      }
-      this.database.put({
-        ...row,
-        attemptLog,
-        state: stateAfter('abandon'),
-        attempts: row.attempts + 1,
-        // The reason keeps the count; a replay starts a fresh one.
-        interruptions: 0,
-        nextAttemptAtMs: null,
-        leaseUntilMs: null,
-        leaseOwner: null,
-        lastStatus: null,
-        lastError: interruptedTooOftenError(MAX_INTERRUPTIONS),
-        updatedAtMs: nowMs,
-      });
-    }
-    return resumed;
-  }
-
-  async renewLeases(renewal: LeaseRenewal): Promise<string[]> {
+  renewLeases(renewal: LeaseRenewal): Promise<string[]> {
     const { deliveryIds, owner, nowMs, leaseMs } = renewal;
-    const held: string[] = [];
-    for (const id of deliveryIds) {
-      const row = this.leasedBy(id, owner);
-      if (!row) continue;
-      this.database.put({ ...row, leaseUntilMs: nowMs + leaseMs, updatedAtMs: nowMs });
-      held.push(id);
-    }
-    return held;
+    return this.database.transaction(() => {
+      const held: string[] = [];
+      for (const id of deliveryIds) {
+        const row = this.leasedBy(id, owner);
+        if (!row) continue;
+        this.database.put({ ...row, leaseUntilMs: nowMs + leaseMs, updatedAtMs: nowMs });
+        held.push(id);
+      }
+      return held;
+    });
   }
 
   async heldLeases(deliveryIds: readonly string[], owner: string): Promise<string[]> {
@@ -188,8 +93,12 @@ export class MemoryQueue implements DeliveryQueue {
     return row !== undefined && allows('takeOver', row.state) && row.leaseOwner === owner ? row : undefined;
   }
 
-  async complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
+  complete(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): Promise<void> {
     this.completions.push([...updates]);
+    return this.database.transaction(() => this.apply(updates, nowMs, owner));
+  }
+
+  private apply(updates: readonly DeliveryUpdate[], nowMs: number, owner: string): void {
     for (const update of updates) {
       const { state, attempt } = update;
       const row = this.database.deliveries.get(update.deliveryId);
@@ -216,29 +125,8 @@ export class MemoryQueue implements DeliveryQueue {
     }
   }
 
-  async releaseLeases(owner?: string): Promise<number> {
-    const nowMs = Date.now();
-    const held = this.database.rows().filter((row) => allows('release', row.state) && (owner === undefined || row.leaseOwner === owner));
-    // Released after a crash: the runner stopped while sending them, as when a lease is taken over.
-    for (const row of this.interrupt(held, nowMs)) {
-      const logged = this.database.deliveries.get(row.id)!;
-      this.database.put({
-        ...logged,
-        state: stateAfter('release'),
-        attempts: row.attempts + 1,
-        interruptions: row.interruptions + 1,
-        leaseUntilMs: null,
-        leaseOwner: null,
-        lastStatus: null,
-        lastError: INTERRUPTED_ERROR,
-        updatedAtMs: nowMs,
-      });
-    }
-    return held.length;
-  }
-
-  async setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
-    return movePaused(this.connection, destinationId, paused, nowMs);
+  setPaused(destinationId: string, paused: boolean, nowMs: number): Promise<number> {
+    return this.database.transaction(() => movePaused(this.connection, destinationId, paused, nowMs));
   }
 
   async nextDueAtMs(destinationId: string): Promise<number | undefined> {
