@@ -109,6 +109,27 @@ export function describeLeasePolicyContract(factory: StoreFactory): void {
       ]);
     });
 
+    it('stops at the byte cap among expired leases, leaving those past it untouched, and asks for no due deliveries', async () => {
+      const { store, transactions, argsOf } = await recorded();
+      for (let i = 0; i < 3; i++) await store.queue.ingest(testEvent(`e-${i}`), [pending()], T0 + i);
+      await store.queue.lease(leaseRequest({ limit: 2, nowMs: T0 + 10, leaseMs: 1_000 }));
+      transactions.length = 0;
+
+      const taken = await store.queue.lease(leaseRequest({ nowMs: T0 + 2_000, owner: 'runner-b', maxBytes: 1 }));
+      expect(taken).toMatchObject([{ eventId: 'e-0', attempts: 1 }]);
+      expect(argsOf('candidates')).toEqual([['ct', 'takeOver', 100]]);
+      // The expired lease past the cap is not taken over: no attempt of it is counted or logged yet.
+      const untouched = await deliveryOf(store, 'e-1');
+      expect(untouched).toMatchObject({ state: 'in_flight', attempts: 0, attemptLog: [] });
+      expect(await deliveryOf(store, 'e-2')).toMatchObject({ state: 'pending', attempts: 0 });
+
+      // The next lease takes it over, counting its interrupted attempt once.
+      expect(await store.queue.lease(leaseRequest({ nowMs: T0 + 2_000, owner: 'runner-c', maxBytes: 1 }))).toMatchObject([
+        { eventId: 'e-1', attempts: 1 },
+      ]);
+      expect((await deliveryOf(store, 'e-1')).attemptLog.map((entry) => [entry.number, entry.error])).toEqual([[1, INTERRUPTED_ERROR]]);
+    });
+
     it('probes paused deliveries only, and takes nothing without a transaction when the limit is 0', async () => {
       const { store, transactions, argsOf } = await recorded();
       await store.queue.ingest(testEvent('due'), [pending()], T0);

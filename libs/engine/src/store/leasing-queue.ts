@@ -33,8 +33,9 @@ export interface LeasingQueueDeps {
  * store's index order, up to `limit`. A lease taken over was being sent when its holder stopped: that counts
  * as an attempt, and a delivery interrupted `MAX_INTERRUPTIONS` times in a row is set aside as dead instead
  * (likely what stops the runner). Bodies count against `maxBytes` as deliveries are taken, at least one
- * however large; only the bodies of the deliveries taken are read. A release at start counts interruptions
- * the same way. Each lease or release is one transaction of the backend's.
+ * however large; those past the cap are left untouched for the next lease, and only the bodies of the
+ * deliveries taken are read. A release at start counts interruptions the same way. Each lease or release is
+ * one transaction of the backend's.
  */
 export class LeasingQueue implements DeliveryQueue {
   private readonly clock: Clock;
@@ -62,12 +63,15 @@ export class LeasingQueue implements DeliveryQueue {
         const candidates = await steps.candidates(destinationId, transition, limit - taken.length);
         // A lease taken over was being sent when its holder stopped: an attempt, and maybe the last one.
         const interrupted = transition === 'takeOver';
-        const abandoned = interrupted ? candidates.filter((candidate) => candidate.interruptions + 1 >= MAX_INTERRUPTIONS) : [];
-        if (interrupted) await this.interrupt(steps, candidates, abandoned, nowMs);
+        const abandoned: LeaseCandidate[] = [];
         const picked: LeaseCandidate[] = [];
         for (const candidate of candidates) {
-          if (abandoned.includes(candidate)) continue;
-          // At least one delivery, however large, so a huge webhook still goes (alone).
+          if (interrupted && candidate.interruptions + 1 >= MAX_INTERRUPTIONS) {
+            abandoned.push(candidate);
+            continue;
+          }
+          // At least one delivery, however large, so a huge webhook still goes (alone). Those past the cap are
+          // left as they are, for the next lease: nothing of them is counted or read.
           if ((taken.length > 0 || picked.length > 0) && bytes + candidate.bytes > maxBytes) {
             full = true;
             break;
@@ -75,6 +79,7 @@ export class LeasingQueue implements DeliveryQueue {
           picked.push(candidate);
           bytes += candidate.bytes;
         }
+        if (interrupted) await this.interrupt(steps, [...abandoned, ...picked], abandoned, nowMs);
         if (picked.length === 0) return;
         await steps.markLeased(
           picked.map((candidate) => candidate.id),
