@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
-import { TOKENS, systemClock, token, type SourcePlugin } from '@ferry/core';
+import { TOKENS, systemClock, token, type SourcePlugin, type StoreBackend } from '@ferry/core';
 import { composeStore, Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
@@ -44,6 +44,8 @@ export const RUNNER_TOKENS = {
   Lifecycle: token<Lifecycle>('ferry.runner.Lifecycle'),
   /** The Fastify app, not yet listening. */
   Server: token<FastifyInstance>('ferry.runner.Server'),
+  /** The store as `openStore` opened it (SQLite or Postgres), before the engine's policies make its ports. */
+  StoreBackend: token<StoreBackend>('ferry.runner.StoreBackend'),
   /** The runner's hold on its store (the command line takes none: it works beside a running runner). */
   StoreLock: token<StoreLock>('ferry.runner.StoreLock'),
 } as const;
@@ -89,9 +91,12 @@ function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.
   );
   services.bindValue(TOKENS.Clock, systemClock);
   services.bindValue(TOKENS.Random, Math.random);
-  // The store's backend, with the engine's policies (the lease policy) over it.
-  services.bindFactory(TOKENS.Store, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, async ({ config, logger }) =>
-    composeStore(await openStore(config.store.url, { logger, timeouts: config.store }), { logger }),
+  services.bindFactory(RUNNER_TOKENS.StoreBackend, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, ({ config, logger }) =>
+    openStore(config.store.url, { logger, timeouts: config.store }),
+  );
+  // The engine's policies (leases, maintenance's batches) over the store's backend make its ports.
+  services.bindFactory(TOKENS.Store, { backend: RUNNER_TOKENS.StoreBackend, logger: RUNNER_TOKENS.Logger }, ({ backend, logger }) =>
+    composeStore(backend, { logger }),
   );
   // Each port on its own token: a service names the one it uses.
   services.bindFactory(TOKENS.DeliveryQueue, { store: TOKENS.Store }, ({ store }) => store.queue);

@@ -189,7 +189,7 @@ const databaseUrl = postgresFor('retention runner test');
           // Another runner erases the user just after this one leased the delivery, before it is sent.
           store.queue.lease = async (request) => {
             const leased = await lease(request);
-            if (leased.length > 0 && erasedAfterLease === 0) erasedAfterLease = await eraser.maintenance.erase('erase-me');
+            if (leased.length > 0 && erasedAfterLease === 0) erasedAfterLease = await composeStore(eraser).maintenance.erase('erase-me');
             return leased;
           };
           return store;

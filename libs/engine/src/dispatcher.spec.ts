@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { ingestEventOf, type RetryPolicy } from '@ferry/core';
-import { planDeliveries } from './index';
+import { MemoryDatabase, MemoryStore } from '@ferry/testkit';
+import { composeStore, planDeliveries } from './index';
 import { sendJson, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
 import { apiKey, manualClock, ok, runCleanups, server, setup, T0 } from './testing/dispatcher-harness';
-import { MemoryDatabase, MemoryStore } from '@ferry/testkit';
 import { encodeEvent, makeEvent, testDestination, testPlugin } from './testing/test-plugin';
 
 afterEach(runCleanups);
@@ -173,7 +173,7 @@ describe('Dispatcher: leases', () => {
     // Another runner on the same database erases the user between this runner's lease and its request.
     queue.lease = async (request) => {
       const leased = await lease(request);
-      if (leased.length > 0) erased += await new MemoryStore(database).maintenance.erase('erased-user');
+      if (leased.length > 0) erased += await composeStore(new MemoryStore(database)).maintenance.erase('erased-user');
       return leased;
     };
     await ingest(makeEvent({ appUserId: 'erased-user' }));

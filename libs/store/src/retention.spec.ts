@@ -58,14 +58,14 @@ describe('sqlite store: space and traces', () => {
         ),
       );
       // Retention at its minimum, one day: the clock has moved a day past the previous batch.
-      await store.maintenance.prune({ finalBeforeMs: receivedAt, deadBeforeMs: receivedAt });
+      await composeStore(store).maintenance.prune({ finalBeforeMs: receivedAt, deadBeforeMs: receivedAt });
       sizes.push(await closedSize());
     }
     // One day's events stay (about 200 × 4 kB); the file holds that, not six days of them.
     expect(Math.max(...sizes.slice(2))).toBeLessThanOrEqual(sizes[1] * 1.1);
 
     store = await openStore(`sqlite:${file}`);
-    await store.maintenance.prune({ finalBeforeMs: T0 + 100 * DAY, deadBeforeMs: T0 + 100 * DAY });
+    await composeStore(store).maintenance.prune({ finalBeforeMs: T0 + 100 * DAY, deadBeforeMs: T0 + 100 * DAY });
     // Everything pruned: the pages went back to the file system, not to a free list inside the file.
     expect(await closedSize()).toBeLessThan(sizes[1] / 4);
   });
@@ -118,7 +118,7 @@ describe('sqlite store: space and traces', () => {
     };
     expect((await files()).includes(ERASED)).toBe(true);
 
-    expect(await store.maintenance.erase(ERASED)).toBe(20);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(20);
     expect((await files()).includes(ERASED)).toBe(false);
     expect((await files()).includes('someone-else')).toBe(true);
   });
@@ -153,7 +153,7 @@ describe('sqlite store: space and traces', () => {
       reader.exec('begin');
       reader.prepare('select count(*) from events').get();
       setTimeout(() => reader.exec('commit'), 300);
-      expect(await store.maintenance.erase(ERASED)).toBe(20);
+      expect(await composeStore(store).maintenance.erase(ERASED)).toBe(20);
       expect((await bothFiles()).includes(ERASED)).toBe(false);
       expect((await bothFiles()).includes('someone-else')).toBe(true);
     } finally {
@@ -169,7 +169,9 @@ describe('sqlite store: space and traces', () => {
     try {
       reader.exec('begin');
       reader.prepare('select count(*) from events').get();
-      const error = await store.maintenance.erase(ERASED).catch((e: unknown) => e);
+      const error = await composeStore(store)
+        .maintenance.erase(ERASED)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreUnavailableError);
       expect((error as Error).message).toBe(
         `the erase removed the events, but for 0.2 s another connection kept reading ${file} (a backup or a CLI command, say), ` +
@@ -180,7 +182,7 @@ describe('sqlite store: space and traces', () => {
     } finally {
       reader.close();
     }
-    expect(await store.maintenance.erase(ERASED)).toBe(0);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(0);
     expect((await bothFiles()).includes(ERASED)).toBe(false);
   });
 
@@ -194,7 +196,7 @@ describe('sqlite store: space and traces', () => {
     raw.exec("drop table event_users; delete from ferry_migrations where name like 'event users%'");
     raw.close();
     store = await openStore(`sqlite:${file}`);
-    expect(await store.maintenance.erase(ERASED)).toBe(1);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(1);
   });
 });
 
@@ -233,8 +235,8 @@ describe('sqlite store: erasure and retention give way to ingest', () => {
         return store.queue.ingest(testEvent(`e${i}`, { userId, body: bodyNaming(`e${i}`, userId, 200) }), [pending()], T0);
       }),
     );
-    expect(await ingestDuring(() => store.maintenance.erase(ERASED))).toEqual(['ingest', 'work']);
-    expect(await store.maintenance.erase(ERASED)).toBe(0);
+    expect(await ingestDuring(() => composeStore(store).maintenance.erase(ERASED))).toEqual(['ingest', 'work']);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(0);
     expect((await store.log.stats(T0)).events).toBe(501);
     expect(await store.log.getEvent('meanwhile')).toBeDefined();
   });
@@ -246,7 +248,7 @@ describe('sqlite store: erasure and retention give way to ingest', () => {
       ),
     );
     const cutoffs = { finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY };
-    expect(await ingestDuring(() => store.maintenance.prune(cutoffs))).toEqual(['ingest', 'work']);
+    expect(await ingestDuring(() => composeStore(store).maintenance.prune(cutoffs))).toEqual(['ingest', 'work']);
     expect((await store.log.listEvents({ limit: 10 })).map((event) => event.id)).toEqual(['meanwhile']);
   });
 });
@@ -282,8 +284,8 @@ describeIfPostgres('postgres store: one pruner at a time', () => {
     // Another runner pruning holds the same advisory lock.
     await admin.query('begin');
     await admin.query(`select pg_advisory_xact_lock(${0x70727565})`);
-    expect(await store.maintenance.prune(cutoffs)).toEqual({ removed: 0, busy: true });
+    expect(await composeStore(store).maintenance.prune(cutoffs)).toEqual({ removed: 0, busy: true });
     await admin.query('commit');
-    expect(await store.maintenance.prune(cutoffs)).toEqual({ removed: 1, busy: false });
+    expect(await composeStore(store).maintenance.prune(cutoffs)).toEqual({ removed: 1, busy: false });
   });
 });

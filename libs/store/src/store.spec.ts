@@ -225,7 +225,7 @@ function describeSqlStore(backend: Backend): void {
         expect(await sendWithState(store, 'newer', 'legacy-a', T + 1_000)).toBe('state');
         expect(await sendWithState(store, 'alias', 'legacy-a-alias', T + 1_000, ['legacy-a-alias', 'legacy-a'])).toBe('state');
 
-        expect(await store.maintenance.erase('legacy-a')).toBe(3);
+        expect(await composeStore(store).maintenance.erase('legacy-a')).toBe(3);
         expect(await database.query('select user_id from subscription_state_marks')).toEqual([{ user_id: 'legacy-b' }]);
         expect(await database.query('select * from profile_state_marks')).toEqual([]);
         expect(await database.query('select * from profile_state_users')).toEqual([]);
@@ -486,7 +486,7 @@ describeIfPostgres(
         await right.queue.ingest(event('dead'), [pending()], Date.now() - 60_000);
         const [dying] = await lease(right, 'right', Date.now());
         await right.queue.complete([{ deliveryId: dying.id, state: 'dead' }], Date.now(), 'right');
-        await ahead((nowMs) => fast.maintenance.replay({ eventIds: ['dead'] }, nowMs));
+        await ahead((nowMs) => composeStore(fast).maintenance.replay({ eventIds: ['dead'] }, nowMs));
         expect(await dueInMs('dead')).toBeLessThanOrEqual(1_000);
 
         await right.queue.ingest(event('paused'), [{ destinationId: 'ct', state: 'paused' }], Date.now() - 60_000);
@@ -494,7 +494,7 @@ describeIfPostgres(
         expect(await dueInMs('paused')).toBeLessThanOrEqual(1_000);
 
         await right.queue.ingest(event('orphan'), [pending('gone')], Date.now() - 60_000);
-        await ahead((nowMs) => fast.maintenance.reassignOrphans('gone', 'ct', nowMs));
+        await ahead((nowMs) => composeStore(fast).maintenance.reassignOrphans('gone', 'ct', nowMs));
         expect(await dueInMs('orphan')).toBeLessThanOrEqual(1_000);
         expect((await lease(right, 'right', Date.now())).map((d) => d.eventId).sort()).toEqual(['dead', 'orphan', 'paused']);
       });

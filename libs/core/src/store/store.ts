@@ -2,6 +2,7 @@ import type { Coordination } from './coordination';
 import type { DeliveryQueue } from './delivery-queue';
 import type { EventLog } from './event-log';
 import type { Maintenance } from './maintenance';
+import type { MaintenanceBackend } from './maintenance-backend';
 import type { QueueBackend } from './queue-backend';
 
 /**
@@ -28,12 +29,12 @@ export interface StoreLifecycle {
 
 /**
  * What a store implementation provides: small backends for the ports whose policy the engine writes once
- * (the delivery queue's leases), the other ports as they are, and its lifecycle. The engine's `composeStore`
- * makes a `Store` of it; adding a store means implementing this, nothing else.
+ * (the delivery queue's leases, maintenance's batching), the other ports as they are, and its lifecycle. The
+ * engine's `composeStore` makes a `Store` of it; adding a store means implementing this, nothing else.
  */
 export interface StoreBackend extends StoreLifecycle {
   readonly queue: QueueBackend;
   readonly log: EventLog;
-  readonly maintenance: Maintenance;
+  readonly maintenance: MaintenanceBackend;
   readonly coordination: Coordination;
 }

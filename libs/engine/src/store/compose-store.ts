@@ -1,4 +1,5 @@
 import type { Clock, Logger, Store, StoreBackend } from '@ferry/core';
+import { BatchedMaintenance } from './batched-maintenance';
 import { LeasingQueue } from './leasing-queue';
 
 export interface ComposeStoreOptions {
@@ -19,7 +20,7 @@ export function composeStore(backend: StoreBackend, options: ComposeStoreOptions
   return {
     queue: new LeasingQueue(backend.queue, { logger, clock: options.clock }),
     log: backend.log,
-    maintenance: backend.maintenance,
+    maintenance: new BatchedMaintenance(backend.maintenance),
     coordination: backend.coordination,
     migrate: () => backend.migrate(),
     ping: () => backend.ping(),

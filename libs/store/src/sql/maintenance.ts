@@ -2,74 +2,71 @@ import type { RawBuilder, Transaction } from 'kysely';
 import {
   allows,
   DESTINATION_REMOVED,
+  expiredEventIds,
   stateAfter,
   statesFrom,
   type DeliveryState,
-  type Maintenance,
-  type PruneResult,
-  type Reassignment,
-  type ReplaySelector,
+  type MaintenanceBackend,
+  type OrphanTransition,
+  type ReceivedEvent,
+  type ReceivedWindow,
+  type ReplayBatch,
+  type ReplayFilter,
   type RetentionCutoffs,
 } from '@ferry/core';
-import { BatchPace } from '../batch-pace';
 import type { Database, DeliveriesTable } from '../database';
 import { userKey } from '../user-key';
-import { CHUNK, chunks, stateOfRow, yieldToEventLoop, type DeliveryFilter, type Queryable, type SqlContext } from './context';
-import { customerOf, eraseMarks } from './state-marks';
-
-type ReplayWindow = Pick<ReplaySelector, 'fromMs' | 'toMs'>;
-type EventCursor = { readonly receivedAtMs: number; readonly id: string };
+import { CHUNK, chunks, stateOfRow, type DeliveryFilter, type Queryable, type SqlContext } from './context';
+import { customerOf, eraseMarks, type Customer } from './state-marks';
 
 /**
- * Maintenance on SQL: replay, orphans, retention and erasure, each in short transactions found through an
- * index, with the event loop running between them.
+ * Maintenance's backend on SQL: one batch of replay, orphans, retention or erasure at a time, each a short
+ * transaction (or a read) found through an index. The engine's policy drives the batches.
  */
-export class SqlMaintenance implements Maintenance {
+export class SqlMaintenance implements MaintenanceBackend<Customer> {
   constructor(private readonly context: SqlContext) {}
 
-  async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {
-    const { deliveryIds, eventIds, fromMs, toMs, destinationId } = selector;
-    if (deliveryIds === undefined && eventIds === undefined && fromMs === undefined && toMs === undefined) {
-      throw new Error('replay: give deliveryIds, eventIds, or a fromMs/toMs window');
-    }
-    // Whatever the selector asks for, only states the table lets replay.
-    const states = (selector.states ?? ['dead', 'skipped']).filter((state) => allows('replay', state));
-    if (states.length === 0 || deliveryIds?.length === 0 || eventIds?.length === 0) return 0;
-    const window = { fromMs, toMs };
-    const byIds = deliveryIds !== undefined || eventIds !== undefined;
-    let replayed = 0;
-    // One short transaction per batch, each found through an index: nothing scans the whole table, and the
-    // event loop runs (webhooks, health checks) between batches.
-    for await (const batch of byIds ? idBatches(deliveryIds, eventIds) : this.windowBatches(window)) {
-      const result = await this.context.write((trx) =>
-        replayUpdate(
-          trx,
-          { batch, states, destinationId, window: byIds ? window : undefined },
-          nowMs,
-          this.context.dialect.leaseClock(nowMs),
-        ).executeTakeFirst(),
-      );
-      replayed += Number(result.numUpdatedRows);
-      onProgress?.(replayed);
-      await yieldToEventLoop();
-    }
-    return replayed;
+  receivedEvents(window: ReceivedWindow, after: ReceivedEvent | undefined, limit: number): Promise<ReceivedEvent[]> {
+    return windowPage(this.context.db, window, after, limit).execute();
   }
 
-  /** The deliveries of CHUNK events at a time received in the window, in (receivedAtMs, id) order on events_received_idx. */
-  private async *windowBatches(window: ReplayWindow): AsyncGenerator<DeliveryFilter> {
-    for (let after: EventCursor | undefined; ;) {
-      const page = await windowPage(this.context.db, window, after).execute();
-      if (page.length === 0) return;
-      after = page[page.length - 1];
-      const ids = page.map((event) => event.id);
-      yield (eb) => eb('eventId', 'in', ids);
-      if (page.length < CHUNK) return;
-    }
+  async replayBatch(batch: ReplayBatch, filter: ReplayFilter, nowMs: number): Promise<number> {
+    const result = await this.context.write((trx) =>
+      replayUpdate(trx, { ...filter, batch: batchFilter(batch) }, nowMs, this.context.dialect.leaseClock(nowMs)).executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows);
   }
 
-  async dropOrphans(destinationId: string, nowMs: number): Promise<number> {
-    return this.inChunks(destinationId, 'dropOrphan', nowMs, (trx, ids) =>
+  async waitingOrphans(
+    destinationId: string,
+    transition: OrphanTransition,
+    nowMs: number,
+    limit: number,
+    notAt?: string,
+  ): Promise<string[]> {
+    const rows = await orphanPage(
+      this.context.db,
+      destinationId,
+      transition,
+      nowMs,
+      notAt === undefined ? undefined : notThereYet(notAt),
+      limit,
+    ).execute();
+    return rows.map((row) => row.id);
+  }
+
+  async countWaitingOrphans(destinationId: string, transition: OrphanTransition, nowMs: number): Promise<number> {
+    const { count } = await this.context.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('destinationId', '=', destinationId)
+      .where(waitingOrphan(transition, nowMs))
+      .executeTakeFirstOrThrow();
+    return Number(count);
+  }
+
+  async dropOrphans(deliveryIds: readonly string[], nowMs: number): Promise<number> {
+    const result = await this.context.write((trx) =>
       trx
         .updateTable('deliveries')
         .set({
@@ -80,159 +77,94 @@ export class SqlMaintenance implements Maintenance {
           leaseOwner: null,
           updatedAtMs: nowMs,
         })
-        .where('id', 'in', ids)
+        .where('id', 'in', deliveryIds)
         .where(waitingOrphan('dropOrphan', nowMs))
         .executeTakeFirst(),
     );
+    return Number(result.numUpdatedRows);
   }
 
-  async reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment> {
-    // An event already delivered (or waiting) to the new destination keeps that delivery: the unique
-    // (event, destination) pair cannot hold two, and sending it twice would duplicate it downstream.
-    const notThereYet: DeliveryFilter = (eb) =>
-      eb.not(
-        eb.exists(
-          eb
-            .selectFrom('deliveries as taken')
-            .select('taken.id')
-            .whereRef('taken.eventId', '=', 'deliveries.eventId')
-            .where('taken.destinationId', '=', toDestinationId),
-        ),
-      );
-    const reassigned = await this.inChunks(
-      fromDestinationId,
-      'reassignOrphan',
-      nowMs,
-      (trx, ids) =>
-        trx
-          .updateTable('deliveries')
-          .set({
-            destinationId: toDestinationId,
-            state: stateAfter('reassignOrphan'),
-            nextAttemptAtMs: this.context.dialect.leaseClock(nowMs),
-            windowStartMs: nowMs,
-            leaseUntilMs: null,
-            leaseOwner: null,
-            updatedAtMs: nowMs,
-          })
-          .where('id', 'in', ids)
-          .where(waitingOrphan('reassignOrphan', nowMs))
-          .where(notThereYet)
-          .executeTakeFirst(),
-      notThereYet,
+  async reassignOrphans(deliveryIds: readonly string[], toDestinationId: string, nowMs: number): Promise<number> {
+    const result = await this.context.write((trx) =>
+      trx
+        .updateTable('deliveries')
+        .set({
+          destinationId: toDestinationId,
+          state: stateAfter('reassignOrphan'),
+          nextAttemptAtMs: this.context.dialect.leaseClock(nowMs),
+          windowStartMs: nowMs,
+          leaseUntilMs: null,
+          leaseOwner: null,
+          updatedAtMs: nowMs,
+        })
+        .where('id', 'in', deliveryIds)
+        .where(waitingOrphan('reassignOrphan', nowMs))
+        .where(notThereYet(toDestinationId))
+        .executeTakeFirst(),
     );
-    const kept = await this.context.db
-      .selectFrom('deliveries')
-      .select((eb) => eb.fn.countAll<number>().as('count'))
-      .where('destinationId', '=', fromDestinationId)
-      .where(waitingOrphan('reassignOrphan', nowMs))
-      .executeTakeFirstOrThrow();
-    return { reassigned, kept: Number(kept.count) };
+    return Number(result.numUpdatedRows);
   }
 
-  /**
-   * Applies `change` to one destination's waiting deliveries CHUNK at a time (found on deliveries_due_idx),
-   * each chunk its own transaction, yielding between them. A changed delivery leaves the selection, so
-   * no cursor is needed.
-   */
-  private async inChunks(
-    destinationId: string,
-    transition: 'dropOrphan' | 'reassignOrphan',
-    nowMs: number,
-    change: (trx: Transaction<Database>, ids: readonly string[]) => Promise<{ numUpdatedRows: bigint }>,
-    where?: DeliveryFilter,
-  ): Promise<number> {
-    let changed = 0;
-    for (;;) {
-      const ids = (await orphanPage(this.context.db, destinationId, transition, nowMs, where).execute()).map((row) => row.id);
-      if (ids.length === 0) break;
-      changed += Number((await this.context.write((trx) => change(trx, ids))).numUpdatedRows);
-      await yieldToEventLoop();
-      if (ids.length < CHUNK) break;
-    }
-    return changed;
-  }
-
-  async prune(cutoffs: RetentionCutoffs, onProgress?: (removed: number) => void, signal?: AbortSignal): Promise<PruneResult> {
-    const { finalBeforeMs, deadBeforeMs } = cutoffs;
-    const { db, dialect } = this.context;
+  expire(events: readonly ReceivedEvent[], cutoffs: RetentionCutoffs): Promise<number | 'busy'> {
+    const { dialect } = this.context;
     const expiring = statesFrom('expire') as readonly DeliveryState[];
-    let removed = 0;
-    const pace = new BatchPace();
-    // Old events still waiting stay in the way: a cursor walks past them rather than reading them again.
-    for (let after: EventCursor | undefined; !signal?.aborted;) {
-      const size = pace.begin();
-      const page = await windowPage(db, { toMs: Math.max(finalBeforeMs, deadBeforeMs) }, after, size).execute();
-      if (page.length === 0) break;
-      after = page[page.length - 1];
-      const outcome = await this.context.write(async (trx) => {
-        if (!(await dialect.tryLockPruning(trx))) return 'busy' as const;
-        const ids = page.map((event) => event.id);
-        // The final ones locked (in id order), so a replay cannot make one pending before the delete; waiting
-        // ones only read, so completing a delivery in flight never waits for retention (nor deadlocks with it).
-        const final = await trx
-          .selectFrom('deliveries')
-          .select(['eventId', 'state'])
-          .where('eventId', 'in', ids)
-          .where(stateOfRow, 'in', expiring)
-          .orderBy('id')
-          .$if(dialect.rowLocks, (q) => q.forUpdate())
-          .execute();
-        const waiting = await trx
-          .selectFrom('deliveries')
-          .select('eventId')
-          .where('eventId', 'in', ids)
-          .where(stateOfRow, 'not in', expiring)
-          .execute();
-        const kept = new Set(waiting.map((row) => row.eventId));
-        const withDead = new Set(final.filter((row) => row.state === 'dead').map((row) => row.eventId));
-        const expired = page
-          .filter((event) => !kept.has(event.id) && event.receivedAtMs < (withDead.has(event.id) ? deadBeforeMs : finalBeforeMs))
-          .map((event) => event.id);
-        const count = await removeEvents(trx, expired);
-        if (count > 0) await dialect.reclaimSpace(trx);
-        return count;
-      });
-      pace.end();
-      if (outcome === 'busy') return { removed, busy: true };
-      removed += outcome;
-      onProgress?.(removed);
-      await this.betweenBatches(outcome > 0);
-      if (page.length < size) break;
-    }
-    return { removed, busy: false };
+    return this.context.write(async (trx) => {
+      if (!(await dialect.tryLockPruning(trx))) return 'busy' as const;
+      const ids = events.map((event) => event.id);
+      // The final ones locked (in id order), so a replay cannot make one pending before the delete; waiting
+      // ones only read, so completing a delivery in flight never waits for retention (nor deadlocks with it).
+      const final = await trx
+        .selectFrom('deliveries')
+        .select(['eventId', 'state'])
+        .where('eventId', 'in', ids)
+        .where(stateOfRow, 'in', expiring)
+        .orderBy('id')
+        .$if(dialect.rowLocks, (q) => q.forUpdate())
+        .execute();
+      const waiting = await trx
+        .selectFrom('deliveries')
+        .select(['eventId', 'state'])
+        .where('eventId', 'in', ids)
+        .where(stateOfRow, 'not in', expiring)
+        .execute();
+      const count = await removeEvents(trx, expiredEventIds(events, [...final, ...waiting], cutoffs));
+      if (count > 0) await dialect.reclaimSpace(trx);
+      return count;
+    });
   }
 
-  async erase(appUserId: string): Promise<number> {
-    const { db, dialect } = this.context;
-    const key = userKey(appUserId);
-    // Whose marks go: read before the events that tell it.
-    const customer = await customerOf(db, appUserId);
-    let erased = 0;
-    const pace = new BatchPace();
-    for (;;) {
-      const size = pace.begin();
-      const ids = (await db.selectFrom('eventUsers').select('eventId').where('userKey', '=', key).limit(size).execute()).map(
-        (row) => row.eventId,
-      );
-      if (ids.length === 0) break;
-      erased += await this.context.write(async (trx) => {
-        const count = await removeEvents(trx, ids);
-        await dialect.reclaimSpace(trx);
-        return count;
-      });
-      pace.end();
-      await this.betweenBatches(true);
-    }
-    await this.context.write((trx) => eraseMarks(trx, customer));
-    await dialect.afterErase();
-    return erased;
+  async eventsNaming(appUserId: string, limit: number): Promise<string[]> {
+    const rows = await this.context.db
+      .selectFrom('eventUsers')
+      .select('eventId')
+      .where('userKey', '=', userKey(appUserId))
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.eventId);
   }
 
-  /** Between two batches of a background deletion: the event loop runs (webhooks, health checks), then the store's own step. */
-  private async betweenBatches(wrote: boolean): Promise<void> {
-    await yieldToEventLoop();
-    await this.context.dialect.afterBatch(wrote);
+  removeEvents(eventIds: readonly string[]): Promise<number> {
+    return this.context.write(async (trx) => {
+      const count = await removeEvents(trx, eventIds);
+      await this.context.dialect.reclaimSpace(trx);
+      return count;
+    });
+  }
+
+  customerOf(appUserId: string): Promise<Customer> {
+    return customerOf(this.context.db, appUserId);
+  }
+
+  eraseMarks(customer: Customer): Promise<void> {
+    return this.context.write((trx) => eraseMarks(trx, customer));
+  }
+
+  afterErase(): Promise<void> {
+    return this.context.dialect.afterErase();
+  }
+
+  afterBatch(wrote: boolean): Promise<void> {
+    return this.context.dialect.afterBatch(wrote);
   }
 }
 
@@ -255,21 +187,29 @@ async function removeEvents(trx: Transaction<Database>, eventIds: readonly strin
   return removed;
 }
 
-/** Replay's batches for id lists: CHUNK ids per statement at most. */
-async function* idBatches(deliveryIds?: readonly string[], eventIds?: readonly string[]): AsyncGenerator<DeliveryFilter> {
-  for (const someDeliveryIds of deliveryIds ? chunks(deliveryIds) : [undefined]) {
-    for (const someEventIds of eventIds ? chunks(eventIds) : [undefined]) {
-      yield (eb) =>
-        eb.and([
-          ...(someDeliveryIds ? [eb('id', 'in', someDeliveryIds)] : []),
-          ...(someEventIds ? [eb('eventId', 'in', someEventIds)] : []),
-        ]);
-    }
-  }
+/** The deliveries a replay batch names, as a condition: by id on the primary key, by event on (event, destination). */
+function batchFilter({ deliveryIds, eventIds }: ReplayBatch): DeliveryFilter {
+  if (deliveryIds && eventIds) return (eb) => eb.and([eb('id', 'in', deliveryIds), eb('eventId', 'in', eventIds)]);
+  if (deliveryIds) return (eb) => eb('id', 'in', deliveryIds);
+  return (eb) => eb('eventId', 'in', eventIds ?? []);
+}
+
+/** Deliveries whose event has no delivery to `destinationId` yet. */
+function notThereYet(destinationId: string): DeliveryFilter {
+  return (eb) =>
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('deliveries as taken')
+          .select('taken.id')
+          .whereRef('taken.eventId', '=', 'deliveries.eventId')
+          .where('taken.destinationId', '=', destinationId),
+      ),
+    );
 }
 
 /** The next `limit` events received in the window after `after`, in index order (events_received_idx, no sort). */
-export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCursor, limit = CHUNK) {
+export function windowPage(db: Queryable, window: ReceivedWindow, after?: ReceivedEvent, limit = CHUNK) {
   return db
     .selectFrom('events')
     .select(['receivedAtMs', 'id'])
@@ -290,7 +230,7 @@ export function windowPage(db: Queryable, window: ReplayWindow, after?: EventCur
  */
 export function replayUpdate(
   db: Queryable,
-  replay: { batch: DeliveryFilter; states: readonly string[]; destinationId?: string; window?: ReplayWindow },
+  replay: { batch: DeliveryFilter; states: readonly string[]; destinationId?: string; window?: ReceivedWindow },
   nowMs: number,
   dueAtMs: number | RawBuilder<number> = nowMs,
 ) {
@@ -324,7 +264,7 @@ export function replayUpdate(
 }
 
 /** Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their lease expired. */
-function waitingOrphan(transition: 'dropOrphan' | 'reassignOrphan', nowMs: number): DeliveryFilter {
+function waitingOrphan(transition: OrphanTransition, nowMs: number): DeliveryFilter {
   const settled = statesFrom(transition).filter((state) => state !== 'in_flight');
   return (eb) =>
     eb.or([
@@ -333,13 +273,14 @@ function waitingOrphan(transition: 'dropOrphan' | 'reassignOrphan', nowMs: numbe
     ]);
 }
 
-/** The next CHUNK waiting deliveries of a destination no longer configured, on deliveries_due_idx. */
+/** The next `limit` waiting deliveries of a destination no longer configured, on deliveries_due_idx. */
 export function orphanPage(
   db: Queryable,
   destinationId: string,
-  transition: 'dropOrphan' | 'reassignOrphan',
+  transition: OrphanTransition,
   nowMs: number,
   where?: DeliveryFilter,
+  limit = CHUNK,
 ) {
   return db
     .selectFrom('deliveries')
@@ -347,5 +288,5 @@ export function orphanPage(
     .where('destinationId', '=', destinationId)
     .where(waitingOrphan(transition, nowMs))
     .$if(where !== undefined, (q) => q.where(where!))
-    .limit(CHUNK);
+    .limit(limit);
 }
