@@ -10,6 +10,11 @@ import type { StateVerdict } from '../state-order';
 export const STORED_PAUSE_CAUSES = ['operator', 'credentials'] as const;
 export type StoredPauseCause = (typeof STORED_PAUSE_CAUSES)[number];
 
+/** Whether a pause of cause `requested` replaces one of cause `current`: an operator's replaces a credentials pause, nothing replaces an operator's. */
+export function replacesPause(requested: StoredPauseCause, current: StoredPauseCause): boolean {
+  return requested === 'operator' && current !== 'operator';
+}
+
 /** A destination's pause as the store keeps it: one per paused destination, shared by every runner. */
 export interface DestinationPause {
   readonly destinationId: string;

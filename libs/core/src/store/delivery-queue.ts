@@ -13,6 +13,28 @@ export interface NewDelivery {
   readonly reason?: string;
 }
 
+/**
+ * What a planned delivery starts as, besides its id and event: the one definition of a new delivery every store
+ * keeps. Skipped is final; paused ones fall due when their destination resumes.
+ */
+export function newDeliveryFields(delivery: NewDelivery, nowMs: number) {
+  return {
+    destinationId: delivery.destinationId,
+    state: delivery.state,
+    attempts: 0,
+    nextAttemptAtMs: delivery.state === 'skipped' ? null : nowMs,
+    leaseUntilMs: null,
+    leaseOwner: null,
+    windowStartMs: nowMs,
+    interruptions: 0,
+    lastStatus: null,
+    lastError: delivery.reason ?? null,
+    deliveredAtMs: null,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+}
+
 export interface LeaseRequest {
   readonly destinationId: string;
   readonly limit: number;

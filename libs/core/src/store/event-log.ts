@@ -1,5 +1,5 @@
 import type { DeliveryState } from '../delivery-states';
-import type { DeliveryRow, EventDetail, EventRow } from './records';
+import { StoreInputError, type DeliveryRow, type EventDetail, type EventRow } from './records';
 
 /** The event log: what the admin API, the console, metrics and alerts read. Reads only. */
 
@@ -21,6 +21,21 @@ export interface StoreStats {
   /** Age of the oldest due pending delivery per destination (0 when none). */
   readonly oldestPendingAgeMs: readonly { readonly destinationId: string; readonly ageMs: number }[];
   readonly events: number;
+}
+
+/** Rows a listing answers without a `limit`, and the most it answers with one. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+/** How many rows a listing asked for `limit` answers: at least one, at most MAX_PAGE_SIZE. */
+export function pageSize(limit: number | undefined): number {
+  const wanted = limit !== undefined && Number.isFinite(limit) ? Math.floor(limit) : DEFAULT_PAGE_SIZE;
+  return Math.min(Math.max(wanted, 1), MAX_PAGE_SIZE);
+}
+
+/** A listing's `before` names no row: the operator's mistake, answered as such. */
+export function unknownCursor(kind: 'event' | 'delivery', id: string): StoreInputError {
+  return new StoreInputError(`no ${kind} with id ${JSON.stringify(id)}`, 'before');
 }
 
 export interface EventLog {

@@ -68,6 +68,12 @@ export function ingestEventOf(event: SubscriptionEvent, body: string): IngestEve
   return { id, source, type, kind, userId, environment, timestampMs, body, userIds: userIdsOf(event) };
 }
 
+/** What a store keeps of an ingested event: its indexed fields and the webhook body (and, beside, `erasureIdsOf`). */
+export function storedEventOf(event: IngestEvent, receivedAtMs: number): EventRow & { readonly body: string } {
+  const { id, source, type, kind, userId, environment, timestampMs, body } = event;
+  return { id, source, type, kind, userId, environment, timestampMs, receivedAtMs, body };
+}
+
 /** The user ids an event names, each once: the ids an erasure request may name it by. */
 export function userIdsOf(event: SubscriptionEvent): string[] {
   const ids = [event.appUserId, event.originalAppUserId, ...event.aliases, ...event.transferredFrom, ...event.transferredTo];

@@ -1,13 +1,15 @@
 import type { Transaction } from 'kysely';
-import type {
-  AlertClaim,
-  AlertHold,
-  Coordination,
-  DestinationPause,
-  StateCandidate,
-  StateVerdict,
-  StoredPauseCause,
-  UnsentAlert,
+import {
+  replacesPause,
+  STORED_PAUSE_CAUSES,
+  type AlertClaim,
+  type AlertHold,
+  type Coordination,
+  type DestinationPause,
+  type StateCandidate,
+  type StateVerdict,
+  type StoredPauseCause,
+  type UnsentAlert,
 } from '@ferry/core';
 import type { Database } from '../database';
 import * as alertOutbox from './alert-outbox';
@@ -23,17 +25,19 @@ export class SqlCoordination implements Coordination {
   constructor(private readonly context: SqlContext) {}
 
   pauseDestination(pause: DestinationPause): Promise<DestinationPause> {
+    // The pauses this one replaces (`replacesPause`); any other stays.
+    const replaced = STORED_PAUSE_CAUSES.filter((cause) => replacesPause(pause.cause, cause));
     return this.context.write(async (trx) => {
       // One statement, so two runners pausing at once cannot both insert: the precedence decides on conflict.
       await trx
         .insertInto('destinationPauses')
         .values(pause)
         .onConflict((oc) =>
-          pause.cause === 'operator'
+          replaced.length > 0
             ? oc
                 .column('destinationId')
                 .doUpdateSet({ cause: pause.cause, reason: pause.reason, sinceMs: pause.sinceMs, setBy: pause.setBy })
-                .where('destinationPauses.cause', '<>', 'operator')
+                .where('destinationPauses.cause', 'in', replaced)
             : oc.column('destinationId').doNothing(),
         )
         .execute();

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import {
+  pageSize,
   statesFrom,
-  StoreInputError,
+  unknownCursor,
   type AttemptRow,
   type DeliveryRow,
   type EventDetail,
@@ -11,9 +12,6 @@ import {
   type StoreStats,
 } from '@ferry/core';
 import type { Queryable, SqlContext } from './context';
-
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 500;
 
 const EVENT_COLUMNS = ['id', 'source', 'type', 'kind', 'userId', 'environment', 'timestampMs', 'receivedAtMs'] as const;
 const DELIVERY_COLUMNS = [
@@ -99,7 +97,7 @@ export class SqlEventLog implements EventLog {
       table === 'events'
         ? await db.selectFrom('events').select('receivedAtMs as atMs').where('id', '=', id).executeTakeFirst()
         : await db.selectFrom('deliveries').select('createdAtMs as atMs').where('id', '=', id).executeTakeFirst();
-    if (!row) throw new StoreInputError(`no ${table === 'events' ? 'event' : 'delivery'} with id ${JSON.stringify(id)}`, 'before');
+    if (!row) throw unknownCursor(table === 'events' ? 'event' : 'delivery', id);
     return { id, atMs: row.atMs };
   }
 
@@ -175,9 +173,4 @@ export function oldestDue(db: Queryable, destinationId: string, nowMs: number) {
     .where('nextAttemptAtMs', '<=', nowMs)
     .orderBy('nextAttemptAtMs')
     .limit(1);
-}
-
-function pageSize(limit: number | undefined): number {
-  const wanted = limit !== undefined && Number.isFinite(limit) ? Math.floor(limit) : DEFAULT_LIMIT;
-  return Math.min(Math.max(wanted, 1), MAX_LIMIT);
 }

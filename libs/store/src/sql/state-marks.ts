@@ -1,5 +1,5 @@
 import type { RawBuilder, Transaction } from 'kysely';
-import { statesFrom, type StateCandidate, type StateVerdict } from '@ferry/core';
+import { judgeStateCandidates, olderState, statesFrom, type StateCandidate, type StateOrder, type StateVerdict } from '@ferry/core';
 import type { Database } from '../database';
 import { profileKey, userKey } from '../user-key';
 import { chunks, stateOfRow, type Queryable } from './context';
@@ -11,18 +11,12 @@ import { chunks, stateOfRow, type Queryable } from './context';
  */
 
 /** Where an event stands in a profile's order: its timestamp, then the order the store received it. */
-interface Order {
-  readonly timestampMs: number;
-  readonly receivedSeq: number;
-}
-
-interface Candidate extends Order {
+interface Candidate extends StateOrder {
   readonly deliveryId: string;
   readonly eventId: string;
   readonly userId: string | null;
 }
 
-const older = (a: Order, b: Order) => a.timestampMs < b.timestampMs || (a.timestampMs === b.timestampMs && a.receivedSeq < b.receivedSeq);
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface ClaimRequest {
@@ -75,13 +69,11 @@ export async function claimStates(trx: Transaction<Database>, request: ClaimRequ
   for (const key of keys) {
     const mark = marks.get(key)!;
     const group = groups.get(key)!;
-    const accepted: Order | undefined =
+    const accepted: StateOrder | undefined =
       mark.acceptedTimestampMs === null ? undefined : { timestampMs: mark.acceptedTimestampMs, receivedSeq: mark.acceptedReceivedSeq! };
-    const eligible = group.filter((candidate) => accepted === undefined || !older(candidate, accepted));
-    for (const candidate of group) if (!eligible.includes(candidate)) verdicts.set(candidate.deliveryId, 'plain');
-    const newest = active.has(key) || eligible.length === 0 ? undefined : eligible.reduce((a, b) => (older(a, b) ? b : a));
-    for (const candidate of eligible) verdicts.set(candidate.deliveryId, candidate === newest ? 'state' : 'hold');
-    if (newest) claims.push({ profileKey: key, claim: newest });
+    const judged = judgeStateCandidates(group, accepted, active.has(key));
+    for (const [deliveryId, verdict] of judged.verdicts) verdicts.set(deliveryId, verdict);
+    if (judged.claim) claims.push({ profileKey: key, claim: judged.claim });
   }
 
   for (const part of chunks(claims)) {
@@ -180,7 +172,7 @@ async function seedFromLegacyMarks(
   groups: ReadonlyMap<string, readonly Candidate[]>,
 ): Promise<void> {
   const userIds = [...new Set([...created].flatMap((key) => groups.get(key)!.flatMap((candidate) => candidate.userId ?? [])))];
-  const legacy = new Map<string, Order>();
+  const legacy = new Map<string, StateOrder>();
   for (const ids of chunks(userIds)) {
     const rows = await trx
       .selectFrom('subscriptionStateMarks')
@@ -194,7 +186,7 @@ async function seedFromLegacyMarks(
   for (const key of [...created].sort(byKey)) {
     const orders = groups.get(key)!.flatMap((candidate) => legacy.get(candidate.userId ?? '') ?? []);
     if (orders.length === 0) continue;
-    const newest = orders.reduce((a, b) => (older(a, b) ? b : a));
+    const newest = orders.reduce((a, b) => (olderState(a, b) ? b : a));
     await trx
       .updateTable('profileStateMarks')
       .set({ acceptedTimestampMs: newest.timestampMs, acceptedReceivedSeq: newest.receivedSeq })

@@ -1,12 +1,13 @@
-import type {
-  AlertClaim,
-  AlertHold,
-  Coordination,
-  DestinationPause,
-  StateCandidate,
-  StateVerdict,
-  StoredPauseCause,
-  UnsentAlert,
+import {
+  replacesPause,
+  type AlertClaim,
+  type AlertHold,
+  type Coordination,
+  type DestinationPause,
+  type StateCandidate,
+  type StateVerdict,
+  type StoredPauseCause,
+  type UnsentAlert,
 } from '@ferry/core';
 import type { MemoryConnection } from './database';
 import { movePaused } from './queue';
@@ -25,8 +26,7 @@ export class MemoryCoordination implements Coordination {
       this.connection.open();
       const current = this.database.pauses.get(pause.destinationId);
       // An operator's pause replaces a credentials pause; a credentials pause leaves any pause in place.
-      if (!current || (pause.cause === 'operator' && current.cause !== 'operator'))
-        this.database.pauses.set(pause.destinationId, { ...pause });
+      if (!current || replacesPause(pause.cause, current.cause)) this.database.pauses.set(pause.destinationId, { ...pause });
       movePaused(this.connection, pause.destinationId, true, pause.sinceMs);
       return this.database.pauses.get(pause.destinationId)!;
     });

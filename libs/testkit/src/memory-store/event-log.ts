@@ -1,6 +1,7 @@
 import {
   allows,
-  StoreInputError,
+  pageSize,
+  unknownCursor,
   type DeliveryRow,
   type EventDetail,
   type EventLog,
@@ -9,9 +10,6 @@ import {
   type StoreStats,
 } from '@ferry/core';
 import type { MemoryConnection, MemoryDelivery } from './database';
-
-const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 500;
 
 /** The event log in memory: listings in the SQL stores' keyset order, and counts by a full walk. */
 export class MemoryEventLog implements EventLog {
@@ -100,7 +98,7 @@ export class MemoryEventLog implements EventLog {
 
   private cursor(table: 'event' | 'delivery', id: string): { id: string; atMs: number } {
     const atMs = table === 'event' ? this.database.events.get(id)?.receivedAtMs : this.database.deliveries.get(id)?.createdAtMs;
-    if (atMs === undefined) throw new StoreInputError(`no ${table} with id ${JSON.stringify(id)}`, 'before');
+    if (atMs === undefined) throw unknownCursor(table, id);
     return { id, atMs };
   }
 }
@@ -117,9 +115,4 @@ function newestFirst(a: { atMs: number; id: string }, b: { atMs: number; id: str
 
 function before(row: { atMs: number; id: string }, cursor: { atMs: number; id: string }): boolean {
   return row.atMs < cursor.atMs || (row.atMs === cursor.atMs && row.id < cursor.id);
-}
-
-function pageSize(limit: number | undefined): number {
-  const wanted = limit !== undefined && Number.isFinite(limit) ? Math.floor(limit) : DEFAULT_LIMIT;
-  return Math.min(Math.max(wanted, 1), MAX_LIMIT);
 }

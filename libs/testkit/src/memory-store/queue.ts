@@ -2,7 +2,9 @@ import {
   allows,
   completionInto,
   erasureIdsOf,
+  newDeliveryFields,
   stateAfter,
+  storedEventOf,
   type DeliveryUpdate,
   type IngestEvent,
   type LeaseRenewal,
@@ -36,31 +38,12 @@ export class MemoryQueue implements QueueBackend {
     if (new Set(deliveries.map((d) => d.destinationId)).size < deliveries.length) {
       throw new Error('unique (event, destination): two deliveries of one event to one destination');
     }
-    const { id, source, type, kind, userId, environment, timestampMs, body } = event;
-    database.events.set(id, { id, source, type, kind, userId, environment, timestampMs, receivedAtMs: nowMs, body });
-    database.receivedSeqs.set(id, database.receivedSeqs.size + 1);
-    database.eventUsers.set(id, new Set(erasureIdsOf(event)));
+    database.events.set(event.id, storedEventOf(event, nowMs));
+    database.receivedSeqs.set(event.id, database.receivedSeqs.size + 1);
+    database.eventUsers.set(event.id, new Set(erasureIdsOf(event)));
     for (const planned of deliveries) {
-      const deliveryId = `d${String(database.nextId++).padStart(9, '0')}`;
-      database.put({
-        id: deliveryId,
-        eventId: id,
-        destinationId: planned.destinationId,
-        state: planned.state,
-        attempts: 0,
-        // Skipped is final; paused ones fall due when their destination resumes.
-        nextAttemptAtMs: planned.state === 'skipped' ? null : nowMs,
-        leaseUntilMs: null,
-        leaseOwner: null,
-        lastStatus: null,
-        lastError: planned.reason ?? null,
-        deliveredAtMs: null,
-        createdAtMs: nowMs,
-        updatedAtMs: nowMs,
-        windowStartMs: nowMs,
-        interruptions: 0,
-        attemptLog: [],
-      });
+      const id = `d${String(database.nextId++).padStart(9, '0')}`;
+      database.put({ id, eventId: event.id, ...newDeliveryFields(planned, nowMs), attemptLog: [] });
     }
     return 'stored';
   }
