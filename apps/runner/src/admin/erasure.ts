@@ -14,7 +14,7 @@ export class ErasureAdmin {
   constructor(private readonly deps: AdminDeps) {}
 
   /**
-   * Removes every event naming the user (see Store.erase). The user id is not logged: the log would keep
+   * Removes every event naming the user (see Maintenance.erase). The user id is not logged: the log would keep
    * what the store no longer does.
    */
   async erase({ appUserId }: z.output<typeof eraseRequest>): Promise<{ erased: number }> {

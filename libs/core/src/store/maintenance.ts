@@ -56,7 +56,7 @@ export interface Maintenance {
   /** Moves the waiting deliveries of `fromDestinationId` to `toDestinationId` (see `Reassignment`), in bounded chunks. */
   reassignOrphans(fromDestinationId: string, toDestinationId: string, nowMs: number): Promise<Reassignment>;
   /**
-   * Retention: removes events older than the cut-offs whose deliveries are all final (see `expire`), with
+   * Retention: removes events older than the cut-offs whose deliveries are all final (`expiredEventIds`), with
    * their deliveries and attempts, in short transactions of a bounded number of events, yielding to the event
    * loop between them; SQLite gives the freed pages back to the file system. On Postgres one store prunes at
    * a time: another finds it busy and stands aside. Reports the running total after each batch, and stops

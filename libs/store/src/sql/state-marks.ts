@@ -5,7 +5,7 @@ import { profileKey, userKey } from '../user-key';
 import { chunks, stateOfRow, type Queryable } from './context';
 
 /**
- * The ordering guard's tables (SPEC §12, `Store.claimSubscriptionState`): per destination and profile (by
+ * The ordering guard's tables (SPEC §12, `StateMarks.claimSubscriptionState`): per destination and profile (by
  * SHA-256 key, so no raw id sits here) the state the destination accepted and the claim in flight, and which
  * users' events reached each profile, so erasure finds its marks after retention removed the events.
  */
@@ -30,7 +30,7 @@ export interface ClaimRequest {
   readonly legacyMarks: () => Promise<boolean>;
 }
 
-/** `Store.claimSubscriptionState` in one transaction: rows made and locked in profile order, decided, claims written. */
+/** `StateMarks.claimSubscriptionState` in one transaction: rows made and locked in profile order, decided, claims written. */
 export async function claimStates(trx: Transaction<Database>, request: ClaimRequest): Promise<Map<string, StateVerdict>> {
   const { destinationId } = request;
   const groups = await candidatesByProfile(trx, request);

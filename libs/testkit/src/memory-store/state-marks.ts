@@ -11,7 +11,7 @@ type Candidate = StateOrder & { readonly deliveryId: string; readonly eventId: s
 
 const markKey = (destinationId: string, profile: string) => `${destinationId}\u0000${profile}`;
 
-/** The ordering guard of `MemoryStore`, with the SQL stores' semantics (see `Store.claimSubscriptionState`). */
+/** The ordering guard of `MemoryStore`, with the SQL stores' semantics (see `StateMarks.claimSubscriptionState`). */
 export function claimStates(
   database: MemoryDatabase,
   destinationId: string,
