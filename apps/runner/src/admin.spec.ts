@@ -252,7 +252,7 @@ describe('replay', () => {
 
 describe('preview', () => {
   it('returns the exact request per destination with secrets redacted, storing and sending nothing', async () => {
-    const eventsBefore = (await t.runner.store.stats(Date.now())).events;
+    const eventsBefore = (await t.runner.store.log.stats(Date.now())).events;
     const requestsBefore = fake.requests().length;
     const webhook = { ...fixture('initial_purchase').webhook, event: { ...fixture('initial_purchase').webhook.event, id: 'preview-only' } };
     const answer = await admin('POST', '/preview', webhook);
@@ -278,7 +278,7 @@ describe('preview', () => {
     expect(body.d).toEqual([
       expect.objectContaining({ type: 'event', evtName: 'rc_initial_purchase_event', objectId: 'a1b2c3d4e5f6478890abcdef12345678' }),
     ]);
-    expect((await t.runner.store.stats(Date.now())).events).toBe(eventsBefore);
+    expect((await t.runner.store.log.stats(Date.now())).events).toBe(eventsBefore);
     expect(fake.requests()).toHaveLength(requestsBefore);
   });
 
@@ -356,7 +356,7 @@ describe('orphans: deliveries of a destination no longer configured', () => {
     const body = (id: string) => webhookBody('initial_purchase', { id });
     for (const id of ['orphan-1', 'orphan-2']) {
       const event = fixture('initial_purchase').webhook.event;
-      await t.runner.store.ingest(
+      await t.runner.store.queue.ingest(
         {
           id,
           source: 'revenuecat',

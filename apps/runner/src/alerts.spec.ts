@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { systemClock } from '@ferry/core';
-import { pending, testEvent } from '@ferry/core/testing';
+import { pending, testEvent } from '@ferry/store-contract';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import type { AlertTuning } from './alert-target';
@@ -290,14 +290,15 @@ describe('alerts (SPEC §10)', () => {
         alerts: { targets: [{ url: `${receiver.url}/json`, format: 'json' }], intervalMinutes: 5, pendingMinutes: 15 },
         destinations: [],
       },
-      store,
+      alerts: store.coordination,
+      log: store.log,
       clock: systemClock,
       logger: createLogger({ level: 'debug', secrets: [], stream: captureLogs().stream }),
       redact: (text) => text,
       tuning: FAST_ALERTS,
     });
     const claim = (key: string, nowMs: number) =>
-      store.claimAlert({ key, alert: '{}', targets: 0, owner: 'earlier-runner', nowMs, leaseMs: 60_000 });
+      store.coordination.claimAlert({ key, alert: '{}', targets: 0, owner: 'earlier-runner', nowMs, leaseMs: 60_000 });
     try {
       const now = Date.now();
       expect(await claim('dead:ct:old', now - ALERT_CLAIMS_KEPT_MS - 60_000)).toBe(true);
@@ -321,7 +322,8 @@ describe('alerts (SPEC §10)', () => {
         alerts: { targets: [{ url: `${receiver.url}/json`, format: 'json' }], intervalMinutes: 5, pendingMinutes: 15 },
         destinations: [{ id: 'ct' }, { id: 'amp' }] as never,
       },
-      store,
+      alerts: store.coordination,
+      log: store.log,
       clock: systemClock,
       logger: createLogger({ level: 'debug', secrets: [], stream: logs.stream }),
       redact: (text) => text,
@@ -329,9 +331,9 @@ describe('alerts (SPEC §10)', () => {
     });
     try {
       const now = Date.now();
-      await store.ingest(testEvent('old'), [pending('ct'), pending('amp')], now - 20 * 60_000);
-      await store.ingest(testEvent('new'), [pending('amp')], now);
-      await store.setPaused('amp', true, now); // paused deliveries are no backlog
+      await store.queue.ingest(testEvent('old'), [pending('ct'), pending('amp')], now - 20 * 60_000);
+      await store.queue.ingest(testEvent('new'), [pending('amp')], now);
+      await store.queue.setPaused('amp', true, now); // paused deliveries are no backlog
       alerts.check();
       await alerts.idle();
       expect(jsonAlerts(receiver)).toEqual([expect.objectContaining({ kind: 'pending', destinationId: 'ct', oldestPendingMinutes: 20 })]);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Agent } from 'undici';
-import type { Clock, Logger, Store, UnsentAlert } from '@ferry/core';
+import type { AlertOutbox, Clock, EventLog, Logger, UnsentAlert } from '@ferry/core';
 import type { DestinationStatus, EngineObserver } from '@ferry/engine';
 import { AlertTarget, DEFAULT_ALERT_TUNING, MAX_WAITING, type AlertTuning } from './alert-target';
 import type { RunnerConfig } from './config';
@@ -33,7 +33,10 @@ const PRUNE_LIMIT = 500;
 
 export interface AlertDeps {
   readonly config: Pick<RunnerConfig, 'alerts' | 'destinations'>;
-  readonly store: Store;
+  /** Where alerts are claimed and kept until sent. */
+  readonly alerts: AlertOutbox;
+  /** The backlog's age, for the pending alert. */
+  readonly log: Pick<EventLog, 'stats'>;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Scrubs every configured secret (the targets' URLs among them) from text. */
@@ -94,7 +97,7 @@ export class AlertService implements EngineObserver {
           signal: this.aborter.signal,
           stopping: () => this.stopped,
           log: this.log,
-          done: (key) => deps.store.alertSent(key, index),
+          done: (key) => deps.alerts.alertSent(key, index),
         }),
     );
   }
@@ -132,7 +135,7 @@ export class AlertService implements EngineObserver {
     this.aborter.abort();
     await abandon;
     if (wasEnabled) {
-      await this.deps.store
+      await this.deps.alerts
         .releaseAlerts(this.owner)
         .catch((error: unknown) =>
           this.log.warn(
@@ -207,7 +210,7 @@ export class AlertService implements EngineObserver {
 
   private async checkBacklogs(): Promise<void> {
     const nowMs = this.deps.clock.now();
-    const stats = await this.deps.store.stats(nowMs);
+    const stats = await this.deps.log.stats(nowMs);
     const configured = new Set(this.deps.config.destinations.map((destination) => destination.id));
     for (const { destinationId, ageMs } of stats.oldestPendingAgeMs) {
       if (!configured.has(destinationId)) continue;
@@ -252,7 +255,7 @@ export class AlertService implements EngineObserver {
     const nowMs = this.deps.clock.now();
     const alert = JSON.stringify({ source: 'ferry', ...fields, at: new Date(nowMs).toISOString() } satisfies Alert);
     const targets = this.targets.length;
-    if (!(await this.deps.store.claimAlert({ key, alert, targets, owner: this.owner, nowMs, leaseMs: this.tuning.leaseMs }))) {
+    if (!(await this.deps.alerts.claimAlert({ key, alert, targets, owner: this.owner, nowMs, leaseMs: this.tuning.leaseMs }))) {
       lost?.();
       return;
     }
@@ -261,7 +264,7 @@ export class AlertService implements EngineObserver {
 
   /** Renews this runner's hold on its unsent alerts, takes those left unsent by a stop or a crash, and queues them. */
   private async hold(): Promise<void> {
-    const unsent = await this.deps.store.holdAlerts({
+    const unsent = await this.deps.alerts.holdAlerts({
       owner: this.owner,
       nowMs: this.deps.clock.now(),
       leaseMs: this.tuning.leaseMs,
@@ -275,10 +278,10 @@ export class AlertService implements EngineObserver {
     if (target) return target.offer(alert);
     // Raised when alerts.targets was longer: the target it was for is gone.
     this.log.warn({ target: `alerts.targets[${alert.target}]` }, 'alert dropped: its target is no longer configured');
-    await this.deps.store.alertSent(alert.key, alert.target);
+    await this.deps.alerts.alertSent(alert.key, alert.target);
   }
 
   private async pruneClaims(): Promise<void> {
-    await this.deps.store.pruneAlertClaims(this.deps.clock.now() - ALERT_CLAIMS_KEPT_MS, PRUNE_LIMIT);
+    await this.deps.alerts.pruneAlertClaims(this.deps.clock.now() - ALERT_CLAIMS_KEPT_MS, PRUNE_LIMIT);
   }
 }

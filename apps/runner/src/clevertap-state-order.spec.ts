@@ -93,7 +93,7 @@ describe('CleverTap profiles keep the order of subscription states', () => {
     const t = await start();
     fake.inject({ type: 'status', status: 400 });
     await deliver(t, stateWebhook('expiration', { id: 'expiration', user: 'user-dead', timestampMs: T0 + 2_000 }));
-    expect((await t.runner.store.getEvent('expiration'))!.deliveries[0].state).toBe('dead');
+    expect((await t.runner.store.log.getEvent('expiration'))!.deliveries[0].state).toBe('dead');
     await deliver(t, stateWebhook('renewal', { id: 'renewal', user: 'user-dead', timestampMs: T0 }));
     expect(status({ identity: 'user-dead' })).toBe('active');
     // Newer than what CleverTap holds (the renewal), though older than the dead expiration: it carries its state.

@@ -94,7 +94,7 @@ describe('--json', () => {
     try {
       for (const name of ['initial_purchase', 'renewal'] as const) await t.postWebhook(webhookBody(name));
       const renewalId = fixture('renewal').webhook.event.id as string;
-      await waitFor('the renewal to die', async () => (await t.runner.store.getEvent(renewalId))?.deliveries[0].state === 'dead');
+      await waitFor('the renewal to die', async () => (await t.runner.store.log.getEvent(renewalId))?.deliveries[0].state === 'dead');
 
       expect((await ferry('events', 'list')).events).toHaveLength(2);
       expect(await ferry('events', 'show', renewalId)).toMatchObject({ id: renewalId });

@@ -182,7 +182,7 @@ describe('store commands beside a running runner', () => {
     try {
       for (const name of ['initial_purchase', 'renewal', 'transfer'] as const) await t.postWebhook(webhookBody(name));
       const renewalId = fixture('renewal').webhook.event.id as string;
-      await waitFor('the renewal to die', async () => (await t.runner.store.getEvent(renewalId))?.deliveries[0].state === 'dead');
+      await waitFor('the renewal to die', async () => (await t.runner.store.log.getEvent(renewalId))?.deliveries[0].state === 'dead');
 
       const events = await ferry('events', 'list', '--config', file);
       expect(events.code).toBe(0);
@@ -205,7 +205,7 @@ describe('store commands beside a running runner', () => {
 
       const replay = await ferry('replay', '--config', file, '--id', delivery.id);
       expect(replay).toEqual({ code: 0, stdout: 'replayed 1 delivery\n', stderr: expect.stringContaining('replayed 1…') });
-      await waitFor('the runner to retry it', async () => (await t.runner.store.getEvent(renewalId))?.deliveries[0].attempts === 2);
+      await waitFor('the runner to retry it', async () => (await t.runner.store.log.getEvent(renewalId))?.deliveries[0].attempts === 2);
 
       const badFlag = await ferry('replay', '--config', file, '--state', 'pending', '--event', renewalId);
       expect(badFlag.code).toBe(2);
@@ -216,7 +216,7 @@ describe('store commands beside a running runner', () => {
       const userId = fixture('renewal').webhook.event.app_user_id as string;
       const erased = await ferry('erase', '--config', file, '--user', userId);
       expect(erased).toMatchObject({ code: 0, stdout: expect.stringMatching(/^erased [1-9]\d* events?\n$/) });
-      expect(await t.runner.store.getEvent(renewalId)).toBeUndefined();
+      expect(await t.runner.store.log.getEvent(renewalId)).toBeUndefined();
       expect(JSON.parse((await ferry('erase', '--config', file, '--user', userId, '--json')).stdout)).toEqual({ erased: 0 });
       expect(await ferry('erase', '--config', file)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ {2}user: /m) });
 

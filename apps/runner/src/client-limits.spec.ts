@@ -76,7 +76,7 @@ describe('connections per client address', () => {
         webhookBody('renewal', { id: 'other-client' }),
       );
       expect(answer.status).toBe(200);
-      expect(await t.runner.store.getEvent('other-client')).toBeDefined();
+      expect(await t.runner.store.log.getEvent('other-client')).toBeDefined();
       expect(closedByServer).toBe(15);
     } finally {
       for (const socket of greedy) socket.destroy();

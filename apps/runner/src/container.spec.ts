@@ -138,7 +138,7 @@ describe('the runner container', () => {
     try {
       const answer = await t.postWebhook(webhookBody('renewal'));
       expect(answer.status).toBe(200);
-      expect((await t.runner.store.getEvent(answer.json.id))?.receivedAtMs).toBe(Date.UTC(2031, 0, 2));
+      expect((await t.runner.store.log.getEvent(answer.json.id))?.receivedAtMs).toBe(Date.UTC(2031, 0, 2));
     } finally {
       await t.runner.close();
     }
@@ -152,7 +152,10 @@ describe('the runner container', () => {
     try {
       const answer = await t.postWebhook(webhookBody('renewal', { id: 'through-the-fake' }));
       expect(answer.status).toBe(200);
-      await waitFor('the delivery', async () => (await t.runner.store.getEvent('through-the-fake'))?.deliveries[0].state === 'delivered');
+      await waitFor(
+        'the delivery',
+        async () => (await t.runner.store.log.getEvent('through-the-fake'))?.deliveries[0].state === 'delivered',
+      );
       expect(transport.sent.map((request) => request.url)).toEqual(['http://127.0.0.1:9/1/upload']);
     } finally {
       await t.runner.close();
@@ -177,7 +180,7 @@ describe('the runner container', () => {
         error: 'invalid webhook',
         issues: [{ path: 'fake', message: 'required' }],
       });
-      await waitFor('the delivery', async () => (await t.runner.store.getEvent('fake-1'))?.deliveries[0].state === 'delivered');
+      await waitFor('the delivery', async () => (await t.runner.store.log.getEvent('fake-1'))?.deliveries[0].state === 'delivered');
       expect(source.decoded).toEqual(['{"fake":"fake-1"}']);
       expect((await t.admin('POST', '/preview', { fake: 'fake-2' })).json.event).toMatchObject({ id: 'fake-2' });
     } finally {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
-import { TOKENS, systemClock, token, type SourcePlugin } from '@ferry/core';
-import { Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
+import { TOKENS, systemClock, token, type SourcePlugin, type StoreBackend } from '@ferry/core';
+import { composeStore, Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
 import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
@@ -44,9 +44,14 @@ export const RUNNER_TOKENS = {
   Lifecycle: token<Lifecycle>('ferry.runner.Lifecycle'),
   /** The Fastify app, not yet listening. */
   Server: token<FastifyInstance>('ferry.runner.Server'),
+  /** The store as `openStore` opened it (SQLite or Postgres), before the engine's policies make its ports. */
+  StoreBackend: token<StoreBackend>('ferry.runner.StoreBackend'),
   /** The runner's hold on its store (the command line takes none: it works beside a running runner). */
   StoreLock: token<StoreLock>('ferry.runner.StoreLock'),
 } as const;
+
+/** The store's ports the admin operations use. */
+const ADMIN_PORTS = { log: TOKENS.EventLog, maintenance: TOKENS.Maintenance, pauses: TOKENS.Coordination } as const;
 
 /** Plugins of one kind by id; two with one id is a mistake in the registry. */
 function byId<P extends { readonly id: string }>(plugins: readonly P[], kind: string): Map<string, P> {
@@ -86,9 +91,18 @@ function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.
   );
   services.bindValue(TOKENS.Clock, systemClock);
   services.bindValue(TOKENS.Random, Math.random);
-  services.bindFactory(TOKENS.Store, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, ({ config, logger }) =>
+  services.bindFactory(RUNNER_TOKENS.StoreBackend, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, ({ config, logger }) =>
     openStore(config.store.url, { logger, timeouts: config.store }),
   );
+  // The engine's policies (leases, maintenance's batches) over the store's backend make its ports.
+  services.bindFactory(TOKENS.Store, { backend: RUNNER_TOKENS.StoreBackend, logger: RUNNER_TOKENS.Logger }, ({ backend, logger }) =>
+    composeStore(backend, { logger }),
+  );
+  // Each port on its own token: a service names the one it uses.
+  services.bindFactory(TOKENS.DeliveryQueue, { store: TOKENS.Store }, ({ store }) => store.queue);
+  services.bindFactory(TOKENS.EventLog, { store: TOKENS.Store }, ({ store }) => store.log);
+  services.bindFactory(TOKENS.Maintenance, { store: TOKENS.Store }, ({ store }) => store.maintenance);
+  services.bindFactory(TOKENS.Coordination, { store: TOKENS.Store }, ({ store }) => store.coordination);
 }
 
 /**
@@ -113,7 +127,8 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     RUNNER_TOKENS.Alerts,
     {
       config: RUNNER_TOKENS.Config,
-      store: TOKENS.Store,
+      alerts: TOKENS.Coordination,
+      log: TOKENS.EventLog,
       clock: TOKENS.Clock,
       logger: RUNNER_TOKENS.Logger,
       redact: RUNNER_TOKENS.Redact,
@@ -127,7 +142,8 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     RUNNER_TOKENS.Dispatcher,
     {
       config: RUNNER_TOKENS.Config,
-      store: TOKENS.Store,
+      queue: TOKENS.DeliveryQueue,
+      coordination: TOKENS.Coordination,
       transport: TOKENS.Transport,
       clock: TOKENS.Clock,
       logger: RUNNER_TOKENS.Logger,
@@ -156,7 +172,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
 
   services.bindFactory(
     RUNNER_TOKENS.Retention,
-    { config: RUNNER_TOKENS.Config, store: TOKENS.Store, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger },
+    { config: RUNNER_TOKENS.Config, maintenance: TOKENS.Maintenance, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger },
     ({ config, ...deps }) => new Retention({ ...deps, settings: config.retention }),
   );
 
@@ -165,7 +181,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     {
       config: RUNNER_TOKENS.Config,
       source: RUNNER_TOKENS.Source,
-      store: TOKENS.Store,
+      ...ADMIN_PORTS,
       clock: TOKENS.Clock,
       dispatcher: RUNNER_TOKENS.Dispatcher,
     },
@@ -179,6 +195,8 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       config: RUNNER_TOKENS.Config,
       logger: RUNNER_TOKENS.Logger,
       source: RUNNER_TOKENS.Source,
+      queue: TOKENS.DeliveryQueue,
+      log: TOKENS.EventLog,
       store: TOKENS.Store,
       dispatcher: RUNNER_TOKENS.Dispatcher,
       admin: RUNNER_TOKENS.Admin,
@@ -218,7 +236,7 @@ export function createCliContainer(input: ConfigInput, options: CliServicesOptio
   );
   services.bindFactory(
     RUNNER_TOKENS.Admin,
-    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source, store: TOKENS.Store, clock: TOKENS.Clock },
+    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source, ...ADMIN_PORTS, clock: TOKENS.Clock },
     ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations }),
   );
   services.bindFactory(

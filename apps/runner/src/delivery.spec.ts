@@ -44,7 +44,7 @@ const recordsOf = (fake: FakeCleverTap, account: string, probe: string) =>
 
 /** Every delivery of the runner in a final state (delivered, skipped, dead), or paused when that is allowed. */
 async function settled(t: TestRunner, allowPaused = false): Promise<boolean> {
-  const stats = await t.runner.store.stats(Date.now());
+  const stats = await t.runner.store.log.stats(Date.now());
   const open = ['pending', 'in_flight', ...(allowPaused ? [] : ['paused'])];
   return stats.deliveries.every((row) => !open.includes(row.state) || row.count === 0);
 }

@@ -51,7 +51,7 @@ afterAll(async () => {
 type Body = string | Buffer | Readable;
 type Headers = Record<string, string | undefined>;
 
-const storedEvents = async () => (await t.runner.store.stats(Date.now())).events;
+const storedEvents = async () => (await t.runner.store.log.stats(Date.now())).events;
 let sequence = 0;
 const freshId = () => `fuzz-${++sequence}`;
 
@@ -93,7 +93,7 @@ async function sendAndCheck(inputs: readonly Input[]): Promise<HttpAnswer[]> {
       if (answer.json.status !== 'stored') continue;
       stored += 1;
       const received = inputs[i].received;
-      if (received !== undefined) expect((await t.runner.store.getEvent(answer.json.id))?.body).toBe(received);
+      if (received !== undefined) expect((await t.runner.store.log.getEvent(answer.json.id))?.body).toBe(received);
     } else {
       expect(answer.json.error).toEqual(expect.any(String));
       if (answer.json.issues === undefined) continue;
@@ -434,7 +434,7 @@ describe('the webhook route under fuzzing', () => {
       { body: JSON.stringify({ ...renewal, event: { ...renewal.event, id } }), headers: { 'content-type': 'application/json' } },
     ]);
     expect(answer.json).toEqual({ status: 'stored', id });
-    expect((await t.runner.store.getEvent(id))?.deliveries).toHaveLength(1);
+    expect((await t.runner.store.log.getEvent(id))?.deliveries).toHaveLength(1);
   });
 
   it(
@@ -484,11 +484,11 @@ describe('the webhook route under fuzzing', () => {
     async () => {
       expect((await send('GET', `${t.runner.url}/healthz`)).status).toBe(200);
       const unfinished = async () => {
-        const { deliveries } = await t.runner.store.stats(Date.now());
+        const { deliveries } = await t.runner.store.log.stats(Date.now());
         return deliveries.filter((row) => row.state === 'pending' || row.state === 'in_flight').reduce((sum, row) => sum + row.count, 0);
       };
       await waitFor('every delivery to reach a final state', async () => (await unfinished()) === 0);
-      const dead = await t.runner.store.listDeliveries({ state: 'dead', limit: 500 });
+      const dead = await t.runner.store.log.listDeliveries({ state: 'dead', limit: 500 });
       expect(dead.filter((delivery) => /undecodable|plugin error/.test(delivery.lastError ?? ''))).toEqual([]);
       for (const secret of SECRETS) expect(t.logs.text()).not.toContain(secret);
     },

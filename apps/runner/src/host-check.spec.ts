@@ -50,7 +50,7 @@ describe('a runner on loopback without a webhook authorization (the example conf
     for (const host of [`attacker.example:${port}`, `localhost.attacker.example:${port}`, 'localhost', `localhost:${Number(port) + 1}`]) {
       expect({ host, status: await post(host, 'host-rebound') }).toEqual({ host, status: 421 });
     }
-    expect(await t.runner.store.getEvent('host-rebound')).toBeUndefined();
+    expect(await t.runner.store.log.getEvent('host-rebound')).toBeUndefined();
     // Every path: the metrics and the admin API (even with the token) too.
     expect(await statusOf(t.runner.url, 'GET', '/metrics', { host: `attacker.example:${port}` })).toBe(421);
     expect(

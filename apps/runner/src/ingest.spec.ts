@@ -35,7 +35,7 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-const storedEvents = async () => (await t.runner.store.stats(Date.now())).events;
+const storedEvents = async () => (await t.runner.store.log.stats(Date.now())).events;
 let sequence = 0;
 /** A valid webhook with a fresh id, and an attribute that shows up in the CleverTap record. */
 const freshWebhook = (name: Parameters<typeof webhookBody>[0] = 'renewal') => {
@@ -51,7 +51,7 @@ describe('a valid webhook', () => {
     expect(answer.status).toBe(200);
     expect(answer.json).toEqual({ status: 'stored', id });
     // 200 means committed: the event is readable from the store right away.
-    expect(await t.runner.store.getEvent(id)).toMatchObject({ id, type: 'RENEWAL', userId: 'user_8f14e45f' });
+    expect(await t.runner.store.log.getEvent(id)).toMatchObject({ id, type: 'RENEWAL', userId: 'user_8f14e45f' });
     await waitFor('the record at CleverTap', () => recordsFor(id).length === 1);
   });
 
@@ -59,7 +59,7 @@ describe('a valid webhook', () => {
     const id = `unknown-${Date.now()}`;
     const answer = await t.postWebhook(webhookBody('unknown_type', { id }), { 'content-type': 'application/json; charset=utf-8' });
     expect(answer.status).toBe(200);
-    const event = await t.runner.store.getEvent(id);
+    const event = await t.runner.store.log.getEvent(id);
     expect(event?.deliveries).toEqual([
       expect.objectContaining({ state: 'skipped', lastError: expect.stringMatching(/^unsupported_type: /) }),
     ]);
@@ -71,7 +71,7 @@ describe('a valid webhook', () => {
     expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(200));
     const statuses = answers.map((answer) => answer.json.status).sort();
     expect(statuses).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'stored']);
-    await waitFor('the delivery', async () => (await t.runner.store.getEvent(id))?.deliveries[0].state === 'delivered');
+    await waitFor('the delivery', async () => (await t.runner.store.log.getEvent(id))?.deliveries[0].state === 'delivered');
     expect((await t.postWebhook(body)).json).toEqual({ status: 'duplicate', id });
     // Everything before this point has been delivered: a second record would already have arrived.
     const { id: laterId, body: later } = freshWebhook();
@@ -151,7 +151,7 @@ describe('bad input', () => {
       .replace('"subscriber_attributes":{', '"subscriber_attributes":{"__proto__":{"value":"x","updated_at_ms":1},');
     expect((await post(body, json)).status).toBe(200);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    await waitFor('its delivery', async () => (await t.runner.store.getEvent(id))?.deliveries[0].state === 'delivered');
+    await waitFor('its delivery', async () => (await t.runner.store.log.getEvent(id))?.deliveries[0].state === 'delivered');
   });
 
   it('answers other paths and methods with a JSON 404', async () => {
@@ -245,8 +245,8 @@ describe('when the runner cannot take events', () => {
   it('answers 400, not 503, when the store refuses the event for its values, and logs what the store said', async () => {
     const runner = await startTestRunner(testConfig(own.path));
     const store = runner.runner.store;
-    const ingest = store.ingest.bind(store);
-    store.ingest = async () => {
+    const ingest = store.queue.ingest.bind(store.queue);
+    store.queue.ingest = async () => {
       throw new StoreInputError('the store cannot keep this event as it is', undefined, {
         cause: new Error('index row size 3104 exceeds'),
       });
@@ -260,7 +260,7 @@ describe('when the runner cannot take events', () => {
       });
       expect(runner.logs.text()).toContain('index row size 3104 exceeds');
     } finally {
-      store.ingest = ingest;
+      store.queue.ingest = ingest;
       await runner.runner.close();
     }
   });
@@ -271,9 +271,9 @@ describe('when the runner cannot take events', () => {
     const failure = async () => {
       throw new Error('disk on fire');
     };
-    const ingest = store.ingest.bind(store);
+    const ingest = store.queue.ingest.bind(store.queue);
     const ping = store.ping.bind(store);
-    store.ingest = failure;
+    store.queue.ingest = failure;
     store.ping = failure;
     try {
       const answer = await runner.postWebhook(freshWebhook().body);
@@ -284,7 +284,7 @@ describe('when the runner cannot take events', () => {
       expect(ready.json).toEqual({ status: 'store unavailable' });
       expect(runner.logs.text()).toContain('disk on fire');
     } finally {
-      store.ingest = ingest;
+      store.queue.ingest = ingest;
       store.ping = ping;
       await runner.runner.close();
     }

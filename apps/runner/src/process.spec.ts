@@ -67,7 +67,7 @@ describe('the runner process', () => {
     // The request in flight at SIGTERM was answered and its outcome written: nothing is left in flight.
     const store = await openStore(`sqlite:${path.join(bed.dir.path, 'ferry.db')}`);
     try {
-      const stats = await store.stats(Date.now());
+      const stats = await store.log.stats(Date.now());
       const count = (state: string) => stats.deliveries.find((row) => row.state === state)?.count ?? 0;
       expect(count('in_flight')).toBe(0);
       const arrived = new Set(bed.fake.records().map((stored) => probeOf(stored.record)));
@@ -158,7 +158,7 @@ describe('without a config file', () => {
         'content-type': 'application/json',
       });
       expect(answer.status).toBe(200);
-      const event = await runner.store.getEvent(answer.json.id);
+      const event = await runner.store.log.getEvent(answer.json.id);
       expect(event?.deliveries).toEqual([expect.objectContaining({ destinationId: 'clevertap-main', state: 'paused' })]);
     } finally {
       await runner.close();

@@ -18,7 +18,7 @@ async function largeReplayKeepsAnswering(t: TestRunner): Promise<void> {
       Array.from({ length: 2_500 }, (_, offset) => {
         const i = start + offset;
         const event = { id: `bulk-${i}`, source: 'revenuecat', type: 'RENEWAL', kind: 'renewal' as const, userId: `user-${i % 100}` };
-        return t.runner.store.ingest(
+        return t.runner.store.queue.ingest(
           { ...event, environment: 'PRODUCTION', timestampMs: nowMs, body: '{}' },
           [{ destinationId: 'archive', state: 'skipped', reason: 'rule: reason' }],
           nowMs - DELIVERIES + i,

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { TOKENS, type Clock, type Store } from '@ferry/core';
+import { TOKENS, type Clock, type StoreBackend } from '@ferry/core';
+import { composeStore } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 import type { ConfigInput } from './config';
@@ -83,7 +84,7 @@ describe('retention on SQLite (soak, clock moved forward)', () => {
     const delivered = async () => {
       await waitFor('every posted event to reach CleverTap', () => (eventRecords().length >= posted.length ? true : undefined));
       await waitFor('every outcome to be stored', async () => {
-        const { deliveries } = await runner.runner.store.stats(clock.now());
+        const { deliveries } = await runner.runner.store.log.stats(clock.now());
         return deliveries.every((row) => row.state === 'delivered') || undefined;
       });
     };
@@ -106,13 +107,13 @@ describe('retention on SQLite (soak, clock moved forward)', () => {
     await postDay(99);
     clock.advance(7 * DAY_MS);
     expect(await runner.runner.retention.run()).toMatchObject({ removed: 0 });
-    expect((await runner.runner.store.stats(clock.now())).events).toBe(posted.length - waiting);
+    expect((await runner.runner.store.log.stats(clock.now())).events).toBe(posted.length - waiting);
     await runner.admin('POST', `/destinations/${DESTINATION}/resume`);
     await delivered();
     expect(eventRecords()).toHaveLength(posted.length);
     clock.advance(DAY_MS + 60_000);
     expect(await runner.runner.retention.run()).toMatchObject({ removed: 100 });
-    expect((await runner.runner.store.stats(clock.now())).events).toBe(0);
+    expect((await runner.runner.store.log.stats(clock.now())).events).toBe(0);
   });
 
   it('refuses retention settings below the minimum, naming the field', async () => {
@@ -160,7 +161,7 @@ const databaseUrl = postgresFor('retention runner test');
 (databaseUrl ? describe : describe.skip)('erasure on Postgres while another runner holds the lease', () => {
   let db: pg.Client;
   let schema: string;
-  let eraser: Store;
+  let eraser: StoreBackend;
 
   beforeEach(async () => {
     db = new pg.Client({ connectionString: databaseUrl });
@@ -183,12 +184,12 @@ const databaseUrl = postgresFor('retention runner test');
     t = await startTestRunner(testConfig(dir.path, { destinations: [clevertapDestination(fake)], store: { url: url.toString() } }), {
       configure: (services) =>
         services.replaceFactory(TOKENS.Store, {}, async () => {
-          const store = await openStore(url.toString());
-          const lease = store.lease.bind(store);
+          const store = composeStore(await openStore(url.toString()));
+          const lease = store.queue.lease.bind(store.queue);
           // Another runner erases the user just after this one leased the delivery, before it is sent.
-          store.lease = async (request) => {
+          store.queue.lease = async (request) => {
             const leased = await lease(request);
-            if (leased.length > 0 && erasedAfterLease === 0) erasedAfterLease = await eraser.erase('erase-me');
+            if (leased.length > 0 && erasedAfterLease === 0) erasedAfterLease = await composeStore(eraser).maintenance.erase('erase-me');
             return leased;
           };
           return store;

@@ -1,4 +1,4 @@
-import type { Clock, Logger, PruneResult, Store } from '@ferry/core';
+import type { Clock, Logger, Maintenance, PruneResult } from '@ferry/core';
 
 const DAY_MS = 86_400_000;
 
@@ -20,7 +20,12 @@ export class Retention {
   private readonly stopping = new AbortController();
 
   constructor(
-    private readonly deps: { readonly store: Store; readonly clock: Clock; readonly logger: Logger; readonly settings: RetentionSettings },
+    private readonly deps: {
+      readonly maintenance: Pick<Maintenance, 'prune'>;
+      readonly clock: Clock;
+      readonly logger: Logger;
+      readonly settings: RetentionSettings;
+    },
   ) {}
 
   start(): void {
@@ -47,12 +52,12 @@ export class Retention {
   }
 
   private async prune(): Promise<PruneResult> {
-    const { store, clock, logger, settings } = this.deps;
+    const { maintenance, clock, logger, settings } = this.deps;
     if (this.stopping.signal.aborted) return { removed: 0, busy: false };
     const nowMs = clock.now();
     const cutoffs = { finalBeforeMs: nowMs - settings.days * DAY_MS, deadBeforeMs: nowMs - settings.deadDays * DAY_MS };
     try {
-      const result = await store.prune(cutoffs, undefined, this.stopping.signal);
+      const result = await maintenance.prune(cutoffs, undefined, this.stopping.signal);
       if (result.removed > 0) logger.info({ removed: result.removed }, 'retention removed old events');
       if (result.busy) logger.debug({}, 'retention: another runner is pruning; this one stands aside until its next round');
       return result;

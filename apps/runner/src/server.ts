@@ -14,6 +14,8 @@ import {
   StoreUnavailableError,
   ingestEventOf,
   type Clock,
+  type DeliveryQueue,
+  type EventLog,
   type SourcePlugin,
   type Store,
   type StoreStats,
@@ -39,7 +41,12 @@ export interface ServerDeps {
   readonly logger: PinoLogger;
   /** Parses the webhooks `POST /webhooks/revenuecat` receives. */
   readonly source: SourcePlugin;
-  readonly store: Store;
+  /** Where webhooks are stored. */
+  readonly queue: Pick<DeliveryQueue, 'ingest'>;
+  /** What the metrics count. */
+  readonly log: Pick<EventLog, 'stats'>;
+  /** The store's readiness. */
+  readonly store: Pick<Store, 'ping'>;
   readonly dispatcher: Pick<Dispatcher, 'notify' | 'pausedDestinationIds'>;
   readonly admin: AdminService;
   readonly metrics: RunnerMetrics;
@@ -141,7 +148,7 @@ function clientErrorMessage(error: FastifyError, status: number, bodyLimit: numb
 
 /** `POST /webhooks/revenuecat`: 200 only once the event and its deliveries are committed. */
 function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse): void {
-  const { config, source, store, dispatcher, metrics, clock, lifecycle } = deps;
+  const { config, source, queue, dispatcher, metrics, clock, lifecycle } = deps;
   const authorization = config.sources.revenuecat.authorization;
   const authorized = authorization === undefined ? () => true : credentialCheck(authorization);
   const destinations: readonly DestinationInstance[] = config.destinations;
@@ -177,7 +184,7 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse)
     const deliveries = planDeliveries(event, destinations, dispatcher.pausedDestinationIds());
     let result: 'stored' | 'duplicate';
     try {
-      result = await store.ingest(ingestEventOf(event, text), deliveries, clock.now());
+      result = await queue.ingest(ingestEventOf(event, text), deliveries, clock.now());
     } catch (error) {
       if (error instanceof StoreInputError) {
         // The database's own words (in `cause`) may quote the webhook's values: the log has them, the answer does not.
@@ -256,7 +263,7 @@ function consoleRoutes(scope: FastifyInstance, deps: ServerDeps): void {
 const NO_STATS: StoreStats = { deliveries: [], oldestPendingAgeMs: [], events: 0 };
 
 function operationsRoutes(app: FastifyInstance, deps: ServerDeps): void {
-  const { store, admin, metrics, clock, lifecycle } = deps;
+  const { store, log, admin, metrics, clock, lifecycle } = deps;
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -274,7 +281,7 @@ function operationsRoutes(app: FastifyInstance, deps: ServerDeps): void {
   });
 
   app.get('/metrics', async (request, reply) => {
-    const stats = await store.stats(clock.now()).catch((error: unknown) => {
+    const stats = await log.stats(clock.now()).catch((error: unknown) => {
       request.log.warn({ err: error }, 'store unreachable: queue metrics left empty');
       return NO_STATS;
     });

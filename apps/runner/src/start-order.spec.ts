@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { TOKENS, token, type Transport } from '@ferry/core';
-import { UndiciTransport } from '@ferry/engine';
+import { composeStore, UndiciTransport } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { RUNNER_TOKENS } from './container';
 import { createRunner } from './runner';
@@ -86,7 +86,7 @@ describe('a runner', () => {
         return { acquire: () => lock.acquire(), release: () => (log.push('lock released'), lock.release()) };
       });
       services.replaceFactory(TOKENS.Store, { config: RUNNER_TOKENS.Config }, async ({ config }) => {
-        const store = await openStore(config.store.url);
+        const store = composeStore(await openStore(config.store.url));
         const close = store.close.bind(store);
         store.close = () => (log.push('store closed'), close());
         return store;

@@ -34,9 +34,9 @@ export const START_ORDER: readonly StartStep[] = [
   step({ name: 'transport', uses: { transport: TOKENS.Transport }, stop: ({ transport }) => transport.close() }),
   step({
     name: 'store',
-    uses: { store: TOKENS.Store, config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger },
-    start: async ({ store, config, logger }) => {
-      if (config.store.url.startsWith('sqlite:')) await releaseCrashedLeases(store, logger);
+    uses: { store: TOKENS.Store, queue: TOKENS.DeliveryQueue, config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger },
+    start: async ({ queue, config, logger }) => {
+      if (config.store.url.startsWith('sqlite:')) await releaseCrashedLeases(queue, logger);
     },
     stop: ({ store }) => store.close(),
   }),

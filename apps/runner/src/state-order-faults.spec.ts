@@ -130,7 +130,7 @@ describe(`subscription state under faults (seed ${SEED})`, () => {
     // The faults did happen: the order held through them, not around them.
     const met = new Set(fake.requests().flatMap((request) => request.fault ?? []));
     expect([...met].sort()).toEqual(expect.arrayContaining(['delay', 'reset-after-store', 'status', 'unprocessed']));
-    const dead = await to[0].runner.store.listDeliveries({ state: 'dead', limit: 500 });
+    const dead = await to[0].runner.store.log.listDeliveries({ state: 'dead', limit: 500 });
     expect({ seed: SEED, dead: dead.map((d) => [d.eventId, d.lastError]) }).toEqual({ seed: SEED, dead: [] });
     const wrong = users.flatMap(({ user, finalStatus }) => {
       const actual = fake.profile({ identity: user })?.rc_subscription_status;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreUnavailableError } from '@ferry/core';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+import { RUNNER_TOKENS } from './container';
 import {
   ACCOUNT_ID,
   PASSCODE,
@@ -80,7 +81,8 @@ describe('a full disk', () => {
     await waitFor('retries under way', () => fake.requests().length >= 20);
 
     // The runner's own connection: SQLite's page limit makes it answer SQLITE_FULL for real.
-    const connection = (ferry.runner.store as unknown as { database: BetterSqlite3.Database }).database;
+    const backend = await ferry.services.getAsync(RUNNER_TOKENS.StoreBackend);
+    const connection = (backend as unknown as { database: BetterSqlite3.Database }).database;
     fillDisk(connection);
     await waitFor('the delivery loop meeting the full disk', () =>
       ferry.logs.entries().some((line) => String(line.error).includes('database or disk is full')),
@@ -105,7 +107,7 @@ describe('a full disk', () => {
 describe('an erase the store cannot finish', () => {
   it('answers 503 with the store’s reason, which names no user', async () => {
     const reason = 'the erase removed the events, but another connection kept reading the file: erase again once it has finished';
-    ferry.runner.store.erase = async () => {
+    ferry.runner.store.maintenance.erase = async () => {
       throw new StoreUnavailableError(reason);
     };
     const answer = await ferry.admin('POST', '/erase', { appUserId: 'someone' });

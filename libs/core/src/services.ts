@@ -1,6 +1,6 @@
 import type { AnyDestinationPlugin, DeliveryRequest, HttpResult } from './plugin';
 import type { SourcePlugin } from './source';
-import type { Store } from './store';
+import type { Coordination, DeliveryQueue, EventLog, Maintenance, Store } from './store/index';
 
 /** Engine services bound in the container, so tests swap a real piece for a fake in one line. */
 
@@ -58,7 +58,13 @@ export const TOKENS = {
   DestinationPlugin: multiToken<AnyDestinationPlugin>('ferry.DestinationPlugin'),
   /** Multi-injected: every `SourcePlugin` the runner offers. */
   SourcePlugin: multiToken<SourcePlugin>('ferry.SourcePlugin'),
+  /** The store as opened: its lifecycle (readiness, close) and every port. */
   Store: token<Store>('ferry.Store'),
+  /** The store's ports, each what one kind of consumer uses (see `Store`). */
+  DeliveryQueue: token<DeliveryQueue>('ferry.DeliveryQueue'),
+  EventLog: token<EventLog>('ferry.EventLog'),
+  Maintenance: token<Maintenance>('ferry.Maintenance'),
+  Coordination: token<Coordination>('ferry.Coordination'),
   Clock: token<Clock>('ferry.Clock'),
   Transport: token<Transport>('ferry.Transport'),
   Random: token<() => number>('ferry.Random'),

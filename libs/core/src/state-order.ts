@@ -41,3 +41,33 @@ export function stateAcceptedBy(outcome: Outcome): boolean {
  * holds: it waits, unsent, and is decided again shortly).
  */
 export type StateVerdict = 'state' | 'plain' | 'hold';
+
+/** Where an event stands in a profile's order: its timestamp, then the order the store received it. */
+export interface StateOrder {
+  readonly timestampMs: number;
+  readonly receivedSeq: number;
+}
+
+/** Whether `a` comes before `b` in a profile's order. */
+export function olderState(a: StateOrder, b: StateOrder): boolean {
+  return a.timestampMs < b.timestampMs || (a.timestampMs === b.timestampMs && a.receivedSeq < b.receivedSeq);
+}
+
+/**
+ * The ordering guard's decision for one profile's candidates (see `StateMarks.claimSubscriptionState`), once a
+ * store has read, and locked, the profile's mark: the state the destination accepted, and whether another
+ * delivery's claim is still active. One older than the accepted state goes `plain`; while another claim is
+ * active the rest `hold`; otherwise the newest gets `state` (its claim, to record) and the others `hold`.
+ */
+export function judgeStateCandidates<Candidate extends StateOrder & { readonly deliveryId: string }>(
+  candidates: readonly Candidate[],
+  accepted: StateOrder | undefined,
+  claimedElsewhere: boolean,
+): { readonly verdicts: ReadonlyMap<string, StateVerdict>; readonly claim?: Candidate } {
+  const verdicts = new Map<string, StateVerdict>();
+  const eligible = candidates.filter((candidate) => accepted === undefined || !olderState(candidate, accepted));
+  for (const candidate of candidates) if (!eligible.includes(candidate)) verdicts.set(candidate.deliveryId, 'plain');
+  const newest = claimedElsewhere || eligible.length === 0 ? undefined : eligible.reduce((a, b) => (olderState(a, b) ? b : a));
+  for (const candidate of eligible) verdicts.set(candidate.deliveryId, candidate === newest ? 'state' : 'hold');
+  return { verdicts, claim: newest };
+}

@@ -1,7 +1,7 @@
 import { ingestEventOf, type DestinationPause } from '@ferry/core';
 import { DestinationHealth } from './destination-health';
+import { MemoryDatabase, MemoryStore } from '@ferry/testkit';
 import { captureLogger } from './testing/logger';
-import { MemoryDatabase, MemoryStore } from './testing/memory-store';
 import { encodeEvent, makeEvent } from './testing/test-plugin';
 
 const T0 = 1_700_000_000_000;
@@ -13,7 +13,8 @@ function healthOn(database: MemoryDatabase, missingConfig: string[] = [], ownerI
   const health = new DestinationHealth(
     {
       destinationId: 'main',
-      store,
+      queue: store.queue,
+      pauses: store.coordination,
       clock: { now: () => T0 + 10 },
       logger: captureLogger(),
       probeEveryMs: 30_000,
@@ -31,7 +32,7 @@ async function setup(missingConfig: string[] = []) {
   const runner = healthOn(database, missingConfig);
   for (const state of ['pending', 'paused'] as const) {
     const event = makeEvent();
-    await runner.store.ingest(ingestEventOf(event, encodeEvent(event)), [{ destinationId: 'main', state }], T0);
+    await runner.store.queue.ingest(ingestEventOf(event, encodeEvent(event)), [{ destinationId: 'main', state }], T0);
   }
   const states = () => runner.store.rows('main').map((row) => row.state);
   return { ...runner, database, states };
@@ -94,7 +95,7 @@ describe('DestinationHealth', () => {
   it("holds an operator's pause without probing, and an accepted probe does not end it", async () => {
     const { health, store, states } = await setup();
     await health.settle();
-    await store.pauseDestination(operatorPause);
+    await store.coordination.pauseDestination(operatorPause);
     expect(health.paused).toBe(false); // until it reads the store again
     await health.refresh();
     expect(health.status()).toEqual({ state: 'paused', pausedBy: 'operator', reason: 'maintenance', since: T0 + 5 });
@@ -105,7 +106,7 @@ describe('DestinationHealth', () => {
     expect(health.status()).toMatchObject({ pausedBy: 'operator' });
     expect(states()).toEqual(['paused', 'paused']);
 
-    await store.resumeDestination('main', T0 + 20);
+    await store.coordination.resumeDestination('main', T0 + 20);
     await health.refresh();
     expect(health.status()).toEqual({ state: 'running' });
     expect(states()).toEqual(['pending', 'pending']);
@@ -113,8 +114,8 @@ describe('DestinationHealth', () => {
 
   it('starts paused when the store holds a pause (a restart), and probes a credentials pause at once', async () => {
     const { health, store, states } = await setup();
-    await store.pauseDestination({ ...operatorPause, cause: 'credentials' });
-    await store.setPaused('main', false, T0); // deliveries left pending, as by a crash mid-pause
+    await store.coordination.pauseDestination({ ...operatorPause, cause: 'credentials' });
+    await store.queue.setPaused('main', false, T0); // deliveries left pending, as by a crash mid-pause
     await health.settle();
     expect(health.status()).toMatchObject({ state: 'paused', pausedBy: 'credentials' });
     expect(states()).toEqual(['paused', 'paused']);

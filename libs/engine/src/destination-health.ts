@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { STORED_PAUSE_CAUSES, type Clock, type DestinationPause, type Logger, type Store } from '@ferry/core';
+import { STORED_PAUSE_CAUSES, type Clock, type DeliveryQueue, type DestinationPause, type Logger, type StoredPauses } from '@ferry/core';
 import type { DestinationStatus } from './options';
 import { describeError } from './errors';
 
@@ -15,7 +15,10 @@ type Health =
 
 export interface HealthDeps {
   readonly destinationId: string;
-  readonly store: Store;
+  /** Where its waiting deliveries move when it pauses or resumes at start. */
+  readonly queue: Pick<DeliveryQueue, 'setPaused'>;
+  /** Where its pause is kept for every runner. */
+  readonly pauses: StoredPauses;
   readonly clock: Clock;
   /** Already bound to the destination. */
   readonly logger: Logger;
@@ -98,7 +101,7 @@ export class DestinationHealth {
   async refresh(): Promise<void> {
     let pauses: DestinationPause[];
     try {
-      pauses = await this.deps.store.destinationPauses(this.deps.destinationId);
+      pauses = await this.deps.pauses.destinationPauses(this.deps.destinationId);
     } catch (error) {
       // The cached state holds until the store answers again.
       this.deps.logger.warn(
@@ -116,7 +119,7 @@ export class DestinationHealth {
    * waiting ones, visibly. A credentials pause is probed at once: the restart may have brought new ones.
    */
   async settle(): Promise<void> {
-    const { store, destinationId, clock, logger } = this.deps;
+    const { queue, destinationId, clock, logger } = this.deps;
     await this.refresh();
     this.nextProbeAt = 0;
     const health = this.health;
@@ -125,7 +128,7 @@ export class DestinationHealth {
       logger.warn({ reason: health.reason }, 'destination cannot send: its deliveries wait as paused until the config is complete');
     }
     try {
-      const moved = await store.setPaused(destinationId, pausing, clock.now());
+      const moved = await queue.setPaused(destinationId, pausing, clock.now());
       if (moved > 0) {
         logger.info(
           { deliveries: moved },
@@ -140,7 +143,7 @@ export class DestinationHealth {
 
   /** The destination refused the credentials: it pauses for every runner, and so do its waiting deliveries. */
   async credentialsRefused(reason: string): Promise<void> {
-    const { store, destinationId, clock, logger } = this.deps;
+    const { pauses, destinationId, clock, logger } = this.deps;
     const safeReason = this.deps.safeText(reason);
     const pause: DestinationPause = {
       destinationId,
@@ -150,7 +153,7 @@ export class DestinationHealth {
       setBy: this.deps.ownerId,
     };
     try {
-      this.adopt(await store.pauseDestination(pause));
+      this.adopt(await pauses.pauseDestination(pause));
     } catch (error) {
       // Paused here all the same until the store answers; pending deliveries simply wait as pending.
       logger.error({ error: this.deps.safeText(describeError(error)) }, 'could not store the pause');
@@ -162,7 +165,7 @@ export class DestinationHealth {
   async probeAccepted(): Promise<void> {
     if (!this.probing) return;
     // Only a credentials pause ends: an operator may have paused it meanwhile.
-    this.adopt(await this.deps.store.resumeDestination(this.deps.destinationId, this.deps.clock.now(), 'credentials'));
+    this.adopt(await this.deps.pauses.resumeDestination(this.deps.destinationId, this.deps.clock.now(), 'credentials'));
   }
 
   /** Takes `pause` (none: running) as the stored state; logs and reports a change. */

@@ -8,6 +8,7 @@ import {
   stateProfileOf,
   subscriptionStatus,
   type Clock,
+  type DeliveryQueue,
   type DeliveryRequest,
   type DeliveryUpdate,
   type HttpResult,
@@ -16,7 +17,8 @@ import {
   type Outcome,
   type OutcomeType,
   type Planned,
-  type Store,
+  type StateMarks,
+  type StoredPauses,
   type SubscriptionEvent,
   type Transport,
 } from '@ferry/core';
@@ -30,7 +32,9 @@ import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult } fr
 import { customerIdsOf, redactUserIds } from './user-ids';
 
 export interface LoopDeps {
-  readonly store: Store;
+  readonly queue: DeliveryQueue;
+  /** The pauses every runner shares, and the ordering guard's marks. */
+  readonly coordination: StoredPauses & StateMarks;
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -86,7 +90,8 @@ export class DestinationLoop {
     this.health = new DestinationHealth(
       {
         destinationId: destination.id,
-        store: deps.store,
+        queue: deps.queue,
+        pauses: deps.coordination,
         clock: deps.clock,
         logger: this.log,
         probeEveryMs: deps.options.pausedProbeMs,
@@ -187,7 +192,7 @@ export class DestinationLoop {
   private async lease(limit: number, from: 'pending' | 'paused', maxBytes = this.deps.options.batchMaxBytes): Promise<Leased> {
     const { ownerId, leaseMs } = this.deps.options;
     const atMs = this.deps.clock.now();
-    const deliveries = await this.deps.store.lease({
+    const deliveries = await this.deps.queue.lease({
       destinationId: this.destination.id,
       limit,
       nowMs: atMs,
@@ -201,7 +206,7 @@ export class DestinationLoop {
 
   private async sleepUntilDue(): Promise<void> {
     const { pollMs } = this.deps.options;
-    const dueAtMs = await this.deps.store.nextDueAtMs(this.destination.id);
+    const dueAtMs = await this.deps.queue.nextDueAtMs(this.destination.id);
     await this.sleep(dueAtMs === undefined ? pollMs : Math.min(pollMs, Math.max(0, dueAtMs - this.deps.clock.now())));
   }
 
@@ -226,9 +231,9 @@ export class DestinationLoop {
 
   /** One batch: plan, build, send, read the answers, store every outcome in one call. Never throws. */
   private async deliver({ deliveries: leased, atMs }: Leased): Promise<ReadonlySet<OutcomeType>> {
-    const { store, clock, options } = this.deps;
+    const { queue, clock, options } = this.deps;
     const keeper = new LeaseKeeper(leased, atMs, {
-      store,
+      queue,
       clock,
       logger: this.log,
       ownerId: options.ownerId,
@@ -260,7 +265,7 @@ export class DestinationLoop {
         const accepted = result !== undefined && stateAcceptedBy(result.outcome);
         updates.push(profile === undefined ? update : { ...update, stateClaim: { profile, accepted } });
       }
-      await this.deps.store.complete(updates, context.nowMs, this.deps.options.ownerId);
+      await this.deps.queue.complete(updates, context.nowMs, this.deps.options.ownerId);
       this.reportDead(updates);
 
       const outcomes = [...results.values()].map((result) => result.outcome);
@@ -344,7 +349,7 @@ export class DestinationLoop {
     const verdicts =
       candidates.length === 0
         ? new Map()
-        : await this.deps.store.claimSubscriptionState(this.destination.id, candidates, this.deps.clock.now());
+        : await this.deps.coordination.claimSubscriptionState(this.destination.id, candidates, this.deps.clock.now());
     const sent: Planned[] = [];
     for (const item of planned) {
       if (!profiles.has(item.deliveryId)) {

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { ingestEventOf, type RetryPolicy } from '@ferry/core';
-import { planDeliveries } from './index';
+import { MemoryDatabase, MemoryStore } from '@ferry/testkit';
+import { composeStore, planDeliveries } from './index';
 import { sendJson, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
 import { apiKey, manualClock, ok, runCleanups, server, setup, T0 } from './testing/dispatcher-harness';
-import { MemoryDatabase, MemoryStore } from './testing/memory-store';
 import { encodeEvent, makeEvent, testDestination, testPlugin } from './testing/test-plugin';
 
 afterEach(runCleanups);
@@ -108,9 +108,9 @@ describe('Dispatcher: leases', () => {
     const destination = await server(ok);
     const store = new MemoryStore();
     const calls = { renewLeases: 0, heldLeases: 0 };
-    const [renew, held] = [store.renewLeases.bind(store), store.heldLeases.bind(store)];
-    store.renewLeases = (renewal) => ((calls.renewLeases += 1), renew(renewal));
-    store.heldLeases = (ids, owner) => ((calls.heldLeases += 1), held(ids, owner));
+    const [renew, held] = [store.queue.renewLeases.bind(store.queue), store.queue.heldLeases.bind(store.queue)];
+    store.queue.renewLeases = (renewal) => ((calls.renewLeases += 1), renew(renewal));
+    store.queue.heldLeases = (ids, owner) => ((calls.heldLeases += 1), held(ids, owner));
     const { dispatcher, ingest, allIn } = setup({
       destinations: [testDestination('main', { url: destination.url, apiKey })],
       store,
@@ -126,7 +126,7 @@ describe('Dispatcher: leases', () => {
     const destination = await server(slowOk(100));
     const store = new MemoryStore();
     let renewals = 0;
-    store.renewLeases = async () => {
+    store.queue.renewLeases = async () => {
       renewals += 1;
       throw new Error('database is unreachable');
     };
@@ -163,19 +163,19 @@ describe('Dispatcher: leases', () => {
     const destination = await server(ok);
     const database = new MemoryDatabase();
     const store = new MemoryStore(database);
-    const lease = store.lease.bind(store);
-    let erased = 0;
-    // Another runner on the same database erases the user between this runner's lease and its request.
-    store.lease = async (request) => {
-      const leased = await lease(request);
-      if (leased.length > 0) erased += await new MemoryStore(database).erase('erased-user');
-      return leased;
-    };
-    const { dispatcher, ingest, logger } = setup({
+    const { dispatcher, queue, ingest, logger } = setup({
       destinations: [testDestination('main', { url: destination.url, apiKey })],
       options: { pollMs: 10 * 60_000 },
       store,
     });
+    const lease = queue.lease.bind(queue);
+    let erased = 0;
+    // Another runner on the same database erases the user between this runner's lease and its request.
+    queue.lease = async (request) => {
+      const leased = await lease(request);
+      if (leased.length > 0) erased += await composeStore(new MemoryStore(database)).maintenance.erase('erased-user');
+      return leased;
+    };
     await ingest(makeEvent({ appUserId: 'erased-user' }));
     dispatcher.start();
 
@@ -347,7 +347,7 @@ describe('Dispatcher: outcomes', () => {
     const plannedWith = testDestination('main', { url: destination.url, apiKey });
     const { store, dispatcher, logger } = setup({ destinations: [{ ...plannedWith, plugin }] });
     const event = makeEvent();
-    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
+    await store.queue.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
     dispatcher.start();
 
     await waitFor(() => store.row(event.id, 'main').attempts === 1, 'the attempt');
@@ -364,7 +364,7 @@ describe('Dispatcher: outcomes', () => {
     };
     const { store, dispatcher, ingest, allIn } = setup({ destinations: [now] });
     const event = makeEvent();
-    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
+    await store.queue.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
     dispatcher.start();
     await ingest(); // planned with the new filter: skipped at once
 
@@ -377,7 +377,7 @@ describe('Dispatcher: outcomes', () => {
     const destination = await server(ok);
     const { store, dispatcher, allIn } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey })] });
     const event = makeEvent();
-    await store.ingest(ingestEventOf(event, 'not json'), [{ destinationId: 'main', state: 'pending' }], Date.now());
+    await store.queue.ingest(ingestEventOf(event, 'not json'), [{ destinationId: 'main', state: 'pending' }], Date.now());
     dispatcher.start();
 
     await waitFor(allIn('main', 'dead'), 'dead');
@@ -432,7 +432,7 @@ describe('Dispatcher: paused destinations', () => {
     dispatcher.start();
     // The race: ingest read "paused" before the resume and committed after it.
     const event = makeEvent();
-    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, destinations, new Set(['main'])), Date.now());
+    await store.queue.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, destinations, new Set(['main'])), Date.now());
     expect(store.row(event.id, 'main').state).toBe('paused');
     await waitFor(allIn('main', 'delivered'), 'the straggler to be delivered');
     expect(dispatcher.status()[0].state).toBe('running');
@@ -442,7 +442,13 @@ describe('Dispatcher: paused destinations', () => {
     const destination = await server(ok);
     const { store, dispatcher, ingest, allIn } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey })] });
     dispatcher.start();
-    await store.pauseDestination({ destinationId: 'main', cause: 'operator', reason: 'maintenance', sinceMs: T0, setBy: 'elsewhere' });
+    await store.coordination.pauseDestination({
+      destinationId: 'main',
+      cause: 'operator',
+      reason: 'maintenance',
+      sinceMs: T0,
+      setBy: 'elsewhere',
+    });
     await waitFor(() => dispatcher.status()[0].state === 'paused', 'the pause read from the store');
     expect(dispatcher.status()[0]).toMatchObject({ pausedBy: 'operator', reason: 'maintenance', since: T0 });
     expect(dispatcher.pausedDestinationIds()).toEqual(new Set(['main']));
@@ -452,7 +458,7 @@ describe('Dispatcher: paused destinations', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(destination.received).toHaveLength(0);
 
-    await store.resumeDestination('main', Date.now());
+    await store.coordination.resumeDestination('main', Date.now());
     await dispatcher.refreshPause('main');
     expect(dispatcher.status()[0]).toMatchObject({ state: 'running' });
     await waitFor(allIn('main', 'delivered'), 'every delivery after the resume');
@@ -463,7 +469,7 @@ describe('Dispatcher: paused destinations', () => {
     const configured = testDestination('main', { url: destination.url, apiKey });
     const store = new MemoryStore();
     const event = makeEvent();
-    await store.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [configured]), Date.now());
+    await store.queue.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [configured]), Date.now());
     const { dispatcher, ingest, allIn } = setup({ destinations: [testDestination('main', { url: destination.url, apiKey: '' })], store });
     dispatcher.start();
     await ingest();
@@ -589,14 +595,12 @@ describe('Dispatcher: isolation and concurrency', () => {
 
   it('carries on after the store fails for a moment', async () => {
     const destination = await server(ok);
-    const store = new MemoryStore();
-    const lease = store.lease.bind(store);
-    let failures = 2;
-    store.lease = (request) => (failures-- > 0 ? Promise.reject(new Error('database is locked')) : lease(request));
-    const { dispatcher, ingest, allIn, logger } = setup({
+    const { dispatcher, queue, ingest, allIn, logger } = setup({
       destinations: [testDestination('main', { url: destination.url, apiKey })],
-      store,
     });
+    const lease = queue.lease.bind(queue);
+    let failures = 2;
+    queue.lease = (request) => (failures-- > 0 ? Promise.reject(new Error('database is locked')) : lease(request));
     await ingest();
     dispatcher.start();
 

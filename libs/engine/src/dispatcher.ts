@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, Logger, Store, SubscriptionEvent, Transport } from '@ferry/core';
+import type { Clock, DeliveryQueue, Logger, StateMarks, StoredPauses, SubscriptionEvent, Transport } from '@ferry/core';
 import { DestinationLoop } from './destination-loop';
 import type { DestinationInstance } from './instance';
 import {
@@ -11,7 +11,9 @@ import {
 } from './options';
 
 export interface DispatcherDeps {
-  readonly store: Store;
+  readonly queue: DeliveryQueue;
+  /** The pauses every runner shares, and the ordering guard's marks. */
+  readonly coordination: StoredPauses & StateMarks;
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -87,8 +89,8 @@ export class Dispatcher {
  * before a crash and goes back to pending at once instead of waiting for the leases to expire. (Paused
  * deliveries are brought in line by each destination's loop when it starts.)
  */
-export async function releaseCrashedLeases(store: Store, logger: Logger): Promise<number> {
-  const released = await store.releaseLeases();
+export async function releaseCrashedLeases(queue: Pick<DeliveryQueue, 'releaseLeases'>, logger: Logger): Promise<number> {
+  const released = await queue.releaseLeases();
   if (released > 0) logger.info({ released }, `resuming ${released} deliveries that were in flight when the runner stopped`);
   return released;
 }

@@ -1,8 +1,8 @@
-import type { Clock, LeasedDelivery, Logger, Store } from '@ferry/core';
+import type { Clock, DeliveryQueue, LeasedDelivery, Logger } from '@ferry/core';
 import { describeError } from './errors';
 
 export interface LeaseKeeperDeps {
-  readonly store: Store;
+  readonly queue: Pick<DeliveryQueue, 'heldLeases' | 'renewLeases'>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly ownerId: string;
@@ -61,11 +61,11 @@ export class LeaseKeeper {
 
   /** Forgets those of `deliveryIds` the store says this runner no longer holds. */
   private async look(deliveryIds: readonly string[]): Promise<void> {
-    const { store, ownerId, logger } = this.deps;
+    const { queue, ownerId, logger } = this.deps;
     const asked = deliveryIds.filter((id) => this.held.has(id));
     if (asked.length === 0) return;
     try {
-      const held = new Set(await store.heldLeases(asked, ownerId));
+      const held = new Set(await queue.heldLeases(asked, ownerId));
       this.forget(asked.filter((id) => !held.has(id)));
     } catch (error) {
       logger.warn(
@@ -83,10 +83,10 @@ export class LeaseKeeper {
 
   private async renewNow(): Promise<void> {
     if (this.held.size === 0) return;
-    const { store, clock, ownerId, leaseMs, logger } = this.deps;
+    const { queue, clock, ownerId, leaseMs, logger } = this.deps;
     const startedAtMs = clock.now();
     try {
-      const renewed = new Set(await store.renewLeases({ deliveryIds: [...this.held], owner: ownerId, nowMs: startedAtMs, leaseMs }));
+      const renewed = new Set(await queue.renewLeases({ deliveryIds: [...this.held], owner: ownerId, nowMs: startedAtMs, leaseMs }));
       this.forget([...this.held].filter((id) => !renewed.has(id)));
       this.heldUntilMs = startedAtMs + leaseMs;
     } catch (error) {

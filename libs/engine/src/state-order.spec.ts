@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { DestinationPlugin, SubscriptionEvent } from '@ferry/core';
+import { MemoryDatabase, MemoryStore } from '@ferry/testkit';
+import { composeStore } from './index';
 import { sendJson, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
 import { apiKey, manualClock, ok, runCleanups, server, setup, T0 } from './testing/dispatcher-harness';
-import { MemoryDatabase, MemoryStore } from './testing/memory-store';
 import { makeEvent, testDestination, testPlugin, type TestSettings } from './testing/test-plugin';
 
 afterEach(runCleanups);
@@ -89,7 +90,7 @@ describe('Dispatcher: the order of subscription states (SPEC §12)', () => {
     // A second runner on the same database replays the older event.
     destination.received.length = 0;
     const second = setup({ destinations, clock, store: new MemoryStore(database) });
-    expect(await second.store.replay({ eventIds: [older.id], states: ['delivered'] }, clock.now())).toBe(1);
+    expect(await composeStore(second.store).maintenance.replay({ eventIds: [older.id], states: ['delivered'] }, clock.now())).toBe(1);
     second.dispatcher.start();
     await waitFor(second.allIn('main', 'delivered'), 'the replay delivered');
     expect([...stateOf(destination)]).toEqual([[older.id, null]]);

@@ -3,14 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
-import type { Logger, Store } from '@ferry/core';
+import type { Logger, StoreBackend } from '@ferry/core';
 import type { Database } from './database';
 import { MIGRATION_VERSIONS } from './migrations';
+import { composeStore } from '@ferry/store-contract';
 import { openStore } from './open-store';
 
 describe('openStore', () => {
   let dir: string;
-  let store: Store | undefined;
+  let store: StoreBackend | undefined;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-open-'));
@@ -63,7 +64,7 @@ describe('openStore', () => {
       child: () => logger,
     };
     store = await openStore(`sqlite:${join(dir, 'ferry.db')}`, { logger });
-    await store.ingest(
+    await store.queue.ingest(
       {
         id: 'e1',
         source: 'revenuecat',
@@ -77,9 +78,9 @@ describe('openStore', () => {
       [{ destinationId: 'ct', state: 'pending' }],
       1,
     );
-    const [leased] = await store.lease({ destinationId: 'ct', limit: 1, nowMs: 1, leaseMs: 1_000, owner: 'a' });
-    await store.releaseLeases('a');
-    await store.complete([{ deliveryId: leased.id, state: 'delivered' }], 2, 'a');
+    const [leased] = await composeStore(store).queue.lease({ destinationId: 'ct', limit: 1, nowMs: 1, leaseMs: 1_000, owner: 'a' });
+    await composeStore(store).queue.releaseLeases('a');
+    await store.queue.complete([{ deliveryId: leased.id, state: 'delivered' }], 2, 'a');
     expect(warnings).toEqual([
       { fields: { deliveryIds: [leased.id] }, message: 'ignored outcomes for deliveries no longer leased (lease expired or released)' },
     ]);

@@ -1,4 +1,4 @@
-import type { Store } from '@ferry/core';
+import type { StoreBackend } from '@ferry/core';
 import { PostgresStore, type PostgresStoreOptions } from './postgres-store';
 import type { SqlStore } from './sql-store';
 import { SqliteStore } from './sqlite-store';
@@ -6,9 +6,10 @@ import { SqliteStore } from './sqlite-store';
 /**
  * Opens the store a URL names and brings its schema up to date: `sqlite:PATH` (the embedded default;
  * the file and its folder are created) or `postgres://…` / `postgresql://…` (scale-out, whose
- * `options.timeouts` bound every wait on the server; SQLite ignores them).
+ * `options.timeouts` bound every wait on the server; SQLite ignores them). Answers its backend: the engine's
+ * `composeStore` adds the policies that make its ports.
  */
-export async function openStore(url: string, options: PostgresStoreOptions = {}): Promise<Store> {
+export async function openStore(url: string, options: PostgresStoreOptions = {}): Promise<StoreBackend> {
   const store = createStore(url, options);
   try {
     await store.migrate();

@@ -10,7 +10,9 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Database } from './database';
-import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
+import type { IngestRow } from './sql/context';
+import { columnArrays, columnNames, eventUserValues, eventValues, newDeliveryValues, type IngestTable } from './sql/ingest-rows';
+import { SqlStore, type StoreOptions } from './sql-store';
 
 /** Times are BIGINT milliseconds, far below 2^53: read them as numbers, not strings. Counts too. */
 const types = new pg.TypeOverrides();
@@ -164,44 +166,33 @@ export class PostgresStore extends SqlStore {
    * by the database's clock, as every due time here does (see `leaseClock`).
    */
   protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
-    const events = rows.map(({ event, nowMs, arrival }) => ({ ...eventValues(event), receivedAtMs: nowMs, arrival }));
+    const events = rows.map(({ event, nowMs, arrival }) => ({ ...eventValues(event, nowMs), arrival }));
     const deliveries = rows.flatMap(({ event, deliveries, nowMs }) => deliveries.map((d) => newDeliveryValues(event.id, d, nowMs)));
     const users = rows.flatMap(({ event }) => eventUserValues(event));
-    const column = <T, K extends keyof T>(items: readonly T[], key: K) => items.map((item) => item[key]);
+    const names = (table: IngestTable, extra: readonly string[] = []) => sql.raw(columnNames(table, extra).join(', '));
+    // Due times by the database's clock; every other column as given.
+    const planned = sql.join(
+      columnNames('deliveries').map((name) => (name === 'next_attempt_at_ms' ? sql`${sql.raw(name)} + ${clockOffset()}` : sql.raw(name))),
+    );
     const { rows: inserted } = await this.write((trx) =>
       sql<{ id: string }>`
         with arrived as (
-          select * from unnest(${column(events, 'id')}::text[], ${column(events, 'source')}::text[], ${column(events, 'type')}::text[],
-            ${column(events, 'kind')}::text[], ${column(events, 'userId')}::text[], ${column(events, 'environment')}::text[],
-            ${column(events, 'timestampMs')}::bigint[], ${column(events, 'receivedAtMs')}::bigint[], ${column(events, 'body')}::text[],
-            ${column(events, 'arrival')}::int[])
-            as e (id, source, type, kind, user_id, environment, timestamp_ms, received_at_ms, body, arrival)
+          select * from unnest(${columnArrays('events', events, { arrival: 'int' })}) as e (${names('events', ['arrival'])})
         ), numbered as (
           select arrived.*, nextval('events_received_seq') as received_seq from (select * from arrived order by arrival) as arrived
         ), stored as (
-          insert into events (id, source, type, kind, user_id, environment, timestamp_ms, received_at_ms, body, received_seq)
-          select id, source, type, kind, user_id, environment, timestamp_ms, received_at_ms, body, received_seq from numbered order by id
+          insert into events (${names('events', ['receivedSeq'])})
+          select ${names('events', ['receivedSeq'])} from numbered order by id
           on conflict (id) do nothing
           returning id
         ), planned as (
-          insert into deliveries (id, event_id, destination_id, state, attempts, next_attempt_at_ms, lease_until_ms, lease_owner,
-            window_start_ms, interruptions, last_status, last_error, delivered_at_ms, created_at_ms, updated_at_ms)
-          select id, event_id, destination_id, state, attempts, next_attempt_at_ms + ${clockOffset()}, lease_until_ms, lease_owner,
-            window_start_ms, interruptions, last_status, last_error, delivered_at_ms, created_at_ms, updated_at_ms
-          from unnest(${column(deliveries, 'id')}::text[], ${column(deliveries, 'eventId')}::text[],
-            ${column(deliveries, 'destinationId')}::text[], ${column(deliveries, 'state')}::text[], ${column(deliveries, 'attempts')}::int[],
-            ${column(deliveries, 'nextAttemptAtMs')}::bigint[], ${column(deliveries, 'leaseUntilMs')}::bigint[],
-            ${column(deliveries, 'leaseOwner')}::text[], ${column(deliveries, 'windowStartMs')}::bigint[],
-            ${column(deliveries, 'interruptions')}::int[], ${column(deliveries, 'lastStatus')}::int[],
-            ${column(deliveries, 'lastError')}::text[], ${column(deliveries, 'deliveredAtMs')}::bigint[],
-            ${column(deliveries, 'createdAtMs')}::bigint[], ${column(deliveries, 'updatedAtMs')}::bigint[])
-            as d (id, event_id, destination_id, state, attempts, next_attempt_at_ms, lease_until_ms, lease_owner, window_start_ms,
-              interruptions, last_status, last_error, delivered_at_ms, created_at_ms, updated_at_ms)
+          insert into deliveries (${names('deliveries')})
+          select ${planned}
+          from unnest(${columnArrays('deliveries', deliveries)}) as d (${names('deliveries')})
           where d.event_id in (select id from stored)
         ), named as (
-          insert into event_users (user_key, event_id)
-          select u.user_key, u.event_id from unnest(${column(users, 'userKey')}::text[], ${column(users, 'eventId')}::text[])
-            as u (user_key, event_id)
+          insert into event_users (${names('eventUsers')})
+          select ${names('eventUsers')} from unnest(${columnArrays('eventUsers', users)}) as u (${names('eventUsers')})
           where u.event_id in (select id from stored)
         )
         select id from stored`.execute(trx),

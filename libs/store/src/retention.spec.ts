@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { StoreUnavailableError, type Store } from '@ferry/core';
-import { pending, T0, testEvent } from '@ferry/core/testing';
+import { StoreUnavailableError, type StoreBackend } from '@ferry/core';
+import { composeStore, pending, T0, testEvent } from '@ferry/store-contract';
 import { openStore } from './open-store';
 import { SqliteStore } from './sqlite-store';
 
@@ -23,7 +23,7 @@ function bodyNaming(id: string, userId: string, bytes = 4_000): string {
 describe('sqlite store: space and traces', () => {
   let dir: string;
   let file: string;
-  let store: Store | undefined;
+  let store: StoreBackend | undefined;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-retention-'));
@@ -50,7 +50,7 @@ describe('sqlite store: space and traces', () => {
       const receivedAt = T0 + day * DAY;
       await Promise.all(
         Array.from({ length: 200 }, (_, i) =>
-          store!.ingest(
+          store!.queue.ingest(
             testEvent(`d${day}-${i}`, { body: bodyNaming(`d${day}-${i}`, `user-${i}`) }),
             [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }],
             receivedAt,
@@ -58,14 +58,14 @@ describe('sqlite store: space and traces', () => {
         ),
       );
       // Retention at its minimum, one day: the clock has moved a day past the previous batch.
-      await store.prune({ finalBeforeMs: receivedAt, deadBeforeMs: receivedAt });
+      await composeStore(store).maintenance.prune({ finalBeforeMs: receivedAt, deadBeforeMs: receivedAt });
       sizes.push(await closedSize());
     }
     // One day's events stay (about 200 × 4 kB); the file holds that, not six days of them.
     expect(Math.max(...sizes.slice(2))).toBeLessThanOrEqual(sizes[1] * 1.1);
 
     store = await openStore(`sqlite:${file}`);
-    await store.prune({ finalBeforeMs: T0 + 100 * DAY, deadBeforeMs: T0 + 100 * DAY });
+    await composeStore(store).maintenance.prune({ finalBeforeMs: T0 + 100 * DAY, deadBeforeMs: T0 + 100 * DAY });
     // Everything pruned: the pages went back to the file system, not to a free list inside the file.
     expect(await closedSize()).toBeLessThan(sizes[1] / 4);
   });
@@ -89,15 +89,15 @@ describe('sqlite store: space and traces', () => {
   it('leaves no byte of an erased user in the database file or its WAL', async () => {
     store = await openStore(`sqlite:${file}`);
     for (let i = 0; i < 20; i += 1) {
-      await store.ingest(
+      await store.queue.ingest(
         testEvent(`e${i}`, { userId: 'anon', userIds: ['anon', ERASED], body: bodyNaming(`e${i}`, ERASED, 200) }),
         [pending()],
         T0,
       );
     }
-    await store.ingest(testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }), [pending()], T0);
-    const leased = await store.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' });
-    await store.complete(
+    await store.queue.ingest(testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }), [pending()], T0);
+    const leased = await composeStore(store).queue.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' });
+    await store.queue.complete(
       leased.map((d) => ({
         deliveryId: d.id,
         state: 'dead' as const,
@@ -118,7 +118,7 @@ describe('sqlite store: space and traces', () => {
     };
     expect((await files()).includes(ERASED)).toBe(true);
 
-    expect(await store.erase(ERASED)).toBe(20);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(20);
     expect((await files()).includes(ERASED)).toBe(false);
     expect((await files()).includes('someone-else')).toBe(true);
   });
@@ -126,13 +126,17 @@ describe('sqlite store: space and traces', () => {
   /** Events naming ERASED (as an alias, in the body too) and one that does not, all in the WAL. */
   async function ingestErasedAndKept(): Promise<void> {
     for (let i = 0; i < 20; i += 1) {
-      await store!.ingest(
+      await store!.queue.ingest(
         testEvent(`e${i}`, { userId: 'anon', userIds: ['anon', ERASED], body: bodyNaming(`e${i}`, ERASED, 200) }),
         [pending()],
         T0,
       );
     }
-    await store!.ingest(testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }), [pending()], T0);
+    await store!.queue.ingest(
+      testEvent('kept', { userId: 'someone-else', body: bodyNaming('kept', 'someone-else', 200) }),
+      [pending()],
+      T0,
+    );
   }
 
   /** The database file and its WAL, byte for byte. */
@@ -149,7 +153,7 @@ describe('sqlite store: space and traces', () => {
       reader.exec('begin');
       reader.prepare('select count(*) from events').get();
       setTimeout(() => reader.exec('commit'), 300);
-      expect(await store.erase(ERASED)).toBe(20);
+      expect(await composeStore(store).maintenance.erase(ERASED)).toBe(20);
       expect((await bothFiles()).includes(ERASED)).toBe(false);
       expect((await bothFiles()).includes('someone-else')).toBe(true);
     } finally {
@@ -165,7 +169,9 @@ describe('sqlite store: space and traces', () => {
     try {
       reader.exec('begin');
       reader.prepare('select count(*) from events').get();
-      const error = await store.erase(ERASED).catch((e: unknown) => e);
+      const error = await composeStore(store)
+        .maintenance.erase(ERASED)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreUnavailableError);
       expect((error as Error).message).toBe(
         `the erase removed the events, but for 0.2 s another connection kept reading ${file} (a backup or a CLI command, say), ` +
@@ -176,13 +182,13 @@ describe('sqlite store: space and traces', () => {
     } finally {
       reader.close();
     }
-    expect(await store.erase(ERASED)).toBe(0);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(0);
     expect((await bothFiles()).includes(ERASED)).toBe(false);
   });
 
   it('finds the users of events stored before erasure had its index, from their bodies', async () => {
     store = await openStore(`sqlite:${file}`);
-    await store.ingest(testEvent('old', { userId: 'anon', body: bodyNaming('old', ERASED, 10) }), [pending()], T0);
+    await store.queue.ingest(testEvent('old', { userId: 'anon', body: bodyNaming('old', ERASED, 10) }), [pending()], T0);
     await store.close();
     store = undefined;
     // As a database from before the event_users migration.
@@ -190,13 +196,13 @@ describe('sqlite store: space and traces', () => {
     raw.exec("drop table event_users; delete from ferry_migrations where name like 'event users%'");
     raw.close();
     store = await openStore(`sqlite:${file}`);
-    expect(await store.erase(ERASED)).toBe(1);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(1);
   });
 });
 
 describe('sqlite store: erasure and retention give way to ingest', () => {
   let dir: string;
-  let store: Store;
+  let store: StoreBackend;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-give-way-'));
@@ -216,7 +222,7 @@ describe('sqlite store: erasure and retention give way to ingest', () => {
     const finished: string[] = [];
     const working = work().then(() => finished.push('work'));
     await new Promise((resolve) => setImmediate(resolve));
-    const ingesting = store.ingest(testEvent('meanwhile'), [pending()], T0).then(() => finished.push('ingest'));
+    const ingesting = store.queue.ingest(testEvent('meanwhile'), [pending()], T0).then(() => finished.push('ingest'));
     await Promise.all([working, ingesting]);
     return finished;
   }
@@ -226,24 +232,24 @@ describe('sqlite store: erasure and retention give way to ingest', () => {
     await Promise.all(
       Array.from({ length: 1_000 }, (_, i) => {
         const userId = i % 2 === 0 ? ERASED : 'someone-else';
-        return store.ingest(testEvent(`e${i}`, { userId, body: bodyNaming(`e${i}`, userId, 200) }), [pending()], T0);
+        return store.queue.ingest(testEvent(`e${i}`, { userId, body: bodyNaming(`e${i}`, userId, 200) }), [pending()], T0);
       }),
     );
-    expect(await ingestDuring(() => store.erase(ERASED))).toEqual(['ingest', 'work']);
-    expect(await store.erase(ERASED)).toBe(0);
-    expect((await store.stats(T0)).events).toBe(501);
-    expect(await store.getEvent('meanwhile')).toBeDefined();
+    expect(await ingestDuring(() => composeStore(store).maintenance.erase(ERASED))).toEqual(['ingest', 'work']);
+    expect(await composeStore(store).maintenance.erase(ERASED)).toBe(0);
+    expect((await store.log.stats(T0)).events).toBe(501);
+    expect(await store.log.getEvent('meanwhile')).toBeDefined();
   });
 
   it('commits an event ingested while retention runs before its round ends; the round still removes every old event', async () => {
     await Promise.all(
       Array.from({ length: 500 }, (_, i) =>
-        store.ingest(testEvent(`old${i}`), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0),
+        store.queue.ingest(testEvent(`old${i}`), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0),
       ),
     );
     const cutoffs = { finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY };
-    expect(await ingestDuring(() => store.prune(cutoffs))).toEqual(['ingest', 'work']);
-    expect((await store.listEvents({ limit: 10 })).map((event) => event.id)).toEqual(['meanwhile']);
+    expect(await ingestDuring(() => composeStore(store).maintenance.prune(cutoffs))).toEqual(['ingest', 'work']);
+    expect((await store.log.listEvents({ limit: 10 })).map((event) => event.id)).toEqual(['meanwhile']);
   });
 });
 
@@ -253,7 +259,7 @@ const describeIfPostgres = databaseUrl ? describe : describe.skip;
 describeIfPostgres('postgres store: one pruner at a time', () => {
   let admin: pg.Client;
   let schema: string;
-  let stores: Store[];
+  let stores: StoreBackend[];
 
   beforeEach(async () => {
     admin = new pg.Client({ connectionString: databaseUrl });
@@ -273,13 +279,13 @@ describeIfPostgres('postgres store: one pruner at a time', () => {
 
   it('stands aside while another runner holds the pruning lock, and prunes once it is free', async () => {
     const [store] = stores;
-    await store.ingest(testEvent('old'), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0);
+    await store.queue.ingest(testEvent('old'), [{ destinationId: 'ct', state: 'skipped', reason: 'rule: reason' }], T0);
     const cutoffs = { finalBeforeMs: T0 + DAY, deadBeforeMs: T0 + DAY };
     // Another runner pruning holds the same advisory lock.
     await admin.query('begin');
     await admin.query(`select pg_advisory_xact_lock(${0x70727565})`);
-    expect(await store.prune(cutoffs)).toEqual({ removed: 0, busy: true });
+    expect(await composeStore(store).maintenance.prune(cutoffs)).toEqual({ removed: 0, busy: true });
     await admin.query('commit');
-    expect(await store.prune(cutoffs)).toEqual({ removed: 1, busy: false });
+    expect(await composeStore(store).maintenance.prune(cutoffs)).toEqual({ removed: 1, busy: false });
   });
 });

@@ -2,8 +2,8 @@ import { chmod, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { StoreUnavailableError, type Logger, type Store } from '@ferry/core';
-import { pending, T0, testEvent } from '@ferry/core/testing';
+import { StoreUnavailableError, type Logger, type StoreBackend } from '@ferry/core';
+import { composeStore, pending, T0, testEvent } from '@ferry/store-contract';
 import { openStore } from './open-store';
 
 /** What the SQLite store does about its own files: who may read them, and what happens when they go or fill up. */
@@ -36,7 +36,7 @@ const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
 describe('sqlite store: its files', () => {
   let dir: string;
   let file: string;
-  let store: Store | undefined;
+  let store: StoreBackend | undefined;
   let logged: Logged[];
 
   beforeEach(async () => {
@@ -57,7 +57,7 @@ describe('sqlite store: its files', () => {
   it('creates its folders for the owner alone, and the file, its WAL and shared memory readable by the owner alone', async () => {
     const nested = join(dir, 'data', 'ferry');
     store = await openStore(`sqlite:${join(nested, 'ferry.db')}`);
-    await store.ingest(testEvent('e1'), [pending()], T0);
+    await store.queue.ingest(testEvent('e1'), [pending()], T0);
     expect(await modeOf(join(dir, 'data'))).toBe(0o700);
     expect(await modeOf(nested)).toBe(0o700);
     for (const name of ['ferry.db', 'ferry.db-wal', 'ferry.db-shm'])
@@ -87,7 +87,7 @@ describe('sqlite store: its files', () => {
     'refuses every ingest and readiness check once its file was %s, and logs it once',
     async (change) => {
       store = await openStore(`sqlite:${file}`, { logger: recordingLogger(logged) });
-      expect(await store.ingest(testEvent('before'), [pending()], T0)).toBe('stored');
+      expect(await store.queue.ingest(testEvent('before'), [pending()], T0)).toBe('stored');
       if (change === 'deleted') await rm(file);
       else {
         await writeFile(join(dir, 'other.db'), '');
@@ -97,14 +97,16 @@ describe('sqlite store: its files', () => {
         `the SQLite file ${file} was ${change} while in use: new events are refused, since a restart would not find them ` +
         `(what was accepted before is still delivered); see README, "The store's own safety"`;
       for (let i = 0; i < 2; i += 1) {
-        const error = await store.ingest(testEvent(`after-${i}`), [pending()], T0).catch((e: unknown) => e);
+        const error = await store.queue.ingest(testEvent(`after-${i}`), [pending()], T0).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(StoreUnavailableError);
         expect((error as Error).message).toBe(message);
         await expect(store.ping()).rejects.toThrow(message);
       }
       expect(logged.filter((line) => line.level === 'error')).toEqual([{ level: 'error', fields: { file }, message }]);
       // What it accepted before is still there to deliver.
-      expect(await store.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' })).toHaveLength(1);
+      expect(
+        await composeStore(store).queue.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' }),
+      ).toHaveLength(1);
     },
   );
 
@@ -115,7 +117,7 @@ describe('sqlite store: its files', () => {
     fillDisk(database);
     // A body of several pages needs new ones: the full disk answers.
     const big = testEvent('big', { body: JSON.stringify({ padding: 'x'.repeat(40_000) }) });
-    const error = await store.ingest(big, [pending()], T0).catch((e: unknown) => e);
+    const error = await store.queue.ingest(big, [pending()], T0).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'SQLITE_FULL', message: 'database or disk is full' });
     const unready = await store.ping().catch((e: unknown) => e);
     expect(unready).toBeInstanceOf(StoreUnavailableError);
@@ -124,7 +126,7 @@ describe('sqlite store: its files', () => {
 
     database.pragma('max_page_count = 1073741823');
     await store.ping();
-    expect(await store.ingest(big, [pending()], T0)).toBe('stored');
+    expect(await store.queue.ingest(big, [pending()], T0)).toBe('stored');
   });
 
   it('reports the disk error of a write SQLite rolled back itself, not the failed rollback after it', async () => {
@@ -132,6 +134,9 @@ describe('sqlite store: its files', () => {
     const database = connection();
     fillDisk(database);
     const pause = { destinationId: 'ct', cause: 'operator' as const, reason: 'r'.repeat(40_000), sinceMs: T0, setBy: 'test' };
-    await expect(store.pauseDestination(pause)).rejects.toMatchObject({ code: 'SQLITE_FULL', message: 'database or disk is full' });
+    await expect(store.coordination.pauseDestination(pause)).rejects.toMatchObject({
+      code: 'SQLITE_FULL',
+      message: 'database or disk is full',
+    });
   });
 });

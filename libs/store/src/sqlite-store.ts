@@ -16,7 +16,17 @@ import {
 import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
 import { createStoreFile, OpenedFile, tightenStoreFiles } from './sqlite-files';
-import { eventUserValues, eventValues, newDeliveryValues, SqlStore, type IngestRow, type StoreOptions } from './sql-store';
+import type { IngestRow } from './sql/context';
+import {
+  columnName,
+  columnNames,
+  eventUserValues,
+  eventValues,
+  INGEST_COLUMNS,
+  newDeliveryValues,
+  type IngestTable,
+} from './sql/ingest-rows';
+import { SqlStore, type StoreOptions } from './sql-store';
 
 /** better-sqlite3 waits for a busy database synchronously, blocking the event loop: keep that wait short … */
 const BUSY_TIMEOUT_MS = 20;
@@ -303,18 +313,9 @@ class IngestStatements {
 
   constructor(database: BetterSqlite3.Database) {
     this.lastSeq = database.prepare<[], number | null>('select max(received_seq) from events').pluck();
-    this.event = database.prepare(
-      `insert into events (id, source, type, kind, user_id, environment, timestamp_ms, received_at_ms, body, received_seq)
-       values (@id, @source, @type, @kind, @userId, @environment, @timestampMs, @receivedAtMs, @body, @receivedSeq)
-       on conflict (id) do nothing`,
-    );
-    this.delivery = database.prepare(
-      `insert into deliveries (id, event_id, destination_id, state, attempts, next_attempt_at_ms, lease_until_ms, lease_owner,
-         window_start_ms, interruptions, last_status, last_error, delivered_at_ms, created_at_ms, updated_at_ms)
-       values (@id, @eventId, @destinationId, @state, @attempts, @nextAttemptAtMs, @leaseUntilMs, @leaseOwner,
-         @windowStartMs, @interruptions, @lastStatus, @lastError, @deliveredAtMs, @createdAtMs, @updatedAtMs)`,
-    );
-    this.user = database.prepare('insert into event_users (user_key, event_id) values (?, ?)');
+    this.event = database.prepare(`${insertOne('events', ['receivedSeq'])} on conflict (id) do nothing`);
+    this.delivery = database.prepare(insertOne('deliveries'));
+    this.user = database.prepare(insertOne('eventUsers'));
   }
 
   /** Inside the caller's transaction, which holds the only write lock: `received_seq` counts on from the highest. */
@@ -322,11 +323,17 @@ class IngestStatements {
     const firstSeq = (this.lastSeq.get() ?? 0) + 1;
     const inserted = new Set<string>();
     for (const { event, deliveries, nowMs, arrival } of rows) {
-      if (this.event.run({ ...eventValues(event), receivedAtMs: nowMs, receivedSeq: firstSeq + arrival }).changes === 0) continue;
+      if (this.event.run({ ...eventValues(event, nowMs), receivedSeq: firstSeq + arrival }).changes === 0) continue;
       inserted.add(event.id);
       for (const delivery of deliveries) this.delivery.run(newDeliveryValues(event.id, delivery, nowMs));
-      for (const user of eventUserValues(event)) this.user.run(user.userKey, user.eventId);
+      for (const user of eventUserValues(event)) this.user.run(user);
     }
     return inserted;
   }
+}
+
+/** One row's INSERT into `table`, its values named after the fields of the row (see `INGEST_COLUMNS`). */
+function insertOne(table: IngestTable, extra: readonly string[] = []): string {
+  const fields = [...Object.keys(INGEST_COLUMNS[table]), ...extra];
+  return `insert into ${columnName(table)} (${columnNames(table, extra).join(', ')}) values (${fields.map((field) => `@${field}`).join(', ')})`;
 }

@@ -5,12 +5,14 @@ import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { StoreInputError, type IngestEvent } from '@ferry/core';
-import { describeStoreContract, ingestMany, pending, T0, testEvent as event } from '@ferry/core/testing';
+import { composeStore, describeStoreContract, ingestMany, pending, T0, testEvent as event } from '@ferry/store-contract';
 import { MIGRATION_VERSIONS } from './migrations';
 import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Compilable } from 'kysely';
 import type { Database } from './database';
 import { openStore } from './open-store';
-import { oldestDue, orphanPage, replayUpdate, windowPage, type SqlStore } from './sql-store';
+import { oldestDue } from './sql/event-log';
+import { orphanPage, replayUpdate, windowPage } from './sql/maintenance';
+import type { SqlStore } from './sql-store';
 
 /**
  * The `Store` contract (shared with the engine's in-memory double) on every SQL backend, plus what only
@@ -64,10 +66,10 @@ function describeSqlStore(backend: Backend): void {
       it('refuses an event its columns cannot hold with a StoreInputError that quotes nothing, failing only that event', async () => {
         const store = await open();
         const results = await Promise.allSettled([
-          store.ingest(event('good-1'), [pending()], T0),
-          store.ingest(event('no-source', { source: null as unknown as string }), [pending()], T0),
-          store.ingest(event('twice-to-ct'), [pending('ct'), pending('ct')], T0),
-          store.ingest(event('good-2'), [pending()], T0),
+          store.queue.ingest(event('good-1'), [pending()], T0),
+          store.queue.ingest(event('no-source', { source: null as unknown as string }), [pending()], T0),
+          store.queue.ingest(event('twice-to-ct'), [pending('ct'), pending('ct')], T0),
+          store.queue.ingest(event('good-2'), [pending()], T0),
         ]);
         expect(results[0]).toEqual({ status: 'fulfilled', value: 'stored' });
         expect(results[3]).toEqual({ status: 'fulfilled', value: 'stored' });
@@ -76,7 +78,7 @@ function describeSqlStore(backend: Backend): void {
           expect(reason).toBeInstanceOf(StoreInputError);
           expect(reason.message).toBe('the store cannot keep this event as it is');
         }
-        expect(await store.getEvent('no-source')).toBeUndefined();
+        expect(await store.log.getEvent('no-source')).toBeUndefined();
       });
 
       it('keeps what it is given as it is, or refuses it with a StoreInputError: times beyond BIGINT, fractions, wide ids', async () => {
@@ -90,10 +92,10 @@ function describeSqlStore(backend: Backend): void {
           event(wide(1), { userId: wide(2), type: wide(3) }),
         ];
         for (const candidate of odd) {
-          const outcome = await store.ingest(candidate, [pending()], T0).catch((error: unknown) => error);
-          if (outcome instanceof StoreInputError) expect(await store.getEvent(candidate.id)).toBeUndefined();
+          const outcome = await store.queue.ingest(candidate, [pending()], T0).catch((error: unknown) => error);
+          if (outcome instanceof StoreInputError) expect(await store.log.getEvent(candidate.id)).toBeUndefined();
           else
-            expect(await store.getEvent(candidate.id)).toMatchObject({
+            expect(await store.log.getEvent(candidate.id)).toMatchObject({
               id: candidate.id,
               timestampMs: candidate.timestampMs,
               userId: candidate.userId,
@@ -105,22 +107,22 @@ function describeSqlStore(backend: Backend): void {
     describe('group commit', () => {
       it('stores one of two copies of an event arriving in the same group commit', async () => {
         const store = await open();
-        const commitsBefore = store.ingestCommits;
+        const commitsBefore = store.queue.ingestCommits;
         const results = await Promise.all([
-          store.ingest(event('e1'), [pending('ct')], T0),
-          store.ingest(event('e1'), [pending('ct'), pending('amp')], T0),
+          store.queue.ingest(event('e1'), [pending('ct')], T0),
+          store.queue.ingest(event('e1'), [pending('ct'), pending('amp')], T0),
         ]);
         expect(results).toEqual(['stored', 'duplicate']);
-        expect(store.ingestCommits - commitsBefore).toBe(1);
-        expect((await store.getEvent('e1'))!.deliveries.map((d) => d.destinationId)).toEqual(['ct']);
+        expect(store.queue.ingestCommits - commitsBefore).toBe(1);
+        expect((await store.log.getEvent('e1'))!.deliveries.map((d) => d.destinationId)).toEqual(['ct']);
       });
 
       it('commits many concurrent ingests in fewer transactions than events', async () => {
         const store = await open();
-        const commitsBefore = store.ingestCommits;
+        const commitsBefore = store.queue.ingestCommits;
         await ingestMany(store, 200);
-        expect((await store.stats(T0)).events).toBe(200);
-        const commits = store.ingestCommits - commitsBefore;
+        expect((await store.log.stats(T0)).events).toBe(200);
+        const commits = store.queue.ingestCommits - commitsBefore;
         expect(commits).toBeGreaterThanOrEqual(1);
         expect(commits).toBeLessThan(200);
       });
@@ -151,8 +153,14 @@ function describeSqlStore(backend: Backend): void {
       it('stay exact when events are deleted outside the port (retention, erasure), their deliveries by cascade', async () => {
         const store = await open();
         await ingestMany(store, 30, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
-        const leased = await store.lease({ destinationId: 'ct', limit: 5, nowMs: T0 + 100, leaseMs: 60_000, owner: 'runner-a' });
-        await store.complete(
+        const leased = await composeStore(store).queue.lease({
+          destinationId: 'ct',
+          limit: 5,
+          nowMs: T0 + 100,
+          leaseMs: 60_000,
+          owner: 'runner-a',
+        });
+        await store.queue.complete(
           leased.map((d) => ({
             deliveryId: d.id,
             state: 'delivered' as const,
@@ -163,7 +171,7 @@ function describeSqlStore(backend: Backend): void {
         );
         await database.execute(`delete from events where id in ('e-0', 'e-1', 'e-7', 'e-20')`);
         await database.execute(`delete from deliveries where event_id = 'e-9' and destination_id = 'amp'`);
-        const stats = await store.stats(T0 + 200);
+        const stats = await store.log.stats(T0 + 200);
         expect(stats.events).toBe(26);
         expect(stats.deliveries).toEqual([
           { destinationId: 'amp', state: 'skipped', count: 25 },
@@ -177,12 +185,18 @@ function describeSqlStore(backend: Backend): void {
       const T = T0 - 10_000;
       /** Stores an event to ct, leases it and claims the state for its delivery: the verdict. */
       async function sendWithState(store: SqlStore, id: string, userId: string, timestampMs: number, userIds?: string[]) {
-        await store.ingest(event(id, { userId, timestampMs, ...(userIds && { userIds }) }), [pending()], T0);
-        const [leased] = await store.lease({ destinationId: 'ct', limit: 1, nowMs: T0, leaseMs: 60_000, owner: 'runner-a' });
+        await store.queue.ingest(event(id, { userId, timestampMs, ...(userIds && { userIds }) }), [pending()], T0);
+        const [leased] = await composeStore(store).queue.lease({
+          destinationId: 'ct',
+          limit: 1,
+          nowMs: T0,
+          leaseMs: 60_000,
+          owner: 'runner-a',
+        });
         const profile = JSON.stringify(['PRODUCTION', [['identity', userId]]]);
-        const verdict = (await store.claimSubscriptionState('ct', [{ deliveryId: leased.id, profile }], T0)).get(leased.id);
+        const verdict = (await store.coordination.claimSubscriptionState('ct', [{ deliveryId: leased.id, profile }], T0)).get(leased.id);
         const attempt = { startedAtMs: T0, durationMs: 1, status: 200, outcome: 'delivered' as const, error: null };
-        await store.complete(
+        await store.queue.complete(
           [{ deliveryId: leased.id, state: 'delivered', attempt, stateClaim: { profile, accepted: true } }],
           T0,
           'runner-a',
@@ -211,7 +225,7 @@ function describeSqlStore(backend: Backend): void {
         expect(await sendWithState(store, 'newer', 'legacy-a', T + 1_000)).toBe('state');
         expect(await sendWithState(store, 'alias', 'legacy-a-alias', T + 1_000, ['legacy-a-alias', 'legacy-a'])).toBe('state');
 
-        expect(await store.erase('legacy-a')).toBe(3);
+        expect(await composeStore(store).maintenance.erase('legacy-a')).toBe(3);
         expect(await database.query('select user_id from subscription_state_marks')).toEqual([{ user_id: 'legacy-b' }]);
         expect(await database.query('select * from profile_state_marks')).toEqual([]);
         expect(await database.query('select * from profile_state_users')).toEqual([]);
@@ -222,9 +236,9 @@ function describeSqlStore(backend: Backend): void {
       it('run once even when several stores start at once and migrate again', async () => {
         const stores = await Promise.all([open(), open(), open()]);
         await stores[1].migrate();
-        await stores[2].ingest(event('e1'), [pending()], T0);
+        await stores[2].queue.ingest(event('e1'), [pending()], T0);
         expect(await database.migrationVersions()).toEqual(MIGRATION_VERSIONS);
-        expect(await stores[0].getEvent('e1')).toBeDefined();
+        expect(await stores[0].log.getEvent('e1')).toBeDefined();
       });
     });
   });
@@ -358,7 +372,7 @@ describeIfPostgres(
           const writers = [(await openStore(url.toString())) as SqlStore, (await openStore(url.toString())) as SqlStore];
           await Promise.all(
             writers.map((store, s) =>
-              Promise.all(Array.from({ length: 50 }, (_, i) => store.ingest(event(`w${s}-${i}`), [pending('ct')], T0))),
+              Promise.all(Array.from({ length: 50 }, (_, i) => store.queue.ingest(event(`w${s}-${i}`), [pending('ct')], T0))),
             ),
           );
           const slots = `select count(distinct slot)::int as n from ${schema}.delivery_counts where slot <> 0`;
@@ -369,7 +383,7 @@ describeIfPostgres(
           while ((await admin.query(live)).rows[0].n > 0) await new Promise((resolve) => setTimeout(resolve, 20));
           const reader = await openStore(url.toString());
           try {
-            expect(await reader.stats(T0)).toMatchObject({
+            expect(await reader.log.stats(T0)).toMatchObject({
               events: 100,
               deliveries: [{ destinationId: 'ct', state: 'pending', count: 100 }],
             });
@@ -413,11 +427,11 @@ describeIfPostgres(
       }
 
       const lease = (store: SqlStore, owner: string, nowMs: number) =>
-        store.lease({ destinationId: 'ct', limit: 10, nowMs, leaseMs: 60_000, owner });
+        composeStore(store).queue.lease({ destinationId: 'ct', limit: 10, nowMs, leaseMs: 60_000, owner });
 
       it('are judged and set by the database’s clock, so runners with skewed clocks agree on who holds a lease', async () => {
         const [slow, right] = stores;
-        await right.ingest(event('e1'), [pending()], Date.now() - 20 * 60_000);
+        await right.queue.ingest(event('e1'), [pending()], Date.now() - 20 * 60_000);
         // The slow runner's clock is 10 minutes behind: by it, the lease would have ended 9 minutes ago.
         expect(await onSkewedClock(-10 * 60_000, (nowMs) => lease(slow, 'slow', nowMs))).toHaveLength(1);
         const { rows } = await admin.query(
@@ -430,8 +444,10 @@ describeIfPostgres(
         // A runner 10 minutes ahead would take it over at once by its own clock.
         expect(await onSkewedClock(10 * 60_000, (nowMs) => lease(right, 'fast', nowMs))).toEqual([]);
         // And renewing by a skewed clock keeps the lease a full leaseMs ahead of the database's now.
-        const [held] = await slow.listDeliveries({});
-        await onSkewedClock(-10 * 60_000, (nowMs) => slow.renewLeases({ deliveryIds: [held.id], owner: 'slow', nowMs, leaseMs: 60_000 }));
+        const [held] = await slow.log.listDeliveries({});
+        await onSkewedClock(-10 * 60_000, (nowMs) =>
+          slow.queue.renewLeases({ deliveryIds: [held.id], owner: 'slow', nowMs, leaseMs: 60_000 }),
+        );
         expect(await onSkewedClock(10 * 60_000, (nowMs) => lease(right, 'fast', nowMs))).toEqual([]);
       });
 
@@ -446,11 +462,11 @@ describeIfPostgres(
 
       it('time a retry from the database’s now, so a runner with a skewed clock schedules it neither early nor late', async () => {
         const [slow, right] = stores;
-        await right.ingest(event('e1'), [pending()], Date.now() - 20 * 60_000);
+        await right.queue.ingest(event('e1'), [pending()], Date.now() - 20 * 60_000);
         // A runner 10 minutes behind sends it and schedules a retry a minute from its own now.
         await onSkewedClock(-10 * 60_000, async (nowMs) => {
           const [leased] = await lease(slow, 'slow', nowMs);
-          await slow.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: nowMs + 60_000 }], nowMs, 'slow');
+          await slow.queue.complete([{ deliveryId: leased.id, state: 'pending', nextAttemptAtMs: nowMs + 60_000 }], nowMs, 'slow');
         });
         // By the database's clock the retry is a minute away, not nine minutes past.
         expect(await dueInMs('e1')).toBeGreaterThan(50_000);
@@ -463,22 +479,22 @@ describeIfPostgres(
       it('make what a runner with a clock ahead stores, resumes, replays or reassigns due at once by the database’s clock', async () => {
         const [fast, right] = stores;
         const ahead = <T>(work: (nowMs: number) => Promise<T>) => onSkewedClock(10 * 60_000, work);
-        await ahead((nowMs) => fast.ingest(event('stored'), [pending()], nowMs));
+        await ahead((nowMs) => fast.queue.ingest(event('stored'), [pending()], nowMs));
         expect(await dueInMs('stored')).toBeLessThanOrEqual(1_000);
         expect((await lease(right, 'right', Date.now())).map((d) => d.eventId)).toEqual(['stored']);
 
-        await right.ingest(event('dead'), [pending()], Date.now() - 60_000);
+        await right.queue.ingest(event('dead'), [pending()], Date.now() - 60_000);
         const [dying] = await lease(right, 'right', Date.now());
-        await right.complete([{ deliveryId: dying.id, state: 'dead' }], Date.now(), 'right');
-        await ahead((nowMs) => fast.replay({ eventIds: ['dead'] }, nowMs));
+        await right.queue.complete([{ deliveryId: dying.id, state: 'dead' }], Date.now(), 'right');
+        await ahead((nowMs) => composeStore(fast).maintenance.replay({ eventIds: ['dead'] }, nowMs));
         expect(await dueInMs('dead')).toBeLessThanOrEqual(1_000);
 
-        await right.ingest(event('paused'), [{ destinationId: 'ct', state: 'paused' }], Date.now() - 60_000);
-        await ahead((nowMs) => fast.resumeDestination('ct', nowMs));
+        await right.queue.ingest(event('paused'), [{ destinationId: 'ct', state: 'paused' }], Date.now() - 60_000);
+        await ahead((nowMs) => fast.coordination.resumeDestination('ct', nowMs));
         expect(await dueInMs('paused')).toBeLessThanOrEqual(1_000);
 
-        await right.ingest(event('orphan'), [pending('gone')], Date.now() - 60_000);
-        await ahead((nowMs) => fast.reassignOrphans('gone', 'ct', nowMs));
+        await right.queue.ingest(event('orphan'), [pending('gone')], Date.now() - 60_000);
+        await ahead((nowMs) => composeStore(fast).maintenance.reassignOrphans('gone', 'ct', nowMs));
         expect(await dueInMs('orphan')).toBeLessThanOrEqual(1_000);
         expect((await lease(right, 'right', Date.now())).map((d) => d.eventId).sort()).toEqual(['dead', 'orphan', 'paused']);
       });

@@ -2,3 +2,4 @@ export * from './fixtures';
 export * from './fake-clevertap';
 export * from './fake-amplitude';
 export * from './contract';
+export * from './memory-store';

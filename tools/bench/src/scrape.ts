@@ -81,12 +81,12 @@ async function fillPostgres(url: string, from: number, to: number): Promise<void
 async function timeStats(url: string, expectedEvents: number): Promise<LatencySummary> {
   const store = await openStore(url);
   try {
-    const first = await store.stats(Date.now());
+    const first = await store.log.stats(Date.now());
     if (first.events !== expectedEvents) throw new Error(`the store counts ${first.events} events, ${expectedEvents} were filled`);
     const samples: number[] = [];
     for (let i = 0; i < CALLS; i++) {
       const started = performance.now();
-      await store.stats(Date.now());
+      await store.log.stats(Date.now());
       samples.push(performance.now() - started);
     }
     return summarize(samples);

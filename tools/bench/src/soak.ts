@@ -3,7 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import type { DeliveryRow, EventRow, ListFilter, Store } from '@ferry/core';
+import type { DeliveryRow, EventLog, EventRow, ListFilter } from '@ferry/core';
 import { openStore } from '@ferry/store';
 import { startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
 import { BENCH_ACCOUNT_ID, BENCH_AUTHORIZATION, BENCH_PASSCODE, ID_ATTRIBUTE, webhookText } from './payload';
@@ -215,9 +215,9 @@ function uploadOutcomes(fake: FakeCleverTap): Record<string, number> {
 async function readStore(storeUrl: string): Promise<{ storedEventIds: string[]; deadEventIds: string[]; unfinished: number }> {
   const store = await openStore(storeUrl);
   try {
-    const storedEventIds = (await everyRow(store, 'events', {})).map((event) => event.id);
-    const deadEventIds = (await everyRow(store, 'deliveries', { state: 'dead' })).map((delivery) => delivery.eventId);
-    const unfinished = (await store.stats(Date.now())).deliveries
+    const storedEventIds = (await everyRow(store.log, 'events', {})).map((event) => event.id);
+    const deadEventIds = (await everyRow(store.log, 'deliveries', { state: 'dead' })).map((delivery) => delivery.eventId);
+    const unfinished = (await store.log.stats(Date.now())).deliveries
       .filter((row) => row.state === 'pending' || row.state === 'in_flight' || row.state === 'paused')
       .reduce((sum, row) => sum + row.count, 0);
     return { storedEventIds, deadEventIds, unfinished };
@@ -226,13 +226,13 @@ async function readStore(storeUrl: string): Promise<{ storedEventIds: string[]; 
   }
 }
 
-async function everyRow(store: Store, table: 'events', filter: ListFilter): Promise<EventRow[]>;
-async function everyRow(store: Store, table: 'deliveries', filter: ListFilter): Promise<DeliveryRow[]>;
-async function everyRow(store: Store, table: 'events' | 'deliveries', filter: ListFilter): Promise<(EventRow | DeliveryRow)[]> {
+async function everyRow(log: EventLog, table: 'events', filter: ListFilter): Promise<EventRow[]>;
+async function everyRow(log: EventLog, table: 'deliveries', filter: ListFilter): Promise<DeliveryRow[]>;
+async function everyRow(log: EventLog, table: 'events' | 'deliveries', filter: ListFilter): Promise<(EventRow | DeliveryRow)[]> {
   const rows: (EventRow | DeliveryRow)[] = [];
   for (let page = 0; page < 100_000; page++) {
     const query = { ...filter, limit: 500, before: rows.at(-1)?.id };
-    const batch = table === 'events' ? await store.listEvents(query) : await store.listDeliveries(query);
+    const batch = table === 'events' ? await log.listEvents(query) : await log.listDeliveries(query);
     rows.push(...batch);
     if (batch.length < 500) break;
   }

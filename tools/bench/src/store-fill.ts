@@ -46,13 +46,13 @@ export async function fillStore(
     for (let done = 0; done < options.count;) {
       const wave = Math.min(WAVE, options.count - done);
       const nowMs = options.receivedAtMs ?? Date.now();
-      const results = await Promise.all(Array.from({ length: wave }, (_, i) => store.ingest(event(done + i), deliveries, nowMs)));
+      const results = await Promise.all(Array.from({ length: wave }, (_, i) => store.queue.ingest(event(done + i), deliveries, nowMs)));
       if (results.includes('duplicate')) throw new Error(`fill ids ${options.idPrefix}-* are already in the store`);
       done += wave;
       progress(done);
     }
     const seconds = (performance.now() - started) / 1000;
-    const storedEvents = (await store.stats(Date.now())).events;
+    const storedEvents = (await store.log.stats(Date.now())).events;
     return {
       events: options.count,
       seconds: round(seconds),
@@ -68,7 +68,7 @@ export async function fillStore(
 export async function storedEvents(storeUrl: string): Promise<number> {
   const store = await openStore(storeUrl);
   try {
-    return (await store.stats(Date.now())).events;
+    return (await store.log.stats(Date.now())).events;
   } finally {
     await store.close();
   }

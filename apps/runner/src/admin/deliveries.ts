@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { systemClock, type ReplaySelector } from '@ferry/core';
-import { storeOf, type AdminDeps } from './deps';
+import { portOf, type AdminDeps } from './deps';
 import { NotFoundError, queryStore } from './errors';
 import { listFilter, listQuery, nextCursor, pageOf, type ListQuery } from './listing';
 import { deliveryRow } from './records';
@@ -44,7 +44,7 @@ export class DeliveryAdmin {
 
   async list(query: ListQuery) {
     const filter = listFilter(query);
-    return pageOf(await queryStore(() => storeOf(this.deps).listDeliveries(filter)), filter.limit);
+    return pageOf(await queryStore(() => portOf(this.deps, 'log').listDeliveries(filter)), filter.limit);
   }
 
   /**
@@ -60,11 +60,11 @@ export class DeliveryAdmin {
       destinationId: parsed.destination,
       states: parsed.states,
     };
-    const store = storeOf(this.deps);
+    const maintenance = portOf(this.deps, 'maintenance');
     const clock = this.deps.clock ?? systemClock;
     return this.replays.start(request, (progress) => {
       let notified = 0;
-      return store.replay(selector, clock.now(), (replayed) => {
+      return maintenance.replay(selector, clock.now(), (replayed) => {
         progress(replayed);
         if (replayed > notified) this.deps.dispatcher?.notify(parsed.destination);
         notified = replayed;

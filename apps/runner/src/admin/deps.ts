@@ -1,4 +1,4 @@
-import type { Clock, SourcePlugin, Store } from '@ferry/core';
+import type { Clock, EventLog, Maintenance, SourcePlugin, StoredPauses } from '@ferry/core';
 import type { DestinationInstance, DestinationStatus } from '@ferry/engine';
 
 /** What the admin operations need, as one object: every concern takes it whole. */
@@ -6,8 +6,10 @@ export interface AdminDeps {
   readonly destinations: readonly DestinationInstance[];
   /** Parses the webhooks to preview, and stored ones to rebuild their requests; absent for the API document alone. */
   readonly source?: SourcePlugin;
-  /** Absent for commands that need none (preview). */
-  readonly store?: Store;
+  /** The store's ports the operations use; absent for commands that need none (preview). */
+  readonly log?: EventLog;
+  readonly maintenance?: Maintenance;
+  readonly pauses?: StoredPauses;
   readonly clock?: Clock;
   /** The dispatcher running in this process, if any: its live status, a wake-up after replays, and a pause read at once. */
   readonly dispatcher?: {
@@ -18,9 +20,11 @@ export interface AdminDeps {
   };
 }
 
-export function storeOf(deps: AdminDeps): Store {
-  if (!deps.store) throw new Error('this operation needs the store');
-  return deps.store;
+/** The store port an operation uses. */
+export function portOf<Port extends 'log' | 'maintenance' | 'pauses'>(deps: AdminDeps, port: Port): NonNullable<AdminDeps[Port]> {
+  const found = deps[port];
+  if (!found) throw new Error('this operation needs the store');
+  return found;
 }
 
 export function sourceOf(deps: AdminDeps): SourcePlugin {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DELIVERY_STATES, redactSettings, systemClock, type DeliveryState, type DestinationPause, type StoreStats } from '@ferry/core';
 import { PAUSE_CAUSES, type DestinationInstance } from '@ferry/engine';
-import { storeOf, type AdminDeps } from './deps';
+import { portOf, type AdminDeps } from './deps';
 import { ConflictError, NotFoundError } from './errors';
 import { routeFor, type Answer } from './route';
 import { countsByState, idParam } from './schema';
@@ -48,10 +48,9 @@ export class DestinationAdmin {
   constructor(private readonly deps: AdminDeps) {}
 
   async list(): Promise<DestinationView[]> {
-    const store = storeOf(this.deps);
-    const stats = await store.stats((this.deps.clock ?? systemClock).now());
+    const stats = await portOf(this.deps, 'log').stats((this.deps.clock ?? systemClock).now());
     // A running dispatcher knows the pauses; without one (the command line), the store does.
-    return this.views(stats, this.deps.dispatcher ? [] : await store.destinationPauses());
+    return this.views(stats, this.deps.dispatcher ? [] : await portOf(this.deps, 'pauses').destinationPauses());
   }
 
   views(stats: StoreStats, pauses: readonly DestinationPause[] = []): DestinationView[] {
@@ -87,7 +86,7 @@ export class DestinationAdmin {
    */
   async pause(id: string, { reason }: z.output<typeof pauseRequest>): Promise<DestinationView> {
     this.destination(id);
-    await storeOf(this.deps).pauseDestination({
+    await portOf(this.deps, 'pauses').pauseDestination({
       destinationId: id,
       cause: 'operator',
       reason: reason ?? 'paused by an operator',
@@ -107,7 +106,7 @@ export class DestinationAdmin {
     if (missingConfig.length > 0) {
       throw new ConflictError(`${id} cannot be resumed: its configuration lacks ${missingConfig.join(', ')}; complete it and restart`);
     }
-    await storeOf(this.deps).resumeDestination(id, (this.deps.clock ?? systemClock).now());
+    await portOf(this.deps, 'pauses').resumeDestination(id, (this.deps.clock ?? systemClock).now());
     return this.afterChange(id);
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storeOf, type AdminDeps } from './deps';
+import { portOf, type AdminDeps } from './deps';
 import { queryStore } from './errors';
 import { routeFor } from './route';
 
@@ -14,11 +14,11 @@ export class ErasureAdmin {
   constructor(private readonly deps: AdminDeps) {}
 
   /**
-   * Removes every event naming the user (see Store.erase). The user id is not logged: the log would keep
+   * Removes every event naming the user (see Maintenance.erase). The user id is not logged: the log would keep
    * what the store no longer does.
    */
   async erase({ appUserId }: z.output<typeof eraseRequest>): Promise<{ erased: number }> {
-    return { erased: await queryStore(() => storeOf(this.deps).erase(appUserId)) };
+    return { erased: await queryStore(() => portOf(this.deps, 'maintenance').erase(appUserId)) };
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sourceOf, storeOf, type AdminDeps } from './deps';
+import { portOf, sourceOf, type AdminDeps } from './deps';
 import { NotFoundError, queryStore } from './errors';
 import { listFilter, listQuery, nextCursor, pageOf, type ListQuery } from './listing';
 import { rebuiltRequests } from './preview';
@@ -36,11 +36,11 @@ export class EventAdmin {
 
   async list(query: ListQuery) {
     const filter = listFilter(query);
-    return pageOf(await queryStore(() => storeOf(this.deps).listEvents(filter)), filter.limit);
+    return pageOf(await queryStore(() => portOf(this.deps, 'log').listEvents(filter)), filter.limit);
   }
 
   async show(id: string): Promise<EventView> {
-    const detail = await storeOf(this.deps).getEvent(id);
+    const detail = await portOf(this.deps, 'log').getEvent(id);
     if (!detail) throw new NotFoundError(`no event with id ${JSON.stringify(id)}`);
     const { body, deliveries, ...rest } = detail;
     const webhook = parseStoredBody(body);

@@ -57,7 +57,7 @@ beforeAll(async () => {
   await waitFor('the renewal to die', async () => (await t.admin('GET', '/deliveries?state=dead')).json.deliveries.length === 1);
   // Deliveries of a destination since removed from the config, as ingest stored them then.
   const event = fixture('initial_purchase').webhook.event;
-  await t.runner.store.ingest(
+  await t.runner.store.queue.ingest(
     {
       id: 'orphaned',
       source: 'revenuecat',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { systemClock, type DeliveryState, type Reassignment, type StoreStats } from '@ferry/core';
-import { storeOf, type AdminDeps } from './deps';
+import { portOf, type AdminDeps } from './deps';
 import { zeroCounts } from './destinations';
 import { InputError, parseInput } from './errors';
 import { routeFor, type Answer } from './route';
@@ -35,7 +35,7 @@ export class OrphanAdmin {
 
   /** Destinations the store has deliveries for but the config no longer names, with their counts by state. */
   async list(): Promise<OrphanView[]> {
-    return this.views(await storeOf(this.deps).stats((this.deps.clock ?? systemClock).now()));
+    return this.views(await portOf(this.deps, 'log').stats((this.deps.clock ?? systemClock).now()));
   }
 
   views(stats: StoreStats): OrphanView[] {
@@ -53,7 +53,7 @@ export class OrphanAdmin {
   /** Makes an orphaned destination's waiting deliveries final: skipped, rule `destination_removed`, still listed. */
   async drop(destinationId: string): Promise<{ dropped: number }> {
     this.orphanId(destinationId);
-    return { dropped: await storeOf(this.deps).dropOrphans(destinationId, (this.deps.clock ?? systemClock).now()) };
+    return { dropped: await portOf(this.deps, 'maintenance').dropOrphans(destinationId, (this.deps.clock ?? systemClock).now()) };
   }
 
   /** Moves an orphaned destination's waiting deliveries to a configured one, which is woken to send them. */
@@ -67,7 +67,7 @@ export class OrphanAdmin {
       }),
     });
     parseInput(toConfigured, { to }, 'reassign request');
-    const result = await storeOf(this.deps).reassignOrphans(destinationId, to, (this.deps.clock ?? systemClock).now());
+    const result = await portOf(this.deps, 'maintenance').reassignOrphans(destinationId, to, (this.deps.clock ?? systemClock).now());
     if (result.reassigned > 0) this.deps.dispatcher?.notify(to);
     return result;
   }

@@ -8,6 +8,7 @@ import type { ConfigInput } from '../config';
 import { RUNNER_TOKENS, type DispatcherTuning } from '../container';
 import { runCli } from '../cli';
 import { createRunner, type Runner, type RunnerOptions } from '../runner';
+import type { ServiceContainer } from '../service-container';
 
 /** Test credentials: long and distinctive, so a leak is found by a plain substring search. */
 export const WEBHOOK_AUTHORIZATION = 'Bearer rc-hook-secret-5f2c9d1e7a';
@@ -67,6 +68,8 @@ export function testConfig(dir: string, config: ConfigInput = {}): ConfigInput {
 
 export interface TestRunner {
   readonly runner: Runner;
+  /** The runner's container, to read a service the runner does not show (its store's backend, say). */
+  readonly services: ServiceContainer;
   readonly logs: ReturnType<typeof captureLogs>;
   postWebhook(body: string, headers?: Record<string, string>): Promise<HttpAnswer>;
   admin(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<HttpAnswer>;
@@ -78,9 +81,11 @@ const TEST_TUNING: DispatcherTuning = { pollMs: 50, pausedProbeMs: 200 };
 /** Starts a runner whose log lines are captured; `options.configure` replaces further bindings. */
 export async function startTestRunner(config: ConfigInput, options: RunnerOptions = {}): Promise<TestRunner> {
   const logs = captureLogs();
+  let container: ServiceContainer | undefined;
   const runner = await createRunner(config, {
     ...options,
     configure: (services) => {
+      container = services;
       services.replaceValue(RUNNER_TOKENS.LogStream, logs.stream);
       services.replaceValue(RUNNER_TOKENS.DispatcherTuning, TEST_TUNING);
       options.configure?.(services);
@@ -88,6 +93,7 @@ export async function startTestRunner(config: ConfigInput, options: RunnerOption
   });
   return {
     runner,
+    services: container!,
     logs,
     postWebhook: (body, headers = {}) =>
       send('POST', `${runner.url}/webhooks/revenuecat`, body, {

@@ -42,7 +42,7 @@ export function stateWebhook(name: FixtureName, webhook: StateWebhook): string {
 
 /** Every delivery of the store in a final state (delivered, skipped, dead): nothing waits or is in flight. */
 export async function settled(runner: TestRunner): Promise<boolean> {
-  const stats = await runner.runner.store.stats(Date.now());
+  const stats = await runner.runner.store.log.stats(Date.now());
   return stats.deliveries.every((row) => !['pending', 'in_flight', 'paused'].includes(row.state) || row.count === 0);
 }
 

@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { ingestEventOf, systemClock, type Clock, type OutcomeType, type SubscriptionEvent } from '@ferry/core';
+import { MemoryStore } from '@ferry/testkit';
 import {
+  composeStore,
   Dispatcher,
   planDeliveries,
   UndiciTransport,
@@ -10,7 +12,6 @@ import {
 } from '../index';
 import { sendJson, startServer, type ReceivedRequest, type TestServer } from './http-server';
 import { captureLogger } from './logger';
-import { MemoryStore } from './memory-store';
 import { decodeEvent, encodeEvent, makeEvent } from './test-plugin';
 
 /** The test destination's api key: long and distinctive, so a leak is found by a plain substring search. */
@@ -51,15 +52,21 @@ export interface Setup {
   store?: MemoryStore;
 }
 
-/** A dispatcher over an in-memory store and the real transport; stopped (and checked for leaked secrets) by `runCleanups`. */
+/**
+ * A dispatcher over an in-memory store and the real transport; stopped (and checked for leaked secrets) by `runCleanups`.
+ * `store` is the store's backend (its rows and completions are there to look at); `queue` the delivery queue the
+ * dispatcher uses, the engine's lease policy over it.
+ */
 export function setup({ destinations, options, clock = systemClock, random, store = new MemoryStore() }: Setup) {
   const logger = captureLogger();
+  const { queue, coordination } = composeStore(store, { logger });
   const statusChanges: DestinationStatus[] = [];
   const attempts: { destinationId: string; outcome: OutcomeType; deliveries: number }[] = [];
   const deadReports: { destinationId: string; count: number; firstError: string | null }[] = [];
   const transport = new UndiciTransport();
   const dispatcher = new Dispatcher({
-    store,
+    queue,
+    coordination,
     transport,
     clock,
     logger,
@@ -81,7 +88,7 @@ export function setup({ destinations, options, clock = systemClock, random, stor
 
   /** Stores the event with the deliveries ingest would plan, then notifies, as the runner does. */
   async function ingest(event: SubscriptionEvent = makeEvent()): Promise<SubscriptionEvent> {
-    await store.ingest(
+    await queue.ingest(
       ingestEventOf(event, encodeEvent(event)),
       planDeliveries(event, destinations, dispatcher.pausedDestinationIds()),
       clock.now(),
@@ -95,5 +102,5 @@ export function setup({ destinations, options, clock = systemClock, random, stor
     const states = statesOf(destinationId);
     return states.length > 0 && states.every((candidate) => candidate === state);
   };
-  return { store, logger, dispatcher, ingest, statusChanges, attempts, deadReports, statesOf, allIn };
+  return { store, queue, logger, dispatcher, ingest, statusChanges, attempts, deadReports, statesOf, allIn };
 }

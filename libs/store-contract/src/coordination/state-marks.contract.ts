@@ -1,17 +1,7 @@
 /// <reference types="jest" />
-// Part of the `Store` contract (store-contract.ts): the ordering guard's claims and marks (SPEC §12).
-import type { StateVerdict } from '../state-order';
-import type { DeliveryUpdate, IngestEvent, Store } from '../store';
-
-const T0 = 1_700_000_000_000;
-const LEASE_MS = 60_000;
-
-/** What the contract gives this part: a store on the test's database (a second call: another runner, or a restart). */
-export interface StateContractDeps {
-  open(): Promise<Store>;
-  /** An event as the contract's other cases make them, with `overrides`. */
-  event(id: string, overrides?: Partial<IngestEvent>): IngestEvent;
-}
+import type { DeliveryUpdate, StateVerdict, Store } from '@ferry/core';
+import { contractDatabase, type StoreFactory } from '../database';
+import { LEASE_MS, T0, testEvent } from '../fixtures';
 
 interface Sent {
   readonly id: string;
@@ -23,8 +13,10 @@ interface Sent {
   readonly userIds?: readonly string[];
 }
 
-export function describeStateMarks(deps: StateContractDeps): void {
+/** The ordering guard's claims and marks per destination profile (`StateMarks`, SPEC §12). */
+export function describeStateMarksContract(factory: StoreFactory): void {
   describe('subscription state: claims and marks per destination profile (the ordering guard)', () => {
+    const deps = { ...contractDatabase(factory), event: testEvent };
     const delivered = (deliveryId: string, profile: string, accepted = true): DeliveryUpdate => ({
       deliveryId,
       state: 'delivered',
@@ -46,7 +38,7 @@ export function describeStateMarks(deps: StateContractDeps): void {
         async ingest(...events: readonly Sent[]) {
           for (const { id, user, timestampMs, profile, userIds } of events) {
             const ingested = deps.event(id, { userId: user, timestampMs, ...(userIds && { userIds }) });
-            await s.ingest(
+            await s.queue.ingest(
               ingested,
               [
                 { destinationId: 'ct', state: 'pending' },
@@ -54,14 +46,14 @@ export function describeStateMarks(deps: StateContractDeps): void {
               ],
               T0 + received++,
             );
-            const detail = (await s.getEvent(id))!;
+            const detail = (await s.log.getEvent(id))!;
             const of = (destinationId: string) => detail.deliveries.find((d) => d.destinationId === destinationId)!.id;
             ids[id] = { ct: of('ct'), amp: of('amp'), profile: profile ?? `profile:${user}` };
           }
         },
         /** Leases every due delivery of `destinationId` (as the engine does before it claims). */
         lease: (destinationId = 'ct', nowMs = T0 + 1_000, owner = 'runner-a', leaseMs = LEASE_MS) =>
-          s.lease({ destinationId, limit: 500, nowMs, leaseMs, owner }),
+          s.queue.lease({ destinationId, limit: 500, nowMs, leaseMs, owner }),
         /** The verdicts for these events' deliveries to `destinationId`, by event id. */
         async claim(
           eventIds: readonly string[],
@@ -69,17 +61,17 @@ export function describeStateMarks(deps: StateContractDeps): void {
           nowMs = T0 + 1_000,
         ): Promise<Record<string, StateVerdict>> {
           const candidates = eventIds.map((id) => ({ deliveryId: ids[id][destinationId], profile: ids[id].profile }));
-          const verdicts = await s.claimSubscriptionState(destinationId, candidates, nowMs);
+          const verdicts = await s.coordination.claimSubscriptionState(destinationId, candidates, nowMs);
           return Object.fromEntries(
             eventIds.flatMap((id) => (verdicts.has(ids[id][destinationId]) ? [[id, verdicts.get(ids[id][destinationId])!]] : [])),
           );
         },
         /** Stores the outcome of a delivery sent with state, as the engine does. */
         settle: (eventId: string, accepted = true, owner = 'runner-a', destinationId: 'ct' | 'amp' = 'ct') =>
-          s.complete([delivered(ids[eventId][destinationId], ids[eventId].profile, accepted)], T0 + 2_000, owner),
+          s.queue.complete([delivered(ids[eventId][destinationId], ids[eventId].profile, accepted)], T0 + 2_000, owner),
         /** Puts held deliveries back, pending, as the engine does. */
         holdBack: (eventIds: readonly string[], destinationId: 'ct' | 'amp' = 'ct') =>
-          s.complete(
+          s.queue.complete(
             eventIds.map((id) => heldBack(ids[id][destinationId])),
             T0 + 2_000,
             'runner-a',
@@ -143,7 +135,7 @@ export function describeStateMarks(deps: StateContractDeps): void {
       await g.lease();
       expect(await g.claim(['old', 'newest'])).toEqual({ old: 'hold', newest: 'state' });
       // The newest ends dead: the destination never held its state.
-      await g.store.complete(
+      await g.store.queue.complete(
         [
           {
             deliveryId: g.ids.newest.ct,
@@ -192,10 +184,10 @@ export function describeStateMarks(deps: StateContractDeps): void {
       // Both received in the same millisecond and committed together; ids sort against the order they came in.
       const same = { userId: 'u1', timestampMs: T0 - 1_000 };
       await Promise.all([
-        store.ingest(deps.event('z-first', same), [{ destinationId: 'ct', state: 'pending' }], T0),
-        store.ingest(deps.event('a-second', same), [{ destinationId: 'ct', state: 'pending' }], T0),
+        store.queue.ingest(deps.event('z-first', same), [{ destinationId: 'ct', state: 'pending' }], T0),
+        store.queue.ingest(deps.event('a-second', same), [{ destinationId: 'ct', state: 'pending' }], T0),
       ]);
-      const idOf = async (id: string) => (await store.getEvent(id))!.deliveries[0].id;
+      const idOf = async (id: string) => (await store.log.getEvent(id))!.deliveries[0].id;
       for (const id of ['z-first', 'a-second']) g.ids[id] = { ct: await idOf(id), amp: '', profile: 'profile:u1' };
       await g.lease();
       expect(await g.claim(['z-first', 'a-second'])).toEqual({ 'z-first': 'hold', 'a-second': 'state' });
@@ -213,12 +205,12 @@ export function describeStateMarks(deps: StateContractDeps): void {
       const g = await guarded();
       await g.ingest({ id: 'mine', user: 'u1', timestampMs: T0 - 1_000 });
       await g.lease();
-      expect(await g.store.claimSubscriptionState('ct', [], T0 + 1_000)).toEqual(new Map());
+      expect(await g.store.coordination.claimSubscriptionState('ct', [], T0 + 1_000)).toEqual(new Map());
       const foreign = [
         { deliveryId: g.ids.mine.amp, profile: 'profile:u1' },
         { deliveryId: 'no-such-delivery', profile: 'profile:u1' },
       ];
-      expect(await g.store.claimSubscriptionState('ct', foreign, T0 + 1_000)).toEqual(new Map());
+      expect(await g.store.coordination.claimSubscriptionState('ct', foreign, T0 + 1_000)).toEqual(new Map());
       expect(await g.claim(['mine'])).toEqual({ mine: 'state' });
     });
 
@@ -272,16 +264,18 @@ export function describeStateMarks(deps: StateContractDeps): void {
       await g.ingest(...sent);
       // One more of the customer's, long gone by retention when the erasure comes: its profile is still found.
       const gone = deps.event('gone', { userId: 'er-a', timestampMs: T0 - 1_000 });
-      await g.store.ingest(gone, [{ destinationId: 'ct', state: 'pending' }], T0 - 10 * 86_400_000);
-      g.ids.gone = { ct: (await g.store.getEvent('gone'))!.deliveries[0].id, amp: '', profile: 'object:er-a' };
+      await g.store.queue.ingest(gone, [{ destinationId: 'ct', state: 'pending' }], T0 - 10 * 86_400_000);
+      g.ids.gone = { ct: (await g.store.log.getEvent('gone'))!.deliveries[0].id, amp: '', profile: 'object:er-a' };
       await g.lease();
       const all = [...sent.map((event) => event.id), 'gone'];
       expect(Object.values(await g.claim(all)).every((verdict) => verdict === 'state')).toBe(true);
       for (const id of all) await g.settle(id);
-      expect(await g.store.prune({ finalBeforeMs: T0 - 5 * 86_400_000, deadBeforeMs: T0 - 5 * 86_400_000 })).toMatchObject({ removed: 1 });
+      expect(await g.store.maintenance.prune({ finalBeforeMs: T0 - 5 * 86_400_000, deadBeforeMs: T0 - 5 * 86_400_000 })).toMatchObject({
+        removed: 1,
+      });
 
       // own, alias and original name er-a; via-er-b names only er-b, one of the customer's ids: it stays, its mark goes.
-      expect(await g.store.erase('er-a')).toBe(3);
+      expect(await g.store.maintenance.erase('er-a')).toBe(3);
       // An older event on each of those profiles carries state again: their marks are gone. The stranger's stays.
       const profiles = {
         own: 'profile:er-a',

@@ -1,6 +1,6 @@
 import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { AlertClaim, UnsentAlert } from '@ferry/core';
-import type { Database } from './database';
+import type { Database } from '../database';
 
 /*
  * The alert claims and their outbox (`Store.claimAlert` … `pruneAlertClaims`), each in the caller's

@@ -1,32 +1,22 @@
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import { statesFrom, type StateCandidate, type StateVerdict } from '@ferry/core';
-import type { Database } from './database';
-import { profileKey, userKey } from './user-key';
+import type { RawBuilder, Transaction } from 'kysely';
+import { judgeStateCandidates, olderState, statesFrom, type StateCandidate, type StateOrder, type StateVerdict } from '@ferry/core';
+import type { Database } from '../database';
+import { profileKey, userKey } from '../user-key';
+import { chunks, stateOfRow, type Queryable } from './context';
 
 /**
- * The ordering guard's tables (SPEC §12, `Store.claimSubscriptionState`): per destination and profile (by
+ * The ordering guard's tables (SPEC §12, `StateMarks.claimSubscriptionState`): per destination and profile (by
  * SHA-256 key, so no raw id sits here) the state the destination accepted and the claim in flight, and which
  * users' events reached each profile, so erasure finds its marks after retention removed the events.
  */
 
-/** Most rows or ids in one statement, as in the rest of the store. */
-const CHUNK = 500;
-
-type Queryable = Kysely<Database> | Transaction<Database>;
-
 /** Where an event stands in a profile's order: its timestamp, then the order the store received it. */
-interface Order {
-  readonly timestampMs: number;
-  readonly receivedSeq: number;
-}
-
-interface Candidate extends Order {
+interface Candidate extends StateOrder {
   readonly deliveryId: string;
   readonly eventId: string;
   readonly userId: string | null;
 }
 
-const older = (a: Order, b: Order) => a.timestampMs < b.timestampMs || (a.timestampMs === b.timestampMs && a.receivedSeq < b.receivedSeq);
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface ClaimRequest {
@@ -40,7 +30,7 @@ export interface ClaimRequest {
   readonly legacyMarks: () => Promise<boolean>;
 }
 
-/** `Store.claimSubscriptionState` in one transaction: rows made and locked in profile order, decided, claims written. */
+/** `StateMarks.claimSubscriptionState` in one transaction: rows made and locked in profile order, decided, claims written. */
 export async function claimStates(trx: Transaction<Database>, request: ClaimRequest): Promise<Map<string, StateVerdict>> {
   const { destinationId } = request;
   const groups = await candidatesByProfile(trx, request);
@@ -79,13 +69,11 @@ export async function claimStates(trx: Transaction<Database>, request: ClaimRequ
   for (const key of keys) {
     const mark = marks.get(key)!;
     const group = groups.get(key)!;
-    const accepted: Order | undefined =
+    const accepted: StateOrder | undefined =
       mark.acceptedTimestampMs === null ? undefined : { timestampMs: mark.acceptedTimestampMs, receivedSeq: mark.acceptedReceivedSeq! };
-    const eligible = group.filter((candidate) => accepted === undefined || !older(candidate, accepted));
-    for (const candidate of group) if (!eligible.includes(candidate)) verdicts.set(candidate.deliveryId, 'plain');
-    const newest = active.has(key) || eligible.length === 0 ? undefined : eligible.reduce((a, b) => (older(a, b) ? b : a));
-    for (const candidate of eligible) verdicts.set(candidate.deliveryId, candidate === newest ? 'state' : 'hold');
-    if (newest) claims.push({ profileKey: key, claim: newest });
+    const judged = judgeStateCandidates(group, accepted, active.has(key));
+    for (const [deliveryId, verdict] of judged.verdicts) verdicts.set(deliveryId, verdict);
+    if (judged.claim) claims.push({ profileKey: key, claim: judged.claim });
   }
 
   for (const part of chunks(claims)) {
@@ -165,7 +153,7 @@ async function activeClaims(
       .selectFrom('deliveries')
       .select('id')
       .where('id', 'in', ids)
-      .where(sql<string>`(${sql.ref('state')} || '')`, 'in', statesFrom('takeOver'))
+      .where(stateOfRow, 'in', statesFrom('takeOver'))
       .where('leaseUntilMs', '>=', now)
       .execute();
     for (const row of rows) active.add(holders.get(row.id)!);
@@ -184,7 +172,7 @@ async function seedFromLegacyMarks(
   groups: ReadonlyMap<string, readonly Candidate[]>,
 ): Promise<void> {
   const userIds = [...new Set([...created].flatMap((key) => groups.get(key)!.flatMap((candidate) => candidate.userId ?? [])))];
-  const legacy = new Map<string, Order>();
+  const legacy = new Map<string, StateOrder>();
   for (const ids of chunks(userIds)) {
     const rows = await trx
       .selectFrom('subscriptionStateMarks')
@@ -198,7 +186,7 @@ async function seedFromLegacyMarks(
   for (const key of [...created].sort(byKey)) {
     const orders = groups.get(key)!.flatMap((candidate) => legacy.get(candidate.userId ?? '') ?? []);
     if (orders.length === 0) continue;
-    const newest = orders.reduce((a, b) => (older(a, b) ? b : a));
+    const newest = orders.reduce((a, b) => (olderState(a, b) ? b : a));
     await trx
       .updateTable('profileStateMarks')
       .set({ acceptedTimestampMs: newest.timestampMs, acceptedReceivedSeq: newest.receivedSeq })
@@ -321,10 +309,4 @@ export async function eraseMarks(trx: Transaction<Database>, customer: Customer)
     }
   }
   for (const ids of chunks(customer.appUserIds)) await trx.deleteFrom('subscriptionStateMarks').where('userId', 'in', ids).execute();
-}
-
-function chunks<T>(items: readonly T[]): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) result.push(items.slice(i, i + CHUNK));
-  return result;
 }

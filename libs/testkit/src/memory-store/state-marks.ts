@@ -1,24 +1,17 @@
-import { allows, type DeliveryUpdate, type StateCandidate, type StateVerdict } from '@ferry/core';
-import type { MemoryDatabase } from './memory-store';
-
-/** Where an event stands in a profile's order: its timestamp, then the order the store received it. */
-interface Order {
-  readonly timestampMs: number;
-  readonly receivedSeq: number;
-}
+import { allows, judgeStateCandidates, type DeliveryUpdate, type StateCandidate, type StateOrder, type StateVerdict } from '@ferry/core';
+import type { MemoryDatabase } from './database';
 
 /** Per destination and profile (SPEC §12): the newest state the destination accepted, and the claim in flight. */
 export interface ProfileMark {
-  readonly accepted?: Order;
-  readonly claim?: Order & { readonly deliveryId: string };
+  readonly accepted?: StateOrder;
+  readonly claim?: StateOrder & { readonly deliveryId: string };
 }
 
-type Candidate = Order & { readonly deliveryId: string; readonly eventId: string };
+type Candidate = StateOrder & { readonly deliveryId: string; readonly eventId: string };
 
-const older = (a: Order, b: Order) => a.timestampMs < b.timestampMs || (a.timestampMs === b.timestampMs && a.receivedSeq < b.receivedSeq);
 const markKey = (destinationId: string, profile: string) => `${destinationId}\u0000${profile}`;
 
-/** The ordering guard of `MemoryStore`, with the SQL stores' semantics (see `Store.claimSubscriptionState`). */
+/** The ordering guard of `MemoryStore`, with the SQL stores' semantics (see `StateMarks.claimSubscriptionState`). */
 export function claimStates(
   database: MemoryDatabase,
   destinationId: string,
@@ -44,17 +37,14 @@ export function claimStates(
     database.profileUsers.set(key, users);
 
     const { accepted, claim } = mark;
-    const eligible = group.filter((candidate) => accepted === undefined || !older(candidate, accepted));
-    for (const candidate of group) if (!eligible.includes(candidate)) verdicts.set(candidate.deliveryId, 'plain');
     const claimed =
       claim !== undefined && !group.some((c) => c.deliveryId === claim.deliveryId) && inFlight(database, claim.deliveryId, nowMs);
-    const newest = claimed || eligible.length === 0 ? undefined : eligible.reduce((a, b) => (older(a, b) ? b : a));
-    for (const candidate of eligible) verdicts.set(candidate.deliveryId, candidate === newest ? 'state' : 'hold');
-    const { deliveryId, timestampMs, receivedSeq } = newest ?? {};
-    database.profileMarks.set(
-      key,
-      newest ? { accepted, claim: { deliveryId: deliveryId!, timestampMs: timestampMs!, receivedSeq: receivedSeq! } } : mark,
-    );
+    const judged = judgeStateCandidates(group, accepted, claimed);
+    for (const [deliveryId, verdict] of judged.verdicts) verdicts.set(deliveryId, verdict);
+    if (judged.claim) {
+      const { deliveryId, timestampMs, receivedSeq } = judged.claim;
+      database.profileMarks.set(key, { accepted, claim: { deliveryId, timestampMs, receivedSeq } });
+    }
   }
   return verdicts;
 }

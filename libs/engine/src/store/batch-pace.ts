@@ -1,3 +1,5 @@
+import { MAINTENANCE_BATCH } from '@ferry/core';
+
 /**
  * How long one batch (one transaction) of a background deletion should take: a webhook may wait that long. On
  * SQLite a transaction holds the only connection; on Postgres a large one still holds up the commits beside it
@@ -6,8 +8,8 @@
 export const BATCH_BUDGET_MS = 20;
 /** The fewest rows a batch takes: below this the fsync of each commit would be most of the work. */
 export const MIN_BATCH = 10;
-/** The most rows a batch takes; also the most ids in one statement. */
-export const MAX_BATCH = 500;
+/** The most rows a batch takes: what a store takes in one statement. */
+export const MAX_BATCH = MAINTENANCE_BATCH;
 const FIRST_BATCH = 50;
 
 /**

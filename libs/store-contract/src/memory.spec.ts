@@ -1,7 +1,7 @@
-import { describeStoreContract } from '@ferry/core/testing';
-import { MemoryDatabase, MemoryStore } from './memory-store';
+import { MemoryDatabase, MemoryStore } from '@ferry/testkit';
+import { describeStoreContract } from './index';
 
-// The engine's tests run on this double: it must keep the same contract as the real stores.
+// The engine's tests run on the in-memory store: it must keep the same contract as the real stores.
 describe('memory store', () => {
   describeStoreContract({
     async fresh() {

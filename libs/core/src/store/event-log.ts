@@ -1,0 +1,46 @@
+import type { DeliveryState } from '../delivery-states';
+import { StoreInputError, type DeliveryRow, type EventDetail, type EventRow } from './records';
+
+/** The event log: what the admin API, the console, metrics and alerts read. Reads only. */
+
+export interface ListFilter {
+  readonly state?: DeliveryState;
+  readonly destinationId?: string;
+  readonly userId?: string;
+  readonly type?: string;
+  readonly sinceMs?: number;
+  readonly untilMs?: number;
+  readonly limit?: number;
+  /** Keyset pagination: ids are returned newest first, strictly before this cursor. */
+  readonly before?: string;
+}
+
+export interface StoreStats {
+  /** Count per destination and state. */
+  readonly deliveries: readonly { readonly destinationId: string; readonly state: DeliveryState; readonly count: number }[];
+  /** Age of the oldest due pending delivery per destination (0 when none). */
+  readonly oldestPendingAgeMs: readonly { readonly destinationId: string; readonly ageMs: number }[];
+  readonly events: number;
+}
+
+/** Rows a listing answers without a `limit`, and the most it answers with one. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+
+/** How many rows a listing asked for `limit` answers: at least one, at most MAX_PAGE_SIZE. */
+export function pageSize(limit: number | undefined): number {
+  const wanted = limit !== undefined && Number.isFinite(limit) ? Math.floor(limit) : DEFAULT_PAGE_SIZE;
+  return Math.min(Math.max(wanted, 1), MAX_PAGE_SIZE);
+}
+
+/** A listing's `before` names no row: the operator's mistake, answered as such. */
+export function unknownCursor(kind: 'event' | 'delivery', id: string): StoreInputError {
+  return new StoreInputError(`no ${kind} with id ${JSON.stringify(id)}`, 'before');
+}
+
+export interface EventLog {
+  listEvents(filter: ListFilter): Promise<EventRow[]>;
+  listDeliveries(filter: ListFilter): Promise<DeliveryRow[]>;
+  getEvent(id: string): Promise<EventDetail | undefined>;
+  stats(nowMs: number): Promise<StoreStats>;
+}

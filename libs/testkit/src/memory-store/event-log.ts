@@ -1,0 +1,118 @@
+import {
+  allows,
+  pageSize,
+  unknownCursor,
+  type DeliveryRow,
+  type EventDetail,
+  type EventLog,
+  type EventRow,
+  type ListFilter,
+  type StoreStats,
+} from '@ferry/core';
+import type { MemoryConnection, MemoryDelivery } from './database';
+
+/** The event log in memory: listings in the SQL stores' keyset order, and counts by a full walk. */
+export class MemoryEventLog implements EventLog {
+  constructor(private readonly connection: MemoryConnection) {}
+
+  private get database() {
+    return this.connection.database;
+  }
+
+  async listEvents(filter: ListFilter): Promise<EventRow[]> {
+    const cursor = filter.before === undefined ? undefined : this.cursor('event', filter.before);
+    return [...this.database.events.values()]
+      .filter(
+        (event) =>
+          (filter.userId === undefined || event.userId === filter.userId) &&
+          (filter.type === undefined || event.type === filter.type) &&
+          (filter.sinceMs === undefined || event.receivedAtMs >= filter.sinceMs) &&
+          (filter.untilMs === undefined || event.receivedAtMs < filter.untilMs) &&
+          ((filter.state === undefined && filter.destinationId === undefined) ||
+            this.database
+              .rows(filter.destinationId)
+              .some((d) => d.eventId === event.id && (filter.state === undefined || d.state === filter.state))),
+      )
+      .map(({ body: _body, ...row }) => ({ ...row, atMs: row.receivedAtMs }))
+      .filter((row) => cursor === undefined || before(row, cursor))
+      .sort(newestFirst)
+      .slice(0, pageSize(filter.limit))
+      .map(({ atMs: _atMs, ...row }) => row);
+  }
+
+  async listDeliveries(filter: ListFilter): Promise<DeliveryRow[]> {
+    const cursor = filter.before === undefined ? undefined : this.cursor('delivery', filter.before);
+    return this.database
+      .rows(filter.destinationId)
+      .filter((row) => {
+        const event = this.database.events.get(row.eventId)!;
+        return (
+          (filter.state === undefined || row.state === filter.state) &&
+          (filter.sinceMs === undefined || row.createdAtMs >= filter.sinceMs) &&
+          (filter.untilMs === undefined || row.createdAtMs < filter.untilMs) &&
+          (filter.userId === undefined || event.userId === filter.userId) &&
+          (filter.type === undefined || event.type === filter.type)
+        );
+      })
+      .map((row) => ({ ...deliveryRow(row), atMs: row.createdAtMs }))
+      .filter((row) => cursor === undefined || before(row, cursor))
+      .sort(newestFirst)
+      .slice(0, pageSize(filter.limit))
+      .map(({ atMs: _atMs, ...row }) => row);
+  }
+
+  async getEvent(id: string): Promise<EventDetail | undefined> {
+    const event = this.database.events.get(id);
+    if (!event) return undefined;
+    const deliveries = this.database
+      .rows()
+      .filter((row) => row.eventId === id)
+      .sort((a, b) => a.destinationId.localeCompare(b.destinationId))
+      .map((row) => ({ ...deliveryRow(row), attemptLog: row.attemptLog }));
+    return { ...event, deliveries };
+  }
+
+  async stats(nowMs: number): Promise<StoreStats> {
+    const counts = new Map<string, { destinationId: string; state: DeliveryRow['state']; count: number }>();
+    const dueAt = new Map<string, number>();
+    for (const row of this.database.rows()) {
+      const key = `${row.destinationId}\u0000${row.state}`;
+      const entry = counts.get(key) ?? { destinationId: row.destinationId, state: row.state, count: 0 };
+      counts.set(key, { ...entry, count: entry.count + 1 });
+      if (allows('lease', row.state) && row.nextAttemptAtMs !== null && row.nextAttemptAtMs <= nowMs) {
+        dueAt.set(row.destinationId, Math.min(dueAt.get(row.destinationId) ?? Infinity, row.nextAttemptAtMs));
+      }
+    }
+    const deliveries = [...counts.values()].sort(
+      (a, b) => a.destinationId.localeCompare(b.destinationId) || a.state.localeCompare(b.state),
+    );
+    return {
+      deliveries,
+      oldestPendingAgeMs: [...new Set(deliveries.map((row) => row.destinationId))].map((destinationId) => {
+        const due = dueAt.get(destinationId);
+        return { destinationId, ageMs: due === undefined ? 0 : nowMs - due };
+      }),
+      events: this.database.events.size,
+    };
+  }
+
+  private cursor(table: 'event' | 'delivery', id: string): { id: string; atMs: number } {
+    const atMs = table === 'event' ? this.database.events.get(id)?.receivedAtMs : this.database.deliveries.get(id)?.createdAtMs;
+    if (atMs === undefined) throw unknownCursor(table, id);
+    return { id, atMs };
+  }
+}
+
+function deliveryRow(row: MemoryDelivery): DeliveryRow {
+  const { windowStartMs: _window, leaseOwner: _owner, interruptions: _interruptions, attemptLog: _log, ...delivery } = row;
+  return delivery;
+}
+
+/** Keyset order and cursor, as in the SQL stores: (time, id) descending. */
+function newestFirst(a: { atMs: number; id: string }, b: { atMs: number; id: string }): number {
+  return b.atMs - a.atMs || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+function before(row: { atMs: number; id: string }, cursor: { atMs: number; id: string }): boolean {
+  return row.atMs < cursor.atMs || (row.atMs === cursor.atMs && row.id < cursor.id);
+}

@@ -1,0 +1,2 @@
+export { MemoryStore } from './memory-store';
+export { MemoryDatabase, type MemoryDelivery } from './database';
