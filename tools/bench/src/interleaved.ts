@@ -1,12 +1,11 @@
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { openStore } from '@ferry/store';
 import type { FakeCleverTap } from '@ferry/testkit';
 import { drainBacklog, underLoad } from './measure';
 import { RUNNER_MAIN } from './processes';
 import type { DrainFigures, ServerLoadFigures } from './report';
 import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
-import { fillStore, type FillOptions } from './store-fill';
+import { fillStore, openFillTarget, type FillOptions, type FillTarget } from './store-fill';
 
 /**
  * Before and after, interleaved: the SQLite ingest row (destination paused, 64 connections) and the SQLite drain
@@ -47,12 +46,27 @@ export function otherBuild(checkout: string): Build {
     if (!existsSync(needed)) throw new Error(`--against ${checkout}: ${needed} is missing; build that checkout first`);
   // The other build's own store code, so its runner finds a backlog in the schema it knows.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { openStore } = require(storeModule) as { openStore: Build['open'] };
-  return { label: path.basename(root), runnerMain, open: openStore };
+  const { openStore } = require(storeModule) as { openStore: (url: string) => Promise<OtherStore> };
+  return { label: path.basename(root), runnerMain, open: async (url) => fillTargetOf(await openStore(url)) };
 }
 
 export function thisBuild(): Build {
-  return { label: 'this checkout', runnerMain: RUNNER_MAIN, open: openStore };
+  return { label: 'this checkout', runnerMain: RUNNER_MAIN, open: openFillTarget };
+}
+
+/** A store of another build: one object (before the ports) or its ports (`queue`, `log`). */
+type OtherStore = { close(): Promise<void> } & (
+  | (Pick<FillTarget, 'ingest'> & { stats(nowMs: number): Promise<{ events: number }> })
+  | { queue: Pick<FillTarget, 'ingest'>; log: { stats(nowMs: number): Promise<{ events: number }> } }
+);
+
+function fillTargetOf(store: OtherStore): FillTarget {
+  const [queue, log] = 'queue' in store ? [store.queue, store.log] : [store, store];
+  return {
+    ingest: (event, deliveries, nowMs) => queue.ingest(event, deliveries, nowMs),
+    storedEvents: async () => (await log.stats(Date.now())).events,
+    close: () => store.close(),
+  };
 }
 
 export async function runInterleaved(

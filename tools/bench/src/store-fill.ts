@@ -1,4 +1,4 @@
-import type { NewDelivery, Store } from '@ferry/core';
+import type { IngestEvent, NewDelivery } from '@ferry/core';
 import { openStore } from '@ferry/store';
 import { DESTINATION_ID, ingestEvent } from './payload';
 import { round } from './stats';
@@ -21,8 +21,25 @@ export interface FillOptions {
   readonly receivedAtMs?: number;
   /** Every `every`-th event (the first included) names this user instead of the fixture's: events to erase, spread among others. */
   readonly spreadUser?: { readonly userId: string; readonly every: number };
-  /** Opens the store: another build's `openStore` for interleaved A/B runs (its schema); default this checkout's. */
-  readonly open?: (storeUrl: string) => Promise<Pick<Store, 'ingest' | 'stats' | 'close'>>;
+  /** Opens the store: another build's for interleaved A/B runs (its schema); default this checkout's. */
+  readonly open?: (storeUrl: string) => Promise<FillTarget>;
+}
+
+/** What filling needs of a store, whatever build it comes from. */
+export interface FillTarget {
+  ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'>;
+  storedEvents(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** This checkout's store, as a fill target. */
+export async function openFillTarget(storeUrl: string): Promise<FillTarget> {
+  const store = await openStore(storeUrl);
+  return {
+    ingest: (event, deliveries, nowMs) => store.queue.ingest(event, deliveries, nowMs),
+    storedEvents: async () => (await store.log.stats(Date.now())).events,
+    close: () => store.close(),
+  };
 }
 
 /**
@@ -40,19 +57,19 @@ export async function fillStore(
   const spreadUser = spread && ingestEvent(spread.userId);
   const event = (n: number) => (spread && spreadUser && n % spread.every === 0 ? spreadUser : fixtureUser)(`${options.idPrefix}-${n}`);
   const deliveries: NewDelivery[] = [{ destinationId: DESTINATION_ID, state: options.state, reason: options.reason }];
-  const store = await (options.open ?? openStore)(storeUrl);
+  const store = await (options.open ?? openFillTarget)(storeUrl);
   try {
     const started = performance.now();
     for (let done = 0; done < options.count;) {
       const wave = Math.min(WAVE, options.count - done);
       const nowMs = options.receivedAtMs ?? Date.now();
-      const results = await Promise.all(Array.from({ length: wave }, (_, i) => store.queue.ingest(event(done + i), deliveries, nowMs)));
+      const results = await Promise.all(Array.from({ length: wave }, (_, i) => store.ingest(event(done + i), deliveries, nowMs)));
       if (results.includes('duplicate')) throw new Error(`fill ids ${options.idPrefix}-* are already in the store`);
       done += wave;
       progress(done);
     }
     const seconds = (performance.now() - started) / 1000;
-    const storedEvents = (await store.log.stats(Date.now())).events;
+    const storedEvents = await store.storedEvents();
     return {
       events: options.count,
       seconds: round(seconds),
