@@ -23,14 +23,22 @@ import {
   type SteadyFigures,
 } from './report';
 import { eraseUnderLoad, renderEraseUnderLoad, type EraseUnderLoadFigures, type EraseUnderLoadSizes } from './erase-under-load';
-import { otherBuild, renderInterleaved, runInterleaved, thisBuild, type InterleavedSizes } from './interleaved';
+import {
+  otherBuild,
+  renderInterleaved,
+  runInterleaved,
+  sqliteStores,
+  thisBuild,
+  type InterleavedSizes,
+  type InterleavedStore,
+} from './interleaved';
 import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
 import { round, summarize } from './stats';
 import { fillStore, storedEvents } from './store-fill';
 
 const USAGE = `Usage: npm run bench [-- [--quick] [--sqlite-only] [--profile] [--label <text>] [--baseline <file>] [--render-only]]
        npm run bench -- --scenario erase-under-load [--quick] [--sqlite-only]
-       npm run bench -- --scenario interleaved --against <checkout> [--rounds N] [--quick]
+       npm run bench -- --scenario interleaved --against <checkout> [--rounds N] [--quick] [--sqlite-only]
 
 Benchmarks the runner (apps/runner/dist/main.js, a child process) against a bare node:http server, on
 SQLite and on Postgres (DATABASE_URL, else a throwaway server from tools/pg-throwaway.sh when Postgres is
@@ -54,10 +62,10 @@ prints that section.
                      beside the same load with neither running; prints the three side by side and writes
                      bench/tmp/erase-under-load.json (--quick: 10,000 and 5,000)
   --scenario interleaved --against <checkout>
-                     before and after, interleaved: the SQLite ingest row (destination paused) and the SQLite
-                     drain of a 100,000-event backlog on the other checkout's build (built there first) and on
-                     this one in turn, --rounds times (default 2); prints the table and writes
-                     bench/tmp/interleaved.json (--quick: 4 s loads, 10,000 events)
+                     before and after, interleaved: the ingest row (destination paused) and the drain of a
+                     100,000-event backlog, on SQLite and on Postgres (unless --sqlite-only), on the other
+                     checkout's build (built there first) and on this one in turn, --rounds times (default 2);
+                     prints the table and writes bench/tmp/interleaved.json (--quick: 4 s loads, 10,000 events)
 
 A before/after comparison: run \`npm run bench -- --label "main at <commit>, before <change>"\` on the code
 before the change, copy bench/report.json to bench/baseline.json, then run \`npm run bench\` on the change.`;
@@ -324,7 +332,7 @@ async function main(): Promise<void> {
       if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20))
         throw new Error(`--rounds must be a whole number from 1 to 20, got ${JSON.stringify(flags.rounds)}`);
       const sizes = quick ? INTERLEAVED_QUICK : INTERLEAVED;
-      return runInterleavedScenario(flags.against, rounds === undefined ? sizes : { ...sizes, rounds });
+      return runInterleavedScenario(flags.against, rounds === undefined ? sizes : { ...sizes, rounds }, flags['sqlite-only'] === true);
     }
     return runEraseUnderLoad(quick ? ERASE_UNDER_LOAD_QUICK : ERASE_UNDER_LOAD, quick, flags['sqlite-only'] === true);
   }
@@ -411,15 +419,22 @@ async function runEraseUnderLoad(sizes: EraseUnderLoadSizes, quick: boolean, sql
 }
 
 /** The interleaved before/after scenario: its table on stdout and its figures in bench/tmp/interleaved.json. */
-async function runInterleavedScenario(against: string, sizes: InterleavedSizes): Promise<void> {
+async function runInterleavedScenario(against: string, sizes: InterleavedSizes, sqliteOnly: boolean): Promise<void> {
   const builds = [otherBuild(against), thisBuild()];
   rmSync(WORK_DIR, { recursive: true, force: true });
   mkdirSync(WORK_DIR, { recursive: true });
   const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
   cleanups.push(() => fake.close());
   try {
+    const stores: InterleavedStore[] = [sqliteStores(WORK_DIR)];
+    if (!sqliteOnly) {
+      const postgres = await benchPostgres();
+      if (postgres) cleanups.push(() => postgres.close());
+      if (postgres) stores.push({ name: 'postgres', fresh: (row) => postgres.freshDatabase(row) });
+      else progress('no Postgres (DATABASE_URL is not set and Postgres is not installed): SQLite only');
+    }
     const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
-    const runs = await runInterleaved(builds, sizes, WORK_DIR, fake, progress);
+    const runs = await runInterleaved(builds, stores, sizes, WORK_DIR, fake, progress);
     const file = path.join(OUT_DIR, 'tmp', 'interleaved.json');
     const machine = { node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((load) => round(load, 1)) };
     writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, machine, runs }, null, 2)}\n`);

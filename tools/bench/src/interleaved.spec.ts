@@ -10,15 +10,15 @@ const drain = (perSecond: number, cpu: number) => ({ perSecond, cpuMicrosPerEven
 describe('the interleaved before/after scenario', () => {
   it('puts each build in a column and its rounds in order, one row per figure', () => {
     const runs: InterleavedRun[] = [
-      { build: 'before', round: 1, ingest: ingest(4000, 250), drain: drain(9000, 100) },
-      { build: 'after', round: 1, ingest: ingest(4100, 240), drain: drain(9500, 95) },
-      { build: 'before', round: 2, ingest: ingest(3900, 255), drain: drain(8800, 104) },
-      { build: 'after', round: 2, ingest: ingest(4200, 238), drain: drain(9600, 94) },
+      { build: 'before', store: 'sqlite', round: 1, ingest: ingest(4000, 250), drain: drain(9000, 100) },
+      { build: 'after', store: 'sqlite', round: 1, ingest: ingest(4100, 240), drain: drain(9500, 95) },
+      { build: 'before', store: 'sqlite', round: 2, ingest: ingest(3900, 255), drain: drain(8800, 104) },
+      { build: 'after', store: 'sqlite', round: 2, ingest: ingest(4200, 238), drain: drain(9600, 94) },
     ];
     const table = renderInterleaved(runs, { rounds: 2, loadSeconds: 10, warmupSeconds: 2, drainEvents: 100_000 });
-    expect(table).toContain('| row | before, round 1 / … / 2 | after, round 1 / … / 2 |');
-    expect(table).toContain('| ingest, webhooks/s | 4000 / 3900 | 4100 / 4200 |');
-    expect(table).toContain('| drain, runner CPU µs per event | 100 / 104 | 95 / 94 |');
+    expect(table).toContain('| store | row | before, round 1 / … / 2 | after, round 1 / … / 2 |');
+    expect(table).toContain('| sqlite | ingest, webhooks/s | 4000 / 3900 | 4100 / 4200 |');
+    expect(table).toContain('| sqlite | drain, runner CPU µs per event | 100 / 104 | 95 / 94 |');
   });
 
   it('refuses a checkout that has not been built, naming what is missing', () => {

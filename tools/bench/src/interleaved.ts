@@ -8,11 +8,17 @@ import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config
 import { fillStore, openFillTarget, type FillOptions, type FillTarget } from './store-fill';
 
 /**
- * Before and after, interleaved: the SQLite ingest row (destination paused, 64 connections) and the SQLite drain
- * of a paused backlog, on another checkout's build and on this one in turn, round after round, so both see the
- * same machine. The machine's speed moves by tens of percent between runs minutes apart; alternating is what
+ * Before and after, interleaved: the ingest row (destination paused, 64 connections) and the drain of a paused
+ * backlog, on each store, on another checkout's build and on this one in turn, round after round, so both see
+ * the same machine. The machine's speed moves by tens of percent between runs minutes apart; alternating is what
  * makes the two columns comparable.
  */
+
+/** Where a row's store lives: a fresh SQLite file or a fresh Postgres database each time. */
+export interface InterleavedStore {
+  readonly name: 'sqlite' | 'postgres';
+  fresh(row: string): Promise<string>;
+}
 
 export interface InterleavedSizes {
   readonly rounds: number;
@@ -30,6 +36,7 @@ interface Build {
 
 export interface InterleavedRun {
   readonly build: string;
+  readonly store: InterleavedStore['name'];
   readonly round: number;
   readonly ingest: ServerLoadFigures;
   readonly drain: DrainFigures;
@@ -71,6 +78,7 @@ function fillTargetOf(store: OtherStore): FillTarget {
 
 export async function runInterleaved(
   builds: readonly Build[],
+  stores: readonly InterleavedStore[],
   sizes: InterleavedSizes,
   workDir: string,
   fake: FakeCleverTap,
@@ -78,35 +86,40 @@ export async function runInterleaved(
 ): Promise<InterleavedRun[]> {
   const runs: InterleavedRun[] = [];
   for (let round = 1; round <= sizes.rounds; round += 1) {
-    for (const [index, build] of builds.entries()) {
-      const name = (row: string) => `ab-${index}-${row}`;
-      const ingestStore = freshSqlite(workDir, name('ingest'));
-      const ingest = await withRunner(workDir, name('ingest'), build, { storeUrl: ingestStore, destination: 'paused' }, (runner) =>
-        underLoad(runner, {
-          url: runner.url,
-          connections: CONNECTIONS,
-          durationS: sizes.loadSeconds,
-          warmupS: sizes.warmupSeconds,
-          idPrefix: `ab-${round}-${index}`,
-        }),
-      );
-      const drainStore = freshSqlite(workDir, name('drain'));
-      const fill = await fillStore(drainStore, {
-        count: sizes.drainEvents,
-        idPrefix: 'backlog',
-        state: 'paused',
-        reason: 'bench backlog',
-        open: build.open,
-      });
-      fake.reset();
-      const drain = await withRunner(workDir, name('drain'), build, { storeUrl: drainStore, destination: fake.url }, (runner) =>
-        drainBacklog(runner, fake, sizes.drainEvents, fill),
-      );
-      for (const store of [ingestStore, drainStore]) removeSqlite(store);
-      progress(
-        `round ${round}, ${build.label}: ingest ${ingest.perSecond}/s at ${ingest.cpuMicrosPerWebhook} µs, drain ${drain.perSecond}/s at ${drain.cpuMicrosPerEvent} µs`,
-      );
-      runs.push({ build: build.label, round, ingest, drain });
+    for (const store of stores) {
+      for (const [index, build] of builds.entries()) {
+        const name = (row: string) => `ab-${store.name}-${index}-${row}`;
+        const ingest = await withRunner(
+          workDir,
+          name('ingest'),
+          build,
+          { storeUrl: await store.fresh(name('ingest')), destination: 'paused' },
+          (runner) =>
+            underLoad(runner, {
+              url: runner.url,
+              connections: CONNECTIONS,
+              durationS: sizes.loadSeconds,
+              warmupS: sizes.warmupSeconds,
+              idPrefix: `ab-${round}-${index}`,
+            }),
+        );
+        const drainStore = await store.fresh(name('drain'));
+        const fill = await fillStore(drainStore, {
+          count: sizes.drainEvents,
+          idPrefix: 'backlog',
+          state: 'paused',
+          reason: 'bench backlog',
+          open: build.open,
+        });
+        fake.reset();
+        const drain = await withRunner(workDir, name('drain'), build, { storeUrl: drainStore, destination: fake.url }, (runner) =>
+          drainBacklog(runner, fake, sizes.drainEvents, fill),
+        );
+        progress(
+          `round ${round}, ${store.name}, ${build.label}: ingest ${ingest.perSecond}/s at ${ingest.cpuMicrosPerWebhook} µs, drain ${drain.perSecond}/s at ${drain.cpuMicrosPerEvent} µs`,
+        );
+        runs.push({ build: build.label, store: store.name, round, ingest, drain });
+      }
     }
   }
   return runs;
@@ -124,39 +137,41 @@ async function withRunner<T>(workDir: string, name: string, build: Build, setup:
   return result;
 }
 
-function freshSqlite(workDir: string, name: string): string {
-  const url = `sqlite:${path.join(workDir, `${name}.db`)}`;
-  removeSqlite(url);
-  return url;
+/** A SQLite file in `workDir`, removed before each use. */
+export function sqliteStores(workDir: string): InterleavedStore {
+  return {
+    name: 'sqlite',
+    async fresh(row) {
+      const file = path.join(workDir, `${row}.db`);
+      for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${file}${suffix}`, { force: true });
+      return `sqlite:${file}`;
+    },
+  };
 }
 
-function removeSqlite(url: string): void {
-  const file = url.slice('sqlite:'.length);
-  for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${file}${suffix}`, { force: true });
-}
-
-/** One row per figure, one column per build, each cell the rounds' figures in order. */
+/** Per store, one row per figure and one column per build, each cell the rounds' figures in order. */
 export function renderInterleaved(runs: readonly InterleavedRun[], sizes: InterleavedSizes): string {
   const builds = [...new Set(runs.map((run) => run.build))];
-  const cells = (figure: (run: InterleavedRun) => number | null) =>
-    builds.map((build) =>
-      runs
-        .filter((run) => run.build === build)
-        .map((run) => figure(run) ?? '–')
-        .join(' / '),
-    );
-  const rows: [string, (run: InterleavedRun) => number | null][] = [
+  const stores = [...new Set(runs.map((run) => run.store))];
+  const figures: [string, (run: InterleavedRun) => number | null][] = [
     ['ingest, webhooks/s', (run) => run.ingest.perSecond],
     ['ingest, runner CPU µs per webhook', (run) => run.ingest.cpuMicrosPerWebhook],
     ['ingest, p99 ms', (run) => run.ingest.p99Ms],
     ['drain, events/s', (run) => run.drain.perSecond],
     ['drain, runner CPU µs per event', (run) => run.drain.cpuMicrosPerEvent],
   ];
+  const cells = (store: string, figure: (run: InterleavedRun) => number | null) =>
+    builds.map((build) =>
+      runs
+        .filter((run) => run.build === build && run.store === store)
+        .map((run) => figure(run) ?? '–')
+        .join(' / '),
+    );
   return [
-    `SQLite, destination paused, ${CONNECTIONS} connections, ${sizes.loadSeconds} s after a ${sizes.warmupSeconds} s warm-up; drain of ${sizes.drainEvents} events; ${sizes.rounds} rounds, builds alternating`,
+    `Destination paused, ${CONNECTIONS} connections, ${sizes.loadSeconds} s after a ${sizes.warmupSeconds} s warm-up; drain of ${sizes.drainEvents} events; ${sizes.rounds} rounds, builds alternating`,
     '',
-    `| row | ${builds.map((build) => `${build}, round 1 / … / ${sizes.rounds}`).join(' | ')} |`,
-    `|---|${builds.map(() => '--:').join('|')}|`,
-    ...rows.map(([label, figure]) => `| ${label} | ${cells(figure).join(' | ')} |`),
+    `| store | row | ${builds.map((build) => `${build}, round 1 / … / ${sizes.rounds}`).join(' | ')} |`,
+    `|---|---|${builds.map(() => '--:').join('|')}|`,
+    ...stores.flatMap((store) => figures.map(([label, figure]) => `| ${store} | ${label} | ${cells(store, figure).join(' | ')} |`)),
   ].join('\n');
 }
