@@ -1,14 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { STORED_PAUSE_CAUSES, type Clock, type DeliveryQueue, type DestinationPause, type Logger, type StoredPauses } from '@ferry/core';
-import type { DestinationStatus } from './options';
+import type { Clock, DeliveryQueue, DestinationPause, Logger, StoredPauses } from '@ferry/core';
+import type { DestinationStatus, PauseCause } from './options';
 import { describeError } from './errors';
-
-/**
- * Why a destination does not send: its config lacks something (this runner's own verdict), or a pause
- * kept in the store for every runner (an operator's, or refused credentials).
- */
-export const PAUSE_CAUSES = ['configuration', ...STORED_PAUSE_CAUSES] as const;
-export type PauseCause = (typeof PAUSE_CAUSES)[number];
 
 type Health =
   { readonly state: 'running' } | { readonly state: 'paused'; readonly cause: PauseCause; readonly reason: string; readonly since: number };

@@ -1,10 +1,11 @@
 export { Dispatcher, releaseCrashedLeases, type DispatcherDeps } from './dispatcher';
-export { PAUSE_CAUSES, type PauseCause } from './destination-health';
 export { secretValues, type DestinationInstance } from './instance';
 export {
   DEFAULT_DISPATCHER_OPTIONS,
   combineObservers,
   LEASE_PER_TIMEOUT,
+  PAUSE_CAUSES,
+  type PauseCause,
   type DestinationStatus,
   type DispatcherOptions,
   type EngineObserver,

@@ -1,5 +1,11 @@
-import { DEFAULT_RETRY_POLICY, type OutcomeType, type RetryPolicy } from '@ferry/core';
-import type { PauseCause } from './destination-health';
+import { DEFAULT_RETRY_POLICY, STORED_PAUSE_CAUSES, type OutcomeType, type RetryPolicy } from '@ferry/core';
+
+/**
+ * Why a destination does not send: its config lacks something (this runner's own verdict), or a pause
+ * kept in the store for every runner (an operator's, or refused credentials).
+ */
+export const PAUSE_CAUSES = ['configuration', ...STORED_PAUSE_CAUSES] as const;
+export type PauseCause = (typeof PAUSE_CAUSES)[number];
 
 /** Destination health as shown by the admin API and metrics. */
 export interface DestinationStatus {

@@ -1,6 +1,5 @@
-import type { AttemptRow, DeliveryRow, DestinationPause, EventRow } from '@ferry/core';
+import type { AttemptRow, DeliveryRow, DestinationPause, EventRow, StateOrder } from '@ferry/core';
 import { MemoryAlerts } from './alerts';
-import type { ProfileMark } from './state-marks';
 
 /** A delivery as the in-memory store keeps it: the row, its retry window, lease holder and attempt log. */
 export interface MemoryDelivery extends DeliveryRow {
@@ -9,6 +8,12 @@ export interface MemoryDelivery extends DeliveryRow {
   /** Attempts in a row its runner stopped during (lease taken over or released after a crash). */
   readonly interruptions: number;
   readonly attemptLog: readonly AttemptRow[];
+}
+
+/** Per destination and profile (SPEC §12): the newest state the destination accepted, and the claim in flight. */
+export interface ProfileMark {
+  readonly accepted?: StateOrder;
+  readonly claim?: StateOrder & { readonly deliveryId: string };
 }
 
 /** What several `MemoryStore`s share, like runners sharing one database. */

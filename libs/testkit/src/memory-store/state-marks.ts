@@ -1,12 +1,6 @@
 import { allows, judgeStateCandidates, type DeliveryUpdate, type StateCandidate, type StateOrder, type StateVerdict } from '@ferry/core';
 import type { MemoryDatabase } from './database';
 
-/** Per destination and profile (SPEC §12): the newest state the destination accepted, and the claim in flight. */
-export interface ProfileMark {
-  readonly accepted?: StateOrder;
-  readonly claim?: StateOrder & { readonly deliveryId: string };
-}
-
 type Candidate = StateOrder & { readonly deliveryId: string; readonly eventId: string };
 
 const markKey = (destinationId: string, profile: string) => `${destinationId}\u0000${profile}`;
