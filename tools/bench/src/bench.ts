@@ -8,7 +8,7 @@ import { scalingChart } from './chart';
 import type { WebhookLoad } from './load';
 import { drainBacklog, STALL_MS, underLoad } from './measure';
 import { BENCH_ACCOUNT_ID, BENCH_PASSCODE, ID_ATTRIBUTE } from './payload';
-import { benchPostgres, type BenchPostgres } from './postgres';
+import { benchPostgres } from './postgres';
 import { BARE_SERVER, ServiceProcess } from './processes';
 import { hotSpots, readNewestProfile } from './profile';
 import {
@@ -23,16 +23,9 @@ import {
   type SteadyFigures,
 } from './report';
 import { eraseUnderLoad, renderEraseUnderLoad, type EraseUnderLoadFigures, type EraseUnderLoadSizes } from './erase-under-load';
-import {
-  otherBuild,
-  renderInterleaved,
-  runInterleaved,
-  sqliteStores,
-  thisBuild,
-  type InterleavedSizes,
-  type InterleavedStore,
-} from './interleaved';
-import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
+import { otherBuild, renderInterleaved, runInterleaved, thisBuild, type InterleavedSizes } from './interleaved';
+import { postgresBackend, removeSqliteStores, sqliteBackend, type Backend } from './backends';
+import { withRunner, type RunnerSetup } from './runner-config';
 import { round, summarize } from './stats';
 import { fillStore, storedEvents } from './store-fill';
 
@@ -115,13 +108,6 @@ const STEADY_CONNECTIONS = [8, 16, 32, 64];
 /** Longest wait for deliveries to arrive after a load. */
 const DELIVERY_DEADLINE_MS = 120_000;
 
-/** Where a scenario's store lives: a fresh SQLite file or a fresh Postgres database. */
-interface Backend {
-  readonly store: 'sqlite' | 'postgres';
-  readonly description: string;
-  freshStore(name: string): Promise<string>;
-}
-
 class Bench {
   constructor(
     private readonly sizes: Sizes,
@@ -165,31 +151,13 @@ class Bench {
   ): Promise<ServerLoadFigures> {
     const storeUrl = await backend.freshStore(name);
     this.fake.reset();
-    return this.withRunner(`${backend.store}-${name}`, { storeUrl, destination }, cpuProfileDir, async (runner) => {
+    return withRunner(WORK_DIR, `${backend.store}-${name}`, { storeUrl, destination }, { cpuProfileDir }, async (runner) => {
       const figures = await underLoad(runner, this.load(runner.url, name));
       progress(
         `${backend.store} ${name}: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms, ${figures.cpuMicrosPerWebhook} µs CPU per webhook`,
       );
       return figures;
     });
-  }
-
-  /** Runs `work` on a freshly started runner, stops it, and refuses the figures if it logged an error. */
-  private async withRunner<T>(
-    name: string,
-    setup: RunnerSetup,
-    cpuProfileDir: string | undefined,
-    work: (runner: RunnerChild) => Promise<T>,
-  ): Promise<T> {
-    const runner = await startRunner(WORK_DIR, name, setup, { cpuProfileDir });
-    let result: T;
-    try {
-      result = await work(runner);
-    } finally {
-      await runner.stop();
-    }
-    runner.assertNoErrors();
-    return result;
   }
 
   /**
@@ -199,7 +167,7 @@ class Bench {
    */
   private async steady(backend: Backend): Promise<SteadyFigures> {
     const storeUrl = await backend.freshStore('steady');
-    return this.withRunner(`${backend.store}-steady`, { storeUrl, destination: this.fake.url }, undefined, async (runner) => {
+    return withRunner(WORK_DIR, `${backend.store}-steady`, { storeUrl, destination: this.fake.url }, undefined, async (runner) => {
       for (const connections of STEADY_CONNECTIONS) {
         this.fake.reset();
         const acceptedAt = new Map<string, number>();
@@ -248,7 +216,7 @@ class Bench {
     const storeUrl = await backend.freshStore('drain');
     const fill = await fillStore(storeUrl, { count: events, idPrefix: 'backlog', state: 'paused', reason: 'bench backlog' });
     this.fake.reset();
-    return this.withRunner(`${backend.store}-drain`, { storeUrl, destination: this.fake.url }, cpuProfileDir, async (runner) => {
+    return withRunner(WORK_DIR, `${backend.store}-drain`, { storeUrl, destination: this.fake.url }, { cpuProfileDir }, async (runner) => {
       const figures = await drainBacklog(runner, this.fake, events, fill);
       progress(`${backend.store} drain: ${events} events in ${figures.seconds} s, ${figures.perSecond}/s`);
       return figures;
@@ -270,8 +238,12 @@ class Bench {
         fill = { events: filled.events, seconds: filled.seconds, perSecond: filled.perSecond };
         stored = filled.storedEvents;
       }
-      const load = await this.withRunner(`${backend.store}-scaling-${size}`, { storeUrl, destination: 'paused' }, undefined, (runner) =>
-        underLoad(runner, { ...this.load(runner.url, `scaling-${size}`), durationS: this.sizes.scalingLoadSeconds }),
+      const load = await withRunner(
+        WORK_DIR,
+        `${backend.store}-scaling-${size}`,
+        { storeUrl, destination: 'paused' },
+        undefined,
+        (runner) => underLoad(runner, { ...this.load(runner.url, `scaling-${size}`), durationS: this.sizes.scalingLoadSeconds }),
       );
       rows.push({ storedEvents: stored, fill, load });
       progress(`${backend.store} scaling at ${stored} events: ${load.perSecond}/s, p99 ${load.p99Ms} ms, peak RSS ${load.peakRssMb} MB`);
@@ -285,20 +257,14 @@ class Bench {
   }
 }
 
-function sqliteBackend(): Backend {
-  return {
-    store: 'sqlite',
-    description: 'SQLite file (WAL, synchronous = FULL: every commit fsynced)',
-    async freshStore(name) {
-      const file = path.join(WORK_DIR, `${name}.db`);
-      for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-      return `sqlite:${file}`;
-    },
-  };
-}
-
-function postgresBackend(server: BenchPostgres): Backend {
-  return { store: 'postgres', description: server.description, freshStore: (name) => server.freshDatabase(name) };
+/** Postgres, unless left out: DATABASE_URL's server or a throwaway one (stopped at clean-up); else why it is skipped. */
+async function postgresUnless(skip: { readonly sqliteOnly: boolean; readonly quick: boolean }): Promise<Backend | string> {
+  if (skip.sqliteOnly) return 'Postgres (--sqlite-only)';
+  if (skip.quick && !process.env.DATABASE_URL) return 'Postgres (--quick without DATABASE_URL)';
+  const postgres = await benchPostgres();
+  if (!postgres) return 'Postgres (DATABASE_URL is not set and Postgres is not installed)';
+  cleanups.push(() => postgres.close());
+  return postgresBackend(postgres);
 }
 
 function progress(message: string): void {
@@ -355,15 +321,10 @@ async function main(): Promise<void> {
   try {
     const bench = new Bench(sizes, fake, flags.profile === true);
     const bare = await bench.bare();
-    const backends = [await bench.backend(sqliteBackend())];
-    if (flags['sqlite-only']) skipped.push('Postgres (--sqlite-only)');
-    else if (quick && !process.env.DATABASE_URL) skipped.push('Postgres (--quick without DATABASE_URL)');
-    else {
-      const postgres = await benchPostgres();
-      if (postgres) cleanups.push(() => postgres.close());
-      if (postgres) backends.push(await bench.backend(postgresBackend(postgres)));
-      else skipped.push('Postgres (DATABASE_URL is not set and Postgres is not installed)');
-    }
+    const backends = [await bench.backend(sqliteBackend(WORK_DIR))];
+    const postgres = await postgresUnless({ sqliteOnly: flags['sqlite-only'] === true, quick });
+    if (typeof postgres === 'string') skipped.push(postgres);
+    else backends.push(await bench.backend(postgres));
 
     const cpus = os.cpus();
     const report: BenchReport = {
@@ -398,13 +359,10 @@ async function runEraseUnderLoad(sizes: EraseUnderLoadSizes, quick: boolean, sql
   const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
   cleanups.push(() => fake.close());
   try {
-    const backends = [sqliteBackend()];
-    if (!sqliteOnly && !(quick && !process.env.DATABASE_URL)) {
-      const postgres = await benchPostgres();
-      if (postgres) cleanups.push(() => postgres.close());
-      if (postgres) backends.push(postgresBackend(postgres));
-      else progress('no Postgres (DATABASE_URL is not set and Postgres is not installed): SQLite only');
-    }
+    const backends = [sqliteBackend(WORK_DIR)];
+    const postgres = await postgresUnless({ sqliteOnly, quick });
+    if (typeof postgres === 'string') progress(`without ${postgres}: SQLite only`);
+    else backends.push(postgres);
     const figures: EraseUnderLoadFigures[] = [];
     for (const backend of backends) {
       const storeUrl = await backend.freshStore('erase-under-load');
@@ -426,15 +384,13 @@ async function runInterleavedScenario(against: string, sizes: InterleavedSizes, 
   const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
   cleanups.push(() => fake.close());
   try {
-    const stores: InterleavedStore[] = [sqliteStores(WORK_DIR)];
-    if (!sqliteOnly) {
-      const postgres = await benchPostgres();
-      if (postgres) cleanups.push(() => postgres.close());
-      if (postgres) stores.push({ name: 'postgres', fresh: (row) => postgres.freshDatabase(row) });
-      else progress('no Postgres (DATABASE_URL is not set and Postgres is not installed): SQLite only');
-    }
+    const backends = [sqliteBackend(WORK_DIR)];
+    // A before/after wants both stores even in a quick run.
+    const postgres = await postgresUnless({ sqliteOnly, quick: false });
+    if (typeof postgres === 'string') progress(`without ${postgres}: SQLite only`);
+    else backends.push(postgres);
     const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
-    const runs = await runInterleaved(builds, stores, sizes, WORK_DIR, fake, progress);
+    const runs = await runInterleaved(builds, backends, sizes, WORK_DIR, fake, progress);
     const file = path.join(OUT_DIR, 'tmp', 'interleaved.json');
     const machine = { node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((load) => round(load, 1)) };
     writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, machine, runs }, null, 2)}\n`);
@@ -496,10 +452,7 @@ function publish(report: BenchReport, outDir: string, writeReport: boolean, base
 const cleanups: (() => Promise<void>)[] = [() => ServiceProcess.killAll()];
 async function cleanUp(): Promise<void> {
   for (const step of cleanups.splice(0)) await step().catch((error: unknown) => progress(`cleanup failed: ${String(error)}`));
-  // The stores are large (a million events is a few GB); the logs stay for reading.
-  for (const file of ['ingest', 'ingest-delivering', 'steady', 'drain', 'scaling', 'erase-under-load']) {
-    for (const suffix of ['.db', '.db-wal', '.db-shm']) rmSync(path.join(WORK_DIR, `${file}${suffix}`), { force: true });
-  }
+  if (existsSync(WORK_DIR)) removeSqliteStores(WORK_DIR);
 }
 
 process.once('SIGINT', () => {

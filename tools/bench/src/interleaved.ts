@@ -1,11 +1,12 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FakeCleverTap } from '@ferry/testkit';
 import { drainBacklog, underLoad } from './measure';
 import { RUNNER_MAIN } from './processes';
 import type { DrainFigures, ServerLoadFigures } from './report';
-import { startRunner, type RunnerChild, type RunnerSetup } from './runner-config';
-import { fillStore, openFillTarget, type FillOptions, type FillTarget } from './store-fill';
+import type { Backend } from './backends';
+import { withRunner } from './runner-config';
+import { fillStore, fillTargetOf, openFillTarget, type FillOptions, type StoreOfAnyBuild } from './store-fill';
 
 /**
  * Before and after, interleaved: the ingest row (destination paused, 64 connections) and the drain of a paused
@@ -13,12 +14,6 @@ import { fillStore, openFillTarget, type FillOptions, type FillTarget } from './
  * the same machine. The machine's speed moves by tens of percent between runs minutes apart; alternating is what
  * makes the two columns comparable.
  */
-
-/** Where a row's store lives: a fresh SQLite file or a fresh Postgres database each time. */
-export interface InterleavedStore {
-  readonly name: 'sqlite' | 'postgres';
-  fresh(row: string): Promise<string>;
-}
 
 export interface InterleavedSizes {
   readonly rounds: number;
@@ -36,7 +31,7 @@ interface Build {
 
 export interface InterleavedRun {
   readonly build: string;
-  readonly store: InterleavedStore['name'];
+  readonly store: Backend['store'];
   readonly round: number;
   readonly ingest: ServerLoadFigures;
   readonly drain: DrainFigures;
@@ -53,7 +48,7 @@ export function otherBuild(checkout: string): Build {
     if (!existsSync(needed)) throw new Error(`--against ${checkout}: ${needed} is missing; build that checkout first`);
   // The other build's own store code, so its runner finds a backlog in the schema it knows.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { openStore } = require(storeModule) as { openStore: (url: string) => Promise<OtherStore> };
+  const { openStore } = require(storeModule) as { openStore: (url: string) => Promise<StoreOfAnyBuild> };
   return { label: path.basename(root), runnerMain, open: async (url) => fillTargetOf(await openStore(url)) };
 }
 
@@ -61,24 +56,9 @@ export function thisBuild(): Build {
   return { label: 'this checkout', runnerMain: RUNNER_MAIN, open: openFillTarget };
 }
 
-/** A store of another build: one object (before the ports) or its ports (`queue`, `log`). */
-type OtherStore = { close(): Promise<void> } & (
-  | (Pick<FillTarget, 'ingest'> & { stats(nowMs: number): Promise<{ events: number }> })
-  | { queue: Pick<FillTarget, 'ingest'>; log: { stats(nowMs: number): Promise<{ events: number }> } }
-);
-
-function fillTargetOf(store: OtherStore): FillTarget {
-  const [queue, log] = 'queue' in store ? [store.queue, store.log] : [store, store];
-  return {
-    ingest: (event, deliveries, nowMs) => queue.ingest(event, deliveries, nowMs),
-    storedEvents: async () => (await log.stats(Date.now())).events,
-    close: () => store.close(),
-  };
-}
-
 export async function runInterleaved(
   builds: readonly Build[],
-  stores: readonly InterleavedStore[],
+  backends: readonly Backend[],
   sizes: InterleavedSizes,
   workDir: string,
   fake: FakeCleverTap,
@@ -86,14 +66,14 @@ export async function runInterleaved(
 ): Promise<InterleavedRun[]> {
   const runs: InterleavedRun[] = [];
   for (let round = 1; round <= sizes.rounds; round += 1) {
-    for (const store of stores) {
+    for (const backend of backends) {
       for (const [index, build] of builds.entries()) {
-        const name = (row: string) => `ab-${store.name}-${index}-${row}`;
+        const name = (row: string) => `ab-${backend.store}-${index}-${row}`;
         const ingest = await withRunner(
           workDir,
           name('ingest'),
-          build,
-          { storeUrl: await store.fresh(name('ingest')), destination: 'paused' },
+          { storeUrl: await backend.freshStore(name('ingest')), destination: 'paused' },
+          { runnerMain: build.runnerMain },
           (runner) =>
             underLoad(runner, {
               url: runner.url,
@@ -103,7 +83,7 @@ export async function runInterleaved(
               idPrefix: `ab-${round}-${index}`,
             }),
         );
-        const drainStore = await store.fresh(name('drain'));
+        const drainStore = await backend.freshStore(name('drain'));
         const fill = await fillStore(drainStore, {
           count: sizes.drainEvents,
           idPrefix: 'backlog',
@@ -112,41 +92,21 @@ export async function runInterleaved(
           open: build.open,
         });
         fake.reset();
-        const drain = await withRunner(workDir, name('drain'), build, { storeUrl: drainStore, destination: fake.url }, (runner) =>
-          drainBacklog(runner, fake, sizes.drainEvents, fill),
+        const drain = await withRunner(
+          workDir,
+          name('drain'),
+          { storeUrl: drainStore, destination: fake.url },
+          { runnerMain: build.runnerMain },
+          (runner) => drainBacklog(runner, fake, sizes.drainEvents, fill),
         );
         progress(
-          `round ${round}, ${store.name}, ${build.label}: ingest ${ingest.perSecond}/s at ${ingest.cpuMicrosPerWebhook} µs, drain ${drain.perSecond}/s at ${drain.cpuMicrosPerEvent} µs`,
+          `round ${round}, ${backend.store}, ${build.label}: ingest ${ingest.perSecond}/s at ${ingest.cpuMicrosPerWebhook} µs, drain ${drain.perSecond}/s at ${drain.cpuMicrosPerEvent} µs`,
         );
-        runs.push({ build: build.label, store: store.name, round, ingest, drain });
+        runs.push({ build: build.label, store: backend.store, round, ingest, drain });
       }
     }
   }
   return runs;
-}
-
-async function withRunner<T>(workDir: string, name: string, build: Build, setup: RunnerSetup, work: (runner: RunnerChild) => Promise<T>) {
-  const runner = await startRunner(workDir, name, setup, { runnerMain: build.runnerMain });
-  let result: T;
-  try {
-    result = await work(runner);
-  } finally {
-    await runner.stop();
-  }
-  runner.assertNoErrors();
-  return result;
-}
-
-/** A SQLite file in `workDir`, removed before each use. */
-export function sqliteStores(workDir: string): InterleavedStore {
-  return {
-    name: 'sqlite',
-    async fresh(row) {
-      const file = path.join(workDir, `${row}.db`);
-      for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${file}${suffix}`, { force: true });
-      return `sqlite:${file}`;
-    },
-  };
 }
 
 /** Per store, one row per figure and one column per build, each cell the rounds' figures in order. */

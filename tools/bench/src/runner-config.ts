@@ -65,3 +65,22 @@ export function startRunner(
     logFile: path.join(dir, `${name}.log`),
   });
 }
+
+/** Runs `work` on a freshly started runner, stops it, and refuses the figures if it logged an error. */
+export async function withRunner<T>(
+  dir: string,
+  name: string,
+  setup: RunnerSetup,
+  options: Parameters<typeof startRunner>[3],
+  work: (runner: RunnerChild) => Promise<T>,
+): Promise<T> {
+  const runner = await startRunner(dir, name, setup, options);
+  let result: T;
+  try {
+    result = await work(runner);
+  } finally {
+    await runner.stop();
+  }
+  runner.assertNoErrors();
+  return result;
+}

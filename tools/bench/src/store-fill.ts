@@ -32,14 +32,24 @@ export interface FillTarget {
   close(): Promise<void>;
 }
 
-/** This checkout's store, as a fill target. */
-export async function openFillTarget(storeUrl: string): Promise<FillTarget> {
-  const store = await openStore(storeUrl);
+/** A store of any build: one object (before the store was split into ports) or its ports (`queue`, `log`). */
+export type StoreOfAnyBuild = { close(): Promise<void> } & (
+  | (Pick<FillTarget, 'ingest'> & { stats(nowMs: number): Promise<{ events: number }> })
+  | { queue: Pick<FillTarget, 'ingest'>; log: { stats(nowMs: number): Promise<{ events: number }> } }
+);
+
+export function fillTargetOf(store: StoreOfAnyBuild): FillTarget {
+  const [queue, log] = 'queue' in store ? [store.queue, store.log] : [store, store];
   return {
-    ingest: (event, deliveries, nowMs) => store.queue.ingest(event, deliveries, nowMs),
-    storedEvents: async () => (await store.log.stats(Date.now())).events,
+    ingest: (event, deliveries, nowMs) => queue.ingest(event, deliveries, nowMs),
+    storedEvents: async () => (await log.stats(Date.now())).events,
     close: () => store.close(),
   };
+}
+
+/** This checkout's store, as a fill target. */
+export async function openFillTarget(storeUrl: string): Promise<FillTarget> {
+  return fillTargetOf(await openStore(storeUrl));
 }
 
 /**
@@ -83,9 +93,9 @@ export async function fillStore(
 
 /** How many events the store holds. */
 export async function storedEvents(storeUrl: string): Promise<number> {
-  const store = await openStore(storeUrl);
+  const store = await openFillTarget(storeUrl);
   try {
-    return (await store.log.stats(Date.now())).events;
+    return await store.storedEvents();
   } finally {
     await store.close();
   }
