@@ -12,8 +12,9 @@ import {
   waitFor,
   type TempDir,
   type TestRunner,
+  settled,
 } from './testing/harness';
-import { post, settled, stateWebhook, T0 } from './testing/state-order';
+import { post, stateWebhook, T0 } from './testing/state-order';
 
 /**
  * SPEC §12 against the fake CleverTap with `profileSync` on, at the plugin's highest concurrency: whatever the

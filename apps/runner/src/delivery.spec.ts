@@ -14,6 +14,7 @@ import {
   type CleverTapRecordShape,
   type TempDir,
   type TestRunner,
+  settled,
 } from './testing/harness';
 
 type FixtureName = (typeof fixtures)[number]['name'];
@@ -43,12 +44,6 @@ const recordsOf = (fake: FakeCleverTap, account: string, probe: string) =>
     .filter((record) => record.evtData.ferry_probe === probe);
 
 /** Every delivery of the runner in a final state (delivered, skipped, dead), or paused when that is allowed. */
-async function settled(t: TestRunner, allowPaused = false): Promise<boolean> {
-  const stats = await t.runner.store.log.stats(Date.now());
-  const open = ['pending', 'in_flight', ...(allowPaused ? [] : ['paused'])];
-  return stats.deliveries.every((row) => !open.includes(row.state) || row.count === 0);
-}
-
 describe('every fixture of the shared catalogue', () => {
   /** What SPEC §3–§4 say CleverTap receives for each fixture (default names, gross revenue), or the rule that skips it. */
   type Expected =

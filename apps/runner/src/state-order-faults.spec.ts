@@ -11,10 +11,11 @@ import {
   testConfig,
   waitFor,
   type TempDir,
+  settled,
 } from './testing/harness';
 import type { TestRunner } from './testing/harness';
 import { createTestSchema, postgresFor } from './testing/postgres';
-import { post, settled } from './testing/state-order';
+import { post } from './testing/state-order';
 
 const databaseUrl = postgresFor('subscription state under faults on Postgres');
 

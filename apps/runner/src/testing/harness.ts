@@ -144,6 +144,12 @@ export async function closeHttp(): Promise<void> {
 }
 
 /** Polls until `probe` answers something other than undefined/false; fails with `what` after a generous wait. */
+/** Every delivery of the runner's store in a final state (delivered, skipped, dead): nothing waits or is in flight. */
+export async function settled(t: TestRunner): Promise<boolean> {
+  const stats = await t.runner.store.log.stats(Date.now());
+  return stats.deliveries.every((row) => !['pending', 'in_flight', 'paused'].includes(row.state) || row.count === 0);
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => T | undefined | false | Promise<T | undefined | false>,
