@@ -246,6 +246,9 @@ function sizeOf(target) {
 const megabytes = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 async function main() {
+  const root = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  // Before the slow part: a Node the root's engines do not name fails at once.
+  const engines = enginesForThisNode(root.engines.node);
   fs.rmSync(PACKAGE_DIR, { recursive: true, force: true });
   fs.rmSync(TARBALL, { force: true });
   const imported = await bundle();
@@ -264,7 +267,6 @@ async function main() {
     fs.cpSync(path.join(ROOT, file), path.join(PACKAGE_DIR, file));
   }
 
-  const root = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const runner = JSON.parse(fs.readFileSync(path.join(ROOT, 'apps/runner/package.json'), 'utf8'));
   const manifest = {
     name: 'ferry',
@@ -274,7 +276,7 @@ async function main() {
     // The compiled better-sqlite3 inside fits this platform and Node major only: main.js and cli.js check
     // builtFor at start (apps/runner/src/native-abi.ts), and engines says so.
     builtFor: { platform: process.platform, arch: process.arch, node: process.versions.node, modules: process.versions.modules },
-    engines: { node: enginesForThisNode(root.engines.node) },
+    engines: { node: engines },
     main: 'main.js',
     dependencies: Object.fromEntries(imported.map((name) => [name, closure.get(`node_modules/${name}`).version])),
   };

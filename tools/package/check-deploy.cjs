@@ -181,8 +181,9 @@ function checkBuildContext() {
     missing.length === 0,
     `.dockerignore sends everything the package build reads (${needed.length} files)${missing.length ? `; missing: ${missing.join(', ')}` : ''}`,
   );
-  const trackedSet = new Set(tracked);
-  const extra = [...context].filter((file) => !trackedSet.has(file) || !needed.includes(file));
+  // `needed` holds only tracked files, so anything else sent is extra.
+  const neededSet = new Set(needed);
+  const extra = [...context].filter((file) => !neededSet.has(file));
   check(extra.length === 0, `.dockerignore sends nothing else from this tree${extra.length ? `: ${extra.slice(0, 10).join(', ')}` : ''}`);
 }
 
