@@ -242,7 +242,6 @@ export class DestinationLoop {
     });
     try {
       const { planned, settled, failed, held, claims } = await this.prepare(leased);
-      for (const { deliveryId, event } of planned) this.eventsInFlight.set(deliveryId, event);
       const sent = await this.send(planned, keeper);
       const results = new Map([...failed, ...sent.results]);
       const context = {
@@ -311,6 +310,8 @@ export class DestinationLoop {
         });
         continue;
       }
+      // From here on, whatever a plugin or the destination says of this delivery is logged without its customer's ids.
+      this.eventsInFlight.set(delivery.id, event);
       try {
         const skip = skipOf(this.destination, event);
         if (skip) {
@@ -356,14 +357,13 @@ export class DestinationLoop {
         sent.push(item); // its event sets no state
         continue;
       }
-      const profile = profiles.get(item.deliveryId);
-      // No profile to order, or no verdict (never expected): the event goes without state.
-      const verdict = profile === undefined ? 'plain' : (verdicts.get(item.deliveryId) ?? 'plain');
+      // No profile to order (so never a candidate), or no verdict (never expected): the event goes without state.
+      const verdict = verdicts.get(item.deliveryId) ?? 'plain';
       if (verdict === 'hold') {
         held.add(item.deliveryId);
         continue;
       }
-      if (verdict === 'state') claims.set(item.deliveryId, profile!);
+      if (verdict === 'state') claims.set(item.deliveryId, profiles.get(item.deliveryId)!);
       sent.push({ ...item, carriesState: verdict === 'state' });
     }
     return { planned: sent, held, claims };

@@ -355,6 +355,26 @@ describe('Dispatcher: outcomes', () => {
     expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining('plugin bug') }));
   });
 
+  it("keeps the customer's ids out of the log line of a plugin bug that quotes them", async () => {
+    const destination = await server(ok);
+    const plannedWith = testDestination('main', { url: destination.url, apiKey });
+    const event = makeEvent();
+    const plugin = {
+      ...testPlugin(),
+      filter: (quoted: typeof event) => {
+        throw new Error(`no identity for ${quoted.appUserId}`);
+      },
+    };
+    const { store, dispatcher, logger } = setup({ destinations: [{ ...plannedWith, plugin }] });
+    await store.queue.ingest(ingestEventOf(event, encodeEvent(event)), planDeliveries(event, [plannedWith]), Date.now());
+    dispatcher.start();
+
+    await waitFor(() => store.row(event.id, 'main').attempts === 1, 'the attempt');
+    const bug = logger.entries.find((entry) => entry.message.includes('plugin bug'));
+    expect(bug?.fields).toMatchObject({ reason: 'plugin error: filter threw: no identity for [user id]' });
+    expect(JSON.stringify(logger.entries)).not.toContain(event.appUserId!);
+  });
+
   it('skips a delivery the filter now refuses (the config changed since ingest), sending nothing', async () => {
     const destination = await server(ok);
     const plannedWith = testDestination('main', { url: destination.url, apiKey });
