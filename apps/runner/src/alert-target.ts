@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { request, type Agent } from 'undici';
 import type { Logger, UnsentAlert } from '@ferry/core';
 import type { RunnerConfig } from './config';
+import { SerialQueue } from './serial-queue';
 
 /** How alerts are sent; the defaults suit production, tests shorten them. */
 export interface AlertTuning {
@@ -35,6 +36,8 @@ export interface AlertTargetDeps {
   /** True once the service is stopping: a failed try is not retried, and the alert is left for the next start. */
   readonly stopping: () => boolean;
   readonly log: Logger;
+  /** Scrubs every configured secret from text. */
+  readonly redact: (text: string) => string;
   /** Records in the store that this target is done with an alert. */
   readonly done: (key: string) => Promise<void>;
 }
@@ -49,31 +52,25 @@ export class AlertTarget {
   readonly label: string;
   /** Keys of the alerts queued or being sent. */
   private readonly queued = new Set<string>();
-  private queue: Promise<void> = Promise.resolve();
+  private readonly queue: SerialQueue;
 
   constructor(private readonly deps: AlertTargetDeps) {
     this.label = `alerts.targets[${deps.index}] (${deps.target.format})`;
+    this.queue = new SerialQueue((error) =>
+      deps.log.error({ target: this.label, error: deps.redact(String((error as Error)?.message ?? error)) }, 'alert failed'),
+    );
   }
 
   /** Queues an alert unless it is queued already or the queue is full (it then waits in the store for the next offer). */
   offer(alert: UnsentAlert): void {
     if (this.queued.has(alert.key) || this.queued.size >= MAX_WAITING) return;
     this.queued.add(alert.key);
-    this.queue = this.queue
-      .then(() => this.deliver(alert))
-      .catch((error: unknown) =>
-        this.deps.log.error({ target: this.label, error: (error as Error)?.message ?? String(error) }, 'alert failed'),
-      )
-      .finally(() => this.queued.delete(alert.key));
+    this.queue.add(() => this.deliver(alert).finally(() => this.queued.delete(alert.key)));
   }
 
   /** Resolves once every alert queued so far has been sent, given up or left for later. */
-  async idle(): Promise<void> {
-    let seen: Promise<void> | undefined;
-    while (seen !== this.queue) {
-      seen = this.queue;
-      await seen;
-    }
+  idle(): Promise<void> {
+    return this.queue.idle();
   }
 
   private async deliver(unsent: UnsentAlert): Promise<void> {

@@ -283,6 +283,46 @@ describe('alerts (SPEC §10)', () => {
     for (const part of parts) expect(everything).not.toContain(part);
   });
 
+  it("redacts a secret from the store's error when a target's sent alert cannot be recorded", async () => {
+    const store = await openStore(`sqlite:${path.join(dir.path, 'outbox.db')}`);
+    const logs = captureLogs();
+    const secret = 'store-secret-4f7a2c';
+    const alerts = new AlertService({
+      config: {
+        alerts: { targets: [{ url: `${receiver.url}/json`, format: 'json' }], intervalMinutes: 5, pendingMinutes: 15 },
+        destinations: [],
+      },
+      // The store as it is, but recording a target's send fails with a message naming a secret.
+      alerts: Object.assign(Object.create(store.coordination) as typeof store.coordination, {
+        alertSent: () => Promise.reject(new Error(`cannot write as ${secret}`)),
+      }),
+      log: store.log,
+      clock: systemClock,
+      logger: createLogger({ level: 'debug', secrets: [], stream: logs.stream }),
+      redact: (text) => text.replaceAll(secret, '[redacted]'),
+      tuning: FAST_ALERTS,
+    });
+    try {
+      alerts.start();
+      alerts.statusChanged({
+        destinationId: DESTINATION,
+        plugin: 'clevertap',
+        state: 'paused',
+        pausedBy: 'operator',
+        reason: 'maintenance',
+        since: Date.now(),
+        inFlightRequests: 0,
+      });
+      await waitFor('the alert sent', () => receiver.received.length === 1);
+      await alerts.idle();
+      expect(logs.entries()).toContainEqual(expect.objectContaining({ msg: 'alert failed', error: 'cannot write as [redacted]' }));
+      expect(logs.text()).not.toContain(secret);
+    } finally {
+      await alerts.stop();
+      await store.close();
+    }
+  });
+
   it('prunes claims older than it keeps them, so alert_claims stays bounded', async () => {
     const store = await openStore(`sqlite:${path.join(dir.path, 'claims.db')}`);
     const alerts = new AlertService({

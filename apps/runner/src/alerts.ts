@@ -5,6 +5,7 @@ import type { AlertOutbox, Clock, EventLog, Logger, UnsentAlert } from '@ferry/c
 import type { DestinationStatus, EngineObserver } from '@ferry/engine';
 import { AlertTarget, DEFAULT_ALERT_TUNING, MAX_WAITING, type AlertTuning } from './alert-target';
 import type { RunnerConfig } from './config';
+import { SerialQueue } from './serial-queue';
 
 export type AlertKind = 'paused' | 'resumed' | 'dead' | 'pending';
 
@@ -24,7 +25,10 @@ export interface Alert {
   readonly oldestPendingMinutes?: number;
 }
 
-/** Alerts raised but not yet claimed beyond this are dropped (and logged): a store that is slow must not grow memory. */
+/**
+ * Store jobs (claims of alerts raised, holds, backlog checks, prunes) waiting beyond this are dropped (and
+ * logged): a store that is slow must not grow memory.
+ */
 const MAX_QUEUED = 100;
 
 /** Claims are kept this long, so a restart does not repeat an alert; older ones are pruned, PRUNE_LIMIT per check. */
@@ -76,8 +80,7 @@ export class AlertService implements EngineObserver {
   /** Destinations whose backlog was over the threshold at the last check: reported once until it drops below. */
   private readonly overdue = new Set<string>();
   /** The store work (claims, holds, backlog checks), in order: a pause's alert is queued before its resume's. */
-  private queue: Promise<void> = Promise.resolve();
-  private queued = 0;
+  private readonly queue: SerialQueue;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
@@ -87,6 +90,9 @@ export class AlertService implements EngineObserver {
     this.intervalMs = Math.round(deps.config.alerts.intervalMinutes * 60_000);
     this.pendingMs = Math.round(deps.config.alerts.pendingMinutes * 60_000);
     this.log = deps.logger.child({ component: 'alerts' });
+    this.queue = new SerialQueue((error) =>
+      this.log.error({ error: deps.redact(String((error as Error)?.message ?? error)) }, 'alert failed'),
+    );
     this.targets = deps.config.alerts.targets.map(
       (target, index) =>
         new AlertTarget({
@@ -97,6 +103,7 @@ export class AlertService implements EngineObserver {
           signal: this.aborter.signal,
           stopping: () => this.stopped,
           log: this.log,
+          redact: deps.redact,
           done: (key) => deps.alerts.alertSent(key, index),
         }),
     );
@@ -149,11 +156,12 @@ export class AlertService implements EngineObserver {
 
   /** Resolves once every alert raised so far has been sent, given up, or left for later. */
   async idle(): Promise<void> {
-    let seen: Promise<void> | undefined;
-    while (seen !== this.queue) {
-      seen = this.queue;
-      await seen;
+    // A target's send may queue store work (and the store work may offer a target more): until neither has any.
+    let busy = true;
+    while (busy) {
+      await this.queue.idle();
       await Promise.all(this.targets.map((target) => target.idle()));
+      busy = this.queue.size > 0;
     }
   }
 
@@ -237,17 +245,11 @@ export class AlertService implements EngineObserver {
   }
 
   private enqueue(job: () => Promise<void>): void {
-    if (this.queued >= MAX_QUEUED) {
-      this.log.warn({ queued: this.queued }, 'alert dropped: too many alerts are waiting to be sent');
+    if (this.queue.size >= MAX_QUEUED) {
+      this.log.warn({ queued: this.queue.size }, 'alert dropped: too many alerts are waiting to be sent');
       return;
     }
-    this.queued += 1;
-    this.queue = this.queue
-      .then(job)
-      .catch((error: unknown) => this.log.error({ error: this.deps.redact(String((error as Error)?.message ?? error)) }, 'alert failed'))
-      .finally(() => {
-        this.queued -= 1;
-      });
+    this.queue.add(job);
   }
 
   /** Claims the alert's key, then queues it to every target; `lost`: another runner claimed it first. */
