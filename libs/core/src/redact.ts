@@ -32,6 +32,11 @@ export function redactText(text: string, secretValues: Iterable<string>): string
   return out;
 }
 
+/** A value as text commonly carries it: as is, JSON-escaped (inside a JSON string) and percent-encoded. */
+export function textForms(value: string): string[] {
+  return [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+}
+
 /**
  * Every form in which text may echo the given secrets, longest first (so a form that contains another
  * is replaced whole): as is, JSON-escaped, percent- and form-encoded, and inside base64 or base64url
@@ -41,9 +46,7 @@ export function secretForms(secrets: Iterable<string>): string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret === '') continue;
-    forms.add(secret);
-    forms.add(JSON.stringify(secret).slice(1, -1));
-    forms.add(encodeURIComponent(secret));
+    for (const form of textForms(secret)) forms.add(form);
     forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
     for (const fragment of base64Fragments(secret)) forms.add(fragment);
   }

@@ -71,3 +71,6 @@ export const TOKENS = {
 } as const;
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** A logger that writes nowhere: for a service given none. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };

@@ -12,6 +12,4 @@ export {
 } from './options';
 export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview } from './plan';
 export { UndiciTransport, type UndiciTransportOptions } from './transport';
-export { BatchedMaintenance } from './store/batched-maintenance';
 export { composeStore, type ComposeStoreOptions } from './store/compose-store';
-export { LeasingQueue, type LeasingQueueDeps } from './store/leasing-queue';

@@ -1,4 +1,4 @@
-import { userIdsOf, type SubscriptionEvent } from '@ferry/core';
+import { textForms, userIdsOf, type SubscriptionEvent } from '@ferry/core';
 
 /** What stands in a log line or an alert for a user id a destination echoed back. */
 export const USER_ID_REDACTED = '[user id]';
@@ -28,7 +28,7 @@ export function redactUserIds(text: string, ids: Iterable<string>): string {
   const forms = new Set<string>();
   for (const id of ids) {
     if (id === '') continue;
-    forms.add(id).add(JSON.stringify(id).slice(1, -1)).add(encodeURIComponent(id));
+    for (const form of textForms(id)) forms.add(form);
   }
   if (forms.size === 0) return text;
   // Every whole occurrence in the text as given, then the longest of overlapping ones, so no replacement is matched again.

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { Logger, StoreBackend } from '@ferry/core';
+import { silentLogger, type Logger, type StoreBackend } from '@ferry/core';
 import type { Database } from './database';
 import { runMigrations, type Dialect } from './migrations';
 import type { IngestRow, SqlContext, SqlDialect } from './sql/context';
@@ -14,8 +14,6 @@ export interface StoreOptions {
 
 /** Write transactions between two folds of the delivery counters, when no `stats` call folds them first. */
 const FOLD_EVERY = 1_000;
-
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
 /**
  * The store's backend on any SQL database Kysely speaks (the engine's `composeStore` adds its policies):

@@ -1,14 +1,11 @@
-import type { Clock, Logger, Store, StoreBackend } from '@ferry/core';
+import { silentLogger, type Logger, type Store, type StoreBackend } from '@ferry/core';
 import { BatchedMaintenance } from './batched-maintenance';
 import { LeasingQueue } from './leasing-queue';
 
 export interface ComposeStoreOptions {
   /** Where the policies log (a delivery set aside as dead, say); nowhere when absent. */
   readonly logger?: Logger;
-  readonly clock?: Clock;
 }
-
-const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
 /**
  * A store's ports from its backend: the engine's policies over the backends they need, the other ports as
@@ -18,7 +15,7 @@ const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, chi
 export function composeStore(backend: StoreBackend, options: ComposeStoreOptions = {}): Store {
   const logger = options.logger ?? silentLogger;
   return {
-    queue: new LeasingQueue(backend.queue, { logger, clock: options.clock }),
+    queue: new LeasingQueue(backend.queue, { logger }),
     log: backend.log,
     maintenance: new BatchedMaintenance(backend.maintenance),
     coordination: backend.coordination,

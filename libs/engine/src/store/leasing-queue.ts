@@ -4,7 +4,6 @@ import {
   MAX_INTERRUPTIONS,
   systemClock,
   type AttemptRow,
-  type Clock,
   type DeliveryQueue,
   type DeliveryUpdate,
   type HeldDelivery,
@@ -22,8 +21,6 @@ import {
 
 export interface LeasingQueueDeps {
   readonly logger: Logger;
-  /** The time a release at start is recorded at. */
-  readonly clock?: Clock;
 }
 
 /**
@@ -38,14 +35,10 @@ export interface LeasingQueueDeps {
  * one transaction of the backend's.
  */
 export class LeasingQueue implements DeliveryQueue {
-  private readonly clock: Clock;
-
   constructor(
     private readonly backend: QueueBackend,
     private readonly deps: LeasingQueueDeps,
-  ) {
-    this.clock = deps.clock ?? systemClock;
-  }
+  ) {}
 
   ingest(event: IngestEvent, deliveries: readonly NewDelivery[], nowMs: number): Promise<'stored' | 'duplicate'> {
     return this.backend.ingest(event, deliveries, nowMs);
@@ -123,7 +116,8 @@ export class LeasingQueue implements DeliveryQueue {
   }
 
   releaseLeases(owner?: string): Promise<number> {
-    const nowMs = this.clock.now();
+    // The port takes no time: a release is recorded at this process's now, as the interrupted attempt's start.
+    const nowMs = systemClock.now();
     return this.backend.leasing(nowMs, async (steps) => {
       const held = await steps.inFlight(owner);
       // Released after a crash: the runner stopped while sending them, as when a lease is taken over.
