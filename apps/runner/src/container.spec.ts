@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import {
   TOKENS,
   type AnyDestinationPlugin,
@@ -213,6 +214,12 @@ function fakeSource(): SourcePlugin & { readonly decoded: string[] } {
   const decoded: string[] = [];
   return {
     id: 'fake',
+    displayName: 'Fake',
+    settings: z.object({}).strict(),
+    exampleSettings: {},
+    exampleWebhook: { fake: 'example' },
+    authenticates: () => false,
+    authenticator: () => () => ({ ok: true }),
     decoded,
     parse: (body) => {
       const id = (body as { fake?: unknown }).fake;

@@ -11,6 +11,7 @@ import fastify, {
 import {
   MAX_ID_LENGTH,
   StoreInputError,
+  credentialCheck,
   StoreUnavailableError,
   ingestEventOf,
   type Clock,
@@ -23,7 +24,6 @@ import {
 import { planDeliveries, type DestinationInstance, type Dispatcher } from '@ferry/engine';
 import type { AdminService } from './admin';
 import { adminRoutes } from './admin/http';
-import { credentialCheck } from './auth';
 import { RefusalLog, capConnectionsPerClient, clientKey, type Refuse } from './client-limits';
 import type { RunnerConfig } from './config';
 import { loopbackHostCheck } from './host-check';

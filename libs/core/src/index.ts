@@ -14,3 +14,4 @@ export * from './delivery-states';
 export * from './store';
 export * from './services';
 export * from './source';
+export * from './credentials';

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { Clock } from '@ferry/core';
-import { bearerToken, credentialCheck } from '../auth';
+import { bearerToken, credentialCheck } from '@ferry/core';
 import { ADMIN_THROTTLE, FailureThrottle, clientKey, type Refuse } from '../client-limits';
 import { ConflictError, InputError, NotFoundError } from './errors';
 import type { AdminService } from './service';

@@ -1,6 +1,15 @@
-import { formatPath, issuesFromZod, type EventKind, type ParseResult, type SourcePlugin, type SubscriptionEvent } from '@ferry/core';
+import {
+  credentialCheck,
+  formatPath,
+  issuesFromZod,
+  type EventKind,
+  type ParseResult,
+  type SourcePlugin,
+  type SubscriptionEvent,
+} from '@ferry/core';
 import type { z } from 'zod';
 import { revenueCatWebhookSchema, type RevenueCatEvent, type RevenueCatWebhook } from './schema';
+import { EXAMPLE_WEBHOOK, revenueCatSettings, type RevenueCatSettings } from './settings';
 
 export const REVENUECAT_SOURCE_ID = 'revenuecat';
 
@@ -162,4 +171,23 @@ export function decodeStoredRevenueCatWebhook(text: string): SubscriptionEvent {
 }
 
 /** RevenueCat's webhooks as a source plugin: the runner's registry binds it to `TOKENS.SourcePlugin`. */
-export const revenueCatSource: SourcePlugin = { id: REVENUECAT_SOURCE_ID, parse, decodeStored: decodeStoredRevenueCatWebhook };
+export const revenueCatSource: SourcePlugin<RevenueCatSettings> = {
+  id: REVENUECAT_SOURCE_ID,
+  displayName: 'RevenueCat',
+  settings: revenueCatSettings,
+  exampleSettings: { authorization: 'Bearer replace-with-a-long-random-token' },
+  exampleWebhook: EXAMPLE_WEBHOOK,
+  authenticates: (settings) => settings.authorization !== undefined,
+  authenticator: ({ authorization }) => {
+    if (authorization === undefined) return () => ({ ok: true });
+    const matches = credentialCheck(authorization);
+    return (headers) => {
+      const presented = headers.authorization;
+      return matches(typeof presented === 'string' ? presented : undefined)
+        ? { ok: true }
+        : { ok: false, reason: 'the Authorization header does not match this source\'s settings.authorization' };
+    };
+  },
+  parse,
+  decodeStored: decodeStoredRevenueCatWebhook,
+};
