@@ -426,6 +426,8 @@ describeIfPostgres(
         }
       }
 
+      const ahead = <T>(work: (nowMs: number) => Promise<T>) => onSkewedClock(10 * 60_000, work);
+
       const lease = (store: SqlStore, owner: string, nowMs: number) =>
         composeStore(store).queue.lease({ destinationId: 'ct', limit: 10, nowMs, leaseMs: 60_000, owner });
 
@@ -478,7 +480,6 @@ describeIfPostgres(
 
       it('make what a runner with a clock ahead stores, resumes, replays or reassigns due at once by the database’s clock', async () => {
         const [fast, right] = stores;
-        const ahead = <T>(work: (nowMs: number) => Promise<T>) => onSkewedClock(10 * 60_000, work);
         await ahead((nowMs) => fast.queue.ingest(event('stored'), [pending()], nowMs));
         expect(await dueInMs('stored')).toBeLessThanOrEqual(1_000);
         expect((await lease(right, 'right', Date.now())).map((d) => d.eventId)).toEqual(['stored']);
@@ -497,6 +498,19 @@ describeIfPostgres(
         await ahead((nowMs) => composeStore(fast).maintenance.reassignOrphans('gone', 'ct', nowMs));
         expect(await dueInMs('orphan')).toBeLessThanOrEqual(1_000);
         expect((await lease(right, 'right', Date.now())).map((d) => d.eventId).sort()).toEqual(['dead', 'orphan', 'paused']);
+      });
+
+      it('judge an orphan in flight by the database’s clock, so a runner with a clock ahead leaves it to the runner sending it', async () => {
+        const [fast, right] = stores;
+        await right.queue.ingest(event('sending'), [pending('gone')], Date.now() - 60_000);
+        await composeStore(right).queue.lease({ destinationId: 'gone', limit: 10, nowMs: Date.now(), leaseMs: 60_000, owner: 'right' });
+        // By the fast runner's clock the minute-long lease ended nine minutes ago; by the database's it holds.
+        const maintenance = composeStore(fast).maintenance;
+        expect(await ahead((nowMs) => fast.maintenance.countWaitingOrphans('gone', 'dropOrphan', nowMs))).toBe(0);
+        expect(await ahead((nowMs) => maintenance.dropOrphans('gone', nowMs))).toBe(0);
+        expect(await ahead((nowMs) => maintenance.reassignOrphans('gone', 'ct', nowMs))).toMatchObject({ reassigned: 0 });
+        const [delivery] = await right.log.listDeliveries({});
+        expect(delivery).toMatchObject({ destinationId: 'gone', state: 'in_flight' });
       });
     });
   },

@@ -48,7 +48,7 @@ export class SqlMaintenance implements MaintenanceBackend<Customer> {
       this.context.db,
       destinationId,
       transition,
-      nowMs,
+      this.context.dialect.leaseClock(nowMs),
       notAt === undefined ? undefined : notThereYet(notAt),
       limit,
     ).execute();
@@ -60,7 +60,7 @@ export class SqlMaintenance implements MaintenanceBackend<Customer> {
       .selectFrom('deliveries')
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .where('destinationId', '=', destinationId)
-      .where(waitingOrphan(transition, nowMs))
+      .where(waitingOrphan(transition, this.context.dialect.leaseClock(nowMs)))
       .executeTakeFirstOrThrow();
     return Number(count);
   }
@@ -78,7 +78,7 @@ export class SqlMaintenance implements MaintenanceBackend<Customer> {
           updatedAtMs: nowMs,
         })
         .where('id', 'in', deliveryIds)
-        .where(waitingOrphan('dropOrphan', nowMs))
+        .where(waitingOrphan('dropOrphan', this.context.dialect.leaseClock(nowMs)))
         .executeTakeFirst(),
     );
     return Number(result.numUpdatedRows);
@@ -98,7 +98,7 @@ export class SqlMaintenance implements MaintenanceBackend<Customer> {
           updatedAtMs: nowMs,
         })
         .where('id', 'in', deliveryIds)
-        .where(waitingOrphan('reassignOrphan', nowMs))
+        .where(waitingOrphan('reassignOrphan', this.context.dialect.leaseClock(nowMs)))
         .where(notThereYet(toDestinationId))
         .executeTakeFirst(),
     );
@@ -263,13 +263,16 @@ export function replayUpdate(
     );
 }
 
-/** Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their lease expired. */
-function waitingOrphan(transition: OrphanTransition, nowMs: number): DeliveryFilter {
+/**
+ * Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their
+ * lease expired by the clock leases are written with (the database's, on Postgres).
+ */
+function waitingOrphan(transition: OrphanTransition, leaseNow: RawBuilder<number>): DeliveryFilter {
   const settled = statesFrom(transition).filter((state) => state !== 'in_flight');
   return (eb) =>
     eb.or([
       eb('state', 'in', settled),
-      ...(allows(transition, 'in_flight') ? [eb.and([eb('state', '=', 'in_flight'), eb('leaseUntilMs', '<', nowMs)])] : []),
+      ...(allows(transition, 'in_flight') ? [eb.and([eb('state', '=', 'in_flight'), eb('leaseUntilMs', '<', leaseNow)])] : []),
     ]);
 }
 
@@ -278,7 +281,7 @@ export function orphanPage(
   db: Queryable,
   destinationId: string,
   transition: OrphanTransition,
-  nowMs: number,
+  leaseNow: RawBuilder<number>,
   where?: DeliveryFilter,
   limit = CHUNK,
 ) {
@@ -286,7 +289,7 @@ export function orphanPage(
     .selectFrom('deliveries')
     .select('id')
     .where('destinationId', '=', destinationId)
-    .where(waitingOrphan(transition, nowMs))
+    .where(waitingOrphan(transition, leaseNow))
     .$if(where !== undefined, (q) => q.where(where!))
     .limit(limit);
 }
