@@ -267,7 +267,7 @@ export function replayUpdate(
  * Waiting deliveries an orphan operation may change: the transition's states, in-flight ones only once their
  * lease expired by the clock leases are written with (the database's, on Postgres).
  */
-function waitingOrphan(transition: OrphanTransition, leaseNow: RawBuilder<number>): DeliveryFilter {
+function waitingOrphan(transition: OrphanTransition, leaseNow: number | RawBuilder<number>): DeliveryFilter {
   const settled = statesFrom(transition).filter((state) => state !== 'in_flight');
   return (eb) =>
     eb.or([
@@ -281,7 +281,7 @@ export function orphanPage(
   db: Queryable,
   destinationId: string,
   transition: OrphanTransition,
-  leaseNow: RawBuilder<number>,
+  leaseNow: number | RawBuilder<number>,
   where?: DeliveryFilter,
   limit = CHUNK,
 ) {
