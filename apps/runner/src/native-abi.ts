@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 
-/** The Node a compiled module was built by or is loaded into: it loads only where all four match. */
+/** The Node a compiled module was built by or is loaded into: it loads only where the platform, the architecture and the ABI match (the version is named in messages). */
 export interface NodeBuild {
   readonly platform: string;
   readonly arch: string;

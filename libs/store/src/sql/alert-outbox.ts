@@ -3,7 +3,7 @@ import type { AlertClaim, UnsentAlert } from '@ferry/core';
 import type { Database } from '../database';
 
 /*
- * The alert claims and their outbox (`Store.claimAlert` … `pruneAlertClaims`), each in the caller's
+ * The alert claims and their outbox (`Coordination.claimAlert` … `pruneAlertClaims`), each in the caller's
  * transaction. `now` is the lease clock's now (the database's on Postgres), as for delivery leases.
  */
 

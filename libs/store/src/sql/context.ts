@@ -82,8 +82,3 @@ export function chunks<T>(items: readonly T[]): T[][] {
  * of finding the listed rows by key: every in-flight delivery for each batch completed, say.
  */
 export const stateOfRow = sql<DeliveryState>`(${sql.ref('state')} || '')`;
-
-/** Lets timers and I/O (webhooks, health checks) run: better-sqlite3 is synchronous, so awaiting it never does. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}

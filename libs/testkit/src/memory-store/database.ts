@@ -68,8 +68,3 @@ export interface MemoryConnection {
   /** Throws once the store is closed. */
   open(): void;
 }
-
-/** As the SQL stores yield between batches, so that a test sees other work run during a long replay. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
