@@ -341,6 +341,7 @@ describe('secrets', () => {
     expect(event.json.deliveries[0].lastError).toContain('[redacted]');
     await admin('GET', '/deliveries?state=dead');
     await admin('GET', '/destinations');
+    await admin('GET', '/sources');
     await admin('POST', '/preview', fixture('sandbox_initial_purchase').webhook);
     answers.push(await send('GET', `${t.runner.url}/metrics`));
 
