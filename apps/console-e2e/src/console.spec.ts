@@ -203,6 +203,52 @@ afterEach(() => {
     await screenshot('event');
   });
 
+  it("shows each event's source, filters events by source, and lists the sources with their counts on the overview", async () => {
+    await navigate('Events');
+    const row = page.getByRole('row', { name: /evt-initial-1/ });
+    await row.waitFor();
+    expect(await page.getByRole('columnheader').allTextContents()).toEqual([
+      'Received',
+      'Event',
+      'Source',
+      'Type',
+      'Kind',
+      'User',
+      'Environment',
+    ]);
+    expect(await row.getByRole('cell').nth(2).textContent()).toBe('revenuecat');
+
+    // The filter offers the configured sources (from GET /admin/sources) and keeps a chosen one no source has.
+    // A select's name is its label's text and its chosen option's ("Source Any").
+    const sourceFilter = () => page.getByRole('combobox', { name: /^Source/ });
+    const filter = sourceFilter();
+    await filter.locator('option[value="revenuecat"]').waitFor({ state: 'attached' });
+    await filter.selectOption('revenuecat');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('link', { name: 'evt-initial-1' }).waitFor();
+    await page.goto(`${url}/console#/events?source=elsewhere`);
+    await page.getByText('No events match.').waitFor();
+    expect(await sourceFilter().inputValue()).toBe('elsewhere');
+    expect(await sourceFilter().locator('option').allTextContents()).toEqual(['Any', 'revenuecat', 'elsewhere']);
+
+    await navigate('Overview');
+    const sources = page.getByRole('region', { name: 'Sources' });
+    const source = sources.getByRole('row', { name: /\/webhooks\/revenuecat/ });
+    await source.waitFor();
+    // Six webhooks were posted so far. Duplicates and rejected come from the runner's own webhook counts.
+    expect((await source.getByRole('cell').allTextContents()).slice(0, 4)).toEqual([
+      'revenuecat',
+      'revenuecat',
+      '/webhooks/revenuecat',
+      '6',
+    ]);
+    await source.getByRole('link', { name: 'revenuecat' }).click();
+    await page.getByRole('heading', { name: 'Events' }).waitFor();
+    expect(new URL(page.url()).hash).toBe('#/events?source=revenuecat');
+    expect(await sourceFilter().inputValue()).toBe('revenuecat');
+    await page.getByRole('link', { name: 'evt-arrives-live' }).waitFor();
+  });
+
   it('finds a dead delivery under dead letters and replays it once CleverTap recovers', async () => {
     fake.inject({ type: 'status', status: 400 });
     await postWebhook(webhookBody('renewal', { id: 'evt-dies' }));

@@ -272,6 +272,29 @@ export interface ReplayRequest {
   states?: ReplayableState[];
 }
 
+/** A configured source: its webhook path and the webhooks it took. */
+export interface SourceView {
+  /** Its id in the config: the `source` of its events. */
+  id: string;
+  /** The source plugin that reads its webhooks. */
+  plugin: string;
+  /** Where it takes webhooks on the runner: `POST` this path. */
+  webhookPath: string;
+  counts: {
+    /** Events it received that the store holds (by every runner, until retention or erasure removes them). */
+    stored: number;
+    /**
+     * Webhooks this runner answered `duplicate` since it started; null where no webhooks are taken (the
+     * command line).
+     */
+    duplicate: number | null;
+    /**
+     * Webhooks this runner refused (credentials, body) since it started; null where no webhooks are taken.
+     */
+    rejected: number | null;
+  };
+}
+
 /**
  * The query of `GET /admin/events`: Events, newest first, filtered; a delivery filter (state, destination)
  * matches any of their deliveries.
@@ -285,6 +308,8 @@ export interface ListEventsQuery {
   user?: string;
   /** Only events of this type, as the source names it. */
   type?: string;
+  /** Only events received through this source (its id in the config). */
+  source?: string;
   /** Received at or after this time. */
   since?: number | string;
   /** Received before this time. */
@@ -321,6 +346,8 @@ export interface ListDeliveriesQuery {
   user?: string;
   /** Only events of this type, as the source names it. */
   type?: string;
+  /** Only events received through this source (its id in the config). */
+  source?: string;
   /** Received at or after this time. */
   since?: number | string;
   /** Received before this time. */
@@ -393,6 +420,14 @@ export interface PauseDestinationResponse {
  */
 export interface ResumeDestinationResponse {
   destination: DestinationView;
+}
+
+/**
+ * The answer of `GET /admin/sources`: Each configured source: its plugin, its webhook path, and its webhooks
+ * stored, duplicate and rejected.
+ */
+export interface ListSourcesResponse {
+  sources: SourceView[];
 }
 
 /**

@@ -1,7 +1,8 @@
 import { admin, metrics, sum } from './api.js';
 import { age, badge, h, table } from './dom.js';
 import { renderIfChanged, type Page } from './page.js';
-import type { ListDestinationsResponse } from './admin-api.js';
+import { sourceEventsHref } from './events.js';
+import type { ListDestinationsResponse, ListSourcesResponse } from './admin-api.js';
 
 const WINDOW_MS = 5 * 60_000;
 
@@ -17,13 +18,21 @@ const samples: Sample[] = [];
 export function overviewPage(main: HTMLElement): Page {
   const summary = h('section', { 'aria-label': 'Totals' });
   const destinations = h('section', { 'aria-labelledby': 'destinations-heading' });
-  main.append(summary, h('h2', { id: 'destinations-heading' }, 'Destinations'), destinations);
+  const sources = h('section', { 'aria-labelledby': 'sources-heading' });
+  main.append(
+    summary,
+    h('h2', { id: 'destinations-heading' }, 'Destinations'),
+    destinations,
+    h('h2', { id: 'sources-heading' }, 'Sources'),
+    sources,
+  );
 
   return {
     title: 'Overview',
     async refresh() {
-      const [views, samplesNow] = await Promise.all([
+      const [views, sourceViews, samplesNow] = await Promise.all([
         admin<ListDestinationsResponse>('GET', '/destinations').then((answer) => answer.destinations),
+        admin<ListSourcesResponse>('GET', '/sources').then((answer) => answer.sources),
         metrics(),
       ]);
       const now = Date.now();
@@ -70,6 +79,19 @@ export function overviewPage(main: HTMLElement): Page {
             view.deliveries.skipped,
             view.deliveries.dead > 0 ? h('a', { href: '#/dead' }, String(view.deliveries.dead)) : '0',
             age(view.oldestPendingAgeMs),
+          ]),
+        ),
+      ]);
+      renderIfChanged(sources, sourceViews, (list) => [
+        table(
+          ['Source', 'Plugin', 'Webhook path', 'Events stored', 'Duplicates (since start)', 'Rejected (since start)'],
+          list.map((view) => [
+            h('a', { href: sourceEventsHref(view.id) }, view.id),
+            view.plugin,
+            h('code', {}, view.webhookPath),
+            view.counts.stored,
+            view.counts.duplicate ?? '—',
+            view.counts.rejected ?? '—',
           ]),
         ),
       ]);

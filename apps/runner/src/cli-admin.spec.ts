@@ -36,7 +36,7 @@ describe('the admin commands', () => {
 
   it("take their flags from the route's query or body schema, as its usage says", () => {
     expect(Object.keys(ADMIN_COMMANDS['events list'].options ?? {}).sort()).toEqual(
-      ['before', 'config', 'destination', 'json', 'limit', 'since', 'state', 'type', 'until', 'user'].sort(),
+      ['before', 'config', 'destination', 'json', 'limit', 'since', 'source', 'state', 'type', 'until', 'user'].sort(),
     );
     expect(ADMIN_COMMANDS.replay.options).toMatchObject({ id: { type: 'string', multiple: true }, state: { multiple: true } });
     for (const [name, command] of Object.entries(ADMIN_COMMANDS)) {
@@ -97,6 +97,19 @@ describe('--json', () => {
       await waitFor('the renewal to die', async () => (await t.runner.store.log.getEvent(renewalId))?.deliveries[0].state === 'dead');
 
       expect((await ferry('events', 'list')).events).toHaveLength(2);
+      expect((await ferry('events', 'list', '--source', 'revenuecat')).events).toHaveLength(2);
+      expect((await ferry('deliveries', 'list', '--source', 'elsewhere')).deliveries).toEqual([]);
+      // The command line takes no webhooks: only the stored count is known to it.
+      expect(await ferry('sources')).toEqual({
+        sources: [
+          {
+            id: 'revenuecat',
+            plugin: 'revenuecat',
+            webhookPath: '/webhooks/revenuecat',
+            counts: { stored: 2, duplicate: null, rejected: null },
+          },
+        ],
+      });
       expect(await ferry('events', 'show', renewalId)).toMatchObject({ id: renewalId });
       const [dead] = (await ferry('deliveries', 'list', '--state', 'dead')).deliveries;
       expect(await ferry('destinations')).toMatchObject({ destinations: [{ id: 'clevertap-main' }] });

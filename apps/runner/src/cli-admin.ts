@@ -8,6 +8,7 @@ import { eraseUser } from './admin/erasure';
 import { listEvents, showEvent } from './admin/events';
 import { dropOrphans, listOrphans, reassignOrphans } from './admin/orphans';
 import { previewWebhook } from './admin/preview';
+import { listSources } from './admin/sources';
 import type { AnyRoute } from './admin/route';
 import {
   CONFIG_OPTION,
@@ -30,6 +31,7 @@ import {
   formatEvents,
   formatOrphans,
   formatPreview,
+  formatSources,
 } from './cli-format';
 
 /**
@@ -120,7 +122,8 @@ function renameIssues(error: InputError, names: Readonly<Record<string, string>>
   );
 }
 
-const LIST_FLAGS = '[--state S] [--destination ID] [--user U] [--type T] [--since TIME] [--until TIME] [--limit N] [--before ID] [--json]';
+const LIST_FLAGS =
+  '[--state S] [--destination ID] [--user U] [--type T] [--source ID] [--since TIME] [--until TIME] [--limit N] [--before ID] [--json]';
 const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
 
 export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
@@ -212,6 +215,13 @@ export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
     uses: STORE,
     flagNames: { appUserId: 'user' },
     text: ({ erased }) => `erased ${plural(erased, 'event', 'events')}\n`,
+  }),
+  sources: routeCommand({
+    usage: 'sources [--config FILE] [--json]',
+    summary: 'each configured source: its plugin, its webhook path and how many of its events the store holds',
+    route: listSources,
+    uses: [...STORE, 'sources'],
+    text: ({ sources }) => formatSources(sources),
   }),
   orphans: routeCommand({
     usage: 'orphans [--config FILE] [--json]',

@@ -1,4 +1,4 @@
-import type { AnswerOf, DestinationView, EventView, OrphanView } from './admin';
+import type { AnswerOf, DestinationView, EventView, OrphanView, SourceView } from './admin';
 import type { listDeliveries } from './admin/deliveries';
 import type { listEvents } from './admin/events';
 import type { previewWebhook } from './admin/preview';
@@ -29,12 +29,13 @@ export function formatEvents(page: AnswerOf<typeof listEvents>): string {
   const rows = page.events.map((event) => [
     time(event.receivedAtMs),
     event.id,
+    event.source,
     event.type,
     text(event.kind),
     text(event.userId),
     event.environment,
   ]);
-  return table(['RECEIVED', 'ID', 'TYPE', 'KIND', 'USER', 'ENV'], rows) + nextPage(page);
+  return table(['RECEIVED', 'ID', 'SOURCE', 'TYPE', 'KIND', 'USER', 'ENV'], rows) + nextPage(page);
 }
 
 export function formatDeliveries(page: AnswerOf<typeof listDeliveries>): string {
@@ -58,7 +59,7 @@ export function formatDeliveries(page: AnswerOf<typeof listDeliveries>): string 
 export function formatEvent(event: EventView): string {
   const lines = [
     `event ${event.id}: ${event.type} (${text(event.kind)}), ${event.environment}, user ${text(event.userId)}`,
-    `  happened ${time(event.timestampMs)}, received ${time(event.receivedAtMs)}`,
+    `  from source ${event.source}, happened ${time(event.timestampMs)}, received ${time(event.receivedAtMs)}`,
   ];
   for (const delivery of event.deliveries) {
     lines.push(
@@ -93,6 +94,13 @@ export function formatDestinations(destinations: readonly DestinationView[]): st
     text(destination.reason),
   ]);
   return table(['ID', 'PLUGIN', 'STATE', 'PENDING', 'IN FLIGHT', 'PAUSED', 'DELIVERED', 'SKIPPED', 'DEAD', 'REASON'], rows);
+}
+
+/** Duplicate and rejected webhooks are counted by the runner that took them: the command line, which takes none, shows the stored. */
+export function formatSources(sources: readonly SourceView[]): string {
+  if (sources.length === 0) return 'no sources configured\n';
+  const rows = sources.map((source) => [source.id, source.plugin, source.webhookPath, String(source.counts.stored)]);
+  return table(['ID', 'PLUGIN', 'WEBHOOK PATH', 'STORED EVENTS'], rows);
 }
 
 export function formatOrphans(orphans: readonly OrphanView[]): string {

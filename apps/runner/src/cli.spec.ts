@@ -159,6 +159,7 @@ describe('calling it wrongly', () => {
       'events show',
       'deliveries list',
       'destinations',
+      'sources',
       'replay',
       'orphans',
       'orphans drop',
@@ -187,8 +188,19 @@ describe('store commands beside a running runner', () => {
       const events = await ferry('events', 'list', '--config', file);
       expect(events.code).toBe(0);
       const [header, ...rows] = events.stdout.trimEnd().split('\n');
-      expect(header).toMatch(/^RECEIVED\s+ID\s+TYPE\s+KIND\s+USER\s+ENV$/);
+      expect(header).toMatch(/^RECEIVED\s+ID\s+SOURCE\s+TYPE\s+KIND\s+USER\s+ENV$/);
       expect(rows).toHaveLength(3);
+      expect(rows.every((row) => /^\S+\s+\S+\s+revenuecat\s/.test(row))).toBe(true);
+      expect((await ferry('events', 'list', '--config', file, '--source', 'revenuecat')).stdout.trimEnd().split('\n')).toHaveLength(4);
+      expect((await ferry('events', 'list', '--config', file, '--source', 'android')).stdout).toBe('no events\n');
+      const badSource = await ferry('events', 'list', '--config', file, '--source', 'not a source');
+      expect(badSource).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ {2}source: /m) });
+      const sources = await ferry('sources', '--config', file);
+      expect(sources).toMatchObject({ code: 0 });
+      expect(sources.stdout.split('\n').slice(0, 2)).toEqual([
+        expect.stringMatching(/^ID\s+PLUGIN\s+WEBHOOK PATH\s+STORED EVENTS$/),
+        expect.stringMatching(/^revenuecat\s+revenuecat\s+\/webhooks\/revenuecat\s+3$/),
+      ]);
       expect((await ferry('events', 'list', '--config', file, '--type', 'RENEWAL', '--json')).stdout).toContain(renewalId);
 
       const dead = await ferry('deliveries', 'list', '--config', file, '--state', 'dead', '--json');
@@ -220,7 +232,7 @@ describe('store commands beside a running runner', () => {
       expect(JSON.parse((await ferry('erase', '--config', file, '--user', userId, '--json')).stdout)).toEqual({ erased: 0 });
       expect(await ferry('erase', '--config', file)).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ {2}user: /m) });
 
-      for (const run of [events, dead, shown, destinations, replay, erased]) {
+      for (const run of [events, sources, dead, shown, destinations, replay, erased]) {
         for (const secret of SECRETS) expect(run.stdout + run.stderr).not.toContain(secret);
       }
     } finally {

@@ -5,7 +5,7 @@ import pino, { type DestinationStream } from 'pino';
 import { TOKENS, systemClock, token, type SourcePlugin, type StoreBackend } from '@ferry/core';
 import { composeStore, Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
-import { AdminService } from './admin';
+import { AdminService, type AdminDeps } from './admin';
 import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
 import { AlertService } from './alerts';
 import { parseConfig, retryPolicy, type ConfigInput, type RunnerConfig } from './config';
@@ -70,6 +70,14 @@ function configuredSource(config: RunnerConfig, sources: readonly SourcePlugin[]
   const source = offered.get(id);
   if (!source) throw new Error(`no source plugin "${id}" is offered; offered: ${[...offered.keys()].join(', ') || 'none'}`);
   return source;
+}
+
+/**
+ * The configured sources as the admin API lists them: the config's one `sources` key until it takes a list
+ * of instances, which the admin takes as they are.
+ */
+function adminSources(config: RunnerConfig): AdminDeps['sources'] {
+  return Object.keys(config.sources).map((id) => ({ id, plugin: { id } }));
 }
 
 /**
@@ -185,7 +193,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       clock: TOKENS.Clock,
       dispatcher: RUNNER_TOKENS.Dispatcher,
     },
-    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations }),
+    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations, sources: adminSources(config) }),
   );
 
   services.bindFactory(RUNNER_TOKENS.Lifecycle, {}, () => ({ accepting: true }));
@@ -237,12 +245,12 @@ export function createCliContainer(input: ConfigInput, options: CliServicesOptio
   services.bindFactory(
     RUNNER_TOKENS.Admin,
     { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source, ...ADMIN_PORTS, clock: TOKENS.Clock },
-    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations }),
+    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations, sources: adminSources(config) }),
   );
   services.bindFactory(
     CLI_TOKENS.Preview,
     { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source },
-    ({ config, source }) => new AdminService({ destinations: config.destinations, source }),
+    ({ config, source }) => new AdminService({ destinations: config.destinations, sources: adminSources(config), source }),
   );
   return services;
 }

@@ -204,6 +204,40 @@ export function describeEventLogContract(factory: StoreFactory): void {
       });
     });
 
+    it('filters listings by the source that received the event, and counts events per source', async () => {
+      const store = await open();
+      expect(await store.log.countBySource()).toEqual([]);
+      for (let i = 0; i < 6; i++) {
+        const source = i % 3 === 0 ? 'android' : 'ios';
+        await store.queue.ingest(testEvent(`e${i}`, { source, userId: i < 3 ? 'ana' : 'bo' }), [pending('ct'), pending('amp')], T0 + i);
+      }
+      // The same id through another source is a duplicate: stored once, under the first source.
+      expect(await store.queue.ingest(testEvent('e0', { source: 'ios' }), [pending('ct')], T0 + 10)).toBe('duplicate');
+      const events = async (filter: ListFilter) => (await store.log.listEvents(filter)).map((e) => `${e.id}/${e.source}`);
+      const deliveries = async (filter: ListFilter) =>
+        (await store.log.listDeliveries(filter)).map((d) => `${d.eventId}/${d.destinationId}`);
+
+      expect(await events({ source: 'android' })).toEqual(['e3/android', 'e0/android']);
+      expect(await events({ source: 'ios', userId: 'ana' })).toEqual(['e2/ios', 'e1/ios']);
+      expect(await events({ source: 'ios', limit: 2, before: 'e4' })).toEqual(['e2/ios', 'e1/ios']);
+      expect(await events({ source: 'unknown' })).toEqual([]);
+      expect(await deliveries({ source: 'android', destinationId: 'ct' })).toEqual(['e3/ct', 'e0/ct']);
+      expect(await deliveries({ source: 'android' })).toHaveLength(4);
+      expect(await deliveries({ source: 'ios', userId: 'bo', destinationId: 'amp' })).toEqual(['e5/amp', 'e4/amp']);
+      expect(await deliveries({ source: 'unknown' })).toEqual([]);
+
+      expect(await store.log.countBySource()).toEqual([
+        { source: 'android', count: 2 },
+        { source: 'ios', count: 4 },
+      ]);
+      // Erasure removes events, and their counts with them.
+      await store.maintenance.erase('ana');
+      expect(await store.log.countBySource()).toEqual([
+        { source: 'android', count: 1 },
+        { source: 'ios', count: 2 },
+      ]);
+    });
+
     it('returns 50 rows by default and at most 500', async () => {
       const store = await open();
       await ingestMany(store, 520);

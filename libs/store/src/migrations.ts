@@ -257,6 +257,15 @@ const MIGRATIONS: readonly Migration[] = [
       await trx.schema.createIndex('profile_state_users_user_idx').on('profile_state_users').column('user_key').execute();
     },
   },
+  {
+    version: 11,
+    name: 'events by source: the source filter of listings and the stored count per source',
+    async up(trx) {
+      // Without it a listing of a rare or unknown source walks every event (3 s at a million on SQLite), and
+      // counting per source reads every row, bodies included (3.7 s); with it, a page is ~1 ms and the counts 0.12 s.
+      await trx.schema.createIndex('events_source_idx').on('events').columns(['source', 'received_at_ms', 'id']).execute();
+    },
+  },
 ];
 
 /**

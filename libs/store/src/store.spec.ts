@@ -10,7 +10,7 @@ import { MIGRATION_VERSIONS } from './migrations';
 import { CamelCasePlugin, CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql, type Compilable } from 'kysely';
 import type { Database } from './database';
 import { openStore } from './open-store';
-import { oldestDue } from './sql/event-log';
+import { eventListing, oldestDue, sourceCounts } from './sql/event-log';
 import { orphanPage, replayUpdate, windowPage } from './sql/maintenance';
 import type { SqlStore } from './sql-store';
 
@@ -145,6 +145,22 @@ function describeSqlStore(backend: Backend): void {
           const plan = await database.explain(query);
           expect(`${name}:\n${plan}`).not.toMatch(/TEMP B-TREE|^SCAN \w+$|Seq Scan|Sort/m);
           expect(`${name}:\n${plan}`).toMatch(/INDEX|PRIMARY KEY|Index/);
+        }
+      });
+
+      it('a listing of one source and the count per source read events_source_idx, never the rows or a sort', async () => {
+        const store = await open();
+        await ingestMany(store, 50);
+        const plans: Record<string, (db: Kysely<Database>) => Compilable> = {
+          // A source with no events must not walk every event to find that out.
+          'the newest events of a source': (db) => eventListing(db, { source: 'nowhere' }, undefined),
+          'a later page of a source': (db) => eventListing(db, { source: 'nowhere' }, { id: 'e-9', atMs: T0 + 9 }),
+          'stored events per source': (db) => sourceCounts(db),
+        };
+        for (const [name, query] of Object.entries(plans)) {
+          const plan = await database.explain(query);
+          expect(`${name}:\n${plan}`).not.toMatch(/TEMP B-TREE|^SCAN \w+$|Seq Scan|Sort/m);
+          expect(`${name}:\n${plan}`).toMatch(/events_source_idx/);
         }
       });
     });

@@ -4,6 +4,13 @@ import type { DestinationInstance, DestinationStatus } from '@ferry/engine';
 /** What the admin operations need, as one object: every concern takes it whole. */
 export interface AdminDeps {
   readonly destinations: readonly DestinationInstance[];
+  /** The configured sources: `GET /admin/sources` lists them. */
+  readonly sources: readonly { readonly id: string; readonly plugin: { readonly id: string } }[];
+  /**
+   * Webhooks this runner answered `duplicate` or refused, per source id, since it started; absent where no
+   * webhooks are taken (the command line).
+   */
+  readonly webhookCounts?: () => ReadonlyMap<string, { readonly duplicate: number; readonly rejected: number }>;
   /** Parses the webhooks to preview, and stored ones to rebuild their requests; absent for the API document alone. */
   readonly source?: SourcePlugin;
   /** The store's ports the operations use; absent for commands that need none (preview). */

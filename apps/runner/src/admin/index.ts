@@ -6,3 +6,4 @@ export type { DestinationView } from './destinations';
 export type { EventView } from './events';
 export type { OrphanView } from './orphans';
 export type { ReplayJob } from './replay-jobs';
+export type { SourceView } from './sources';

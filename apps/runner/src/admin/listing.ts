@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ListFilter } from '@ferry/core';
 import { numeric } from '../input';
-import { deliveryState, time } from './schema';
+import { deliveryState, sourceId, time } from './schema';
 
 /** The filters and paging that list events and deliveries, newest first. */
 
@@ -14,6 +14,7 @@ export const listQuery = z
     destination: z.string().min(1).optional().describe('Only those with a delivery to this destination.'),
     user: z.string().min(1).optional().describe('Only events of this app user id.'),
     type: z.string().min(1).optional().describe('Only events of this type, as the source names it.'),
+    source: sourceId.optional().describe('Only events received through this source (its id in the config).'),
     since: time.optional().describe('Received at or after this time.'),
     until: time.optional().describe('Received before this time.'),
     limit: numeric(z.number().int().min(1).max(MAX_LIMIT).optional()).describe(`At most this many (default ${DEFAULT_LIMIT}).`),

@@ -125,7 +125,7 @@ describe('GET /admin/openapi.json', () => {
   it('describes each route with its request: path and query parameters, and the body', () => {
     const events = document.paths['/admin/events'].get as { parameters: { name: string; in: string }[] };
     expect(events.parameters.map(({ name, in: place }) => `${place}:${name}`)).toEqual(
-      ['state', 'destination', 'user', 'type', 'since', 'until', 'limit', 'before'].map((name) => `query:${name}`),
+      ['state', 'destination', 'user', 'type', 'source', 'since', 'until', 'limit', 'before'].map((name) => `query:${name}`),
     );
     expect(document.paths['/admin/events/{id}'].get).toMatchObject({ parameters: [{ name: 'id', in: 'path', required: true }] });
     expect(document.paths['/admin/replay'].post).toMatchObject({
@@ -149,6 +149,9 @@ describe("every admin route's real answers match the document", () => {
     await call('GET', '/events/no-such-event');
     const { deliveries } = (await call('GET', '/deliveries?state=dead')).json;
     await call('GET', '/deliveries?state=lost');
+    await call('GET', '/events?source=revenuecat');
+    await call('GET', '/events?source=not%20an%20id');
+    await call('GET', '/sources');
 
     await call('GET', '/destinations');
     await call('POST', '/destinations/clevertap-main/pause', { reason: 'maintenance' });

@@ -66,3 +66,12 @@ export const errorAnswer = z
 
 /** A path parameter: any non-empty text (an id). */
 export const idParam = z.string().min(1);
+
+/**
+ * A source instance's id, as the config allows it (letters, digits, `_ - .`, at most 64 characters): anything
+ * else names no source and is refused; a well-formed id no source has simply matches nothing.
+ */
+export const sourceId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a source id: letters, digits, "_", "-" and "." only, at most 64 characters')
+  .meta({ description: 'A source id, as in the config.' });

@@ -7,6 +7,7 @@ import { EVENT_ROUTES, EventAdmin } from './events';
 import { describeApi, openApiDocument, type OpenApiDocument } from './openapi';
 import { ORPHAN_ROUTES, OrphanAdmin, type OrphanView } from './orphans';
 import { PREVIEW_ROUTES, PreviewAdmin } from './preview';
+import { SOURCE_ROUTES, SourceAdmin } from './sources';
 import { parseRouteInput, type AnswerOf, type AnyRoute, type RawInput } from './route';
 
 /** A route with the operations it runs on: what the HTTP server and the command line call. */
@@ -24,6 +25,7 @@ function bind<Ops>(ops: Ops, routes: readonly AnyRoute<Ops>[]): BoundRoute[] {
  * line both call its routes, so they validate and answer alike.
  */
 export class AdminService {
+  readonly sources: SourceAdmin;
   readonly events: EventAdmin;
   readonly deliveries: DeliveryAdmin;
   readonly destinations: DestinationAdmin;
@@ -35,6 +37,7 @@ export class AdminService {
   private document?: OpenApiDocument;
 
   constructor(deps: AdminDeps) {
+    this.sources = new SourceAdmin(deps);
     this.events = new EventAdmin(deps);
     this.deliveries = new DeliveryAdmin(deps);
     this.destinations = new DestinationAdmin(deps);
@@ -45,6 +48,7 @@ export class AdminService {
       ...bind(this.events, EVENT_ROUTES),
       ...bind(this.deliveries, DELIVERY_ROUTES),
       ...bind(this.destinations, DESTINATION_ROUTES),
+      ...bind(this.sources, SOURCE_ROUTES),
       ...bind(this.orphans, ORPHAN_ROUTES),
       ...bind(this.erasure, ERASURE_ROUTES),
       ...bind(this.previews, PREVIEW_ROUTES),
@@ -76,5 +80,5 @@ export class AdminService {
 
 /** The admin API's OpenAPI document, without a runner (for generating the console's types). */
 export function adminApiDocument(): OpenApiDocument {
-  return new AdminService({ destinations: [] }).apiDocument();
+  return new AdminService({ destinations: [], sources: [] }).apiDocument();
 }

@@ -4,6 +4,8 @@ import { StoreInputError, type DeliveryRow, type EventDetail, type EventRow } fr
 /** The event log: what the admin API, the console, metrics and alerts read. Reads only. */
 
 export interface ListFilter {
+  /** The source instance that received the event (`events.source`). */
+  readonly source?: string;
   readonly state?: DeliveryState;
   readonly destinationId?: string;
   readonly userId?: string;
@@ -21,6 +23,12 @@ export interface StoreStats {
   /** Age of the oldest due pending delivery per destination (0 when none). */
   readonly oldestPendingAgeMs: readonly { readonly destinationId: string; readonly ageMs: number }[];
   readonly events: number;
+}
+
+/** How many events one source's webhooks stored. */
+export interface SourceCount {
+  readonly source: string;
+  readonly count: number;
 }
 
 /** Rows a listing answers without a `limit`, and the most it answers with one. */
@@ -43,4 +51,6 @@ export interface EventLog {
   listDeliveries(filter: ListFilter): Promise<DeliveryRow[]>;
   getEvent(id: string): Promise<EventDetail | undefined>;
   stats(nowMs: number): Promise<StoreStats>;
+  /** Stored events per source, by source id; a source with none is absent. Cheap on any number of events. */
+  countBySource(): Promise<SourceCount[]>;
 }

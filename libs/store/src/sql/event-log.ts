@@ -9,6 +9,7 @@ import {
   type EventLog,
   type EventRow,
   type ListFilter,
+  type SourceCount,
   type StoreStats,
 } from '@ferry/core';
 import type { Queryable, SqlContext } from './context';
@@ -35,32 +36,7 @@ export class SqlEventLog implements EventLog {
 
   async listEvents(filter: ListFilter): Promise<EventRow[]> {
     const cursor = filter.before === undefined ? undefined : await this.cursor('events', filter.before);
-    return this.context.db
-      .selectFrom('events')
-      .select(EVENT_COLUMNS)
-      .$if(filter.userId !== undefined, (q) => q.where('userId', '=', filter.userId!))
-      .$if(filter.type !== undefined, (q) => q.where('type', '=', filter.type!))
-      .$if(filter.sinceMs !== undefined, (q) => q.where('receivedAtMs', '>=', filter.sinceMs!))
-      .$if(filter.untilMs !== undefined, (q) => q.where('receivedAtMs', '<', filter.untilMs!))
-      .$if(filter.state !== undefined || filter.destinationId !== undefined, (q) =>
-        q.where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('deliveries')
-              .select('deliveries.id')
-              .whereRef('deliveries.eventId', '=', 'events.id')
-              .$if(filter.state !== undefined, (s) => s.where('deliveries.state', '=', filter.state!))
-              .$if(filter.destinationId !== undefined, (s) => s.where('deliveries.destinationId', '=', filter.destinationId!)),
-          ),
-        ),
-      )
-      .$if(cursor !== undefined, (q) =>
-        q.where(({ eb, refTuple, tuple }) => eb(refTuple('receivedAtMs', 'id'), '<', tuple(cursor!.atMs, cursor!.id))),
-      )
-      .orderBy('receivedAtMs', 'desc')
-      .orderBy('id', 'desc')
-      .limit(pageSize(filter.limit))
-      .execute();
+    return eventListing(this.context.db, filter, cursor).execute();
   }
 
   async listDeliveries(filter: ListFilter): Promise<DeliveryRow[]> {
@@ -72,11 +48,12 @@ export class SqlEventLog implements EventLog {
       .$if(filter.destinationId !== undefined, (q) => q.where('destinationId', '=', filter.destinationId!))
       .$if(filter.sinceMs !== undefined, (q) => q.where('createdAtMs', '>=', filter.sinceMs!))
       .$if(filter.untilMs !== undefined, (q) => q.where('createdAtMs', '<', filter.untilMs!))
-      .$if(filter.userId !== undefined || filter.type !== undefined, (q) =>
+      .$if(filter.source !== undefined || filter.userId !== undefined || filter.type !== undefined, (q) =>
         q.where('eventId', 'in', (eb) =>
           eb
             .selectFrom('events')
             .select('id')
+            .$if(filter.source !== undefined, (s) => s.where('source', '=', filter.source!))
             .$if(filter.userId !== undefined, (s) => s.where('userId', '=', filter.userId!))
             .$if(filter.type !== undefined, (s) => s.where('type', '=', filter.type!)),
         ),
@@ -161,6 +138,50 @@ export class SqlEventLog implements EventLog {
       events: Number(events.count),
     };
   }
+
+  async countBySource(): Promise<SourceCount[]> {
+    const rows = await sourceCounts(this.context.db).execute();
+    return rows.map((row) => ({ source: row.source, count: Number(row.count) }));
+  }
+}
+
+/** Stored events per source: one pass over events_source_idx, never the events' rows. */
+export function sourceCounts(db: Queryable) {
+  return db
+    .selectFrom('events')
+    .select(['source', sql<number>`count(*)`.as('count')])
+    .groupBy('source')
+    .orderBy('source');
+}
+
+/** One page of the events listing, newest first, from the keyset cursor (the row `before` names) on. */
+export function eventListing(db: Queryable, filter: ListFilter, cursor: { id: string; atMs: number } | undefined) {
+  return db
+    .selectFrom('events')
+    .select(EVENT_COLUMNS)
+    .$if(filter.source !== undefined, (q) => q.where('source', '=', filter.source!))
+    .$if(filter.userId !== undefined, (q) => q.where('userId', '=', filter.userId!))
+    .$if(filter.type !== undefined, (q) => q.where('type', '=', filter.type!))
+    .$if(filter.sinceMs !== undefined, (q) => q.where('receivedAtMs', '>=', filter.sinceMs!))
+    .$if(filter.untilMs !== undefined, (q) => q.where('receivedAtMs', '<', filter.untilMs!))
+    .$if(filter.state !== undefined || filter.destinationId !== undefined, (q) =>
+      q.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('deliveries')
+            .select('deliveries.id')
+            .whereRef('deliveries.eventId', '=', 'events.id')
+            .$if(filter.state !== undefined, (s) => s.where('deliveries.state', '=', filter.state!))
+            .$if(filter.destinationId !== undefined, (s) => s.where('deliveries.destinationId', '=', filter.destinationId!)),
+        ),
+      ),
+    )
+    .$if(cursor !== undefined, (q) =>
+      q.where(({ eb, refTuple, tuple }) => eb(refTuple('receivedAtMs', 'id'), '<', tuple(cursor!.atMs, cursor!.id))),
+    )
+    .orderBy('receivedAtMs', 'desc')
+    .orderBy('id', 'desc')
+    .limit(pageSize(filter.limit));
 }
 
 /** A destination's oldest due pending delivery: the first entry of its range on deliveries_due_idx, however long the backlog. */

@@ -7,6 +7,7 @@ import {
   type EventLog,
   type EventRow,
   type ListFilter,
+  type SourceCount,
   type StoreStats,
 } from '@ferry/core';
 import type { MemoryConnection, MemoryDelivery } from './database';
@@ -24,6 +25,7 @@ export class MemoryEventLog implements EventLog {
     return [...this.database.events.values()]
       .filter(
         (event) =>
+          (filter.source === undefined || event.source === filter.source) &&
           (filter.userId === undefined || event.userId === filter.userId) &&
           (filter.type === undefined || event.type === filter.type) &&
           (filter.sinceMs === undefined || event.receivedAtMs >= filter.sinceMs) &&
@@ -50,6 +52,7 @@ export class MemoryEventLog implements EventLog {
           (filter.state === undefined || row.state === filter.state) &&
           (filter.sinceMs === undefined || row.createdAtMs >= filter.sinceMs) &&
           (filter.untilMs === undefined || row.createdAtMs < filter.untilMs) &&
+          (filter.source === undefined || event.source === filter.source) &&
           (filter.userId === undefined || event.userId === filter.userId) &&
           (filter.type === undefined || event.type === filter.type)
         );
@@ -94,6 +97,12 @@ export class MemoryEventLog implements EventLog {
       }),
       events: this.database.events.size,
     };
+  }
+
+  async countBySource(): Promise<SourceCount[]> {
+    const counts = new Map<string, number>();
+    for (const event of this.database.events.values()) counts.set(event.source, (counts.get(event.source) ?? 0) + 1);
+    return [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([source, count]) => ({ source, count }));
   }
 
   private cursor(table: 'event' | 'delivery', id: string): { id: string; atMs: number } {
