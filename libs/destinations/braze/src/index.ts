@@ -1,0 +1,2 @@
+export { brazePlugin } from './plugin';
+export { BrazeSettings } from './settings';
