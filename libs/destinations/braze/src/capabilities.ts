@@ -1,17 +1,21 @@
 import { revenueCatKinds, type Capabilities } from '@ferry/core';
 
-/**
- * What Braze takes, declared once: the engine batches and caps concurrency by it and the
- * contract kit checks the hooks behave as declared. The limits below are placeholders: set them from
- * Braze's API documentation before enabling the destination.
- */
+/** Braze's `/users/track` limit on current plans: 75 objects per request, attributes, events and purchases together (reference/braze.md §0). */
+export const MAX_OBJECTS_PER_REQUEST = 75;
+
+/** What Braze takes, per RevenueCat's Braze integration (reference/braze.md §2.1–§2.2) and `/users/track`'s limits. */
 export const capabilities: Capabilities = {
-  batch: { maxItems: 100, maxBytes: 1_000_000 },
-  maxConcurrency: 5,
-  negativeRevenue: false,
+  // Objects of every kind count against one limit; a delivery's objects (its attributes and its event or purchase)
+  // are body records, so the engine's batches and the kit count them all. Braze documents no byte limit.
+  batch: { maxItems: MAX_OBJECTS_PER_REQUEST },
+  // Braze limits requests per workspace (3,000 every 3 s), not connections: 10 at once stays far below that at any
+  // real latency (10 requests in flight answered in 10 ms each would be 1,000 a second, Braze's whole budget).
+  maxConcurrency: 10,
+  negativeRevenue: true,
   transfers: false,
-  sandbox: 'drop',
-  // Every kind under RevenueCat's names; the optional ones can be switched off through `eventNames`.
+  sandbox: 'separate-credentials',
+  subscriptionState: true,
+  // Unlike Amplitude's, RevenueCat's Braze integration cannot switch off non-subscription purchases or pauses.
   kinds: revenueCatKinds(
     [
       'initial_purchase',
@@ -20,9 +24,16 @@ export const capabilities: Capabilities = {
       'trial_cancelled',
       'renewal',
       'cancellation',
-      'uncancellation',
       'non_subscription_purchase',
+      'subscription_paused',
     ],
-    ['expiration', 'billing_issue', 'product_change', 'subscription_paused'],
+    ['uncancellation', 'expiration', 'billing_issue', 'product_change'],
   ),
+  summary: {
+    revenue: 'USD, 3 sales-reporting modes; purchase objects (default) or events',
+    sandbox: 'separate workspace: `sandboxApiKey`',
+    attributes:
+      'customer attributes as `rc_customer_attribute_<name>` (not `$` ones), with `rc_subscription_status` and `rc_active_entitlement_ids`',
+    identity: '`$brazeAliasName` + `$brazeAliasLabel` (any case) → `user_alias`, else `external_id` = app user id',
+  },
 };

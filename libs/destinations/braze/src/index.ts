@@ -1,2 +1,3 @@
 export { brazePlugin } from './plugin';
-export { BrazeSettings } from './settings';
+export { BRAZE_INSTANCES, BrazeSettings, type BrazeInstance } from './settings';
+export { brazeRetryAfterMs } from './responses';

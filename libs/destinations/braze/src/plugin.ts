@@ -6,9 +6,9 @@ import { parseResponse } from './responses';
 import { BrazeSettings, exampleSettings, missingConfig } from './settings';
 
 /**
- * The Braze destination. The four hooks work from the capabilities and settings; building
- * requests and reading responses are stubs that say so until Braze's API is wired in
- * (docs/adding-a-destination.md walks through it with the CleverTap plugin as the example).
+ * RevenueCat's Braze integration, reproduced (reference/braze.md §2; SPEC §14) over `/users/track`: per delivery an
+ * attributes object (customer attributes, and the subscription state under the ordering guard) and one event or
+ * purchase object, up to 75 objects a request.
  */
 export const brazePlugin: DestinationPlugin<BrazeSettings> = {
   id: 'braze',
