@@ -22,7 +22,7 @@ it('has a row per registered plugin, in registry order', () => {
 it('derives each cell from the capabilities: change one and the row says so', () => {
   const [, , row] = destinationsTable([amplitudePlugin]).split('\n');
   expect(row).toContain('| sent negative |');
-  expect(row).toContain('| uncancellation, non_subscription_purchase, subscription_paused, expiration, billing_issue, product_change |');
+  expect(row).toContain('| uncancellation, non_subscription_purchase, expiration, billing_issue, product_change, subscription_paused |');
   const changed: AnyDestinationPlugin = {
     ...amplitudePlugin,
     capabilities: { ...amplitudePlugin.capabilities, negativeRevenue: false, sandbox: 'drop', transfers: true, summary: undefined },
@@ -34,7 +34,7 @@ it('derives each cell from the capabilities: change one and the row says so', ()
     'not sent',
     'not described (`capabilities.summary`)',
     'sent',
-    'uncancellation, non_subscription_purchase, subscription_paused, expiration, billing_issue, product_change',
+    'uncancellation, non_subscription_purchase, expiration, billing_issue, product_change, subscription_paused',
     'not described (`capabilities.summary`) |',
   ]);
 });
