@@ -13,6 +13,7 @@ export {
 } from './config';
 export { configSecrets } from './config-secrets';
 export { CONFIG_TABLE_END, CONFIG_TABLE_START, configTable, withConfigTable } from './config-table';
+export { DESTINATIONS_TABLE_END, DESTINATIONS_TABLE_START, destinationsTable, withDestinationsTable } from './destinations-table';
 export {
   AdminService,
   ConflictError,

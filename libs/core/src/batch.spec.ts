@@ -1,4 +1,4 @@
-import { byEnvironment, jsonArrayBodies, type Planned, type SubscriptionEvent } from './index';
+import { byEnvironment, jsonArrayBodies, jsonArraysBodies, type Planned, type SubscriptionEvent } from './index';
 
 const planned = (deliveryId: string, environment: 'PRODUCTION' | 'SANDBOX'): Planned => ({
   deliveryId,
@@ -73,5 +73,47 @@ describe('jsonArrayBodies', () => {
 
   it('gives no body for no items', () => {
     expect(jsonArrayBodies([], { maxItems: 10 }, envelope)).toEqual([]);
+  });
+});
+
+describe('jsonArraysBodies', () => {
+  const names = ['attributes', 'events', 'purchases'];
+  const item = (id: string, arrays: Record<string, string[]>) => ({ id, arrays });
+  const ids = (bodies: { items: { id: string }[] }[]) => bodies.map((body) => body.items.map((i) => i.id));
+
+  it('writes the arrays in the given order, leaving out empty ones, with the records listed array by array', () => {
+    const a = item('a', { events: ['{"e":1}'], attributes: ['{"x":1}'] });
+    const b = item('b', { purchases: ['{"p":2}'], attributes: ['{"x":2}'] });
+    const [body] = jsonArraysBodies([a, b], { maxItems: 10 }, names);
+    expect(body.body).toBe('{"attributes":[{"x":1},{"x":2}],"events":[{"e":1}],"purchases":[{"p":2}]}');
+    expect(body.records.map((r) => [r.item.id, r.array])).toEqual([
+      ['a', 'attributes'],
+      ['b', 'attributes'],
+      ['a', 'events'],
+      ['b', 'purchases'],
+    ]);
+    expect(jsonArraysBodies([item('c', { events: ['1'] })], { maxItems: 10 }, names)[0].body).toBe('{"events":[1]}');
+  });
+
+  it('counts the records of every array against one maxItems, never splitting an item', () => {
+    const items = ['a', 'b', 'c', 'd', 'e'].map((id) => item(id, { attributes: ['1'], events: ['2'] }));
+    const bodies = jsonArraysBodies(items, { maxItems: 5 }, names);
+    expect(ids(bodies)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(bodies.map((body) => body.records.length)).toEqual([4, 4, 2]);
+  });
+
+  it('keeps each body within maxBytes, and sends an item alone over it by itself', () => {
+    const big = (id: string) => item(id, { events: [JSON.stringify('x'.repeat(50))] });
+    const bodies = jsonArraysBodies(
+      [big('a'), big('b'), big('c'), item('huge', { events: [JSON.stringify('y'.repeat(500))] })],
+      { maxItems: 75, maxBytes: 150 },
+      names,
+    );
+    expect(ids(bodies)).toEqual([['a', 'b'], ['c'], ['huge']]);
+    for (const body of bodies.slice(0, 2)) expect(Buffer.byteLength(body.body)).toBeLessThanOrEqual(150);
+  });
+
+  it('refuses an array it was not told of', () => {
+    expect(() => jsonArraysBodies([item('a', { profiles: ['1'] })], { maxItems: 5 }, names)).toThrow('"profiles"');
   });
 });

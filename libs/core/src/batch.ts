@@ -57,3 +57,60 @@ export function jsonArrayBodies<T extends JsonItem>(
   if (run.length > 0) runs.push(run);
   return runs.map((items) => ({ items, body: `${envelope.head}[${items.map((item) => item.json).join(',')}]${envelope.tail}` }));
 }
+
+/** One delivery's records in a body of several named arrays: the JSON text of each, by the array it goes in. */
+export interface JsonArraysItem {
+  readonly arrays: Readonly<Record<string, readonly string[]>>;
+}
+
+/** One request body of named arrays, the items it carries, and its records in body order (array by array). */
+export interface JsonArraysBody<T extends JsonArraysItem> {
+  readonly items: T[];
+  readonly body: string;
+  readonly records: readonly { readonly item: T; readonly array: string }[];
+}
+
+/**
+ * Request bodies `{"a":[…],"b":[…]}` with the arrays in `arrayNames` order (empty ones left out), for APIs
+ * whose one request carries records of several kinds counted against one limit (Braze's attributes, events and
+ * purchases: 75 objects in all). Items go in consecutive runs, in order, each run within `limits` (records of
+ * every array together, bytes of the whole body); an item's records never split across bodies. An item alone
+ * over `maxBytes` still goes, alone.
+ */
+export function jsonArraysBodies<T extends JsonArraysItem>(
+  items: readonly T[],
+  limits: Capabilities['batch'],
+  arrayNames: readonly string[],
+): JsonArraysBody<T>[] {
+  const { maxItems, maxBytes = Infinity } = limits;
+  const unknown = items.flatMap((item) => Object.keys(item.arrays)).find((name) => !arrayNames.includes(name));
+  if (unknown !== undefined) throw new Error(`jsonArraysBodies: array "${unknown}" is not one of ${arrayNames.join(', ')}`);
+  // Bytes are counted as if every array were present: a bound the body never exceeds.
+  const envelopeBytes = Buffer.byteLength(`{${arrayNames.map((name) => `${JSON.stringify(name)}:[]`).join(',')}}`);
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = envelopeBytes;
+  let records = 0;
+  for (const item of items) {
+    const texts = arrayNames.flatMap((name) => item.arrays[name] ?? []);
+    const itemBytes = texts.reduce((sum, text) => sum + Buffer.byteLength(text) + 1, 0); // each with a comma
+    if (run.length > 0 && (records + texts.length > maxItems || bytes + itemBytes > maxBytes)) {
+      runs.push(run);
+      run = [];
+      bytes = envelopeBytes;
+      records = 0;
+    }
+    bytes += itemBytes;
+    records += texts.length;
+    run.push(item);
+  }
+  if (run.length > 0) runs.push(run);
+  return runs.map((carried) => {
+    const records = arrayNames.flatMap((array) => carried.flatMap((item) => (item.arrays[array] ?? []).map(() => ({ item, array }))));
+    const arrays = arrayNames
+      .map((name) => [name, carried.flatMap((item) => item.arrays[name] ?? [])] as const)
+      .filter(([, texts]) => texts.length > 0)
+      .map(([name, texts]) => `${JSON.stringify(name)}:[${texts.join(',')}]`);
+    return { items: carried, body: `{${arrays.join(',')}}`, records };
+  });
+}

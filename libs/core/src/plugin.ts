@@ -35,6 +35,22 @@ export interface Capabilities {
    * `Planned.carriesState`.
    */
   readonly subscriptionState?: boolean;
+  /**
+   * What the fields above cannot say, in a few words of Markdown each, for the README's destinations table
+   * (`npm run docs:destinations` generates it from every registered plugin's capabilities).
+   */
+  readonly summary?: CapabilitiesSummary;
+}
+
+export interface CapabilitiesSummary {
+  /** Currency and sales-reporting modes, e.g. `USD, 3 sales-reporting modes`. */
+  readonly revenue: string;
+  /** For `sandbox: 'separate-credentials'`: which settings hold them, e.g. `separate project: \`sandboxApiKey\``. */
+  readonly sandbox?: string;
+  /** Which subscriber attributes are sent, and as what. */
+  readonly attributes: string;
+  /** Which user key the destination gets, and from what. */
+  readonly identity: string;
 }
 
 /** One delivery (event × destination) handed to a plugin to build requests for. */

@@ -1,4 +1,4 @@
-import { isRecordIndex, outcomesByIndex, sameOutcomeForAll, type DeliveryRequest } from './index';
+import { isRecordIndex, outcomesByIndex, recordIndexOfPart, sameOutcomeForAll, type DeliveryRequest } from './index';
 
 const request: DeliveryRequest = {
   method: 'POST',
@@ -67,5 +67,30 @@ describe('isRecordIndex', () => {
     [Number.NaN, false],
   ])('%j → %s for a request of three records', (value, expected) => {
     expect(isRecordIndex(request, value)).toBe(expected);
+  });
+});
+
+describe('recordIndexOfPart', () => {
+  const arrays: DeliveryRequest = {
+    ...request,
+    deliveryIds: ['a', 'b'],
+    records: [
+      { deliveryId: 'a', part: 'attributes', decides: false },
+      { deliveryId: 'b', part: 'attributes', decides: false },
+      { deliveryId: 'a', part: 'events', decides: true },
+      { deliveryId: 'b', part: 'purchases', decides: true },
+    ],
+  };
+
+  it.each([
+    ['attributes', 1, 1],
+    ['events', 0, 2],
+    ['purchases', 0, 3],
+    ['purchases', 1, undefined],
+    ['events', -1, undefined],
+    ['events', '0', undefined],
+    ['profiles', 0, undefined],
+  ])('%s[%j] → body index %j', (part, position, expected) => {
+    expect(recordIndexOfPart(arrays, part, position)).toBe(expected);
   });
 });

@@ -94,3 +94,19 @@ export function parseJsonSafely(text: string): unknown {
     return undefined;
   }
 }
+
+/**
+ * The body index of the `position`-th record (from 0) whose `part` is `part`, for answers that name a record by
+ * its array and its place in it (Braze's `{"input_array": "events", "index": 2}`); undefined when there is none.
+ */
+export function recordIndexOfPart(request: DeliveryRequest, part: string, position: unknown): number | undefined {
+  if (!Number.isInteger(position) || (position as number) < 0) return undefined;
+  let seen = 0;
+  const records = bodyRecords(request);
+  for (let index = 0; index < records.length; index++) {
+    if (records[index].part !== part) continue;
+    if (seen === position) return index;
+    seen++;
+  }
+  return undefined;
+}

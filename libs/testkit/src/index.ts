@@ -1,5 +1,6 @@
 export * from './fixtures';
 export * from './fake-clevertap';
 export * from './fake-amplitude';
+export * from './fake-braze';
 export * from './contract';
 export * from './memory-store';

@@ -18,4 +18,10 @@ export const capabilities: Capabilities = {
     ['initial_purchase', 'trial_started', 'trial_converted', 'trial_cancelled', 'renewal', 'cancellation'],
     ['uncancellation', 'non_subscription_purchase', 'expiration', 'billing_issue', 'product_change', 'subscription_paused'],
   ),
+  summary: {
+    revenue: 'USD, 3 sales-reporting modes',
+    sandbox: 'separate project: `sandboxApiKey`',
+    attributes: 'all, as `event_properties.subscriber_attributes`',
+    identity: '`$amplitudeUserId` / `$amplitudeDeviceId` (any case) → `user_id` / `device_id`, else `user_id` = app user id',
+  },
 };

@@ -22,4 +22,10 @@ export const capabilities: Capabilities = {
     ],
     ['expiration', 'billing_issue', 'product_change'],
   ),
+  summary: {
+    revenue: 'purchase currency, 3 sales-reporting modes',
+    sandbox: 'separate account id + passcode',
+    attributes: 'all, as event properties',
+    identity: '`$clevertapId` (any case) → `objectId`, else `identity` = app user id',
+  },
 };

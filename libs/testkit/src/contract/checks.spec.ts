@@ -6,6 +6,7 @@ import { batchingChecks, requestsChecks } from './request-suites';
 import { partialResponsesChecks, responsesChecks } from './response-suites';
 import {
   buildSampleRequests,
+  refusingSecondAndFirstState,
   sampleCapabilities,
   sampleOptions,
   samplePlugin,
@@ -571,3 +572,43 @@ describe("partial-response checks with others: 'retry' (a destination that takes
 function withPartial(partial: NonNullable<ContractResponses['partial']>): DestinationContractOptions {
   return { ...wholeOrNothingOptions, responses: { accepted: ok, partial } };
 }
+
+describe('partial-response checks with noted deliveries (only a record that does not decide them refused)', () => {
+  const notedOptions: DestinationContractOptions = {
+    ...sampleOptions,
+    responses: { accepted: ok, partial: refusingSecondAndFirstState },
+  };
+  const run =
+    (plugin: DestinationPlugin<SampleSettings>, options = notedOptions) =>
+    () =>
+      runCheck(partialResponsesChecks, 'partial answer', plugin, options);
+
+  it('pass a plugin that delivers the noted delivery with a note', () => {
+    expect(run(samplePlugin)).not.toThrow();
+  });
+  it('catch the noted delivery rejected with its refused record', () => {
+    const byDelivery = broken({
+      parseResponse: (request, result, s) => {
+        const outcomes = samplePlugin.parseResponse(request, result, s);
+        return outcomes.map((o): Outcome => (o.type === 'delivered' && o.note ? { ...o, type: 'rejected', code: 'x', reason: o.note } : o));
+      },
+    });
+    expectViolation(run(byDelivery), /only a record of delivery-initial_purchase that does not decide it was refused, but it is rejected/);
+  });
+  it('catch the noted delivery delivered without a note', () => {
+    const silent = broken({
+      parseResponse: (request, result, s) =>
+        samplePlugin
+          .parseResponse(request, result, s)
+          .map((o): Outcome => (o.type === 'delivered' ? { deliveryId: o.deliveryId, type: 'delivered' } : o)),
+    });
+    expectViolation(run(silent), /delivery-initial_purchase is delivered without a note/);
+  });
+  it('refuse noted deliveries that are refused too', () => {
+    const options = withPartial((request) => ({ ...refusingSecondAndFirstState(request), noted: [request.deliveryIds[1]] }));
+    expectViolation(
+      run(samplePlugin, { ...options, responses: { accepted: ok, partial: options.responses!.partial } }),
+      /noted must name deliveries/,
+    );
+  });
+});

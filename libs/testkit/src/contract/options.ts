@@ -31,6 +31,12 @@ export interface PartialResponse {
    * takes a request whole or not at all, so they were not ingested and must go again.
    */
   readonly others?: 'delivered' | 'retry';
+  /**
+   * Deliveries of which the answer refused only a record that does not decide them (a profile or attributes
+   * update beside the event, see `BodyRecord`): they were taken, so they count as delivered, with a note saying
+   * what was not. Not in `refused`; give it only for a request whose deliveries have such records.
+   */
+  readonly noted?: readonly string[];
 }
 
 /** The destination's own success answers; the kit makes the failure answers itself. */

@@ -129,17 +129,31 @@ function checkPartial(
 ): void {
   const request = requests.find((r) => r.deliveryIds.length >= 2);
   if (!request) violation("no request carries two deliveries; skip 'partial-responses' with a reason if it takes one per request");
-  const { result, refused, others = 'delivered' } = partial(request);
+  const { result, refused, others = 'delivered', noted = [] } = partial(request);
   if (refused.length === 0 || refused.length >= request.deliveryIds.length || !refused.every((id) => request.deliveryIds.includes(id))) {
     violation('options.responses.partial must refuse a non-empty proper subset of the request’s deliveryIds');
   }
   if (others !== 'delivered' && others !== 'retry') {
     violation(`options.responses.partial: others must be 'delivered' or 'retry', not ${JSON.stringify(others)}`);
   }
+  if (!noted.every((id) => request.deliveryIds.includes(id) && !refused.includes(id))) {
+    violation('options.responses.partial: noted must name deliveries of the request that are not refused');
+  }
   const label = `the partial answer under ${under}`;
   const outcomes = parseSafely(plugin, request, result, settings, label);
   checkOutcomes(request, outcomes, label);
   const [refusedOutcomes, otherOutcomes] = [true, false].map((wanted) => outcomes.filter((o) => refused.includes(o.deliveryId) === wanted));
+  for (const outcome of otherOutcomes.filter((o) => noted.includes(o.deliveryId))) {
+    // Its deciding record was taken: sending it again would duplicate it, and rejecting it would hide that it landed.
+    if (outcome.type !== 'delivered') {
+      violation(
+        `${label}: only a record of ${outcome.deliveryId} that does not decide it was refused, but it is ${outcome.type}; it was taken`,
+      );
+    }
+    if (typeof outcome.note !== 'string' || outcome.note === '') {
+      violation(`${label}: ${outcome.deliveryId} is delivered without a note saying which of its records was refused`);
+    }
+  }
   for (const outcome of otherOutcomes) {
     if (outcome.type === others) continue;
     if (others === 'delivered') violation(`${label}: ${outcome.deliveryId} was taken but is ${outcome.type}`);

@@ -23,7 +23,7 @@ import {
   type Planned,
 } from '@ferry/core';
 import { z } from 'zod';
-import type { DestinationContractOptions } from './options';
+import type { DestinationContractOptions, PartialResponse } from './options';
 
 /**
  * A small, complete destination that keeps the whole contract: the kit's own specs run it through every
@@ -179,6 +179,22 @@ export function sampleCarriedState(request: DeliveryRequest): Record<string, str
 function refusingSecond(request: DeliveryRequest, status: number): HttpResult {
   const index = bodyRecords(request).findIndex((record) => record.decides && record.deliveryId === request.deliveryIds[1]);
   return { kind: 'response', status, headers: {}, body: JSON.stringify({ rejected: [{ index, reason: 'bad record' }] }) };
+}
+
+/**
+ * The sample's answer refusing the second delivery's event and, when the first delivery has a state record,
+ * that record: the first delivery is then noted (taken, its state not).
+ */
+export function refusingSecondAndFirstState(request: DeliveryRequest): PartialResponse {
+  const records = bodyRecords(request);
+  const event = records.findIndex((record) => record.decides && record.deliveryId === request.deliveryIds[1]);
+  const state = records.findIndex((record) => !record.decides && record.deliveryId === request.deliveryIds[0]);
+  const rejected = [event, state].filter((index) => index !== -1).map((index) => ({ index, reason: 'bad record' }));
+  return {
+    result: { kind: 'response', status: 200, headers: {}, body: JSON.stringify({ rejected }) },
+    refused: [request.deliveryIds[1]],
+    ...(state !== -1 && { noted: [request.deliveryIds[0]] }),
+  };
 }
 
 const accepted = (): HttpResult => ({ kind: 'response', status: 200, headers: {}, body: '{"rejected":[]}' });

@@ -78,6 +78,8 @@ export interface FakeVendor<Fault extends { readonly type: string }, Entry exten
   parseFaults(input: unknown): Fault[];
   /** The `GET` view of the records taken, and the field of a record its query filters by. */
   readonly ledger: { readonly path: string; readonly filterBy: keyof Stored & string };
+  /** More `GET` views of the vendor's own state under `/_fake/` (Braze's profiles, say). */
+  readonly views?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
   /** A logged request fit to show over HTTP. */
   redact(entry: Entry): Entry;
   /** Values no control answer may show (passcodes, API keys). */
@@ -209,6 +211,7 @@ export async function startFake<Fault extends { readonly type: string }, Entry e
     // What a person following a README reads with curl; `secrets` are redacted from every answer.
     control: {
       views: {
+        ...vendor.views,
         [ledgerPath]: (query) => storedRecords(query.get(filterBy) ?? undefined),
         '/_fake/requests': () => requests().map((entry) => vendor.redact(entry)),
       },

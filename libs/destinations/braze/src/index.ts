@@ -1,0 +1,3 @@
+export { brazePlugin } from './plugin';
+export { BRAZE_INSTANCES, BrazeSettings, type BrazeInstance } from './settings';
+export { brazeRetryAfterMs } from './responses';
