@@ -1,13 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_RETRY_POLICY, type AnyDestinationPlugin } from '@ferry/core';
+import { DEFAULT_RETRY_POLICY } from '@ferry/core';
 import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
+import { revenueCatSource } from '@ferry/revenuecat';
+import type { ConfigPlugins } from './config';
+import { sourcePlugins } from './plugins';
 import { ConfigError, configJsonSchema, configNotes, locateConfig, parseConfig, readConfigFile, retryPolicy } from './config';
 import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
-const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
+const plugins: ConfigPlugins = { destinations: [clevertapPlugin], sources: sourcePlugins };
 
 /** The lines of the ConfigError that `input` causes. */
 function problems(input: unknown, env: NodeJS.ProcessEnv = {}): string[] {
@@ -41,7 +44,7 @@ describe('parseConfig', () => {
       allowedHosts: [],
     });
     expect(config.store.url).toBe('sqlite:./data/ferry.db');
-    expect(config.sources.revenuecat.authorization).toBeUndefined();
+    expect(config.sources).toEqual([{ id: 'revenuecat', plugin: revenueCatSource, settings: {} }]);
     expect(config.destinations).toEqual([]);
     expect(config.log.level).toBe('info');
     expect(retryPolicy(config)).toEqual(DEFAULT_RETRY_POLICY);
@@ -74,7 +77,7 @@ describe('parseConfig', () => {
       env,
     );
     expect(config.server.port).toBe(9090);
-    expect(config.sources.revenuecat.authorization).toBe('Bearer tok-12345');
+    expect(config.sources[0].settings).toEqual({ authorization: 'Bearer tok-12345' });
     expect(config.destinations[0].settings).toMatchObject({ passcode: 'from-env-passcode' });
   });
 
@@ -291,7 +294,7 @@ async function writeExampleVariant(dir: TempDir, changes: Record<string, unknown
 }
 
 describe('configJsonSchema', () => {
-  const schema = configJsonSchema([clevertapPlugin]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const schema = configJsonSchema(plugins) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   it('describes every section with its defaults', () => {
     expect(Object.keys(schema.properties)).toEqual(
@@ -317,7 +320,7 @@ describe('configJsonSchema', () => {
   });
 
   it('has one destination shape per plugin offered', () => {
-    const both = configJsonSchema([clevertapPlugin, amplitudePlugin]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const both = configJsonSchema({ ...plugins, destinations: [clevertapPlugin, amplitudePlugin] }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
     const items = both.properties.destinations.items.oneOf;
     expect(items.map((item: any) => item.properties.plugin.const)).toEqual(['clevertap', 'amplitude']); // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(items[1].properties.settings.properties).not.toHaveProperty('passcode');
