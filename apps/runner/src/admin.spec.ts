@@ -259,6 +259,7 @@ describe('preview', () => {
     expect(answer.status).toBe(200);
     expect(answer.json.event).toEqual({
       id: 'preview-only',
+      source: 'revenuecat',
       type: 'INITIAL_PURCHASE',
       kind: 'initial_purchase',
       environment: 'PRODUCTION',
@@ -301,8 +302,8 @@ describe('metrics', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toMatch(/^text\/plain/);
     const text = answer.text;
-    expect(text).toMatch(/^ferry_webhooks_total\{outcome="stored"\} 5$/m);
-    expect(text).toMatch(/^ferry_webhooks_total\{outcome="invalid"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^ferry_webhooks_total\{source="revenuecat",outcome="stored"\} 5$/m);
+    expect(text).toMatch(/^ferry_webhooks_total\{source="revenuecat",outcome="invalid"\} [1-9]\d*$/m);
     expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="delivered"\} 3$/m);
     expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="dead"\} 1$/m);
     expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="skipped"\} 1$/m);

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AnyDestinationPlugin } from '@ferry/core';
 import { clevertapPlugin } from '@ferry/clevertap';
-import type { ConfigPlugins } from './config';
 import { sourcePlugins } from './plugins';
-import { ConfigError, configJsonSchema, parseConfig } from './config';
+import { ConfigError, configJsonSchema, parseConfig, type ConfigPlugins } from './config';
 
 /**
  * Every number an operator sets has a lowest and a highest value, stated in the README and named by the

@@ -67,9 +67,7 @@ const routeFilter = z
     entitlements: someOf(z.string().min(1))
       .optional()
       .describe("Only events whose entitlements share one of these (RevenueCat's `entitlement_ids`, or the older `entitlement_id`)."),
-    kinds: someOf(z.enum(EVENT_KINDS))
-      .optional()
-      .describe('Only events of these kinds (see the classification table).'),
+    kinds: someOf(z.enum(EVENT_KINDS)).optional().describe('Only events of these kinds (see the classification table).'),
   })
   .strict();
 
@@ -81,9 +79,7 @@ function destinationSchema(plugin: AnyDestinationPlugin) {
   const limit = plugin.capabilities.maxConcurrency;
   return z
     .object({
-      id: instanceId.describe(
-        'Unique name (letters, digits, `_ - .`, at most 64 characters), used in the admin API, metrics and logs.',
-      ),
+      id: instanceId.describe('Unique name (letters, digits, `_ - .`, at most 64 characters), used in the admin API, metrics and logs.'),
       plugin: z
         .literal(plugin.id)
         .describe('Which destination plugin delivers the events (see Destinations). An unknown plugin is an error listing the known ones.'),
@@ -108,7 +104,7 @@ function sourceSchema(plugin: AnySourcePlugin) {
         'Unique name (letters, digits, `_ - .`, at most 64 characters): its webhooks arrive at `POST /webhooks/<id>`, and its events carry it as their `source`.',
       ),
       plugin: z.literal(plugin.id).describe('Which source plugin receives them. An unknown plugin is an error listing the known ones.'),
-      settings: plugin.settings.prefault({}).describe("The source plugin's settings (see Configuration: sources and routes)."),
+      settings: plugin.settings.prefault({}).describe("The source plugin's settings (see Several sources and routes)."),
     })
     .strict();
 }
@@ -144,7 +140,7 @@ function sourcesSchema(plugins: readonly AnySourcePlugin[]) {
     .refine((form) => Object.values(form).some((settings) => settings !== undefined), 'must name at least one source');
   const defaultForm = plugins.length > 0 ? { [plugins[0].id]: {} } : {};
   return z
-    .union([list, byPlugin])
+    .union([list, byPlugin], { error: 'must be a list of sources ({ "id", "plugin", "settings" }) or an object of source plugin ids' })
     .prefault(defaultForm)
     .describe(
       `The webhook sources, each served at \`POST /webhooks/<id>\`: a list of \`{ "id", "plugin", "settings" }\` (below), or \`{ "revenuecat": {…settings} }\`, one source whose id and plugin are the key. Known plugins: ${known}. Every source checks its own credential; beyond a loopback \`server.host\` each must have one.`,

@@ -3,10 +3,9 @@ import { REDACTED, secret, type AnyDestinationPlugin, type AnySourcePlugin } fro
 import { revenueCatSource } from '@ferry/revenuecat';
 import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
-import { parseConfig } from './config';
+import { parseConfig, type ConfigPlugins } from './config';
 import { configSecrets } from './config-secrets';
 import { createRunnerContainer, RUNNER_TOKENS } from './container';
-import type { ConfigPlugins } from './config';
 import { sourcePlugins } from './plugins';
 
 const plugins: ConfigPlugins = { destinations: [clevertapPlugin, amplitudePlugin], sources: sourcePlugins };
@@ -73,7 +72,7 @@ describe('a key marked secret in the schema', () => {
     expect(configSecrets(config)).toEqual(['nested-token-3Vb8']);
   });
 
-  it('is found with no list to update in every source instance, each by its own plugin\'s schema, in either form', () => {
+  it("is found with no list to update in every source instance, each by its own plugin's schema, in either form", () => {
     // A second source plugin whose secret has another name and is marked as a whole value.
     const signed = {
       ...revenueCatSource,

@@ -168,7 +168,10 @@ describe('the runner container', () => {
   it('takes webhooks and stored bodies through a source plugin bound in it, as the config names it', async () => {
     const source = fakeSource();
     const transport = recordingTransport();
-    const config = testConfig(dir.path, { sources: [{ id: 'fake-app', plugin: 'fake', settings: {} }], destinations: [unreachableCleverTap] });
+    const config = testConfig(dir.path, {
+      sources: [{ id: 'fake-app', plugin: 'fake', settings: {} }],
+      destinations: [unreachableCleverTap],
+    });
     const t = await startTestRunner(config, {
       configure: (services) => {
         services.bindValue(TOKENS.SourcePlugin, source);

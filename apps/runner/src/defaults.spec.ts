@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_RETRY_POLICY } from '@ferry/core';
 import { clevertapPlugin } from '@ferry/clevertap';
-import type { ConfigPlugins } from './config';
 import { sourcePlugins } from './plugins';
 import { DEFAULT_DISPATCHER_OPTIONS } from '@ferry/engine';
-import { ConfigError, parseConfig, retryPolicy, type RunnerConfig } from './config';
+import { ConfigError, parseConfig, retryPolicy, type RunnerConfig, type ConfigPlugins } from './config';
 
 /**
  * The defaults operators read in the README, checked against the numbers written here and against what the
@@ -32,7 +31,9 @@ function parsedValueAt(key: string): unknown {
   let value: unknown = config;
   for (const part of key.split('.')) {
     // A key under one that is absent (`destinations[].filter.kinds`) is absent too.
-    value = part.endsWith('[]') ? (value as Record<string, unknown[]>)[part.slice(0, -2)][0] : (value as Record<string, unknown> | undefined)?.[part];
+    value = part.endsWith('[]')
+      ? (value as Record<string, unknown[]>)[part.slice(0, -2)][0]
+      : (value as Record<string, unknown> | undefined)?.[part];
   }
   return value;
 }

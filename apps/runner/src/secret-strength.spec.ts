@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AnyDestinationPlugin } from '@ferry/core';
 import { clevertapPlugin } from '@ferry/clevertap';
-import type { ConfigPlugins } from './config';
 import { sourcePlugins } from './plugins';
-import { ConfigError, parseConfig, readConfigFile } from './config';
+import { ConfigError, parseConfig, readConfigFile, type ConfigPlugins } from './config';
 import { DEMO_SECRETS, weakSecretReason } from './secret-strength';
 
 const plugins: ConfigPlugins = { destinations: [clevertapPlugin], sources: sourcePlugins };
