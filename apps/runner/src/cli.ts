@@ -38,7 +38,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const config = context.config();
       const named = (instances: readonly { id: string; plugin: { id: string } }[]) =>
         instances.map((instance) => `${instance.id} (${instance.plugin.id})`).join(', ') || 'none';
-      context.out(`config OK: ${context.location().path}\nsources: ${named(config.sources)}\ndestinations: ${named(config.destinations)}\n`);
+      context.out(
+        `config OK: ${context.location().path}\nsources: ${named(config.sources)}\ndestinations: ${named(config.destinations)}\n`,
+      );
       for (const warning of configWarnings(config)) context.out(`warning: ${warning.path}: ${warning.message}\n`);
       for (const note of configNotes(config, context.location())) context.out(`note: ${note}\n`);
     },

@@ -28,7 +28,9 @@ export function secretsIn(schema: z.ZodType, parsed: unknown): string[] {
  * The config as the schema's output it was parsed from: each source and destination names its plugin by id
  * again (the walk picks an instance's settings schema by that id, and refuses a value it cannot place).
  */
-function asParsed(config: RunnerConfig): Omit<ParsedConfig, '$schema' | 'sources' | 'destinations'> & Record<'sources' | 'destinations', unknown> {
+function asParsed(
+  config: RunnerConfig,
+): Omit<ParsedConfig, '$schema' | 'sources' | 'destinations'> & Record<'sources' | 'destinations', unknown> {
   return {
     ...config,
     sources: config.sources.map(({ id, plugin, settings }) => ({ id, plugin: plugin.id, settings, settingsPath: [] })),

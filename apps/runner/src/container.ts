@@ -112,8 +112,10 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
   );
   services.bindFactory(RUNNER_TOKENS.StoreLock, { config: RUNNER_TOKENS.Config }, ({ config }) => storeLockFor(config.store.url));
   services.bindFactory(TOKENS.Transport, {}, () => new UndiciTransport());
-  services.bindFactory(RUNNER_TOKENS.Metrics, { config: RUNNER_TOKENS.Config }, ({ config }) =>
-    new RunnerMetrics(config.sources.map((source) => source.id)),
+  services.bindFactory(
+    RUNNER_TOKENS.Metrics,
+    { config: RUNNER_TOKENS.Config },
+    ({ config }) => new RunnerMetrics(config.sources.map((source) => source.id)),
   );
 
   services.bindValue(RUNNER_TOKENS.AlertTuning, DEFAULT_ALERT_TUNING);

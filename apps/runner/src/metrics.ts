@@ -5,15 +5,7 @@ import type { OrphanView } from './admin';
 
 /** How a webhook request ended, as counted by `ferry_webhooks_total`. */
 export type WebhookOutcome =
-  | 'stored'
-  | 'duplicate'
-  | 'invalid'
-  | 'unauthorized'
-  | 'unknown_source'
-  | 'too_large'
-  | 'unsupported_media_type'
-  | 'unavailable'
-  | 'other';
+  'stored' | 'duplicate' | 'invalid' | 'unauthorized' | 'unknown_source' | 'too_large' | 'unsupported_media_type' | 'unavailable' | 'other';
 
 const OUTCOME_BY_STATUS: Readonly<Record<number, WebhookOutcome>> = {
   400: 'invalid',

@@ -175,7 +175,9 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse)
     if (!lifecycle.accepting) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'shutting down' });
     const target = servedFor(request);
     if (target === undefined) {
-      return reply.code(404).send({ error: 'no source is configured with this id: webhooks go to POST /webhooks/<id> of a configured source' });
+      return reply
+        .code(404)
+        .send({ error: 'no source is configured with this id: webhooks go to POST /webhooks/<id> of a configured source' });
     }
     const authentication = target.authenticate(request.headers);
     if (!authentication.ok) {

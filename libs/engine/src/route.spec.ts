@@ -34,8 +34,12 @@ describe('routeSkip', () => {
     expect(routeSkip({ filter: { entitlements: ['pro', 'plus'] } }, 'ct', event)?.reason).toBe(
       'filter.entitlements: none of gold, silver is one of pro, plus',
     );
-    expect(routeSkip({ filter: { apps: ['app1'] } }, 'ct', event)?.reason).toBe('filter.apps: the event has no app id; the route takes app1');
-    expect(routeSkip({ filter: { kinds: ['renewal'] } }, 'ct', makeEvent({ kind: null }))?.reason).toMatch(/^filter\.kinds: the event has no kind/);
+    expect(routeSkip({ filter: { apps: ['app1'] } }, 'ct', event)?.reason).toBe(
+      'filter.apps: the event has no app id; the route takes app1',
+    );
+    expect(routeSkip({ filter: { kinds: ['renewal'] } }, 'ct', makeEvent({ kind: null }))?.reason).toMatch(
+      /^filter\.kinds: the event has no kind/,
+    );
     // The fields are checked in a fixed order: environments before stores.
     expect(routeSkip({ filter: { stores: ['APP_STORE'], environments: ['SANDBOX'] } }, 'ct', event)?.reason).toBe(
       'filter.environments: PRODUCTION is not one of SANDBOX',
@@ -125,7 +129,9 @@ describe('unreachableRouteParts', () => {
   const plugin = testPlugin(); // takes initial_purchase and renewal, drops sandbox events
 
   it('names kinds the plugin does not take and sandbox events it drops', () => {
-    expect(unreachableRouteParts({ filter: { kinds: ['renewal', 'expiration'], environments: ['PRODUCTION', 'SANDBOX'] } }, plugin)).toEqual([
+    expect(
+      unreachableRouteParts({ filter: { kinds: ['renewal', 'expiration'], environments: ['PRODUCTION', 'SANDBOX'] } }, plugin),
+    ).toEqual([
       { path: 'filter.kinds', message: 'test does not take expiration (it takes initial_purchase, renewal)' },
       { path: 'filter.environments', message: 'test drops SANDBOX events' },
     ]);

@@ -64,7 +64,9 @@ export function testConfig(dir: string, config: ConfigInput = {}): ConfigInput {
     ...config,
     server: { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, ...config.server },
     store: { url: `sqlite:${path.join(dir, 'ferry.db')}`, ...config.store },
-    sources: Array.isArray(sources) ? sources : { revenuecat: { authorization: WEBHOOK_AUTHORIZATION, ...(sources?.revenuecat as object | undefined) } },
+    sources: Array.isArray(sources)
+      ? sources
+      : { revenuecat: { authorization: WEBHOOK_AUTHORIZATION, ...(sources?.revenuecat as object | undefined) } },
     delivery: { baseDelayMs: 20, maxDelayMs: 200, ...config.delivery },
     log: { level: 'debug', ...config.log },
   };
