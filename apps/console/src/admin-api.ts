@@ -207,6 +207,8 @@ export interface PreviewPaused {
 export interface PreviewResult {
   event: {
     id: string;
+    /** The source it was parsed as coming through. */
+    source: string;
     type: string;
     kind: EventKind | null;
     environment: Environment;
@@ -479,6 +481,18 @@ export type EraseUserBody = EraseRequest;
 export interface EraseUserResponse {
   /** How many events were removed. */
   erased: number;
+}
+
+/**
+ * The query of `POST /admin/preview`: What a webhook would cause, per destination: the exact requests
+ * (secrets redacted) or why it would skip.
+ */
+export interface PreviewWebhookQuery {
+  /**
+   * The id of the configured source the webhook comes through (routes may tell sources apart); default: the
+   * first.
+   */
+  source?: string;
 }
 
 /**

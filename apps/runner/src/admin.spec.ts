@@ -262,6 +262,7 @@ describe('preview', () => {
     expect(answer.status).toBe(200);
     expect(answer.json.event).toEqual({
       id: 'preview-only',
+      source: 'revenuecat',
       type: 'INITIAL_PURCHASE',
       kind: 'initial_purchase',
       environment: 'PRODUCTION',
@@ -304,8 +305,8 @@ describe('metrics', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toMatch(/^text\/plain/);
     const text = answer.text;
-    expect(text).toMatch(/^ferry_webhooks_total\{outcome="stored"\} 5$/m);
-    expect(text).toMatch(/^ferry_webhooks_total\{outcome="invalid"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^ferry_webhooks_total\{source="revenuecat",outcome="stored"\} 5$/m);
+    expect(text).toMatch(/^ferry_webhooks_total\{source="revenuecat",outcome="invalid"\} [1-9]\d*$/m);
     expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="delivered"\} 3$/m);
     expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="dead"\} 1$/m);
     expect(text).toMatch(/^ferry_deliveries\{destination="clevertap-main",state="skipped"\} 1$/m);
@@ -492,13 +493,22 @@ describe('sources: events carry the source that received them', () => {
     const answer = await admin('GET', '/sources');
     expect(answer.status).toBe(200);
     // android is not configured here: its events are listed by ?source=, not as a source. Duplicate and
-    // rejected come from the runner's own webhook counts (sources.spec.ts).
+    // rejected come from this runner's own webhook counts.
     expect(answer.json).toEqual({
       sources: [
         { id: 'revenuecat', plugin: 'revenuecat', webhookPath: '/webhooks/revenuecat', counts: expect.objectContaining({ stored }) },
       ],
     });
+    const before = (await admin('GET', '/sources')).json.sources[0].counts;
+    expect(typeof before.duplicate).toBe('number');
+    expect(typeof before.rejected).toBe('number');
     expect((await t.postWebhook(webhookBody('renewal', { id: 'sources-new' }))).status).toBe(200);
-    expect((await admin('GET', '/sources')).json.sources[0].counts.stored).toBe(stored + 1);
+    expect((await t.postWebhook(webhookBody('renewal', { id: 'sources-new' }))).status).toBe(200);
+    expect((await t.postWebhook('{"event": {}}')).status).toBe(400);
+    expect((await admin('GET', '/sources')).json.sources[0].counts).toEqual({
+      stored: stored + 1,
+      duplicate: before.duplicate + 1,
+      rejected: before.rejected + 1,
+    });
   });
 });

@@ -72,11 +72,14 @@ function fieldsOf(schema: z.ZodType | undefined): { field: string; kind: 'text' 
 
 export function routeCommand<Route extends AnyRoute>(command: RouteCommand<Route>): Command {
   const { route } = command;
-  const where = route.method === 'GET' ? 'query' : 'body';
-  const fields = fieldsOf(route[where]);
+  // A GET takes its flags from its query; a POST from its body, and from its query when it has one (preview's source).
+  const flagged: { where: 'query' | 'body'; field: string; kind: 'text' | 'list' | 'switch' }[] = [
+    ...fieldsOf(route.query).map((field) => ({ ...field, where: 'query' as const })),
+    ...(route.method === 'POST' ? fieldsOf(route.body).map((field) => ({ ...field, where: 'body' as const })) : []),
+  ];
   const flagOf = (field: string) => command.flagNames?.[field] ?? field;
   const options: Options = { ...CONFIG_OPTION, ...JSON_OPTION };
-  for (const { field, kind } of fields) {
+  for (const { field, kind } of flagged) {
     options[flagOf(field)] = kind === 'switch' ? { type: 'boolean' } : { type: 'string', multiple: kind === 'list' };
   }
   return {
@@ -87,17 +90,21 @@ export function routeCommand<Route extends AnyRoute>(command: RouteCommand<Route
     route,
     uses: command.uses,
     async run(context) {
-      const flagged = fields.flatMap(({ field }) => {
-        const value = context.values[flagOf(field)];
-        return value === undefined ? [] : [[field, value] as const];
-      });
+      const given = (where: 'query' | 'body') =>
+        Object.fromEntries(
+          flagged.flatMap(({ where: from, field }) => {
+            const value = context.values[flagOf(field)];
+            return from !== where || value === undefined ? [] : [[field, value] as const];
+          }),
+        );
       const params = Object.fromEntries(Object.keys(command.positionals ?? {}).map((name, index) => [name, context.positionals[index]]));
-      const input = command.input ? await command.input(context) : { params, [where]: Object.fromEntries(flagged) };
+      const fromFlags: RawInput = { params, query: given('query'), ...(route.method === 'POST' ? { body: given('body') } : {}) };
+      const input = command.input ? await command.input(context) : fromFlags;
       if (typeof input === 'number') return input;
       const admin = command.storeless ? context.previewer() : await context.admin();
       let answer: AnswerOf<Route>;
       try {
-        answer = await admin.call(route, input);
+        answer = await admin.call(route, { ...fromFlags, ...input });
       } catch (error) {
         throw error instanceof InputError ? renameIssues(error, command.flagNames ?? {}) : error;
       }
@@ -128,7 +135,7 @@ const plural = (count: number, one: string, many: string) => `${count} ${count =
 
 export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
   preview: routeCommand({
-    usage: 'preview [--config FILE] [--json] WEBHOOK.json   (- reads the webhook from stdin)',
+    usage: 'preview [--config FILE] [--source ID] [--json] WEBHOOK.json   (- reads the webhook from stdin; --source: default the first)',
     summary: 'print, per destination, the exact requests a webhook would cause (secrets redacted); sends and stores nothing',
     route: previewWebhook,
     uses: DESTINATIONS,

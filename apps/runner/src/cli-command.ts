@@ -63,8 +63,11 @@ export const CONFIG_SECTIONS: readonly string[] = Object.keys({
 } satisfies Record<ConfigSection, true>);
 
 export const STORE: readonly ConfigSection[] = ['store'];
-/** delivery comes with destinations: the lease is checked against their request timeouts. */
-export const DESTINATIONS: readonly ConfigSection[] = ['destinations', 'delivery'];
+/**
+ * delivery comes with destinations: the lease is checked against their request timeouts; and sources: a
+ * route names them, and a webhook is parsed by the source it comes through.
+ */
+export const DESTINATIONS: readonly ConfigSection[] = ['sources', 'destinations', 'delivery'];
 export const STORE_AND_DESTINATIONS: readonly ConfigSection[] = [...STORE, ...DESTINATIONS];
 
 export const CONFIG_OPTION: Options = { config: { type: 'string' } };

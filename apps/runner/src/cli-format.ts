@@ -130,7 +130,9 @@ export function formatDestinationState(destination: DestinationView): string {
 /** Bodies are pretty-printed for reading; `--json` shows them byte-exact. */
 export function formatPreview(preview: AnswerOf<typeof previewWebhook>): string {
   const { event } = preview;
-  const lines = [`event ${event.id}: ${event.type} (${text(event.kind)}), ${event.environment}, user ${text(event.appUserId)}`];
+  const lines = [
+    `event ${event.id}: ${event.type} (${text(event.kind)}), ${event.environment}, user ${text(event.appUserId)}, source ${event.source}`,
+  ];
   for (const destination of preview.destinations) {
     const name = `${destination.destinationId} (${destination.plugin})`;
     lines.push('');

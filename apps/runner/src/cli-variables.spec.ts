@@ -37,6 +37,8 @@ async function configFile(store: string): Promise<string> {
 }
 
 const CLEVERTAP_ENV = { CLEVERTAP_ACCOUNT_ID: ACCOUNT_ID, CLEVERTAP_PASSCODE: PASSCODE };
+/** What reading the destinations takes: their variables, and the sources' (a route names sources, a webhook comes through one). */
+const DESTINATIONS_ENV = { ...CLEVERTAP_ENV, RC_WEBHOOK_AUTHORIZATION: 'Bearer cli-hook-secret-8b3e5d' };
 
 /** The config problems a failed run printed, without the heading naming the file. */
 const problems = (run: CliRun) => run.stderr.trimEnd().split('\n').slice(1);
@@ -60,17 +62,18 @@ describe('a command needs only the variables of what it reads', () => {
     expect(list).toMatchObject({ code: 0, stderr: '' });
   });
 
-  it("preview reads the destinations: their variables only, not the store's or the server's", async () => {
+  it("preview reads the sources and destinations: their variables only, not the store's or the server's", async () => {
     const config = await configFile('${FERRY_STORE_URL}');
     const webhook = path.join(dir.path, 'webhook.json');
     await writeFile(webhook, webhookBody('initial_purchase'));
     const missing = await ferry({}, 'preview', '--config', config, webhook);
     expect(missing.code).toBe(1);
     expect(problems(missing)).toEqual([
+      'sources.revenuecat.authorization: environment variable RC_WEBHOOK_AUTHORIZATION is not set',
       'destinations[0].settings.accountId: environment variable CLEVERTAP_ACCOUNT_ID is not set',
       'destinations[0].settings.passcode: environment variable CLEVERTAP_PASSCODE is not set',
     ]);
-    const preview = await ferry(CLEVERTAP_ENV, 'preview', '--config', config, webhook);
+    const preview = await ferry(DESTINATIONS_ENV, 'preview', '--config', config, webhook);
     expect(preview).toMatchObject({ code: 0, stderr: '' });
     expect(preview.stdout).toContain(`X-CleverTap-Account-Id: ${ACCOUNT_ID}`);
     expect(preview.stdout).not.toContain(PASSCODE);
@@ -78,14 +81,14 @@ describe('a command needs only the variables of what it reads', () => {
 
   it('commands about destinations read the store and the destinations', async () => {
     const config = await configFile(`sqlite:${path.join(dir.path, 'ferry.db')}`);
-    const missing = await ferry({ CLEVERTAP_ACCOUNT_ID: ACCOUNT_ID }, 'destinations', '--config', config);
+    const missing = await ferry({ ...DESTINATIONS_ENV, CLEVERTAP_PASSCODE: undefined }, 'destinations', '--config', config);
     expect(missing.code).toBe(1);
     expect(problems(missing)).toEqual(['destinations[0].settings.passcode: environment variable CLEVERTAP_PASSCODE is not set']);
-    const destinations = await ferry(CLEVERTAP_ENV, 'destinations', '--config', config, '--json');
+    const destinations = await ferry(DESTINATIONS_ENV, 'destinations', '--config', config, '--json');
     expect(destinations).toMatchObject({ code: 0, stderr: '' });
     expect(JSON.parse(destinations.stdout).destinations).toEqual([expect.objectContaining({ id: 'clevertap-main', state: 'running' })]);
     // Removed destinations are told apart from configured ones, so the configured one is no orphan.
-    expect(await ferry(CLEVERTAP_ENV, 'orphans', 'drop', '--config', config, 'clevertap-main')).toMatchObject({ code: 2 });
+    expect(await ferry(DESTINATIONS_ENV, 'orphans', 'drop', '--config', config, 'clevertap-main')).toMatchObject({ code: 2 });
   });
 
   it('config check, like the runner, needs every variable and names each', async () => {

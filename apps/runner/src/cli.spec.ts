@@ -48,7 +48,7 @@ describe('ferry preview', () => {
     expect(run).toMatchObject({ code: 0, stderr: '' });
     const lines = run.stdout.split('\n');
     expect(lines[0]).toBe(
-      'event 5b1e7c9a-0d3f-4a61-9e2b-7f4c8a1d2e01: INITIAL_PURCHASE (initial_purchase), PRODUCTION, user user_8f14e45f',
+      'event 5b1e7c9a-0d3f-4a61-9e2b-7f4c8a1d2e01: INITIAL_PURCHASE (initial_purchase), PRODUCTION, user user_8f14e45f, source revenuecat',
     );
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -88,6 +88,30 @@ describe('ferry preview', () => {
     expect(notJson.stderr).toMatch(/not\.json is not valid JSON/);
   });
 
+  it('--source parses the webhook as coming through that source, its route skips shown with their reason', async () => {
+    const settings = { endpoint: 'http://127.0.0.1:9', accountId: ACCOUNT_ID, passcode: PASSCODE };
+    const config = await writeJson(
+      'routes.json',
+      testConfig(dir.path, {
+        sources: [
+          { id: 'ios', plugin: 'revenuecat', settings: {} },
+          { id: 'android', plugin: 'revenuecat', settings: {} },
+        ],
+        destinations: [{ id: 'ct-ios', plugin: 'clevertap', settings, sources: ['ios'] }],
+      }),
+    );
+    const webhook = await writeJson('webhook.json', webhookBody('renewal'));
+    const byDefault = await ferry('preview', '--config', config, webhook);
+    expect(byDefault.stdout).toMatch(/, source ios$/m);
+    expect(byDefault.stdout).toMatch(/^ct-ios \(clevertap\): 1 request\(s\)$/m);
+    const android = await ferry('preview', '--config', config, '--source', 'android', webhook);
+    expect(android).toMatchObject({ code: 0, stderr: '' });
+    expect(android.stdout).toMatch(/^ct-ios \(clevertap\): skipped, route: source android is not routed to ct-ios$/m);
+    const unknown = await ferry('preview', '--config', config, '--source', 'nope', webhook);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('ferry: invalid preview request:\n  source: unknown source "nope"; configured sources: ios, android\n');
+  });
+
   it('uses the example config when there is none, where CleverTap waits for credentials', async () => {
     const run = await ferry('preview', await writeJson('webhook.json', webhookBody('renewal')));
     expect(run.code).toBe(0);
@@ -117,9 +141,37 @@ describe('ferry config', () => {
   it('check accepts a good config and lists what is missing', async () => {
     const run = await ferry('config', 'check', '--config', await configFile(undefined, 'good.json'));
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`config OK: ${path.join(dir.path, 'good.json')}\ndestinations: clevertap-main (clevertap)\n`);
+    expect(run.stdout).toBe(
+      `config OK: ${path.join(dir.path, 'good.json')}\nsources: revenuecat (revenuecat)\ndestinations: clevertap-main (clevertap)\n`,
+    );
     const example = await ferry('config', 'check');
     expect(example.stdout).toMatch(/^note: destination clevertap-main cannot send yet/m);
+  });
+
+  it('check warns, without failing, of a route that can never match, naming its path', async () => {
+    const settings = { endpoint: 'http://127.0.0.1:9', accountId: ACCOUNT_ID, passcode: PASSCODE };
+    const config = testConfig(dir.path, {
+      sources: [
+        { id: 'ios', plugin: 'revenuecat', settings: {} },
+        { id: 'android', plugin: 'revenuecat', settings: {} },
+      ],
+      destinations: [
+        { id: 'ct', plugin: 'clevertap', settings, sources: ['ios'], filter: { kinds: ['renewal', 'subscription_paused'] } },
+        { id: 'amp', plugin: 'amplitude', settings: {}, filter: { environments: ['PRODUCTION'], kinds: ['renewal'] } },
+      ],
+    });
+    const run = await ferry('config', 'check', '--config', await writeJson('routes.json', config));
+    expect(run.code).toBe(0);
+    const warnings = run.stdout.split('\n').filter((line) => line.startsWith('warning: '));
+    expect(warnings).toEqual([
+      expect.stringMatching(/^warning: destinations\[0\]\.filter\.kinds: clevertap does not take subscription_paused \(it takes /),
+    ]);
+    expect(run.stdout).toMatch(/^sources: ios \(revenuecat\), android \(revenuecat\)$/m);
+    // A route naming a source that is not configured is an error, not a warning.
+    const misspelt = { ...config, destinations: [{ id: 'ct', plugin: 'clevertap', settings, sources: ['iso'] }] };
+    const refused = await ferry('config', 'check', '--config', await writeJson('misspelt.json', misspelt));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('destinations[0].sources[0]: unknown source "iso"; configured sources: ios, android');
   });
 
   it('schema prints a JSON Schema with the plugin settings', async () => {

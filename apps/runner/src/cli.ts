@@ -15,9 +15,9 @@ import {
   type Context,
   type Values,
 } from './cli-command';
-import { ConfigError, configJsonSchema, configNotes, locateConfig, readConfigFile, type ConfigInput } from './config';
+import { ConfigError, configJsonSchema, configNotes, configWarnings, locateConfig, readConfigFile, type ConfigInput } from './config';
 import { CLI_TOKENS, createCliContainer, RUNNER_TOKENS } from './container';
-import { destinationPlugins } from './plugins';
+import { destinationPlugins, sourcePlugins } from './plugins';
 import type { ServiceContainer } from './service-container';
 
 export type { CliIo } from './cli-command';
@@ -32,12 +32,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'config check': {
     usage: 'config check [--config FILE]',
-    summary: 'validate the config: one line per problem, naming its path',
+    summary: 'validate the config: one line per problem, naming its path; warn of routes that can never match',
     options: CONFIG_OPTION,
     async run(context) {
       const config = context.config();
-      const destinations = config.destinations.map((destination) => `${destination.id} (${destination.plugin.id})`).join(', ');
-      context.out(`config OK: ${context.location().path}\ndestinations: ${destinations || 'none'}\n`);
+      const named = (instances: readonly { id: string; plugin: { id: string } }[]) =>
+        instances.map((instance) => `${instance.id} (${instance.plugin.id})`).join(', ') || 'none';
+      context.out(
+        `config OK: ${context.location().path}\nsources: ${named(config.sources)}\ndestinations: ${named(config.destinations)}\n`,
+      );
+      for (const warning of configWarnings(config)) context.out(`warning: ${warning.path}: ${warning.message}\n`);
       for (const note of configNotes(config, context.location())) context.out(`note: ${note}\n`);
     },
   },
@@ -58,7 +62,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'config schema',
     summary: 'print the config\'s JSON Schema (for editors: "$schema" in ferry.config.json)',
     async run({ io }) {
-      io.stdout(`${JSON.stringify(configJsonSchema(destinationPlugins), null, 2)}\n`);
+      io.stdout(`${JSON.stringify(configJsonSchema({ destinations: destinationPlugins, sources: sourcePlugins }), null, 2)}\n`);
     },
   },
   ...ADMIN_COMMANDS,

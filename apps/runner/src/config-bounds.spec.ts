@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AnyDestinationPlugin } from '@ferry/core';
 import { clevertapPlugin } from '@ferry/clevertap';
-import { ConfigError, configJsonSchema, parseConfig } from './config';
+import { sourcePlugins } from './plugins';
+import { ConfigError, configJsonSchema, parseConfig, type ConfigPlugins } from './config';
 
 /**
  * Every number an operator sets has a lowest and a highest value, stated in the README and named by the
  * error: an extreme value must not pass (a 1e12 ms request timeout would switch the slowloris guard off).
  */
-const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
+const plugins: ConfigPlugins = { destinations: [clevertapPlugin], sources: sourcePlugins };
 const README = readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
 
 type Bounds = { lowest: number; highest: number };
@@ -31,7 +31,7 @@ function schemaNumbers(): Map<string, Partial<Bounds>> {
     if (node.items) visit(node.items, `${key}[]`);
     for (const option of node.oneOf ?? []) visit(option, key);
   };
-  visit(configJsonSchema([clevertapPlugin]) as SchemaNode, '');
+  visit(configJsonSchema(plugins) as SchemaNode, '');
   return found;
 }
 

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import {
   DEFAULT_RETRY_POLICY,
+  EVENT_KINDS,
   MIN_SECRET_LENGTH,
-  credentialOf,
   secret,
+  secretSettingKeys,
   secretSettingLeaves,
   whenFieldsValid,
   type AnyDestinationPlugin,
+  type AnySourcePlugin,
 } from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, LEASE_PER_TIMEOUT } from '@ferry/engine';
 import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
@@ -39,6 +41,36 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/** The plugins a config may name: the registry's, or a test's. */
+export interface ConfigPlugins {
+  readonly destinations: readonly AnyDestinationPlugin[];
+  readonly sources: readonly AnySourcePlugin[];
+}
+
+/** The id of a destination or a source: in URLs (`/webhooks/<id>`), metrics labels and logs, so plain. */
+const instanceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "-" and "." only, at most 64 characters');
+
+/** A list the operator gives to narrow something down: empty would match nothing, which is never meant. */
+const someOf = <T extends z.ZodType>(element: T) => z.array(element).min(1, 'must name at least one; leave the key out to take every one');
+
+/** A destination's route filter (SPEC §13; engine `RouteFilter`): every field optional, all given must match. */
+const routeFilter = z
+  .object({
+    environments: someOf(z.enum(['PRODUCTION', 'SANDBOX']))
+      .optional()
+      .describe('Only events of these environments.'),
+    apps: someOf(z.string().min(1)).optional().describe("Only events of these apps (the source's app id, RevenueCat's `app_id`)."),
+    stores: someOf(z.string().min(1)).optional().describe('Only events of these stores (`APP_STORE`, `PLAY_STORE`, …).'),
+    products: someOf(z.string().min(1))
+      .optional()
+      .describe('Only events of these product ids; `*` matches any run of characters (`com.example.pro.*`).'),
+    entitlements: someOf(z.string().min(1))
+      .optional()
+      .describe("Only events whose entitlements share one of these (RevenueCat's `entitlement_ids`, or the older `entitlement_id`)."),
+    kinds: someOf(z.enum(EVENT_KINDS)).optional().describe('Only events of these kinds (see the classification table).'),
+  })
+  .strict();
+
 /**
  * One destination of a plugin: its settings validated by the plugin's own schema, in the same pass. The
  * descriptions are the same for every plugin: the README's table shows one row per key for all of them.
@@ -47,10 +79,7 @@ function destinationSchema(plugin: AnyDestinationPlugin) {
   const limit = plugin.capabilities.maxConcurrency;
   return z
     .object({
-      id: z
-        .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "-" and "." only, at most 64 characters')
-        .describe('Unique name (letters, digits, `_ - .`, at most 64 characters), used in the admin API, metrics and logs.'),
+      id: instanceId.describe('Unique name (letters, digits, `_ - .`, at most 64 characters), used in the admin API, metrics and logs.'),
       plugin: z
         .literal(plugin.id)
         .describe('Which destination plugin delivers the events (see Destinations). An unknown plugin is an error listing the known ones.'),
@@ -59,15 +88,77 @@ function destinationSchema(plugin: AnyDestinationPlugin) {
         z.number().int().min(1).max(limit, `at most ${limit} for ${plugin.id}`).default(Math.min(DEFAULT_CONCURRENCY, limit)),
       ).describe("Concurrent requests per account; at most the plugin's limit."),
       timeoutMs: numeric(bounded(100, 600_000).default(10_000)).describe('Timeout of one request.'),
+      sources: someOf(z.string().min(1))
+        .optional()
+        .describe('The ids of the sources whose events it takes; absent: every source. Each must be a configured source.'),
+      filter: routeFilter.optional(),
     })
     .strict();
 }
 
-export function configShape(plugins: readonly AnyDestinationPlugin[]) {
+/** One source instance of a plugin, in the list form: its settings validated by the plugin's own schema, in the same pass. */
+function sourceSchema(plugin: AnySourcePlugin) {
+  return z
+    .object({
+      id: instanceId.describe(
+        'Unique name (letters, digits, `_ - .`, at most 64 characters): its webhooks arrive at `POST /webhooks/<id>`, and its events carry it as their `source`.',
+      ),
+      plugin: z.literal(plugin.id).describe('Which source plugin receives them. An unknown plugin is an error listing the known ones.'),
+      settings: plugin.settings.prefault({}).describe("The source plugin's settings (see Several sources and routes)."),
+    })
+    .strict();
+}
+
+/** A configured source as the schema's output: one shape for both forms, with where its settings were written. */
+export interface ParsedSource {
+  readonly id: string;
+  readonly plugin: string;
+  readonly settings: unknown;
+  /** Where the settings sit in the config as written: `sources[0].settings`, or `sources.revenuecat` in the object form. */
+  readonly settingsPath: readonly PropertyKey[];
+}
+
+/**
+ * `sources`: a list of instances (`[{ id, plugin, settings }]`), or the object form `{ "revenuecat": {…settings} }`,
+ * one source per key whose id and plugin are the key. Absent: one source of the first plugin (RevenueCat), with
+ * no credential. Either form comes out as the list.
+ */
+function sourcesSchema(plugins: readonly AnySourcePlugin[]) {
   const known = plugins.map((plugin) => plugin.id).join(', ') || 'none';
   const unknownPlugin = (issue: { input?: unknown }) =>
     `unknown plugin ${JSON.stringify((issue.input as { plugin?: unknown } | undefined)?.plugin)}; known plugins: ${known}`;
-  const [first, ...rest] = plugins.map(destinationSchema);
+  const [first, ...rest] = plugins.map(sourceSchema);
+  const instance = first
+    ? z.discriminatedUnion('plugin', [first, ...rest], {
+        error: (issue) => (issue.code === 'invalid_union' ? unknownPlugin(issue) : undefined),
+      })
+    : z.never({ error: unknownPlugin });
+  const list = z.array(instance).min(1, 'must name at least one source');
+  const byPlugin = z
+    .object(Object.fromEntries(plugins.map((plugin) => [plugin.id, plugin.settings.optional()])))
+    .strict()
+    .refine((form) => Object.values(form).some((settings) => settings !== undefined), 'must name at least one source');
+  const defaultForm = plugins.length > 0 ? { [plugins[0].id]: {} } : {};
+  return z
+    .union([list, byPlugin], { error: 'must be a list of sources ({ "id", "plugin", "settings" }) or an object of source plugin ids' })
+    .prefault(defaultForm)
+    .describe(
+      `The webhook sources, each served at \`POST /webhooks/<id>\`: a list of \`{ "id", "plugin", "settings" }\` (below), or \`{ "revenuecat": {…settings} }\`, one source whose id and plugin are the key. Known plugins: ${known}. Every source checks its own credential; beyond a loopback \`server.host\` each must have one.`,
+    )
+    .transform((form): ParsedSource[] =>
+      Array.isArray(form)
+        ? form.map(({ id, plugin, settings }, index) => ({ id, plugin, settings, settingsPath: ['sources', index, 'settings'] }))
+        : Object.entries(form).flatMap(([plugin, settings]) =>
+            settings === undefined ? [] : [{ id: plugin, plugin, settings, settingsPath: ['sources', plugin] }],
+          ),
+    );
+}
+
+export function configShape(plugins: ConfigPlugins) {
+  const known = plugins.destinations.map((plugin) => plugin.id).join(', ') || 'none';
+  const unknownPlugin = (issue: { input?: unknown }) =>
+    `unknown plugin ${JSON.stringify((issue.input as { plugin?: unknown } | undefined)?.plugin)}; known plugins: ${known}`;
+  const [first, ...rest] = plugins.destinations.map(destinationSchema);
   const destination = first
     ? z.discriminatedUnion('plugin', [first, ...rest], {
         error: (issue) => (issue.code === 'invalid_union' ? unknownPlugin(issue) : undefined),
@@ -84,7 +175,7 @@ export function configShape(plugins: readonly AnyDestinationPlugin[]) {
             .min(1)
             .default('127.0.0.1')
             .describe(
-              'Listen address. Anything other than loopback requires `sources.revenuecat.authorization`, otherwise Ferry refuses to start.',
+              "Listen address. Anything other than loopback requires every source to check a credential (its plugin's secret setting), otherwise Ferry refuses to start.",
             ),
           port: numeric(bounded(0, 65_535).default(8080)).describe('Listen port (`0` picks a free one).'),
           adminToken: secret(z.string().min(16, 'must be at least 16 characters'))
@@ -142,29 +233,7 @@ export function configShape(plugins: readonly AnyDestinationPlugin[]) {
         })
         .strict()
         .prefault({}),
-      sources: z
-        .object({
-          revenuecat: z
-            .object({
-              authorization: secret(
-                z
-                  .string()
-                  .min(1)
-                  .refine((value) => credentialOf(value).length >= MIN_SECRET_LENGTH, {
-                    error: `its credential (after a scheme such as "Bearer ") must be at least ${MIN_SECRET_LENGTH} characters: ${SHORT_SECRET_REASON}`,
-                  }),
-                ['value', 'credential'],
-              )
-                .optional()
-                .describe(
-                  `The exact \`Authorization\` header value configured in RevenueCat, compared in constant time. Its credential (after \`Bearer \`) must be at least ${MIN_SECRET_LENGTH} characters. Required when \`server.host\` is not loopback.`,
-                ),
-            })
-            .strict()
-            .prefault({}),
-        })
-        .strict()
-        .prefault({}),
+      sources: sourcesSchema(plugins.sources),
       destinations: z.array(destination).default([]),
       delivery: z
         .object({
@@ -240,11 +309,13 @@ export function configShape(plugins: readonly AnyDestinationPlugin[]) {
 export type ParsedConfig = z.output<ReturnType<typeof configShape>>;
 
 /** The config with its checks across sections, each run once the sections it reads are valid. */
-export function configSchema(plugins: readonly AnyDestinationPlugin[]) {
+export function configSchema(plugins: ConfigPlugins) {
   return configShape(plugins)
     .superRefine(uniqueDestinationIds, whenFieldsValid('destinations'))
-    .superRefine(secretSettingsLongEnough(plugins), whenFieldsValid('destinations'))
-    .superRefine(authorizationBeyondLoopback, whenFieldsValid('server', 'sources'))
+    .superRefine(uniqueSourceIds, whenFieldsValid('sources'))
+    .superRefine(routedSourcesConfigured, whenFieldsValid('sources', 'destinations'))
+    .superRefine(secretSettingsLongEnough(plugins.destinations), whenFieldsValid('destinations'))
+    .superRefine(sourcesAuthenticateBeyondLoopback(plugins.sources), whenFieldsValid('server', 'sources'))
     .superRefine(strongSecrets(plugins, isLoopback), whenFieldsValid('server', 'store', 'sources', 'destinations'))
     .superRefine(leaseOutlastsRequests, whenFieldsValid('delivery', 'destinations'))
     .superRefine(retryDelaysInOrder, whenFieldsValid('delivery'))
@@ -260,6 +331,30 @@ function uniqueDestinationIds(config: ParsedConfig, ctx: z.RefinementCtx): void 
     if (seen.has(destination.id))
       ctx.addIssue({ code: 'custom', path: ['destinations', index, 'id'], message: `duplicate id "${destination.id}"` });
     seen.add(destination.id);
+  });
+}
+
+function uniqueSourceIds(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  config.sources.forEach((source, index) => {
+    if (seen.has(source.id)) ctx.addIssue({ code: 'custom', path: ['sources', index, 'id'], message: `duplicate id "${source.id}"` });
+    seen.add(source.id);
+  });
+}
+
+/** A destination's `sources` name configured sources: a misspelt one would silently take nothing. */
+function routedSourcesConfigured(config: ParsedConfig, ctx: z.RefinementCtx): void {
+  const configured = new Set(config.sources.map((source) => source.id));
+  const list = [...configured].join(', ');
+  config.destinations.forEach((destination, index) => {
+    destination.sources?.forEach((id, at) => {
+      if (!configured.has(id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['destinations', index, 'sources', at],
+          message: `unknown source "${id}"; configured sources: ${list}`,
+        });
+    });
   });
 }
 
@@ -280,14 +375,25 @@ function secretSettingsLongEnough(plugins: readonly AnyDestinationPlugin[]) {
   };
 }
 
-function authorizationBeyondLoopback(config: ParsedConfig, ctx: z.RefinementCtx): void {
-  if (!isLoopback(config.server.host) && !config.sources.revenuecat.authorization) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['sources', 'revenuecat', 'authorization'],
-      message: `required when server.host (${config.server.host}) is not a loopback address`,
-    });
-  }
+/**
+ * Beyond loopback anyone may post webhooks: every source must check a credential. The issue names the
+ * source's secret setting when its plugin marks exactly one (RevenueCat's `authorization`), else its settings.
+ */
+function sourcesAuthenticateBeyondLoopback(plugins: readonly AnySourcePlugin[]) {
+  const byId = new Map(plugins.map((plugin) => [plugin.id, plugin]));
+  return (config: ParsedConfig, ctx: z.RefinementCtx): void => {
+    if (isLoopback(config.server.host)) return;
+    for (const source of config.sources) {
+      const plugin = byId.get(source.plugin)!;
+      if (plugin.authenticates(source.settings)) continue;
+      const secrets = secretSettingKeys(plugin.settings);
+      ctx.addIssue({
+        code: 'custom',
+        path: [...source.settingsPath, ...(secrets.length === 1 ? secrets : [])],
+        message: `required when server.host (${config.server.host}) is not a loopback address`,
+      });
+    }
+  };
 }
 
 function leaseOutlastsRequests(config: ParsedConfig, ctx: z.RefinementCtx): void {

@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { REDACTED, secret, type AnyDestinationPlugin } from '@ferry/core';
+import { REDACTED, secret, type AnyDestinationPlugin, type AnySourcePlugin } from '@ferry/core';
+import { revenueCatSource } from '@ferry/revenuecat';
 import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
-import { parseConfig } from './config';
-import { configShape } from './config-schema';
-import { configSecrets, secretsIn } from './config-secrets';
+import { parseConfig, type ConfigPlugins } from './config';
+import { configSecrets } from './config-secrets';
 import { createRunnerContainer, RUNNER_TOKENS } from './container';
+import { sourcePlugins } from './plugins';
 
-const plugins = new Map<string, AnyDestinationPlugin>([
-  [clevertapPlugin.id, clevertapPlugin],
-  [amplitudePlugin.id, amplitudePlugin],
-]);
+const plugins: ConfigPlugins = { destinations: [clevertapPlugin, amplitudePlugin], sources: sourcePlugins };
 
 const clevertap = (settings: Record<string, unknown> = {}) => ({
   id: 'ct',
@@ -68,35 +66,37 @@ describe('a key marked secret in the schema', () => {
     } as unknown as AnyDestinationPlugin;
     const config = parseConfig(
       { destinations: [{ id: 'n', plugin: 'nested', settings: { auth: { user: 'visible-user', token: 'nested-token-3Vb8' } } }] },
-      new Map([[nested.id, nested]]),
+      { destinations: [nested], sources: sourcePlugins },
       {},
     );
     expect(configSecrets(config)).toEqual(['nested-token-3Vb8']);
   });
 
-  it('is found with no list to update, also inside a list of plugin instances each with its own settings schema', () => {
-    const source = <S extends z.ZodObject>(plugin: string, settings: S) =>
-      z.object({ id: z.string(), plugin: z.literal(plugin), settings }).strict();
-    // The next config's shape (issue 23): `sources` a list of instances, each plugin with its own secrets.
-    const schema = configShape([clevertapPlugin]).extend({
-      sources: z.array(
-        z.discriminatedUnion('plugin', [
-          source('revenuecat', z.object({ authorization: secret(z.string(), ['value', 'credential']) })),
-          source('stripe', z.object({ signingSecret: secret(z.string()), account: z.string() })),
-        ]),
-      ),
-    });
-    const parsed = schema.parse({
-      sources: [
-        { id: 'app-one', plugin: 'revenuecat', settings: { authorization: 'Bearer app-one-9Kd3Lq' } },
-        { id: 'app-two', plugin: 'revenuecat', settings: { authorization: 'Bearer app-two-2Xv7Np' } },
-        { id: 'billing', plugin: 'stripe', settings: { signingSecret: 'whsec_5Jm8Qr1t', account: 'acct_visible' } },
-      ],
-      destinations: [clevertap()],
-    });
-    expect(secretsIn(schema, parsed).sort()).toEqual(
+  it("is found with no list to update in every source instance, each by its own plugin's schema, in either form", () => {
+    // A second source plugin whose secret has another name and is marked as a whole value.
+    const signed = {
+      ...revenueCatSource,
+      id: 'signed',
+      settings: z.strictObject({ signingSecret: secret(z.string()).optional(), account: z.string().optional() }),
+    } as unknown as AnySourcePlugin;
+    const both: ConfigPlugins = { destinations: [clevertapPlugin], sources: [revenueCatSource, signed] };
+    const listed = parseConfig(
+      {
+        sources: [
+          { id: 'app-one', plugin: 'revenuecat', settings: { authorization: 'Bearer app-one-9Kd3Lq' } },
+          { id: 'app-two', plugin: 'revenuecat', settings: { authorization: 'Bearer app-two-2Xv7Np' } },
+          { id: 'billing', plugin: 'signed', settings: { signingSecret: 'whsec_5Jm8Qr1t', account: 'acct_visible' } },
+        ],
+        destinations: [clevertap()],
+      },
+      both,
+      {},
+    );
+    expect(configSecrets(listed).sort()).toEqual(
       ['Bearer app-one-9Kd3Lq', 'app-one-9Kd3Lq', 'Bearer app-two-2Xv7Np', 'app-two-2Xv7Np', 'whsec_5Jm8Qr1t', 'pass-0123456789'].sort(),
     );
+    const byPlugin = parseConfig({ sources: { signed: { signingSecret: 'whsec_8Nc2Wd4y' } } }, both, {});
+    expect(configSecrets(byPlugin)).toEqual(['whsec_8Nc2Wd4y']);
   });
 });
 

@@ -10,7 +10,10 @@ import { configShape, type ParsedConfig } from './config-schema';
  * schema is all it takes.
  */
 export function configSecrets(config: RunnerConfig): string[] {
-  const plugins = [...new Set(config.destinations.map((destination) => destination.plugin))];
+  const plugins = {
+    destinations: [...new Set(config.destinations.map((destination) => destination.plugin))],
+    sources: [...new Set(config.sources.map((source) => source.plugin))],
+  };
   const declared = config.destinations.flatMap((destination) => secretSettingLeaves(destination.settings, destination.plugin.secrets));
   // A plugin's declared `secrets` count too, should it declare a key it did not mark (the plugin kit refuses that).
   return [...new Set([...secretsIn(configShape(plugins), asParsed(config)), ...declared])];
@@ -22,9 +25,15 @@ export function secretsIn(schema: z.ZodType, parsed: unknown): string[] {
 }
 
 /**
- * The config as the schema's output it was parsed from: each destination names its plugin by id again (the
- * walk picks a destination's settings schema by that id, and refuses a value it cannot place).
+ * The config as the schema's output it was parsed from: each source and destination names its plugin by id
+ * again (the walk picks an instance's settings schema by that id, and refuses a value it cannot place).
  */
-function asParsed(config: RunnerConfig): Omit<ParsedConfig, '$schema'> {
-  return { ...config, destinations: config.destinations.map(({ plugin, ...destination }) => ({ ...destination, plugin: plugin.id })) };
+function asParsed(
+  config: RunnerConfig,
+): Omit<ParsedConfig, '$schema' | 'sources' | 'destinations'> & Record<'sources' | 'destinations', unknown> {
+  return {
+    ...config,
+    sources: config.sources.map(({ id, plugin, settings }) => ({ id, plugin: plugin.id, settings, settingsPath: [] })),
+    destinations: config.destinations.map(({ plugin, route, ...destination }) => ({ ...destination, ...route, plugin: plugin.id })),
+  };
 }

@@ -5,12 +5,12 @@ import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
 import { secret } from '@ferry/core';
 import { configTable, schemaTable, withConfigTable } from './config-table';
-import { destinationPlugins } from './plugins';
+import { destinationPlugins, sourcePlugins } from './plugins';
 
 const README = readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
 
 it('README.md shows the configuration table the config schema renders (when stale: npm run docs:config)', () => {
-  expect(README).toBe(withConfigTable(README, configTable(destinationPlugins)));
+  expect(README).toBe(withConfigTable(README, configTable({ destinations: destinationPlugins, sources: sourcePlugins })));
 });
 
 /** The table's row for `key`, as its cells. */
@@ -21,7 +21,7 @@ function rowOf(table: string, key: string): string[] {
 }
 
 describe('the configuration table', () => {
-  const table = configTable([clevertapPlugin, amplitudePlugin]);
+  const table = configTable({ destinations: [clevertapPlugin, amplitudePlugin], sources: sourcePlugins });
 
   it('has every key with its default, allowed values, secret mark and meaning, from the schema', () => {
     expect(table.split('\n')[0]).toBe('| key | default | allowed | secret | meaning |');

@@ -1,5 +1,5 @@
-import { markdownCell, markdownCode, markdownTable, withGeneratedSection, type AnyDestinationPlugin, type SecretPart } from '@ferry/core';
-import { configJsonSchema } from './config';
+import { markdownCell, markdownCode, markdownTable, withGeneratedSection, type SecretPart } from '@ferry/core';
+import { configJsonSchema, type ConfigPlugins } from './config';
 
 /**
  * The README's configuration table, generated from the config's JSON Schema (what an editor shows, straight
@@ -40,12 +40,13 @@ interface Variant {
 }
 
 /**
- * The configuration table for the given destination plugins. A described key is a row (an object such as a
- * plugin's settings included, documented as a whole); an undescribed object is a section, whose keys are
- * rows; a list of objects (`destinations`, `alerts.targets`) has rows for its items' keys (`destinations[].id`).
- * A key that is neither described nor a section is an error: every key an operator can write is documented.
+ * The configuration table for the given plugins. A described key is a row (an object such as a plugin's
+ * settings included, documented as a whole); an undescribed object is a section, whose keys are rows; a list
+ * of objects (`destinations`, `alerts.targets`, and `sources` in its list form) has rows for its items' keys
+ * (`destinations[].id`). A key that is neither described nor a section is an error: every key an operator can
+ * write is documented.
  */
-export function configTable(plugins: readonly AnyDestinationPlugin[]): string {
+export function configTable(plugins: ConfigPlugins): string {
   return schemaTable(configJsonSchema(plugins));
 }
 
@@ -75,7 +76,10 @@ function collectRows(key: string, variants: readonly Variant[], rows: string[][]
     }
     return;
   }
-  const items = variants.flatMap(({ label, node }) => (node.items ? [{ label, node: node.items, required: false }] : []));
+  // A list's items; a key that is a list or something else (`sources`) documents the list's.
+  const items = variants.flatMap(({ label, node }) =>
+    [node, ...(node.anyOf ?? [])].flatMap((option) => (option.items ? [{ label, node: option.items, required: false }] : [])),
+  );
   if (items.length > 0 && items.flatMap(objectVariants).length > 0) return collectRows(`${key}[]`, items, rows);
   if (!described) throw new Error(`config key "${key}" has no description: describe it in the schema (config-schema.ts)`);
 }

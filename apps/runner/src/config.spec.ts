@@ -1,13 +1,24 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEFAULT_RETRY_POLICY, type AnyDestinationPlugin } from '@ferry/core';
+import { DEFAULT_RETRY_POLICY } from '@ferry/core';
 import { amplitudePlugin } from '@ferry/amplitude';
 import { clevertapPlugin } from '@ferry/clevertap';
-import { ConfigError, configJsonSchema, configNotes, locateConfig, parseConfig, readConfigFile, retryPolicy } from './config';
+import { revenueCatSource } from '@ferry/revenuecat';
+import { sourcePlugins } from './plugins';
+import {
+  ConfigError,
+  configJsonSchema,
+  configNotes,
+  locateConfig,
+  parseConfig,
+  readConfigFile,
+  retryPolicy,
+  type ConfigPlugins,
+} from './config';
 import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
-const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
+const plugins: ConfigPlugins = { destinations: [clevertapPlugin], sources: sourcePlugins };
 
 /** The lines of the ConfigError that `input` causes. */
 function problems(input: unknown, env: NodeJS.ProcessEnv = {}): string[] {
@@ -41,7 +52,7 @@ describe('parseConfig', () => {
       allowedHosts: [],
     });
     expect(config.store.url).toBe('sqlite:./data/ferry.db');
-    expect(config.sources.revenuecat.authorization).toBeUndefined();
+    expect(config.sources).toEqual([{ id: 'revenuecat', plugin: revenueCatSource, settings: {} }]);
     expect(config.destinations).toEqual([]);
     expect(config.log.level).toBe('info');
     expect(retryPolicy(config)).toEqual(DEFAULT_RETRY_POLICY);
@@ -74,7 +85,7 @@ describe('parseConfig', () => {
       env,
     );
     expect(config.server.port).toBe(9090);
-    expect(config.sources.revenuecat.authorization).toBe('Bearer tok-12345');
+    expect(config.sources[0].settings).toEqual({ authorization: 'Bearer tok-12345' });
     expect(config.destinations[0].settings).toMatchObject({ passcode: 'from-env-passcode' });
   });
 
@@ -118,6 +129,82 @@ describe('parseConfig', () => {
 
   it('rejects duplicate destination ids', () => {
     expect(problems({ destinations: [clevertap(), clevertap()] })).toEqual(['destinations[1].id: duplicate id "ct"']);
+  });
+
+  describe('sources and routes', () => {
+    const ios = { id: 'ios', plugin: 'revenuecat', settings: { authorization: 'Bearer ios-token-7Kq2' } };
+    const android = { id: 'android', plugin: 'revenuecat', settings: { authorization: 'Bearer android-token-3Wz9' } };
+
+    it('takes a list of sources, or the object form as one source named by its plugin', () => {
+      const listed = parseConfig({ sources: [ios, android] }, plugins, {});
+      expect(listed.sources.map(({ id, plugin, settings }) => ({ id, plugin: plugin.id, settings }))).toEqual([
+        { id: 'ios', plugin: 'revenuecat', settings: { authorization: 'Bearer ios-token-7Kq2' } },
+        { id: 'android', plugin: 'revenuecat', settings: { authorization: 'Bearer android-token-3Wz9' } },
+      ]);
+      const byPlugin = parseConfig({ sources: { revenuecat: { authorization: 'Bearer one-token-5Hd8' } } }, plugins, {});
+      expect(byPlugin.sources.map(({ id, settings }) => ({ id, settings }))).toEqual([
+        { id: 'revenuecat', settings: { authorization: 'Bearer one-token-5Hd8' } },
+      ]);
+    });
+
+    it("names each problem of a source at its path, in either form, checked by its plugin's own schema", () => {
+      expect(
+        problems({
+          sources: [ios, { ...ios }, { id: 'web', plugin: 'stripe' }, { ...android, settings: { authorization: 'Bearer short' } }],
+        }),
+      ).toEqual([
+        'sources[2].plugin: unknown plugin "stripe"; known plugins: revenuecat',
+        expect.stringMatching(
+          /^sources\[3\]\.settings\.authorization: its credential \(after a scheme such as "Bearer "\) must be at least 8/,
+        ),
+      ]);
+      expect(problems({ sources: [ios, { ...ios }] })).toEqual(['sources[1].id: duplicate id "ios"']);
+      expect(problems({ sources: [{ ...ios, id: 'i/o' }] })).toEqual([expect.stringMatching(/^sources\[0\]\.id: letters, digits/)]);
+      expect(problems({ sources: [] })).toEqual(['sources: must name at least one source']);
+      expect(problems({ sources: { stripe: {} } })).toEqual(['sources.stripe: unknown key', 'sources: must name at least one source']);
+      expect(problems({ sources: 'revenuecat' })).toEqual([expect.stringMatching(/^sources: must be a list of sources/)]);
+    });
+
+    it('requires every source to check a credential beyond loopback, naming its setting', () => {
+      const open = { server: { host: '0.0.0.0' } };
+      expect(problems({ ...open, sources: [ios, { ...android, settings: {} }] })).toEqual([
+        'sources[1].settings.authorization: required when server.host (0.0.0.0) is not a loopback address',
+      ]);
+      expect(problems({ ...open, sources: { revenuecat: {} } })).toEqual([
+        'sources.revenuecat.authorization: required when server.host (0.0.0.0) is not a loopback address',
+      ]);
+      expect(parseConfig({ ...open, sources: [ios, android] }, plugins, {}).server.host).toBe('0.0.0.0');
+    });
+
+    it("refuses a placeholder in any source's secret, whatever its form", () => {
+      expect(problems({ sources: [ios, { ...android, settings: { authorization: 'Bearer change-me-please' } }] })).toEqual([
+        expect.stringMatching(
+          /^sources\[1\]\.settings\.authorization: its credential \(after a scheme such as "Bearer "\) is a documented placeholder/,
+        ),
+      ]);
+    });
+
+    it('gives a destination its route, whose sources must be configured and whose lists name at least one', () => {
+      const routed = clevertap({}, { sources: ['ios'], filter: { kinds: ['renewal'], products: ['com.example.*'] } });
+      const [destination] = parseConfig({ sources: [ios, android], destinations: [routed] }, plugins, {}).destinations;
+      expect(destination.route).toEqual({ sources: ['ios'], filter: { kinds: ['renewal'], products: ['com.example.*'] } });
+      expect(parseConfig({ destinations: [clevertap()] }, plugins, {}).destinations[0].route).toBeUndefined();
+      expect(
+        problems({
+          sources: [ios],
+          destinations: [
+            clevertap({}, { sources: ['ios', 'andriod'], filter: { kinds: ['renewal', 'refund'], stores: [], colour: ['red'] } }),
+          ],
+        }),
+      ).toEqual([
+        expect.stringMatching(/^destinations\[0\]\.filter\.stores: must name at least one/),
+        expect.stringMatching(/^destinations\[0\]\.filter\.kinds\[1\]: /),
+        'destinations[0].filter.colour: unknown key',
+      ]);
+      expect(problems({ sources: [ios], destinations: [clevertap({}, { sources: ['ios', 'andriod'] })] })).toEqual([
+        'destinations[0].sources[1]: unknown source "andriod"; configured sources: ios',
+      ]);
+    });
   });
 
   it('lists the known plugins for an unknown one', () => {
@@ -291,7 +378,7 @@ async function writeExampleVariant(dir: TempDir, changes: Record<string, unknown
 }
 
 describe('configJsonSchema', () => {
-  const schema = configJsonSchema([clevertapPlugin]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const schema = configJsonSchema(plugins) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   it('describes every section with its defaults', () => {
     expect(Object.keys(schema.properties)).toEqual(
@@ -317,7 +404,7 @@ describe('configJsonSchema', () => {
   });
 
   it('has one destination shape per plugin offered', () => {
-    const both = configJsonSchema([clevertapPlugin, amplitudePlugin]) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const both = configJsonSchema({ ...plugins, destinations: [clevertapPlugin, amplitudePlugin] }) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
     const items = both.properties.destinations.items.oneOf;
     expect(items.map((item: any) => item.properties.plugin.const)).toEqual(['clevertap', 'amplitude']); // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(items[1].properties.settings.properties).not.toHaveProperty('passcode');

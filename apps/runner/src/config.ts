@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_RETRY_POLICY, formatPath, type AnyDestinationPlugin, type FieldIssue, type RetryPolicy } from '@ferry/core';
-import type { DestinationInstance } from '@ferry/engine';
-import { configSchema, type ParsedConfig } from './config-schema';
+import { DEFAULT_RETRY_POLICY, formatPath, type FieldIssue, type RetryPolicy, type SourceInstance } from '@ferry/core';
+import { unreachableRouteParts, type DestinationInstance } from '@ferry/engine';
+import { configSchema, type ConfigPlugins, type ParsedConfig } from './config-schema';
 import { fieldIssues } from './input';
 import { EXAMPLE_CONFIG_PATH } from './shipped-files';
 
-export type { ConfigInput } from './config-schema';
+export type { ConfigInput, ConfigPlugins } from './config-schema';
 
 export const DEFAULT_CONFIG_FILE = 'ferry.config.json';
 
@@ -20,7 +20,9 @@ export class ConfigError extends Error {
 }
 
 /** A validated config: defaults applied, `${VAR}`s substituted, plugin settings parsed. */
-export interface RunnerConfig extends Omit<ParsedConfig, 'destinations' | '$schema'> {
+export interface RunnerConfig extends Omit<ParsedConfig, 'destinations' | 'sources' | '$schema'> {
+  /** In the config's order; the first is the default (preview's, say). Either form of `sources` comes out as this list. */
+  readonly sources: readonly SourceInstance[];
   readonly destinations: readonly DestinationInstance[];
 }
 
@@ -46,33 +48,33 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, at: PropertyKey[]
 }
 
 /**
- * Validates a config against the runner's schema and each destination's plugin settings. Throws a
- * ConfigError listing every problem (never a secret value).
+ * Validates a config against the runner's schema and each source's and destination's plugin settings.
+ * Throws a ConfigError listing every problem (never a secret value).
  */
-export function parseConfig(
-  input: unknown,
-  plugins: ReadonlyMap<string, AnyDestinationPlugin>,
-  env: NodeJS.ProcessEnv = process.env,
-): RunnerConfig {
+export function parseConfig(input: unknown, plugins: ConfigPlugins, env: NodeJS.ProcessEnv = process.env): RunnerConfig {
   const missingVariables: FieldIssue[] = [];
   const substituted = substituteEnv(input, env, [], missingVariables);
-  const parsed = configSchema([...plugins.values()]).safeParse(substituted);
+  const parsed = configSchema(plugins).safeParse(substituted);
   const issues = parsed.success ? [] : fieldIssues(parsed.error.issues, 'unknown key');
   // A value whose variable is missing is reported once, as missing, not again as invalid.
   const reported = new Set(missingVariables.map((issue) => issue.path));
   const problems = [...missingVariables, ...issues.filter((issue) => !reported.has(issue.path))];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const { $schema: _editorHint, ...config } = parsed.data;
+  const sourcePlugins = new Map(plugins.sources.map((plugin) => [plugin.id, plugin]));
+  const destinationPlugins = new Map(plugins.destinations.map((plugin) => [plugin.id, plugin]));
   return {
     ...config,
+    sources: config.sources.map(({ id, plugin, settings }) => ({ id, plugin: sourcePlugins.get(plugin)!, settings })),
     destinations: config.destinations.map((destination) => {
-      const plugin = plugins.get(destination.plugin) as AnyDestinationPlugin;
+      const { sources, filter } = destination;
       return {
         id: destination.id,
-        plugin,
+        plugin: destinationPlugins.get(destination.plugin)!,
         settings: destination.settings,
         concurrency: destination.concurrency,
         timeoutMs: destination.timeoutMs,
+        ...(sources || filter ? { route: { sources, filter } } : {}),
       };
     }),
   };
@@ -116,8 +118,8 @@ export function readConfigFile(location: ConfigLocation): unknown {
   return { ...example, server: { ...example.server, host: '127.0.0.1' } };
 }
 
-/** JSON Schema of the config for editors: each plugin's destination with its settings, `${VAR}` allowed for numbers. */
-export function configJsonSchema(plugins: readonly AnyDestinationPlugin[]): Record<string, unknown> {
+/** JSON Schema of the config for editors: each plugin's source and destination with its settings, `${VAR}` allowed for numbers. */
+export function configJsonSchema(plugins: ConfigPlugins): Record<string, unknown> {
   return z.toJSONSchema(configSchema(plugins), {
     io: 'input',
     unrepresentable: 'any',
@@ -151,9 +153,26 @@ export function configNotes(config: RunnerConfig, location?: ConfigLocation): st
     }
   }
   if (config.destinations.length === 0) notes.push('no destinations are configured: events are stored and sent nowhere');
-  if (!config.sources.revenuecat.authorization) {
-    notes.push('sources.revenuecat.authorization is not set: webhooks are accepted without an Authorization check (loopback only)');
+  for (const source of config.sources) {
+    if (!source.plugin.authenticates(source.settings)) {
+      notes.push(
+        `source ${source.id} checks no credential: its webhooks (POST /webhooks/${source.id}) are accepted from anyone who reaches this loopback address`,
+      );
+    }
   }
   if (!config.server.adminToken) notes.push('server.adminToken is not set: the admin API is disabled');
   return notes;
+}
+
+/**
+ * What in a valid config can never happen, each naming its path: a route that takes a kind its destination's
+ * plugin does not, or sandbox events a plugin drops. Not errors: the config works, it only does less than it says.
+ */
+export function configWarnings(config: RunnerConfig): FieldIssue[] {
+  return config.destinations.flatMap((destination, index) =>
+    unreachableRouteParts(destination.route, destination.plugin).map((issue) => ({
+      path: `destinations[${index}].${issue.path}`,
+      message: issue.message,
+    })),
+  );
 }

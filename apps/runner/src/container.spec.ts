@@ -88,11 +88,12 @@ describe('the runner container', () => {
     expect(services.get(RUNNER_TOKENS.Config).destinations[0].plugin).toBe(acme);
   });
 
-  it('gives the source the config names, out of the offered source plugins', () => {
-    expect(createRunnerContainer({}, {}).get(RUNNER_TOKENS.Source).id).toBe('revenuecat');
+  it('gives each configured source its plugin, out of the offered source plugins', () => {
+    const [source] = createRunnerContainer({}, {}).get(RUNNER_TOKENS.Config).sources;
+    expect({ id: source.id, plugin: source.plugin.id }).toEqual({ id: 'revenuecat', plugin: 'revenuecat' });
     const twice = createRunnerContainer({}, {});
     twice.bindValue(TOKENS.SourcePlugin, { ...fakeSource(), id: 'revenuecat' });
-    expect(() => twice.get(RUNNER_TOKENS.Source)).toThrow('two source plugins share the id "revenuecat"');
+    expect(() => twice.get(RUNNER_TOKENS.Config)).toThrow('two source plugins share the id "revenuecat"');
   });
 
   it('refuses, at compile time, a binding or a read of the wrong type', () => {
@@ -170,26 +171,32 @@ describe('the runner container', () => {
     expect(transport.closed).toBe(true);
   });
 
-  it('takes webhooks and stored bodies through the source bound in it', async () => {
+  it('takes webhooks and stored bodies through a source plugin bound in it, as the config names it', async () => {
     const source = fakeSource();
     const transport = recordingTransport();
-    const t = await startTestRunner(testConfig(dir.path, { destinations: [unreachableCleverTap] }), {
+    const config = testConfig(dir.path, {
+      sources: [{ id: 'fake-app', plugin: 'fake', settings: {} }],
+      destinations: [unreachableCleverTap],
+    });
+    const t = await startTestRunner(config, {
       configure: (services) => {
-        services.replaceValue(RUNNER_TOKENS.Source, source);
+        services.bindValue(TOKENS.SourcePlugin, source);
         services.replaceValue(TOKENS.Transport, transport);
       },
     });
     try {
       // Not RevenueCat's shape at all: only the bound source can make an event of it.
-      const answer = await t.postWebhook(JSON.stringify({ fake: 'fake-1' }));
+      const answer = await t.postWebhookTo('fake-app', JSON.stringify({ fake: 'fake-1' }));
       expect(answer.json).toEqual({ status: 'stored', id: 'fake-1' });
-      expect((await t.postWebhook(JSON.stringify({ nothing: true }))).json).toEqual({
+      expect((await t.postWebhookTo('fake-app', JSON.stringify({ nothing: true }))).json).toEqual({
         error: 'invalid webhook',
         issues: [{ path: 'fake', message: 'required' }],
       });
       await waitFor('the delivery', async () => (await t.runner.store.log.getEvent('fake-1'))?.deliveries[0].state === 'delivered');
+      // Stored with the instance's id as its source, and decoded by that instance's plugin.
+      expect((await t.runner.store.log.getEvent('fake-1'))?.source).toBe('fake-app');
       expect(source.decoded).toEqual(['{"fake":"fake-1"}']);
-      expect((await t.admin('POST', '/preview', { fake: 'fake-2' })).json.event).toMatchObject({ id: 'fake-2' });
+      expect((await t.admin('POST', '/preview', { fake: 'fake-2' })).json.event).toMatchObject({ id: 'fake-2', source: 'fake-app' });
     } finally {
       await t.runner.close();
     }
@@ -199,7 +206,7 @@ describe('the runner container', () => {
 describe('the command line container', () => {
   it('shares the config, source and store bindings, and builds no server, dispatcher or jobs', async () => {
     const services = createCliContainer(testConfig(dir.path), { env: {}, stderr: () => undefined });
-    expect(services.get(RUNNER_TOKENS.Source).id).toBe('revenuecat');
+    expect(services.get(RUNNER_TOKENS.Config).sources.map((source) => source.id)).toEqual(['revenuecat']);
     expect((await services.get(CLI_TOKENS.Preview).call(previewWebhook, { body: JSON.parse(webhookBody('renewal')) })).event.type).toBe(
       'RENEWAL',
     );

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
-import { TOKENS, systemClock, token, type SourcePlugin, type StoreBackend } from '@ferry/core';
+import { TOKENS, systemClock, token, type StoreBackend } from '@ferry/core';
 import { composeStore, Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
-import { AdminService, type AdminDeps } from './admin';
+import { AdminService } from './admin';
 import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
 import { AlertService } from './alerts';
 import { parseConfig, retryPolicy, type ConfigInput, type RunnerConfig } from './config';
@@ -14,6 +14,7 @@ import { createLogger, textRedactor, type PinoLogger } from './logging';
 import { RunnerMetrics } from './metrics';
 import { destinationPlugins, sourcePlugins } from './plugins';
 import { Retention } from './retention';
+import { storedEventDecoder } from './sources';
 import { buildServer, type Lifecycle } from './server';
 import { ServiceContainer } from './service-container';
 import { storeLockFor, type StoreLock } from './store-lock';
@@ -29,8 +30,6 @@ export const RUNNER_TOKENS = {
   Logger: token<PinoLogger>('ferry.runner.Logger'),
   /** Scrubs every configured secret from outgoing text. */
   Redact: token<(text: string) => string>('ferry.runner.Redact'),
-  /** The source plugin the config names, out of every `TOKENS.SourcePlugin`. */
-  Source: token<SourcePlugin>('ferry.runner.Source'),
   Metrics: token<RunnerMetrics>('ferry.runner.Metrics'),
   /** Alert sending's timeout and retries (not in the config): DEFAULT_ALERT_TUNING. */
   AlertTuning: token<AlertTuning>('ferry.runner.AlertTuning'),
@@ -63,26 +62,10 @@ function byId<P extends { readonly id: string }>(plugins: readonly P[], kind: st
   return found;
 }
 
-/** The source the config names: its one `sources` key (`revenuecat`) until the config takes several. */
-function configuredSource(config: RunnerConfig, sources: readonly SourcePlugin[]): SourcePlugin {
-  const offered = byId(sources, 'source');
-  const [id] = Object.keys(config.sources);
-  const source = offered.get(id);
-  if (!source) throw new Error(`no source plugin "${id}" is offered; offered: ${[...offered.keys()].join(', ') || 'none'}`);
-  return source;
-}
-
-/**
- * The configured sources as the admin API lists them: the config's one `sources` key until it takes a list
- * of instances, which the admin takes as they are.
- */
-function adminSources(config: RunnerConfig): AdminDeps['sources'] {
-  return Object.keys(config.sources).map((id) => ({ id, plugin: { id } }));
-}
-
 /**
  * What the runner and the command line share: the plugins (each bound to its multi-injection token, so a
- * test binds one more beside them), the config, the source it names, the clock and the store. The store
+ * test binds one more beside them), the config (its sources and destinations each with its plugin), the
+ * clock and the store. The store
  * opens asynchronously: it and what is built on it are read with `getAsync`. Each composition adds the
  * logger its store logs to.
  */
@@ -90,13 +73,14 @@ function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.
   for (const plugin of destinationPlugins) services.bindValue(TOKENS.DestinationPlugin, plugin);
   for (const source of sourcePlugins) services.bindValue(TOKENS.SourcePlugin, source);
 
-  services.bindFactory(RUNNER_TOKENS.Config, { plugins: TOKENS.DestinationPlugin }, ({ plugins }) =>
-    parseConfig(input, byId(plugins, 'destination'), env),
+  services.bindFactory(RUNNER_TOKENS.Config, { destinations: TOKENS.DestinationPlugin, sources: TOKENS.SourcePlugin }, (plugins) =>
+    parseConfig(
+      input,
+      { destinations: [...byId(plugins.destinations, 'destination').values()], sources: [...byId(plugins.sources, 'source').values()] },
+      env,
+    ),
   );
   services.bindFactory(RUNNER_TOKENS.Redact, { config: RUNNER_TOKENS.Config }, ({ config }) => textRedactor(configSecrets(config)));
-  services.bindFactory(RUNNER_TOKENS.Source, { config: RUNNER_TOKENS.Config, sources: TOKENS.SourcePlugin }, ({ config, sources }) =>
-    configuredSource(config, sources),
-  );
   services.bindValue(TOKENS.Clock, systemClock);
   services.bindValue(TOKENS.Random, Math.random);
   services.bindFactory(RUNNER_TOKENS.StoreBackend, { config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger }, ({ config, logger }) =>
@@ -128,7 +112,11 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
   );
   services.bindFactory(RUNNER_TOKENS.StoreLock, { config: RUNNER_TOKENS.Config }, ({ config }) => storeLockFor(config.store.url));
   services.bindFactory(TOKENS.Transport, {}, () => new UndiciTransport());
-  services.bindFactory(RUNNER_TOKENS.Metrics, {}, () => new RunnerMetrics());
+  services.bindFactory(
+    RUNNER_TOKENS.Metrics,
+    { config: RUNNER_TOKENS.Config },
+    ({ config }) => new RunnerMetrics(config.sources.map((source) => source.id)),
+  );
 
   services.bindValue(RUNNER_TOKENS.AlertTuning, DEFAULT_ALERT_TUNING);
   services.bindFactory(
@@ -156,15 +144,14 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       clock: TOKENS.Clock,
       logger: RUNNER_TOKENS.Logger,
       random: TOKENS.Random,
-      source: RUNNER_TOKENS.Source,
       metrics: RUNNER_TOKENS.Metrics,
       alerts: RUNNER_TOKENS.Alerts,
       tuning: RUNNER_TOKENS.DispatcherTuning,
     },
-    ({ config, source, metrics, alerts, tuning, ...engine }) =>
+    ({ config, metrics, alerts, tuning, ...engine }) =>
       new Dispatcher({
         ...engine,
-        decode: (body) => source.decodeStored(body),
+        decode: storedEventDecoder(config.sources),
         // A destination that cannot send yet gets a loop too: its health keeps its deliveries paused, visibly.
         destinations: config.destinations,
         options: {
@@ -188,12 +175,18 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     RUNNER_TOKENS.Admin,
     {
       config: RUNNER_TOKENS.Config,
-      source: RUNNER_TOKENS.Source,
       ...ADMIN_PORTS,
       clock: TOKENS.Clock,
       dispatcher: RUNNER_TOKENS.Dispatcher,
+      metrics: RUNNER_TOKENS.Metrics,
     },
-    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations, sources: adminSources(config) }),
+    ({ config, metrics, ...deps }) =>
+      new AdminService({
+        ...deps,
+        sources: config.sources,
+        destinations: config.destinations,
+        webhookCounts: () => metrics.webhookCountsBySource(),
+      }),
   );
 
   services.bindFactory(RUNNER_TOKENS.Lifecycle, {}, () => ({ accepting: true }));
@@ -202,7 +195,6 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
     {
       config: RUNNER_TOKENS.Config,
       logger: RUNNER_TOKENS.Logger,
-      source: RUNNER_TOKENS.Source,
       queue: TOKENS.DeliveryQueue,
       log: TOKENS.EventLog,
       store: TOKENS.Store,
@@ -244,13 +236,13 @@ export function createCliContainer(input: ConfigInput, options: CliServicesOptio
   );
   services.bindFactory(
     RUNNER_TOKENS.Admin,
-    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source, ...ADMIN_PORTS, clock: TOKENS.Clock },
-    ({ config, ...deps }) => new AdminService({ ...deps, destinations: config.destinations, sources: adminSources(config) }),
+    { config: RUNNER_TOKENS.Config, ...ADMIN_PORTS, clock: TOKENS.Clock },
+    ({ config, ...deps }) => new AdminService({ ...deps, sources: config.sources, destinations: config.destinations }),
   );
   services.bindFactory(
     CLI_TOKENS.Preview,
-    { config: RUNNER_TOKENS.Config, source: RUNNER_TOKENS.Source },
-    ({ config, source }) => new AdminService({ destinations: config.destinations, sources: adminSources(config), source }),
+    { config: RUNNER_TOKENS.Config },
+    ({ config }) => new AdminService({ sources: config.sources, destinations: config.destinations }),
   );
   return services;
 }

@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_RETRY_POLICY, type AnyDestinationPlugin } from '@ferry/core';
+import { DEFAULT_RETRY_POLICY } from '@ferry/core';
 import { clevertapPlugin } from '@ferry/clevertap';
+import { sourcePlugins } from './plugins';
 import { DEFAULT_DISPATCHER_OPTIONS } from '@ferry/engine';
-import { ConfigError, parseConfig, retryPolicy } from './config';
+import { ConfigError, parseConfig, retryPolicy, type RunnerConfig, type ConfigPlugins } from './config';
 
 /**
  * The defaults operators read in the README, checked against the numbers written here and against what the
  * code does: changing a default, or its documentation, alone makes a test fail.
  */
 const README = readFileSync(path.resolve(__dirname, '../../../README.md'), 'utf8');
-const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
+const plugins: ConfigPlugins = { destinations: [clevertapPlugin], sources: sourcePlugins };
 
 /** The README's configuration table: each key with its default as written (`8080`, none, required, …). */
 function documentedDefaults(): Map<string, string> {
@@ -29,13 +30,17 @@ function parsedValueAt(key: string): unknown {
   const config = parseConfig({ destinations: [{ id: 'ct', plugin: 'clevertap' }] }, plugins, {});
   let value: unknown = config;
   for (const part of key.split('.')) {
-    value = part.endsWith('[]') ? (value as Record<string, unknown[]>)[part.slice(0, -2)][0] : (value as Record<string, unknown>)[part];
+    // A key under one that is absent (`destinations[].filter.kinds`) is absent too.
+    value = part.endsWith('[]')
+      ? (value as Record<string, unknown[]>)[part.slice(0, -2)][0]
+      : (value as Record<string, unknown> | undefined)?.[part];
   }
   return value;
 }
 
 /** A valid item of each list in the config, by the list's key. */
 const LIST_ITEMS: Readonly<Record<string, Record<string, unknown>>> = {
+  sources: { id: 'ios', plugin: 'revenuecat' },
   destinations: { id: 'ct', plugin: 'clevertap' },
   'alerts.targets': { url: 'https://alerts.example.com/hook', format: 'json' },
 };
@@ -86,10 +91,18 @@ describe('the README configuration table', () => {
       expect(configProblems(atPath(list, [withoutIt]))).toContain(key.replace('[]', '[0]'));
     } else if (written === 'none') {
       expect(parsedValueAt(key)).toBeUndefined();
-    } else if (key === 'destinations[].settings') {
+    } else if (key === 'destinations[].settings' || key === 'sources[].settings') {
       // `{}`: no settings need be written; the parsed value holds the plugin's own defaults (its README).
       expect(written).toBe('`{}`');
-      expect(configProblems({ destinations: [{ id: 'ct', plugin: 'clevertap' }] })).toEqual([]);
+      const list = key.split('[]')[0];
+      expect(configProblems({ [list]: [LIST_ITEMS[list]] })).toEqual([]);
+    } else if (key === 'sources') {
+      // The object form's default: one source whose id and plugin are its key, with no settings.
+      expect(written).toBe('`{"revenuecat":{}}`');
+      const sources = parsedValueAt(key) as RunnerConfig['sources'];
+      expect(sources.map(({ id, plugin, settings }) => ({ id, plugin: plugin.id, settings }))).toEqual([
+        { id: 'revenuecat', plugin: 'revenuecat', settings: {} },
+      ]);
     } else {
       const literal = /^`(.*)`$/.exec(written)?.[1];
       expect(literal).toBeDefined();

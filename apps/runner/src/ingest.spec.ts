@@ -156,9 +156,15 @@ describe('bad input', () => {
 
   it('answers other paths and methods with a JSON 404', async () => {
     expect((await send('GET', `${t.runner.url}/webhooks/revenuecat`)).status).toBe(404);
+    expect((await send('POST', `${t.runner.url}/webhooks`, '{}', { 'content-type': 'application/json' })).json).toEqual({
+      error: 'not found',
+    });
+    // A source id no source has: 404 before anything else, the credential not even checked.
     const answer = await send('POST', `${t.runner.url}/webhooks/other`, '{}', { 'content-type': 'application/json' });
     expect(answer.status).toBe(404);
-    expect(answer.json).toEqual({ error: 'not found' });
+    expect(answer.json).toEqual({
+      error: 'no source is configured with this id: webhooks go to POST /webhooks/<id> of a configured source',
+    });
   });
 });
 

@@ -17,12 +17,21 @@ export const bounded = (min: number, max: number, { fractional = false } = {}) =
   return fractional ? number : number.int('must be a whole number');
 };
 
-/** zod's issues with formatted paths; an unknown key is reported at its own path rather than its parent's. */
+/**
+ * zod's issues with formatted paths; an unknown key is reported at its own path rather than its parent's, and
+ * a value no option of a union took by the problems of the option its type fits (`sources`: a list or an object).
+ */
 export function fieldIssues(issues: readonly z.core.$ZodIssue[], unknownKey: string, prefix: readonly PropertyKey[] = []): FieldIssue[] {
-  return issuesFromZod(
-    issues.flatMap((issue) =>
-      issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownKey })) : [issue],
-    ),
-    prefix,
-  );
+  const spread = (issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string }[] => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...issue.path, key], message: unknownKey }));
+    if (issue.code === 'invalid_union') {
+      // The options that refused the value's type at their root (an object where a list goes) are not the one meant.
+      const fitting = issue.errors.filter(
+        (errors) => !errors.every((nested) => nested.code === 'invalid_type' && nested.path.length === 0),
+      );
+      if (fitting.length === 1) return fitting[0].flatMap((nested) => spread({ ...nested, path: [...issue.path, ...nested.path] }));
+    }
+    return [issue];
+  };
+  return issuesFromZod(issues.flatMap(spread), prefix);
 }

@@ -5,15 +5,32 @@ import type { OrphanView } from './admin';
 
 /** How a webhook request ended, as counted by `ferry_webhooks_total`. */
 export type WebhookOutcome =
-  'stored' | 'duplicate' | 'invalid' | 'unauthorized' | 'too_large' | 'unsupported_media_type' | 'unavailable' | 'other';
+  'stored' | 'duplicate' | 'invalid' | 'unauthorized' | 'unknown_source' | 'too_large' | 'unsupported_media_type' | 'unavailable' | 'other';
 
 const OUTCOME_BY_STATUS: Readonly<Record<number, WebhookOutcome>> = {
   400: 'invalid',
   401: 'unauthorized',
+  404: 'unknown_source',
   413: 'too_large',
   415: 'unsupported_media_type',
   503: 'unavailable',
 };
+
+/** The outcomes that refuse what the sender sent (as opposed to `unavailable`, which asks it to retry). */
+const REJECTED: ReadonlySet<WebhookOutcome> = new Set(['invalid', 'unauthorized', 'too_large', 'unsupported_media_type']);
+
+/**
+ * The `source` label of a webhook posted to an id no source has. Ids start with a letter or digit, so it is
+ * never a configured one, and the URL's own text never becomes a label (its cardinality stays bounded).
+ */
+export const UNKNOWN_SOURCE_LABEL = '(unknown)';
+
+/** One source's webhooks since this runner started, beside those it stored. */
+export interface SourceWebhookCounts {
+  readonly duplicate: number;
+  /** Refused as sent: invalid, unauthorized, too large, of the wrong content type. */
+  readonly rejected: number;
+}
 
 export function webhookOutcomeFor(statusCode: number): WebhookOutcome {
   return OUTCOME_BY_STATUS[statusCode] ?? 'other';
@@ -27,8 +44,8 @@ export class RunnerMetrics implements EngineObserver {
   readonly registry = new Registry();
   private readonly webhooks = new Counter({
     name: 'ferry_webhooks_total',
-    help: 'Webhook requests by outcome',
-    labelNames: ['outcome'] as const,
+    help: 'Webhook requests by source and outcome',
+    labelNames: ['source', 'outcome'] as const,
     registers: [this.registry],
   });
   private readonly attemptSeconds = new Histogram({
@@ -76,12 +93,30 @@ export class RunnerMetrics implements EngineObserver {
   });
   private readonly events = new Gauge({ name: 'ferry_events_stored', help: 'Events in the store', registers: [this.registry] });
 
-  constructor() {
+  /** Per configured source, its duplicate and rejected webhooks since start (`webhookCountsBySource`). */
+  private readonly bySource = new Map<string, { duplicate: number; rejected: number }>();
+
+  /** `sourceIds`: the configured sources, each counted from zero (and its series present before its first webhook). */
+  constructor(sourceIds: readonly string[] = []) {
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+    for (const source of sourceIds) {
+      this.bySource.set(source, { duplicate: 0, rejected: 0 });
+      for (const outcome of ['stored', 'duplicate'] as const) this.webhooks.inc({ source, outcome }, 0);
+    }
   }
 
-  webhook(outcome: WebhookOutcome): void {
-    this.webhooks.inc({ outcome });
+  /** A webhook request ended; `sourceId` undefined: its path named no configured source. */
+  webhook(sourceId: string | undefined, outcome: WebhookOutcome): void {
+    const counts = sourceId === undefined ? undefined : this.bySource.get(sourceId);
+    this.webhooks.inc({ source: counts === undefined ? UNKNOWN_SOURCE_LABEL : sourceId, outcome });
+    if (counts === undefined) return;
+    if (outcome === 'duplicate') counts.duplicate++;
+    else if (REJECTED.has(outcome)) counts.rejected++;
+  }
+
+  /** Per configured source, how many of its webhooks this runner answered `duplicate` and rejected since it started. */
+  webhookCountsBySource(): ReadonlyMap<string, SourceWebhookCounts> {
+    return new Map([...this.bySource].map(([source, counts]) => [source, { ...counts }]));
   }
 
   attempt(destinationId: string, outcome: OutcomeType, deliveries: number, durationMs: number): void {

@@ -198,7 +198,10 @@ describe('ferry_webhooks_total', () => {
 
     const metrics = (await send('GET', `${url}/metrics`)).text;
     const counted = Object.fromEntries(
-      [...metrics.matchAll(/^ferry_webhooks_total\{outcome="(\w+)"\} (\d+)$/gm)].map(([, outcome, count]) => [outcome, Number(count)]),
+      [...metrics.matchAll(/^ferry_webhooks_total\{source="revenuecat",outcome="(\w+)"\} (\d+)$/gm)].map(([, outcome, count]) => [
+        outcome,
+        Number(count),
+      ]),
     );
     expect(counted).toEqual({
       stored: 1,
@@ -211,8 +214,9 @@ describe('ferry_webhooks_total', () => {
     });
   });
 
-  it('counts any other refusal as "other"', () => {
+  it('counts a path naming no source as "unknown_source", and any other refusal as "other"', () => {
+    expect(webhookOutcomeFor(404)).toBe('unknown_source');
     // No request reaches the webhook route with another status today; a future one must still be counted.
-    expect([404, 405, 408, 429, 500].map(webhookOutcomeFor)).toEqual(['other', 'other', 'other', 'other', 'other']);
+    expect([405, 408, 429, 500].map(webhookOutcomeFor)).toEqual(['other', 'other', 'other', 'other']);
   });
 });

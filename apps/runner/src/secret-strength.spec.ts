@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AnyDestinationPlugin } from '@ferry/core';
 import { clevertapPlugin } from '@ferry/clevertap';
-import { ConfigError, parseConfig, readConfigFile } from './config';
+import { sourcePlugins } from './plugins';
+import { ConfigError, parseConfig, readConfigFile, type ConfigPlugins } from './config';
 import { DEMO_SECRETS, weakSecretReason } from './secret-strength';
 
-const plugins = new Map<string, AnyDestinationPlugin>([[clevertapPlugin.id, clevertapPlugin]]);
+const plugins: ConfigPlugins = { destinations: [clevertapPlugin], sources: sourcePlugins };
 const REPOSITORY = path.resolve(__dirname, '../../..');
 
 /** deploy/.env.example as the environment compose gives the runners (deploy/compose.yaml builds FERRY_STORE_URL). */

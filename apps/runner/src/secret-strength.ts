@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { MIN_SECRET_LENGTH, credentialOf, decodedOrAsIs, secretSettingLeaves, urlPasswordOf, type AnyDestinationPlugin } from '@ferry/core';
+import { MIN_SECRET_LENGTH, credentialOf, decodedOrAsIs, markedSecrets, stringLeaves, urlPasswordOf } from '@ferry/core';
 
 /**
  * Secrets an attacker would try first. Documented placeholders (`deploy/.env.example`'s
@@ -46,41 +46,63 @@ function tooLittleVariety(value: string): boolean {
   return steps.every((step) => step === 1) || steps.every((step) => step === -1);
 }
 
+/** A plugin as the check reads it: the schema its settings are marked in. */
+interface WithSettingsSchema {
+  readonly id: string;
+  readonly settings: z.ZodType;
+}
+
 /** The parts of a parsed config whose secrets are checked. */
 interface WithSecrets {
   readonly server: { readonly host: string; readonly adminToken?: string };
   readonly store: { readonly url: string };
-  readonly sources: { readonly revenuecat: { readonly authorization?: string } };
+  readonly sources: readonly { readonly plugin: string; readonly settings: unknown; readonly settingsPath: readonly PropertyKey[] }[];
   readonly destinations: readonly { readonly plugin: string; readonly settings: unknown }[];
 }
 
 /**
- * The config check of every secret it holds: the admin token, the webhook authorization's credential, each
- * destination's secret settings and the database password (placeholders only: local databases often have
- * simple passwords, and the password is not the runner's to guess).
+ * The config check of every secret it holds: the admin token, each source's and each destination's settings
+ * marked secret in its plugin's schema (an Authorization value by its credential, after the scheme), and the
+ * database password (placeholders only: local databases often have simple passwords, and the password is not
+ * the runner's to guess).
  */
-export function strongSecrets(plugins: readonly AnyDestinationPlugin[], isLoopback: (host: string) => boolean) {
-  const secretsOf = new Map(plugins.map((plugin) => [plugin.id, plugin.secrets]));
+export function strongSecrets(
+  plugins: { readonly sources: readonly WithSettingsSchema[]; readonly destinations: readonly WithSettingsSchema[] },
+  isLoopback: (host: string) => boolean,
+) {
+  // Sources and destinations are looked up apart: a source plugin and a destination plugin may share an id.
+  const sourceSettings = new Map(plugins.sources.map((plugin) => [plugin.id, plugin.settings]));
+  const destinationSettings = new Map(plugins.destinations.map((plugin) => [plugin.id, plugin.settings]));
   return (config: WithSecrets, ctx: z.RefinementCtx): void => {
     const beyondLoopback = !isLoopback(config.server.host);
     const check = (path: PropertyKey[], value: string | undefined, reason = weakSecretReason) => {
       const problem = value ? reason(value, beyondLoopback) : undefined;
       if (problem) ctx.addIssue({ code: 'custom', path, message: problem });
     };
-    check(['server', 'adminToken'], config.server.adminToken);
-    const authorization = config.sources.revenuecat.authorization;
-    check(['sources', 'revenuecat', 'authorization'], authorization && credentialOf(authorization), (value, beyond) => {
-      const problem = weakSecretReason(value, beyond);
-      return problem && `its credential (after a scheme such as "Bearer ") ${problem}`;
-    });
-    config.destinations.forEach((destination, index) => {
-      for (const key of secretsOf.get(destination.plugin) ?? []) {
-        for (const value of secretSettingLeaves(destination.settings, [key])) check(['destinations', index, 'settings', key], value);
+    /** Every secret the plugin's schema marks in `settings`, each checked by what of it is secret. */
+    const checkSettings = (at: readonly PropertyKey[], schema: z.ZodType | undefined, settings: unknown) => {
+      if (schema === undefined) return;
+      for (const { path, value, parts } of markedSecrets(schema, settings)) {
+        for (const text of stringLeaves(value)) {
+          if (parts.includes('credential')) check([...at, ...path], credentialOf(text), credentialReason);
+          else if (parts.includes('value')) check([...at, ...path], text);
+        }
       }
-    });
+    };
+    check(['server', 'adminToken'], config.server.adminToken);
+    for (const source of config.sources) checkSettings(source.settingsPath, sourceSettings.get(source.plugin), source.settings);
+    config.destinations.forEach((destination, index) =>
+      checkSettings(['destinations', index, 'settings'], destinationSettings.get(destination.plugin), destination.settings),
+    );
     const password = urlPasswordOf(config.store.url);
     check(['store', 'url'], password && decodedOrAsIs(password), (value) =>
       PLACEHOLDER.test(value) ? `its password is a documented placeholder, not a secret: ${HOW_TO_GENERATE}` : undefined,
     );
   };
+}
+
+/** An Authorization value is judged by its credential, the part after the scheme, and its message says so. */
+function credentialReason(credential: string, beyondLoopback: boolean): string | undefined {
+  const problem = weakSecretReason(credential, beyondLoopback);
+  return problem && `its credential (after a scheme such as "Bearer ") ${problem}`;
 }

@@ -11,13 +11,14 @@ import fastify, {
 import {
   MAX_ID_LENGTH,
   StoreInputError,
-  credentialCheck,
   StoreUnavailableError,
   ingestEventOf,
+  type Authentication,
   type Clock,
   type DeliveryQueue,
   type EventLog,
-  type SourcePlugin,
+  type RequestHeaders,
+  type SourceInstance,
   type Store,
   type StoreStats,
 } from '@ferry/core';
@@ -29,6 +30,7 @@ import type { RunnerConfig } from './config';
 import { loopbackHostCheck } from './host-check';
 import type { PinoLogger } from './logging';
 import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
+import { parseReceived } from './sources';
 import { CONSOLE_DIR } from './shipped-files';
 
 /** Shared with the runner: false once shutdown begins, so webhooks and readiness answer 503. */
@@ -39,12 +41,10 @@ export interface Lifecycle {
 export interface ServerDeps {
   readonly config: RunnerConfig;
   readonly logger: PinoLogger;
-  /** Parses the webhooks `POST /webhooks/revenuecat` receives. */
-  readonly source: SourcePlugin;
   /** Where webhooks are stored. */
   readonly queue: Pick<DeliveryQueue, 'ingest'>;
-  /** What the metrics count. */
-  readonly log: Pick<EventLog, 'stats'>;
+  /** What the metrics count, and (for a duplicate only) which source an event id was first stored through. */
+  readonly log: Pick<EventLog, 'stats' | 'getEvent'>;
   /** The store's readiness. */
   readonly store: Pick<Store, 'ping'>;
   readonly dispatcher: Pick<Dispatcher, 'notify' | 'pausedDestinationIds'>;
@@ -146,12 +146,25 @@ function clientErrorMessage(error: FastifyError, status: number, bodyLimit: numb
   return error.message;
 }
 
-/** `POST /webhooks/revenuecat`: 200 only once the event and its deliveries are committed. */
+/** A configured source as the webhook route serves it: its request check built once (a credential hashed once). */
+interface ServedSource {
+  readonly source: SourceInstance;
+  readonly authenticate: (headers: RequestHeaders) => Authentication;
+}
+
+/**
+ * `POST /webhooks/<id>`, one per configured source (SPEC §13): its own credential check before the body is
+ * read, its plugin's parser, its id as the events' `source`. 200 only once the event and its deliveries are
+ * committed. Event ids are unique across sources: one already stored answers `duplicate`, whichever source.
+ */
 function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse): void {
-  const { config, source, queue, dispatcher, metrics, clock, lifecycle } = deps;
-  const authorization = config.sources.revenuecat.authorization;
-  const authorized = authorization === undefined ? () => true : credentialCheck(authorization);
+  const { config, queue, log, dispatcher, metrics, clock, lifecycle } = deps;
+  const served = new Map<string, ServedSource>(
+    config.sources.map((source) => [source.id, { source, authenticate: source.plugin.authenticator(source.settings) }]),
+  );
   const destinations: readonly DestinationInstance[] = config.destinations;
+  /** The configured source a request is for; undefined for an unknown id (never a label made from the URL). */
+  const servedFor = (request: FastifyRequest) => served.get((request.params as { source?: string }).source ?? '');
 
   // The body is kept verbatim as text: it is stored as received and parsed here, where errors get our wording.
   scope.removeAllContentTypeParsers();
@@ -160,17 +173,25 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse)
   // Before the body is read: a refused caller costs nothing.
   scope.addHook('onRequest', async (request, reply) => {
     if (!lifecycle.accepting) return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'shutting down' });
-    if (!authorized(request.headers.authorization)) {
+    const target = servedFor(request);
+    if (target === undefined) {
+      return reply
+        .code(404)
+        .send({ error: 'no source is configured with this id: webhooks go to POST /webhooks/<id> of a configured source' });
+    }
+    const authentication = target.authenticate(request.headers);
+    if (!authentication.ok) {
       refuse(request, 'webhookUnauthorized');
-      return reply.code(401).send({ error: 'the Authorization header does not match sources.revenuecat.authorization' });
+      return reply.code(401).send({ error: authentication.reason });
     }
   });
-  scope.addHook('onResponse', async (_request, reply) => {
-    if (reply.statusCode !== 200) metrics.webhook(webhookOutcomeFor(reply.statusCode));
+  scope.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode !== 200) metrics.webhook(servedFor(request)?.source.id, webhookOutcomeFor(reply.statusCode));
   });
 
-  scope.post('/webhooks/revenuecat', { bodyLimit: config.server.bodyLimitBytes }, async (request, reply) => {
+  scope.post<{ Params: { source: string } }>('/webhooks/:source', { bodyLimit: config.server.bodyLimitBytes }, async (request, reply) => {
     if (typeof request.body !== 'string') return reply.code(415).send({ error: 'Content-Type must be application/json' });
+    const { source } = servedFor(request)!; // onRequest answered 404 otherwise
     const text = request.body;
     let body: unknown;
     try {
@@ -178,7 +199,7 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse)
     } catch (error) {
       return reply.code(400).send({ error: 'invalid JSON', issues: [{ path: '(body)', message: (error as Error).message }] });
     }
-    const parsed = source.parse(body);
+    const parsed = parseReceived(source, body);
     if (!parsed.ok) return reply.code(400).send({ error: 'invalid webhook', issues: parsed.issues });
     const event = parsed.value;
     const deliveries = planDeliveries(event, destinations, dispatcher.pausedDestinationIds());
@@ -191,13 +212,38 @@ function webhookRoutes(scope: FastifyInstance, deps: ServerDeps, refuse: Refuse)
         request.log.warn({ err: error.cause, eventId: event.id }, 'the store refused the event');
         return reply.code(400).send({ error: 'invalid webhook', issues: [{ path: 'event', message: error.message }] });
       }
-      request.log.error({ err: error, eventId: event.id }, 'the store did not take the event; RevenueCat will retry');
+      request.log.error({ err: error, eventId: event.id, source: source.id }, 'the store did not take the event; the sender will retry');
       return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send({ error: 'store unavailable' });
     }
-    metrics.webhook(result);
+    metrics.webhook(source.id, result);
     if (result === 'stored') dispatcher.notify();
+    else await warnIfStoredThroughAnotherSource(log, request, event.id, source.id);
     return { status: result, id: event.id };
   });
+}
+
+/**
+ * An event id is the store's key across sources: the same id through another source is answered `duplicate`
+ * and delivers nothing, which an operator should hear of (two apps' ids colliding, or a misrouted webhook).
+ * Read only on duplicates; a failed read is logged, never the request's failure.
+ */
+async function warnIfStoredThroughAnotherSource(
+  log: Pick<EventLog, 'getEvent'>,
+  request: FastifyRequest,
+  eventId: string,
+  sourceId: string,
+): Promise<void> {
+  try {
+    const stored = await log.getEvent(eventId);
+    if (stored !== undefined && stored.source !== sourceId) {
+      request.log.warn(
+        { eventId, source: sourceId, storedSource: stored.source },
+        `event id already stored through source ${stored.source}, now received through source ${sourceId}: answered duplicate, delivered nothing`,
+      );
+    }
+  } catch (error) {
+    request.log.warn({ err: error, eventId }, 'could not read which source first stored a duplicate event');
+  }
 }
 
 /** Sent with every console answer: scripts and styles only from this origin, never framed, no referrer leaks. */

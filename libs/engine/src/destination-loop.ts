@@ -38,7 +38,8 @@ export interface LoopDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly decode: (body: string) => SubscriptionEvent;
+  /** A stored webhook body, received through the source with this id, back to its event; throws when it cannot. */
+  readonly decode: (body: string, source: string) => SubscriptionEvent;
   readonly options: DispatcherOptions;
   readonly observer?: EngineObserver;
   readonly random: () => number;
@@ -300,9 +301,10 @@ export class DestinationLoop {
     for (const delivery of leased) {
       let event: SubscriptionEvent;
       try {
-        event = this.deps.decode(delivery.body);
+        event = this.deps.decode(delivery.body, delivery.source);
       } catch (error) {
-        // The body was accepted once, so only a changed source parser gets here: dead keeps it visible and replayable.
+        // The body was accepted once, so only a changed source parser, or a source no longer configured, gets here:
+        // dead keeps it visible, and replayable once the source is back.
         settled.push({
           deliveryId: delivery.id,
           state: stateAfter('kill'),

@@ -17,8 +17,11 @@ export interface DispatcherDeps {
   readonly transport: Transport;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Stored webhook body → event (the runner passes the source's parser); throws when it cannot. */
-  readonly decode: (body: string) => SubscriptionEvent;
+  /**
+   * Stored webhook body → event, by the source it came through (the events row's `source`: the runner
+   * decodes with that source instance's plugin); throws when it cannot, e.g. the source is no longer configured.
+   */
+  readonly decode: (body: string, source: string) => SubscriptionEvent;
   readonly destinations: readonly DestinationInstance[];
   readonly options?: Partial<DispatcherOptions>;
   readonly observer?: EngineObserver;

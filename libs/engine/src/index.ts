@@ -10,6 +10,7 @@ export {
   type DispatcherOptions,
   type EngineObserver,
 } from './options';
+export { ROUTE_FILTER_FIELDS, ROUTE_RULE, routeSkip, unreachableRouteParts, wildcardPattern, type Route, type RouteFilter } from './route';
 export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview } from './plan';
 export { UndiciTransport, type UndiciTransportOptions } from './transport';
 export { composeStore, type ComposeStoreOptions } from './store/compose-store';

@@ -1,4 +1,5 @@
 import { secretSettingValues, type AnyDestinationPlugin, type SubscriptionEvent, type Skip } from '@ferry/core';
+import { routeSkip, type Route } from './route';
 
 /** A configured destination: one plugin with validated settings. */
 export interface DestinationInstance {
@@ -11,6 +12,8 @@ export interface DestinationInstance {
   readonly concurrency: number;
   /** Per request. */
   readonly timeoutMs: number;
+  /** Which sources and events it takes (config `destinations[].sources` and `.filter`); absent: every event. */
+  readonly route?: Route;
 }
 
 /** The engine's cap on concurrent requests per concurrencyKey: the operator's choice, never above the plugin's limit. */
@@ -23,9 +26,13 @@ export function missingConfigOf(instance: DestinationInstance): string[] {
   return instance.plugin.missingConfig?.(instance.settings) ?? [];
 }
 
-/** The plugin's verdict on sending `event` to this destination. */
+/**
+ * Whether `event` is not sent to this destination, and why: its route first (the operator's choice of what
+ * it takes), then the plugin's verdict. Ingest planning, the dispatcher's check before sending and preview
+ * all ask here.
+ */
 export function skipOf(instance: DestinationInstance, event: SubscriptionEvent): Skip | undefined {
-  return instance.plugin.filter(event, instance.settings);
+  return routeSkip(instance.route, instance.id, event) ?? instance.plugin.filter(event, instance.settings);
 }
 
 /** Every form of the destination's secret setting values, for redaction. */

@@ -111,6 +111,18 @@ export function describeDeliveryQueueContract(factory: StoreFactory): void {
         expect(await store.queue.lease(leaseRequest({ limit: 0, destinationId: 'amp' }))).toEqual([]);
       });
 
+      it('leases each delivery with the source its event came through, which decodes its body', async () => {
+        const store = await open();
+        // `revenuecat`: what every store written before sources were configurable holds.
+        await store.queue.ingest(testEvent('from-default'), [pending()], T0);
+        await store.queue.ingest(testEvent('from-android', { source: 'android' }), [pending()], T0 + 1);
+        const leased = await store.queue.lease(leaseRequest({ nowMs: T0 + 10 }));
+        expect(leased.map(({ eventId, source }) => ({ eventId, source }))).toEqual([
+          { eventId: 'from-default', source: 'revenuecat' },
+          { eventId: 'from-android', source: 'android' },
+        ]);
+      });
+
       it('honours retry times: a delivery is not leased before it is due', async () => {
         const store = await open();
         await store.queue.ingest(testEvent('e1'), [pending()], T0);

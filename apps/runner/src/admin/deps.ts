@@ -1,18 +1,19 @@
-import type { Clock, EventLog, Maintenance, SourcePlugin, StoredPauses } from '@ferry/core';
+import type { Clock, EventLog, Maintenance, SourceInstance, StoredPauses } from '@ferry/core';
 import type { DestinationInstance, DestinationStatus } from '@ferry/engine';
 
 /** What the admin operations need, as one object: every concern takes it whole. */
 export interface AdminDeps {
   readonly destinations: readonly DestinationInstance[];
-  /** The configured sources: `GET /admin/sources` lists them. */
-  readonly sources: readonly { readonly id: string; readonly plugin: { readonly id: string } }[];
+  /**
+   * The configured sources, the first the default: they parse the webhooks to preview, and stored ones (by the
+   * source they came through) to rebuild their requests. Absent for the API document alone.
+   */
+  readonly sources?: readonly SourceInstance[];
   /**
    * Webhooks this runner answered `duplicate` or refused, per source id, since it started; absent where no
    * webhooks are taken (the command line).
    */
   readonly webhookCounts?: () => ReadonlyMap<string, { readonly duplicate: number; readonly rejected: number }>;
-  /** Parses the webhooks to preview, and stored ones to rebuild their requests; absent for the API document alone. */
-  readonly source?: SourcePlugin;
   /** The store's ports the operations use; absent for commands that need none (preview). */
   readonly log?: EventLog;
   readonly maintenance?: Maintenance;
@@ -34,7 +35,8 @@ export function portOf<Port extends 'log' | 'maintenance' | 'pauses'>(deps: Admi
   return found;
 }
 
-export function sourceOf(deps: AdminDeps): SourcePlugin {
-  if (!deps.source) throw new Error('this operation needs the webhook source');
-  return deps.source;
+/** The configured source with this id, or without an id the first (the default); undefined when none has it. */
+export function findSource(deps: AdminDeps, id?: string): SourceInstance | undefined {
+  if (!deps.sources) throw new Error('this operation needs the configured sources');
+  return id === undefined ? deps.sources[0] : deps.sources.find((source) => source.id === id);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { portOf, sourceOf, type AdminDeps } from './deps';
+import type { DeliveryRequest } from '@ferry/core';
+import { findSource, portOf, type AdminDeps } from './deps';
 import { NotFoundError, queryStore } from './errors';
 import { listFilter, listQuery, nextCursor, pageOf, type ListQuery } from './listing';
 import { rebuiltRequests } from './preview';
@@ -44,7 +45,9 @@ export class EventAdmin {
     if (!detail) throw new NotFoundError(`no event with id ${JSON.stringify(id)}`);
     const { body, deliveries, ...rest } = detail;
     const webhook = parseStoredBody(body);
-    const rebuilt = rebuiltRequests(webhook, sourceOf(this.deps), this.deps.destinations);
+    // Parsed by the source it came through; one no longer configured rebuilds nothing.
+    const source = findSource(this.deps, rest.source);
+    const rebuilt = source ? rebuiltRequests(webhook, source, this.deps.destinations) : new Map<string, readonly DeliveryRequest[]>();
     return {
       ...rest,
       webhook,

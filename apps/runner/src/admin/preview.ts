@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import type { DeliveryRequest, SourcePlugin, SubscriptionEvent } from '@ferry/core';
+import type { DeliveryRequest, SourceInstance, SubscriptionEvent } from '@ferry/core';
 import { previewDeliveries, type DestinationInstance, type DestinationPreview } from '@ferry/engine';
-import { sourceOf, type AdminDeps } from './deps';
+import { parseReceived } from '../sources';
+import { findSource, type AdminDeps } from './deps';
 import { InputError } from './errors';
 import { deliveryRequest, environment, eventKind } from './records';
 import { routeFor, type Answer } from './route';
@@ -32,8 +33,15 @@ export const destinationPreview = mirrors<DestinationPreview>()(
     .meta({ id: 'DestinationPreview', description: 'What one destination would do with the webhook.' }),
 );
 
-const previewedEvent = mirrors<Pick<SubscriptionEvent, 'id' | 'type' | 'kind' | 'environment' | 'appUserId'>>()(
-  z.object({ id: z.string(), type: z.string(), kind: eventKind.nullable(), environment, appUserId: z.string().nullable() }),
+const previewedEvent = mirrors<Pick<SubscriptionEvent, 'id' | 'source' | 'type' | 'kind' | 'environment' | 'appUserId'>>()(
+  z.object({
+    id: z.string(),
+    source: z.string().describe('The source it was parsed as coming through.'),
+    type: z.string(),
+    kind: eventKind.nullable(),
+    environment,
+    appUserId: z.string().nullable(),
+  }),
 );
 
 export const previewResult = z
@@ -43,24 +51,39 @@ export const previewResult = z
 export class PreviewAdmin {
   constructor(private readonly deps: AdminDeps) {}
 
-  preview(webhook: unknown): Answer<typeof previewResult> {
-    const parsed = sourceOf(this.deps).parse(webhook);
+  /** `sourceId`: the source the webhook comes through (routes may tell sources apart); default the first. */
+  preview(webhook: unknown, sourceId?: string): Answer<typeof previewResult> {
+    const source = findSource(this.deps, sourceId);
+    if (!source) {
+      const configured = (this.deps.sources ?? []).map((known) => known.id).join(', ');
+      throw new InputError('invalid preview request', [
+        { path: 'source', message: `unknown source ${JSON.stringify(sourceId)}; configured sources: ${configured}` },
+      ]);
+    }
+    const parsed = parseReceived(source, webhook);
     if (!parsed.ok) throw new InputError('invalid webhook', parsed.issues);
     const event = parsed.value;
     return {
-      event: { id: event.id, type: event.type, kind: event.kind, environment: event.environment, appUserId: event.appUserId },
+      event: {
+        id: event.id,
+        source: event.source,
+        type: event.type,
+        kind: event.kind,
+        environment: event.environment,
+        appUserId: event.appUserId,
+      },
       destinations: previewDeliveries(event, this.deps.destinations),
     };
   }
 }
 
-/** Per destination, the requests its plugin builds from a stored webhook, as preview builds them. */
+/** Per destination, the requests its plugin builds from a webhook stored through `source`, as preview builds them. */
 export function rebuiltRequests(
   webhook: unknown,
-  source: SourcePlugin,
+  source: SourceInstance,
   destinations: readonly DestinationInstance[],
 ): Map<string, readonly DeliveryRequest[]> {
-  const parsed = source.parse(webhook);
+  const parsed = parseReceived(source, webhook);
   if (!parsed.ok) return new Map();
   return new Map(
     previewDeliveries(parsed.value, destinations).map((preview) => [
@@ -77,11 +100,21 @@ export const previewWebhook = route({
   method: 'POST',
   path: '/preview',
   summary: 'What a webhook would cause, per destination: the exact requests (secrets redacted) or why it would skip',
-  description: 'Nothing is stored or sent. A webhook the source cannot parse is answered 400, naming each wrong field.',
+  description:
+    'Nothing is stored or sent. A webhook the source cannot parse is answered 400, naming each wrong field. Every destination is listed, those whose route does not take the event as skipped by rule `route`.',
+  query: z
+    .object({
+      source: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('The id of the configured source the webhook comes through (routes may tell sources apart); default: the first.'),
+    })
+    .strict(),
   body: z.unknown().describe('A webhook body, as the source sends it.'),
   bodyName: 'webhook',
   response: previewResult,
-  handle: (preview, { body }) => preview.preview(body),
+  handle: (preview, { query, body }) => preview.preview(body, query.source),
 });
 
 export const PREVIEW_ROUTES = [previewWebhook];

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { IngestEvent } from '@ferry/core';
+import { revenueCatSource } from '@ferry/revenuecat';
 import { openStore } from '@ferry/store';
 import { tempDir, type TempDir } from '../testing/harness';
 import { AdminService } from './service';
@@ -22,7 +23,7 @@ const event = (id: string, source: string): IngestEvent => ({
   body: JSON.stringify({ event: { id } }),
 });
 
-const configured = ['ios', 'android', 'web'].map((id) => ({ id, plugin: { id: 'revenuecat' } }));
+const configured = ['ios', 'android', 'web'].map((id) => ({ id, plugin: revenueCatSource, settings: {} }));
 
 it("lists every configured source, in the config's order, with its stored events and this runner's webhook counts", async () => {
   const store = await openStore(`sqlite:${path.join(dir.path, 'sources.db')}`);

@@ -34,7 +34,7 @@ export class SourceAdmin {
   async list(): Promise<SourceView[]> {
     const stored = new Map((await portOf(this.deps, 'log').countBySource()).map((row) => [row.source, row.count]));
     const webhooks = this.deps.webhookCounts?.();
-    return this.deps.sources.map((source) => ({
+    return (this.deps.sources ?? []).map((source) => ({
       id: source.id,
       plugin: source.plugin.id,
       webhookPath: webhookPath(source.id),

@@ -54,13 +54,19 @@ export function clevertapDestination(
   };
 }
 
-/** A config for one test: loopback, any port, a SQLite file in `dir`, fast retries. */
+/**
+ * A config for one test: loopback, any port, a SQLite file in `dir`, fast retries. Its sources are the
+ * `revenuecat` one with WEBHOOK_AUTHORIZATION (settings given in the object form override it), or the list given.
+ */
 export function testConfig(dir: string, config: ConfigInput = {}): ConfigInput {
+  const { sources } = config;
   return {
     ...config,
     server: { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN, ...config.server },
     store: { url: `sqlite:${path.join(dir, 'ferry.db')}`, ...config.store },
-    sources: { revenuecat: { authorization: WEBHOOK_AUTHORIZATION, ...config.sources?.revenuecat } },
+    sources: Array.isArray(sources)
+      ? sources
+      : { revenuecat: { authorization: WEBHOOK_AUTHORIZATION, ...(sources?.revenuecat as object | undefined) } },
     delivery: { baseDelayMs: 20, maxDelayMs: 200, ...config.delivery },
     log: { level: 'debug', ...config.log },
   };
@@ -71,7 +77,10 @@ export interface TestRunner {
   /** The runner's container, to read a service the runner does not show (its store's backend, say). */
   readonly services: ServiceContainer;
   readonly logs: ReturnType<typeof captureLogs>;
+  /** Posts to the `revenuecat` source with WEBHOOK_AUTHORIZATION; `headers` override. */
   postWebhook(body: string, headers?: Record<string, string>): Promise<HttpAnswer>;
+  /** Posts to the source `sourceId` (`/webhooks/<sourceId>`) with these headers (its credential among them) and a JSON content type. */
+  postWebhookTo(sourceId: string, body: string, headers?: Record<string, string>): Promise<HttpAnswer>;
   admin(method: 'GET' | 'POST', pathAndQuery: string, body?: unknown): Promise<HttpAnswer>;
 }
 
@@ -101,6 +110,8 @@ export async function startTestRunner(config: ConfigInput, options: RunnerOption
         authorization: WEBHOOK_AUTHORIZATION,
         ...headers,
       }),
+    postWebhookTo: (sourceId, body, headers = {}) =>
+      send('POST', `${runner.url}/webhooks/${encodeURIComponent(sourceId)}`, body, { 'content-type': 'application/json', ...headers }),
     admin: (method, pathAndQuery, body) =>
       send(method, `${runner.url}/admin${pathAndQuery}`, body === undefined ? undefined : JSON.stringify(body), {
         authorization: `Bearer ${ADMIN_TOKEN}`,

@@ -78,9 +78,12 @@ export const probeWebhook = (id: string) =>
 /** The webhook id a CleverTap record carries (see probeWebhook). */
 export const probeOf = (record: unknown) => (record as CleverTapRecordShape).evtData.probe;
 
-/** Posts a webhook as RevenueCat does, to the runner at `url`. */
-export const postWebhookTo = (url: string, body: string): Promise<HttpAnswer> =>
-  send('POST', `${url}/webhooks/revenuecat`, body, { 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION });
+/** Posts a webhook as RevenueCat does, to the runner at `url`: to its source `sourceId` (default `revenuecat`) with `authorization`. */
+export const postWebhookTo = (
+  url: string,
+  body: string,
+  { sourceId = 'revenuecat', authorization = WEBHOOK_AUTHORIZATION }: { sourceId?: string; authorization?: string } = {},
+): Promise<HttpAnswer> => send('POST', `${url}/webhooks/${sourceId}`, body, { 'content-type': 'application/json', authorization });
 
 /** What each test of a child-process spec gets: a temp dir, the fake CleverTap with the test account, and `run`. */
 export interface ChildProcessBed {

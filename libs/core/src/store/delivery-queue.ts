@@ -80,6 +80,8 @@ export interface LeasedDelivery {
   /** Start of the retry window: acceptance time, or the last replay. */
   readonly windowStartMs: number;
   readonly body: string;
+  /** The id of the source the event came through (its events row's `source`): which plugin decodes `body`. */
+  readonly source: string;
 }
 
 /** What became of one leased delivery. */

@@ -37,6 +37,12 @@ export interface LeaseCandidate extends HeldDelivery {
   readonly bytes: number;
 }
 
+/** A stored webhook body and the id of the source it came through. */
+export interface StoredBody {
+  readonly body: string;
+  readonly source: string;
+}
+
 /** The primitive steps of a lease or a release, inside the transaction `QueueBackend.leasing` opened. */
 export interface LeaseSteps {
   /**
@@ -62,6 +68,6 @@ export interface LeaseSteps {
   ): Promise<void>;
   /** Returns these in-flight deliveries to pending (`release`), counting one attempt and one interruption more, with `reason`. */
   release(deliveryIds: readonly string[], reason: string): Promise<void>;
-  /** The webhook bodies of these events, by event id. */
-  bodies(eventIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  /** The webhook bodies of these events, each with the source it came through, by event id. */
+  bodies(eventIds: readonly string[]): Promise<ReadonlyMap<string, StoredBody>>;
 }

@@ -49,7 +49,7 @@ export class LeasingQueue implements DeliveryQueue {
     if (limit <= 0) return [];
     const maxBytes = request.maxBytes ?? Infinity;
     return this.backend.leasing(nowMs, async (steps) => {
-      const taken: Omit<LeasedDelivery, 'body'>[] = [];
+      const taken: Omit<LeasedDelivery, 'body' | 'source'>[] = [];
       let bytes = 0;
       let full = false;
       const take = async (transition: LeaseTransition) => {
@@ -99,7 +99,7 @@ export class LeasingQueue implements DeliveryQueue {
       if (taken.length === 0) return [];
       const bodies = await steps.bodies([...new Set(taken.map((delivery) => delivery.eventId))]);
       // The foreign key guarantees every delivery its event.
-      return taken.map((delivery) => ({ ...delivery, body: bodies.get(delivery.eventId)! }));
+      return taken.map((delivery) => ({ ...delivery, ...bodies.get(delivery.eventId)! }));
     });
   }
 

@@ -7,6 +7,7 @@ import {
   type LeaseCandidate,
   type LeaseSteps,
   type LeaseTransition,
+  type StoredBody,
 } from '@ferry/core';
 import type { Database } from '../database';
 import { chunks, type SqlContext } from './context';
@@ -134,11 +135,11 @@ export class SqlLeaseSteps implements LeaseSteps {
     }
   }
 
-  async bodies(eventIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
-    const bodies = new Map<string, string>();
+  async bodies(eventIds: readonly string[]): Promise<ReadonlyMap<string, StoredBody>> {
+    const bodies = new Map<string, StoredBody>();
     for (const ids of chunks(eventIds)) {
-      const rows = await this.trx.selectFrom('events').select(['id', 'body']).where('id', 'in', ids).execute();
-      for (const row of rows) bodies.set(row.id, row.body);
+      const rows = await this.trx.selectFrom('events').select(['id', 'body', 'source']).where('id', 'in', ids).execute();
+      for (const row of rows) bodies.set(row.id, { body: row.body, source: row.source });
     }
     return bodies;
   }

@@ -6,6 +6,7 @@ import {
   type LeaseCandidate,
   type LeaseSteps,
   type LeaseTransition,
+  type StoredBody,
 } from '@ferry/core';
 import type { MemoryDatabase, MemoryDelivery } from './database';
 
@@ -101,8 +102,13 @@ export class MemoryLeaseSteps implements LeaseSteps {
     }
   }
 
-  async bodies(eventIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
-    return new Map(eventIds.flatMap((id) => (this.database.events.has(id) ? [[id, this.database.events.get(id)!.body] as const] : [])));
+  async bodies(eventIds: readonly string[]): Promise<ReadonlyMap<string, StoredBody>> {
+    return new Map(
+      eventIds.flatMap((id) => {
+        const event = this.database.events.get(id);
+        return event === undefined ? [] : [[id, { body: event.body, source: event.source }] as const];
+      }),
+    );
   }
 
   private change(id: string, fields: (row: MemoryDelivery) => Partial<MemoryDelivery>): void {
