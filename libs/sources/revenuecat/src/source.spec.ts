@@ -143,6 +143,11 @@ describe('toSubscriptionEvent', () => {
     });
   });
 
+  it('takes the one entitlement of older webhooks (the deprecated entitlement_id) when entitlement_ids is absent', () => {
+    expect(parseEvent({ ...minimal, entitlement_ids: undefined, entitlement_id: 'pro' }).entitlementIds).toEqual(['pro']);
+    expect(parseEvent({ ...minimal, entitlement_ids: ['plus'], entitlement_id: 'pro' }).entitlementIds).toEqual(['plus']);
+  });
+
   it('reads documented nulls as null', () => {
     const event = parseEvent({
       ...minimal,

@@ -68,7 +68,8 @@ export function toSubscriptionEvent(webhook: RevenueCatWebhook): SubscriptionEve
     periodType: event.period_type ?? null,
     productId: event.product_id ?? null,
     newProductId: event.new_product_id ?? null,
-    entitlementIds: event.entitlement_ids ?? [],
+    // Older webhooks name one entitlement in the deprecated `entitlement_id` instead.
+    entitlementIds: event.entitlement_ids ?? (event.entitlement_id ? [event.entitlement_id] : []),
     purchasedAtMs: event.purchased_at_ms ?? null,
     expirationAtMs: event.expiration_at_ms ?? null,
     gracePeriodExpirationAtMs: event.grace_period_expiration_at_ms ?? null,
