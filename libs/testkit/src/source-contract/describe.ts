@@ -1,11 +1,10 @@
 import type { AnySourcePlugin, SourcePlugin } from '@ferry/core';
 import { guardNetwork, type NetworkGuard } from '../contract/network-guard';
 import { ContractViolation, type ContractCheck } from '../contract/support';
-import { SOURCE_CONTRACT_SUITES, type SourceContractOptions, type SourceContractSuite } from './options';
+import { SOURCE_CONTRACT_SUITES, type AnySourceContractOptions, type SourceContractOptions, type SourceContractSuite } from './options';
 import { authenticationChecks, parsingChecks, robustnessChecks, settingsChecks, storageChecks } from './suites';
 
-const SUITES: Record<SourceContractSuite, (plugin: AnySourcePlugin, options: SourceContractOptions<any>) => ContractCheck[]> = {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+const SUITES: Record<SourceContractSuite, (plugin: AnySourcePlugin, options: AnySourceContractOptions) => ContractCheck[]> = {
   settings: settingsChecks,
   authentication: authenticationChecks,
   parsing: parsingChecks,
@@ -37,7 +36,7 @@ export function describeSourceContract<S>(plugin: SourcePlugin<S>, options: Sour
 
     for (const suite of SOURCE_CONTRACT_SUITES) {
       describe(suite, () => {
-        for (const check of SUITES[suite](plugin, options as SourceContractOptions<unknown>)) it(check.title, () => check.run());
+        for (const check of SUITES[suite](plugin, options)) it(check.title, () => check.run());
       });
     }
   });

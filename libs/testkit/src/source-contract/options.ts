@@ -29,3 +29,6 @@ export interface SourceContractOptions<S = unknown> {
   /** The properties' seed (default: `PROPERTY_SEED` from the environment, else a fixed one), so a failure replays. */
   readonly seed?: number;
 }
+
+/** Options whose settings type is erased, as the suites take them. */
+export type AnySourceContractOptions = SourceContractOptions<any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { findSecret, type KnownSecret } from '../contract/secret-search';
 import { namedLikeCredential, schemaPropertyNames } from '../contract/settings-suites';
 import { deepFreeze, violation, type ContractCheck } from '../contract/support';
-import type { SourceContractOptions } from './options';
+import type { AnySourceContractOptions } from './options';
 import {
   REMOVE,
   acceptedEvent,
@@ -25,7 +25,7 @@ import {
   withPlace,
 } from './support';
 
-type Options = SourceContractOptions<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Options = AnySourceContractOptions;
 
 const NOT_OBJECTS: readonly unknown[] = [null, [], 'settings', 42];
 /** Planted in bodies: no issue may quote it. */
@@ -41,12 +41,16 @@ function runs(options: Options): { seed: number; numRuns: number } {
 /** A generated body named for a violation: what it is, and its start as JSON (fast-check prints it poorly). */
 const generated = (what: string, body: unknown) => `${what} ${JSON.stringify(body)?.slice(0, 240) ?? 'undefined'}`;
 
-/** The example and the extra valid bodies, each named for a violation. */
+/**
+ * The example and the extra valid bodies, each named for a violation. Deep-frozen copies: a parse that
+ * changes its input fails where it does so, and cannot spoil the plugin's own example for later checks.
+ */
 function validBodies(plugin: AnySourcePlugin, options: Options): [label: string, body: unknown][] {
-  return [
+  const bodies: [string, unknown][] = [
     ['exampleWebhook', plugin.exampleWebhook],
     ...(options.validBodies ?? []).map((body, i): [string, unknown] => [`validBodies[${i}]`, body]),
   ];
+  return bodies.map(([label, body]) => [label, deepFreeze(cloneJson(body))]);
 }
 
 /** The settings validate their example; the secrets are marked where core finds them, and long enough to redact. */
@@ -311,9 +315,9 @@ export function parsingChecks(plugin: AnySourcePlugin, options: Options): Contra
       run() {
         const bodies = [...validBodies(plugin, options), ...plantedBodies(plugin.exampleWebhook).slice(0, 40)];
         for (const [label, body] of bodies) {
-          const before = cloneJson(body);
-          const first = checkedParse(plugin, body, label);
-          const changed = firstDifference(body, before);
+          const given = cloneJson(body);
+          const first = checkedParse(plugin, given, label);
+          const changed = firstDifference(given, body);
           if (changed !== undefined) violation(`parse changed ${label} at ${changed}`);
           const again = checkedParse(plugin, deepFreeze(cloneJson(body)), `${label} (frozen)`);
           const where = firstDifference(again, first);
