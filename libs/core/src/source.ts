@@ -1,5 +1,6 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { SubscriptionEvent } from './event';
+import { MAX_ID_LENGTH, isEpochMs } from './store/records';
 
 export interface FieldIssue {
   /** Dotted path into the input (`event.type`, `destinations[0].settings.region`). */
@@ -77,3 +78,21 @@ export function issuesFromZod(
 ): FieldIssue[] {
   return issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]) || '(root)', message: issue.message }));
 }
+
+/**
+ * Whether the stores keep `text` as it is in a text column. JSON can escape a lone UTF-16 surrogate or
+ * U+0000, but UTF-8 storage cannot hold them: a lone surrogate comes back as U+FFFD (the event would be
+ * stored under another id, answered as a duplicate and never delivered) and Postgres refuses U+0000 (503 for ever).
+ */
+export function isStorableText(text: string): boolean {
+  return !/[\u0000\p{Surrogate}]/u.test(text);
+}
+
+/** A webhook's text that the stores keep in their own columns (see `isStorableText`). */
+export const StorableText = z.string().refine(isStorableText, { error: 'must be valid Unicode without U+0000 characters' });
+
+/** A webhook's text for an indexed column (its id, type or user id): storable, at most `MAX_ID_LENGTH` characters. */
+export const StorableId = StorableText.max(MAX_ID_LENGTH);
+
+/** An event time, which the stores keep as BIGINT milliseconds: neither fractions nor values beyond a date. */
+export const EpochMs = z.number().refine(isEpochMs, { error: 'must be whole milliseconds within the range of a date' });

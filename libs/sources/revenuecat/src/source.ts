@@ -185,7 +185,7 @@ export const revenueCatSource: SourcePlugin<RevenueCatSettings> = {
       const presented = headers.authorization;
       return matches(typeof presented === 'string' ? presented : undefined)
         ? { ok: true }
-        : { ok: false, reason: 'the Authorization header does not match this source\'s settings.authorization' };
+        : { ok: false, reason: "the Authorization header does not match this source's settings.authorization" };
     };
   },
   parse,

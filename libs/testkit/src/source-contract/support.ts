@@ -4,6 +4,7 @@ import {
   credentialOf,
   formatPath,
   isEpochMs,
+  isStorableText,
   markedSecrets,
   secretStrings,
   type AnySourcePlugin,
@@ -98,7 +99,7 @@ export function eventProblems(event: SubscriptionEvent, sourceId: string): strin
     if (typeof value !== 'string') return problems.push(`${key} must be a string${required ? '' : ' or null'}`);
     if (required && value === '') return problems.push(`${key} must not be empty`);
     if ([...value].length > MAX_ID_LENGTH) problems.push(`${key} must be at most ${MAX_ID_LENGTH} characters`);
-    if (/[\u0000\p{Surrogate}]/u.test(value)) problems.push(`${key} must be valid Unicode without U+0000`);
+    if (!isStorableText(value)) problems.push(`${key} must be valid Unicode without U+0000`);
   };
   storableText('id', event.id, true);
   storableText('type', event.type, true);
