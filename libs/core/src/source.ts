@@ -96,3 +96,29 @@ export const StorableId = StorableText.max(MAX_ID_LENGTH);
 
 /** An event time, which the stores keep as BIGINT milliseconds: neither fractions nor values beyond a date. */
 export const EpochMs = z.number().refine(isEpochMs, { error: 'must be whole milliseconds within the range of a date' });
+
+/** Deeper than any webhook a source takes: a deeper body could not be written out again (JSON.stringify recurses). */
+export const MAX_NESTING = 32;
+
+/**
+ * The issue of a body that nests objects or arrays deeper than `MAX_NESTING`, at the path of the too-deep
+ * part's field (two levels down at most), or undefined. A source's `parse` checks it first: JSON.parse takes
+ * a 1 MB body nested 100,000 levels deep, but neither a schema nor JSON.stringify gets through it.
+ */
+export function nestingIssue(value: unknown): FieldIssue | undefined {
+  // Iterative: the value may be nested deeper than the call stack allows. A path is built only for the answer.
+  const stack: { node: unknown; depth: number; top: readonly (string | number)[] }[] = [{ node: value, depth: 0, top: [] }];
+  while (stack.length > 0) {
+    const { node, depth, top } = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= MAX_NESTING) return { path: formatPath(top) || '(root)', message: `nested deeper than ${MAX_NESTING} levels` };
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => stack.push({ node: child, depth: depth + 1, top: depth < 2 ? [...top, i] : top }));
+    } else {
+      for (const key in node) {
+        stack.push({ node: (node as Record<string, unknown>)[key], depth: depth + 1, top: depth < 2 ? [...top, key] : top });
+      }
+    }
+  }
+  return undefined;
+}

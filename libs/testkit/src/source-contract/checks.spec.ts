@@ -1,5 +1,5 @@
-import { revenueCatSource } from '@ferry/revenuecat';
-import { secret, type SourcePlugin, type SubscriptionEvent } from '@ferry/core';
+import { revenueCatSource, revenueCatWebhookSchema, toSubscriptionEvent } from '@ferry/revenuecat';
+import { issuesFromZod, secret, type SourcePlugin, type SubscriptionEvent } from '@ferry/core';
 import { z } from 'zod';
 import { record, run } from '../contract/jest-recorder.spec-helper';
 import { ContractViolation, type ContractCheck } from '../contract/support';
@@ -305,6 +305,25 @@ describe('robustness checks', () => {
       },
     });
     expectViolation(() => runCheck(robustnessChecks, 'one place changed', lenient), /as an event the store cannot keep: id must/);
+  });
+  it('catch an accepted event that keeps a body nested too deep to write out', () => {
+    // RevenueCat's parse without its nesting check: its schema keeps unknown fields, so raw holds the nesting.
+    const unguarded: typeof revenueCatSource = {
+      ...revenueCatSource,
+      parse(body) {
+        const result = revenueCatWebhookSchema.safeParse(body);
+        return result.success
+          ? { ok: true, value: toSubscriptionEvent(result.data) }
+          : { ok: false, issues: issuesFromZod(result.error.issues) };
+      },
+    };
+    const found = robustnessChecks(unguarded, {}).find((check) => check.title.includes('100,000 levels deep'));
+    expectViolation(() => found!.run(), /nested 100,000 levels deep as an event that cannot be written out as JSON/);
+    expect(() =>
+      robustnessChecks(revenueCatSource, {})
+        .find((check) => check.title.includes('100,000 levels deep'))!
+        .run(),
+    ).not.toThrow();
   });
   it('catch issues that quote a planted value', () => {
     const quoting = broken({

@@ -20,6 +20,7 @@ import {
   parsedExampleSettings,
   placesOf,
   presentedSecrets,
+  setPlace,
   settingsSecrets,
   settingsWithoutSecrets,
   withPlace,
@@ -270,6 +271,8 @@ function plantedBodies(body: unknown): [label: string, body: unknown][] {
   });
 }
 
+const isObject = (value: unknown) => value !== null && typeof value === 'object' && !Array.isArray(value);
+
 function checkQuotesNothing(plugin: AnySourcePlugin, body: unknown, label: string): boolean {
   const result = checkedParse(plugin, body, label);
   if (result.ok) return false;
@@ -361,6 +364,33 @@ export function robustnessChecks(plugin: AnySourcePlugin, options: Options): Con
           ),
           runs(options),
         ),
+    },
+    {
+      title:
+        'answers a body nested 100,000 levels deep at or beside any place of exampleWebhook (JSON.parse takes it, JSON.stringify cannot)',
+      run() {
+        let deep: unknown = [];
+        for (let level = 0; level < 100_000; level += 1) deep = [deep];
+        const example = plugin.exampleWebhook;
+        // Places at most two levels down (deeper ones hold the nesting under the same fields): each replaced,
+        // and each object given one more field, which a schema that keeps unknown fields passes on.
+        const shallow = placesOf(example).filter((place) => place.length <= 2);
+        const objects = shallow.filter((place) =>
+          isObject(place.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], example)),
+        );
+        const cases: [string, readonly (string | number)[]][] = [
+          ...shallow.map((path): [string, readonly (string | number)[]] => [path.join('.') || 'the whole body', path]),
+          ...objects.map((path): [string, readonly (string | number)[]] => [
+            `a new field ${[...path, 'nested'].join('.')}`,
+            [...path, 'nested'],
+          ]),
+        ];
+        for (const [what, path] of cases) {
+          const body = path.length === 0 ? deep : withPlace(example, path, null);
+          if (path.length > 0) setPlace(body, path, deep);
+          checkedParse(plugin, body, `exampleWebhook with ${what} nested 100,000 levels deep`);
+        }
+      },
     },
     {
       title: 'issues never quote a planted value, whatever it replaces',

@@ -149,6 +149,11 @@ export function checkedParse(plugin: AnySourcePlugin, body: unknown, label: stri
   if (result?.ok === true) {
     const problems = eventProblems(result.value, plugin.id);
     if (problems.length > 0) violation(`parse accepted ${label} as an event the store cannot keep: ${problems.join('; ')}`);
+    try {
+      JSON.stringify(result.value);
+    } catch (error) {
+      violation(`parse accepted ${label} as an event that cannot be written out as JSON: ${(error as Error).message}`);
+    }
   } else if (result?.ok === false) {
     checkIssues(result.issues, label);
   } else {
@@ -203,15 +208,19 @@ export function placesOf(value: unknown, path: readonly (string | number)[] = []
 /** A copy of `value` with the place at `path` set to `replacement`, or removed when `replacement` is `REMOVE`. */
 export function withPlace(value: unknown, path: readonly (string | number)[], replacement: unknown): unknown {
   if (path.length === 0) return replacement === REMOVE ? undefined : replacement;
-  const copy = cloneJson(value) as Record<string | number, unknown>;
-  const parent = path
-    .slice(0, -1)
-    .reduce<Record<string | number, unknown>>((node, key) => node[key] as Record<string | number, unknown>, copy);
+  const copy = cloneJson(value);
+  setPlace(copy, path, replacement);
+  return copy;
+}
+
+/** Sets (or, with `REMOVE`, removes) the place at `path` of `value` itself: a value too deep to copy goes in this way. */
+export function setPlace(value: unknown, path: readonly (string | number)[], replacement: unknown): void {
+  type Node = Record<string | number, unknown>;
+  const parent = path.slice(0, -1).reduce<Node>((node, key) => node[key] as Node, value as Node);
   const last = path[path.length - 1];
   if (replacement !== REMOVE) parent[last] = replacement;
   else if (Array.isArray(parent)) parent.splice(Number(last), 1);
   else delete parent[last];
-  return copy;
 }
 
 export const REMOVE: unique symbol = Symbol('remove');
