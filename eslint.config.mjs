@@ -5,7 +5,8 @@ import tseslint from 'typescript-eslint';
 
 /**
  * Which projects each kind may import. `tests` adds what the tests of a library may use besides: the store's
- * tests run the store contract, the engine's run on the in-memory store from the testkit.
+ * tests run the store contract, the engine's run on the in-memory store from the testkit, a source's run the
+ * source contract suite.
  */
 function moduleBoundaries({ tests }) {
   const forTests = (tags) => (tests ? tags : []);
@@ -16,7 +17,7 @@ function moduleBoundaries({ tests }) {
       allow: [],
       depConstraints: [
         { sourceTag: 'scope:core', onlyDependOnLibsWithTags: ['scope:core'] },
-        { sourceTag: 'type:source', onlyDependOnLibsWithTags: ['scope:core'] },
+        { sourceTag: 'type:source', onlyDependOnLibsWithTags: ['scope:core', ...forTests(['type:testkit'])] },
         { sourceTag: 'type:destination', onlyDependOnLibsWithTags: ['scope:core', 'type:testkit'] },
         { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['scope:core', ...forTests(['type:testkit'])] },
         { sourceTag: 'type:store', onlyDependOnLibsWithTags: ['scope:core', ...forTests(['type:store-contract'])] },

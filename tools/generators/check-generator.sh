@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The destination generator's output must pass out of the box. In a scratch copy of this working tree,
-# generate a destination, link the workspace packages (what `npm install` would do, without a registry),
-# then build, lint, typecheck and test the new project, and build the runner it was registered with and
-# check that the runner offers it (its config schema names the plugin).
-# Usage: bash tools/generators/check-generator.sh [name]   (default: acme)
+# The generators' output must pass out of the box. In a scratch copy of this working tree, generate a
+# destination and a source, link the workspace packages (what `npm install` would do, without a registry),
+# then build, lint, typecheck and test the new projects (the source's spec runs the source contract suite),
+# and build the runner they were registered with and check that it offers both (its config schema names
+# the destination plugin; its registry lists the source plugin).
+# Usage: bash tools/generators/check-generator.sh [destination-name] [source-name]   (default: acme acme-hooks)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 name="${1:-acme}"
+source_name="${2:-acme-hooks}"
 export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/ferry-generator.XXXXXX")"
@@ -48,13 +50,22 @@ link_workspaces
 
 cd "$scratch"
 npx nx g @ferry/tools:destination "$name" --no-interactive
-link_workspaces # the new package, as `npm install` would after generating
-npx prettier --check "libs/destinations/$name" apps/runner # the formatting `npm test` checks first
-npx nx run-many -t build lint typecheck test -p "$name" --output-style=static
+npx nx g @ferry/tools:source "$source_name" --no-interactive
+link_workspaces # the new packages, as `npm install` would after generating
+npx prettier --check "libs/destinations/$name" "libs/sources/$source_name" apps/runner # the formatting `npm test` checks first
+npx nx run-many -t build lint typecheck test -p "$name" "$source_name" --output-style=static
 npx nx run runner:build --output-style=static
 schema="$(node apps/runner/dist/cli-main.js config schema)"
 if ! grep -q "\"const\": \"$name\"" <<<"$schema"; then
   echo "check-generator: the runner built, but its config schema offers no plugin \"$name\"" >&2
   exit 1
 fi
-echo "check-generator: the generated destination \"$name\" is formatted, builds, lints, typechecks, passes its tests and is offered by the runner"
+if ! node -e '
+  const ids = require("./apps/runner/dist/plugins").sourcePlugins.map((plugin) => plugin.id);
+  if (!ids.includes(process.argv[1])) {
+    console.error(`check-generator: the runner built, but its registry lists the sources ${ids.join(", ")}, not ${process.argv[1]}`);
+    process.exit(1);
+  }' "$source_name"; then
+  exit 1
+fi
+echo "check-generator: the generated destination \"$name\" and source \"$source_name\" are formatted, build, lint, typecheck, pass their tests (the contract suites) and are offered by the runner"

@@ -6,4 +6,4 @@ const path = require('node:path');
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(__dirname, 'tsconfig.lib.json')], {
   stdio: 'inherit',
 });
-module.exports = require('./dist/destination/generator');
+module.exports = require('./dist/index');

@@ -1,5 +1,6 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { SubscriptionEvent } from './event';
+import { MAX_ID_LENGTH, isEpochMs } from './store/records';
 
 export interface FieldIssue {
   /** Dotted path into the input (`event.type`, `destinations[0].settings.region`). */
@@ -76,4 +77,48 @@ export function issuesFromZod(
   prefix: readonly PropertyKey[] = [],
 ): FieldIssue[] {
   return issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]) || '(root)', message: issue.message }));
+}
+
+/**
+ * Whether the stores keep `text` as it is in a text column. JSON can escape a lone UTF-16 surrogate or
+ * U+0000, but UTF-8 storage cannot hold them: a lone surrogate comes back as U+FFFD (the event would be
+ * stored under another id, answered as a duplicate and never delivered) and Postgres refuses U+0000 (503 for ever).
+ */
+export function isStorableText(text: string): boolean {
+  return !/[\u0000\p{Surrogate}]/u.test(text);
+}
+
+/** A webhook's text that the stores keep in their own columns (see `isStorableText`). */
+export const StorableText = z.string().refine(isStorableText, { error: 'must be valid Unicode without U+0000 characters' });
+
+/** A webhook's text for an indexed column (its id, type or user id): storable, at most `MAX_ID_LENGTH` characters. */
+export const StorableId = StorableText.max(MAX_ID_LENGTH);
+
+/** An event time, which the stores keep as BIGINT milliseconds: neither fractions nor values beyond a date. */
+export const EpochMs = z.number().refine(isEpochMs, { error: 'must be whole milliseconds within the range of a date' });
+
+/** Deeper than any webhook a source takes: a deeper body could not be written out again (JSON.stringify recurses). */
+export const MAX_NESTING = 32;
+
+/**
+ * The issue of a body that nests objects or arrays deeper than `MAX_NESTING`, at the path of the too-deep
+ * part's field (two levels down at most), or undefined. A source's `parse` checks it first: JSON.parse takes
+ * a 1 MB body nested 100,000 levels deep, but neither a schema nor JSON.stringify gets through it.
+ */
+export function nestingIssue(value: unknown): FieldIssue | undefined {
+  // Iterative: the value may be nested deeper than the call stack allows. A path is built only for the answer.
+  const stack: { node: unknown; depth: number; top: readonly (string | number)[] }[] = [{ node: value, depth: 0, top: [] }];
+  while (stack.length > 0) {
+    const { node, depth, top } = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= MAX_NESTING) return { path: formatPath(top) || '(root)', message: `nested deeper than ${MAX_NESTING} levels` };
+    if (Array.isArray(node)) {
+      node.forEach((child, i) => stack.push({ node: child, depth: depth + 1, top: depth < 2 ? [...top, i] : top }));
+    } else {
+      for (const key in node) {
+        stack.push({ node: (node as Record<string, unknown>)[key], depth: depth + 1, top: depth < 2 ? [...top, key] : top });
+      }
+    }
+  }
+  return undefined;
 }

@@ -3,4 +3,5 @@ export * from './fake-clevertap';
 export * from './fake-amplitude';
 export * from './fake-braze';
 export * from './contract';
+export * from './source-contract';
 export * from './memory-store';

@@ -1,1 +1,3 @@
-export { destinationGenerator, RUNNER_PACKAGE, RUNNER_REGISTRY, type DestinationGeneratorSchema } from './destination/generator';
+export { destinationGenerator, type DestinationGeneratorSchema } from './destination/generator';
+export { sourceGenerator, type SourceGeneratorSchema } from './source/generator';
+export { RUNNER_PACKAGE, RUNNER_REGISTRY } from './registry';

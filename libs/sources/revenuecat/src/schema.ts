@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_ID_LENGTH, MAX_PERCENTAGE, MAX_PRICE, isEpochMs } from '@ferry/core';
+import { EpochMs, MAX_PERCENTAGE, MAX_PRICE, StorableId } from '@ferry/core';
 
 /**
  * RevenueCat's webhook envelope, every documented field (reference/revenuecat-webhooks.md §1–§2).
@@ -30,34 +30,19 @@ const currencyAdjustment = z.looseObject({
   }),
 });
 
-/**
- * Text the stores keep in their own columns. JSON can escape a lone UTF-16 surrogate or U+0000, but
- * UTF-8 storage cannot hold them: a lone surrogate comes back as U+FFFD (the event would be stored under
- * another id, answered as a duplicate and never delivered) and Postgres refuses U+0000 (503 for ever).
- */
-const storableText = z.string().refine((text) => !/[\u0000\p{Surrogate}]/u.test(text), {
-  error: 'must be valid Unicode without U+0000 characters',
-});
-
-/** The indexed text columns: an id, type or user id the store can keep as it is (see `MAX_ID_LENGTH`). */
-const storableId = storableText.max(MAX_ID_LENGTH);
-
-/** The event time is kept as BIGINT milliseconds, which holds neither fractions nor values beyond a date. */
-const epochMs = z.number().refine(isEpochMs, { error: 'must be whole milliseconds within the range of a date' });
-
 /** Bounded so that every revenue computed from them is finite (see `MAX_PRICE`). */
 const price = z.number().min(-MAX_PRICE).max(MAX_PRICE).nullish();
 const percentage = z.number().min(-MAX_PERCENTAGE).max(MAX_PERCENTAGE).nullish();
 
 export const revenueCatEventSchema = z.looseObject({
   // Common to every event type.
-  id: storableId.min(1),
-  type: storableId.min(1),
-  event_timestamp_ms: epochMs,
+  id: StorableId.min(1),
+  type: StorableId.min(1),
+  event_timestamp_ms: EpochMs,
   /** Absent when `store` is PROMOTIONAL. */
   app_id: z.string().nullish(),
   /** Absent on TRANSFER. */
-  app_user_id: storableId.nullish(),
+  app_user_id: StorableId.nullish(),
   original_app_user_id: z.string().nullish(),
   aliases: z.array(z.string()).nullish(),
   subscriber_attributes: z.record(z.string(), subscriberAttribute).nullish(),

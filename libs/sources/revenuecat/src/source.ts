@@ -1,7 +1,7 @@
 import {
   credentialCheck,
-  formatPath,
   issuesFromZod,
+  nestingIssue,
   type EventKind,
   type ParseResult,
   type SourcePlugin,
@@ -116,31 +116,9 @@ function issueMessage(issue: z.core.$ZodRawIssue): string | undefined {
   }
 }
 
-/** Deeper than any webhook RevenueCat sends; a deeper body could not be written out again (JSON.stringify recurses). */
-export const MAX_NESTING = 32;
-
-/** Where `value` nests objects or arrays deeper than `MAX_NESTING`: the path to the too-deep part's top-level field. */
-function tooDeep(value: unknown): string | undefined {
-  // Iterative: the value may be nested deeper than the call stack allows. A path is built only for the answer.
-  const stack: { node: unknown; depth: number; top: readonly (string | number)[] }[] = [{ node: value, depth: 0, top: [] }];
-  while (stack.length > 0) {
-    const { node, depth, top } = stack.pop()!;
-    if (node === null || typeof node !== 'object') continue;
-    if (depth >= MAX_NESTING) return formatPath(top) || '(root)';
-    if (Array.isArray(node)) {
-      node.forEach((child, i) => stack.push({ node: child, depth: depth + 1, top: depth < 2 ? [...top, i] : top }));
-    } else {
-      for (const key in node) {
-        stack.push({ node: (node as Record<string, unknown>)[key], depth: depth + 1, top: depth < 2 ? [...top, key] : top });
-      }
-    }
-  }
-  return undefined;
-}
-
 function parse(body: unknown): ParseResult<SubscriptionEvent> {
-  const deep = tooDeep(body);
-  if (deep !== undefined) return { ok: false, issues: [{ path: deep, message: `nested deeper than ${MAX_NESTING} levels` }] };
+  const tooDeep = nestingIssue(body);
+  if (tooDeep !== undefined) return { ok: false, issues: [tooDeep] };
   const result = revenueCatWebhookSchema.safeParse(body, { error: issueMessage });
   if (!result.success) return { ok: false, issues: issuesFromZod(result.error.issues) };
   return { ok: true, value: toSubscriptionEvent(result.data) };

@@ -61,8 +61,12 @@ export function settingsChecks(plugin: AnyDestinationPlugin, options: Destinatio
   ];
 }
 
-// Setting names that hold credentials, compared without case, dashes or underscores (`api_key` = `apiKey`).
 const SECRET_NAME = /password|passcode|passphrase|secret|token|apikey|privatekey|accesskey|credential|authorization/;
+
+/** Whether a setting's name says it holds a credential, compared without case, dashes or underscores (`api_key` = `apiKey`). */
+export function namedLikeCredential(name: string): boolean {
+  return SECRET_NAME.test(name.toLowerCase().replace(/[-_]/g, ''));
+}
 
 /** Every secret is declared, set by the kit, and never shown: redacted settings, validation errors, missingConfig. */
 export function secretsChecks(plugin: AnyDestinationPlugin, options: DestinationContractOptions): ContractCheck[] {
@@ -101,9 +105,7 @@ export function secretsChecks(plugin: AnyDestinationPlugin, options: Destination
     {
       title: 'settings named like credentials are declared secret',
       run() {
-        const undeclared = settingNames(plugin, options).filter(
-          (name) => SECRET_NAME.test(name.toLowerCase().replace(/[-_]/g, '')) && !plugin.secrets.includes(name),
-        );
+        const undeclared = settingNames(plugin, options).filter((name) => namedLikeCredential(name) && !plugin.secrets.includes(name));
         if (undeclared.length > 0) violation(`mark ${undeclared.join(', ')} with secret() in the settings schema`);
       },
     },
@@ -161,11 +163,16 @@ export function secretsChecks(plugin: AnyDestinationPlugin, options: Destination
 function settingNames(plugin: AnyDestinationPlugin, options: DestinationContractOptions): string[] {
   const names = new Set([...Object.keys(options.settings), ...Object.keys(options.sandboxSettings ?? {})]);
   for (const key of Object.keys(plugin.exampleSettings ?? {})) names.add(key);
-  try {
-    const schema = z.toJSONSchema(plugin.settings, { io: 'input', unrepresentable: 'any' }) as { properties?: object };
-    for (const key of Object.keys(schema.properties ?? {})) names.add(key);
-  } catch {
-    // A schema JSON Schema cannot express: the names in use above are still checked.
-  }
+  for (const key of schemaPropertyNames(plugin.settings)) names.add(key);
   return [...names];
+}
+
+/** The top-level properties a settings schema declares; none when JSON Schema cannot express it (the names in use are still checked). */
+export function schemaPropertyNames(settings: z.ZodType): string[] {
+  try {
+    const schema = z.toJSONSchema(settings, { io: 'input', unrepresentable: 'any' }) as { properties?: object };
+    return Object.keys(schema.properties ?? {});
+  } catch {
+    return [];
+  }
 }

@@ -2,7 +2,8 @@ import { readProjectConfiguration, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { destinationGenerator, RUNNER_PACKAGE, RUNNER_REGISTRY } from './generator';
+import { RUNNER_PACKAGE, RUNNER_REGISTRY } from '../registry';
+import { destinationGenerator } from './generator';
 
 // The runner's registry as its owner writes it (the shape the generator must understand).
 const REGISTRY = `import type { AnyDestinationPlugin, SourcePlugin } from '@ferry/core';
