@@ -274,16 +274,20 @@ afterEach(() => {
 
   it('previews a pasted webhook: the exact request, and why a destination skips', async () => {
     await navigate('Preview');
-    await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill(pretty(webhookBody('initial_purchase', { id: 'evt-preview' })));
+    // The configured sources, each parsing with its own plugin; the first is chosen.
+    const source = page.getByRole('form', { name: 'Preview a webhook' }).getByRole('combobox');
+    await source.locator('option', { hasText: 'revenuecat (revenuecat)' }).waitFor({ state: 'attached' });
+    expect(await source.inputValue()).toBe('revenuecat');
+    await page.getByLabel('Webhook (JSON, as its source posts it)').fill(pretty(webhookBody('initial_purchase', { id: 'evt-preview' })));
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.locator('figure.request', { hasText: 'rc_initial_purchase_event' }).waitFor();
     await screenshot('preview');
 
-    await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill(webhookBody('transfer', { id: 'evt-preview-skip' }));
+    await page.getByLabel('Webhook (JSON, as its source posts it)').fill(webhookBody('transfer', { id: 'evt-preview-skip' }));
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.getByText(/^Skips it:/).waitFor();
     await expectingRefusal(400, async () => {
-      await page.getByLabel('Webhook (JSON, as RevenueCat posts it)').fill('{"event": {}}');
+      await page.getByLabel('Webhook (JSON, as its source posts it)').fill('{"event": {}}');
       await page.getByRole('button', { name: 'Preview' }).click();
       await notice().filter({ hasText: 'invalid webhook' }).waitFor();
     });

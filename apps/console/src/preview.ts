@@ -1,12 +1,14 @@
 import { admin } from './api.js';
-import { field, h, replace } from './dom.js';
+import { field, h, replace, select } from './dom.js';
 import { requestView } from './event.js';
 import type { Page, Shell } from './page.js';
-import type { PreviewResult } from './admin-api.js';
+import type { ListSourcesResponse, PreviewResult } from './admin-api.js';
 
 /** Nothing is stored or sent: the API builds each destination's requests and says why one would skip. */
 export function previewPage(main: HTMLElement, shell: Shell): Page {
   const webhook = h('textarea', { name: 'webhook', rows: 14, spellcheck: 'false', required: true });
+  // Which source's parser reads the webhook; until the sources load, the runner's first.
+  const source = select('source', [['', 'First configured']]);
   const result = h('div', { 'aria-live': 'polite' });
   const form = h(
     'form',
@@ -21,15 +23,24 @@ export function previewPage(main: HTMLElement, shell: Shell): Page {
           } catch (error) {
             throw new Error(`The webhook is not JSON: ${(error as Error).message}`);
           }
-          replace(result, ...render(await admin<PreviewResult>('POST', '/preview', body)));
+          const query = source.value === '' ? '' : `?source=${encodeURIComponent(source.value)}`;
+          replace(result, ...render(await admin<PreviewResult>('POST', `/preview${query}`, body)));
         });
       },
     },
-    field('Webhook (JSON, as RevenueCat posts it)', webhook),
+    field('Source', source),
+    field('Webhook (JSON, as its source posts it)', webhook),
     h('button', { type: 'submit' }, 'Preview'),
   );
   main.append(form, result);
-  return { title: 'Preview', refresh: async () => undefined };
+  return {
+    title: 'Preview',
+    refresh: async () => {
+      if (source.options.length > 1 || source.value !== '') return;
+      const { sources } = await admin<ListSourcesResponse>('GET', '/sources');
+      replace(source, ...sources.map(({ id, plugin }) => h('option', { value: id }, `${id} (${plugin})`)));
+    },
+  };
 }
 
 function render(answer: PreviewResult): HTMLElement[] {
