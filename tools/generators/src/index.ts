@@ -1,3 +1,4 @@
-export { destinationGenerator, type DestinationGeneratorSchema } from './destination/generator';
-export { sourceGenerator, type SourceGeneratorSchema } from './source/generator';
+export { destinationGenerator } from './destination/generator';
+export { sourceGenerator } from './source/generator';
 export { RUNNER_PACKAGE, RUNNER_REGISTRY } from './registry';
+export type { PluginSchema } from './scaffold';

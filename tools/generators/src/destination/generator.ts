@@ -1,56 +1,15 @@
-import { generateFiles, logger, names, type GeneratorCallback, type Tree } from '@nx/devkit';
-import * as path from 'node:path';
-import {
-  RUNNER_PACKAGE,
-  RUNNER_REGISTRY,
-  addDependency,
-  checkPackageFree,
-  checkedNames,
-  readRegistry,
-  readRunnerPackage,
-  registerPlugin,
-} from '../registry';
+import type { GeneratorCallback, Tree } from '@nx/devkit';
+import { scaffoldPlugin, type PluginSchema } from '../scaffold';
 
-export interface DestinationGeneratorSchema {
-  /** Plugin id and folder name, lower-case kebab-case. */
-  readonly name: string;
-  /** Name shown to operators; defaults to the name in Title Case. */
-  readonly displayName?: string;
-}
-
-const TEMPLATES = path.join(__dirname, '..', '..', 'files', 'destination');
-
-/**
- * `nx g @ferry/tools:destination <name>`: scaffolds `libs/destinations/<name>` and registers it with the
- * runner. The tree is only written when every check passed, so a refused run changes nothing.
- */
-export async function destinationGenerator(tree: Tree, schema: DestinationGeneratorSchema): Promise<GeneratorCallback> {
-  const { displayName } = checkedNames(schema, '"amplitude" or "mix-panel"');
-  const { fileName, propertyName, className, constantName } = names(schema.name);
-  const root = `libs/destinations/${fileName}`;
-  if (tree.exists(root)) throw new Error(`${root} already exists`);
-  const packageName = `@ferry/${fileName}`;
-  checkPackageFree(tree, packageName);
-  const pluginName = `${propertyName}Plugin`;
-
-  const registry = registerPlugin(readRegistry(tree), 'destinationPlugins', packageName, pluginName);
-  const runnerPackage = addDependency(readRunnerPackage(tree), packageName);
-
-  generateFiles(tree, TEMPLATES, root, {
-    name: fileName,
-    propertyName,
-    className,
-    constantName,
-    displayName,
+/** `nx g @ferry/tools:destination <name>`: scaffolds `libs/destinations/<name>` and registers it with the runner. */
+export async function destinationGenerator(tree: Tree, schema: PluginSchema): Promise<GeneratorCallback> {
+  return scaffoldPlugin(tree, schema, {
+    folder: 'destinations',
+    templates: 'destination',
+    registryList: 'destinationPlugins',
+    constantSuffix: 'Plugin',
+    exampleNames: '"amplitude" or "mix-panel"',
   });
-  tree.write(RUNNER_REGISTRY, registry);
-  tree.write(RUNNER_PACKAGE, `${JSON.stringify(runnerPackage, null, 2)}\n`);
-
-  return () => {
-    logger.info(`Created ${root} and registered ${pluginName} in ${RUNNER_REGISTRY}.`);
-    logger.info(`Next: run \`npm install\` to link ${packageName} into node_modules (and record it in package-lock.json),`);
-    logger.info(`then \`npx nx run-many -t build lint typecheck test -p ${fileName}\`.`);
-  };
 }
 
 export default destinationGenerator;
