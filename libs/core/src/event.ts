@@ -70,3 +70,40 @@ export interface SubscriptionEvent {
   /** The source's event object as received, for plugins that forward fields not modelled above. */
   readonly raw: Readonly<Record<string, unknown>>;
 }
+
+/** The fields every source must set itself; the rest it may leave as `UNKNOWN_EVENT_FIELDS` says. */
+type EventEssentials = 'id' | 'source' | 'type' | 'kind' | 'environment' | 'timestampMs' | 'appUserId' | 'raw';
+
+/**
+ * Every optional field of an event as unknown (null, empty): a source whose webhooks do not carry them
+ * spreads this and sets what it knows, so it never lists the fields it has no word for.
+ */
+export const UNKNOWN_EVENT_FIELDS: Readonly<Omit<SubscriptionEvent, EventEssentials>> = Object.freeze({
+  originalAppUserId: null,
+  aliases: [],
+  appId: null,
+  store: null,
+  periodType: null,
+  productId: null,
+  newProductId: null,
+  entitlementIds: [],
+  purchasedAtMs: null,
+  expirationAtMs: null,
+  gracePeriodExpirationAtMs: null,
+  isTrialConversion: false,
+  cancelReason: null,
+  expirationReason: null,
+  priceUsd: null,
+  priceInPurchasedCurrency: null,
+  currency: null,
+  taxPercentage: null,
+  commissionPercentage: null,
+  countryCode: null,
+  transactionId: null,
+  originalTransactionId: null,
+  presentedOfferingId: null,
+  renewalNumber: null,
+  transferredFrom: [],
+  transferredTo: [],
+  attributes: {},
+});

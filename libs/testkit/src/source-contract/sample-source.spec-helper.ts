@@ -1,4 +1,12 @@
-import { MIN_SECRET_LENGTH, credentialCheck, issuesFromZod, secret, type SourcePlugin, type SubscriptionEvent } from '@ferry/core';
+import {
+  MIN_SECRET_LENGTH,
+  UNKNOWN_EVENT_FIELDS,
+  credentialCheck,
+  issuesFromZod,
+  secret,
+  type SourcePlugin,
+  type SubscriptionEvent,
+} from '@ferry/core';
 import { z } from 'zod';
 
 /**
@@ -38,33 +46,7 @@ function toEvent({ notification }: SampleNotification): SubscriptionEvent {
     environment: notification.sandbox ? 'SANDBOX' : 'PRODUCTION',
     timestampMs: Date.parse(notification.signedAt),
     appUserId: notification.subject.account,
-    originalAppUserId: null,
-    aliases: [],
-    appId: null,
-    store: null,
-    periodType: null,
-    productId: null,
-    newProductId: null,
-    entitlementIds: [],
-    purchasedAtMs: null,
-    expirationAtMs: null,
-    gracePeriodExpirationAtMs: null,
-    isTrialConversion: false,
-    cancelReason: null,
-    expirationReason: null,
-    priceUsd: null,
-    priceInPurchasedCurrency: null,
-    currency: null,
-    taxPercentage: null,
-    commissionPercentage: null,
-    countryCode: null,
-    transactionId: null,
-    originalTransactionId: null,
-    presentedOfferingId: null,
-    renewalNumber: null,
-    transferredFrom: [],
-    transferredTo: [],
-    attributes: {},
+    ...UNKNOWN_EVENT_FIELDS,
     raw: notification,
   };
 }
