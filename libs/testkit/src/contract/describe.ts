@@ -1,12 +1,12 @@
 import type { AnyDestinationPlugin, DestinationPlugin } from '@ferry/core';
 import { capabilitiesChecks } from './capabilities-suite';
-import { guardNetwork, type NetworkGuard } from './network-guard';
+import { offlineInEachTest } from './network-guard';
 import { planSuites, type ContractSuite, type DestinationContractOptions } from './options';
 import { batchingChecks, requestsChecks } from './request-suites';
 import { partialResponsesChecks, responsesChecks } from './response-suites';
 import { secretsChecks, settingsChecks } from './settings-suites';
 import { subscriptionStateChecks } from './state-suite';
-import { ContractViolation, type ContractCheck } from './support';
+import type { ContractCheck } from './support';
 
 const SUITES: Record<ContractSuite, (plugin: AnyDestinationPlugin, options: DestinationContractOptions) => ContractCheck[]> = {
   settings: settingsChecks,
@@ -32,19 +32,7 @@ export function describeDestinationContract<S>(plugin: DestinationPlugin<S>, opt
     throw new Error('options.subscriptionState is given, but the plugin does not declare capabilities.subscriptionState');
   }
   describe(`${plugin.id} destination contract`, () => {
-    let guard: NetworkGuard;
-    let attemptsBefore = 0;
-    beforeAll(() => {
-      guard = guardNetwork();
-    });
-    afterAll(() => guard.restore());
-    beforeEach(() => {
-      attemptsBefore = guard.attempts.length;
-    });
-    afterEach(() => {
-      const attempts = guard.attempts.slice(attemptsBefore);
-      if (attempts.length > 0) throw new ContractViolation(`the plugin reached for the network: ${attempts.join('; ')}`);
-    });
+    offlineInEachTest();
 
     for (const [suite, reason] of plan) {
       describe(suite, () => {

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { ContractViolation } from './support';
 
 /** Refuses every outgoing connection while installed and remembers who tried. */
 export interface NetworkGuard {
@@ -43,4 +44,21 @@ function describeTarget(first: unknown, second: unknown): string {
     return path ?? `${host ?? 'localhost'}:${port}`;
   }
   return typeof second === 'string' ? `${second}:${String(first)}` : String(first);
+}
+
+/** In the enclosing `describe`: the network is off, and a test whose plugin reached for it fails, naming where. */
+export function offlineInEachTest(): void {
+  let guard: NetworkGuard;
+  let attemptsBefore = 0;
+  beforeAll(() => {
+    guard = guardNetwork();
+  });
+  afterAll(() => guard.restore());
+  beforeEach(() => {
+    attemptsBefore = guard.attempts.length;
+  });
+  afterEach(() => {
+    const attempts = guard.attempts.slice(attemptsBefore);
+    if (attempts.length > 0) throw new ContractViolation(`the plugin reached for the network: ${attempts.join('; ')}`);
+  });
 }

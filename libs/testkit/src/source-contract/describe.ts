@@ -1,6 +1,6 @@
 import type { AnySourcePlugin, SourcePlugin } from '@ferry/core';
-import { guardNetwork, type NetworkGuard } from '../contract/network-guard';
-import { ContractViolation, type ContractCheck } from '../contract/support';
+import { offlineInEachTest } from '../contract/network-guard';
+import type { ContractCheck } from '../contract/support';
 import { SOURCE_CONTRACT_SUITES, type AnySourceContractOptions, type SourceContractOptions, type SourceContractSuite } from './options';
 import { authenticationChecks, parsingChecks, robustnessChecks, settingsChecks, storageChecks } from './suites';
 
@@ -20,19 +20,7 @@ const SUITES: Record<SourceContractSuite, (plugin: AnySourcePlugin, options: Any
  */
 export function describeSourceContract<S>(plugin: SourcePlugin<S>, options: SourceContractOptions<S> = {}): void {
   describe(`${plugin.id} source contract`, () => {
-    let guard: NetworkGuard;
-    let attemptsBefore = 0;
-    beforeAll(() => {
-      guard = guardNetwork();
-    });
-    afterAll(() => guard.restore());
-    beforeEach(() => {
-      attemptsBefore = guard.attempts.length;
-    });
-    afterEach(() => {
-      const attempts = guard.attempts.slice(attemptsBefore);
-      if (attempts.length > 0) throw new ContractViolation(`the plugin reached for the network: ${attempts.join('; ')}`);
-    });
+    offlineInEachTest();
 
     for (const suite of SOURCE_CONTRACT_SUITES) {
       describe(suite, () => {
