@@ -45,14 +45,8 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-export interface IngestEvent {
-  readonly id: string;
-  readonly source: string;
-  readonly type: string;
-  readonly kind: EventKind | null;
-  readonly userId: string | null;
-  readonly environment: Environment;
-  readonly timestampMs: number;
+/** An event as `ingest` takes it: the indexed fields of its row (the store adds when it arrived) and more. */
+export interface IngestEvent extends Omit<EventRow, 'receivedAtMs'> {
   /** The webhook body as received (JSON text); the engine re-parses it to deliver. */
   readonly body: string;
   /**
