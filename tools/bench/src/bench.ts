@@ -267,6 +267,22 @@ async function postgresUnless(skip: { readonly sqliteOnly: boolean; readonly qui
   return postgresBackend(postgres);
 }
 
+/** An empty work folder and a fake CleverTap (closed by `cleanUp`): how every run starts. */
+async function freshRun(): Promise<FakeCleverTap> {
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+  const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
+  cleanups.push(() => fake.close());
+  return fake;
+}
+
+/** SQLite, and Postgres unless `skip` says otherwise (saying why on stderr). */
+async function scenarioBackends(skip: { readonly sqliteOnly: boolean; readonly quick: boolean }): Promise<Backend[]> {
+  const postgres = await postgresUnless(skip);
+  if (typeof postgres === 'string') progress(`without ${postgres}: SQLite only`);
+  return typeof postgres === 'string' ? [sqliteBackend(WORK_DIR)] : [sqliteBackend(WORK_DIR), postgres];
+}
+
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
@@ -312,12 +328,8 @@ async function main(): Promise<void> {
   const sizes = quick ? QUICK : FULL;
   const started = performance.now();
   const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
-  rmSync(WORK_DIR, { recursive: true, force: true });
-  mkdirSync(WORK_DIR, { recursive: true });
-
   const skipped: string[] = [];
-  const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
-  cleanups.push(() => fake.close());
+  const fake = await freshRun();
   try {
     const bench = new Bench(sizes, fake, flags.profile === true);
     const bare = await bench.bare();
@@ -354,15 +366,9 @@ async function main(): Promise<void> {
 
 /** The erase-under-load scenario on each store, its tables on stdout and its figures in bench/tmp/erase-under-load.json. */
 async function runEraseUnderLoad(sizes: EraseUnderLoadSizes, quick: boolean, sqliteOnly: boolean): Promise<void> {
-  rmSync(WORK_DIR, { recursive: true, force: true });
-  mkdirSync(WORK_DIR, { recursive: true });
-  const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
-  cleanups.push(() => fake.close());
+  const fake = await freshRun();
   try {
-    const backends = [sqliteBackend(WORK_DIR)];
-    const postgres = await postgresUnless({ sqliteOnly, quick });
-    if (typeof postgres === 'string') progress(`without ${postgres}: SQLite only`);
-    else backends.push(postgres);
+    const backends = await scenarioBackends({ sqliteOnly, quick });
     const figures: EraseUnderLoadFigures[] = [];
     for (const backend of backends) {
       const storeUrl = await backend.freshStore('erase-under-load');
@@ -379,16 +385,10 @@ async function runEraseUnderLoad(sizes: EraseUnderLoadSizes, quick: boolean, sql
 /** The interleaved before/after scenario: its table on stdout and its figures in bench/tmp/interleaved.json. */
 async function runInterleavedScenario(against: string, sizes: InterleavedSizes, sqliteOnly: boolean): Promise<void> {
   const builds = [otherBuild(against), thisBuild()];
-  rmSync(WORK_DIR, { recursive: true, force: true });
-  mkdirSync(WORK_DIR, { recursive: true });
-  const fake = await startFakeCleverTap({ accounts: { [BENCH_ACCOUNT_ID]: BENCH_PASSCODE } });
-  cleanups.push(() => fake.close());
+  const fake = await freshRun();
   try {
-    const backends = [sqliteBackend(WORK_DIR)];
     // A before/after wants both stores even in a quick run.
-    const postgres = await postgresUnless({ sqliteOnly, quick: false });
-    if (typeof postgres === 'string') progress(`without ${postgres}: SQLite only`);
-    else backends.push(postgres);
+    const backends = await scenarioBackends({ sqliteOnly, quick: false });
     const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
     const runs = await runInterleaved(builds, backends, sizes, WORK_DIR, fake, progress);
     const file = path.join(OUT_DIR, 'tmp', 'interleaved.json');
