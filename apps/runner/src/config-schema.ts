@@ -71,6 +71,28 @@ const routeFilter = z
   })
   .strict();
 
+/** The ids of `plugins`, for messages. */
+const knownIds = (plugins: readonly { readonly id: string }[]) => plugins.map((plugin) => plugin.id).join(', ') || 'none';
+
+/**
+ * One instance of any of `plugins` (a source or a destination), told apart by its `plugin` key, each with its
+ * plugin's own schema; an unknown plugin is one issue listing the known ones.
+ */
+function byPluginId<P extends { readonly id: string }, T extends z.ZodObject<{ plugin: z.ZodLiteral<string> }>>(
+  plugins: readonly P[],
+  schemaOf: (plugin: P) => T,
+) {
+  const known = knownIds(plugins);
+  const unknownPlugin = (issue: { input?: unknown }) =>
+    `unknown plugin ${JSON.stringify((issue.input as { plugin?: unknown } | undefined)?.plugin)}; known plugins: ${known}`;
+  const [first, ...rest] = plugins.map(schemaOf);
+  return first
+    ? z.discriminatedUnion('plugin', [first, ...rest], {
+        error: (issue) => (issue.code === 'invalid_union' ? unknownPlugin(issue) : undefined),
+      })
+    : z.never({ error: unknownPlugin });
+}
+
 /**
  * One destination of a plugin: its settings validated by the plugin's own schema, in the same pass. The
  * descriptions are the same for every plugin: the README's table shows one row per key for all of them.
@@ -124,15 +146,8 @@ export interface ParsedSource {
  * no credential. Either form comes out as the list.
  */
 function sourcesSchema(plugins: readonly AnySourcePlugin[]) {
-  const known = plugins.map((plugin) => plugin.id).join(', ') || 'none';
-  const unknownPlugin = (issue: { input?: unknown }) =>
-    `unknown plugin ${JSON.stringify((issue.input as { plugin?: unknown } | undefined)?.plugin)}; known plugins: ${known}`;
-  const [first, ...rest] = plugins.map(sourceSchema);
-  const instance = first
-    ? z.discriminatedUnion('plugin', [first, ...rest], {
-        error: (issue) => (issue.code === 'invalid_union' ? unknownPlugin(issue) : undefined),
-      })
-    : z.never({ error: unknownPlugin });
+  const known = knownIds(plugins);
+  const instance = byPluginId(plugins, sourceSchema);
   const list = z.array(instance).min(1, 'must name at least one source');
   const byPlugin = z
     .object(Object.fromEntries(plugins.map((plugin) => [plugin.id, plugin.settings.optional()])))
@@ -155,15 +170,7 @@ function sourcesSchema(plugins: readonly AnySourcePlugin[]) {
 }
 
 export function configShape(plugins: ConfigPlugins) {
-  const known = plugins.destinations.map((plugin) => plugin.id).join(', ') || 'none';
-  const unknownPlugin = (issue: { input?: unknown }) =>
-    `unknown plugin ${JSON.stringify((issue.input as { plugin?: unknown } | undefined)?.plugin)}; known plugins: ${known}`;
-  const [first, ...rest] = plugins.destinations.map(destinationSchema);
-  const destination = first
-    ? z.discriminatedUnion('plugin', [first, ...rest], {
-        error: (issue) => (issue.code === 'invalid_union' ? unknownPlugin(issue) : undefined),
-      })
-    : z.never({ error: unknownPlugin });
+  const destination = byPluginId(plugins.destinations, destinationSchema);
 
   return z
     .object({
@@ -311,8 +318,8 @@ export type ParsedConfig = z.output<ReturnType<typeof configShape>>;
 /** The config with its checks across sections, each run once the sections it reads are valid. */
 export function configSchema(plugins: ConfigPlugins) {
   return configShape(plugins)
-    .superRefine(uniqueDestinationIds, whenFieldsValid('destinations'))
-    .superRefine(uniqueSourceIds, whenFieldsValid('sources'))
+    .superRefine(uniqueIds('destinations'), whenFieldsValid('destinations'))
+    .superRefine(uniqueIds('sources'), whenFieldsValid('sources'))
     .superRefine(routedSourcesConfigured, whenFieldsValid('sources', 'destinations'))
     .superRefine(secretSettingsLongEnough(plugins.destinations), whenFieldsValid('destinations'))
     .superRefine(sourcesAuthenticateBeyondLoopback(plugins.sources), whenFieldsValid('server', 'sources'))
@@ -325,21 +332,15 @@ export function configSchema(plugins: ConfigPlugins) {
 /** A config as written in `ferry.config.json` (before validation and `${VAR}` substitution). */
 export type ConfigInput = z.input<ReturnType<typeof configSchema>>;
 
-function uniqueDestinationIds(config: ParsedConfig, ctx: z.RefinementCtx): void {
-  const seen = new Set<string>();
-  config.destinations.forEach((destination, index) => {
-    if (seen.has(destination.id))
-      ctx.addIssue({ code: 'custom', path: ['destinations', index, 'id'], message: `duplicate id "${destination.id}"` });
-    seen.add(destination.id);
-  });
-}
-
-function uniqueSourceIds(config: ParsedConfig, ctx: z.RefinementCtx): void {
-  const seen = new Set<string>();
-  config.sources.forEach((source, index) => {
-    if (seen.has(source.id)) ctx.addIssue({ code: 'custom', path: ['sources', index, 'id'], message: `duplicate id "${source.id}"` });
-    seen.add(source.id);
-  });
+/** The ids of a section's entries are unique: each names one source or destination in URLs, metrics and logs. */
+function uniqueIds(section: 'sources' | 'destinations') {
+  return (config: ParsedConfig, ctx: z.RefinementCtx): void => {
+    const seen = new Set<string>();
+    config[section].forEach(({ id }, index) => {
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', path: [section, index, 'id'], message: `duplicate id "${id}"` });
+      seen.add(id);
+    });
+  };
 }
 
 /** A destination's `sources` name configured sources: a misspelt one would silently take nothing. */
