@@ -12,7 +12,7 @@ import {
 } from '@ferry/core';
 import { DEFAULT_DISPATCHER_OPTIONS, LEASE_PER_TIMEOUT } from '@ferry/engine';
 import { DEFAULT_POSTGRES_TIMEOUTS } from '@ferry/store';
-import { bounded, numeric } from './input';
+import { INSTANCE_ID, INSTANCE_ID_RULE, bounded, numeric } from './input';
 import { strongSecrets } from './secret-strength';
 
 /**
@@ -48,7 +48,7 @@ export interface ConfigPlugins {
 }
 
 /** The id of a destination or a source: in URLs (`/webhooks/<id>`), metrics labels and logs, so plain. */
-const instanceId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "-" and "." only, at most 64 characters');
+const instanceId = z.string().regex(INSTANCE_ID, INSTANCE_ID_RULE);
 
 /** A list the operator gives to narrow something down: empty would match nothing, which is never meant. */
 const someOf = <T extends z.ZodType>(element: T) => z.array(element).min(1, 'must name at least one; leave the key out to take every one');

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { issuesFromZod, type FieldIssue } from '@ferry/core';
 
+/** A source's or destination's id, in the config and wherever an operator names one (URLs, metrics, logs). */
+export const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const INSTANCE_ID_RULE = 'letters, digits, "_", "-" and "." only, at most 64 characters';
+
 /** Helpers for validating what operators write: config files, query strings, request bodies, flags. */
 
 /** A number that may arrive as text: from a `${VAR}` reference, a query string or a command-line flag. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_STATES, DELIVERY_TRANSITIONS, isEpochMs } from '@ferry/core';
+import { INSTANCE_ID, INSTANCE_ID_RULE } from '../input';
 
 /**
  * Building blocks of the admin routes' schemas. A schema with an `id` becomes a named schema of the
@@ -73,5 +74,5 @@ export const idParam = z.string().min(1);
  */
 export const sourceId = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a source id: letters, digits, "_", "-" and "." only, at most 64 characters')
+  .regex(INSTANCE_ID, `a source id: ${INSTANCE_ID_RULE}`)
   .meta({ description: 'A source id, as in the config.' });
