@@ -15,3 +15,4 @@ export * from './store';
 export * from './services';
 export * from './source';
 export * from './credentials';
+export * from './account-requests';

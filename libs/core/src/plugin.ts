@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { EventKind, SubscriptionEvent } from './event';
 import type { Money } from './money';
+import type { ConnectionCheck, ErasureHooks } from './account-requests';
 
 /** Why an event is not sent to a destination. `rule` is a stable machine code, `reason` is for people. */
 export interface Skip {
@@ -177,6 +178,10 @@ export interface DestinationPlugin<S = unknown> {
    * delivery back, for a destination that sends none.
    */
   sendsState?(settings: S): boolean;
+  /** Deleting a customer at the destination (SPEC §15); absent when its API offers no way to. */
+  readonly erasure?: ErasureHooks<S>;
+  /** Checking the credentials without changing anything (SPEC §15); absent when its API has no such request. */
+  readonly connectionCheck?: ConnectionCheck<S>;
 }
 
 /** A plugin whose settings type is erased, as the engine and runner hold them. */

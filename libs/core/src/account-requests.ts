@@ -1,0 +1,92 @@
+import type { HttpResult, Identity } from './plugin';
+import { headerValue } from './responses';
+import { parseRetryAfter } from './retry';
+
+/**
+ * What a destination plugin may ask of the destination's account besides deliveries (SPEC §15): deleting a
+ * customer, and checking its credentials. Like deliveries, the plugin only builds requests and reads answers;
+ * the runner sends them, keeps erasures as durable jobs and retries them.
+ */
+
+/** An HTTP request a plugin wants sent outside of a delivery. The runner sends it; plugins never touch the network. */
+export interface AccountRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+/** Everything Ferry sent a destination for one customer, gathered before the customer's local rows go. */
+export interface ErasureSubject {
+  /** The customer's app user ids: the one asked for, original app user ids, aliases, transfer parties. */
+  readonly appUserIds: readonly string[];
+  /** What the plugin's `identity` hook answered for the customer's events, each once. */
+  readonly identities: readonly Identity[];
+}
+
+/** How one erase request went. `failed` ends the job dead, keeping the destination's answer. */
+export type ErasureAnswer =
+  | { readonly type: 'done'; readonly status?: number }
+  | { readonly type: 'retry'; readonly reason: string; readonly status?: number; readonly retryAfterMs?: number }
+  | { readonly type: 'failed'; readonly reason: string; readonly status?: number };
+
+export interface ErasureHooks<S> {
+  /** What these settings lack to erase at all (Amplitude's `secretKey`); empty or absent when nothing. */
+  missingConfig?(settings: S): string[];
+  /**
+   * The requests that delete every identity of `subject`, each within the API's limits per request, sent one
+   * at a time in this order (CleverTap takes no parallel deletions). Pure; an empty list means nothing to erase.
+   */
+  requests(subject: ErasureSubject, settings: S): AccountRequest[];
+  /** How the answer to one of those requests went. */
+  readAnswer(request: AccountRequest, result: HttpResult, settings: S): ErasureAnswer;
+}
+
+/**
+ * A connection check's verdict: `ok` true when the credentials were accepted, false when refused, null when the
+ * answer cannot tell (network error, 5xx) or the plugin has no such request. `reason` names no secret.
+ */
+export interface CheckVerdict {
+  readonly ok: boolean | null;
+  readonly reason: string;
+}
+
+export interface ConnectionCheck<S> {
+  /** A request that changes nothing at the destination and is answered differently for valid and invalid credentials. */
+  request(settings: S): AccountRequest;
+  readAnswer(result: HttpResult, settings: S): CheckVerdict;
+}
+
+/** What the runner answers for a plugin without a connection check. */
+export const CHECK_NOT_SUPPORTED: CheckVerdict = { ok: null, reason: 'not supported' };
+
+/**
+ * The common reading of an erase answer, for what a plugin does not read itself: 2xx done; network errors,
+ * timeouts, 429 and 5xx retry (honouring Retry-After); anything else fails with the status and a short excerpt.
+ */
+export function standardErasureAnswer(result: HttpResult, nowMs = Date.now()): ErasureAnswer {
+  if (result.kind !== 'response') return { type: 'retry', reason: `${result.kind}: ${result.message}` };
+  const { status } = result;
+  if (status >= 200 && status < 300) return { type: 'done', status };
+  const reason = `HTTP ${status}: ${result.body.slice(0, 300)}`;
+  if (status === 429 || status >= 500) {
+    return { type: 'retry', status, reason, retryAfterMs: parseRetryAfter(headerValue(result.headers, 'retry-after'), nowMs) };
+  }
+  if (status === 401 || status === 403) return { type: 'failed', status, reason: `credentials refused: ${reason}` };
+  return { type: 'failed', status, reason };
+}
+
+/**
+ * The common reading of a check answer: 2xx ok; 401 and 403 refused; network errors, timeouts, 429 and 5xx
+ * cannot tell; any other status is refused with its excerpt (a plugin whose API answers valid credentials with
+ * a 4xx reads it itself).
+ */
+export function standardCheckVerdict(result: HttpResult): CheckVerdict {
+  if (result.kind !== 'response') return { ok: null, reason: `${result.kind}: ${result.message}` };
+  const { status } = result;
+  if (status >= 200 && status < 300) return { ok: true, reason: `HTTP ${status}: credentials accepted` };
+  const excerpt = `HTTP ${status}: ${result.body.slice(0, 300)}`;
+  if (status === 401 || status === 403) return { ok: false, reason: `credentials refused: ${excerpt}` };
+  if (status === 429 || status >= 500) return { ok: null, reason: `the destination could not answer: ${excerpt}` };
+  return { ok: false, reason: excerpt };
+}
