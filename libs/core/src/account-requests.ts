@@ -8,8 +8,11 @@ import { parseRetryAfter } from './retry';
  * the runner sends them, keeps erasures as durable jobs and retries them.
  */
 
-/** An HTTP request a plugin wants sent outside of a delivery. The runner sends it; plugins never touch the network. */
-export interface AccountRequest {
+/**
+ * An HTTP request, as the transport sends it: a `DeliveryRequest` is one, and so is what a plugin asks outside of
+ * deliveries. The runner sends them; plugins never touch the network.
+ */
+export interface HttpRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -37,9 +40,9 @@ export interface ErasureHooks<S> {
    * The requests that delete every identity of `subject`, each within the API's limits per request, sent one
    * at a time in this order (CleverTap takes no parallel deletions). Pure; an empty list means nothing to erase.
    */
-  requests(subject: ErasureSubject, settings: S): AccountRequest[];
+  requests(subject: ErasureSubject, settings: S): HttpRequest[];
   /** How the answer to one of those requests went. */
-  readAnswer(request: AccountRequest, result: HttpResult, settings: S): ErasureAnswer;
+  readAnswer(request: HttpRequest, result: HttpResult, settings: S): ErasureAnswer;
 }
 
 /**
@@ -53,7 +56,7 @@ export interface CheckVerdict {
 
 export interface ConnectionCheck<S> {
   /** A request that changes nothing at the destination and is answered differently for valid and invalid credentials. */
-  request(settings: S): AccountRequest;
+  request(settings: S): HttpRequest;
   readAnswer(result: HttpResult, settings: S): CheckVerdict;
 }
 

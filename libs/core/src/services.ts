@@ -1,4 +1,5 @@
-import type { AnyDestinationPlugin, DeliveryRequest, HttpResult } from './plugin';
+import type { AnyDestinationPlugin, HttpResult } from './plugin';
+import type { HttpRequest } from './account-requests';
 import type { SourcePlugin } from './source';
 import type { Coordination, DeliveryQueue, EventLog, Maintenance, Store } from './store/index';
 
@@ -18,7 +19,7 @@ export interface Logger {
 
 /** Sends one request; never throws: failures come back as `timeout` or `network` results. */
 export interface Transport {
-  send(request: DeliveryRequest, timeoutMs: number): Promise<HttpResult>;
+  send(request: HttpRequest, timeoutMs: number): Promise<HttpResult>;
   close(): Promise<void>;
 }
 

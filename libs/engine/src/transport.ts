@@ -1,4 +1,4 @@
-import type { DeliveryRequest, HttpResult, Transport } from '@ferry/core';
+import type { HttpRequest, HttpResult, Transport } from '@ferry/core';
 import { Pool } from 'undici';
 import { describeError, errorCode } from './errors';
 
@@ -27,7 +27,7 @@ export class UndiciTransport implements Transport {
 
   constructor(private readonly options: UndiciTransportOptions = {}) {}
 
-  async send(request: DeliveryRequest, timeoutMs: number): Promise<HttpResult> {
+  async send(request: HttpRequest, timeoutMs: number): Promise<HttpResult> {
     if (this.closed) return { kind: 'network', message: 'the transport is closed' };
     const url = parseHttpUrl(request.url);
     if (!url) return { kind: 'network', message: 'the request URL is not a valid http(s) URL' };
