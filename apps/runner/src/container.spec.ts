@@ -3,7 +3,7 @@ import {
   TOKENS,
   type AnyDestinationPlugin,
   type Clock,
-  type DeliveryRequest,
+  type HttpRequest,
   type HttpResult,
   type SourcePlugin,
   type SubscriptionEvent,
@@ -39,8 +39,8 @@ afterEach(() => dir.remove());
 afterAll(() => closeHttp());
 
 /** Answers every request as CleverTap accepting all its records, and keeps what it was asked to send. */
-function recordingTransport(): Transport & { readonly sent: DeliveryRequest[]; closed: boolean } {
-  const sent: DeliveryRequest[] = [];
+function recordingTransport(): Transport & { readonly sent: HttpRequest[]; closed: boolean } {
+  const sent: HttpRequest[] = [];
   return {
     sent,
     closed: false,
