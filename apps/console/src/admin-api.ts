@@ -21,6 +21,19 @@ export interface BodyRecord {
   decides: boolean;
 }
 
+/** A destination's verdict on its configured credentials. */
+export interface ConnectionCheck {
+  /**
+   * true: the destination accepted the credentials; false: it refused them, or the configuration lacks them;
+   * null: its answer could not tell (network error, timeout, 5xx, 429), or its plugin has no such request.
+   */
+  ok: boolean | null;
+  /** The destination's HTTP status; null when none came back or nothing was sent. */
+  status: number | null;
+  /** Why, in the destination's words where it gave some; secrets redacted. */
+  reason: string;
+}
+
 /** Deliveries per state. */
 export type CountsByState = Record<DeliveryState, number>;
 
@@ -423,6 +436,12 @@ export interface PauseDestinationResponse {
 export interface ResumeDestinationResponse {
   destination: DestinationView;
 }
+
+/**
+ * The answer of `GET /admin/destinations/{id}/check`: Check the destination's credentials with a request that
+ * changes nothing there, and read its verdict.
+ */
+export type CheckDestinationResponse = ConnectionCheck;
 
 /**
  * The answer of `GET /admin/sources`: Each configured source: its plugin, its webhook path, and its webhooks

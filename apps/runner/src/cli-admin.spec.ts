@@ -117,6 +117,7 @@ describe('--json', () => {
         destination: { state: 'paused', reason: 'maintenance' },
       });
       expect(await ferry('destinations', 'resume', 'clevertap-main')).toMatchObject({ destination: { state: 'running' } });
+      expect(Object.keys(await ferry('destinations', 'check', 'clevertap-main')).sort()).toEqual(['ok', 'reason', 'status']);
       expect(await ferry('replay', '--id', dead.id)).toMatchObject({ job: { state: 'done', replayed: 1 } });
       expect(await ferry('orphans')).toEqual({ orphans: [] });
       expect(await ferry('preview', webhook)).toMatchObject({ destinations: [{ status: 'send' }] });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { InputError, type AdminService, type AnswerOf, type RawInput } from './admin';
 import { listDeliveries, startReplay } from './admin/deliveries';
-import { listDestinations, pauseDestination, resumeDestination } from './admin/destinations';
+import { checkDestination, listDestinations, pauseDestination, resumeDestination } from './admin/destinations';
 import { eraseUser } from './admin/erasure';
 import { listEvents, showEvent } from './admin/events';
 import { dropOrphans, listOrphans, reassignOrphans } from './admin/orphans';
@@ -24,6 +24,7 @@ import {
   type Options,
 } from './cli-command';
 import {
+  formatConnectionChecks,
   formatDeliveries,
   formatDestinationState,
   formatDestinations,
@@ -48,7 +49,7 @@ interface RouteCommand<Route extends AnyRoute> {
   readonly flagNames?: Readonly<Record<string, string>>;
   /** The input, when flags and positionals do not give it (preview reads a webhook file). */
   readonly input?: (context: Context) => Promise<RawInput | number>;
-  /** Runs without the store (preview). */
+  /** Runs without the store (preview, connection checks). */
   readonly storeless?: true;
   /** The config sections it reads (see `Command.uses`); absent: the whole config. */
   readonly uses?: readonly ConfigSection[];
@@ -101,7 +102,7 @@ export function routeCommand<Route extends AnyRoute>(command: RouteCommand<Route
       const fromFlags: RawInput = { params, query: given('query'), ...(route.method === 'POST' ? { body: given('body') } : {}) };
       const input = command.input ? await command.input(context) : fromFlags;
       if (typeof input === 'number') return input;
-      const admin = command.storeless ? context.previewer() : await context.admin();
+      const admin = command.storeless ? context.storeless() : await context.admin();
       let answer: AnswerOf<Route>;
       try {
         answer = await admin.call(route, { ...fromFlags, ...input });
@@ -202,6 +203,16 @@ export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
     positionals: { id: 'ID' },
     text: ({ destination }) => formatDestinationState(destination),
   }),
+  'destinations check': {
+    usage: 'destinations check [--config FILE] [--json] [ID]',
+    summary:
+      "check a destination's credentials (each destination's without ID) with a request that changes nothing there; exits 1 when any is refused",
+    options: { ...CONFIG_OPTION, ...JSON_OPTION },
+    positionals: ['[ID]'],
+    route: checkDestination,
+    uses: DESTINATIONS,
+    run: (context) => printConnectionChecks(context, context.positionals[0]),
+  },
   replay: routeCommand({
     usage:
       'replay [--config FILE] [--json] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
@@ -259,6 +270,24 @@ export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
       '\n',
   }),
 };
+
+/**
+ * Checks the connection of the destination `only`, or of every configured one, from this process, with no
+ * runner needed, and prints the verdicts; answers 1 when any destination refused, else 0.
+ */
+export async function printConnectionChecks(context: Context, only?: string): Promise<number> {
+  const admin = context.storeless();
+  const checking = only !== undefined ? [only] : context.config().destinations.map((destination) => destination.id);
+  const answers = await Promise.all(checking.map((id) => admin.call(checkDestination, { params: { id } })));
+  const checked = answers.map((answer, index) => ({ id: checking[index], ...answer }));
+  // One destination named: the route's answer, as the API gives it; otherwise each with its id.
+  if (context.values.json) printJson(context, only !== undefined ? answers[0] : { destinations: checked });
+  else context.out(formatConnectionChecks(checked));
+  const refused = checked.filter((check) => check.ok === false).map((check) => check.id);
+  if (refused.length === 0) return 0;
+  context.io.stderr(`ferry: refused, or missing credentials: ${refused.join(', ')}\n`);
+  return 1;
+}
 
 function readWebhookFile(file: string): string {
   try {

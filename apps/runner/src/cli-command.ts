@@ -28,8 +28,8 @@ export interface Context {
   out(text: string): void;
   config(): RunnerConfig;
   location(): ConfigLocation;
-  /** The admin service without a store: enough to preview webhooks (`ferry preview` opens none). */
-  previewer(): AdminService;
+  /** The admin service without a store: enough to preview webhooks and check connections (these open none). */
+  storeless(): AdminService;
   admin(): Promise<AdminService>;
 }
 
@@ -37,6 +37,7 @@ export interface Command {
   readonly usage: string;
   readonly summary: string;
   readonly options?: Options;
+  /** The placeholders of its arguments, in order; one in brackets (`[ID]`) may be left out. */
   readonly positionals?: readonly string[];
   /** The admin route it calls, if any: help names it. */
   readonly route?: AnyRoute;

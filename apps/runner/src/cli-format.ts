@@ -1,4 +1,5 @@
 import type { AnswerOf, DestinationView, EventView, OrphanView, SourceView } from './admin';
+import type { ConnectionCheckAnswer } from './admin/connection-checks';
 import type { listDeliveries } from './admin/deliveries';
 import type { listEvents } from './admin/events';
 import type { previewWebhook } from './admin/preview';
@@ -94,6 +95,15 @@ export function formatDestinations(destinations: readonly DestinationView[]): st
     text(destination.reason),
   ]);
   return table(['ID', 'PLUGIN', 'STATE', 'PENDING', 'IN FLIGHT', 'PAUSED', 'DELIVERED', 'SKIPPED', 'DEAD', 'REASON'], rows);
+}
+
+/** What `ok` says, in a word: accepted, refused, or the check could not tell (or has no request). */
+const VERDICT_WORDS = { true: 'yes', false: 'NO', null: '-' } as const;
+
+export function formatConnectionChecks(checks: readonly (ConnectionCheckAnswer & { readonly id: string })[]): string {
+  if (checks.length === 0) return 'no destinations configured\n';
+  const rows = checks.map((check) => [check.id, VERDICT_WORDS[`${check.ok}`], text(check.status), check.reason]);
+  return table(['DESTINATION', 'OK', 'STATUS', 'REASON'], rows);
 }
 
 /** Duplicate and rejected webhooks are counted by the runner that took them: the command line, which takes none, shows the stored. */

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { TOKENS, type Store } from '@ferry/core';
 import { backupSqliteStore } from '@ferry/store';
 import { ConflictError, InputError, NotFoundError } from './admin';
-import { ADMIN_COMMANDS } from './cli-admin';
+import { ADMIN_COMMANDS, printConnectionChecks } from './cli-admin';
 import {
   CONFIG_OPTION,
   CONFIG_SECTIONS,
@@ -31,9 +31,10 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   'config check': {
-    usage: 'config check [--config FILE]',
-    summary: 'validate the config: one line per problem, naming its path; warn of routes that can never match',
-    options: CONFIG_OPTION,
+    usage: 'config check [--config FILE] [--online]',
+    summary:
+      "validate the config: one line per problem, naming its path; warn of routes that can never match; --online: then check each destination's credentials (exits 1 when any is refused)",
+    options: { ...CONFIG_OPTION, online: { type: 'boolean' } },
     async run(context) {
       const config = context.config();
       const named = (instances: readonly { id: string; plugin: { id: string } }[]) =>
@@ -43,6 +44,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       );
       for (const warning of configWarnings(config)) context.out(`warning: ${warning.path}: ${warning.message}\n`);
       for (const note of configNotes(config, context.location())) context.out(`note: ${note}\n`);
+      if (context.values.online) return printConnectionChecks(context);
     },
   },
   backup: {
@@ -94,8 +96,13 @@ function findCommand(argv: readonly string[]): { name: string; command: Command;
   throw new UsageError(`unknown command "${argv[0]}"`);
 }
 
+export interface CliOptions {
+  /** Replaces bindings of the command's services before anything is built (tests offer a plugin so). */
+  readonly configure?: (services: ServiceContainer) => void;
+}
+
 /** Runs one command; resolves to the process exit code (0 done, 1 failed, 2 called wrongly). */
-export async function runCli(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(argv: readonly string[], io: CliIo = processIo(), options: CliOptions = {}): Promise<number> {
   let services: ServiceContainer | undefined;
   let store: Store | undefined;
   let redact = (text: string) => text;
@@ -113,6 +120,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
           env: io.env,
           stderr: io.stderr,
         });
+        options.configure?.(loaded);
         redact = loaded.get(RUNNER_TOKENS.Redact);
         services = loaded;
       }
@@ -124,7 +132,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       out: (text) => io.stdout(redact(text)),
       config: () => loadServices().get(RUNNER_TOKENS.Config),
       location,
-      previewer: () => loadServices().get(CLI_TOKENS.Preview),
+      storeless: () => loadServices().get(CLI_TOKENS.Storeless),
       admin: async () => {
         const loaded = loadServices();
         store ??= await loaded.getAsync(TOKENS.Store);
@@ -136,6 +144,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     return reportFailure(error, (text) => io.stderr(redact(text)), configPath);
   } finally {
     await store?.close();
+    // Built only to be closed when no check ran: it opens no connection until it sends.
+    await services?.get(TOKENS.Transport).close();
   }
 }
 
@@ -156,12 +166,15 @@ function parseFlags(name: string, command: Command, args: readonly string[]): { 
       code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown flag ${flag} for "${name}"` : `${message.split('. ')[0]} (${name})`,
     );
   }
+  // `[ID]` is optional; the others are needed.
   const expected = command.positionals ?? [];
-  if (parsed.positionals.length !== expected.length) {
+  const needed = expected.filter((positional) => !positional.startsWith('['));
+  const given = parsed.positionals.length;
+  if (given < needed.length || given > expected.length) {
     throw new UsageError(
       expected.length === 0
         ? `"${name}" takes no argument, got "${parsed.positionals[0]}"`
-        : `"${name}" needs ${expected.join(' ')}${parsed.positionals.length > expected.length ? ` only, got "${parsed.positionals.join(' ')}"` : ''}`,
+        : `"${name}" ${needed.length === expected.length ? 'needs' : 'takes'} ${expected.join(' ')}${given > expected.length ? ` only, got "${parsed.positionals.join(' ')}"` : ''}`,
     );
   }
   return parsed;

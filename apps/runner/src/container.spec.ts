@@ -207,7 +207,7 @@ describe('the command line container', () => {
   it('shares the config, source and store bindings, and builds no server, dispatcher or jobs', async () => {
     const services = createCliContainer(testConfig(dir.path), { env: {}, stderr: () => undefined });
     expect(services.get(RUNNER_TOKENS.Config).sources.map((source) => source.id)).toEqual(['revenuecat']);
-    expect((await services.get(CLI_TOKENS.Preview).call(previewWebhook, { body: JSON.parse(webhookBody('renewal')) })).event.type).toBe(
+    expect((await services.get(CLI_TOKENS.Storeless).call(previewWebhook, { body: JSON.parse(webhookBody('renewal')) })).event.type).toBe(
       'RENEWAL',
     );
     expect(() => services.get(RUNNER_TOKENS.Server)).toThrow(/ferry\.runner\.Server/);

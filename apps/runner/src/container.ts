@@ -177,6 +177,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       config: RUNNER_TOKENS.Config,
       ...ADMIN_PORTS,
       clock: TOKENS.Clock,
+      transport: TOKENS.Transport,
       dispatcher: RUNNER_TOKENS.Dispatcher,
       metrics: RUNNER_TOKENS.Metrics,
     },
@@ -212,8 +213,11 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
 
 /** The command line's services: what the runner shares with it, without a server, a dispatcher or jobs. */
 export const CLI_TOKENS = {
-  /** Previews a webhook; needs no store, so `ferry preview` opens none. */
-  Preview: token<AdminService>('ferry.cli.Preview'),
+  /**
+   * The admin service without a store: previews webhooks and checks destinations' connections, so
+   * `ferry preview` and `ferry destinations check` open none.
+   */
+  Storeless: token<AdminService>('ferry.cli.Storeless'),
 } as const;
 
 export interface CliServicesOptions {
@@ -225,7 +229,7 @@ export interface CliServicesOptions {
 /**
  * The command line's composition, from the same shared bindings as the runner's: a command reads the
  * config, the store or the admin service (on that store, with no dispatcher) from here, and only what it
- * reads is built. The caller closes the store if it read it.
+ * reads is built. The caller closes the store and the transport if it read them.
  */
 export function createCliContainer(input: ConfigInput, options: CliServicesOptions): ServiceContainer {
   const services = new ServiceContainer();
@@ -239,10 +243,12 @@ export function createCliContainer(input: ConfigInput, options: CliServicesOptio
     { config: RUNNER_TOKENS.Config, ...ADMIN_PORTS, clock: TOKENS.Clock },
     ({ config, ...deps }) => new AdminService({ ...deps, sources: config.sources, destinations: config.destinations }),
   );
+  // Connection checks only; the caller closes it.
+  services.bindFactory(TOKENS.Transport, {}, () => new UndiciTransport());
   services.bindFactory(
-    CLI_TOKENS.Preview,
-    { config: RUNNER_TOKENS.Config },
-    ({ config }) => new AdminService({ sources: config.sources, destinations: config.destinations }),
+    CLI_TOKENS.Storeless,
+    { config: RUNNER_TOKENS.Config, transport: TOKENS.Transport },
+    ({ config, transport }) => new AdminService({ sources: config.sources, destinations: config.destinations, transport }),
   );
   return services;
 }

@@ -1,4 +1,4 @@
-import type { Clock, EventLog, Maintenance, SourceInstance, StoredPauses } from '@ferry/core';
+import type { Clock, EventLog, Maintenance, SourceInstance, StoredPauses, Transport } from '@ferry/core';
 import type { DestinationInstance, DestinationStatus } from '@ferry/engine';
 
 /** What the admin operations need, as one object: every concern takes it whole. */
@@ -19,6 +19,8 @@ export interface AdminDeps {
   readonly maintenance?: Maintenance;
   readonly pauses?: StoredPauses;
   readonly clock?: Clock;
+  /** Sends destinations' connection checks; absent where none are sent (the API document alone). */
+  readonly transport?: Transport;
   /** The dispatcher running in this process, if any: its live status, a wake-up after replays, and a pause read at once. */
   readonly dispatcher?: {
     readonly ownerId: string;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DELIVERY_STATES, redactSettings, systemClock, type DeliveryState, type DestinationPause, type StoreStats } from '@ferry/core';
 import { PAUSE_CAUSES, type DestinationInstance } from '@ferry/engine';
+import { CHECK_REUSE_MS, ConnectionChecks, connectionCheckAnswer, type ConnectionCheckAnswer } from './connection-checks';
 import { portOf, type AdminDeps } from './deps';
 import { ConflictError, NotFoundError } from './errors';
 import { routeFor, type Answer } from './route';
@@ -45,7 +46,11 @@ export function zeroCounts(): Record<DeliveryState, number> {
 }
 
 export class DestinationAdmin {
-  constructor(private readonly deps: AdminDeps) {}
+  private readonly checks: ConnectionChecks;
+
+  constructor(private readonly deps: AdminDeps) {
+    this.checks = new ConnectionChecks(deps.transport, deps.clock);
+  }
 
   async list(): Promise<DestinationView[]> {
     const stats = await portOf(this.deps, 'log').stats((this.deps.clock ?? systemClock).now());
@@ -110,6 +115,14 @@ export class DestinationAdmin {
     return this.afterChange(id);
   }
 
+  /**
+   * Whether the destination takes its configured credentials, by its plugin's connection check: a request that
+   * changes nothing there. Without such a request the answer says "not supported".
+   */
+  check(id: string): Promise<ConnectionCheckAnswer> {
+    return this.checks.check(this.destination(id));
+  }
+
   private destination(id: string): DestinationInstance {
     const destination = this.deps.destinations.find((candidate) => candidate.id === id);
     if (!destination) throw new NotFoundError(`no destination with id ${JSON.stringify(id)}`);
@@ -162,4 +175,18 @@ export const resumeDestination = route({
   handle: async (destinations, { params }) => ({ destination: await destinations.resume(params.id) }),
 });
 
-export const DESTINATION_ROUTES = [listDestinations, pauseDestination, resumeDestination];
+export const checkDestination = route({
+  id: 'checkDestination',
+  method: 'GET',
+  path: '/destinations/:id/check',
+  summary: "Check the destination's credentials with a request that changes nothing there, and read its verdict",
+  description:
+    '`ok` is null when the answer cannot tell, or when the plugin has no such request (`"reason": "not supported"`). ' +
+    `A check asked while one is in flight for the destination, or within ${CHECK_REUSE_MS / 1_000} s of one, gets that one's verdict.`,
+  params: z.object({ id: idParam }),
+  response: connectionCheckAnswer,
+  refusals: { 404: UNKNOWN_DESTINATION },
+  handle: (destinations, { params }) => destinations.check(params.id),
+});
+
+export const DESTINATION_ROUTES = [listDestinations, pauseDestination, resumeDestination, checkDestination];

@@ -160,6 +160,8 @@ describe("every admin route's real answers match the document", () => {
     await call('POST', '/destinations/clevertap-main/resume');
     await call('POST', '/destinations/clevertap-unset/resume');
     await call('POST', '/destinations/nope/resume');
+    await call('GET', '/destinations/clevertap-main/check');
+    await call('GET', '/destinations/nope/check');
 
     const { job } = (await call('POST', '/replay', { deliveryIds: [deliveries[0].id] })).json;
     await call('POST', '/replay', { states: ['pending'] });

@@ -6,7 +6,7 @@ import { Agent, request } from 'undici';
 import type { FakeCleverTap } from '@ferry/testkit';
 import type { ConfigInput } from '../config';
 import { RUNNER_TOKENS, type DispatcherTuning } from '../container';
-import { runCli } from '../cli';
+import { runCli, type CliOptions } from '../cli';
 import { createRunner, type Runner, type RunnerOptions } from '../runner';
 import type { ServiceContainer } from '../service-container';
 
@@ -204,14 +204,18 @@ export async function runFerry(cwd: string, ...argv: string[]): Promise<CliRun> 
 
 /** As runFerry, with these environment variables (and no others). */
 export async function runFerryWithEnv(cwd: string, env: NodeJS.ProcessEnv, ...argv: string[]): Promise<CliRun> {
+  return runFerryWith(cwd, { env }, ...argv);
+}
+
+/** As runFerry, with these environment variables and `configure` replacing bindings (offering a test plugin, say). */
+export async function runFerryWith(
+  cwd: string,
+  options: CliOptions & { readonly env?: NodeJS.ProcessEnv },
+  ...argv: string[]
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const code = await runCli(argv, {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    env,
-    cwd,
-    readStdin: async () => '',
-  });
+  const io = { stdout: (text: string) => void (stdout += text), stderr: (text: string) => void (stderr += text) };
+  const code = await runCli(argv, { ...io, env: options.env ?? {}, cwd, readStdin: async () => '' }, options);
   return { code, stdout, stderr };
 }
