@@ -293,11 +293,34 @@ afterEach(() => {
     });
   });
 
+  it("checks a destination's connection and shows the runner's verdict, naming no secret", async () => {
+    await navigate('Destinations');
+    const destination = page.getByRole('region', { name: DESTINATION });
+    // What the admin API answers for it (the plugin decides: ok, refused, not supported, could not tell); the button shows it.
+    const answer = await fetch(`${url}/admin/destinations/${DESTINATION}/check`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const verdict = (await answer.json()) as { ok: boolean | null; reason: string };
+    const label =
+      verdict.ok === true
+        ? 'ok'
+        : verdict.ok === false
+          ? 'refused'
+          : verdict.reason === 'not supported'
+            ? 'not supported'
+            : 'could not tell';
+    await destination.getByRole('button', { name: 'Check connection' }).click();
+    await destination
+      .getByRole('status')
+      .filter({ hasText: `Connection: ${label} — ` })
+      .waitFor();
+    expect(await destination.getByRole('button', { name: 'Check connection' }).isEnabled()).toBe(true);
+    expect(await page.content()).not.toContain(PASSCODE);
+    await screenshot('destinations');
+  });
+
   it('pauses and resumes a destination', async () => {
     await navigate('Destinations');
     const destination = page.getByRole('region', { name: DESTINATION });
     await destination.getByRole('button', { name: 'Pause' }).waitFor();
-    await screenshot('destinations');
     await destination.getByRole('button', { name: 'Pause' }).click();
     await destination.getByRole('button', { name: 'Resume' }).waitFor();
     await destination.getByText('paused by an operator').waitFor();
