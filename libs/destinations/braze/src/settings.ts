@@ -49,7 +49,9 @@ export const BrazeSettings = z
       .describe('Shorthand for `restEndpoint`: `US-01` … `US-08`, `US-10`, `EU-01`, `EU-02`, `AU-01`. Give one of the two, not both.'),
     apiKey: secret(z.string())
       .optional()
-      .describe('REST API key with the `users.track` permission (and `users.delete` for erasure, `events.list` for the connection check), of the workspace that receives `PRODUCTION` events.'),
+      .describe(
+        'REST API key with the `users.track` permission (and `users.delete` for erasure, `events.list` for the connection check), of the workspace that receives `PRODUCTION` events.',
+      ),
     sandboxApiKey: secret(z.string())
       .optional()
       .describe(

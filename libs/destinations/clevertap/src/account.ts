@@ -97,7 +97,10 @@ function checkAnswer(result: HttpResult): CheckVerdict {
   if (status === 401 || status === 403 || status === 429 || status >= 500) return standardCheckVerdict(result);
   if (answer === undefined) return { ok: null, reason: `HTTP ${status} without CleverTap's answer: ${result.body.slice(0, 200)}` };
   if (status >= 200 && status < 300) return { ok: true, reason: `HTTP ${status}: CleverTap accepted the account id and passcode` };
-  return { ok: true, reason: `HTTP ${status}: CleverTap accepted the account id and passcode (${String(answer.error ?? '').slice(0, 200)})` };
+  return {
+    ok: true,
+    reason: `HTTP ${status}: CleverTap accepted the account id and passcode (${String(answer.error ?? '').slice(0, 200)})`,
+  };
 }
 
 export const connectionCheck: ConnectionCheck<CleverTapSettings> = {

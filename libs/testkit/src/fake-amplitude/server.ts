@@ -177,7 +177,10 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
       const [start, end] = [query.get('start_day') ?? '', query.get('end_day') ?? ''];
       if (!DAY.test(start) || !DAY.test(end)) return failure(400, 'start_day and end_day are required, as YYYY-MM-DD');
       const jobs = deletionsOf(project).filter(({ day }) => day >= start && day <= end);
-      return { status: 200, body: JSON.stringify(jobs.map(({ day, amplitudeIds: ids }) => ({ day, status: 'staging', amplitude_ids: ids }))) };
+      return {
+        status: 200,
+        body: JSON.stringify(jobs.map(({ day, amplitudeIds: ids }) => ({ day, status: 'staging', amplitude_ids: ids }))),
+      };
     }
     if (!isJsonContentType(entry.headers['content-type']) || !json?.ok || !isPlainObject(json.value)) {
       return failure(400, 'Invalid JSON request body');
@@ -202,9 +205,21 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     const requester = typeof body['requester'] === 'string' ? body['requester'] : undefined;
     const ids = [...givenAmplitudeIds, ...userIds.filter((id) => known.has(id)).map((id) => amplitudeIdOf(project, id))];
     const day = new Date(at + DELETION_DELAY_DAYS * 86_400_000).toISOString().slice(0, 10);
-    deletions.push({ requestId: entry.id, project, receivedAt: entry.receivedAt, userIds, amplitudeIds: ids, ...(requester && { requester }), day });
+    deletions.push({
+      requestId: entry.id,
+      project,
+      receivedAt: entry.receivedAt,
+      userIds,
+      amplitudeIds: ids,
+      ...(requester && { requester }),
+      day,
+    });
     const requestedOn = new Date(at).toISOString().slice(0, 10);
-    const answer = { day, status: 'staging', amplitude_ids: ids.map((id) => ({ amplitude_id: id, requester, requested_on_day: requestedOn })) };
+    const answer = {
+      day,
+      status: 'staging',
+      amplitude_ids: ids.map((id) => ({ amplitude_id: id, requester, requested_on_day: requestedOn })),
+    };
     return { status: 200, body: JSON.stringify(answer) };
   }
 

@@ -209,7 +209,8 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     if (body === undefined) return failure(400, 'Malformed request');
     const identity = idList(body['identity']);
     const guid = idList(body['guid']);
-    if (identity === null || guid === null) return failure(400, 'Malformed request: identity and guid must be strings or arrays of strings');
+    if (identity === null || guid === null)
+      return failure(400, 'Malformed request: identity and guid must be strings or arrays of strings');
     if (identity.length > 0 && guid.length > 0) return failure(400, 'Malformed request: pass identity or guid, not both');
     if (identity.length + guid.length === 0) return failure(400, 'Malformed request: identity or guid is required');
     if (identity.length > MAX_IDS_PER_DELETE || guid.length > MAX_IDS_PER_DELETE) {
