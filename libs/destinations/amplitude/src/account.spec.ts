@@ -2,6 +2,7 @@
  * Erasure and the connection check against the fake Amplitude over real HTTP: the user privacy API with Basic
  * auth (API key : secret key), as the runner would send the requests the hooks build.
  */
+import type { ErasureSubject } from '@ferry/core';
 import { exchangeOverHttp, fixtureEvent, startFakeAmplitude, type FakeAmplitude } from '@ferry/testkit';
 import { amplitudePlugin as plugin } from './plugin';
 import { AmplitudeSettings } from './settings';
@@ -19,7 +20,7 @@ const settingsFor = (overrides: Record<string, unknown> = {}) =>
   AmplitudeSettings.parse({ endpoint: fake.url, apiKey: API_KEY, secretKey: SECRET_KEY, ...overrides });
 
 /** A customer with two aliases and an `$amplitudeUserId`, as the runner gathers it. */
-const customer = {
+const customer: ErasureSubject = {
   appUserIds: ['user-1', '$RCAnonymousID:aaa', 'old-alias-2'],
   identities: [{ user_id: 'user-1' }, { user_id: 'amp-user-77', device_id: 'device-5' }],
 };

@@ -2,6 +2,7 @@
  * Erasure and the connection check against the fake Braze over real HTTP: `/users/delete` and `/events/list`,
  * as the runner would send the requests the hooks build.
  */
+import type { ErasureSubject } from '@ferry/core';
 import { exchangeOverHttp, fixtureEvent, startFakeBraze, type FakeBraze } from '@ferry/testkit';
 import { brazePlugin as plugin } from './plugin';
 import { BrazeSettings } from './settings';
@@ -19,7 +20,7 @@ const settingsFor = (overrides: Record<string, unknown> = {}) =>
   BrazeSettings.parse({ restEndpoint: fake.url, apiKey: API_KEY, ...overrides });
 
 /** A customer with two aliases and a Braze alias identity, as the runner gathers it. */
-const customer = {
+const customer: ErasureSubject = {
   appUserIds: ['user-1', '$RCAnonymousID:aaa', 'old-alias-2'],
   identities: [{ external_id: 'user-1' }, { alias_name: 'amy', alias_label: 'crm_id' }],
 };

@@ -2,6 +2,7 @@
  * Erasure and the connection check against the fake CleverTap over real HTTP: the requests the hooks build are
  * sent as the runner would send them, one at a time, and the answers read back.
  */
+import type { ErasureSubject } from '@ferry/core';
 import { exchangeOverHttp, startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
 import { clevertapPlugin as plugin } from './plugin';
 import { CleverTapSettings } from './settings';
@@ -21,7 +22,7 @@ const settingsFor = (overrides: Record<string, unknown> = {}) =>
   CleverTapSettings.parse({ endpoint: fake.url, accountId: ACCOUNT, passcode: PASSCODE, ...overrides });
 
 /** A customer with two aliases and a CleverTap id, as the runner gathers it. */
-const customer = {
+const customer: ErasureSubject = {
   appUserIds: ['user-1', '$RCAnonymousID:aaa', 'old-alias-2'],
   identities: [{ identity: 'user-1' }, { objectId: '-g55b74fb1030740e4a4931910e67abcd' }],
 };
