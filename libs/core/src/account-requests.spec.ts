@@ -1,4 +1,4 @@
-import { standardCheckVerdict, standardErasureAnswer } from './account-requests';
+import { idBatches, standardCheckVerdict, standardErasureAnswer } from './account-requests';
 import type { HttpResult } from './plugin';
 
 const response = (status: number, body = '', headers: Record<string, string> = {}): HttpResult => ({
@@ -39,5 +39,13 @@ describe('standardCheckVerdict', () => {
     expect(standardCheckVerdict(response(404, 'no such app')).ok).toBe(false);
     expect(standardCheckVerdict(response(502)).ok).toBeNull();
     expect(standardCheckVerdict({ kind: 'timeout', message: 'after 10 s' })).toEqual({ ok: null, reason: 'timeout: after 10 s' });
+  });
+});
+
+describe('idBatches', () => {
+  it('keeps each id once, in first-seen order, without empty ones, in groups of at most the limit', () => {
+    expect(idBatches(['b', 'a', '', 'b', 'c', 'd', 'a', 'e'], 2)).toEqual([['b', 'a'], ['c', 'd'], ['e']]);
+    expect(idBatches([], 100)).toEqual([]);
+    expect(idBatches([''], 100)).toEqual([]);
   });
 });

@@ -36,6 +36,8 @@ export type ErasureAnswer =
 export interface ErasureHooks<S> {
   /** What these settings lack to erase at all (Amplitude's `secretKey`); empty or absent when nothing. */
   missingConfig?(settings: S): string[];
+  /** Most ids any one array of an erase request's JSON body holds (the API's per-request limit); the contract kit holds requests to it. */
+  readonly maxIdsPerRequest?: number;
   /**
    * The requests that delete every identity of `subject`, each within the API's limits per request, sent one
    * at a time in this order (CleverTap takes no parallel deletions). Pure; an empty list means nothing to erase.
@@ -55,9 +57,25 @@ export interface CheckVerdict {
 }
 
 export interface ConnectionCheck<S> {
+  /**
+   * What these settings lack to check at all (credentials not set, Amplitude's `secretKey`); empty or absent when
+   * nothing. When something is missing the runner sends nothing and answers `ok: null` naming it.
+   */
+  missingConfig?(settings: S): string[];
   /** A request that changes nothing at the destination and is answered differently for valid and invalid credentials. */
   request(settings: S): HttpRequest;
   readAnswer(result: HttpResult, settings: S): CheckVerdict;
+}
+
+/**
+ * Ids for erase requests: each once, in first-seen order, empty ones left out, in groups of at most `size` (an
+ * API's per-request limit).
+ */
+export function idBatches(ids: Iterable<string>, size: number): string[][] {
+  const unique = [...new Set([...ids].filter((id) => id !== ''))];
+  const batches: string[][] = [];
+  for (let start = 0; start < unique.length; start += size) batches.push(unique.slice(start, start + size));
+  return batches;
 }
 
 /** What the runner answers for a plugin without a connection check. */

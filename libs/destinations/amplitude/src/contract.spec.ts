@@ -2,7 +2,7 @@ import type { DeliveryRequest, HttpResult } from '@ferry/core';
 import { describeDestinationContract } from '@ferry/testkit';
 import { amplitudePlugin } from './plugin';
 
-const production = { apiKey: 'amp-contract-api-key-0001' };
+const production = { apiKey: 'amp-contract-api-key-0001', secretKey: 'amp-contract-secret-key-0003' };
 
 /** The status each event sets: `user_properties.rc_subscription_status`; events are in `deliveryIds` order. */
 function carriedState(request: DeliveryRequest): Record<string, string> {
@@ -54,4 +54,17 @@ describeDestinationContract(amplitudePlugin, {
   },
   // Amplitude always sends state when the guard allows; no setting turns it on.
   subscriptionState: { carried: carriedState },
+  erasure: {
+    identityAttributes: [
+      {},
+      { $amplitudeUserId: 'amp-user' },
+      { $amplitudeDeviceId: 'amp-device' },
+      { $amplitudeUserId: 'u', $amplitudeDeviceId: 'd' },
+    ],
+    notErased: { device_id: "Amplitude's user privacy API takes user ids and Amplitude ids, no device ids" },
+  },
+  connectionCheck: {
+    accepted: { kind: 'response', status: 200, headers: { 'content-type': 'application/json' }, body: '[]' },
+    refused: { kind: 'response', status: 401, headers: {}, body: '{"error":"Invalid API key or secret key"}' },
+  },
 });

@@ -1,4 +1,5 @@
 import { secretSettingKeys, type DestinationPlugin } from '@ferry/core';
+import { connectionCheck, erasure } from './account';
 import { capabilities } from './capabilities';
 import { eventName, filter, identity, revenue } from './hooks';
 import { buildRequests } from './requests';
@@ -20,4 +21,6 @@ export const amplitudePlugin: DestinationPlugin<AmplitudeSettings> = {
   buildRequests,
   parseResponse,
   missingConfig,
+  erasure,
+  connectionCheck,
 };

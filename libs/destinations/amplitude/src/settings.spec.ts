@@ -36,6 +36,6 @@ describe('missingConfig', () => {
 
   it('is what the plugin reports', () => {
     expect(amplitudePlugin.missingConfig).toBe(missingConfig);
-    expect(amplitudePlugin.secrets).toEqual(['apiKey', 'sandboxApiKey']);
+    expect(amplitudePlugin.secrets).toEqual(['apiKey', 'sandboxApiKey', 'secretKey']);
   });
 });

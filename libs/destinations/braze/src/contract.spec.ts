@@ -60,4 +60,9 @@ describeDestinationContract(brazePlugin, {
   },
   // Braze always sends state when the guard allows; no setting turns it on.
   subscriptionState: { carried: carriedState },
+  erasure: { identityAttributes: [{}, { $brazeAliasName: 'alias', $brazeAliasLabel: 'label' }] },
+  connectionCheck: {
+    accepted: { kind: 'response', status: 200, headers: {}, body: '{"message":"success","events":["rc_renewal_event"]}' },
+    refused: { kind: 'response', status: 401, headers: {}, body: '{"message":"Invalid API Key"}' },
+  },
 });

@@ -1,4 +1,5 @@
 import { secretSettingKeys, type DestinationPlugin } from '@ferry/core';
+import { connectionCheck, erasure } from './account';
 import { capabilities } from './capabilities';
 import { eventName, filter, identity, revenue } from './hooks';
 import { buildRequests } from './requests';
@@ -24,4 +25,6 @@ export const brazePlugin: DestinationPlugin<BrazeSettings> = {
   buildRequests,
   parseResponse,
   missingConfig,
+  erasure,
+  connectionCheck,
 };

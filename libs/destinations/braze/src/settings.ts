@@ -39,7 +39,7 @@ const INSTANCE_NAMES = Object.keys(BRAZE_INSTANCES) as [BrazeInstance, ...BrazeI
 export const BrazeSettings = z
   .strictObject({
     restEndpoint: BaseUrl.optional().describe(
-      "The workspace's REST endpoint, as Braze's dashboard shows it (e.g. `https://rest.iad-01.braze.com`), or a proxy or the fake Braze; `/users/track` is appended. No credentials, query or fragment. A wrong instance answers 401, which pauses the destination.",
+      "The workspace's REST endpoint, as Braze's dashboard shows it (e.g. `https://rest.iad-01.braze.com`), or a proxy or the fake Braze; every request goes under it: `/users/track`, erasures (`/users/delete`) and the connection check (`/events/list`). No credentials, query or fragment. A wrong instance answers 401, which pauses the destination.",
     ),
     instance: z
       .enum(INSTANCE_NAMES, {
@@ -49,7 +49,9 @@ export const BrazeSettings = z
       .describe('Shorthand for `restEndpoint`: `US-01` … `US-08`, `US-10`, `EU-01`, `EU-02`, `AU-01`. Give one of the two, not both.'),
     apiKey: secret(z.string())
       .optional()
-      .describe('REST API key with the `users.track` permission, of the workspace that receives `PRODUCTION` events.'),
+      .describe(
+        'REST API key with the `users.track` permission (and `users.delete` for erasure, `events.list` for the connection check), of the workspace that receives `PRODUCTION` events.',
+      ),
     sandboxApiKey: secret(z.string())
       .optional()
       .describe(

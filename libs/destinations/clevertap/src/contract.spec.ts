@@ -56,4 +56,9 @@ describeDestinationContract(clevertapPlugin, {
   },
   // State goes in a profile record beside the event; with Charged records too, a delivery has up to three.
   subscriptionState: { settings: { profileSync: true, chargedEvent: true }, carried: carriedState },
+  erasure: { identityAttributes: [{}, { $clevertapId: 'ct-guid' }] },
+  connectionCheck: {
+    accepted: answer({ status: 'success', record: { identity: 'ferry-connection-check' } }),
+    refused: { kind: 'response', status: 401, headers: {}, body: '{"status":"fail","error":"Invalid Credentials","code":401}' },
+  },
 });

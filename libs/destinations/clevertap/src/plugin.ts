@@ -1,4 +1,5 @@
 import { secretSettingKeys, type DestinationPlugin } from '@ferry/core';
+import { connectionCheck, erasure } from './account';
 import { capabilities } from './capabilities';
 import { eventName, filter, identity, revenue } from './hooks';
 import { buildRequests } from './requests';
@@ -22,4 +23,6 @@ export const clevertapPlugin: DestinationPlugin<CleverTapSettings> = {
   missingConfig,
   // Only profile records carry the subscription state.
   sendsState: (settings) => settings.profileSync,
+  erasure,
+  connectionCheck,
 };

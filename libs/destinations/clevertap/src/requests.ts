@@ -7,6 +7,11 @@ function regionHost(region: CleverTapRegion): string {
   return region === 'eu1' ? 'api.clevertap.com' : `${region}.api.clevertap.com`;
 }
 
+/** The API base of these settings: the `endpoint` override, else the region's host. Every CleverTap request goes under it. */
+export function apiBase(settings: CleverTapSettings): string {
+  return settings.endpoint ?? `https://${regionHost(settings.region)}`;
+}
+
 interface Account {
   readonly accountId: string;
   readonly passcode: string;
@@ -25,7 +30,7 @@ function accountFor(environment: Environment, settings: CleverTapSettings): Acco
 
 /** Upload requests for a batch: one account per request, ≤ 1000 records and ≤ maxBytes each, in batch order; a delivery's records share a request. */
 export function buildRequests(batch: readonly Planned[], settings: CleverTapSettings): DeliveryRequest[] {
-  const url = urlUnder(settings.endpoint ?? `https://${regionHost(settings.region)}`, '/1/upload');
+  const url = urlUnder(apiBase(settings), '/1/upload');
   return byEnvironment(batch).flatMap(([environment, planned]) => {
     const items = planned.map((p) => {
       const { records, warnings } = buildRecords(p, settings);

@@ -23,7 +23,7 @@ export const CleverTapSettings = z
         'CleverTap data centre: `eu1` → `api.clevertap.com`, the others → `<region>.api.clevertap.com`. Anything else is a config error listing these.',
       ),
     endpoint: BaseUrl.optional().describe(
-      'Base-URL override (a proxy, the fake CleverTap in tests); `/1/upload` is appended. No credentials, query or fragment.',
+      'Base-URL override (a proxy, the fake CleverTap in tests) for every request: uploads (`/1/upload`), erasures (`/1/delete/profiles.json`) and the connection check (`/1/profile.json`). No credentials, query or fragment.',
     ),
     accountId: z.string().optional().describe('Account (project) id of the production account.'),
     passcode: secret(z.string()).optional().describe('Passcode of the production account.'),

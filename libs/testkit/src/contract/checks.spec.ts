@@ -1,5 +1,6 @@
 import { standardFailureOutcomes, type DeliveryRequest, type DestinationPlugin, type Outcome, type Planned } from '@ferry/core';
 import { z } from 'zod';
+import { connectionCheckChecks, erasureChecks } from './account-suites';
 import { capabilitiesChecks } from './capabilities-suite';
 import type { ContractResponses, DestinationContractOptions } from './options';
 import { batchingChecks, requestsChecks } from './request-suites';
@@ -610,5 +611,116 @@ describe('partial-response checks with noted deliveries (only a record that does
       run(samplePlugin, { ...options, responses: { accepted: ok, partial: options.responses!.partial } }),
       /noted must name deliveries/,
     );
+  });
+});
+
+/** What a check threw: its message and, for a property fast-check found failing, the violation it wraps. */
+function thrownText(run: () => void): string {
+  try {
+    run();
+  } catch (error) {
+    return `${(error as Error).message}\n${String((error as Error & { cause?: unknown }).cause ?? '')}`;
+  }
+  throw new Error('the check passed');
+}
+
+describe('erasure checks', () => {
+  const erasure = samplePlugin.erasure!;
+  const withErasure = (overrides: Partial<typeof erasure>) => broken({ erasure: { ...erasure, ...overrides } });
+
+  it('the sample passes every one', () => {
+    for (const check of erasureChecks(samplePlugin, sampleOptions)) expect(() => check.run()).not.toThrow();
+  });
+  it('catch a request for an empty customer', () => {
+    const eager = withErasure({
+      requests: (subject, s) => [...erasure.requests(subject, s), { method: 'GET', url: 'https://x.invalid', headers: {} }],
+    });
+    expectViolation(() => runCheck(erasureChecks, 'empty customer', eager), /requests for an empty subject/);
+  });
+  it('catch requests that differ each time, and a hook that changes the customer', () => {
+    let calls = 0;
+    const drifting = withErasure({
+      requests: (subject, s) => erasure.requests(subject, s).map((r) => ({ ...r, headers: { ...r.headers, 'x-call': String(++calls) } })),
+    });
+    expectViolation(() => runCheck(erasureChecks, 'the same every time', drifting), /differ when built again/);
+    const sorting = withErasure({
+      requests: (subject, s) => erasure.requests({ ...subject, appUserIds: (subject.appUserIds as string[]).sort() }, s),
+    });
+    expect(() => runCheck(erasureChecks, 'the same every time', sorting)).toThrow(TypeError);
+  });
+  it('catch an identity left out, and an id asked twice', () => {
+    const appUsersOnly = withErasure({
+      requests: (subject, s) => erasure.requests({ appUserIds: subject.appUserIds.slice(0, 2), identities: [] }, s),
+    });
+    expectViolation(
+      () => runCheck(erasureChecks, 'every app user id', appUsersOnly),
+      /app user id "contract-user-2" is not in any erase request/,
+    );
+    const twice = withErasure({ requests: (subject, s) => [...erasure.requests(subject, s), ...erasure.requests(subject, s)] });
+    expectViolation(() => runCheck(erasureChecks, 'every app user id', twice), /is asked to go twice \(user_ids of POST/);
+  });
+  it('catch requests over the declared limit, and a limit not declared', () => {
+    const greedy = withErasure({ maxIdsPerRequest: 2 });
+    expectViolation(() => runCheck(erasureChecks, 'maxIdsPerRequest', greedy), /user_ids holds 3 ids, over 2/);
+    expectViolation(
+      () => runCheck(erasureChecks, 'maxIdsPerRequest', withErasure({ maxIdsPerRequest: undefined })),
+      /declare erasure.maxIdsPerRequest/,
+    );
+  });
+  it('catch a secret in a URL, and a complaint about complete settings', () => {
+    const leaky = withErasure({
+      requests: (subject, s) => erasure.requests(subject, s).map((r) => ({ ...r, url: `${r.url}?key=${s.apiKey}` })),
+    });
+    expectViolation(() => runCheck(erasureChecks, 'show no secret', leaky), /shows secret "apiKey" verbatim outside its headers/);
+    const fussy = withErasure({ missingConfig: () => ['settings.secretKey is not set'] });
+    expectViolation(() => runCheck(erasureChecks, 'show no secret', fussy), /complains about the kit settings: settings.secretKey/);
+  });
+  it('catch a reading that throws on an odd answer, or names a secret', () => {
+    const strict = withErasure({
+      readAnswer: (_r, result) => {
+        if (result.kind === 'response') JSON.parse(result.body);
+        return { type: 'done' };
+      },
+    });
+    expect(thrownText(() => runCheck(erasureChecks, 'readAnswer reads any answer', strict))).toMatch(/Property failed/);
+    const telling = withErasure({ readAnswer: (_r, _result, s) => ({ type: 'failed', reason: `refused key ${s.apiKey}` }) });
+    expect(thrownText(() => runCheck(erasureChecks, 'readAnswer reads any answer', telling))).toMatch(/reason shows secret "apiKey"/);
+  });
+  it('insist on the kit options when the plugin erases', () => {
+    expectViolation(
+      () => runCheck(erasureChecks, 'empty customer', samplePlugin, { ...sampleOptions, erasure: undefined }),
+      /options.erasure is required/,
+    );
+  });
+});
+
+describe('connection-check checks', () => {
+  const check = samplePlugin.connectionCheck!;
+  const withCheck = (overrides: Partial<typeof check>) => broken({ connectionCheck: { ...check, ...overrides } });
+
+  it('the sample passes every one', () => {
+    for (const c of connectionCheckChecks(samplePlugin, sampleOptions)) expect(() => c.run()).not.toThrow();
+  });
+  it('catch a secret in the check URL, and a request that differs each time', () => {
+    const leaky = withCheck({ request: (s) => ({ method: 'GET', url: `${s.endpoint}/me?key=${s.apiKey}`, headers: {} }) });
+    expectViolation(() => runCheck(connectionCheckChecks, 'well formed', leaky), /shows secret "apiKey" verbatim outside its headers/);
+    let calls = 0;
+    const drifting = withCheck({ request: (s) => ({ ...check.request(s), url: `${s.endpoint}/me?n=${++calls}` }) });
+    expectViolation(() => runCheck(connectionCheckChecks, 'well formed', drifting), /differs when built again/);
+  });
+  it('catch a reading that cannot tell valid credentials from invalid ones', () => {
+    const credulous = withCheck({ readAnswer: () => ({ ok: true, reason: 'fine' }) });
+    expectViolation(() => runCheck(connectionCheckChecks, 'valid credentials', credulous), /invalid credentials reads ok: true/);
+    const telling = withCheck({
+      readAnswer: (result, s) => ({ ok: result.kind === 'response' && result.status < 400, reason: `with ${s.apiKey}` }),
+    });
+    expectViolation(() => runCheck(connectionCheckChecks, 'valid credentials', telling), /reason shows secret "apiKey"/);
+  });
+  it('catch a network failure read as refused', () => {
+    const gloomy = withCheck({
+      readAnswer: (result) =>
+        result.kind === 'response' ? check.readAnswer(result, sampleOptions.settings as never) : { ok: false, reason: 'down' },
+    });
+    expect(thrownText(() => runCheck(connectionCheckChecks, 'network failures', gloomy))).toMatch(/reads ok: false, not null/);
   });
 });

@@ -1,4 +1,5 @@
 import type { AnyDestinationPlugin, DestinationPlugin } from '@ferry/core';
+import { connectionCheckChecks, erasureChecks } from './account-suites';
 import { capabilitiesChecks } from './capabilities-suite';
 import { offlineInEachTest } from './network-guard';
 import { planSuites, type ContractSuite, type DestinationContractOptions } from './options';
@@ -17,6 +18,8 @@ const SUITES: Record<ContractSuite, (plugin: AnyDestinationPlugin, options: Dest
   responses: responsesChecks,
   'partial-responses': partialResponsesChecks,
   'subscription-state': subscriptionStateChecks,
+  erasure: erasureChecks,
+  'connection-check': connectionCheckChecks,
 };
 
 /**
@@ -27,7 +30,7 @@ const SUITES: Record<ContractSuite, (plugin: AnyDestinationPlugin, options: Dest
  * `capabilities.subscriptionState` also gives `subscriptionState`: how to turn state on and read it back.
  */
 export function describeDestinationContract<S>(plugin: DestinationPlugin<S>, options: DestinationContractOptions): void {
-  const plan = planSuites(options.skip, plugin.capabilities);
+  const plan = planSuites(options.skip, plugin.capabilities, plugin);
   if (options.subscriptionState !== undefined && plugin.capabilities.subscriptionState !== true) {
     throw new Error('options.subscriptionState is given, but the plugin does not declare capabilities.subscriptionState');
   }

@@ -2,6 +2,8 @@ export { describeDestinationContract } from './describe';
 export { describeGoldenCatalogue, type GoldenCatalogue, type GoldenExpectation, type GoldenSend } from './golden';
 export {
   CONTRACT_SUITES,
+  type ContractConnectionCheck,
+  type ContractErasure,
   type ContractResponses,
   type ContractSubscriptionState,
   type ContractSuite,

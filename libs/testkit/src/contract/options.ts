@@ -1,4 +1,4 @@
-import type { Capabilities, DeliveryRequest, HttpResult } from '@ferry/core';
+import type { Capabilities, DeliveryRequest, DestinationPlugin, HttpResult } from '@ferry/core';
 
 /** The standard suites, in the order they run. */
 export const CONTRACT_SUITES = [
@@ -10,6 +10,8 @@ export const CONTRACT_SUITES = [
   'responses',
   'partial-responses',
   'subscription-state',
+  'erasure',
+  'connection-check',
 ] as const;
 export type ContractSuite = (typeof CONTRACT_SUITES)[number];
 
@@ -58,6 +60,25 @@ export interface ContractSubscriptionState {
   readonly carried: (request: DeliveryRequest) => Readonly<Record<string, string>>;
 }
 
+/** How the kit builds a varied customer to erase (SPEC §15). */
+export interface ContractErasure {
+  /**
+   * Customer attributes that make the plugin's identity hook answer each of its shapes, e.g. `[{}, { $clevertapId: 'x' }]`.
+   * The kit makes every value unique per customer it invents, and erases app user ids and those identities together.
+   */
+  readonly identityAttributes: readonly Readonly<Record<string, string>>[];
+  /** Identity fields the destination's API cannot erase, each with the written reason (Amplitude's `device_id`). */
+  readonly notErased?: Readonly<Record<string, string>>;
+}
+
+/** The destination's own answers to the connection check. */
+export interface ContractConnectionCheck {
+  /** Its answer when the credentials are valid: read as `ok: true`. */
+  readonly accepted: HttpResult;
+  /** Its answer when they are not: read as `ok: false`. */
+  readonly refused: HttpResult;
+}
+
 export interface DestinationContractOptions {
   /**
    * Config as an operator writes it, with every credential set (no sandbox credentials). Secret values
@@ -72,17 +93,23 @@ export interface DestinationContractOptions {
   readonly responses?: ContractResponses;
   /** Required when `capabilities.subscriptionState` is declared, unless the `subscription-state` suite is skipped. */
   readonly subscriptionState?: ContractSubscriptionState;
+  /** Required when the plugin declares `erasure`, unless the `erasure` suite is skipped. */
+  readonly erasure?: ContractErasure;
+  /** Required when the plugin declares `connectionCheck`, unless the `connection-check` suite is skipped. */
+  readonly connectionCheck?: ContractConnectionCheck;
   /** Suites not run, each with the written reason the report prints. */
   readonly skip?: Readonly<Partial<Record<ContractSuite, string>>>;
 }
 
 /**
  * Which suites run and why the others do not; refuses a skip without a reason or of an unknown suite. A plugin
- * that declares no subscription state has nothing for that suite to check, and the plan says so.
+ * that declares no subscription state, erasure or connection check has nothing for that suite to check, and the
+ * plan says so.
  */
 export function planSuites(
   skip: DestinationContractOptions['skip'] = {},
   capabilities?: Pick<Capabilities, 'subscriptionState'>,
+  hooks?: Pick<DestinationPlugin, 'erasure' | 'connectionCheck'>,
 ): ReadonlyMap<ContractSuite, string | undefined> {
   for (const [suite, reason] of Object.entries(skip)) {
     if (!(CONTRACT_SUITES as readonly string[]).includes(suite)) {
@@ -95,6 +122,11 @@ export function planSuites(
   const plan = new Map(CONTRACT_SUITES.map((suite) => [suite, skip[suite]?.trim()]));
   if (capabilities && capabilities.subscriptionState !== true && plan.get('subscription-state') === undefined) {
     plan.set('subscription-state', 'the plugin does not declare capabilities.subscriptionState');
+  }
+  if (hooks && hooks.erasure === undefined && plan.get('erasure') === undefined)
+    plan.set('erasure', 'the plugin declares no erasure hooks');
+  if (hooks && hooks.connectionCheck === undefined && plan.get('connection-check') === undefined) {
+    plan.set('connection-check', 'the plugin declares no connection check');
   }
   return plan;
 }

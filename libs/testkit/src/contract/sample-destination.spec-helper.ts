@@ -1,5 +1,8 @@
 import {
   bodyRecords,
+  idBatches,
+  standardCheckVerdict,
+  standardErasureAnswer,
   byEnvironment,
   checkEventNameOverrides,
   jsonArrayBodies,
@@ -110,6 +113,27 @@ export const samplePlugin: DestinationPlugin<SampleSettings> = {
   missingConfig: (settings) => (settings.apiKey ? [] : ['settings.apiKey is not set']),
   // Only state records carry the subscription state.
   sendsState: (settings) => settings.stateRecords,
+
+  // Deletes users three at a time: small, so the kit's customer needs several requests.
+  erasure: {
+    maxIdsPerRequest: 3,
+    requests: (subject, settings) =>
+      idBatches([...subject.appUserIds, ...subject.identities.map((identity) => identity.user_id ?? '')], 3).map((user_ids) => ({
+        method: 'POST',
+        url: `${settings.endpoint}/users/delete`,
+        headers: { authorization: `Bearer ${settings.apiKey ?? ''}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ user_ids }),
+      })),
+    readAnswer: (_request, result) => standardErasureAnswer(result),
+  },
+  connectionCheck: {
+    request: (settings) => ({
+      method: 'GET',
+      url: `${settings.endpoint}/me`,
+      headers: { authorization: `Bearer ${settings.apiKey ?? ''}` },
+    }),
+    readAnswer: (result) => standardCheckVerdict(result),
+  },
 };
 
 /**
@@ -213,6 +237,11 @@ export const sampleOptions: DestinationContractOptions = {
     partial: (request) => ({ result: refusingSecond(request, 200), refused: [request.deliveryIds[1]] }),
   },
   subscriptionState: { settings: { stateRecords: true }, carried: sampleCarriedState },
+  erasure: { identityAttributes: [{}] },
+  connectionCheck: {
+    accepted: { kind: 'response', status: 200, headers: {}, body: '{"me":"sample"}' },
+    refused: { kind: 'response', status: 401, headers: {}, body: '{"error":"unknown key"}' },
+  },
 };
 
 /**

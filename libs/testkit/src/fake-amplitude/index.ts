@@ -1,5 +1,6 @@
 export {
   startFakeAmplitude,
+  type AmplitudeDeletion,
   type AmplitudeEndpoint,
   type AmplitudeLoggedRequest,
   type FakeAmplitude,

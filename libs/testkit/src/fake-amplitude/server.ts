@@ -17,6 +17,8 @@ export interface FakeAmplitudeOptions {
   host?: string;
   /** Project name → its API key(s), e.g. `{ production: 'key-1', sandbox: 'key-2' }`. Any other key gets 400 `Invalid API key`. */
   projects?: Record<string, string | string[]>;
+  /** Project name → its secret key, for the user privacy API's Basic auth (API key : secret key); any other pair gets 401. */
+  secretKeys?: Record<string, string>;
   /** Most events per request; more → 413. Default 2000. */
   maxEvents?: number;
   /** Most body bytes (decompressed) per endpoint; more → 413. Defaults: 1 MB for `/2/httpapi`, 20 MB for `/batch`. */
@@ -48,10 +50,24 @@ export interface StoredAmplitudeEvent {
   readonly event: Readonly<Record<string, unknown>>;
 }
 
+/** One deletion request the user privacy API took for a project. */
+export interface AmplitudeDeletion {
+  readonly requestId: string;
+  readonly project: string;
+  readonly receivedAt: number;
+  readonly userIds: readonly string[];
+  readonly amplitudeIds: readonly number[];
+  readonly requester?: string;
+  /** The day the deletion job is scheduled for (YYYY-MM-DD). */
+  readonly day: string;
+}
+
 /** Any request to the fake outside the control API `/_fake/`. Its body is gunzipped; over HTTP its `api_key` is redacted. */
 export interface AmplitudeLoggedRequest extends LoggedRequestBase<FakeAmplitudeFault> {
   /** The project of its API key, once the key was read and known. */
   readonly project?: string;
+  /** The query string, without its `?`. */
+  readonly query: string;
 }
 
 export interface FakeAmplitude {
@@ -59,9 +75,11 @@ export interface FakeAmplitude {
   readonly url: string;
   /** Events taken, in arrival order, of one project or of all. */
   events(project?: string): StoredAmplitudeEvent[];
+  /** Deletion requests taken by the user privacy API, in arrival order, of one project or of all. */
+  deletions(project?: string): AmplitudeDeletion[];
   /** Every request so far, in arrival order. */
   requests(): AmplitudeLoggedRequest[];
-  /** Scripts the answers to the next upload requests, in order. Throws on a malformed fault. */
+  /** Scripts the answers to the next requests (uploads and the user privacy API), in order. Throws on a malformed fault. */
   inject(...faults: FakeAmplitudeFault[]): void;
   /** Forgets events, requests, faults, rate windows and seen insert_ids. Requests in flight finish normally. */
   reset(): void;
@@ -70,6 +88,12 @@ export interface FakeAmplitude {
 }
 
 const ENDPOINTS: Readonly<Record<string, AmplitudeEndpoint>> = { '/2/httpapi': '/2/httpapi', '/batch': '/batch' };
+const DELETIONS = '/api/2/deletions/users';
+/** The user privacy API takes up to 100 ids a request, Amplitude ids and user ids together. */
+const MAX_IDS_PER_DELETION = 100;
+/** Deletion jobs are scheduled days after the request (10–13 days; the fake says 10). */
+const DELETION_DELAY_DAYS = 10;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** A project whose ids go over this many events in 24 hours is told so in a `/batch` 429 (ABU). */
 const DAILY_QUOTA = 500_000;
 /** Defaults per endpoint: [most body bytes, events per second per id]. */
@@ -81,6 +105,7 @@ const LIMITS: Readonly<Record<AmplitudeEndpoint, { bytes: number; eps: number }>
 const optionsSchema = z.strictObject({
   ...commonOptions,
   projects: secretsByName.optional(),
+  secretKeys: z.record(z.string().min(1), z.string().min(1)).optional(),
   maxEvents: z.int().min(1).optional(),
   maxBytes: z.strictObject({ httpApi: z.int().min(1).optional(), batch: z.int().min(1).optional() }).optional(),
   rateLimit: z
@@ -103,7 +128,10 @@ const failure = (code: number, error: string, detail: Record<string, unknown> = 
   body: JSON.stringify({ code, error, ...detail }),
 });
 
-/** Starts a loopback fake of Amplitude's HTTP V2 (`POST /2/httpapi`) and Batch (`POST /batch`) APIs (reference/amplitude.md §4). */
+/**
+ * Starts a loopback fake of Amplitude's HTTP V2 (`POST /2/httpapi`) and Batch (`POST /batch`) APIs (reference/amplitude.md
+ * §4) and of its user privacy API (`/api/2/deletions/users`, libs/destinations/amplitude/reference.md).
+ */
 export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Promise<FakeAmplitude> {
   const settings = parseInput(optionsSchema, options, (issues) => new FakeAmplitudeInputError('fake Amplitude options', issues));
   const projectByKey = new Map(
@@ -121,9 +149,84 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
 
   const rates = new RateWindow(windowMs);
   const dedupe = new DedupeLog();
+  const secretKeys = settings.secretKeys ?? {};
+  let deletions: AmplitudeDeletion[] = [];
+  const deletionsOf = (project?: string) => deletions.filter((d) => project === undefined || d.project === project);
+  // Amplitude ids the fake gave users, per project: the privacy API answers with them.
+  let amplitudeIds = new Map<string, number>();
+  const amplitudeIdOf = (project: string, userId: string) => {
+    const key = `${project}\u0000${userId}`;
+    if (!amplitudeIds.has(key)) amplitudeIds.set(key, 100_000_000 + amplitudeIds.size);
+    return amplitudeIds.get(key)!;
+  };
+
+  /** The project whose API key and secret key the request's Basic auth carries, or undefined. */
+  function basicAuthProject(authorization: string | undefined): string | undefined {
+    const match = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match) return undefined;
+    const [apiKey, ...rest] = Buffer.from(match[1], 'base64').toString('utf8').split(':');
+    const project = projectByKey.get(apiKey);
+    return project !== undefined && secretKeys[project] !== undefined && secretKeys[project] === rest.join(':') ? project : undefined;
+  }
+
+  /** The user privacy API: `POST` schedules deletions, `GET` lists the jobs of a range of days. */
+  function privacy({ entry, json, now }: Upload): FakeAnswer {
+    const project = entry.project!; // admitted
+    if (entry.method === 'GET') {
+      const query = new URLSearchParams(entry.query);
+      const [start, end] = [query.get('start_day') ?? '', query.get('end_day') ?? ''];
+      if (!DAY.test(start) || !DAY.test(end)) return failure(400, 'start_day and end_day are required, as YYYY-MM-DD');
+      const jobs = deletionsOf(project).filter(({ day }) => day >= start && day <= end);
+      return {
+        status: 200,
+        body: JSON.stringify(jobs.map(({ day, amplitudeIds: ids }) => ({ day, status: 'staging', amplitude_ids: ids }))),
+      };
+    }
+    if (!isJsonContentType(entry.headers['content-type']) || !json?.ok || !isPlainObject(json.value)) {
+      return failure(400, 'Invalid JSON request body');
+    }
+    const body = json.value;
+    const userIds = body['user_ids'] ?? [];
+    const givenAmplitudeIds = body['amplitude_ids'] ?? [];
+    if (!Array.isArray(userIds) || !userIds.every((id) => typeof id === 'string' && id !== '')) {
+      return failure(400, 'user_ids must be an array of strings');
+    }
+    if (!Array.isArray(givenAmplitudeIds) || !givenAmplitudeIds.every((id) => Number.isSafeInteger(id))) {
+      return failure(400, 'amplitude_ids must be an array of integers');
+    }
+    const count = userIds.length + givenAmplitudeIds.length;
+    if (count === 0) return failure(400, 'Request missing required field', { missing_field: 'amplitude_ids or user_ids' });
+    if (count > MAX_IDS_PER_DELETION) return failure(400, `At most ${MAX_IDS_PER_DELETION} ids may be deleted per request`);
+    const known = new Set(fake.stored(project).map(({ event }) => event['user_id']));
+    const unknown = userIds.filter((id) => !known.has(id));
+    const ignoreInvalid = [true, 'true', 'True'].includes(body['ignore_invalid_id'] as never);
+    if (unknown.length > 0 && !ignoreInvalid) return failure(400, `${unknown.length} user_ids are not in this project`);
+    const at = now();
+    const requester = typeof body['requester'] === 'string' ? body['requester'] : undefined;
+    const ids = [...givenAmplitudeIds, ...userIds.filter((id) => known.has(id)).map((id) => amplitudeIdOf(project, id))];
+    const day = new Date(at + DELETION_DELAY_DAYS * 86_400_000).toISOString().slice(0, 10);
+    deletions.push({
+      requestId: entry.id,
+      project,
+      receivedAt: entry.receivedAt,
+      userIds,
+      amplitudeIds: ids,
+      ...(requester && { requester }),
+      day,
+    });
+    const requestedOn = new Date(at).toISOString().slice(0, 10);
+    const answer = {
+      day,
+      status: 'staging',
+      amplitude_ids: ids.map((id) => ({ amplitude_id: id, requester, requested_on_day: requestedOn })),
+    };
+    return { status: 200, body: JSON.stringify(answer) };
+  }
 
   /** Amplitude's checks, in order: body, key, size, events, silenced devices, rate; then the events are taken. */
-  function upload({ entry, text, json, now, take }: Upload, fault: FakeAmplitudeFault | undefined): FakeAnswer {
+  function upload(request: Upload, fault: FakeAmplitudeFault | undefined): FakeAnswer {
+    if (request.entry.path === DELETIONS) return privacy(request);
+    const { entry, text, json, now, take } = request;
     const endpoint = entry.path as AmplitudeEndpoint; // admitted
     if (text === undefined) return failure(400, 'Invalid JSON request body');
     if (text === '') return failure(400, 'Missing request body');
@@ -246,17 +349,27 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
     // A 500, 502 or 504 may come after Amplitude took the events.
     storesBeforeStatus: (status) => [500, 502, 504].includes(status),
     decode,
-    describe: () => ({}),
-    admit: ({ entry }) =>
-      Object.hasOwn(ENDPOINTS, entry.path) && entry.method === 'POST' ? {} : { refusal: failure(400, 'Invalid request path') },
+    describe: ({ url }) => ({ query: url.search.replace(/^\?/, '') }),
+    admit: ({ entry }) => {
+      if (entry.path === DELETIONS && ['GET', 'POST'].includes(entry.method)) {
+        const project = basicAuthProject(entry.headers['authorization']);
+        if (project === undefined) return { refusal: failure(401, 'Invalid API key or secret key') };
+        entry.project = project;
+        return {};
+      }
+      return Object.hasOwn(ENDPOINTS, entry.path) && entry.method === 'POST' ? {} : { refusal: failure(400, 'Invalid request path') };
+    },
     upload,
     parseFaults: parseAmplitudeFaults,
     ledger: { path: '/_fake/events', filterBy: 'project' },
+    views: { '/_fake/deletions': (query) => deletionsOf(query.get('project') ?? undefined) },
     redact: withoutApiKey,
-    secrets: [...projectByKey.keys()],
+    secrets: [...projectByKey.keys(), ...Object.values(secretKeys)],
     reset: () => {
       rates.clear();
       dedupe.clear();
+      deletions = [];
+      amplitudeIds = new Map();
     },
   };
 
@@ -264,6 +377,7 @@ export async function startFakeAmplitude(options: FakeAmplitudeOptions = {}): Pr
   return {
     url: fake.url,
     events: fake.stored,
+    deletions: deletionsOf,
     requests: fake.requests,
     inject: fake.inject,
     reset: fake.reset,
@@ -285,7 +399,9 @@ function decode(raw: Buffer, headers: Readonly<Record<string, string>>): string 
   }
 }
 
-/** A logged request fit to show: the body's `api_key`, known or not, replaced. */
+/** A logged request fit to show: the body's `api_key` and the Authorization header (Basic: both keys), known or not, replaced. */
 function withoutApiKey(entry: AmplitudeLoggedRequest): AmplitudeLoggedRequest {
-  return isPlainObject(entry.body) && 'api_key' in entry.body ? { ...entry, body: { ...entry.body, api_key: REDACTED } } : entry;
+  const headers = entry.headers['authorization'] === undefined ? entry.headers : { ...entry.headers, authorization: REDACTED };
+  const body = isPlainObject(entry.body) && 'api_key' in entry.body ? { ...entry.body, api_key: REDACTED } : entry.body;
+  return { ...entry, headers, body };
 }

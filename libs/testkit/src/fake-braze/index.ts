@@ -1,5 +1,6 @@
 export {
   startFakeBraze,
+  type BrazeDeletion,
   type BrazeLoggedRequest,
   type BrazeProfile,
   type DroppedBrazeObject,

@@ -56,6 +56,16 @@ export interface DroppedBrazeObject {
   readonly user: string;
 }
 
+/** One `/users/delete` request Braze took: the identifiers it named, and how many profiles it deleted. */
+export interface BrazeDeletion {
+  readonly requestId: string;
+  readonly workspace: string;
+  readonly receivedAt: number;
+  readonly externalIds: readonly string[];
+  readonly userAliases: readonly { readonly alias_name: string; readonly alias_label: string }[];
+  readonly deleted: number;
+}
+
 /** Any request to the fake outside the control API `/_fake/`. Over HTTP its Authorization header is redacted. */
 export interface BrazeLoggedRequest extends LoggedRequestBase<FakeBrazeFault> {
   /** The workspace of its API key, once known. */
@@ -73,9 +83,11 @@ export interface FakeBraze {
   profiles(workspace?: string): BrazeProfile[];
   /** Objects ignored for want of a profile. */
   dropped(): DroppedBrazeObject[];
+  /** `/users/delete` requests taken, in arrival order, of one workspace or of all. */
+  deletions(workspace?: string): BrazeDeletion[];
   /** Every request so far, in arrival order. */
   requests(): BrazeLoggedRequest[];
-  /** Scripts the answers to the next `/users/track` requests, in order. Throws on a malformed fault. */
+  /** Scripts the answers to the next requests (`/users/track`, `/users/delete`, `/events/list`), in order. Throws on a malformed fault. */
   inject(...faults: FakeBrazeFault[]): void;
   /** Forgets objects, profiles, requests, faults and rate windows. Requests in flight finish normally. */
   reset(): void;
@@ -92,6 +104,12 @@ const optionsSchema = z.strictObject({
   onRequest: callback<(request: BrazeLoggedRequest) => void>().optional(),
 });
 
+/** Each route and its method. */
+const ROUTES: Readonly<Record<string, string>> = { '/users/track': 'POST', '/users/delete': 'POST', '/events/list': 'GET' };
+/** `/users/delete` takes one kind of identifier a request, at most 50 of it. */
+const DELETE_KINDS = ['external_ids', 'user_aliases', 'braze_ids', 'email_addresses', 'phone_numbers'] as const;
+const MAX_IDS_PER_DELETE = 50;
+
 const NO_VALID_OBJECT = "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.";
 
 /** Braze's answer envelope: `{"message": …}` plus any detail keys. */
@@ -103,7 +121,10 @@ const answer = (status: number, message: string, detail: Record<string, unknown>
 
 type Upload = VendorRequest<BrazeLoggedRequest, StoredBrazeObject>;
 
-/** Starts a loopback fake of Braze's `POST /users/track` (reference/braze.md §4). */
+/**
+ * Starts a loopback fake of Braze's `POST /users/track` (reference/braze.md §4), `POST /users/delete` and `GET
+ * /events/list` (libs/destinations/braze/reference.md).
+ */
 export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<FakeBraze> {
   const settings = parseInput(optionsSchema, options, (issues) => new FakeBrazeInputError('fake Braze options', issues));
   const workspaceByKey = new Map(
@@ -115,7 +136,11 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
 
   let profiles = new Map<string, BrazeProfile>();
   let dropped: DroppedBrazeObject[] = [];
+  let deletions: BrazeDeletion[] = [];
+  const deletionsOf = (workspace?: string) => deletions.filter((d) => workspace === undefined || d.workspace === workspace);
   let windows = new Map<string, { window: number; used: number }>();
+  // The stored objects, once the skeleton holds them (the events list reads them).
+  let fakeObjects: (workspace?: string) => StoredBrazeObject[] = () => [];
 
   /** The rate-limit headers Braze sends with every answer, for a workspace's current window. */
   function rateHeaders(workspace: string, remaining?: number): Record<string, string> {
@@ -139,17 +164,58 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
   }
 
   function admit({ exchange, entry }: Upload) {
-    if (entry.path !== '/users/track' || exchange.req.method !== 'POST') return { refusal: answer(404, 'Not Found') };
+    if (ROUTES[entry.path] !== exchange.req.method) return { refusal: answer(404, 'Not Found') };
     const authorization = entry.headers['authorization'] ?? '';
     const workspace = authorization.startsWith('Bearer ') ? workspaceByKey.get(authorization.slice('Bearer '.length)) : undefined;
     if (workspace === undefined) return { refusal: answer(401, 'Invalid API Key') };
     entry.workspace = workspace;
-    if (!spend(workspace)) return { refusal: answer(429, 'Rate Limited', {}, rateHeaders(workspace, 0)) };
+    // Braze's 3,000-per-3-seconds budget is /users/track's; the other endpoints have budgets of their own.
+    if (entry.path === '/users/track' && !spend(workspace)) return { refusal: answer(429, 'Rate Limited', {}, rateHeaders(workspace, 0)) };
     return {};
   }
 
+  function upload(request: Upload): FakeAnswer {
+    if (request.entry.path === '/users/delete') return deleteUsers(request);
+    if (request.entry.path === '/events/list') return listEvents(request);
+    return track(request);
+  }
+
+  /** Braze's checks of a deletion: JSON, one kind of identifier, at most 50; then the profiles named go. */
+  function deleteUsers({ entry, text, json }: Upload): FakeAnswer {
+    const workspace = entry.workspace!; // admitted
+    if (text === undefined || !isJsonContentType(entry.headers['content-type']) || !json?.ok || !isPlainObject(json.value)) {
+      return answer(400, 'Bad Request');
+    }
+    const body = json.value;
+    const kinds = DELETE_KINDS.filter((kind) => body[kind] !== undefined);
+    if (kinds.length !== 1) return answer(400, `Exactly one of ${DELETE_KINDS.join(', ')} must be provided`);
+    const ids = body[kinds[0]];
+    if (!Array.isArray(ids) || ids.length === 0) return answer(400, `${kinds[0]} must be a non-empty array`);
+    if (ids.length > MAX_IDS_PER_DELETE) return answer(400, 'Max Input Length Exceeded');
+    const externalIds = kinds[0] === 'external_ids' ? ids : [];
+    const userAliases = kinds[0] === 'user_aliases' ? ids : [];
+    if (!externalIds.every((id) => typeof id === 'string' && id !== '')) return answer(400, 'external_ids must be non-empty strings');
+    const aliasValid = (alias: unknown) =>
+      isPlainObject(alias) && typeof alias['alias_name'] === 'string' && typeof alias['alias_label'] === 'string';
+    if (!userAliases.every(aliasValid)) return answer(400, 'user_aliases must be user alias objects');
+    const keys = [
+      ...externalIds.map((id) => `external_id:${id}`),
+      ...userAliases.map((alias) => `alias:${alias['alias_label']}:${alias['alias_name']}`),
+    ];
+    const deleted = keys.filter((key) => profiles.delete(`${workspace}\u0000${key}`)).length;
+    deletions.push({ requestId: entry.id, workspace, receivedAt: entry.receivedAt, externalIds, userAliases, deleted });
+    return answer(201, 'success', { deleted });
+  }
+
+  /** The workspace's custom event names: a read that changes nothing. */
+  function listEvents({ entry }: Upload): FakeAnswer {
+    const workspace = entry.workspace!; // admitted
+    const names = fakeObjects(workspace).flatMap(({ array, object }) => (array === 'events' ? [String(object['name'])] : []));
+    return answer(200, 'success', { events: [...new Set(names)] });
+  }
+
   /** Braze's checks, in order: body, size, each object; then attributes, events and purchases are processed. */
-  function upload({ entry, text, json, take }: Upload): FakeAnswer {
+  function track({ entry, text, json, take }: Upload): FakeAnswer {
     const workspace = entry.workspace!; // admitted
     const headers = rateHeaders(workspace);
     if (text === undefined || !isJsonContentType(entry.headers['content-type']) || !json?.ok || !isPlainObject(json.value)) {
@@ -243,22 +309,26 @@ export async function startFakeBraze(options: FakeBrazeOptions = {}): Promise<Fa
     views: {
       '/_fake/users': (query) => profileList(query.get('workspace') ?? undefined),
       '/_fake/dropped': () => [...dropped],
+      '/_fake/deletions': (query) => deletionsOf(query.get('workspace') ?? undefined),
     },
     redact: (entry) => (entry.headers['authorization'] ? { ...entry, headers: { ...entry.headers, authorization: REDACTED } } : entry),
     secrets: [...workspaceByKey.keys()],
     reset: () => {
       profiles = new Map();
       dropped = [];
+      deletions = [];
       windows = new Map();
     },
   };
 
   const fake = await startFake(vendor, settings);
+  fakeObjects = fake.stored;
   return {
     url: fake.url,
     objects: fake.stored,
     profiles: profileList,
     dropped: () => [...dropped],
+    deletions: deletionsOf,
     requests: fake.requests,
     inject: fake.inject,
     reset: fake.reset,

@@ -1,3 +1,10 @@
-export { startFakeCleverTap, type FakeCleverTap, type FakeCleverTapOptions, type LoggedRequest, type StoredRecord } from './server';
+export {
+  startFakeCleverTap,
+  type FakeCleverTap,
+  type FakeCleverTapOptions,
+  type LoggedRequest,
+  type StoredDeletion,
+  type StoredRecord,
+} from './server';
 export { FakeCleverTapInputError, type FakeFault, type RandomFaultRates, type UnprocessedFault } from './faults';
 export type { UnprocessedEntry } from './validation';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { REDACTED } from '@ferry/core';
-import { startFake, type FakeAnswer, type FakeVendor, type LoggedRequestBase } from '../fake-http/fake';
+import { startFake, type FakeAnswer, type FakeVendor, type LoggedRequestBase, type VendorRequest } from '../fake-http/fake';
 import { isJsonContentType, isPlainObject, JSON_CONTENT_TYPE } from '../fake-http/http';
 import { callback, commonOptions, parseInput, secretsByName } from '../fake-http/input';
 import { FakeCleverTapInputError, faultChances, parseFaults, type FakeFault, type RandomFaultRates, type UnprocessedFault } from './faults';
@@ -15,6 +15,8 @@ export interface FakeCleverTapOptions {
   accounts?: Record<string, string | string[]>;
   /** In-flight upload requests allowed per account (default 15, CleverTap's limit); the next one gets 429. */
   maxConcurrent?: number;
+  /** In-flight delete requests allowed per account (default 3, CleverTap's limit for deletions); the next one gets 429. */
+  maxConcurrentDeletes?: number;
   /** Delay before answering an admitted upload, so that concurrency can be observed. Default 0. */
   latencyMs?: number;
   /** The clock for `receivedAt`. Default Date.now. */
@@ -41,6 +43,16 @@ export interface StoredRecord {
   readonly record: unknown;
 }
 
+/** One delete request CleverTap took: the profiles it named, by `identity` and by `guid` (CleverTap id). */
+export interface StoredDeletion {
+  readonly requestId: string;
+  readonly accountId: string;
+  /** Epoch milliseconds. */
+  readonly receivedAt: number;
+  readonly identity: readonly string[];
+  readonly guid: readonly string[];
+}
+
 /** Any request to the fake outside the control API `/_fake/`. Over HTTP the passcode is redacted from its headers. */
 export interface LoggedRequest extends LoggedRequestBase<FakeFault> {
   readonly query: Readonly<Record<string, string>>;
@@ -52,9 +64,11 @@ export interface FakeCleverTap {
   readonly url: string;
   /** Accepted records in arrival order, of one account or of all. */
   records(accountId?: string): StoredRecord[];
+  /** Delete requests taken, in arrival order, of one account or of all. */
+  deletions(accountId?: string): StoredDeletion[];
   /** Every request so far, in arrival order. */
   requests(): LoggedRequest[];
-  /** Scripts the answers to the next upload requests, in order. Throws on a malformed fault. */
+  /** Scripts the answers to the next requests (uploads, deletions, profile reads), in order. Throws on a malformed fault. */
   inject(...faults: FakeFault[]): void;
   /** From now on, upload requests without a scripted fault meet one at these rates (replacing earlier rates). */
   injectRandomly(rates: RandomFaultRates, random?: () => number): void;
@@ -73,6 +87,14 @@ export interface FakeCleverTap {
 }
 
 const DEFAULT_MAX_CONCURRENT = 15;
+const DEFAULT_MAX_CONCURRENT_DELETES = 3;
+/** CleverTap's limit per `identity` array and per `guid` array of a delete request. */
+const MAX_IDS_PER_DELETE = 100;
+const UPLOAD = '/1/upload';
+const DELETE = '/1/delete/profiles.json';
+const PROFILE = '/1/profile.json';
+/** Each route and its method. */
+const ROUTES: Readonly<Record<string, string>> = { [UPLOAD]: 'POST', [DELETE]: 'POST', [PROFILE]: 'GET' };
 const SECRET_HEADERS = new Set(['x-clevertap-passcode', 'authorization']);
 const TOO_MANY_CONCURRENT = 'Too many concurrent requests';
 
@@ -80,6 +102,7 @@ const optionsSchema = z.strictObject({
   ...commonOptions,
   accounts: secretsByName.optional(),
   maxConcurrent: z.int().min(1).optional(),
+  maxConcurrentDeletes: z.int().min(1).optional(),
   maxProperties: z.int().min(1).optional(),
   rejectOversizedProperties: z.boolean().optional(),
   rejectDollarKeys: z.boolean().optional(),
@@ -87,7 +110,10 @@ const optionsSchema = z.strictObject({
   onRequest: callback<(request: LoggedRequest) => void>().optional(),
 });
 
-/** Starts a loopback fake of CleverTap's `POST /1/upload` (see reference/clevertap-api.md §8). */
+/**
+ * Starts a loopback fake of CleverTap's `POST /1/upload` (see reference/clevertap-api.md §8), `POST
+ * /1/delete/profiles.json` and `GET /1/profile.json` (libs/destinations/clevertap/reference.md).
+ */
 export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Promise<FakeCleverTap> {
   const settings = parseInput(optionsSchema, options, (issues) => new FakeCleverTapInputError('fake CleverTap options', issues));
   const passcodes = new Map(Object.entries(settings.accounts ?? {}).map(([id, codes]) => [id, new Set([codes].flat())]));
@@ -98,8 +124,12 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     rejectDollarKeys: settings.rejectDollarKeys ?? false,
     discardedEvents: settings.discardedEvents ?? [],
   });
+  const maxConcurrentDeletes = settings.maxConcurrentDeletes ?? DEFAULT_MAX_CONCURRENT_DELETES;
   const concurrency = new ConcurrencyTracker();
+  const deleteConcurrency = new ConcurrencyTracker();
   const profiles = new ProfileBook();
+  let deletions: StoredDeletion[] = [];
+  const deletionsOf = (accountId?: string) => deletions.filter((d) => accountId === undefined || d.accountId === accountId);
 
   const vendor: FakeVendor<FakeFault, LoggedRequest, StoredRecord> = {
     name: 'CleverTap',
@@ -113,14 +143,17 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     }),
     // Path, method, credentials, then the concurrency limit: a request refused on the way keeps queued faults for the next.
     admit: ({ entry }) => {
-      if (entry.path !== '/1/upload') return { refusal: failure(404, 'Not Found') };
-      if (entry.method !== 'POST') return { refusal: failure(405, 'Method Not Allowed', { allow: 'POST' }) };
+      const method = ROUTES[entry.path];
+      if (method === undefined) return { refusal: failure(404, 'Not Found') };
+      if (entry.method !== method) return { refusal: failure(405, 'Method Not Allowed', { allow: method }) };
       const accountId = entry.headers['x-clevertap-account-id'] ?? '';
       if (!passcodes.get(accountId)?.has(entry.headers['x-clevertap-passcode'] ?? '')) {
         return { refusal: failure(401, 'Invalid Credentials') };
       }
-      const release = concurrency.acquire(accountId);
-      if (concurrency.inFlight(accountId) > maxConcurrent) return { refusal: failure(429, TOO_MANY_CONCURRENT), release };
+      if (entry.path === PROFILE) return {};
+      const [tracker, limit] = entry.path === DELETE ? [deleteConcurrency, maxConcurrentDeletes] : [concurrency, maxConcurrent];
+      const release = tracker.acquire(accountId);
+      if (tracker.inFlight(accountId) > limit) return { refusal: failure(429, TOO_MANY_CONCURRENT), release };
       return { release };
     },
     answerOwnFault: (fault) =>
@@ -128,7 +161,10 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
         ? { status: 200, body: '<html><body>OK</body></html>', headers: { 'content-type': 'text/html; charset=utf-8' } }
         : undefined,
     // Steps 3–7 of the reference: parse, check the size, validate each record, store the accepted ones.
-    upload: ({ entry, json, take }, fault) => {
+    upload: (request, fault) => {
+      if (request.entry.path === DELETE) return deleteProfiles(request);
+      if (request.entry.path === PROFILE) return readProfile(request);
+      const { entry, json, take } = request;
       if (!isJsonContentType(entry.headers['content-type'])) {
         return failure(400, 'Malformed request: Content-Type must be application/json');
       }
@@ -150,6 +186,7 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     },
     parseFaults,
     ledger: { path: '/_fake/records', filterBy: 'accountId' },
+    views: { '/_fake/deletions': (query) => deletionsOf(query.get('accountId') ?? undefined) },
     redact: (entry) => ({
       ...entry,
       headers: Object.fromEntries(
@@ -159,9 +196,43 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     secrets: [...passcodes.values()].flatMap((codes) => [...codes]),
     reset: () => {
       concurrency.resetPeaks();
+      deleteConcurrency.resetPeaks();
       profiles.clear();
+      deletions = [];
     },
   };
+
+  /** CleverTap's checks of a deletion: JSON, `identity` or `guid` but not both, at most 100 each; then the profiles go. */
+  function deleteProfiles({ entry, json }: CleverTapRequest): FakeAnswer {
+    if (!isJsonContentType(entry.headers['content-type'])) return failure(400, 'Malformed request: Content-Type must be application/json');
+    const body = json?.ok && isPlainObject(json.value) ? json.value : undefined;
+    if (body === undefined) return failure(400, 'Malformed request');
+    const identity = idList(body['identity']);
+    const guid = idList(body['guid']);
+    if (identity === null || guid === null)
+      return failure(400, 'Malformed request: identity and guid must be strings or arrays of strings');
+    if (identity.length > 0 && guid.length > 0) return failure(400, 'Malformed request: pass identity or guid, not both');
+    if (identity.length + guid.length === 0) return failure(400, 'Malformed request: identity or guid is required');
+    if (identity.length > MAX_IDS_PER_DELETE || guid.length > MAX_IDS_PER_DELETE) {
+      return failure(400, `Malformed request: at most ${MAX_IDS_PER_DELETE} values per identity or guid array`);
+    }
+    const accountId = entry.headers['x-clevertap-account-id'];
+    deletions.push({ requestId: entry.id, accountId, receivedAt: entry.receivedAt, identity, guid });
+    for (const value of identity) profiles.forget(accountId, { identity: value });
+    for (const value of guid) profiles.forget(accountId, { objectId: value });
+    return { status: 200, body: JSON.stringify({ status: 'success' }) };
+  }
+
+  /** One profile by `identity` or `objectId`: CleverTap's record when a profile record reached it, else "not found". */
+  function readProfile({ entry }: CleverTapRequest): FakeAnswer {
+    const accountId = entry.headers['x-clevertap-account-id'];
+    const { identity, objectId } = entry.query;
+    if ((identity === undefined) === (objectId === undefined)) return failure(400, 'Malformed request: pass identity or objectId');
+    const user = identity === undefined ? { objectId } : { identity };
+    const profileData = profiles.get(user, accountId);
+    if (profileData === undefined) return { status: 200, body: JSON.stringify({ status: 'fail', error: 'Profile not found' }) };
+    return { status: 200, body: JSON.stringify({ status: 'success', record: { ...user, profileData } }) };
+  }
 
   const fake = await startFake(vendor, settings);
   return {
@@ -170,11 +241,21 @@ export async function startFakeCleverTap(options: FakeCleverTapOptions = {}): Pr
     requests: fake.requests,
     inject: fake.inject,
     injectRandomly: (rates, random = Math.random) => fake.faults.randomly(faultChances(rates), random),
+    deletions: deletionsOf,
     maxInFlightSeen: (accountId) => concurrency.peak(accountId),
     profile: (user, accountId) => profiles.get(user, accountId),
     reset: fake.reset,
     close: fake.close,
   };
+}
+
+type CleverTapRequest = VendorRequest<LoggedRequest, StoredRecord>;
+
+/** The ids of `identity` or `guid` (a string or an array of strings; absent is none), or null when malformed. */
+function idList(value: unknown): string[] | null {
+  if (value === undefined) return [];
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) && value.every((id) => typeof id === 'string') ? value : null;
 }
 
 /** Per account and user key, the profile data accepted so far. */
@@ -195,6 +276,12 @@ class ProfileBook {
     const key = accounts.length === 0 ? undefined : userKey(accounts[0], user as Record<string, unknown>);
     const profile = key === undefined ? undefined : this.byKey.get(key);
     return profile === undefined ? undefined : structuredClone(profile);
+  }
+
+  /** Deletes a user's profile, as a deletion does. */
+  forget(accountId: string, user: { identity?: string; objectId?: string }): void {
+    const key = userKey(accountId, user as Record<string, unknown>);
+    if (key !== undefined) this.byKey.delete(key);
   }
 
   clear(): void {
