@@ -65,6 +65,9 @@ export class ConnectionChecks {
     // Sending without the credentials could only be refused: say what is missing instead.
     const missing = destination.plugin.missingConfig?.(destination.settings) ?? [];
     if (missing.length > 0) return { ok: false, status: null, reason: `missing configuration: ${missing.join(', ')}` };
+    // What only the check needs (Amplitude's secretKey): the credentials cannot be told good or bad without it.
+    const unchecked = hook.missingConfig?.(destination.settings) ?? [];
+    if (unchecked.length > 0) return { ok: null, status: null, reason: `cannot check: ${unchecked.join('; ')}` };
     if (!this.transport) throw new Error('connection checks need a transport');
     const redact = (text: string) => redactText(text, secretValues(destination)).slice(0, MAX_REASON_CHARS);
     try {
