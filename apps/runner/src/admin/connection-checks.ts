@@ -12,7 +12,7 @@ export const connectionCheckAnswer = z
       .nullable()
       .describe(
         'true: the destination accepted the credentials; false: it refused them, or the configuration lacks them; ' +
-          'null: its answer could not tell (network error, timeout, 5xx, 429), or its plugin has no such request.',
+          'null: its answer could not tell (network error, timeout, 5xx, 429), its plugin has no such request, or the check lacks a setting of its own.',
       ),
     status: z.number().int().nullable().describe("The destination's HTTP status; null when none came back or nothing was sent."),
     reason: z.string().describe("Why, in the destination's words where it gave some; secrets redacted."),
