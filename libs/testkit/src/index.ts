@@ -5,3 +5,4 @@ export * from './fake-braze';
 export * from './contract';
 export * from './source-contract';
 export * from './memory-store';
+export * from './webhook-receiver';
