@@ -62,7 +62,7 @@ describe('Dispatcher: batching', () => {
     expect(destination.received.map((request) => itemsOf(request).length)).toEqual([4]);
   });
 
-  it('gives the plugin each delivery\'s stored webhook body and the clock\'s time of sending', async () => {
+  it("gives the plugin each delivery's stored webhook body and the clock's time of sending", async () => {
     const destination = await server(ok);
     const plugin = testPlugin();
     const seen: { batch: readonly Planned[]; context?: RequestContext }[] = [];

@@ -71,7 +71,11 @@ export function previewDeliveries(
     if (verdict.status === 'paused') return { ...head, status: 'paused', missing: verdict.missing };
     const secrets = secretValues(destination);
     const requests = destination.plugin
-      .buildRequests([{ deliveryId: PREVIEW_DELIVERY_ID, event, ...(webhookBody !== undefined && { webhookBody }) }], destination.settings, context)
+      .buildRequests(
+        [{ deliveryId: PREVIEW_DELIVERY_ID, event, ...(webhookBody !== undefined && { webhookBody }) }],
+        destination.settings,
+        context,
+      )
       .map((request) => redactRequest(request, secrets));
     return { ...head, status: 'send', requests, warnings: requests.flatMap((request) => request.warnings ?? []) };
   });

@@ -48,7 +48,9 @@ export class EventAdmin {
     // Parsed by the source it came through; one no longer configured rebuilds nothing.
     const source = findSource(this.deps, rest.source);
     const context = { nowMs: (this.deps.clock ?? systemClock).now(), webhookBody: body };
-    const rebuilt = source ? rebuiltRequests(webhook, source, this.deps.destinations, context) : new Map<string, readonly DeliveryRequest[]>();
+    const rebuilt = source
+      ? rebuiltRequests(webhook, source, this.deps.destinations, context)
+      : new Map<string, readonly DeliveryRequest[]>();
     return {
       ...rest,
       webhook,

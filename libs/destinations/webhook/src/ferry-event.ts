@@ -1,11 +1,4 @@
-import {
-  EVENT_KINDS,
-  SalesReporting,
-  subscriptionStatus,
-  type Money,
-  type SubscriptionEvent,
-  type SubscriptionStatus,
-} from '@ferry/core';
+import { EVENT_KINDS, SalesReporting, subscriptionStatus, type Money, type SubscriptionEvent, type SubscriptionStatus } from '@ferry/core';
 import { z } from 'zod';
 
 /**
@@ -72,16 +65,14 @@ export const FerryEventData = z
 
 export const FerryEvent = z
   .object({
-    type: z
-      .string()
-      .describe('`subscription.<kind>` (e.g. `subscription.renewal`), unless the endpoint renames the kind in `eventNames`.'),
+    type: z.string().describe('`subscription.<kind>` (e.g. `subscription.renewal`), unless the endpoint renames the kind in `eventNames`.'),
     timestamp: isoTime().describe('When the event happened (not when it was sent: see the `webhook-timestamp` header).'),
     data: FerryEventData,
   })
   .meta({
     title: 'Ferry subscription event',
     description:
-      "The body Ferry's webhook destination sends with `format: \"ferry\"`, one event per request, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).",
+      'The body Ferry\'s webhook destination sends with `format: "ferry"`, one event per request, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).',
   });
 export type FerryEvent = z.output<typeof FerryEvent>;
 

@@ -154,7 +154,7 @@ describe('every golden body', () => {
     }
   });
 
-  it("verifies as a receiver would check it: the Standard Webhooks verifier of the testkit", () => {
+  it('verifies as a receiver would check it: the Standard Webhooks verifier of the testkit', () => {
     for (const name of sent) {
       const request = requestFor(name);
       expect(verifyStandardWebhook(request, { secrets: [SECRET], nowMs: KIT_REQUEST_CONTEXT.nowMs })).toMatchObject({

@@ -11,7 +11,8 @@ const CONCURRENCY_KEY = 'webhook';
 function bodyOf(planned: Planned, settings: WebhookSettings): string {
   if (settings.format === 'revenuecat') {
     // The dispatcher and previews always give it; only a caller that has no stored webhook gets here.
-    if (planned.webhookBody === undefined) throw new Error('webhook: format "revenuecat" sends the stored webhook body, and none was given');
+    if (planned.webhookBody === undefined)
+      throw new Error('webhook: format "revenuecat" sends the stored webhook body, and none was given');
     return planned.webhookBody;
   }
   const { event } = planned;

@@ -103,7 +103,9 @@ export const WebhookSettings = z
         "`ferry`: Ferry's normalised event (`GET /schemas/ferry-event.json`); `revenuecat`: the webhook exactly as RevenueCat sent it (the stored body).",
       ),
     eventNames: EventNameOverrides,
-    salesReporting: SalesReporting.default('gross').describe('Which revenue `data.revenue` reports (format `ferry`), in the purchase currency.'),
+    salesReporting: SalesReporting.default('gross').describe(
+      'Which revenue `data.revenue` reports (format `ferry`), in the purchase currency.',
+    ),
   })
   .superRefine((settings, ctx) => checkEventNameOverrides(capabilities, settings.eventNames, ctx), whenFieldsValid('eventNames'))
   .superRefine((settings, ctx) => checkHeaders(settings.headers ?? {}, ctx), whenFieldsValid('headers'))

@@ -93,13 +93,20 @@ describe('settings', () => {
   });
 
   it('an endpoint without a secret yet waits as paused', () => {
-    expect(webhookPlugin.missingConfig!(WebhookSettings.parse({ url: 'https://hooks.example.com' }))).toEqual(['settings.secret is not set']);
+    expect(webhookPlugin.missingConfig!(WebhookSettings.parse({ url: 'https://hooks.example.com' }))).toEqual([
+      'settings.secret is not set',
+    ]);
   });
 });
 
 describe('answers', () => {
   const request: DeliveryRequest = build(settingsOf(), ROTATION_ENDS);
-  const answer = (status: number, headers: Record<string, string> = {}): HttpResult => ({ kind: 'response', status, headers, body: 'nope' });
+  const answer = (status: number, headers: Record<string, string> = {}): HttpResult => ({
+    kind: 'response',
+    status,
+    headers,
+    body: 'nope',
+  });
   const outcome = (result: HttpResult) => webhookPlugin.parseResponse(request, result, settingsOf())[0];
 
   it('2xx is delivered', () => {

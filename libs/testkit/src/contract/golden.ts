@@ -31,7 +31,9 @@ export function describeGoldenCatalogue<S, T>(plugin: DestinationPlugin<S>, gold
   const { settings, expected } = golden;
   const deliveryId = (name: FixtureName) => `golden-${name}`;
   const built = (batch: readonly Planned[]) =>
-    plugin.buildRequests(batch, settings, KIT_REQUEST_CONTEXT).map((request) => ({ ...request, body: JSON.parse(request.body) as unknown }));
+    plugin
+      .buildRequests(batch, settings, KIT_REQUEST_CONTEXT)
+      .map((request) => ({ ...request, body: JSON.parse(request.body) as unknown }));
 
   describe('golden requests for the fixture catalogue', () => {
     it('covers every fixture', () => {

@@ -76,7 +76,8 @@ export function knownSecrets(plugin: AnyDestinationPlugin, settings: KitSettings
   const found = new Map<string, KnownSecret>();
   for (const source of [settings.settings, settings.sandboxSettings]) {
     for (const key of plugin.secrets) {
-      for (const value of stringLeaves((source as Record<string, unknown> | undefined)?.[key])) found.set(`${key}=${value}`, { key, value });
+      for (const value of stringLeaves((source as Record<string, unknown> | undefined)?.[key]))
+        found.set(`${key}=${value}`, { key, value });
     }
   }
   return [...found.values()];

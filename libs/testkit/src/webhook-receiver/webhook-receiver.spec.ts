@@ -61,7 +61,8 @@ describe('verifyStandardWebhook', () => {
 
   it('during a rotation, takes whichever signature of the list it trusts, and says which secrets matched', () => {
     const both = `${sign(OTHER_SECRET, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY)} v1a,c2lnbmF0dXJlIG9mIGFub3RoZXIgc2NoZW1l ${SPEC_SIGNATURE}`;
-    const check = (secrets: string[]) => verifyStandardWebhook({ headers: specHeaders(both), body: SPEC_BODY }, { secrets, nowMs: AT_SPEC_TIME });
+    const check = (secrets: string[]) =>
+      verifyStandardWebhook({ headers: specHeaders(both), body: SPEC_BODY }, { secrets, nowMs: AT_SPEC_TIME });
     expect(check([OTHER_SECRET, SPEC_SECRET])).toMatchObject({ ok: true, matchedSecrets: [0, 1], signatures: 2 });
     expect(check([SPEC_SECRET])).toMatchObject({ ok: true, matchedSecrets: [0] });
   });
@@ -77,7 +78,12 @@ describe('startWebhookReceiver', () => {
     receiver = await startWebhookReceiver({ secrets: [SPEC_SECRET], now: () => AT_SPEC_TIME });
     receiver.answerNext(500, 410);
     const statuses: number[] = [];
-    for (const headers of [specHeaders(), specHeaders(), specHeaders(), specHeaders(sign(OTHER_SECRET, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY))]) {
+    for (const headers of [
+      specHeaders(),
+      specHeaders(),
+      specHeaders(),
+      specHeaders(sign(OTHER_SECRET, SPEC_ID, SPEC_TIMESTAMP, SPEC_BODY)),
+    ]) {
       const answer = await post(headers);
       await answer.body.dump();
       statuses.push(answer.statusCode);
@@ -105,7 +111,10 @@ describe('startWebhookReceiver', () => {
       });
     expect((await control('faults', [{ status: 429 }])).statusCode).toBe(200);
     const refused = await control('faults', { status: 'gone' });
-    expect([refused.statusCode, await refused.body.json()]).toEqual([400, expect.objectContaining({ issues: [expect.objectContaining({ path: 'status' })] })]);
+    expect([refused.statusCode, await refused.body.json()]).toEqual([
+      400,
+      expect.objectContaining({ issues: [expect.objectContaining({ path: 'status' })] }),
+    ]);
     expect((await post(specHeaders())).statusCode).toBe(429);
     const listed = await (await control('requests')).body.text();
     expect(JSON.parse(listed)).toEqual([expect.objectContaining({ status: 429, body: SPEC_BODY })]);
