@@ -205,6 +205,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       clock: TOKENS.Clock,
       redact: RUNNER_TOKENS.Redact,
       lifecycle: RUNNER_TOKENS.Lifecycle,
+      plugins: TOKENS.DestinationPlugin,
     },
     (deps) => buildServer(deps),
   );

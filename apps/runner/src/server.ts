@@ -10,6 +10,7 @@ import fastify, {
 } from 'fastify';
 import {
   MAX_ID_LENGTH,
+  type AnyDestinationPlugin,
   StoreInputError,
   StoreUnavailableError,
   ingestEventOf,
@@ -30,6 +31,7 @@ import type { RunnerConfig } from './config';
 import { loopbackHostCheck } from './host-check';
 import type { PinoLogger } from './logging';
 import { webhookOutcomeFor, type RunnerMetrics } from './metrics';
+import { pluginJsonSchemas } from './plugin-schemas';
 import { parseReceived } from './sources';
 import { CONSOLE_DIR } from './shipped-files';
 
@@ -54,6 +56,8 @@ export interface ServerDeps {
   /** Scrubs every configured secret from outgoing text. */
   readonly redact: (text: string) => string;
   readonly lifecycle: Lifecycle;
+  /** Every registered destination plugin (configured or not): the body schemas they declare are served. */
+  readonly plugins: readonly AnyDestinationPlugin[];
 }
 
 const RETRY_AFTER_SECONDS = '5';
@@ -136,7 +140,26 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
   app.register(async (scope) => consoleRoutes(scope, deps));
   operationsRoutes(app, deps);
+  schemaRoutes(app, deps);
   return app;
+}
+
+/**
+ * `GET /schemas/<name>.json`: the JSON Schema of a body the plugins send (the webhook destination's
+ * `ferry-event`), for receivers. Public, like /healthz: a schema holds no secret and no data.
+ */
+function schemaRoutes(app: FastifyInstance, deps: ServerDeps): void {
+  const schemas = pluginJsonSchemas(deps.plugins);
+  app.get<{ Params: { file: string } }>('/schemas/:file', async (request, reply) => {
+    const schema = /^(.+)\.json$/.exec(request.params.file)?.[1];
+    const found = schema === undefined ? undefined : schemas.get(schema);
+    if (found === undefined) {
+      return reply
+        .code(404)
+        .send({ error: `no such schema; the schemas are ${[...schemas.keys()].map((name) => `/schemas/${name}.json`).join(', ')}` });
+    }
+    return reply.type('application/schema+json').send(JSON.stringify(found));
+  });
 }
 
 function clientErrorMessage(error: FastifyError, status: number, bodyLimit: number): string {

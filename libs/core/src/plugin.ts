@@ -64,6 +64,21 @@ export interface Planned {
    * still goes, without state. Undefined means yes (preview of one webhook, tests).
    */
   readonly carriesState?: boolean;
+  /**
+   * The webhook as its source received it, byte for byte (the stored body), for a plugin that forwards it as it
+   * is (the webhook destination's `format: "revenuecat"`). The dispatcher always sets it; a preview sets the
+   * body it was given; the contract kit, which works from parsed fixtures, does not.
+   */
+  readonly webhookBody?: string;
+}
+
+/**
+ * What a plugin may know of the moment its requests are built: they are sent right after. The engine passes its
+ * clock; the contract kit passes a fixed time, so the same input still gives byte-identical requests.
+ */
+export interface RequestContext {
+  /** When the requests are built for sending, in milliseconds since the epoch (a signature's timestamp, say). */
+  readonly nowMs: number;
 }
 
 /**
@@ -163,8 +178,11 @@ export interface DestinationPlugin<S = unknown> {
    * ordering guard keeps one order for (SPEC §12).
    */
   identity(event: SubscriptionEvent, settings: S): Identity;
-  /** Requests for a batch of deliveries that passed the filter, within `capabilities.batch`. */
-  buildRequests(batch: readonly Planned[], settings: S): DeliveryRequest[];
+  /**
+   * Requests for a batch of deliveries that passed the filter, within `capabilities.batch`. `context` is given by
+   * every caller that sends or shows requests; a plugin whose requests do not depend on the time ignores it.
+   */
+  buildRequests(batch: readonly Planned[], settings: S, context?: RequestContext): DeliveryRequest[];
   /** One outcome per delivery id of `request`, whatever came back. */
   parseResponse(request: DeliveryRequest, result: HttpResult, settings: S): Outcome[];
   /**
@@ -182,6 +200,11 @@ export interface DestinationPlugin<S = unknown> {
   readonly erasure?: ErasureHooks<S>;
   /** Checking the credentials without changing anything (SPEC §15); absent when its API has no such request. */
   readonly connectionCheck?: ConnectionCheck<S>;
+  /**
+   * The schemas of the bodies this plugin sends, by name (lower-case letters, digits and `-`): the zod schemas it
+   * builds them with. The runner serves each as JSON Schema at `GET /schemas/<name>.json`, for receivers.
+   */
+  readonly schemas?: Readonly<Record<string, z.ZodType>>;
 }
 
 /** A plugin whose settings type is erased, as the engine and runner hold them. */

@@ -331,7 +331,7 @@ export class DestinationLoop {
         failed.push(...this.pluginBug([delivery.id], `identity threw: ${describeError(error)}`));
         continue;
       }
-      planned.push({ deliveryId: delivery.id, event });
+      planned.push({ deliveryId: delivery.id, event, webhookBody: delivery.body });
     }
     return { ...(await this.withStateOrder(planned, profiles)), settled, failed };
   }
@@ -382,7 +382,7 @@ export class DestinationLoop {
     const deliveryIds = planned.map((item) => item.deliveryId);
     let requests: DeliveryRequest[];
     try {
-      requests = this.destination.plugin.buildRequests(planned, this.destination.settings);
+      requests = this.destination.plugin.buildRequests(planned, this.destination.settings, { nowMs: this.deps.clock.now() });
     } catch (error) {
       return { results: new Map(this.pluginBug(deliveryIds, `buildRequests threw: ${describeError(error)}`)), unsent };
     }

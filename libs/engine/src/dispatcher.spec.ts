@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { ingestEventOf, type RetryPolicy } from '@ferry/core';
+import { ingestEventOf, type Planned, type RequestContext, type RetryPolicy } from '@ferry/core';
 import { MemoryDatabase, MemoryStore } from '@ferry/testkit';
 import { composeStore, planDeliveries } from './index';
 import { sendJson, waitFor, type ReceivedRequest, type TestServer } from './testing/http-server';
@@ -60,6 +60,28 @@ describe('Dispatcher: batching', () => {
 
     await waitFor(allIn('main', 'delivered'), 'the four events to be delivered');
     expect(destination.received.map((request) => itemsOf(request).length)).toEqual([4]);
+  });
+
+  it("gives the plugin each delivery's stored webhook body and the clock's time of sending", async () => {
+    const destination = await server(ok);
+    const plugin = testPlugin();
+    const seen: { batch: readonly Planned[]; context?: RequestContext }[] = [];
+    const recording: typeof plugin = {
+      ...plugin,
+      buildRequests: (batch, settings, context) => {
+        seen.push({ batch, context });
+        return plugin.buildRequests(batch, settings, context);
+      },
+    };
+    const main = testDestination('main', { url: destination.url, apiKey });
+    const { store, dispatcher, allIn } = setup({ destinations: [{ ...main, plugin: recording }], clock: manualClock() });
+    const event = makeEvent();
+    const stored = encodeEvent(event);
+    await store.queue.ingest(ingestEventOf(event, stored), planDeliveries(event, [main]), T0);
+    dispatcher.start();
+
+    await waitFor(allIn('main', 'delivered'), 'delivery');
+    expect(seen.map(({ batch, context }) => [batch.map((p) => p.webhookBody), context])).toEqual([[[stored], { nowMs: T0 }]]);
   });
 
   it('logs what the plugin left out of a request, and still sends it', async () => {

@@ -11,6 +11,6 @@ export {
   type EngineObserver,
 } from './options';
 export { ROUTE_FILTER_FIELDS, ROUTE_RULE, routeSkip, unreachableRouteParts, wildcardPattern, type Route, type RouteFilter } from './route';
-export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview } from './plan';
+export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview, type PreviewContext } from './plan';
 export { UndiciTransport, type UndiciTransportOptions } from './transport';
 export { composeStore, type ComposeStoreOptions } from './store/compose-store';

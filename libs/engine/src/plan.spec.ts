@@ -1,10 +1,11 @@
-import { REDACTED, secretForms } from '@ferry/core';
+import { REDACTED, secretForms, type Planned, type RequestContext } from '@ferry/core';
 import { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, secretValues } from './index';
 import { makeEvent, testDestination, testPlugin } from './testing/test-plugin';
 
 const apiKey = 'sk_live_"quoted"/and&more';
 const main = testDestination('main', { url: 'http://127.0.0.1:9', apiKey });
 const unconfigured = testDestination('unconfigured', { url: 'http://127.0.0.1:9', apiKey: '' });
+const AT_NOON = { nowMs: Date.UTC(2025, 2, 1, 12) };
 
 describe('planDeliveries', () => {
   it('plans pending for a sendable event, skipped with "rule: reason", paused when config is missing', () => {
@@ -48,7 +49,7 @@ describe('planDeliveries', () => {
 describe('previewDeliveries', () => {
   it('shows the exact requests the plugin builds, with every secret value redacted in url, headers and body', () => {
     const event = makeEvent({ attributes: { plan: 'gold', bio: 'far more than twenty characters' } });
-    const [preview] = previewDeliveries(event, [main]);
+    const [preview] = previewDeliveries(event, [main], AT_NOON);
     if (preview.status !== 'send') throw new Error(`expected send, got ${preview.status}`);
     expect(preview).toMatchObject({ destinationId: 'main', plugin: 'test' });
     expect(preview.requests).toHaveLength(1);
@@ -66,8 +67,32 @@ describe('previewDeliveries', () => {
     for (const form of [apiKey, JSON.stringify(apiKey).slice(1, -1), encodeURIComponent(apiKey)]) expect(text).not.toContain(form);
   });
 
+  it('builds at the time it is given, with the webhook body it is given, as the dispatcher would send them', () => {
+    const seen: { batch: readonly Planned[]; context?: RequestContext }[] = [];
+    const plugin = testPlugin();
+    const recording = testDestination(
+      'recording',
+      { url: 'http://127.0.0.1:9', apiKey },
+      {
+        plugin: {
+          ...plugin,
+          buildRequests: (batch, settings, context) => {
+            seen.push({ batch, context });
+            return plugin.buildRequests(batch, settings, context);
+          },
+        },
+      },
+    );
+    previewDeliveries(makeEvent(), [recording], { ...AT_NOON, webhookBody: '{"event": {}}' });
+    previewDeliveries(makeEvent(), [recording], AT_NOON);
+    expect(seen.map(({ batch, context }) => [batch[0].webhookBody, context])).toEqual([
+      ['{"event": {}}', AT_NOON],
+      [undefined, AT_NOON],
+    ]);
+  });
+
   it('says why an event is skipped and what a destination lacks, sending nothing', () => {
-    expect(previewDeliveries(makeEvent({ environment: 'SANDBOX' }), [main, unconfigured])).toEqual([
+    expect(previewDeliveries(makeEvent({ environment: 'SANDBOX' }), [main, unconfigured], AT_NOON)).toEqual([
       {
         destinationId: 'main',
         plugin: 'test',
@@ -83,7 +108,7 @@ describe('previewDeliveries', () => {
         reason: 'this destination takes no sandbox events',
       },
     ]);
-    expect(previewDeliveries(makeEvent(), [unconfigured])).toEqual([
+    expect(previewDeliveries(makeEvent(), [unconfigured], AT_NOON)).toEqual([
       { destinationId: 'unconfigured', plugin: 'test', status: 'paused', missing: ['apiKey'] },
     ]);
   });

@@ -1,4 +1,4 @@
-import { redactRequest, type DeliveryRequest, type NewDelivery, type Skip, type SubscriptionEvent } from '@ferry/core';
+import { redactRequest, type DeliveryRequest, type NewDelivery, type RequestContext, type Skip, type SubscriptionEvent } from '@ferry/core';
 import { missingConfigOf, secretValues, skipOf, type DestinationInstance } from './instance';
 
 /** Preview: the exact requests per destination, secrets redacted, nothing sent or stored. */
@@ -49,11 +49,21 @@ export function planDeliveries(
   });
 }
 
+/** What a preview builds requests from besides the event: the time they would be sent at, and the webhook as received. */
+export interface PreviewContext extends RequestContext {
+  /** The webhook's text, for plugins that forward it verbatim (see `Planned.webhookBody`). */
+  readonly webhookBody?: string;
+}
+
 /**
  * What each destination would be sent for `event`, built by the same plugin calls the dispatcher
  * makes, with every secret setting value redacted. Nothing is sent or stored; a plugin error throws.
  */
-export function previewDeliveries(event: SubscriptionEvent, destinations: readonly DestinationInstance[]): DestinationPreview[] {
+export function previewDeliveries(
+  event: SubscriptionEvent,
+  destinations: readonly DestinationInstance[],
+  { webhookBody, ...context }: PreviewContext,
+): DestinationPreview[] {
   return destinations.map((destination): DestinationPreview => {
     const head = { destinationId: destination.id, plugin: destination.plugin.id };
     const verdict = verdictFor(event, destination);
@@ -61,7 +71,11 @@ export function previewDeliveries(event: SubscriptionEvent, destinations: readon
     if (verdict.status === 'paused') return { ...head, status: 'paused', missing: verdict.missing };
     const secrets = secretValues(destination);
     const requests = destination.plugin
-      .buildRequests([{ deliveryId: PREVIEW_DELIVERY_ID, event }], destination.settings)
+      .buildRequests(
+        [{ deliveryId: PREVIEW_DELIVERY_ID, event, ...(webhookBody !== undefined && { webhookBody }) }],
+        destination.settings,
+        context,
+      )
       .map((request) => redactRequest(request, secrets));
     return { ...head, status: 'send', requests, warnings: requests.flatMap((request) => request.warnings ?? []) };
   });

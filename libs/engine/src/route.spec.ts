@@ -5,6 +5,7 @@ import { ROUTE_RULE, routeSkip, unreachableRouteParts, wildcardPattern, type Rou
 import { makeEvent, testDestination, testPlugin } from './testing/test-plugin';
 
 const apiKey = 'route-test-key-1';
+const AT_NOON = { nowMs: Date.UTC(2025, 2, 1, 12) };
 
 describe('routeSkip', () => {
   it('takes every event when there is no route, and when every given field matches', () => {
@@ -118,7 +119,7 @@ describe('a destination route in planning and preview', () => {
     expect(planDeliveries(android, [routed])).toEqual([
       { destinationId: 'ios-only', state: 'skipped', reason: 'route: source android is not routed to ios-only' },
     ]);
-    expect(previewDeliveries(android, [routed])).toEqual([
+    expect(previewDeliveries(android, [routed], AT_NOON)).toEqual([
       { destinationId: 'ios-only', plugin: 'test', status: 'skip', rule: 'route', reason: 'source android is not routed to ios-only' },
     ]);
     expect(planDeliveries(makeEvent({ source: 'ios' }), [routed])).toEqual([{ destinationId: 'ios-only', state: 'pending' }]);

@@ -6,3 +6,4 @@ export * from './contract';
 export * from './source-contract';
 export * from './memory-store';
 export { exchangeOverHttp } from './fake-http/exchange';
+export * from './webhook-receiver';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeliveryRequest } from '@ferry/core';
+import { systemClock, type DeliveryRequest } from '@ferry/core';
 import { findSource, portOf, type AdminDeps } from './deps';
 import { NotFoundError, queryStore } from './errors';
 import { listFilter, listQuery, nextCursor, pageOf, type ListQuery } from './listing';
@@ -47,7 +47,10 @@ export class EventAdmin {
     const webhook = parseStoredBody(body);
     // Parsed by the source it came through; one no longer configured rebuilds nothing.
     const source = findSource(this.deps, rest.source);
-    const rebuilt = source ? rebuiltRequests(webhook, source, this.deps.destinations) : new Map<string, readonly DeliveryRequest[]>();
+    const context = { nowMs: (this.deps.clock ?? systemClock).now(), webhookBody: body };
+    const rebuilt = source
+      ? rebuiltRequests(webhook, source, this.deps.destinations, context)
+      : new Map<string, readonly DeliveryRequest[]>();
     return {
       ...rest,
       webhook,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { DeliveryRequest, SourceInstance, SubscriptionEvent } from '@ferry/core';
-import { previewDeliveries, type DestinationInstance, type DestinationPreview } from '@ferry/engine';
+import { systemClock, type DeliveryRequest, type SourceInstance, type SubscriptionEvent } from '@ferry/core';
+import { previewDeliveries, type DestinationInstance, type DestinationPreview, type PreviewContext } from '@ferry/engine';
 import { parseReceived } from '../sources';
 import { findSource, type AdminDeps } from './deps';
 import { InputError } from './errors';
@@ -72,21 +72,29 @@ export class PreviewAdmin {
         environment: event.environment,
         appUserId: event.appUserId,
       },
-      destinations: previewDeliveries(event, this.deps.destinations),
+      // Built as if sent now; a plugin forwarding the webhook verbatim gets it as JSON text (the request gave it parsed).
+      destinations: previewDeliveries(event, this.deps.destinations, {
+        nowMs: (this.deps.clock ?? systemClock).now(),
+        webhookBody: JSON.stringify(webhook),
+      }),
     };
   }
 }
 
-/** Per destination, the requests its plugin builds from a webhook stored through `source`, as preview builds them. */
+/**
+ * Per destination, the requests its plugin builds from a webhook stored through `source`, as preview builds them;
+ * `context` gives the stored text, for plugins that forward it verbatim.
+ */
 export function rebuiltRequests(
   webhook: unknown,
   source: SourceInstance,
   destinations: readonly DestinationInstance[],
+  context: PreviewContext,
 ): Map<string, readonly DeliveryRequest[]> {
   const parsed = parseReceived(source, webhook);
   if (!parsed.ok) return new Map();
   return new Map(
-    previewDeliveries(parsed.value, destinations).map((preview) => [
+    previewDeliveries(parsed.value, destinations, context).map((preview) => [
       preview.destinationId,
       preview.status === 'send' ? preview.requests : [],
     ]),

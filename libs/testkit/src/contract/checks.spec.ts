@@ -1,4 +1,4 @@
-import { standardFailureOutcomes, type DeliveryRequest, type DestinationPlugin, type Outcome, type Planned } from '@ferry/core';
+import { secret, standardFailureOutcomes, type DeliveryRequest, type DestinationPlugin, type Outcome, type Planned } from '@ferry/core';
 import { z } from 'zod';
 import { connectionCheckChecks, erasureChecks } from './account-suites';
 import { capabilitiesChecks } from './capabilities-suite';
@@ -268,6 +268,23 @@ describe('request checks', () => {
     });
     const spaced = { ...sampleOptions, settings: { apiKey: 'sample key+0001' }, sandboxSettings: undefined };
     expectViolation(() => runCheck(requestsChecks, 'the preview shows no secret', warned, spaced), /secret "apiKey" URL-encoded/);
+  });
+  it('look for each string of a secret that is an object of credentials (static headers)', () => {
+    const withHeaders = z.object({ ...sampleSettings.shape, headers: secret(z.record(z.string(), z.string())).optional() }).strict();
+    const leaking = broken({
+      settings: withHeaders as unknown as typeof sampleSettings,
+      secrets: ['apiKey', 'sandboxApiKey', 'headers'],
+      buildRequests: (batch, s) =>
+        samplePlugin
+          .buildRequests(batch, s)
+          .map((r) => ({ ...r, concurrencyKey: `sample:${(s as { headers?: Record<string, string> }).headers?.['X-Token']}` })),
+    });
+    const options = { ...sampleOptions, settings: { ...sampleOptions.settings, headers: { 'X-Token': 'sample-header-token-0003' } } };
+    expect(() => runCheck(secretsChecks, 'declared secret is set', leaking, options)).not.toThrow();
+    expectViolation(
+      () => runCheck(requestsChecks, 'the preview shows no secret', leaking, options),
+      /concurrencyKey or warnings show secret "headers" verbatim/,
+    );
   });
   it('catch sandbox events sent with production ones, or production sent to the sandbox key', () => {
     const oneKey = broken({

@@ -1,5 +1,6 @@
 import type { DestinationPlugin, Planned } from '@ferry/core';
 import { fixtureEvent, fixtures, type FixtureName } from '../fixtures';
+import { KIT_REQUEST_CONTEXT } from './support';
 
 /** What one fixture must come to: the rule that skips it, or what it sends, in the spec's own terms. */
 export type GoldenExpectation<T> = { readonly skip: string } | { readonly send: T };
@@ -17,7 +18,7 @@ export interface GoldenCatalogue<S, T> {
   readonly expected: Readonly<Record<FixtureName, GoldenExpectation<T>>>;
   /** Where a sent fixture goes, for the test title (`the sandbox account`). */
   where(send: T): string;
-  /** The requests a batch of these sends must build, in order, each body as parsed JSON. */
+  /** The requests a batch of these sends must build at `KIT_REQUEST_CONTEXT`, in order, each body as parsed JSON. */
   requests(sends: readonly GoldenSend<T>[]): unknown[];
 }
 
@@ -30,7 +31,9 @@ export function describeGoldenCatalogue<S, T>(plugin: DestinationPlugin<S>, gold
   const { settings, expected } = golden;
   const deliveryId = (name: FixtureName) => `golden-${name}`;
   const built = (batch: readonly Planned[]) =>
-    plugin.buildRequests(batch, settings).map((request) => ({ ...request, body: JSON.parse(request.body) as unknown }));
+    plugin
+      .buildRequests(batch, settings, KIT_REQUEST_CONTEXT)
+      .map((request) => ({ ...request, body: JSON.parse(request.body) as unknown }));
 
   describe('golden requests for the fixture catalogue', () => {
     it('covers every fixture', () => {

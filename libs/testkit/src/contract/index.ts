@@ -13,3 +13,4 @@ export {
 } from './options';
 export { guardNetwork, type NetworkGuard } from './network-guard';
 export { findSecret, type KnownSecret } from './secret-search';
+export { KIT_REQUEST_CONTEXT } from './support';

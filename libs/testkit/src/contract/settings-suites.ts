@@ -1,4 +1,4 @@
-import { issuesFromZod, MIN_SECRET_LENGTH, redactSettings, secretSettingKeys, type AnyDestinationPlugin } from '@ferry/core';
+import { issuesFromZod, MIN_SECRET_LENGTH, redactSettings, secretSettingKeys, stringLeaves, type AnyDestinationPlugin } from '@ferry/core';
 import { z } from 'zod';
 import type { DestinationContractOptions } from './options';
 import { findSecret, type KnownSecret } from './secret-search';
@@ -93,10 +93,11 @@ export function secretsChecks(plugin: AnyDestinationPlugin, options: Destination
       run() {
         const { settings, sandboxSettings } = kitSettings(plugin, options);
         for (const key of plugin.secrets) {
-          const values = [settings, sandboxSettings].map((s) => (s as Record<string, unknown> | undefined)?.[key]);
-          if (!values.some((v) => typeof v === 'string' && v.length >= MIN_SECRET_LENGTH)) {
+          // A secret may be an object of credentials (static headers, say): then each of its strings counts.
+          const values = [settings, sandboxSettings].flatMap((s) => stringLeaves((s as Record<string, unknown> | undefined)?.[key]));
+          if (!values.some((v) => v.length >= MIN_SECRET_LENGTH)) {
             violation(
-              `secret "${key}" must be a top-level setting that options.settings or sandboxSettings set to ≥ ${MIN_SECRET_LENGTH} characters`,
+              `secret "${key}" must be a top-level setting that options.settings or sandboxSettings set to ≥ ${MIN_SECRET_LENGTH} characters (or to an object of such strings)`,
             );
           }
         }

@@ -1,10 +1,12 @@
 import {
   bodyRecords,
   formatPath,
+  stringLeaves,
   type AnyDestinationPlugin,
   type DeliveryRequest,
   type Outcome,
   type Planned,
+  type RequestContext,
   type SubscriptionEvent,
 } from '@ferry/core';
 import { fixtureEvent, fixtures, type FixtureName } from '../fixtures';
@@ -69,13 +71,13 @@ export function buildSettings(plugin: AnyDestinationPlugin, options: Destination
   return all;
 }
 
-/** The secret values the kit's settings set, by key. */
+/** The secret values the kit's settings set, by key: each string of a secret that is an object of credentials too. */
 export function knownSecrets(plugin: AnyDestinationPlugin, settings: KitSettings): KnownSecret[] {
   const found = new Map<string, KnownSecret>();
   for (const source of [settings.settings, settings.sandboxSettings]) {
     for (const key of plugin.secrets) {
-      const value = (source as Record<string, unknown> | undefined)?.[key];
-      if (typeof value === 'string' && value !== '') found.set(`${key}=${value}`, { key, value });
+      for (const value of stringLeaves((source as Record<string, unknown> | undefined)?.[key]))
+        found.set(`${key}=${value}`, { key, value });
     }
   }
   return [...found.values()];
@@ -117,11 +119,17 @@ export function deliverableFixtures(plugin: AnyDestinationPlugin, settings: unkn
 }
 
 /**
+ * The moment the kit builds every request at: fixed, so a plugin whose requests depend on the time of sending
+ * (a signature's timestamp) still gives byte-identical requests for the same input.
+ */
+export const KIT_REQUEST_CONTEXT: RequestContext = Object.freeze({ nowMs: Date.UTC(2025, 2, 1, 12, 0, 0) });
+
+/**
  * Builds requests for `batch` and checks their shape and the id invariant: every delivery of the
  * batch is carried by exactly one request, and no request carries anything else.
  */
 export function buildChecked(plugin: AnyDestinationPlugin, batch: readonly Planned[], settings: unknown, label: string): DeliveryRequest[] {
-  const requests = plugin.buildRequests(batch, settings);
+  const requests = plugin.buildRequests(batch, settings, KIT_REQUEST_CONTEXT);
   if (!Array.isArray(requests) || requests.length === 0) violation(`${label}: buildRequests returned no requests`);
   requests.forEach((request, index) => checkRequestShape(request, `${label}: request ${index}`));
   checkExactlyOnce(
