@@ -13,8 +13,8 @@ export function erasureJob(id: string, overrides: Partial<NewErasureJob> = {}): 
   };
 }
 
-const take = (store: Store, owner: string, nowMs = T0, limit = 10, leaseMs = LEASE_MS) =>
-  store.erasures.takeErasureJobs({ owner, nowMs, leaseMs, limit } satisfies ErasureJobTake);
+const take = (store: Store, owner: string, nowMs = T0, limit = 10, destinationIds = ['ct', 'amp']) =>
+  store.erasures.takeErasureJobs({ owner, destinationIds, nowMs, leaseMs: LEASE_MS, limit } satisfies ErasureJobTake);
 
 /** Erasure jobs (`ErasureJobs`, SPEC §15): durable, resumed at their step, one runner at a time, their identities gone once done. */
 export function describeErasureJobsContract(factory: StoreFactory): void {
@@ -206,6 +206,15 @@ export function describeErasureJobsContract(factory: StoreFactory): void {
         for (const job of jobs) owners.set(job.id, (owners.get(job.id) ?? new Set()).add(`runner-${Math.floor(i / 2)}`));
       });
       for (const holders of owners.values()) expect(holders.size).toBe(1);
+    });
+
+    it('takes only jobs of the destinations asked for: one no longer configured waits, pending', async () => {
+      const store = await open();
+      await store.erasures.addErasureJobs([erasureJob('j1'), erasureJob('j2', { destinationId: 'gone' })], T0);
+      expect((await take(store, 'runner-a', T0, 10, ['ct'])).map((job) => job.id)).toEqual(['j1']);
+      expect(await take(store, 'runner-b', T0, 10, [])).toEqual([]);
+      expect(await store.erasures.getErasureJob('j2')).toMatchObject({ state: 'pending' });
+      expect((await take(store, 'runner-b', T0, 10, ['gone'])).map((job) => job.id)).toEqual(['j2']);
     });
 
     it('lists jobs newest first, filtered by state and destination, a page at a time', async () => {

@@ -53,6 +53,8 @@ export interface ErasureJob {
 /** A worker taking due jobs: it holds them for `leaseMs`, and each step it records renews that. */
 export interface ErasureJobTake {
   readonly owner: string;
+  /** Only jobs of these destinations (the worker's configured ones): a job of one no longer configured waits. */
+  readonly destinationIds: readonly string[];
   readonly nowMs: number;
   readonly leaseMs: number;
   readonly limit: number;

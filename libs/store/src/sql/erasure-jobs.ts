@@ -87,9 +87,10 @@ export class SqlErasureJobs implements ErasureJobs {
     );
   }
 
-  takeErasureJobs({ owner, nowMs, leaseMs, limit }: ErasureJobTake): Promise<ErasureJob[]> {
+  takeErasureJobs({ owner, destinationIds, nowMs, leaseMs, limit }: ErasureJobTake): Promise<ErasureJob[]> {
     const { dialect } = this.context;
     const now = dialect.leaseClock(nowMs);
+    if (destinationIds.length === 0) return Promise.resolve([]);
     return this.context.write(async (trx) => {
       await trx
         .updateTable('erasureJobs')
@@ -101,6 +102,7 @@ export class SqlErasureJobs implements ErasureJobs {
         .selectFrom('erasureJobs')
         .select('id')
         .where('state', '=', 'pending')
+        .where('destinationId', 'in', destinationIds)
         .where('nextAttemptAtMs', '<=', now)
         .where((eb) => eb.or([eb('owner', 'is', null), eb('leaseUntilMs', '<', now)]))
         .orderBy('nextAttemptAtMs')

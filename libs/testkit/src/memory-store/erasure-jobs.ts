@@ -69,14 +69,19 @@ export class MemoryErasureJobs implements ErasureJobs {
     });
   }
 
-  takeErasureJobs({ owner, nowMs, leaseMs, limit }: ErasureJobTake): Promise<ErasureJob[]> {
+  takeErasureJobs({ owner, destinationIds, nowMs, leaseMs, limit }: ErasureJobTake): Promise<ErasureJob[]> {
     this.connection.open();
     return this.database.transaction(() => {
       const jobs = this.database.erasureJobs;
       const pending = [...jobs.values()].filter((job) => job.state === 'pending');
       for (const job of pending) if (job.owner === owner) jobs.set(job.id, { ...job, leaseUntilMs: nowMs + leaseMs });
       const free = pending
-        .filter((job) => job.nextAttemptAtMs! <= nowMs && (job.owner === null || job.leaseUntilMs! < nowMs))
+        .filter(
+          (job) =>
+            destinationIds.includes(job.destinationId) &&
+            job.nextAttemptAtMs! <= nowMs &&
+            (job.owner === null || job.leaseUntilMs! < nowMs),
+        )
         .sort(dueFirst)
         .slice(0, limit);
       for (const job of free) jobs.set(job.id, { ...job, owner, leaseUntilMs: nowMs + leaseMs });
