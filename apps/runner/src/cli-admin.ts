@@ -19,7 +19,6 @@ import {
   UsageError,
   printJson,
   type Command,
-  type ConfigSection,
   type Context,
   type Options,
 } from './cli-command';
