@@ -18,10 +18,9 @@ afterEach(() => dir.remove());
 afterAll(() => closeHttp());
 
 describe('the start order', () => {
-  it('stops retention, erasures, dispatcher, alerts, server, store, transport, then the lock: the reverse of how they start', () => {
+  it('stops retention, dispatcher, alerts, server, store, transport, then the lock: the reverse of how they start', () => {
     expect(START_ORDER.map((step) => step.name).reverse()).toEqual([
       'retention',
-      'erasures',
       'dispatcher',
       'alerts',
       'server',

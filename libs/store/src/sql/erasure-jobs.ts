@@ -87,10 +87,29 @@ export class SqlErasureJobs implements ErasureJobs {
     );
   }
 
-  takeErasureJobs({ owner, destinationIds, nowMs, leaseMs, limit }: ErasureJobTake): Promise<ErasureJob[]> {
+  async takeErasureJobs({ owner, destinationIds, nowMs, leaseMs, limit }: ErasureJobTake): Promise<ErasureJob[]> {
     const { dialect } = this.context;
     const now = dialect.leaseClock(nowMs);
-    if (destinationIds.length === 0) return Promise.resolve([]);
+    if (destinationIds.length === 0) return [];
+    // Every runner asks every second or so: a read first, so an idle store sees no write (on SQLite a write
+    // takes the file's one write lock, which the command line beside the runner needs too).
+    const work = await this.context.db
+      .selectFrom('erasureJobs')
+      .select('id')
+      .where('state', '=', 'pending')
+      .where((eb) =>
+        eb.or([
+          eb('owner', '=', owner),
+          eb.and([
+            eb('destinationId', 'in', destinationIds),
+            eb('nextAttemptAtMs', '<=', now),
+            eb.or([eb('owner', 'is', null), eb('leaseUntilMs', '<', now)]),
+          ]),
+        ]),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    if (!work) return [];
     return this.context.write(async (trx) => {
       await trx
         .updateTable('erasureJobs')
