@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
 
@@ -328,8 +329,35 @@ afterEach(() => {
     await destination.getByRole('button', { name: 'Pause' }).waitFor();
   });
 
+  it("lists erasures at the destinations with the user's ids masked, and retries a dead one", async () => {
+    // Jobs as a runner leaves them (written into its store, since no plugin of this build erases yet): one dead, one done.
+    const db = new BetterSqlite3(path.join(dir, 'ferry.db'));
+    const insert = db.prepare(`insert into erasure_jobs (id, destination_id, state, subject, identity_count, attempts, next_step, steps,
+      next_attempt_at_ms, last_answer, window_start_ms, owner, lease_until_ms, created_at_ms, updated_at_ms)
+      values (?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?, null, null, ?, ?)`);
+    const now = Date.now();
+    const subject = JSON.stringify({ appUserIds: ['erased-user-0001', 'erased-alias-77'], identities: [{ objectId: 'ct-erased-42' }] });
+    insert.run('erasure-dead', DESTINATION, 'dead', subject, 3, 10, 0, 1, 'HTTP 503: {"error":"busy"}', now, now - 60_000, now);
+    insert.run('erasure-done', DESTINATION, 'done', null, 3, 1, 1, 1, 'done: HTTP 200', now, now - 120_000, now);
+    db.close();
+
+    await navigate('Erasures');
+    const dead = page.getByRole('row', { name: /dead/ });
+    await dead.getByText('3: e…1, e…7, c…2').waitFor();
+    await dead.getByText('HTTP 503').waitFor();
+    await page.getByRole('row', { name: /done/ }).getByText('done: HTTP 200').waitFor();
+    const shown = await page.locator('main').innerText();
+    for (const id of ['erased-user-0001', 'erased-alias-77', 'ct-erased-42']) expect(shown).not.toContain(id);
+    await screenshot('erasures');
+
+    await dead.getByRole('button', { name: `Retry erasure at ${DESTINATION}` }).click();
+    await notice()
+      .filter({ hasText: `Erasure at ${DESTINATION} is pending again.` })
+      .waitFor();
+  });
+
   it('takes its screenshots into its own folder and leaves the tracked ones alone', async () => {
-    const taken = ['dead-letters.png', 'destinations.png', 'event.png', 'events.png', 'overview.png', 'preview.png'];
+    const taken = ['dead-letters.png', 'destinations.png', 'erasures.png', 'event.png', 'events.png', 'overview.png', 'preview.png'];
     expect(Object.keys(await fileStamps(screenshots)).sort()).toEqual(taken);
     if (screenshots !== DOCS_SCREENSHOTS) expect(await fileStamps(DOCS_SCREENSHOTS)).toEqual(docsBefore);
   });

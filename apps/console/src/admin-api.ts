@@ -105,6 +105,40 @@ export type Environment = 'PRODUCTION' | 'SANDBOX';
 export interface EraseRequest {
   /** The user: as app user id, original app user id, alias or transfer party. */
   appUserId: string;
+  /**
+   * Also ask every configured destination whose plugin can erase to delete the user (a durable job each, see
+   * GET /admin/erasures).
+   */
+  destinations?: boolean;
+}
+
+/** An erasure job's state. */
+export type ErasureJobState = 'pending' | 'done' | 'dead';
+
+/** A user's erasure at one destination. */
+export interface ErasureJobView {
+  id: string;
+  destination: string;
+  /** False when the config no longer names the destination: its pending job waits until it does again. */
+  destinationConfigured: boolean;
+  state: ErasureJobState;
+  /** Requests answered with anything but done (retries and the final failure). */
+  attempts: number;
+  /** Requests done so far; the next one sent is the one after. */
+  step: number;
+  /** Requests the erasure takes. */
+  steps: number;
+  /** The destination's last answer, without secrets or the user's ids. */
+  lastAnswer: string | null;
+  /** The app user ids and destination identities to delete. */
+  identities: {
+    count: number;
+    /** Each id masked (first and last character); empty once the job is done, when the store keeps none. */
+    masked: string[];
+  };
+  nextAttemptAtMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
 }
 
 /** Why the request was refused. */
@@ -252,6 +286,19 @@ export interface PreviewSkip {
 export interface ReassignRequest {
   /** A configured destination. */
   to: string;
+}
+
+/** The erasure at one configured destination. */
+export interface RemoteErasure {
+  destination: string;
+  /**
+   * pending: a job will delete the user there; skipped: its settings lack what erasing needs (see reason);
+   * not supported: its plugin cannot erase.
+   */
+  state: 'pending' | 'skipped' | 'not supported';
+  /** The job, for pending: see GET /admin/erasures. */
+  job?: string;
+  reason?: string;
 }
 
 /** A state a delivery can be replayed from. */
@@ -500,6 +547,34 @@ export type EraseUserBody = EraseRequest;
 export interface EraseUserResponse {
   /** How many events were removed. */
   erased: number;
+  /** With `destinations: true`: per configured destination, what happens there. */
+  remote?: RemoteErasure[];
+}
+
+/** The query of `GET /admin/erasures`: Erasure jobs at the destinations, newest first, their ids masked. */
+export interface ListErasuresQuery {
+  state?: ErasureJobState;
+  /** Only jobs of this destination. */
+  destination?: string;
+  /** At most this many (default 50). */
+  limit?: number;
+  /** The previous page's `next`: the page after it. */
+  before?: string;
+}
+
+/** The answer of `GET /admin/erasures`: Erasure jobs at the destinations, newest first, their ids masked. */
+export interface ListErasuresResponse {
+  jobs: ErasureJobView[];
+  /** Pass as `before` for the next page; absent on the last one. */
+  next?: string;
+}
+
+/**
+ * The answer of `POST /admin/erasures/{id}/retry`: Makes a dead erasure job pending again, due now with a
+ * fresh retry window.
+ */
+export interface RetryErasureResponse {
+  job: ErasureJobView;
 }
 
 /**

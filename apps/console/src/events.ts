@@ -48,14 +48,23 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams, shell: She
   const results = h('div', { class: 'results' });
   const pager = h('div', { class: 'pager' });
   const erasure = h('div', { class: 'actions' });
+  const atDestinations = h('input', { type: 'checkbox', name: 'destinations' });
 
   /** A privacy request for the user the list is filtered by: everything naming them goes, for good. */
   const erase = (userId: string) =>
     shell.act(async () => {
       const question = `Erase every event naming user ${JSON.stringify(userId)} (as user id, original id, alias or transfer), with its deliveries and attempts? Pending deliveries of them will not be sent. This cannot be undone.`;
       if (!confirm(question)) return;
-      const { erased } = await admin<EraseUserResponse>('POST', '/erase', { appUserId: userId } satisfies EraseUserBody);
-      shell.notify(`Erased ${erased} ${erased === 1 ? 'event' : 'events'} of ${userId}.`);
+      const destinations = atDestinations.checked;
+      const { erased, remote } = await admin<EraseUserResponse>('POST', '/erase', {
+        appUserId: userId,
+        ...(destinations && { destinations }),
+      } satisfies EraseUserBody);
+      const queued = (remote ?? []).filter((entry) => entry.state === 'pending').length;
+      shell.notify(
+        `Erased ${erased} ${erased === 1 ? 'event' : 'events'} of ${userId}.` +
+          (destinations ? ` ${queued} destination ${queued === 1 ? 'erasure' : 'erasures'} queued: see Erasures.` : ''),
+      );
       await page.refresh();
     });
 
@@ -127,7 +136,12 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams, shell: She
         return options.map(([value, label]) => h('option', { value, selected: value === chosen }, label));
       });
       renderIfChanged(erasure, user.value.trim(), (userId) =>
-        userId === '' ? [] : [h('button', { type: 'button', class: 'danger', onclick: () => erase(userId) }, `Erase user ${userId}`)],
+        userId === ''
+          ? []
+          : [
+              h('button', { type: 'button', class: 'danger', onclick: () => erase(userId) }, `Erase user ${userId}`),
+              field('At the destinations too', atDestinations),
+            ],
       );
       next = answer.next;
       renderIfChanged(results, answer.events, (events) => [

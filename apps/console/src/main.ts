@@ -1,6 +1,7 @@
 import { admin, SignedOut, token } from './api.js';
 import { deadPage } from './dead.js';
 import { destinationsPage } from './destinations.js';
+import { erasuresPage } from './erasures.js';
 import { field, h, replace } from './dom.js';
 import { eventPage } from './event.js';
 import { eventsPage } from './events.js';
@@ -97,7 +98,9 @@ function route(): void {
             ? destinationsPage(body, shell)
             : name === 'preview'
               ? previewPage(body, shell)
-              : overviewPage(body);
+              : name === 'erasures'
+                ? erasuresPage(body, shell)
+                : overviewPage(body);
   heading.textContent = current.title;
   document.title = `${current.title} · Ferry console`;
   for (const link of nav.querySelectorAll('a')) {

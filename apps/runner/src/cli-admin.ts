@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { InputError, type AdminService, type AnswerOf, type RawInput } from './admin';
 import { listDeliveries, startReplay } from './admin/deliveries';
 import { checkDestination, listDestinations, pauseDestination, resumeDestination } from './admin/destinations';
-import { eraseUser } from './admin/erasure';
+import { eraseUser, listErasures, retryErasure } from './admin/erasure';
 import { listEvents, showEvent } from './admin/events';
 import { dropOrphans, listOrphans, reassignOrphans } from './admin/orphans';
 import { previewWebhook } from './admin/preview';
@@ -19,7 +19,6 @@ import {
   UsageError,
   printJson,
   type Command,
-  type ConfigSection,
   type Context,
   type Options,
 } from './cli-command';
@@ -28,10 +27,12 @@ import {
   formatDeliveries,
   formatDestinationState,
   formatDestinations,
+  formatErasures,
   formatEvent,
   formatEvents,
   formatOrphans,
   formatPreview,
+  formatRemoteErasures,
   formatSources,
 } from './cli-format';
 
@@ -52,7 +53,7 @@ interface RouteCommand<Route extends AnyRoute> {
   /** Runs without the store (preview, connection checks). */
   readonly storeless?: true;
   /** The config sections it reads (see `Command.uses`); absent: the whole config. */
-  readonly uses?: readonly ConfigSection[];
+  readonly uses?: Command['uses'];
   /** Waits for what the route only started (a replay's job), from its first answer. */
   readonly settle?: (answer: AnswerOf<Route>, admin: AdminService, context: Context) => Promise<AnswerOf<Route>>;
   /** Why the command failed despite the answer (a replay job that failed): exit code 1. */
@@ -227,12 +228,29 @@ export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
     text: ({ job }) => `replayed ${plural(job.replayed, 'delivery', 'deliveries')}\n`,
   }),
   erase: routeCommand({
-    usage: 'erase [--config FILE] [--json] --user APP_USER_ID',
-    summary: 'remove every event naming the user (app user id, original id, aliases, transfers) with its deliveries and attempts',
+    usage: 'erase [--config FILE] [--json] [--destinations] --user APP_USER_ID',
+    summary:
+      'remove every event naming the user (app user id, original id, aliases, transfers) with its deliveries and attempts; ' +
+      '--destinations: also add a job per destination whose plugin can erase (a running runner sends them)',
     route: eraseUser,
-    uses: STORE,
+    uses: (values) => (values.destinations ? STORE_AND_DESTINATIONS : STORE),
     flagNames: { appUserId: 'user' },
-    text: ({ erased }) => `erased ${plural(erased, 'event', 'events')}\n`,
+    text: ({ erased, remote }) => `erased ${plural(erased, 'event', 'events')}\n${remote ? formatRemoteErasures(remote) : ''}`,
+  }),
+  erasures: routeCommand({
+    usage: 'erasures [--config FILE] [--json] [--state pending|done|dead] [--destination ID] [--limit N] [--before ID]',
+    summary: "erasure jobs at the destinations, newest first: state, step, attempts, last answer, the user's ids masked",
+    route: listErasures,
+    uses: STORE_AND_DESTINATIONS,
+    text: formatErasures,
+  }),
+  'erasures retry': routeCommand({
+    usage: 'erasures retry [--config FILE] [--json] JOB_ID',
+    summary: 'make a dead erasure job pending again (a running runner sends it)',
+    route: retryErasure,
+    uses: STORE_AND_DESTINATIONS,
+    positionals: { id: 'JOB_ID' },
+    text: ({ job }) => formatErasures({ jobs: [job] }),
   }),
   sources: routeCommand({
     usage: 'sources [--config FILE] [--json]',

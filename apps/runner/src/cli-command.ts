@@ -43,9 +43,10 @@ export interface Command {
   readonly route?: AnyRoute;
   /**
    * The config sections the command reads: only their `${VAR}`s are resolved (a cron backup needs no
-   * CleverTap passcode), the others are left out and their defaults stand in. Absent: the whole config.
+   * CleverTap passcode), the others are left out and their defaults stand in. Absent: the whole config. A
+   * function decides by the flags given (`erase --destinations` reads the destinations, `erase` alone does not).
    */
-  readonly uses?: readonly ConfigSection[];
+  readonly uses?: readonly ConfigSection[] | ((values: Values) => readonly ConfigSection[]);
   run(context: Context): Promise<number | void>;
 }
 

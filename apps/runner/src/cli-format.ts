@@ -1,6 +1,7 @@
 import type { AnswerOf, DestinationView, EventView, OrphanView, SourceView } from './admin';
 import type { ConnectionCheckAnswer } from './admin/connection-checks';
 import type { listDeliveries } from './admin/deliveries';
+import type { ErasureJobView, eraseUser } from './admin/erasure';
 import type { listEvents } from './admin/events';
 import type { previewWebhook } from './admin/preview';
 
@@ -107,6 +108,32 @@ export function formatConnectionChecks(checks: readonly (ConnectionCheckAnswer &
 }
 
 /** Duplicate and rejected webhooks are counted by the runner that took them: the command line, which takes none, shows the stored. */
+/** Per configured destination, what an erase with `--destinations` made of it. */
+export function formatRemoteErasures(remote: NonNullable<AnswerOf<typeof eraseUser>['remote']>): string {
+  if (remote.length === 0) return 'no destination configured\n';
+  const rows = remote.map((entry) => [entry.destination, entry.state, text(entry.job ?? entry.reason)]);
+  return (
+    table(['DESTINATION', 'ERASURE', 'JOB OR REASON'], rows) +
+    (remote.some((entry) => entry.state === 'pending') ? 'see: ferry erasures\n' : '')
+  );
+}
+
+export function formatErasures(page: { readonly jobs: readonly ErasureJobView[]; readonly next?: string }): string {
+  if (page.jobs.length === 0) return 'no erasure jobs\n';
+  const rows = page.jobs.map((job) => [
+    time(job.createdAtMs),
+    job.id,
+    job.destinationConfigured ? job.destination : `${job.destination} (not configured)`,
+    job.state,
+    `${job.step}/${job.steps}`,
+    String(job.attempts),
+    job.state === 'pending' ? time(job.nextAttemptAtMs) : '-',
+    clip([String(job.identities.count), ...job.identities.masked].join(' '), 40),
+    clip(text(job.lastAnswer), 80),
+  ]);
+  return table(['CREATED', 'ID', 'DESTINATION', 'STATE', 'STEP', 'ATTEMPTS', 'NEXT ATTEMPT', 'IDS', 'LAST ANSWER'], rows) + nextPage(page);
+}
+
 export function formatSources(sources: readonly SourceView[]): string {
   if (sources.length === 0) return 'no sources configured\n';
   const rows = sources.map((source) => [source.id, source.plugin, source.webhookPath, String(source.counts.stored)]);

@@ -116,7 +116,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo(), o
     const loadServices = () => {
       if (!services) {
         configPath = location().path;
-        const loaded = createCliContainer(onlySections(readConfigFile(location()), command.uses) as ConfigInput, {
+        const uses = typeof command.uses === 'function' ? command.uses(parsed.values) : command.uses;
+        const loaded = createCliContainer(onlySections(readConfigFile(location()), uses) as ConfigInput, {
           env: io.env,
           stderr: io.stderr,
         });

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import pino, { type DestinationStream } from 'pino';
 import { TOKENS, systemClock, token, type StoreBackend } from '@ferry/core';
-import { composeStore, Dispatcher, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
+import { composeStore, Dispatcher, ErasureWorker, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
 import { AdminService } from './admin';
 import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
@@ -37,6 +37,10 @@ export const RUNNER_TOKENS = {
   /** Engine timing the config does not set (poll and probe intervals): the engine's defaults. */
   DispatcherTuning: token<DispatcherTuning>('ferry.runner.DispatcherTuning'),
   Dispatcher: token<Dispatcher>('ferry.runner.Dispatcher'),
+  /** How often an idle erasure worker looks for due jobs (not in the config). */
+  ErasurePollMs: token<number>('ferry.runner.ErasurePollMs'),
+  /** Works the erasure jobs at the destinations (SPEC §15). */
+  Erasures: token<ErasureWorker>('ferry.runner.Erasures'),
   Retention: token<Retention>('ferry.runner.Retention'),
   Admin: token<AdminService>('ferry.runner.Admin'),
   /** Shared by the server and the runner's shutdown. */
@@ -50,7 +54,12 @@ export const RUNNER_TOKENS = {
 } as const;
 
 /** The store's ports the admin operations use. */
-const ADMIN_PORTS = { log: TOKENS.EventLog, maintenance: TOKENS.Maintenance, pauses: TOKENS.Coordination } as const;
+const ADMIN_PORTS = {
+  log: TOKENS.EventLog,
+  maintenance: TOKENS.Maintenance,
+  pauses: TOKENS.Coordination,
+  erasures: TOKENS.ErasureJobs,
+} as const;
 
 /** Plugins of one kind by id; two with one id is a mistake in the registry. */
 function byId<P extends { readonly id: string }>(plugins: readonly P[], kind: string): Map<string, P> {
@@ -95,6 +104,7 @@ function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.
   services.bindFactory(TOKENS.EventLog, { store: TOKENS.Store }, ({ store }) => store.log);
   services.bindFactory(TOKENS.Maintenance, { store: TOKENS.Store }, ({ store }) => store.maintenance);
   services.bindFactory(TOKENS.Coordination, { store: TOKENS.Store }, ({ store }) => store.coordination);
+  services.bindFactory(TOKENS.ErasureJobs, { store: TOKENS.Store }, ({ store }) => store.erasures);
 }
 
 /**
@@ -165,6 +175,30 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       }),
   );
 
+  services.bindValue(RUNNER_TOKENS.ErasurePollMs, 1_000);
+  services.bindFactory(
+    RUNNER_TOKENS.Erasures,
+    {
+      config: RUNNER_TOKENS.Config,
+      jobs: TOKENS.ErasureJobs,
+      transport: TOKENS.Transport,
+      clock: TOKENS.Clock,
+      logger: RUNNER_TOKENS.Logger,
+      random: TOKENS.Random,
+      metrics: RUNNER_TOKENS.Metrics,
+      dispatcher: RUNNER_TOKENS.Dispatcher,
+      pollMs: RUNNER_TOKENS.ErasurePollMs,
+    },
+    ({ config, metrics, dispatcher, pollMs, ...deps }) =>
+      new ErasureWorker({
+        ...deps,
+        destinations: config.destinations,
+        // The dispatcher's owner id: one name for this runner in every lease it holds.
+        options: { ownerId: dispatcher.ownerId, leaseMs: config.delivery.leaseMs, pollMs, retryPolicy: retryPolicy(config) },
+        observer: (destinationId, outcome) => metrics.erasure(destinationId, outcome),
+      }),
+  );
+
   services.bindFactory(
     RUNNER_TOKENS.Retention,
     { config: RUNNER_TOKENS.Config, maintenance: TOKENS.Maintenance, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger },
@@ -179,6 +213,7 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       clock: TOKENS.Clock,
       transport: TOKENS.Transport,
       dispatcher: RUNNER_TOKENS.Dispatcher,
+      erasureWorker: RUNNER_TOKENS.Erasures,
       metrics: RUNNER_TOKENS.Metrics,
     },
     ({ config, metrics, ...deps }) =>

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DELIVERY_STATES, type OutcomeType, type StoreStats } from '@ferry/core';
-import { PAUSE_CAUSES, type EngineObserver, type PauseCause } from '@ferry/engine';
+import { PAUSE_CAUSES, type EngineObserver, type ErasureOutcome, type PauseCause } from '@ferry/engine';
 import type { OrphanView } from './admin';
 
 /** How a webhook request ended, as counted by `ferry_webhooks_total`. */
@@ -91,6 +91,12 @@ export class RunnerMetrics implements EngineObserver {
     labelNames: ['destination', 'state'] as const,
     registers: [this.registry],
   });
+  private readonly erasures = new Counter({
+    name: 'ferry_erasures_total',
+    help: 'Erasure jobs at the destinations by destination and what a request made of them: done, retry (later), dead',
+    labelNames: ['destination', 'outcome'] as const,
+    registers: [this.registry],
+  });
   private readonly events = new Gauge({ name: 'ferry_events_stored', help: 'Events in the store', registers: [this.registry] });
 
   /** Per configured source, its duplicate and rejected webhooks since start (`webhookCountsBySource`). */
@@ -122,6 +128,11 @@ export class RunnerMetrics implements EngineObserver {
   attempt(destinationId: string, outcome: OutcomeType, deliveries: number, durationMs: number): void {
     this.attemptSeconds.observe({ destination: destinationId, outcome }, durationMs / 1000);
     this.outcomes.inc({ destination: destinationId, outcome }, deliveries);
+  }
+
+  /** An erasure job's outcome after one of its requests (the erasure worker's observer): it names no customer. */
+  erasure(destinationId: string, outcome: ErasureOutcome): void {
+    this.erasures.inc({ destination: destinationId, outcome });
   }
 
   /** The Prometheus text, with queue gauges refreshed from the store's stats, the destinations' states and the orphans. */

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { TOKENS, type Store } from '@ferry/core';
-import type { Dispatcher } from '@ferry/engine';
+import type { Dispatcher, ErasureWorker } from '@ferry/engine';
 import type { AdminService } from './admin';
 import type { AlertService } from './alerts';
 import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig } from './config';
@@ -25,6 +25,8 @@ export interface Runner {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly dispatcher: Dispatcher;
+  /** The erasure worker; tests run a job at once with `erasures.runOnce()`. */
+  readonly erasures: ErasureWorker;
   readonly admin: AdminService;
   readonly alerts: AlertService;
   /** The background retention job; tests run a round at once with `retention.run()`. */
@@ -68,6 +70,7 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
     app,
     store: await services.getAsync(TOKENS.Store),
     dispatcher: services.get(RUNNER_TOKENS.Dispatcher),
+    erasures: services.get(RUNNER_TOKENS.Erasures),
     retention: services.get(RUNNER_TOKENS.Retention),
     admin: services.get(RUNNER_TOKENS.Admin),
     alerts: services.get(RUNNER_TOKENS.Alerts),

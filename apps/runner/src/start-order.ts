@@ -19,7 +19,8 @@ function step<N extends Needs>(definition: StartStep<N>): StartStep {
 
 /**
  * What the runner starts, in this order; it stops in reverse, and a failed start undoes what started, in
- * reverse. So on shutdown: retention stops first (after its batch), then the dispatcher (finishing what is in
+ * reverse. So on shutdown: retention stops first (after its batch), then the erasure worker (after its request)
+ * and the dispatcher (finishing what is in
  * flight), alerts after it (a batch that finishes while it stops may still report dead deliveries), the
  * server (answering 503 meanwhile), the store, the transport, and the SQLite lock last.
  */
@@ -53,10 +54,20 @@ export const START_ORDER: readonly StartStep[] = [
     stop: ({ alerts }) => alerts.stop(),
   }),
   step({
+    // The runner's senders: deliveries, and erasures at the destinations (which stop first, after their request).
     name: 'dispatcher',
-    uses: { dispatcher: RUNNER_TOKENS.Dispatcher },
-    start: ({ dispatcher }) => dispatcher.start(),
-    stop: ({ dispatcher }) => dispatcher.stop(),
+    uses: { dispatcher: RUNNER_TOKENS.Dispatcher, erasures: RUNNER_TOKENS.Erasures },
+    start: ({ dispatcher, erasures }) => {
+      dispatcher.start();
+      erasures.start();
+    },
+    stop: async ({ dispatcher, erasures }) => {
+      try {
+        await erasures.stop();
+      } finally {
+        await dispatcher.stop();
+      }
+    },
   }),
   step({
     name: 'retention',

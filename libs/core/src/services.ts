@@ -1,7 +1,7 @@
 import type { AnyDestinationPlugin, HttpResult } from './plugin';
 import type { HttpRequest } from './account-requests';
 import type { SourcePlugin } from './source';
-import type { Coordination, DeliveryQueue, EventLog, Maintenance, Store } from './store/index';
+import type { Coordination, DeliveryQueue, ErasureJobs, EventLog, Maintenance, Store } from './store/index';
 
 /** Engine services bound in the container, so tests swap a real piece for a fake in one line. */
 
@@ -66,6 +66,7 @@ export const TOKENS = {
   EventLog: token<EventLog>('ferry.EventLog'),
   Maintenance: token<Maintenance>('ferry.Maintenance'),
   Coordination: token<Coordination>('ferry.Coordination'),
+  ErasureJobs: token<ErasureJobs>('ferry.ErasureJobs'),
   Clock: token<Clock>('ferry.Clock'),
   Transport: token<Transport>('ferry.Transport'),
   Random: token<() => number>('ferry.Random'),

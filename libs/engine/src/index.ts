@@ -14,3 +14,4 @@ export { ROUTE_FILTER_FIELDS, ROUTE_RULE, routeSkip, unreachableRouteParts, wild
 export { planDeliveries, previewDeliveries, PREVIEW_DELIVERY_ID, type DestinationPreview, type PreviewContext } from './plan';
 export { UndiciTransport, type UndiciTransportOptions } from './transport';
 export { composeStore, type ComposeStoreOptions } from './store/compose-store';
+export { ErasureWorker, type ErasureOutcome, type ErasureWorkerDeps, type ErasureWorkerOptions } from './erasure-worker';

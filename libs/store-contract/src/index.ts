@@ -2,6 +2,7 @@
 import { describeCoordinationContract } from './coordination.contract';
 import type { StoreFactory } from './database';
 import { describeDeliveryQueueContract } from './delivery-queue.contract';
+import { describeErasureJobsContract } from './erasure-jobs.contract';
 import { describeEventLogContract } from './event-log.contract';
 import { describeLeasePolicyContract } from './lease-policy.contract';
 import { describeMaintenanceContract } from './maintenance.contract';
@@ -21,6 +22,7 @@ export function describeStoreContract(factory: StoreFactory): void {
     describeEventLogContract(factory);
     describeMaintenanceContract(factory);
     describeCoordinationContract(factory);
+    describeErasureJobsContract(factory);
     describeTransitionsContract(factory);
   });
 }
@@ -28,6 +30,7 @@ export function describeStoreContract(factory: StoreFactory): void {
 export {
   describeCoordinationContract,
   describeDeliveryQueueContract,
+  describeErasureJobsContract,
   describeEventLogContract,
   describeMaintenanceContract,
   describeTransitionsContract,
@@ -36,3 +39,4 @@ export { contractDatabase, type ContractDatabase, type LoggedLine, type StoreDat
 /** How a store's tests get its ports from its backend: the engine's composition, as the runner makes it. */
 export { composeStore } from '@ferry/engine';
 export * from './fixtures';
+export { erasureJob } from './erasure-jobs.contract';

@@ -47,6 +47,7 @@ export function describeLeasePolicyContract(factory: StoreFactory): void {
         log: backend.log,
         maintenance: backend.maintenance,
         coordination: backend.coordination,
+        erasures: backend.erasures,
         migrate: () => backend.migrate(),
         ping: () => backend.ping(),
         close: () => backend.close(),

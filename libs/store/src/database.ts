@@ -1,4 +1,4 @@
-import type { DeliveryState, Environment, EventKind, OutcomeType, StoredPauseCause } from '@ferry/core';
+import type { DeliveryState, Environment, ErasureJobState, EventKind, OutcomeType, StoredPauseCause } from '@ferry/core';
 
 /**
  * The tables as Kysely sees them. Columns are snake_case in SQL; `CamelCasePlugin` maps them to these
@@ -18,6 +18,7 @@ export interface Database {
   deliveryCounts: DeliveryCountsTable;
   eventCounts: EventCountsTable;
   eventUsers: EventUsersTable;
+  erasureJobs: ErasureJobsTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -144,6 +145,27 @@ export interface DeliveryCountsTable {
 export interface EventCountsTable {
   slot: number;
   count: number;
+}
+
+/** One row per erasure at one destination (migration 12): see `ErasureJob`. */
+export interface ErasureJobsTable {
+  id: string;
+  destinationId: string;
+  state: ErasureJobState;
+  /** The `ErasureSubject` as JSON text; null once done. */
+  subject: string | null;
+  identityCount: number;
+  attempts: number;
+  nextStep: number;
+  steps: number;
+  nextAttemptAtMs: number | null;
+  lastAnswer: string | null;
+  windowStartMs: number;
+  /** The runner working it, while its lease lasts. */
+  owner: string | null;
+  leaseUntilMs: number | null;
+  createdAtMs: number;
+  updatedAtMs: number;
 }
 
 export interface MigrationsTable {

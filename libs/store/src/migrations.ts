@@ -266,6 +266,34 @@ const MIGRATIONS: readonly Migration[] = [
       await trx.schema.createIndex('events_source_idx').on('events').columns(['source', 'received_at_ms', 'id']).execute();
     },
   },
+  {
+    version: 12,
+    name: 'erasure jobs: a customer erased at each destination, retried until done',
+    async up(trx) {
+      await trx.schema
+        .createTable('erasure_jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text')
+        .addColumn('identity_count', 'integer', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('next_step', 'integer', (c) => c.notNull())
+        .addColumn('steps', 'integer', (c) => c.notNull())
+        .addColumn('next_attempt_at_ms', 'bigint')
+        .addColumn('last_answer', 'text')
+        .addColumn('window_start_ms', 'bigint', (c) => c.notNull())
+        .addColumn('owner', 'text')
+        .addColumn('lease_until_ms', 'bigint')
+        .addColumn('created_at_ms', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      // The worker's take: due pending jobs by due time.
+      await trx.schema.createIndex('erasure_jobs_due_idx').on('erasure_jobs').columns(['state', 'next_attempt_at_ms']).execute();
+      // The listing, newest first (few rows: one per erasure and destination).
+      await trx.schema.createIndex('erasure_jobs_created_idx').on('erasure_jobs').columns(['created_at_ms', 'id']).execute();
+    },
+  },
 ];
 
 /**

@@ -4,6 +4,7 @@ import type { Database } from './database';
 import { runMigrations, type Dialect } from './migrations';
 import type { IngestRow, SqlContext, SqlDialect } from './sql/context';
 import { SqlCoordination } from './sql/coordination';
+import { SqlErasureJobs } from './sql/erasure-jobs';
 import { SqlEventLog } from './sql/event-log';
 import { SqlMaintenance } from './sql/maintenance';
 import { SqlQueue } from './sql/queue';
@@ -17,7 +18,7 @@ const FOLD_EVERY = 1_000;
 
 /**
  * The store's backend on any SQL database Kysely speaks (the engine's `composeStore` adds its policies):
- * the ports' parts in sql/queue.ts, lease-steps.ts, event-log.ts, maintenance.ts and coordination.ts, which
+ * the ports' parts in sql/queue.ts, lease-steps.ts, event-log.ts, maintenance.ts, coordination.ts and erasure-jobs.ts, which
  * share the connection, and the lifecycle. Subclasses supply the connection and what differs between SQLite
  * and Postgres (`SqlDialect`).
  */
@@ -26,6 +27,7 @@ export abstract class SqlStore implements StoreBackend {
   readonly log: SqlEventLog;
   readonly maintenance: SqlMaintenance;
   readonly coordination: SqlCoordination;
+  readonly erasures: SqlErasureJobs;
   private closed = false;
   private writesSinceFold = 0;
   private folding: Promise<void> | undefined;
@@ -63,6 +65,7 @@ export abstract class SqlStore implements StoreBackend {
     this.log = new SqlEventLog(context);
     this.maintenance = new SqlMaintenance(context);
     this.coordination = new SqlCoordination(context);
+    this.erasures = new SqlErasureJobs(context);
   }
 
   /** Serialises concurrent migrators; runs first in the migration transaction. */

@@ -1,4 +1,4 @@
-import type { Clock, EventLog, Maintenance, SourceInstance, StoredPauses, Transport } from '@ferry/core';
+import type { Clock, ErasureJobs, EventLog, Maintenance, SourceInstance, StoredPauses, Transport } from '@ferry/core';
 import type { DestinationInstance, DestinationStatus } from '@ferry/engine';
 
 /** What the admin operations need, as one object: every concern takes it whole. */
@@ -18,9 +18,13 @@ export interface AdminDeps {
   readonly log?: EventLog;
   readonly maintenance?: Maintenance;
   readonly pauses?: StoredPauses;
+  /** Erasure jobs at the destinations (SPEC §15). */
+  readonly erasures?: ErasureJobs;
   readonly clock?: Clock;
   /** Sends destinations' connection checks; absent where none are sent (the API document alone). */
   readonly transport?: Transport;
+  /** The erasure worker running in this process, if any: woken when jobs are added (others find them at their next poll). */
+  readonly erasureWorker?: { notify(): void };
   /** The dispatcher running in this process, if any: its live status, a wake-up after replays, and a pause read at once. */
   readonly dispatcher?: {
     readonly ownerId: string;
@@ -31,7 +35,10 @@ export interface AdminDeps {
 }
 
 /** The store port an operation uses. */
-export function portOf<Port extends 'log' | 'maintenance' | 'pauses'>(deps: AdminDeps, port: Port): NonNullable<AdminDeps[Port]> {
+export function portOf<Port extends 'log' | 'maintenance' | 'pauses' | 'erasures'>(
+  deps: AdminDeps,
+  port: Port,
+): NonNullable<AdminDeps[Port]> {
   const found = deps[port];
   if (!found) throw new Error('this operation needs the store');
   return found;

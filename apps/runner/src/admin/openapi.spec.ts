@@ -180,6 +180,33 @@ describe("every admin route's real answers match the document", () => {
     await call('POST', '/preview', { api_version: '1.0', event: { id: 'x' } });
     await call('POST', '/erase', { appUserId: fixture('renewal').webhook.event.app_user_id });
     await call('POST', '/erase', {});
+    await call('POST', '/erase', { appUserId: 'someone', destinations: true });
+
+    // An erasure job that died at a destination no longer configured (this runner's plugins erase nowhere yet).
+    const { erasures } = t.runner.store;
+    await erasures.addErasureJobs(
+      [{ id: 'erasure-1', destinationId: 'removed-crm', subject: { appUserIds: ['someone'], identities: [] }, steps: 1 }],
+      0,
+    );
+    await erasures.takeErasureJobs({
+      owner: 'openapi-spec',
+      destinationIds: ['removed-crm'],
+      nowMs: Date.now(),
+      leaseMs: 60_000,
+      limit: 1,
+    });
+    await erasures.recordErasureStep(
+      'erasure-1',
+      'openapi-spec',
+      { type: 'dead', lastAnswer: 'HTTP 400: no', steps: 1 },
+      Date.now(),
+      60_000,
+    );
+    await call('GET', '/erasures?state=dead');
+    await call('GET', '/erasures?state=gone');
+    await call('POST', '/erasures/erasure-1/retry');
+    await call('POST', '/erasures/erasure-1/retry');
+    await call('POST', '/erasures/no-such-job/retry');
 
     // Every operation was seen succeeding; a new route without a case here fails this test.
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>

@@ -42,7 +42,7 @@ export function pageSize(limit: number | undefined): number {
 }
 
 /** A listing's `before` names no row: the operator's mistake, answered as such. */
-export function unknownCursor(kind: 'event' | 'delivery', id: string): StoreInputError {
+export function unknownCursor(kind: 'event' | 'delivery' | 'erasure job', id: string): StoreInputError {
   return new StoreInputError(`no ${kind} with id ${JSON.stringify(id)}`, 'before');
 }
 

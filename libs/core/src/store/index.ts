@@ -5,4 +5,5 @@ export * from './event-log';
 export * from './maintenance';
 export * from './maintenance-backend';
 export * from './coordination';
+export * from './erasure-jobs';
 export * from './store';

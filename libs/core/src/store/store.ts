@@ -1,5 +1,6 @@
 import type { Coordination } from './coordination';
 import type { DeliveryQueue } from './delivery-queue';
+import type { ErasureJobs } from './erasure-jobs';
 import type { EventLog } from './event-log';
 import type { Maintenance } from './maintenance';
 import type { MaintenanceBackend } from './maintenance-backend';
@@ -14,6 +15,7 @@ export interface Store extends StoreLifecycle {
   readonly log: EventLog;
   readonly maintenance: Maintenance;
   readonly coordination: Coordination;
+  readonly erasures: ErasureJobs;
 }
 
 export interface StoreLifecycle {
@@ -37,4 +39,5 @@ export interface StoreBackend extends StoreLifecycle {
   readonly log: EventLog;
   readonly maintenance: MaintenanceBackend;
   readonly coordination: Coordination;
+  readonly erasures: ErasureJobs;
 }

@@ -19,6 +19,7 @@ export function composeStore(backend: StoreBackend, options: ComposeStoreOptions
     log: backend.log,
     maintenance: new BatchedMaintenance(backend.maintenance),
     coordination: backend.coordination,
+    erasures: backend.erasures,
     migrate: () => backend.migrate(),
     ping: () => backend.ping(),
     close: () => backend.close(),

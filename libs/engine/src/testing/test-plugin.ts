@@ -7,8 +7,10 @@ import {
   standardFilter,
   subscriptionStatus,
   type Capabilities,
+  standardErasureAnswer,
   type DeliveryRequest,
   type DestinationPlugin,
+  type ErasureHooks,
   type Planned,
   type SubscriptionEvent,
 } from '@ferry/core';
@@ -116,6 +118,28 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
   for (let start = 0; start < items.length; start += size) parts.push(items.slice(start, start + size));
   return parts;
 }
+
+/** Most ids one of the test destination's erase requests carries: a subject of more takes several requests. */
+export const ERASE_IDS_PER_REQUEST = 2;
+
+/**
+ * Erasure hooks for the test destination: `POST {url}/delete` with `{"ids": […]}`, ERASE_IDS_PER_REQUEST ids a
+ * request (the app user ids, then each identity's values), its api key in the URL, a header and the body (so
+ * redaction is tested everywhere); answers read by the standard rules.
+ */
+export const testErasure: ErasureHooks<TestSettings> = {
+  missingConfig: (settings) => (settings.apiKey === 'no-erasure' ? ['eraseKey'] : []),
+  requests: (subject, settings) => {
+    const ids = [...new Set([...subject.appUserIds, ...subject.identities.flatMap((identity) => Object.values(identity))])];
+    return chunk(ids, ERASE_IDS_PER_REQUEST).map((part) => ({
+      method: 'POST' as const,
+      url: `${settings.url}/delete?key=${encodeURIComponent(settings.apiKey)}`,
+      headers: { 'content-type': 'application/json', 'x-api-key': settings.apiKey },
+      body: JSON.stringify({ auth: settings.apiKey, ids: part }),
+    }));
+  },
+  readAnswer: (_request, result) => standardErasureAnswer(result),
+};
 
 export function testDestination(
   id: string,

@@ -1,5 +1,6 @@
 import type { AttemptRow, DeliveryRow, DestinationPause, EventRow, StateOrder } from '@ferry/core';
 import { MemoryAlerts } from './alerts';
+import type { MemoryErasureJob } from './erasure-jobs';
 
 /** A delivery as the in-memory store keeps it: the row, its retry window, lease holder and attempt log. */
 export interface MemoryDelivery extends DeliveryRow {
@@ -30,6 +31,8 @@ export class MemoryDatabase {
   readonly alerts = new MemoryAlerts();
   /** Event id → every user id it names (the SQL stores' event_users). */
   readonly eventUsers = new Map<string, ReadonlySet<string>>();
+  /** Erasure jobs by id (the SQL stores' erasure_jobs). */
+  readonly erasureJobs = new Map<string, MemoryErasureJob>();
   nextId = 1;
   /** Settles when the write transactions begun so far have ended; none while idle (see `transaction`). */
   private writing: Promise<unknown> | undefined;

@@ -1,6 +1,7 @@
 import type { StoreBackend } from '@ferry/core';
 import { MemoryCoordination } from './coordination';
 import { MemoryDatabase, type MemoryConnection, type MemoryDelivery } from './database';
+import { MemoryErasureJobs } from './erasure-jobs';
 import { MemoryEventLog } from './event-log';
 import { MemoryMaintenance } from './maintenance';
 import { MemoryQueue } from './queue';
@@ -16,6 +17,7 @@ export class MemoryStore implements StoreBackend {
   readonly log: MemoryEventLog;
   readonly maintenance: MemoryMaintenance;
   readonly coordination: MemoryCoordination;
+  readonly erasures: MemoryErasureJobs;
   private closed = false;
 
   constructor(private readonly database = new MemoryDatabase()) {
@@ -29,6 +31,7 @@ export class MemoryStore implements StoreBackend {
     this.log = new MemoryEventLog(connection);
     this.maintenance = new MemoryMaintenance(connection);
     this.coordination = new MemoryCoordination(connection);
+    this.erasures = new MemoryErasureJobs(connection);
   }
 
   /** Every `complete` call, to check outcomes are written together. */
