@@ -25,7 +25,8 @@ export interface BodyRecord {
 export interface ConnectionCheck {
   /**
    * true: the destination accepted the credentials; false: it refused them, or the configuration lacks them;
-   * null: its answer could not tell (network error, timeout, 5xx, 429), or its plugin has no such request.
+   * null: its answer could not tell (network error, timeout, 5xx, 429), its plugin has no such request, or
+   * the check lacks a setting of its own.
    */
   ok: boolean | null;
   /** The destination's HTTP status; null when none came back or nothing was sent. */
