@@ -10,7 +10,17 @@ import {
 import { TOKENS } from '@ferry/core';
 import type { ConfigInput } from './config';
 import { RUNNER_TOKENS } from './container';
-import { closeHttp, settled, startTestRunner, tempDir, testConfig, waitFor, type TempDir, type TestRunner } from './testing/harness';
+import {
+  closeHttp,
+  settled,
+  standingClock,
+  startTestRunner,
+  tempDir,
+  testConfig,
+  waitFor,
+  type TempDir,
+  type TestRunner,
+} from './testing/harness';
 
 // SPEC §15 with the real plugins against the fakes over real HTTP: one privacy request reaches CleverTap, Amplitude
 // and Braze with every id Ferry sent them, through two 500s and a restart; and a connection check tells a wrong
@@ -72,13 +82,7 @@ function config(extra: NonNullable<ConfigInput['destinations']> = []): ConfigInp
   });
 }
 
-/** A clock the test moves, so each retry falls due only when the test says: the restart lands between them. */
-function manualClock() {
-  let now = Date.now();
-  return { now: () => now, advance: (ms: number) => (now += ms) };
-}
-
-async function start(input: ConfigInput, clock: ReturnType<typeof manualClock>): Promise<TestRunner> {
+async function start(input: ConfigInput, clock: ReturnType<typeof standingClock>): Promise<TestRunner> {
   const t = await startTestRunner(input, {
     configure: (services) => {
       services.replaceValue(RUNNER_TOKENS.ErasurePollMs, 10);
@@ -120,7 +124,7 @@ async function postCustomer(t: TestRunner): Promise<void> {
 const jobsIn = async (t: TestRunner, state: string) => (await t.admin('GET', `/erasures?state=${state}`)).json.jobs as unknown[];
 
 it('erases a customer at CleverTap, Amplitude and Braze through two 500s and a restart, leaving no raw id in the admin API', async () => {
-  const clock = manualClock();
+  const clock = standingClock();
   let t = await start(config(), clock);
   await postCustomer(t);
   // The first delete request at CleverTap and at Braze fails: two 500s.
@@ -184,7 +188,7 @@ it('checks each destination: a wrong passcode is refused with a reason and no se
       },
       { id: 'amplitude-no-secret', plugin: 'amplitude', timeoutMs: 5_000, settings: { apiKey: AMPLITUDE_KEY, endpoint: amplitude.url } },
     ]),
-    manualClock(),
+    standingClock(),
   );
   const check = async (id: string) => {
     const answer = await t.admin('GET', `/destinations/${id}/check`);

@@ -12,6 +12,7 @@ import {
   runFerry,
   send,
   settled,
+  standingClock,
   startTestRunner,
   tempDir,
   testConfig,
@@ -82,12 +83,6 @@ async function recordingServer(latencyMs = 0): Promise<RecordingServer> {
   };
 }
 
-/** A clock the test moves: retries fall due only when it says, so a restart lands between them. */
-function manualClock() {
-  let now = Date.now();
-  return { now: () => now, advance: (ms: number) => (now += ms) };
-}
-
 function erasureConfig(dir: string, destination: RecordingServer, extra: ConfigInput = {}): ConfigInput {
   return testConfig(dir, {
     destinations: [
@@ -140,7 +135,7 @@ afterEach(async () => {
 
 afterAll(() => closeHttp());
 
-async function start(config: ConfigInput, clock?: ReturnType<typeof manualClock>): Promise<TestRunner> {
+async function start(config: ConfigInput, clock?: ReturnType<typeof standingClock>): Promise<TestRunner> {
   const t = await startTestRunner(config, {
     configure: (services) => {
       registerErasurePlugins(services);
@@ -158,7 +153,7 @@ async function jobOf(t: TestRunner, id: string) {
 
 describe('erasure at the destinations', () => {
   it('deletes every id of a customer at each destination that can erase, resuming after two 500s and a restart, and keeps no id once done', async () => {
-    const clock = manualClock();
+    const clock = standingClock();
     const config = erasureConfig(dir.path, destination);
     let t = await start(config, clock);
     await postCustomer(t);
@@ -239,7 +234,7 @@ describe('erasure at the destinations', () => {
 
 describe('erasure jobs that fail', () => {
   it('end dead after the retry limits with the answer kept, show in the CLI without raw ids, and go again on retry', async () => {
-    const clock = manualClock();
+    const clock = standingClock();
     const config = erasureConfig(dir.path, destination, {
       delivery: { baseDelayMs: 1_000, maxDelayMs: 1_000, maxAttempts: 2, maxAgeHours: 0.01 },
     });

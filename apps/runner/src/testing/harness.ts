@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import type { Clock } from '@ferry/core';
 import type { FakeCleverTap } from '@ferry/testkit';
 import type { ConfigInput } from '../config';
 import { RUNNER_TOKENS, type DispatcherTuning } from '../container';
@@ -85,6 +86,12 @@ export interface TestRunner {
 }
 
 /** Fast engine polling, so tests wait milliseconds rather than seconds. */
+/** A clock that stands still until the test moves it: a retry falls due only when the test says (a restart lands between two). */
+export function standingClock(start = Date.now()): Clock & { advance(ms: number): void } {
+  let now = start;
+  return { now: () => now, advance: (ms) => void (now += ms) };
+}
+
 const TEST_TUNING: DispatcherTuning = { pollMs: 50, pausedProbeMs: 200 };
 
 /** Starts a runner whose log lines are captured; `options.configure` replaces further bindings. */
