@@ -1,5 +1,5 @@
 import { idBatches, standardCheckVerdict, standardErasureAnswer } from './account-requests';
-import type { HttpResult } from './plugin';
+import type { HttpResult } from './http';
 
 const response = (status: number, body = '', headers: Record<string, string> = {}): HttpResult => ({
   kind: 'response',

@@ -1,5 +1,4 @@
-import type { HttpResult, Identity } from './plugin';
-import { headerValue } from './responses';
+import { headerValue, type HttpRequest, type HttpResult } from './http';
 import { parseRetryAfter } from './retry';
 
 /**
@@ -8,23 +7,12 @@ import { parseRetryAfter } from './retry';
  * the runner sends them, keeps erasures as durable jobs and retries them.
  */
 
-/**
- * An HTTP request, as the transport sends it: a `DeliveryRequest` is one, and so is what a plugin asks outside of
- * deliveries. The runner sends them; plugins never touch the network.
- */
-export interface HttpRequest {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
-}
-
 /** Everything Ferry sent a destination for one customer, gathered before the customer's local rows go. */
 export interface ErasureSubject {
   /** The customer's app user ids: the one asked for, original app user ids, aliases, transfer parties. */
   readonly appUserIds: readonly string[];
-  /** What the plugin's `identity` hook answered for the customer's events, each once. */
-  readonly identities: readonly Identity[];
+  /** What the plugin's `identity` hook answered for the customer's events (its `Identity`s), each once. */
+  readonly identities: readonly Readonly<Record<string, string>>[];
 }
 
 /** How one erase request went. `failed` ends the job dead, keeping the destination's answer. */

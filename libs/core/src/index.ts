@@ -2,6 +2,7 @@ export * from './event';
 export * from './subscription-status';
 export * from './state-order';
 export * from './money';
+export * from './http';
 export * from './plugin';
 export * from './batch';
 export * from './settings';

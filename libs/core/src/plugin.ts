@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { EventKind, SubscriptionEvent } from './event';
 import type { Money } from './money';
 import type { ConnectionCheck, ErasureHooks } from './account-requests';
+import type { HttpResult } from './http';
 
 /** Why an event is not sent to a destination. `rule` is a stable machine code, `reason` is for people. */
 export interface Skip {
@@ -116,12 +117,6 @@ export interface DeliveryRequest {
   /** What the plugin left out of this request and why (an oversized property, say); the engine logs them. */
   readonly warnings?: readonly string[];
 }
-
-/** What came back from sending a request. */
-export type HttpResult =
-  | { readonly kind: 'response'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
-  | { readonly kind: 'timeout'; readonly message: string }
-  | { readonly kind: 'network'; readonly message: string };
 
 /**
  * The result for one delivery. Every delivery in a request gets exactly one. `stateAccepted` says whether

@@ -1,4 +1,5 @@
-import type { BodyRecord, DeliveryRequest, HttpResult, Outcome } from './plugin';
+import { headerValue, type HttpResult } from './http';
+import type { BodyRecord, DeliveryRequest, Outcome } from './plugin';
 import { parseRetryAfter } from './retry';
 
 /** An outcome before it is tied to a delivery: what an answer says of one record of a request. */
@@ -77,22 +78,6 @@ export function standardFailureOutcomes(request: DeliveryRequest, result: HttpRe
     return sameOutcomeForAll(request, { type: 'delivered', status });
   }
   return sameOutcomeForAll(request, { type: 'rejected', status, code: `http_${status}`, reason: `HTTP ${status}: ${excerpt}` });
-}
-
-/** A header's value by case-insensitive name. */
-export function headerValue(headers: Readonly<Record<string, string>>, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
-  return undefined;
-}
-
-/** JSON.parse that answers undefined instead of throwing: response bodies are untrusted. */
-export function parseJsonSafely(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

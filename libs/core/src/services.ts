@@ -1,5 +1,5 @@
-import type { AnyDestinationPlugin, HttpResult } from './plugin';
-import type { HttpRequest } from './account-requests';
+import type { HttpRequest, HttpResult } from './http';
+import type { AnyDestinationPlugin } from './plugin';
 import type { SourcePlugin } from './source';
 import type { Coordination, DeliveryQueue, ErasureJobs, EventLog, Maintenance, Store } from './store/index';
 

@@ -1,6 +1,5 @@
-import type { AttemptRow, DeliveryRow, DestinationPause, EventRow, StateOrder } from '@ferry/core';
+import type { AttemptRow, DeliveryRow, DestinationPause, ErasureJob, EventRow, StateOrder } from '@ferry/core';
 import { MemoryAlerts } from './alerts';
-import type { MemoryErasureJob } from './erasure-jobs';
 
 /** A delivery as the in-memory store keeps it: the row, its retry window, lease holder and attempt log. */
 export interface MemoryDelivery extends DeliveryRow {
@@ -9,6 +8,12 @@ export interface MemoryDelivery extends DeliveryRow {
   /** Attempts in a row its runner stopped during (lease taken over or released after a crash). */
   readonly interruptions: number;
   readonly attemptLog: readonly AttemptRow[];
+}
+
+/** An erasure job as the in-memory store keeps it: the row and its lease holder. */
+export interface MemoryErasureJob extends ErasureJob {
+  readonly owner: string | null;
+  readonly leaseUntilMs: number | null;
 }
 
 /** Per destination and profile (SPEC §12): the newest state the destination accepted, and the claim in flight. */

@@ -10,13 +10,7 @@ import {
   type ErasureJobTake,
   type NewErasureJob,
 } from '@ferry/core';
-import type { MemoryConnection } from './database';
-
-/** An erasure job as the in-memory store keeps it: the row and its lease holder. */
-export interface MemoryErasureJob extends ErasureJob {
-  readonly owner: string | null;
-  readonly leaseUntilMs: number | null;
-}
+import type { MemoryConnection, MemoryErasureJob } from './database';
 
 const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
