@@ -1,4 +1,4 @@
-import { generateFiles, logger, names, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { formatFiles, generateFiles, logger, names, type GeneratorCallback, type Tree } from '@nx/devkit';
 import * as path from 'node:path';
 import {
   RUNNER_PACKAGE,
@@ -34,9 +34,10 @@ export interface PluginKind {
 
 /**
  * Scaffolds `libs/<folder>/<name>` from the kind's templates and registers the plugin with the runner. The
- * tree is only written when every check passed, so a refused run changes nothing.
+ * tree is only written when every check passed, so a refused run changes nothing. What it writes is formatted
+ * with the project's Prettier, so the registry stays as `npm test` checks it however long its lists grow.
  */
-export function scaffoldPlugin(tree: Tree, schema: PluginSchema, kind: PluginKind): GeneratorCallback {
+export async function scaffoldPlugin(tree: Tree, schema: PluginSchema, kind: PluginKind): Promise<GeneratorCallback> {
   const { displayName } = checkedNames(schema, kind.exampleNames);
   const { fileName, propertyName, className, constantName } = names(schema.name);
   const root = `libs/${kind.folder}/${fileName}`;
@@ -57,6 +58,7 @@ export function scaffoldPlugin(tree: Tree, schema: PluginSchema, kind: PluginKin
   });
   tree.write(RUNNER_REGISTRY, registry);
   tree.write(RUNNER_PACKAGE, `${JSON.stringify(runnerPackage, null, 2)}\n`);
+  await formatFiles(tree);
 
   return () => {
     logger.info(`Created ${root} and registered ${pluginName} in ${RUNNER_REGISTRY}.`);
