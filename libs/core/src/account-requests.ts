@@ -66,6 +66,12 @@ export function idBatches(ids: Iterable<string>, size: number): string[][] {
   return batches;
 }
 
+/** Every id of a subject, each once: app user ids and every identity field's value. */
+export function subjectIds(subject: ErasureSubject): string[] {
+  const ids = [...subject.appUserIds, ...subject.identities.flatMap((identity) => Object.values(identity))];
+  return [...new Set(ids.filter((id) => id !== ''))];
+}
+
 /** What the runner answers for a plugin without a connection check. */
 export const CHECK_NOT_SUPPORTED: CheckVerdict = { ok: null, reason: 'not supported' };
 

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import {
+  attributeIgnoringCase,
+  idBatches,
   sameOutcomeForAll,
   standardErasureAnswer,
   standardFailureOutcomes,
   standardFilter,
+  subjectIds,
   TOKENS,
   type Capabilities,
   type DestinationPlugin,
@@ -42,7 +45,7 @@ export const erasingPlugin: DestinationPlugin<Settings> = {
   eventName: (event) => event.kind ?? '',
   revenue: () => ({ amount: 0, currency: 'USD' }),
   identity: (event): Identity => {
-    const objectId = Object.entries(event.attributes).find(([key]) => key.toLowerCase() === '$clevertapid')?.[1];
+    const objectId = attributeIgnoringCase(event, '$clevertapId');
     return objectId ? { objectId } : { identity: event.appUserId ?? '' };
   },
   buildRequests: (batch, settings) => [
@@ -62,11 +65,7 @@ export const erasingPlugin: DestinationPlugin<Settings> = {
   erasure: {
     missingConfig: (settings) => (settings.eraseKey ? [] : ['eraseKey']),
     requests: (subject, settings) => {
-      const ids = [...subject.appUserIds, ...subject.identities.flatMap((identity) => Object.values(identity))];
-      const unique = [...new Set(ids)];
-      const parts: string[][] = [];
-      for (let at = 0; at < unique.length; at += ERASE_IDS_PER_REQUEST) parts.push(unique.slice(at, at + ERASE_IDS_PER_REQUEST));
-      return parts.map((part) => ({
+      return idBatches(subjectIds(subject), ERASE_IDS_PER_REQUEST).map((part) => ({
         method: 'POST' as const,
         url: `${settings.url}/delete`,
         headers: { 'content-type': 'application/json', 'x-erase-key': settings.eraseKey ?? '' },

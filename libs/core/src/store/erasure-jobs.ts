@@ -1,4 +1,4 @@
-import type { ErasureSubject } from '../account-requests';
+import { subjectIds, type ErasureSubject } from '../account-requests';
 
 /**
  * Erasure jobs (SPEC §15): a customer's erasure at one destination, kept until the destination has deleted
@@ -109,10 +109,4 @@ export interface ErasureJobs {
 /** How many ids a subject holds: its app user ids and its identities' values, each once. */
 export function identityCountOf(subject: ErasureSubject): number {
   return subjectIds(subject).length;
-}
-
-/** Every id of a subject, each once: app user ids and every identity field's value. */
-export function subjectIds(subject: ErasureSubject): string[] {
-  const ids = [...subject.appUserIds, ...subject.identities.flatMap((identity) => Object.values(identity))];
-  return [...new Set(ids.filter((id) => id !== ''))];
 }

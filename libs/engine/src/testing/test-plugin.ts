@@ -1,13 +1,15 @@
 import {
   UNKNOWN_EVENT_FIELDS,
+  idBatches,
   parseJsonSafely,
   resolveEventName,
   sameOutcomeForAll,
+  standardErasureAnswer,
   standardFailureOutcomes,
   standardFilter,
+  subjectIds,
   subscriptionStatus,
   type Capabilities,
-  standardErasureAnswer,
   type DeliveryRequest,
   type DestinationPlugin,
   type ErasureHooks,
@@ -130,8 +132,7 @@ export const ERASE_IDS_PER_REQUEST = 2;
 export const testErasure: ErasureHooks<TestSettings> = {
   missingConfig: (settings) => (settings.apiKey === 'no-erasure' ? ['eraseKey'] : []),
   requests: (subject, settings) => {
-    const ids = [...new Set([...subject.appUserIds, ...subject.identities.flatMap((identity) => Object.values(identity))])];
-    return chunk(ids, ERASE_IDS_PER_REQUEST).map((part) => ({
+    return idBatches(subjectIds(subject), ERASE_IDS_PER_REQUEST).map((part) => ({
       method: 'POST' as const,
       url: `${settings.url}/delete?key=${encodeURIComponent(settings.apiKey)}`,
       headers: { 'content-type': 'application/json', 'x-api-key': settings.apiKey },
