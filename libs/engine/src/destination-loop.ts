@@ -30,6 +30,7 @@ import { DestinationHealth } from './destination-health';
 import { LeaseKeeper } from './lease-keeper';
 import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult } from './outcomes';
 import { customerIdsOf, redactUserIds } from './user-ids';
+import { WakeableSleep } from './wakeable-sleep';
 
 export interface LoopDeps {
   readonly queue: DeliveryQueue;
@@ -74,9 +75,7 @@ export class DestinationLoop {
   private readonly guardsState: boolean;
   private inFlightRequests = 0;
   private stopping = false;
-  /** Set by a wake-up that found no sleep to end, so the next sleep returns at once. */
-  private woken = false;
-  private endSleep: (() => void) | undefined;
+  private readonly sleeper = new WakeableSleep();
   private running: Promise<void> | undefined;
 
   constructor(
@@ -176,7 +175,7 @@ export class DestinationLoop {
 
   private async leaseBatch(): Promise<Leased> {
     const { maxItems } = this.destination.plugin.capabilities.batch;
-    this.woken = false; // this lease sees everything notified so far
+    this.sleeper.forget(); // this lease sees everything notified so far
     const leased = await this.lease(maxItems, 'pending');
     const { deliveries } = leased;
     const bytes = deliveries.reduce((sum, delivery) => sum + Buffer.byteLength(delivery.body), 0);
@@ -271,7 +270,7 @@ export class DestinationLoop {
       const outcomes = [...results.values()].map((result) => result.outcome);
       const refused = outcomes.find((outcome) => outcome.type === 'auth_failed');
       if (refused) {
-        if (!this.paused) this.woken = false; // the first probe waits its full interval
+        if (!this.paused) this.sleeper.forget(); // the first probe waits its full interval
         // The pause reason is alerted: it names no customer either.
         await this.health.credentialsRefused(this.logText(refused.reason, [...results.keys()]));
       }
@@ -495,27 +494,13 @@ export class DestinationLoop {
     this.deps.observer?.deliveriesDead?.(this.destination.id, dead.length, lastError);
   }
 
-  /** Sleeps up to `ms`; `wake` ends it early. */
+  /** Sleeps up to `ms`; `wake` ends it early, and a stopping loop does not sleep. */
   private sleep(ms: number): Promise<void> {
-    if (this.woken || this.stopping) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const end = () => {
-        clearTimeout(timer);
-        this.endSleep = undefined;
-        this.woken = false;
-        resolve();
-      };
-      const timer = setTimeout(end, ms);
-      this.endSleep = end;
-    });
+    return this.stopping ? Promise.resolve() : this.sleeper.sleep(ms);
   }
 
   private wake(): void {
-    this.woken = true;
-    this.endSleep?.();
+    this.sleeper.wake();
   }
 
   private errorText(text: string): string {

@@ -18,6 +18,7 @@ import {
 } from '@ferry/core';
 import { missingConfigOf, secretValues, type DestinationInstance } from './instance';
 import { LEASE_PER_TIMEOUT } from './options';
+import { WakeableSleep } from './wakeable-sleep';
 import { redactUserIds } from './user-ids';
 
 /** What became of a job after one of its requests, as `ferry_erasures_total{destination,outcome}` counts it. */
@@ -66,8 +67,7 @@ export class ErasureWorker {
   private readonly random: () => number;
   private running: Promise<void> | undefined;
   private stopped = true;
-  private wake: (() => void) | undefined;
-  private woken = false;
+  private readonly sleeper = new WakeableSleep();
 
   constructor(private readonly deps: ErasureWorkerDeps) {
     const given = Object.entries(deps.options ?? {}).filter(([, value]) => value !== undefined);
@@ -91,15 +91,14 @@ export class ErasureWorker {
 
   /** New jobs exist: look now instead of at the next poll. */
   notify(): void {
-    this.woken = true;
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   /** Finishes the request in flight and records it, then lets go of the jobs it holds. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.wake?.();
+    this.sleeper.wake();
     await this.running;
     await this.deps.jobs
       .releaseErasureJobs(this.options.ownerId)
@@ -119,7 +118,7 @@ export class ErasureWorker {
       } catch (error) {
         this.log.error({ error: String((error as Error)?.message ?? error) }, 'erasure step failed; trying again');
       }
-      if (!worked) await this.idle();
+      if (!worked && !this.stopped) await this.sleeper.sleep(this.options.pollMs);
     }
   }
 
@@ -135,25 +134,6 @@ export class ErasureWorker {
     if (!job) return false;
     await this.work(job);
     return true;
-  }
-
-  private idle(): Promise<void> {
-    if (this.woken || this.stopped) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.options.pollMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
-        this.wake = undefined;
-        this.woken = false;
-        done();
-      };
-    });
   }
 
   private async work(job: ErasureJob): Promise<void> {
