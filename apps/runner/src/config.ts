@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_RETRY_POLICY, formatPath, type FieldIssue, type RetryPolicy, type SourceInstance } from '@ferry/core';
-import { unreachableRouteParts, type DestinationInstance } from '@ferry/engine';
+import { missingConfigOf, unreachableRouteParts, type DestinationInstance } from '@ferry/engine';
 import { configSchema, type ConfigPlugins, type ParsedConfig } from './config-schema';
 import { fieldIssues } from './input';
 import { EXAMPLE_CONFIG_PATH } from './shipped-files';
@@ -145,7 +145,7 @@ export function configNotes(config: RunnerConfig, location?: ConfigLocation): st
     );
   }
   for (const destination of config.destinations) {
-    const missing = destination.plugin.missingConfig?.(destination.settings) ?? [];
+    const missing = missingConfigOf(destination);
     if (missing.length > 0) {
       notes.push(
         `destination ${destination.id} cannot send yet (${missing.join('; ')}): its events are kept as paused deliveries until the config is complete`,

@@ -16,7 +16,7 @@ import {
   type RetryPolicy,
   type Transport,
 } from '@ferry/core';
-import { missingConfigOf, secretValues, type DestinationInstance } from './instance';
+import { erasureMissingConfigOf, secretValues, type DestinationInstance } from './instance';
 import { LEASE_PER_TIMEOUT } from './options';
 import { WakeableSleep } from './wakeable-sleep';
 import { redactUserIds } from './user-ids';
@@ -144,8 +144,8 @@ export class ErasureWorker {
     const fail = (reason: string, steps: number) => this.record(job, { type: 'dead', lastAnswer: answerText(reason), steps });
 
     if (!erasure) return void (await fail(`the plugin ${destination.plugin.id} cannot erase`, job.steps));
-    const missing = [...missingConfigOf(destination), ...(erasure.missingConfig?.(destination.settings) ?? [])];
-    if (missing.length > 0) return void (await fail(`the destination's settings lack ${[...new Set(missing)].join(', ')}`, job.steps));
+    const missing = erasureMissingConfigOf(destination);
+    if (missing.length > 0) return void (await fail(`the destination's settings lack ${missing.join(', ')}`, job.steps));
     let requests: HttpRequest[];
     try {
       requests = job.subject ? erasure.requests(job.subject, destination.settings) : [];

@@ -1,5 +1,5 @@
 export { Dispatcher, releaseCrashedLeases, type DispatcherDeps } from './dispatcher';
-export { secretValues, type DestinationInstance } from './instance';
+export { erasureMissingConfigOf, missingConfigOf, secretValues, type DestinationInstance } from './instance';
 export {
   DEFAULT_DISPATCHER_OPTIONS,
   combineObservers,

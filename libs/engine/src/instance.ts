@@ -26,6 +26,11 @@ export function missingConfigOf(instance: DestinationInstance): string[] {
   return instance.plugin.missingConfig?.(instance.settings) ?? [];
 }
 
+/** What the destination lacks to erase: what it lacks to send, and what only its erase requests need, each once. */
+export function erasureMissingConfigOf(instance: DestinationInstance): string[] {
+  return [...new Set([...missingConfigOf(instance), ...(instance.plugin.erasure?.missingConfig?.(instance.settings) ?? [])])];
+}
+
 /**
  * Whether `event` is not sent to this destination, and why: its route first (the operator's choice of what
  * it takes), then the plugin's verdict. Ingest planning, the dispatcher's check before sending and preview

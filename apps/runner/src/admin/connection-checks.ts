@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CHECK_NOT_SUPPORTED, redactText, systemClock, type Clock, type Transport } from '@ferry/core';
-import { secretValues, type DestinationInstance } from '@ferry/engine';
+import { missingConfigOf, secretValues, type DestinationInstance } from '@ferry/engine';
 import type { Answer } from './route';
 
 /** Connection checks (SPEC §15): a request that changes nothing at the destination tells whether it takes the credentials. */
@@ -63,7 +63,7 @@ export class ConnectionChecks {
     const hook = destination.plugin.connectionCheck;
     if (!hook) return { ...CHECK_NOT_SUPPORTED, status: null };
     // Sending without the credentials could only be refused: say what is missing instead.
-    const missing = destination.plugin.missingConfig?.(destination.settings) ?? [];
+    const missing = missingConfigOf(destination);
     if (missing.length > 0) return { ok: false, status: null, reason: `missing configuration: ${missing.join(', ')}` };
     // What only the check needs (Amplitude's secretKey): the credentials cannot be told good or bad without it.
     const unchecked = hook.missingConfig?.(destination.settings) ?? [];

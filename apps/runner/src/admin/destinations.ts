@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DELIVERY_STATES, redactSettings, systemClock, type DeliveryState, type DestinationPause, type StoreStats } from '@ferry/core';
-import { PAUSE_CAUSES, type DestinationInstance } from '@ferry/engine';
+import { missingConfigOf, PAUSE_CAUSES, type DestinationInstance } from '@ferry/engine';
 import { CHECK_REUSE_MS, ConnectionChecks, connectionCheckAnswer, type ConnectionCheckAnswer } from './connection-checks';
 import { portOf, type AdminDeps } from './deps';
 import { ConflictError, NotFoundError } from './errors';
@@ -63,7 +63,7 @@ export class DestinationAdmin {
     return this.deps.destinations.map((destination): DestinationView => {
       const deliveries = zeroCounts();
       for (const row of stats.deliveries) if (row.destinationId === destination.id) deliveries[row.state] = row.count;
-      const missingConfig = destination.plugin.missingConfig?.(destination.settings) ?? [];
+      const missingConfig = missingConfigOf(destination);
       const status = live.get(destination.id);
       const base = {
         id: destination.id,
@@ -107,7 +107,7 @@ export class DestinationAdmin {
    */
   async resume(id: string): Promise<DestinationView> {
     const destination = this.destination(id);
-    const missingConfig = destination.plugin.missingConfig?.(destination.settings) ?? [];
+    const missingConfig = missingConfigOf(destination);
     if (missingConfig.length > 0) {
       throw new ConflictError(`${id} cannot be resumed: its configuration lacks ${missingConfig.join(', ')}; complete it and restart`);
     }

@@ -10,7 +10,7 @@ import {
   type Identity,
   type NewErasureJob,
 } from '@ferry/core';
-import type { DestinationInstance } from '@ferry/engine';
+import { erasureMissingConfigOf, type DestinationInstance } from '@ferry/engine';
 import { numeric } from '../input';
 import { storedEventDecoder } from '../sources';
 import { portOf, type AdminDeps } from './deps';
@@ -129,15 +129,11 @@ export class ErasureAdmin {
     const remote: z.output<typeof remoteErasure>[] = [];
     const erasing: DestinationInstance[] = [];
     for (const destination of this.deps.destinations) {
-      const erasure = destination.plugin.erasure;
-      const missing = [
-        ...(destination.plugin.missingConfig?.(destination.settings) ?? []),
-        ...(erasure?.missingConfig?.(destination.settings) ?? []),
-      ];
-      if (!erasure)
+      const missing = erasureMissingConfigOf(destination);
+      if (!destination.plugin.erasure)
         remote.push({ destination: destination.id, state: 'not supported', reason: `the plugin ${destination.plugin.id} cannot erase` });
       else if (missing.length > 0)
-        remote.push({ destination: destination.id, state: 'skipped', reason: `its settings lack ${[...new Set(missing)].join(', ')}` });
+        remote.push({ destination: destination.id, state: 'skipped', reason: `its settings lack ${missing.join(', ')}` });
       else erasing.push(destination);
     }
     if (erasing.length === 0) return remote;
