@@ -1,28 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
-import { startFakeCleverTap, webhookBody, type FakeCleverTap } from '@ferry/testkit';
+import type { Page } from 'playwright-core';
+import { webhookBody } from '@ferry/testkit';
+import { ADMIN_TOKEN, DESTINATION, haveChromium, CHROMIUM, PASSCODE, startConsoleRig, type ConsoleRig } from './rig';
 
 // The operator's walkthrough in a real browser (Debian's chromium) against the built runner, as `npm start` runs it.
 
-const MAIN = path.resolve(__dirname, '../../runner/dist/main.js');
-/** The README's screenshots: retaken only by `npm run docs:screenshots`, which points this at docs/console. */
-const DOCS_SCREENSHOTS = path.resolve(__dirname, '../../../docs/console');
-const SCREENSHOTS_TARGET = process.env.FERRY_SCREENSHOTS_DIR;
-const ADMIN_TOKEN = 'console-e2e-admin-token-5d8f2a9c41b7';
-const WEBHOOK_AUTHORIZATION = 'Bearer console-e2e-hook-3c9e7b1a';
-const ACCOUNT_ID = 'E2E-ACC-001';
-const PASSCODE = 'console-e2e-passcode-8b2f6d4e';
-const DESTINATION = 'clevertap-main';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-// Debian's chromium, never a downloaded browser. A machine without it skips the suite, saying so; CI must run it.
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
+// A machine without Chromium skips the suite, saying so; CI must run it.
 if (!haveChromium && process.env.CI === 'true') {
   test('the console browser suite runs under CI', () => {
     throw new Error(`the console browser suite needs ${CHROMIUM} under CI=true (.ci/run installs Debian's chromium)`);
@@ -31,93 +15,18 @@ if (!haveChromium && process.env.CI === 'true') {
   console.warn(`console browser suite skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
 }
 
-let dir: string;
-/** Where this run's screenshots go: a temporary folder unless asked otherwise (tests write nothing tracked). */
-let screenshots: string;
-/** The tracked screenshots as they were before the run (size and modification time), to prove they are left alone. */
-let docsBefore: Record<string, string>;
-let fake: FakeCleverTap;
-let runner: ChildProcess;
-let runnerOutput = '';
+let rig: ConsoleRig;
 let url: string;
-let browser: Browser;
 let page: Page;
-/** Console errors and page errors: any fails the suite at the end. */
-const errors: string[] = [];
-/** Requests to any host but this machine: any fails the suite (the console must work offline). */
-const foreign: string[] = [];
-/** The status a step expects the runner to refuse with: Chromium logs each refusal as a console error. */
-let refusalExpected: number | undefined;
-
-async function expectingRefusal(status: number, step: () => Promise<void>): Promise<void> {
-  refusalExpected = status;
-  try {
-    await step();
-  } finally {
-    refusalExpected = undefined;
-  }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; runner output:\n${runnerOutput.slice(-2000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function postWebhook(body: string): Promise<void> {
-  const answer = await fetch(`${url}/webhooks/revenuecat`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: WEBHOOK_AUTHORIZATION },
-    body,
-  });
-  expect(answer.status).toBe(200);
-}
-
-const screenshot = (name: string) => page.screenshot({ path: path.join(screenshots, `${name}.png`) });
-
-async function fileStamps(folder: string): Promise<Record<string, string>> {
-  const names = existsSync(folder) ? await readdir(folder) : [];
-  const stamps = await Promise.all(names.map(async (name) => [name, await stat(path.join(folder, name))] as const));
-  return Object.fromEntries(stamps.map(([name, { size, mtimeMs }]) => [name, `${size} bytes, modified ${mtimeMs}`]));
-}
 /** As an operator pastes it from RevenueCat's dashboard. */
 const pretty = (body: string) => JSON.stringify(JSON.parse(body), null, 2);
 const notice = () => page.locator('#notice');
-const navigate = (name: string) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  dir = await mkdtemp(path.join(tmpdir(), 'ferry-console-e2e-'));
-  screenshots = SCREENSHOTS_TARGET ? path.resolve(SCREENSHOTS_TARGET) : path.join(dir, 'screenshots');
-  docsBefore = await fileStamps(DOCS_SCREENSHOTS);
-  await mkdir(screenshots, { recursive: true });
-  fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
-  const config = {
-    server: { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN },
-    store: { url: `sqlite:${path.join(dir, 'ferry.db')}` },
-    sources: { revenuecat: { authorization: WEBHOOK_AUTHORIZATION } },
-    destinations: [
-      {
-        id: DESTINATION,
-        plugin: 'clevertap',
-        timeoutMs: 2_000,
-        settings: { endpoint: fake.url, accountId: ACCOUNT_ID, passcode: PASSCODE },
-      },
-    ],
-    delivery: { baseDelayMs: 20, maxDelayMs: 200 },
-    log: { level: 'info' },
-  };
-  const configFile = path.join(dir, 'ferry.config.json');
-  await writeFile(configFile, JSON.stringify(config));
-  runner = spawn(process.execPath, [MAIN, '--config', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  runner.stdout?.on('data', (chunk: Buffer) => (runnerOutput += chunk));
-  runner.stderr?.on('data', (chunk: Buffer) => (runnerOutput += chunk));
-  url = await until('the runner to listen', () => /"url":"(http:\/\/[^"]+)"/.exec(runnerOutput)?.[1]);
-
+  rig = await startConsoleRig();
+  url = rig.url;
+  page = rig.page;
   for (const [name, id] of [
     ['initial_purchase', 'evt-initial-1'],
     ['trial_started', 'evt-trial-1'],
@@ -125,47 +34,23 @@ beforeAll(async () => {
     ['cancellation', 'evt-cancel-1'],
     ['transfer', 'evt-transfer-1'],
   ] as const) {
-    await postWebhook(webhookBody(name, { id }));
+    await rig.postWebhook(webhookBody(name, { id }));
   }
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  await context.route('**/*', (route) => {
-    const requested = new URL(route.request().url());
-    if (LOOPBACK.has(requested.hostname)) return route.continue();
-    foreign.push(requested.href);
-    return route.abort();
-  });
-  page = await context.newPage();
-  page.on('console', (message: ConsoleMessage) => {
-    if (message.type() !== 'error') return;
-    if (refusalExpected && message.text().includes(`the server responded with a status of ${refusalExpected}`)) return;
-    errors.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => errors.push(`page: ${error.message}`));
 });
 
 afterAll(async () => {
-  await browser?.close();
-  runner?.kill('SIGTERM');
-  if (runner && runner.exitCode === null) await new Promise((resolve) => runner.once('exit', resolve));
-  await fake?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await rig?.close();
 });
 
 afterEach(() => {
   // Checked after every step, so the failing step is the one that caused it.
-  expect(errors.splice(0)).toEqual([]);
-  expect(foreign.splice(0)).toEqual([]);
+  if (rig) expect(rig.takeProblems()).toEqual([]);
 });
 
 (haveChromium ? describe : describe.skip)('the operator console', () => {
   it('refuses a wrong token with a visible message', async () => {
     await page.goto(`${url}/console`);
-    await expectingRefusal(401, async () => {
+    await rig.expectingRefusal(401, async () => {
       await page.getByLabel('Admin token').fill('not-the-admin-token');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await notice().filter({ hasText: 'refused the admin token' }).waitFor();
@@ -180,18 +65,16 @@ afterEach(() => {
     await page.getByRole('cell', { name: DESTINATION }).waitFor();
     expect(page.url()).not.toContain(ADMIN_TOKEN);
     expect(await page.content()).not.toContain(ADMIN_TOKEN);
-    await screenshot('overview');
   });
 
   it('shows a new webhook without a reload, then the event delivered with the request sent', async () => {
-    await navigate('Events');
+    await rig.navigate('Events');
     await page.getByRole('link', { name: 'evt-initial-1' }).waitFor();
     // A reload would lose this mark.
     await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
-    await postWebhook(webhookBody('renewal', { id: 'evt-arrives-live' }));
+    await rig.postWebhook(webhookBody('renewal', { id: 'evt-arrives-live' }));
     await page.getByRole('link', { name: 'evt-arrives-live' }).waitFor();
     expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
-    await screenshot('events');
 
     await page.getByRole('link', { name: 'evt-arrives-live' }).click();
     const delivery = page.getByRole('region', { name: `Delivery to ${DESTINATION}` });
@@ -199,13 +82,12 @@ afterEach(() => {
     await delivery.getByRole('cell', { name: '200' }).first().waitFor();
     const request = delivery.locator('figure.request');
     await request.filter({ hasText: 'rc_renewal_event' }).waitFor();
-    expect(await request.textContent()).toContain(`POST ${fake.url}`);
+    expect(await request.textContent()).toContain(`POST ${rig.fake.url}`);
     expect(await page.content()).not.toContain(PASSCODE);
-    await screenshot('event');
   });
 
   it("shows each event's source, filters events by source, and lists the sources with their counts on the overview", async () => {
-    await navigate('Events');
+    await rig.navigate('Events');
     const row = page.getByRole('row', { name: /evt-initial-1/ });
     await row.waitFor();
     expect(await page.getByRole('columnheader').allTextContents()).toEqual([
@@ -232,7 +114,7 @@ afterEach(() => {
     expect(await sourceFilter().inputValue()).toBe('elsewhere');
     expect(await sourceFilter().locator('option').allTextContents()).toEqual(['Any', 'revenuecat', 'elsewhere']);
 
-    await navigate('Overview');
+    await rig.navigate('Overview');
     const sources = page.getByRole('region', { name: 'Sources' });
     const source = sources.getByRole('row', { name: /\/webhooks\/revenuecat/ });
     await source.waitFor();
@@ -251,16 +133,15 @@ afterEach(() => {
   });
 
   it('finds a dead delivery under dead letters and replays it once CleverTap recovers', async () => {
-    fake.inject({ type: 'status', status: 400 });
-    await postWebhook(webhookBody('renewal', { id: 'evt-dies' }));
-    await navigate('Dead letters');
+    rig.fake.inject({ type: 'status', status: 400 });
+    await rig.postWebhook(webhookBody('renewal', { id: 'evt-dies' }));
+    await rig.navigate('Dead letters');
     const select = page.getByLabel(`Select delivery of evt-dies to ${DESTINATION}`);
     await select.waitFor();
     await page
       .getByRole('row', { name: /evt-dies/ })
       .getByText('HTTP 400')
       .waitFor();
-    await screenshot('dead-letters');
 
     await select.check();
     await page.getByRole('button', { name: 'Replay', exact: true }).click();
@@ -274,7 +155,7 @@ afterEach(() => {
   });
 
   it('previews a pasted webhook: the exact request, and why a destination skips', async () => {
-    await navigate('Preview');
+    await rig.navigate('Preview');
     // The configured sources, each parsing with its own plugin; the first is chosen.
     const source = page.getByRole('form', { name: 'Preview a webhook' }).getByRole('combobox');
     await source.locator('option', { hasText: 'revenuecat (revenuecat)' }).waitFor({ state: 'attached' });
@@ -282,12 +163,11 @@ afterEach(() => {
     await page.getByLabel('Webhook (JSON, as its source posts it)').fill(pretty(webhookBody('initial_purchase', { id: 'evt-preview' })));
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.locator('figure.request', { hasText: 'rc_initial_purchase_event' }).waitFor();
-    await screenshot('preview');
 
     await page.getByLabel('Webhook (JSON, as its source posts it)').fill(webhookBody('transfer', { id: 'evt-preview-skip' }));
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.getByText(/^Skips it:/).waitFor();
-    await expectingRefusal(400, async () => {
+    await rig.expectingRefusal(400, async () => {
       await page.getByLabel('Webhook (JSON, as its source posts it)').fill('{"event": {}}');
       await page.getByRole('button', { name: 'Preview' }).click();
       await notice().filter({ hasText: 'invalid webhook' }).waitFor();
@@ -295,7 +175,7 @@ afterEach(() => {
   });
 
   it("checks a destination's connection and shows the runner's verdict, naming no secret", async () => {
-    await navigate('Destinations');
+    await rig.navigate('Destinations');
     const destination = page.getByRole('region', { name: DESTINATION });
     // What the admin API answers for it (the plugin decides: ok, refused, not supported, could not tell); the button shows it.
     const answer = await fetch(`${url}/admin/destinations/${DESTINATION}/check`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
@@ -315,11 +195,10 @@ afterEach(() => {
       .waitFor();
     expect(await destination.getByRole('button', { name: 'Check connection' }).isEnabled()).toBe(true);
     expect(await page.content()).not.toContain(PASSCODE);
-    await screenshot('destinations');
   });
 
   it('pauses and resumes a destination', async () => {
-    await navigate('Destinations');
+    await rig.navigate('Destinations');
     const destination = page.getByRole('region', { name: DESTINATION });
     await destination.getByRole('button', { name: 'Pause' }).waitFor();
     await destination.getByRole('button', { name: 'Pause' }).click();
@@ -331,7 +210,7 @@ afterEach(() => {
 
   it("lists erasures at the destinations with the user's ids masked, and retries a dead one", async () => {
     // Jobs as a runner leaves them (written into its store, since no plugin of this build erases yet): one dead, one done.
-    const db = new BetterSqlite3(path.join(dir, 'ferry.db'));
+    const db = new BetterSqlite3(path.join(rig.dir, 'ferry.db'));
     const insert = db.prepare(`insert into erasure_jobs (id, destination_id, state, subject, identity_count, attempts, next_step, steps,
       next_attempt_at_ms, last_answer, window_start_ms, owner, lease_until_ms, created_at_ms, updated_at_ms)
       values (?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?, null, null, ?, ?)`);
@@ -341,24 +220,17 @@ afterEach(() => {
     insert.run('erasure-done', DESTINATION, 'done', null, 3, 1, 1, 1, 'done: HTTP 200', now, now - 120_000, now);
     db.close();
 
-    await navigate('Erasures');
+    await rig.navigate('Erasures');
     const dead = page.getByRole('row', { name: /dead/ });
     await dead.getByText('3: e…1, e…7, c…2').waitFor();
     await dead.getByText('HTTP 503').waitFor();
     await page.getByRole('row', { name: /done/ }).getByText('done: HTTP 200').waitFor();
     const shown = await page.locator('main').innerText();
     for (const id of ['erased-user-0001', 'erased-alias-77', 'ct-erased-42']) expect(shown).not.toContain(id);
-    await screenshot('erasures');
 
     await dead.getByRole('button', { name: `Retry erasure at ${DESTINATION}` }).click();
     await notice()
       .filter({ hasText: `Erasure at ${DESTINATION} is pending again.` })
       .waitFor();
-  });
-
-  it('takes its screenshots into its own folder and leaves the tracked ones alone', async () => {
-    const taken = ['dead-letters.png', 'destinations.png', 'erasures.png', 'event.png', 'events.png', 'overview.png', 'preview.png'];
-    expect(Object.keys(await fileStamps(screenshots)).sort()).toEqual(taken);
-    if (screenshots !== DOCS_SCREENSHOTS) expect(await fileStamps(DOCS_SCREENSHOTS)).toEqual(docsBefore);
   });
 });
