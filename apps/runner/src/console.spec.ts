@@ -48,9 +48,40 @@ describe('GET /console', () => {
     }
   });
 
+  it("answers the page itself for each of the console's addresses, so a reload or a shared link opens it", async () => {
+    const url = await start();
+    const index = await send('GET', `${url}/console`);
+    for (const address of [
+      '/console/overview',
+      '/console/events',
+      '/console/events?user=alice&kind=renewal&state=dead',
+      '/console/events/evt-1',
+      '/console/events/evt.with.dots.json',
+      '/console/dead?before=d-1&limit=2',
+      '/console/users/ana%40example.com',
+      '/console/users/a%2Fb/c',
+      '/console/destinations',
+      '/console/preview',
+      '/console/erasures',
+    ]) {
+      const page = await send('GET', `${url}${address}`);
+      expect([address, page.status, page.text]).toEqual([address, 200, index.text]);
+      expect(page.headers['content-type']).toMatch(/^text\/html/);
+      expectSecurityHeaders(page.headers);
+    }
+  });
+
   it('answers 404 with the headers for anything outside the build output', async () => {
     const url = await start();
-    for (const path of ['/console/nope.js', '/console/..%2Fpackage.json', '/console/static/index.html', '/console/tsconfig.json']) {
+    for (const path of [
+      '/console/nope.js',
+      '/console/..%2Fpackage.json',
+      '/console/static/index.html',
+      '/console/tsconfig.json',
+      '/console/nowhere',
+      '/console/eventsx',
+      '/console/main.js/x',
+    ]) {
       const answer = await send('GET', `${url}${path}`);
       expect([path, answer.status]).toEqual([path, 404]);
       expectSecurityHeaders(answer.headers);
@@ -65,5 +96,6 @@ describe('GET /console', () => {
     expect(page.text).not.toContain('<script');
     expectSecurityHeaders(page.headers);
     expect((await send('GET', `${url}/console/main.js`)).status).toBe(403);
+    expect((await send('GET', `${url}/console/events/evt-1`)).status).toBe(403);
   });
 });

@@ -300,6 +300,12 @@ const CONSOLE_DISABLED = plainPage(
 const CONSOLE_NOT_BUILT = plainPage('Ferry console not built', 'Run <code>npx nx run console:build</code>, then reload.');
 
 /**
+ * The console's pages (apps/console/src/main.ts routes them): `/console/<page>…` that is not a built file is
+ * the page itself, so an address the console shows (`/console/events/<id>`) reloads and can be shared.
+ */
+export const CONSOLE_PAGES: readonly string[] = ['overview', 'events', 'dead', 'users', 'destinations', 'preview', 'erasures'];
+
+/**
  * `GET /console`: the operator console's static files, read once from a fixed list (the build output's
  * top-level files), so no request path ever reaches the file system. It talks to /admin like any client.
  */
@@ -321,9 +327,10 @@ function consoleRoutes(scope: FastifyInstance, deps: ServerDeps): void {
     });
     const loaded = await files.catch(() => undefined);
     if (loaded === undefined) return reply.code(503).type(CONSOLE_TYPES['.html']).send(CONSOLE_NOT_BUILT);
-    const content = loaded.get(name);
-    if (content === undefined) return reply.code(404).send({ error: 'not found' });
-    return reply.type(CONSOLE_TYPES[path.extname(name)]).send(content);
+    const file = loaded.has(name) ? name : CONSOLE_PAGES.includes(name.split('/', 1)[0]) ? 'index.html' : undefined;
+    const content = file === undefined ? undefined : loaded.get(file);
+    if (file === undefined || content === undefined) return reply.code(404).send({ error: 'not found' });
+    return reply.type(CONSOLE_TYPES[path.extname(file)]).send(content);
   };
   scope.get('/console', async (_request, reply) => serve('index.html', reply));
   scope.get<{ Params: { '*': string } }>('/console/*', async (request, reply) => serve(request.params['*'] || 'index.html', reply));
