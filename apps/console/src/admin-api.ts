@@ -189,6 +189,21 @@ export type EventKind =
   | 'product_change'
   | 'subscription_paused';
 
+export const EVENT_KINDS: readonly EventKind[] = [
+  'initial_purchase',
+  'trial_started',
+  'trial_converted',
+  'trial_cancelled',
+  'renewal',
+  'cancellation',
+  'uncancellation',
+  'non_subscription_purchase',
+  'expiration',
+  'billing_issue',
+  'product_change',
+  'subscription_paused',
+];
+
 /** A stored event. */
 export interface EventRow {
   id: string;
@@ -304,6 +319,8 @@ export interface RemoteErasure {
 
 /** A state a delivery can be replayed from. */
 export type ReplayableState = 'dead' | 'skipped' | 'delivered';
+
+export const REPLAYABLE_STATES: readonly ReplayableState[] = ['dead', 'skipped', 'delivered'];
 
 /** A replay running in the background, or run. */
 export interface ReplayJob {

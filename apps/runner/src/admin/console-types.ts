@@ -13,7 +13,11 @@ import { SCHEMA_REF, type JsonSchema, type OpenApiDocument } from './openapi';
 export const CONSOLE_TYPES_FILE = path.join(__dirname, '..', '..', '..', 'console', 'src', 'admin-api.ts');
 
 /** Enums the console needs as values too (a select's options), by the constant's name. */
-const CONSTANTS: Readonly<Record<string, string>> = { DELIVERY_STATES: 'DeliveryState' };
+const CONSTANTS: Readonly<Record<string, string>> = {
+  DELIVERY_STATES: 'DeliveryState',
+  EVENT_KINDS: 'EventKind',
+  REPLAYABLE_STATES: 'ReplayableState',
+};
 
 const PRINT_WIDTH = 140;
 const COMMENT_WIDTH = 110;
