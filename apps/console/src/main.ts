@@ -7,7 +7,9 @@ import { eventPage } from './event.js';
 import { eventsPage } from './events.js';
 import { overviewPage } from './overview.js';
 import type { Page, Shell } from './page.js';
+import { addressOf, CONSOLE_ROOT, href, pathOfHash, type Address } from './paths.js';
 import { previewPage } from './preview.js';
+import { userPage } from './user.js';
 
 /** New events and state changes show up within this long, without a reload. */
 const REFRESH_MS = 2_000;
@@ -18,6 +20,8 @@ const notice = document.getElementById('notice') as HTMLElement;
 const signOutButton = document.getElementById('sign-out') as HTMLButtonElement;
 
 let current: Page | undefined;
+/** The address (path and query) of the page shown. */
+let shownAddress = '';
 
 const shell: Shell = {
   notify(message, kind = 'info') {
@@ -30,6 +34,11 @@ const shell: Shell = {
     } catch (error) {
       failed(error);
     }
+  },
+  navigate(to, options = {}) {
+    if (options.replace) history.replaceState(options.state ?? null, '', to);
+    else history.pushState(options.state ?? null, '', to);
+    route();
   },
 };
 
@@ -61,8 +70,7 @@ function showSignIn(): void {
           // Checked once here, so a wrong token is refused at the door rather than on the first page.
           await admin('GET', '/destinations');
           shell.notify('');
-          if (!location.hash || location.hash === '#') location.hash = '#/overview';
-          else route();
+          route();
         });
       },
     },
@@ -76,40 +84,63 @@ function showSignIn(): void {
   input.focus();
 }
 
-/** `#/page/param?query` → the page; an unknown address shows the overview. */
+/** The page for an address under /console; `/console` itself is the overview. */
+function pageFor({ name, param, query }: Address, body: HTMLElement): Page {
+  switch (name) {
+    case 'events':
+      return param ? eventPage(body, param, shell) : eventsPage(body, query, shell);
+    case 'dead':
+      return deadPage(body, query, shell);
+    case 'users':
+      return userPage(body, param, shell);
+    case 'destinations':
+      return destinationsPage(body, shell);
+    case 'preview':
+      return previewPage(body, shell);
+    case 'erasures':
+      return erasuresPage(body, shell);
+    case 'overview':
+      return overviewPage(body);
+  }
+}
+
+/** Shows the page of the current address (`/console/<page>/<id>?<query>`). */
 function route(): void {
+  // An old hash address (bookmarked before paths) goes to its path, in place of itself.
+  const fromHash = pathOfHash(location.hash);
+  if (fromHash !== undefined) history.replaceState(null, '', fromHash);
+  shownAddress = location.pathname + location.search;
   if (!token.get()) return showSignIn();
+  const address = addressOf(location.pathname, location.search) ?? addressOf(CONSOLE_ROOT, '')!;
   nav.hidden = false;
   signOutButton.hidden = false;
-  const [path, search = ''] = location.hash.replace(/^#\/?/, '').split('?', 2);
-  const [name, ...rest] = path.split('/');
-  const param = decodeURIComponent(rest.join('/'));
   const body = h('div');
   const heading = h('h1', {});
   replace(main, heading, body);
-  current =
-    name === 'events' && param
-      ? eventPage(body, param)
-      : name === 'events'
-        ? eventsPage(body, new URLSearchParams(search), shell)
-        : name === 'dead'
-          ? deadPage(body, shell)
-          : name === 'destinations'
-            ? destinationsPage(body, shell)
-            : name === 'preview'
-              ? previewPage(body, shell)
-              : name === 'erasures'
-                ? erasuresPage(body, shell)
-                : overviewPage(body);
+  current = pageFor(address, body);
   heading.textContent = current.title;
   document.title = `${current.title} · Ferry console`;
   for (const link of nav.querySelectorAll('a')) {
-    if (link.getAttribute('href') === `#/${name || 'overview'}`) link.setAttribute('aria-current', 'page');
+    if (addressOf(link.pathname, '')?.name === address.name) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   shell.notify('');
   main.focus();
   void refresh();
+}
+
+/**
+ * A click on a link to a console address opens it without a reload; a click with a modifier (new tab, new
+ * window) or on a link elsewhere is the browser's.
+ */
+function followLink(event: MouseEvent): void {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const link = event.target instanceof Element ? event.target.closest('a') : null;
+  if (!link || link.target || link.hasAttribute('download') || link.origin !== location.origin) return;
+  if (link.hash && link.pathname === location.pathname && link.search === location.search) return; // "Skip to content"
+  if (addressOf(link.pathname, link.search) === undefined) return;
+  event.preventDefault();
+  shell.navigate(link.pathname + link.search);
 }
 
 async function refresh(): Promise<void> {
@@ -123,7 +154,13 @@ async function refresh(): Promise<void> {
 }
 
 signOutButton.addEventListener('click', () => signOut('Signed out.'));
-window.addEventListener('hashchange', route);
+// Links the page was served with that still name hash addresses go to their paths, like old bookmarks.
+for (const link of document.querySelectorAll<HTMLAnchorElement>('a[href^="#/"]')) link.href = pathOfHash(link.hash) ?? href('overview');
+document.addEventListener('click', followLink);
+// Back, forward, and an old address typed in; a move within the page (`#main`, skip to content) keeps the page.
+const movedWithinPage = () => location.pathname + location.search === shownAddress && pathOfHash(location.hash) === undefined;
+window.addEventListener('popstate', () => movedWithinPage() || route());
+window.addEventListener('hashchange', () => movedWithinPage() || route());
 // Polling rather than a stream keeps the runner's side to the plain admin API; a hidden tab costs nothing.
 setInterval(() => {
   if (!document.hidden) void refresh();

@@ -11,6 +11,11 @@ export interface Shell {
   notify(message: string, kind?: 'info' | 'error'): void;
   /** Runs an operator action, showing its error instead of throwing. */
   act(action: () => Promise<void>): Promise<void>;
+  /**
+   * Goes to a console address without a reload: a new history entry (or the current one replaced), carrying
+   * `state` for the page it opens (`history.state`, kept over a reload).
+   */
+  navigate(to: string, options?: { replace?: boolean; state?: unknown }): void;
 }
 
 const shown = new WeakMap<Element, string>();
