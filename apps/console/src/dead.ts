@@ -1,24 +1,42 @@
 import { admin } from './api.js';
-import { field, h, localTimeMs, select, table, time } from './dom.js';
-import { eventHref } from './events.js';
+import { count, counted, field, h, localTimeMs, replace, select, table, time } from './dom.js';
 import { renderIfChanged, type Page, type Shell } from './page.js';
-import type {
-  ListDeliveriesResponse,
-  ListDestinationsResponse,
-  ReplayJob,
-  ShowReplayResponse,
-  StartReplayBody,
-  StartReplayResponse,
+import { renderPager } from './paging.js';
+import { eventHref, queryOf } from './paths.js';
+import { countReplay, replay, replayedNotice } from './replay.js';
+import {
+  REPLAYABLE_STATES,
+  type ListDeliveriesResponse,
+  type ListDestinationsResponse,
+  type ReplayableState,
+  type StartReplayBody,
 } from './admin-api.js';
 
 const PAGE_SIZE = 200;
-const JOB_POLL_MS = 1_000;
 
-export function deadPage(main: HTMLElement, shell: Shell): Page {
+/**
+ * Dead deliveries, newest first, a page at a time past any count (`before` and `limit` in the address); select
+ * some and Replay, or replay by filter: counted first, replayed only on the operator's confirm.
+ */
+export function deadPage(main: HTMLElement, query: URLSearchParams, shell: Shell): Page {
   const selected = new Set<string>();
   let shownIds: string[] = [];
   const list = h('div', { class: 'results' });
-  const replaySelected = h('button', { type: 'button', onclick: () => shell.act(() => replay({ deliveryIds: [...selected] })) }, 'Replay');
+  const pager = h('div', { class: 'pager' });
+  const replaySelected = h(
+    'button',
+    {
+      type: 'button',
+      onclick: () =>
+        shell.act(async () => {
+          const replayed = await replay({ deliveryIds: [...selected] }, shell);
+          selected.clear();
+          shell.notify(replayedNotice(replayed));
+          await page.refresh(true);
+        }),
+    },
+    'Replay',
+  );
   const selectAll = h(
     'button',
     {
@@ -38,79 +56,104 @@ export function deadPage(main: HTMLElement, shell: Shell): Page {
   const from = h('input', { name: 'from', type: 'datetime-local', required: true });
   const to = h('input', { name: 'to', type: 'datetime-local', required: true });
   const destination = select('destination', [['', 'Every destination']]);
-  const windowForm = h(
+  const state = select(
+    'state',
+    REPLAYABLE_STATES.map((s) => [s, s] as const),
+    'dead',
+  );
+  /** The count and its confirm: shown for the filter as counted, gone as soon as the filter changes. */
+  const confirmation = h('div', { class: 'actions', 'aria-live': 'polite' });
+  const filterForm = h(
     'form',
     {
       class: 'filters',
-      'aria-label': 'Replay a window',
+      'aria-label': 'Replay by filter',
+      oninput: () => replace(confirmation),
+      onchange: () => replace(confirmation),
       onsubmit: (event: Event) => {
         event.preventDefault();
-        void shell.act(() =>
-          replay({
+        void shell.act(async () => {
+          const request: StartReplayBody = {
             from: localTimeMs(from.value),
             to: localTimeMs(to.value),
             destination: destination.value || undefined,
-            states: ['dead'],
-          }),
-        );
+            states: [state.value as ReplayableState],
+          };
+          offerReplay(request, await countReplay(request));
+        });
       },
     },
+    field('Destination', destination),
+    field('State', state),
     field('Received from', from),
     field('Received before', to),
-    field('Destination', destination),
-    h('button', { type: 'submit' }, 'Replay window'),
+    h('button', { type: 'submit' }, 'Count deliveries'),
   );
+
+  /** Shows how many the filter replays, and a button that replays exactly that filter. */
+  function offerReplay(request: StartReplayBody, matching: number): void {
+    if (matching === 0) return replace(confirmation, h('p', {}, 'Nothing to replay: no delivery matches.'));
+    const confirmButton = h(
+      'button',
+      {
+        type: 'button',
+        onclick: () =>
+          shell.act(async () => {
+            replace(confirmation);
+            const replayed = await replay(request, shell);
+            shell.notify(replayedNotice(replayed));
+            await page.refresh(true);
+          }),
+      },
+      `Replay ${counted(matching, 'delivery', 'deliveries')}`,
+    );
+    replace(
+      confirmation,
+      h('p', {}, `This replays ${counted(matching, 'delivery', 'deliveries')}.`),
+      confirmButton,
+      h('button', { type: 'button', onclick: () => replace(confirmation) }, 'Cancel'),
+    );
+    confirmButton.focus();
+  }
+
   main.append(
     h('p', {}, 'Deliveries that will not be retried by themselves. Replay makes them pending again with a fresh retry window.'),
     h('div', { class: 'actions' }, replaySelected, selectAll),
     list,
-    h('h2', {}, 'Replay a window'),
-    windowForm,
+    pager,
+    h('h2', {}, 'Replay by filter'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Every delivery in the state, of events received in the window: counted first, replayed when you confirm. A delivered one is sent again.',
+    ),
+    filterForm,
+    confirmation,
   );
-
-  async function replay(request: StartReplayBody): Promise<void> {
-    const answer = await admin<StartReplayResponse>('POST', '/replay', request);
-    selected.clear();
-    const { replayed } = await follow(answer.job);
-    shell.notify(`Replayed ${replayed} deliver${replayed === 1 ? 'y' : 'ies'}.`);
-    await page.refresh(true);
-  }
-
-  /** A background replay: wait for its end, showing progress. */
-  async function follow(job: ReplayJob): Promise<ReplayJob> {
-    let current = job;
-    while (current.state === 'running') {
-      shell.notify(`Replaying… ${current.replayed} so far.`);
-      await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
-      current = (await admin<ShowReplayResponse>('GET', `/replays/${encodeURIComponent(job.id)}`)).job;
-    }
-    if (current.state === 'failed')
-      throw new Error(`The replay failed after ${current.replayed}: ${current.error ?? 'see the runner log'}`);
-    return current;
-  }
 
   const page = {
     title: 'Dead letters',
     async refresh(force = false) {
-      const [deliveries, destinations] = await Promise.all([
-        admin<ListDeliveriesResponse>('GET', `/deliveries?state=dead&limit=${PAGE_SIZE}`).then((answer) => answer.deliveries),
-        admin<ListDestinationsResponse>('GET', '/destinations').then((answer) => answer.destinations.map((d) => d.id)),
+      const params = queryOf({ state: 'dead', limit: query.get('limit') ?? PAGE_SIZE, before: query.get('before') ?? undefined });
+      const [answer, destinations] = await Promise.all([
+        admin<ListDeliveriesResponse>('GET', `/deliveries?${params}`),
+        admin<ListDestinationsResponse>('GET', '/destinations').then((listed) => listed.destinations.map((d) => d.id)),
       ]);
+      const { deliveries } = answer;
       shownIds = deliveries.map((d) => d.id);
       for (const id of [...selected]) if (!shownIds.includes(id)) selected.delete(id);
       replaySelected.disabled = selected.size === 0;
       selectAll.disabled = deliveries.length === 0;
-      if (destination.options.length !== destinations.length + 1) {
+      renderIfChanged(destination, destinations, (ids) => {
         const chosen = destination.value;
-        destination.replaceChildren(
-          ...[['', 'Every destination'], ...destinations.map((id) => [id, id])].map(([value, label]) =>
-            h('option', { value, selected: value === chosen }, label),
-          ),
+        return [['', 'Every destination'], ...ids.map((id) => [id, id])].map(([value, label]) =>
+          h('option', { value, selected: value === chosen }, label),
         );
-      }
+      });
+      const olderPage = query.has('before');
       renderIfChanged(list, { deliveries, selected: force ? [...selected] : null }, ({ deliveries: rows }) => [
         rows.length === 0
-          ? h('p', {}, 'No dead deliveries.')
+          ? h('p', {}, olderPage ? 'No older dead deliveries.' : 'No dead deliveries.')
           : table(
               ['Select', 'Event', 'Destination', 'Attempts', 'Last status', 'Last error', 'Since'],
               rows.map((d) => [
@@ -131,9 +174,10 @@ export function deadPage(main: HTMLElement, shell: Shell): Page {
                 d.lastError ?? '—',
                 time(d.updatedAtMs),
               ]),
-              rows.length === PAGE_SIZE ? `The newest ${PAGE_SIZE} dead deliveries (replay a window for more)` : 'Dead deliveries',
+              `Dead deliveries, newest first: ${count(rows.length)} ${olderPage ? 'on an older page' : 'on the newest page'}`,
             ),
       ]);
+      renderPager(pager, 'dead', query, answer.next, shell);
     },
   };
   return page;

@@ -76,3 +76,17 @@ export const badge = (state: string): HTMLElement => h('span', { class: `badge s
 
 /** `datetime-local` value → epoch ms, or undefined when empty. */
 export const localTimeMs = (value: string): number | undefined => (value ? new Date(value).getTime() : undefined);
+
+/** Epoch ms → a `datetime-local` value (local time, to the minute): a filter read from the address shows as typed. */
+export function localTimeValue(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '';
+  const at = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())}T${two(at.getHours())}:${two(at.getMinutes())}`;
+}
+
+/** A count as the operator reads it: `1,234`. */
+export const count = (n: number): string => n.toLocaleString('en-US');
+
+/** `1 delivery`, `2 deliveries`: a count and its noun. */
+export const counted = (n: number, one: string, many: string): string => `${count(n)} ${n === 1 ? one : many}`;
