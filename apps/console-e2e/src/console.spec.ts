@@ -96,8 +96,10 @@ afterEach(() => {
       'Source',
       'Type',
       'Kind',
+      'Product',
       'User',
       'Environment',
+      'Deliveries',
     ]);
     expect(await row.getByRole('cell').nth(2).textContent()).toBe('revenuecat');
 
@@ -109,7 +111,7 @@ afterEach(() => {
     await filter.selectOption('revenuecat');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.getByRole('link', { name: 'evt-initial-1' }).waitFor();
-    await page.goto(`${url}/console#/events?source=elsewhere`);
+    await page.goto(`${url}/console/events?source=elsewhere`);
     await page.getByText('No events match.').waitFor();
     expect(await sourceFilter().inputValue()).toBe('elsewhere');
     expect(await sourceFilter().locator('option').allTextContents()).toEqual(['Any', 'revenuecat', 'elsewhere']);
@@ -127,7 +129,7 @@ afterEach(() => {
     ]);
     await source.getByRole('link', { name: 'revenuecat' }).click();
     await page.getByRole('heading', { name: 'Events' }).waitFor();
-    expect(new URL(page.url()).hash).toBe('#/events?source=revenuecat');
+    expect(page.url()).toBe(`${url}/console/events?source=revenuecat`);
     expect(await sourceFilter().inputValue()).toBe('revenuecat');
     await page.getByRole('link', { name: 'evt-arrives-live' }).waitFor();
   });
@@ -148,7 +150,7 @@ afterEach(() => {
     await notice().filter({ hasText: 'Replayed 1 delivery' }).waitFor();
     await page.getByText('No dead deliveries.').waitFor();
 
-    await page.goto(`${url}/console#/events/evt-dies`);
+    await page.goto(`${url}/console/events/evt-dies`);
     const delivery = page.getByRole('region', { name: `Delivery to ${DESTINATION}` });
     await delivery.locator('.badge', { hasText: 'delivered' }).waitFor();
     await delivery.getByRole('cell', { name: '400', exact: true }).waitFor();

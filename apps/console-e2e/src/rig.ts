@@ -28,6 +28,8 @@ export const DESTINATION = 'clevertap-main';
 export interface RigOptions {
   /** The browser window; a laptop's by default. */
   readonly viewport?: { readonly width: number; readonly height: number };
+  /** More CleverTap settings for the destination (`profileSync: true` sends the subscription state). */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 export interface ConsoleRig {
@@ -42,6 +44,8 @@ export interface ConsoleRig {
   expectingRefusal(status: number, step: () => Promise<void>): Promise<void>;
   /** Posts a webhook to the RevenueCat source and expects it stored. */
   postWebhook(body: string): Promise<void>;
+  /** Calls the runner's admin API with the admin token (what a test sets up or checks beside the browser); throws on a non-2xx. */
+  admin<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   /** Waits until `probe` answers something, naming `what` and showing the runner's output if it never does. */
   until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T>;
   /** Signs in with the admin token and waits for the overview. */
@@ -63,7 +67,7 @@ export async function startConsoleRig(options: RigOptions = {}): Promise<Console
         id: DESTINATION,
         plugin: 'clevertap',
         timeoutMs: 2_000,
-        settings: { endpoint: fake.url, accountId: ACCOUNT_ID, passcode: PASSCODE },
+        settings: { endpoint: fake.url, accountId: ACCOUNT_ID, passcode: PASSCODE, ...options.settings },
       },
     ],
     delivery: { baseDelayMs: 20, maxDelayMs: 200 },
@@ -130,6 +134,16 @@ export async function startConsoleRig(options: RigOptions = {}): Promise<Console
         body,
       });
       if (answer.status !== 200) throw new Error(`the webhook answered ${answer.status}: ${await answer.text()}`);
+    },
+    async admin<T>(method: 'GET' | 'POST', adminPath: string, body?: unknown): Promise<T> {
+      const answer = await fetch(`${url}/admin${adminPath}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await answer.text();
+      if (!answer.ok) throw new Error(`${method} /admin${adminPath} answered ${answer.status}: ${text}`);
+      return JSON.parse(text) as T;
     },
     until,
     async signIn() {
