@@ -5,6 +5,7 @@ import pino, { type DestinationStream } from 'pino';
 import { TOKENS, systemClock, token, type StoreBackend } from '@ferry/core';
 import { composeStore, Dispatcher, ErasureWorker, UndiciTransport, combineObservers, type DispatcherOptions } from '@ferry/engine';
 import { openStore } from '@ferry/store';
+import { ActivityRecorder } from './activity';
 import { AdminService } from './admin';
 import { DEFAULT_ALERT_TUNING, type AlertTuning } from './alert-target';
 import { AlertService } from './alerts';
@@ -31,6 +32,10 @@ export const RUNNER_TOKENS = {
   /** Scrubs every configured secret from outgoing text. */
   Redact: token<(text: string) => string>('ferry.runner.Redact'),
   Metrics: token<RunnerMetrics>('ferry.runner.Metrics'),
+  /** How often the per-minute activity counts go to the store (not in the config). */
+  ActivityFlushMs: token<number>('ferry.runner.ActivityFlushMs'),
+  /** Counts webhooks and delivery outcomes per minute, in memory, and flushes them to the store (SPEC §17). */
+  Activity: token<ActivityRecorder>('ferry.runner.Activity'),
   /** Alert sending's timeout and retries (not in the config): DEFAULT_ALERT_TUNING. */
   AlertTuning: token<AlertTuning>('ferry.runner.AlertTuning'),
   Alerts: token<AlertService>('ferry.runner.Alerts'),
@@ -59,6 +64,7 @@ const ADMIN_PORTS = {
   maintenance: TOKENS.Maintenance,
   pauses: TOKENS.Coordination,
   erasures: TOKENS.ErasureJobs,
+  activity: TOKENS.ActivityLog,
 } as const;
 
 /** Plugins of one kind by id; two with one id is a mistake in the registry. */
@@ -105,6 +111,7 @@ function bindShared(services: ServiceContainer, input: ConfigInput, env: NodeJS.
   services.bindFactory(TOKENS.Maintenance, { store: TOKENS.Store }, ({ store }) => store.maintenance);
   services.bindFactory(TOKENS.Coordination, { store: TOKENS.Store }, ({ store }) => store.coordination);
   services.bindFactory(TOKENS.ErasureJobs, { store: TOKENS.Store }, ({ store }) => store.erasures);
+  services.bindFactory(TOKENS.ActivityLog, { store: TOKENS.Store }, ({ store }) => store.activity);
 }
 
 /**
@@ -122,10 +129,21 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
   );
   services.bindFactory(RUNNER_TOKENS.StoreLock, { config: RUNNER_TOKENS.Config }, ({ config }) => storeLockFor(config.store.url));
   services.bindFactory(TOKENS.Transport, {}, () => new UndiciTransport());
+  services.bindValue(RUNNER_TOKENS.ActivityFlushMs, 5_000);
+  services.bindFactory(
+    RUNNER_TOKENS.Activity,
+    { activity: TOKENS.ActivityLog, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger, flushEveryMs: RUNNER_TOKENS.ActivityFlushMs },
+    (deps) => new ActivityRecorder(deps),
+  );
+  // The one place webhooks and delivery outcomes are counted: Prometheus, and the per-minute activity through it.
   services.bindFactory(
     RUNNER_TOKENS.Metrics,
-    { config: RUNNER_TOKENS.Config },
-    ({ config }) => new RunnerMetrics(config.sources.map((source) => source.id)),
+    { config: RUNNER_TOKENS.Config, activity: RUNNER_TOKENS.Activity },
+    ({ config, activity }) =>
+      new RunnerMetrics(
+        config.sources.map((source) => source.id),
+        activity,
+      ),
   );
 
   services.bindValue(RUNNER_TOKENS.AlertTuning, DEFAULT_ALERT_TUNING);
@@ -201,7 +219,13 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
 
   services.bindFactory(
     RUNNER_TOKENS.Retention,
-    { config: RUNNER_TOKENS.Config, maintenance: TOKENS.Maintenance, clock: TOKENS.Clock, logger: RUNNER_TOKENS.Logger },
+    {
+      config: RUNNER_TOKENS.Config,
+      maintenance: TOKENS.Maintenance,
+      activity: TOKENS.ActivityLog,
+      clock: TOKENS.Clock,
+      logger: RUNNER_TOKENS.Logger,
+    },
     ({ config, ...deps }) => new Retention({ ...deps, settings: config.retention }),
   );
 
@@ -215,13 +239,15 @@ export function createRunnerContainer(input: ConfigInput, env: NodeJS.ProcessEnv
       dispatcher: RUNNER_TOKENS.Dispatcher,
       erasureWorker: RUNNER_TOKENS.Erasures,
       metrics: RUNNER_TOKENS.Metrics,
+      recorder: RUNNER_TOKENS.Activity,
     },
-    ({ config, metrics, ...deps }) =>
+    ({ config, metrics, recorder, ...deps }) =>
       new AdminService({
         ...deps,
         sources: config.sources,
         destinations: config.destinations,
         webhookCounts: () => metrics.webhookCountsBySource(),
+        unflushedActivity: () => recorder.pending(),
       }),
   );
 

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DELIVERY_STATES, type OutcomeType, type StoreStats } from '@ferry/core';
 import { PAUSE_CAUSES, type EngineObserver, type ErasureOutcome, type PauseCause } from '@ferry/engine';
+import type { ActivityRecorder } from './activity';
 import type { OrphanView } from './admin';
 
 /** How a webhook request ended, as counted by `ferry_webhooks_total`. */
@@ -38,7 +39,8 @@ export function webhookOutcomeFor(statusCode: number): WebhookOutcome {
 
 /**
  * The runner's Prometheus metrics, on a registry of its own. Counters and the latency histogram are fed
- * as things happen (webhooks, the engine's observer); queue gauges are read from the store at scrape.
+ * as things happen (webhooks, the engine's observer); queue gauges are read from the store at scrape. What
+ * it counts of webhooks stored and delivery outcomes it passes on to the per-minute activity, if given one.
  */
 export class RunnerMetrics implements EngineObserver {
   readonly registry = new Registry();
@@ -102,8 +104,14 @@ export class RunnerMetrics implements EngineObserver {
   /** Per configured source, its duplicate and rejected webhooks since start (`webhookCountsBySource`). */
   private readonly bySource = new Map<string, { duplicate: number; rejected: number }>();
 
-  /** `sourceIds`: the configured sources, each counted from zero (and its series present before its first webhook). */
-  constructor(sourceIds: readonly string[] = []) {
+  /**
+   * `sourceIds`: the configured sources, each counted from zero (and its series present before its first webhook);
+   * `activity`: where stored webhooks and delivery outcomes are counted per minute too.
+   */
+  constructor(
+    sourceIds: readonly string[] = [],
+    private readonly activity?: Pick<ActivityRecorder, 'received' | 'attempted'>,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
     for (const source of sourceIds) {
       this.bySource.set(source, { duplicate: 0, rejected: 0 });
@@ -115,6 +123,7 @@ export class RunnerMetrics implements EngineObserver {
   webhook(sourceId: string | undefined, outcome: WebhookOutcome): void {
     const counts = sourceId === undefined ? undefined : this.bySource.get(sourceId);
     this.webhooks.inc({ source: counts === undefined ? UNKNOWN_SOURCE_LABEL : sourceId, outcome });
+    if (outcome === 'stored') this.activity?.received();
     if (counts === undefined) return;
     if (outcome === 'duplicate') counts.duplicate++;
     else if (REJECTED.has(outcome)) counts.rejected++;
@@ -128,6 +137,7 @@ export class RunnerMetrics implements EngineObserver {
   attempt(destinationId: string, outcome: OutcomeType, deliveries: number, durationMs: number): void {
     this.attemptSeconds.observe({ destination: destinationId, outcome }, durationMs / 1000);
     this.outcomes.inc({ destination: destinationId, outcome }, deliveries);
+    this.activity?.attempted(outcome, deliveries);
   }
 
   /** An erasure job's outcome after one of its requests (the erasure worker's observer): it names no customer. */

@@ -1,4 +1,4 @@
-import type { Clock, Logger, Maintenance, PruneResult } from '@ferry/core';
+import { ACTIVITY_KEPT_MS, type ActivityLog, type Clock, type Logger, type Maintenance, type PruneResult } from '@ferry/core';
 
 const DAY_MS = 86_400_000;
 
@@ -12,7 +12,8 @@ export interface RetentionSettings {
  * Retention in the background (SPEC §9): every `intervalMinutes`, and once soon after start, removes the
  * final events older than `days` (`deadDays` when a delivery is dead) through the store, which works in
  * short batches and yields between them, so webhooks and deliveries carry on. With several runners on
- * Postgres, the one pruning holds a lock and the others stand aside until their next round.
+ * Postgres, the one pruning holds a lock and the others stand aside until their next round. Each round also
+ * removes the per-minute activity older than ACTIVITY_KEPT_MS (a few thousand rows at most; any runner may).
  */
 export class Retention {
   private timer: NodeJS.Timeout | undefined;
@@ -22,6 +23,7 @@ export class Retention {
   constructor(
     private readonly deps: {
       readonly maintenance: Pick<Maintenance, 'prune'>;
+      readonly activity: Pick<ActivityLog, 'prune'>;
       readonly clock: Clock;
       readonly logger: Logger;
       readonly settings: RetentionSettings;
@@ -55,6 +57,7 @@ export class Retention {
     const { maintenance, clock, logger, settings } = this.deps;
     if (this.stopping.signal.aborted) return { removed: 0, busy: false };
     const nowMs = clock.now();
+    await this.pruneActivity(nowMs);
     const cutoffs = { finalBeforeMs: nowMs - settings.days * DAY_MS, deadBeforeMs: nowMs - settings.deadDays * DAY_MS };
     try {
       const result = await maintenance.prune(cutoffs, undefined, this.stopping.signal);
@@ -64,6 +67,14 @@ export class Retention {
     } catch (error) {
       logger.warn({ error: (error as Error).message }, 'retention round failed; the next round tries again');
       return { removed: 0, busy: false };
+    }
+  }
+
+  private async pruneActivity(nowMs: number): Promise<void> {
+    try {
+      await this.deps.activity.prune(nowMs - ACTIVITY_KEPT_MS);
+    } catch (error) {
+      this.deps.logger.warn({ error: (error as Error).message }, 'could not remove old activity counts; the next round tries again');
     }
   }
 }

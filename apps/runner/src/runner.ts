@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { TOKENS, type Store } from '@ferry/core';
 import type { Dispatcher, ErasureWorker } from '@ferry/engine';
+import type { ActivityRecorder } from './activity';
 import type { AdminService } from './admin';
 import type { AlertService } from './alerts';
 import { configNotes, type ConfigInput, type ConfigLocation, type RunnerConfig } from './config';
@@ -31,6 +32,8 @@ export interface Runner {
   readonly alerts: AlertService;
   /** The background retention job; tests run a round at once with `retention.run()`. */
   readonly retention: Retention;
+  /** The per-minute activity counts; tests store them at once with `activity.flush()`. */
+  readonly activity: ActivityRecorder;
   readonly config: RunnerConfig;
   /** Graceful stop: readiness and webhooks answer 503, in-flight deliveries finish, the store closes. Idempotent. */
   close(): Promise<void>;
@@ -72,6 +75,7 @@ export async function createRunner(input: ConfigInput, options: RunnerOptions = 
     dispatcher: services.get(RUNNER_TOKENS.Dispatcher),
     erasures: services.get(RUNNER_TOKENS.Erasures),
     retention: services.get(RUNNER_TOKENS.Retention),
+    activity: services.get(RUNNER_TOKENS.Activity),
     admin: services.get(RUNNER_TOKENS.Admin),
     alerts: services.get(RUNNER_TOKENS.Alerts),
     config,

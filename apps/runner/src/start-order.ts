@@ -22,7 +22,7 @@ function step<N extends Needs>(definition: StartStep<N>): StartStep {
  * reverse. So on shutdown: retention stops first (after its batch), then the erasure worker (after its request)
  * and the dispatcher (finishing what is in
  * flight), alerts after it (a batch that finishes while it stops may still report dead deliveries), the
- * server (answering 503 meanwhile), the store, the transport, and the SQLite lock last.
+ * server (answering 503 meanwhile), the store (after the last activity counts), the transport, and the SQLite lock last.
  */
 export const START_ORDER: readonly StartStep[] = [
   step({
@@ -35,11 +35,24 @@ export const START_ORDER: readonly StartStep[] = [
   step({ name: 'transport', uses: { transport: TOKENS.Transport }, stop: ({ transport }) => transport.close() }),
   step({
     name: 'store',
-    uses: { store: TOKENS.Store, queue: TOKENS.DeliveryQueue, config: RUNNER_TOKENS.Config, logger: RUNNER_TOKENS.Logger },
+    uses: {
+      store: TOKENS.Store,
+      queue: TOKENS.DeliveryQueue,
+      activity: RUNNER_TOKENS.Activity,
+      config: RUNNER_TOKENS.Config,
+      logger: RUNNER_TOKENS.Logger,
+    },
     start: async ({ queue, config, logger }) => {
       if (config.store.url.startsWith('sqlite:')) await releaseCrashedLeases(queue, logger);
     },
-    stop: ({ store }) => store.close(),
+    // Everything that counts activity has stopped by now (server, dispatcher): its last counts go in before the store closes.
+    stop: async ({ store, activity }) => {
+      try {
+        await activity.stop();
+      } finally {
+        await store.close();
+      }
+    },
   }),
   step({
     name: 'server',
@@ -70,9 +83,14 @@ export const START_ORDER: readonly StartStep[] = [
     },
   }),
   step({
+    // The background jobs: retention, and the activity's flushes, started last so that no flush writes to the
+    // store while a start step does (the store step flushes what is left as it stops).
     name: 'retention',
-    uses: { retention: RUNNER_TOKENS.Retention },
-    start: ({ retention }) => retention.start(),
+    uses: { retention: RUNNER_TOKENS.Retention, activity: RUNNER_TOKENS.Activity },
+    start: ({ retention, activity }) => {
+      retention.start();
+      activity.start();
+    },
     stop: ({ retention }) => retention.stop(),
   }),
 ];

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResult } from './http';
 import type { AnyDestinationPlugin } from './plugin';
 import type { SourcePlugin } from './source';
-import type { Coordination, DeliveryQueue, ErasureJobs, EventLog, Maintenance, Store } from './store/index';
+import type { ActivityLog, Coordination, DeliveryQueue, ErasureJobs, EventLog, Maintenance, Store } from './store/index';
 
 /** Engine services bound in the container, so tests swap a real piece for a fake in one line. */
 
@@ -67,6 +67,7 @@ export const TOKENS = {
   Maintenance: token<Maintenance>('ferry.Maintenance'),
   Coordination: token<Coordination>('ferry.Coordination'),
   ErasureJobs: token<ErasureJobs>('ferry.ErasureJobs'),
+  ActivityLog: token<ActivityLog>('ferry.ActivityLog'),
   Clock: token<Clock>('ferry.Clock'),
   Transport: token<Transport>('ferry.Transport'),
   Random: token<() => number>('ferry.Random'),

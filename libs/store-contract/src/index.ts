@@ -1,4 +1,5 @@
 /// <reference types="jest" />
+import { describeActivityContract } from './activity.contract';
 import { describeCoordinationContract } from './coordination.contract';
 import type { StoreFactory } from './database';
 import { describeDeliveryQueueContract } from './delivery-queue.contract';
@@ -23,11 +24,13 @@ export function describeStoreContract(factory: StoreFactory): void {
     describeMaintenanceContract(factory);
     describeCoordinationContract(factory);
     describeErasureJobsContract(factory);
+    describeActivityContract(factory);
     describeTransitionsContract(factory);
   });
 }
 
 export {
+  describeActivityContract,
   describeCoordinationContract,
   describeDeliveryQueueContract,
   describeErasureJobsContract,

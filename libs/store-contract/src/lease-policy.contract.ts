@@ -48,6 +48,7 @@ export function describeLeasePolicyContract(factory: StoreFactory): void {
         maintenance: backend.maintenance,
         coordination: backend.coordination,
         erasures: backend.erasures,
+        activity: backend.activity,
         migrate: () => backend.migrate(),
         ping: () => backend.ping(),
         close: () => backend.close(),

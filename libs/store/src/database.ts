@@ -1,4 +1,4 @@
-import type { DeliveryState, Environment, ErasureJobState, EventKind, OutcomeType, StoredPauseCause } from '@ferry/core';
+import type { ActivitySeries, DeliveryState, Environment, ErasureJobState, EventKind, OutcomeType, StoredPauseCause } from '@ferry/core';
 
 /**
  * The tables as Kysely sees them. Columns are snake_case in SQL; `CamelCasePlugin` maps them to these
@@ -19,6 +19,7 @@ export interface Database {
   eventCounts: EventCountsTable;
   eventUsers: EventUsersTable;
   erasureJobs: ErasureJobsTable;
+  activityMinutes: ActivityMinutesTable;
   ferryMigrations: MigrationsTable;
 }
 
@@ -166,6 +167,13 @@ export interface ErasureJobsTable {
   leaseUntilMs: number | null;
   createdAtMs: number;
   updatedAtMs: number;
+}
+
+/** Per series and minute, what every runner added to it, or the backlog's highest sample (migration 14): see `ActivityRow`. */
+export interface ActivityMinutesTable {
+  minuteMs: number;
+  series: ActivitySeries;
+  value: number;
 }
 
 export interface MigrationsTable {

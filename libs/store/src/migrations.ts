@@ -294,6 +294,20 @@ const MIGRATIONS: readonly Migration[] = [
       await trx.schema.createIndex('erasure_jobs_created_idx').on('erasure_jobs').columns(['created_at_ms', 'id']).execute();
     },
   },
+  {
+    version: 14,
+    name: 'activity: per-minute counts of webhooks received, deliveries delivered and failed, and the backlog sampled',
+    async up(trx, dialect) {
+      // Keyed by minute first: the chart's read and retention's prune are both ranges of minutes.
+      const table = trx.schema
+        .createTable('activity_minutes')
+        .addColumn('minute_ms', 'bigint', (c) => c.notNull())
+        .addColumn('series', 'text', (c) => c.notNull())
+        .addColumn('value', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('activity_minutes_pkey', ['minute_ms', 'series']);
+      await (dialect === 'sqlite' ? table.modifyEnd(sql`without rowid`) : table).execute();
+    },
+  },
 ];
 
 /**

@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { silentLogger, type Logger, type StoreBackend } from '@ferry/core';
 import type { Database } from './database';
 import { runMigrations, type Dialect } from './migrations';
+import { SqlActivityLog } from './sql/activity';
 import type { IngestRow, SqlContext, SqlDialect } from './sql/context';
 import { SqlCoordination } from './sql/coordination';
 import { SqlErasureJobs } from './sql/erasure-jobs';
@@ -18,7 +19,7 @@ const FOLD_EVERY = 1_000;
 
 /**
  * The store's backend on any SQL database Kysely speaks (the engine's `composeStore` adds its policies):
- * the ports' parts in sql/queue.ts, lease-steps.ts, event-log.ts, maintenance.ts, coordination.ts and erasure-jobs.ts, which
+ * the ports' parts in sql/queue.ts, lease-steps.ts, event-log.ts, maintenance.ts, coordination.ts, erasure-jobs.ts and activity.ts, which
  * share the connection, and the lifecycle. Subclasses supply the connection and what differs between SQLite
  * and Postgres (`SqlDialect`).
  */
@@ -28,6 +29,7 @@ export abstract class SqlStore implements StoreBackend {
   readonly maintenance: SqlMaintenance;
   readonly coordination: SqlCoordination;
   readonly erasures: SqlErasureJobs;
+  readonly activity: SqlActivityLog;
   private closed = false;
   private writesSinceFold = 0;
   private folding: Promise<void> | undefined;
@@ -66,6 +68,7 @@ export abstract class SqlStore implements StoreBackend {
     this.maintenance = new SqlMaintenance(context);
     this.coordination = new SqlCoordination(context);
     this.erasures = new SqlErasureJobs(context);
+    this.activity = new SqlActivityLog(context);
   }
 
   /** Serialises concurrent migrators; runs first in the migration transaction. */

@@ -1,4 +1,14 @@
-import type { Clock, ErasureJobs, EventLog, Maintenance, SourceInstance, StoredPauses, Transport } from '@ferry/core';
+import type {
+  ActivityCount,
+  ActivityLog,
+  Clock,
+  ErasureJobs,
+  EventLog,
+  Maintenance,
+  SourceInstance,
+  StoredPauses,
+  Transport,
+} from '@ferry/core';
 import type { DestinationInstance, DestinationStatus } from '@ferry/engine';
 
 /** What the admin operations need, as one object: every concern takes it whole. */
@@ -20,6 +30,10 @@ export interface AdminDeps {
   readonly pauses?: StoredPauses;
   /** Erasure jobs at the destinations (SPEC §15). */
   readonly erasures?: ErasureJobs;
+  /** The per-minute activity every runner adds to (SPEC §17). */
+  readonly activity?: ActivityLog;
+  /** This runner's activity counts not yet in the store, so the charts are live; absent where none are counted (the command line). */
+  readonly unflushedActivity?: () => readonly ActivityCount[];
   readonly clock?: Clock;
   /** Sends destinations' connection checks; absent where none are sent (the API document alone). */
   readonly transport?: Transport;
@@ -35,7 +49,7 @@ export interface AdminDeps {
 }
 
 /** The store port an operation uses. */
-export function portOf<Port extends 'log' | 'maintenance' | 'pauses' | 'erasures'>(
+export function portOf<Port extends 'log' | 'maintenance' | 'pauses' | 'erasures' | 'activity'>(
   deps: AdminDeps,
   port: Port,
 ): NonNullable<AdminDeps[Port]> {

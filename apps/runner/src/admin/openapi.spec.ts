@@ -152,6 +152,8 @@ describe("every admin route's real answers match the document", () => {
     await call('GET', '/events?source=revenuecat');
     await call('GET', '/events?source=not%20an%20id');
     await call('GET', '/sources');
+    await call('GET', '/activity?hours=2');
+    await call('GET', '/activity?hours=0');
 
     await call('GET', '/destinations');
     await call('POST', '/destinations/clevertap-main/pause', { reason: 'maintenance' });

@@ -1,4 +1,5 @@
 import type { DestinationPause, StoreStats } from '@ferry/core';
+import { ACTIVITY_ROUTES, ActivityAdmin } from './activity';
 import { DELIVERY_ROUTES, DeliveryAdmin } from './deliveries';
 import type { AdminDeps } from './deps';
 import { DESTINATION_ROUTES, DestinationAdmin, type DestinationView } from './destinations';
@@ -32,6 +33,7 @@ export class AdminService {
   readonly orphans: OrphanAdmin;
   readonly erasure: ErasureAdmin;
   readonly previews: PreviewAdmin;
+  readonly activity: ActivityAdmin;
   /** Every admin route bound to this service's operations, in the order the OpenAPI document lists them. */
   readonly routes: readonly BoundRoute[];
   private document?: OpenApiDocument;
@@ -44,6 +46,7 @@ export class AdminService {
     this.orphans = new OrphanAdmin(deps);
     this.erasure = new ErasureAdmin(deps);
     this.previews = new PreviewAdmin(deps);
+    this.activity = new ActivityAdmin(deps);
     this.routes = [
       ...bind(this.events, EVENT_ROUTES),
       ...bind(this.deliveries, DELIVERY_ROUTES),
@@ -52,6 +55,7 @@ export class AdminService {
       ...bind(this.orphans, ORPHAN_ROUTES),
       ...bind(this.erasure, ERASURE_ROUTES),
       ...bind(this.previews, PREVIEW_ROUTES),
+      ...bind(this.activity, ACTIVITY_ROUTES),
       ...bind({ document: () => this.apiDocument() }, [describeApi]),
     ];
   }

@@ -6,4 +6,5 @@ export * from './maintenance';
 export * from './maintenance-backend';
 export * from './coordination';
 export * from './erasure-jobs';
+export * from './activity';
 export * from './store';

@@ -1,3 +1,4 @@
+import type { ActivityLog } from './activity';
 import type { Coordination } from './coordination';
 import type { DeliveryQueue } from './delivery-queue';
 import type { ErasureJobs } from './erasure-jobs';
@@ -16,6 +17,7 @@ export interface Store extends StoreLifecycle {
   readonly maintenance: Maintenance;
   readonly coordination: Coordination;
   readonly erasures: ErasureJobs;
+  readonly activity: ActivityLog;
 }
 
 export interface StoreLifecycle {
@@ -40,4 +42,5 @@ export interface StoreBackend extends StoreLifecycle {
   readonly maintenance: MaintenanceBackend;
   readonly coordination: Coordination;
   readonly erasures: ErasureJobs;
+  readonly activity: ActivityLog;
 }

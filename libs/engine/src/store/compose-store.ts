@@ -20,6 +20,7 @@ export function composeStore(backend: StoreBackend, options: ComposeStoreOptions
     maintenance: new BatchedMaintenance(backend.maintenance),
     coordination: backend.coordination,
     erasures: backend.erasures,
+    activity: backend.activity,
     migrate: () => backend.migrate(),
     ping: () => backend.ping(),
     close: () => backend.close(),

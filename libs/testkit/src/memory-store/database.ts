@@ -1,4 +1,4 @@
-import type { AttemptRow, DeliveryRow, DestinationPause, ErasureJob, EventRow, StateOrder } from '@ferry/core';
+import type { ActivityRow, AttemptRow, DeliveryRow, DestinationPause, ErasureJob, EventRow, StateOrder } from '@ferry/core';
 import { MemoryAlerts } from './alerts';
 
 /** A delivery as the in-memory store keeps it: the row, its retry window, lease holder and attempt log. */
@@ -38,6 +38,8 @@ export class MemoryDatabase {
   readonly eventUsers = new Map<string, ReadonlySet<string>>();
   /** Erasure jobs by id (the SQL stores' erasure_jobs). */
   readonly erasureJobs = new Map<string, MemoryErasureJob>();
+  /** `minuteMs \0 series` → its row (the SQL stores' activity_minutes). */
+  readonly activity = new Map<string, ActivityRow>();
   nextId = 1;
   /** Settles when the write transactions begun so far have ended; none while idle (see `transaction`). */
   private writing: Promise<unknown> | undefined;

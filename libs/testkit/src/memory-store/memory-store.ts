@@ -1,4 +1,5 @@
 import type { StoreBackend } from '@ferry/core';
+import { MemoryActivityLog } from './activity';
 import { MemoryCoordination } from './coordination';
 import { MemoryDatabase, type MemoryConnection, type MemoryDelivery } from './database';
 import { MemoryErasureJobs } from './erasure-jobs';
@@ -18,6 +19,7 @@ export class MemoryStore implements StoreBackend {
   readonly maintenance: MemoryMaintenance;
   readonly coordination: MemoryCoordination;
   readonly erasures: MemoryErasureJobs;
+  readonly activity: MemoryActivityLog;
   private closed = false;
 
   constructor(private readonly database = new MemoryDatabase()) {
@@ -32,6 +34,7 @@ export class MemoryStore implements StoreBackend {
     this.maintenance = new MemoryMaintenance(connection);
     this.coordination = new MemoryCoordination(connection);
     this.erasures = new MemoryErasureJobs(connection);
+    this.activity = new MemoryActivityLog(connection);
   }
 
   /** Every `complete` call, to check outcomes are written together. */
