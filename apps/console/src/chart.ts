@@ -85,9 +85,16 @@ export function lineChart(): Chart {
     const steps = stepsOf(data);
     const at = Math.min(Math.max(cursor ?? steps - 1, 0), steps - 1);
     const x = layout.x(at);
-    const line = svg.querySelector('.chart-cursor');
+    const line = svg.querySelector('.chart-cursor line');
     line?.setAttribute('x1', fixed(x));
     line?.setAttribute('x2', fixed(x));
+    data.series.forEach((series, index) => {
+      const dot = svg.querySelector(`.chart-dot[data-index="${index}"]`);
+      const value = series.values[at];
+      dot?.setAttribute('cx', fixed(x));
+      dot?.setAttribute('cy', fixed(layout!.y(value ?? 0)));
+      dot?.setAttribute('visibility', value === null || value === undefined ? 'hidden' : 'inherit');
+    });
     const values = data.series.map((series) => `${series.name} ${valueText(series.values[at])}`).join(', ');
     readout.textContent = `${cursor === undefined ? 'Latest minute, ' : ''}${clock(data.fromMs + at * data.stepMs)}: ${values}`;
   }
@@ -211,7 +218,13 @@ function drawSvg(svg: SVGSVGElement, data: ChartData, layout: Layout): void {
       }),
     );
   }
-  parts.push(svgElement('line', { class: 'chart-cursor', x1: 0, x2: 0, y1: MARGIN.top, y2: bottom }));
+  // Where the readout is: a line across, a dot on each series (placed by the readout).
+  const cursor = svgElement('g', { class: 'chart-cursor' });
+  cursor.append(svgElement('line', { x1: 0, x2: 0, y1: MARGIN.top, y2: bottom }));
+  data.series.forEach((series, index) =>
+    cursor.append(svgElement('circle', { class: `chart-dot chart-series-${series.key}`, 'data-index': index, r: 3, cx: 0, cy: bottom })),
+  );
+  parts.push(cursor);
   svg.replaceChildren(...parts);
 }
 
