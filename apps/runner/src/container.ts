@@ -63,6 +63,7 @@ const ADMIN_PORTS = {
   log: TOKENS.EventLog,
   maintenance: TOKENS.Maintenance,
   pauses: TOKENS.Coordination,
+  marks: TOKENS.Coordination,
   erasures: TOKENS.ErasureJobs,
   activity: TOKENS.ActivityLog,
 } as const;

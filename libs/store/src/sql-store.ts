@@ -3,7 +3,7 @@ import { silentLogger, type Logger, type StoreBackend } from '@ferry/core';
 import type { Database } from './database';
 import { runMigrations, type Dialect } from './migrations';
 import { SqlActivityLog } from './sql/activity';
-import type { IngestRow, SqlContext, SqlDialect } from './sql/context';
+import { codePointOrder, type IngestRow, type SqlContext, type SqlDialect } from './sql/context';
 import { SqlCoordination } from './sql/coordination';
 import { SqlErasureJobs } from './sql/erasure-jobs';
 import { SqlEventLog } from './sql/event-log';
@@ -45,6 +45,7 @@ export abstract class SqlStore implements StoreBackend {
     const bodyBytes = () => this.bodyBytes;
     const dialect: SqlDialect = {
       rowLocks: dialectName === 'postgres',
+      codePointText: codePointOrder(dialectName),
       get bodyBytes() {
         return bodyBytes();
       },

@@ -6,6 +6,7 @@ import type {
   EventLog,
   Maintenance,
   SourceInstance,
+  StateMarks,
   StoredPauses,
   Transport,
 } from '@ferry/core';
@@ -28,6 +29,8 @@ export interface AdminDeps {
   readonly log?: EventLog;
   readonly maintenance?: Maintenance;
   readonly pauses?: StoredPauses;
+  /** The ordering guard's marks: what the customer view shows each destination holds (SPEC §17). */
+  readonly marks?: StateMarks;
   /** Erasure jobs at the destinations (SPEC §15). */
   readonly erasures?: ErasureJobs;
   /** The per-minute activity every runner adds to (SPEC §17). */
@@ -49,7 +52,7 @@ export interface AdminDeps {
 }
 
 /** The store port an operation uses. */
-export function portOf<Port extends 'log' | 'maintenance' | 'pauses' | 'erasures' | 'activity'>(
+export function portOf<Port extends 'log' | 'maintenance' | 'pauses' | 'marks' | 'erasures' | 'activity'>(
   deps: AdminDeps,
   port: Port,
 ): NonNullable<AdminDeps[Port]> {
