@@ -129,14 +129,14 @@ afterEach(() => {
     // A product: a new filter, a new address; back restores the previous one, reload keeps it.
     await page.getByLabel('User id', { exact: true }).fill('');
     await page.getByLabel('User id starts with it').uncheck();
-    await page.getByLabel('Product').fill('com.example.basic');
+    await page.getByLabel('Product', { exact: true }).fill('com.example.basic');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.waitForURL(`${url}/console/events?product=com.example.basic`);
     await rig.until('list-2 and list-3', async () => JSON.stringify(await shownEvents()) === '["list-2","list-3"]');
     await page.goBack();
     await page.waitForURL(`${url}/console/events?userPrefix=list-alice`);
     await rig.until('list-1 and list-2 again', async () => JSON.stringify(await shownEvents()) === '["list-1","list-2"]');
-    expect(await page.getByLabel('Product').inputValue()).toBe('');
+    expect(await page.getByLabel('Product', { exact: true }).inputValue()).toBe('');
     await page.reload();
     await rig.until('list-1 and list-2 after a reload', async () => JSON.stringify(await shownEvents()) === '["list-1","list-2"]');
     expect(await page.getByLabel('User id', { exact: true }).inputValue()).toBe('list-alice');

@@ -91,13 +91,14 @@ function sentTo(destination: UserDestination): HTMLElement {
       : sent.length === 0
         ? h('p', {}, 'No state sent yet.')
         : table(
-            ['Profile', 'State last sent', 'Event', 'Event time', 'Now'],
+            ['Profile', 'State last sent', 'Event', 'Event time', 'A state in flight'],
             sent.map((mark) => [
               mark.profile,
               mark.state ? badge(mark.state) : '—',
               mark.eventId ? h('a', { href: eventHref(mark.eventId) }, mark.eventId) : '—',
               time(mark.timestampMs),
-              mark.claimInFlight ? 'a state is being sent' : 'settled',
+              // In flight: what the destination holds may change when its answer comes.
+              mark.claimInFlight ? 'yes' : 'no',
             ]),
           ),
   );
