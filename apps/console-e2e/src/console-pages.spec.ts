@@ -320,7 +320,9 @@ afterEach(() => {
   });
 
   it('charts the webhooks just posted, deliveries and the backlog per minute, readable by pointer and keyboard', async () => {
+    const postedFromMs = Date.now();
     await post('renewal', { id: 'chart-1', app_user_id: 'chart-user' });
+    const postedToMs = Date.now();
     await rig.navigate('Overview');
     const flow = page.getByRole('img', { name: 'Webhooks and deliveries per minute' });
     await flow.waitFor();
@@ -337,14 +339,28 @@ afterEach(() => {
     const hourLabels = (await flow.locator('text').allTextContents()).filter((text) => /^\d\d:00$/.test(text));
     expect(hourLabels.length).toBeGreaterThanOrEqual(4);
 
-    // The readout: the latest minute, then the keyboard moves a minute back and to the end again.
+    // The readout shows the latest minute; the keyboard walks back to the minute the webhook was posted in,
+    // which counts it (the minute before too, if the post straddled a minute's end).
     const readout = figure.locator('.chart-readout');
     await readout.filter({ hasText: /^Latest minute, \d\d:\d\d: Webhooks received \d+, Delivered \d+, Failed \d+$/ }).waitFor();
+    // The pointer at the left end reads the first minute, 24 hours ago (1,439 minutes before the latest).
+    const box = (await flow.boundingBox())!;
+    await page.mouse.move(box.x + 2, box.y + box.height / 2);
+    await readout.filter({ hasText: new RegExp(`^${localInput(Date.now() - 1_439 * 60_000).slice(-5)}: Webhooks received 0,`) }).waitFor();
+    await page.mouse.move(0, 0);
     await flow.focus();
-    await page.keyboard.press('ArrowLeft');
-    await readout.filter({ hasText: /^\d\d:\d\d: Webhooks received/ }).waitFor();
     await page.keyboard.press('End');
-    await readout.filter({ hasText: /^\d\d:\d\d: Webhooks received/ }).waitFor();
+    const receivedAt = async (ms: number) => {
+      const minute = localInput(ms).slice(-5);
+      for (let back = 0; back < 5 && !(await readout.textContent())!.startsWith(`${minute}:`); back++)
+        await page.keyboard.press('ArrowLeft');
+      const shown = /^(\d\d:\d\d): Webhooks received (\d+),/.exec((await readout.textContent())!);
+      expect(shown?.[1]).toBe(minute);
+      return Number(shown![2]);
+    };
+    const inPostMinutes =
+      (await receivedAt(postedToMs)) + (localInput(postedFromMs) === localInput(postedToMs) ? 0 : await receivedAt(postedFromMs));
+    expect(inPostMinutes).toBeGreaterThanOrEqual(1);
 
     const backlog = page.locator('figure.chart').filter({ has: page.getByRole('img', { name: 'Pending backlog' }) });
     await backlog.getByText(/Latest: \d+ waiting/).waitFor();
