@@ -5,6 +5,7 @@ import { erasuresPage } from './erasures.js';
 import { field, h, replace } from './dom.js';
 import { eventPage } from './event.js';
 import { eventsPage } from './events.js';
+import { setUpHeader } from './header.js';
 import { overviewPage } from './overview.js';
 import type { Page, Shell } from './page.js';
 import { previewPage } from './preview.js';
@@ -16,6 +17,7 @@ const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
 const notice = document.getElementById('notice') as HTMLElement;
 const signOutButton = document.getElementById('sign-out') as HTMLButtonElement;
+const header = setUpHeader();
 
 let current: Page | undefined;
 
@@ -46,8 +48,7 @@ function signOut(message: string): void {
 }
 
 function showSignIn(): void {
-  nav.hidden = true;
-  signOutButton.hidden = true;
+  header.signedIn(false);
   const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true });
   const form = h(
     'form',
@@ -79,8 +80,7 @@ function showSignIn(): void {
 /** `#/page/param?query` → the page; an unknown address shows the overview. */
 function route(): void {
   if (!token.get()) return showSignIn();
-  nav.hidden = false;
-  signOutButton.hidden = false;
+  header.signedIn(true);
   const [path, search = ''] = location.hash.replace(/^#\/?/, '').split('?', 2);
   const [name, ...rest] = path.split('/');
   const param = decodeURIComponent(rest.join('/'));
