@@ -76,6 +76,12 @@ export type DeliveryState = 'pending' | 'in_flight' | 'delivered' | 'skipped' | 
 
 export const DELIVERY_STATES: readonly DeliveryState[] = ['pending', 'in_flight', 'delivered', 'skipped', 'dead', 'paused'];
 
+/** One of an event's deliveries: its destination and state. */
+export interface DeliveryStateOf {
+  destinationId: string;
+  state: DeliveryState;
+}
+
 /** What one destination would do with the webhook. */
 export type DestinationPreview = PreviewSend | PreviewSkip | PreviewPaused;
 
@@ -189,8 +195,8 @@ export type EventKind =
   | 'product_change'
   | 'subscription_paused';
 
-/** A stored event. */
-export interface EventRow {
+/** A stored event, as the listing shows it: with the state of each delivery. */
+export interface EventListRow {
   id: string;
   /** The source that received it. */
   source: string;
@@ -199,10 +205,14 @@ export interface EventRow {
   /** Null when no destination delivers the type as a subscription event. */
   kind: EventKind | null;
   userId: string | null;
+  /** The product it is about; null when it names none, or stored before Ferry kept products. */
+  productId: string | null;
   environment: Environment;
   /** When it happened. */
   timestampMs: number;
   receivedAtMs: number;
+  /** Each of the event's deliveries, by destination id. */
+  deliveries: DeliveryStateOf[];
 }
 
 /** One event with every delivery and every attempt. */
@@ -215,6 +225,8 @@ export interface EventView {
   /** Null when no destination delivers the type as a subscription event. */
   kind: EventKind | null;
   userId: string | null;
+  /** The product it is about; null when it names none, or stored before Ferry kept products. */
+  productId: string | null;
   environment: Environment;
   /** When it happened. */
   timestampMs: number;
@@ -335,6 +347,20 @@ export interface ReplayRequest {
   states?: ReplayableState[];
 }
 
+/** What the ordering guard let through to one profile at a destination (SPEC §12). */
+export interface SentState {
+  /** Where the state is written at the destination: the account (environment) and the identity there. */
+  profile: string;
+  /** The state the destination accepted last; null when none, or its event is not shown. */
+  state: SubscriptionStatus | null;
+  /** The event that carried it, when it is one of the events shown. */
+  eventId: string | null;
+  /** That event's time; null while the destination accepted no state for the profile. */
+  timestampMs: number | null;
+  /** A request carrying state for the profile is in flight: what the destination holds may change. */
+  claimInFlight: boolean;
+}
+
 /** A configured source: its webhook path and the webhooks it took. */
 export interface SourceView {
   /** Its id in the config: the `source` of its events. */
@@ -358,6 +384,79 @@ export interface SourceView {
   };
 }
 
+/** A subscription state, in RevenueCat's `rc_subscription_status` vocabulary. */
+export type SubscriptionStatus =
+  | 'active'
+  | 'intro'
+  | 'cancelled'
+  | 'grace_period'
+  | 'trial'
+  | 'cancelled_trial'
+  | 'grace_period_trial'
+  | 'expired'
+  | 'promotional'
+  | 'expired_promotional'
+  | 'paused';
+
+/** One of the event's deliveries. */
+export interface UserDelivery {
+  id: string;
+  destinationId: string;
+  state: DeliveryState;
+  attempts: number;
+  /** The HTTP status of the last attempt. */
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAtMs: number | null;
+  updatedAtMs: number;
+}
+
+export interface UserDestination {
+  destinationId: string;
+  plugin: string;
+  /** Whether it sends the subscription state; one that does not lists nothing as sent. */
+  sendsState: boolean;
+  /** Per profile the customer's events reach there. */
+  sent: SentState[];
+}
+
+/** One of the customer's events. */
+export interface UserEvent {
+  id: string;
+  /** The source that received it. */
+  source: string;
+  /** The source's event type, as received. */
+  type: string;
+  /** Null when no destination delivers the type as a subscription event. */
+  kind: EventKind | null;
+  userId: string | null;
+  /** The product it is about; null when it names none, or stored before Ferry kept products. */
+  productId: string | null;
+  environment: Environment;
+  /** When it happened. */
+  timestampMs: number;
+  receivedAtMs: number;
+  /**
+   * The customer's subscription state after this event, in event time order: its own, else the one before
+   * (null before any).
+   */
+  stateAfter: SubscriptionStatus | null;
+  /** Whether this event sets the state (it has one of its own); false leaves the one before. */
+  changesState: boolean;
+  /** By destination id. */
+  deliveries: UserDelivery[];
+}
+
+/** A customer's events, the state derived after each, and what each destination holds. */
+export interface UserView {
+  userId: string;
+  /** True when the customer has more events than the 500 newest shown. */
+  truncated: boolean;
+  /** Oldest first, by event time, then the order received. */
+  events: UserEvent[];
+  destinations: UserDestination[];
+}
+
 /**
  * The query of `GET /admin/events`: Events, newest first, filtered; a delivery filter (state, destination)
  * matches any of their deliveries.
@@ -369,6 +468,15 @@ export interface ListEventsQuery {
   destination?: string;
   /** Only events of this app user id. */
   user?: string;
+  /**
+   * Only events whose app user id starts with this (exactly: `%` and `_` are plain characters). Not with
+   * `user`.
+   */
+  userPrefix?: string;
+  /** Only events of this product id, exactly (events stored before Ferry kept products have none). */
+  product?: string;
+  /** Only events of this kind. */
+  kind?: EventKind;
   /** Only events of this type, as the source names it. */
   type?: string;
   /** Only events received through this source (its id in the config). */
@@ -388,7 +496,7 @@ export interface ListEventsQuery {
  * matches any of their deliveries.
  */
 export interface ListEventsResponse {
-  events: EventRow[];
+  events: EventListRow[];
   /** Pass as `before` for the next page; absent on the last one. */
   next?: string;
 }
@@ -399,6 +507,12 @@ export interface ListEventsResponse {
  */
 export type ShowEventResponse = EventView;
 
+/**
+ * The answer of `GET /admin/users/{id}`: A customer: its events in time order with their deliveries and the
+ * state derived after each, and what each destination holds.
+ */
+export type ShowUserResponse = UserView;
+
 /** The query of `GET /admin/deliveries`: Deliveries, newest first, filtered. */
 export interface ListDeliveriesQuery {
   /** Only those with a delivery in this state. */
@@ -407,6 +521,15 @@ export interface ListDeliveriesQuery {
   destination?: string;
   /** Only events of this app user id. */
   user?: string;
+  /**
+   * Only events whose app user id starts with this (exactly: `%` and `_` are plain characters). Not with
+   * `user`.
+   */
+  userPrefix?: string;
+  /** Only events of this product id, exactly (events stored before Ferry kept products have none). */
+  product?: string;
+  /** Only events of this kind. */
+  kind?: EventKind;
   /** Only events of this type, as the source names it. */
   type?: string;
   /** Only events received through this source (its id in the config). */
@@ -440,6 +563,20 @@ export type StartReplayBody = ReplayRequest;
  */
 export interface StartReplayResponse {
   job: ReplayJob;
+}
+
+/**
+ * The body of `POST /admin/replay/count`: How many deliveries POST /admin/replay with this body would make
+ * pending now; changes nothing.
+ */
+export type CountReplayBody = ReplayRequest;
+
+/**
+ * The answer of `POST /admin/replay/count`: How many deliveries POST /admin/replay with this body would make
+ * pending now; changes nothing.
+ */
+export interface CountReplayResponse {
+  count: number;
 }
 
 /**

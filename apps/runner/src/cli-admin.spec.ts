@@ -36,7 +36,22 @@ describe('the admin commands', () => {
 
   it("take their flags from the route's query or body schema, as its usage says", () => {
     expect(Object.keys(ADMIN_COMMANDS['events list'].options ?? {}).sort()).toEqual(
-      ['before', 'config', 'destination', 'json', 'limit', 'since', 'source', 'state', 'type', 'until', 'user'].sort(),
+      [
+        'before',
+        'config',
+        'destination',
+        'json',
+        'kind',
+        'limit',
+        'product',
+        'since',
+        'source',
+        'state',
+        'type',
+        'until',
+        'user',
+        'userPrefix',
+      ].sort(),
     );
     expect(ADMIN_COMMANDS.replay.options).toMatchObject({ id: { type: 'string', multiple: true }, state: { multiple: true } });
     for (const [name, command] of Object.entries(ADMIN_COMMANDS)) {
@@ -111,6 +126,8 @@ describe('--json', () => {
         ],
       });
       expect(await ferry('events', 'show', renewalId)).toMatchObject({ id: renewalId });
+      const userId = fixture('renewal').webhook.event.app_user_id as string;
+      expect(await ferry('user', userId)).toMatchObject({ userId, events: [{}, {}], destinations: [{ destinationId: 'clevertap-main' }] });
       const [dead] = (await ferry('deliveries', 'list', '--state', 'dead')).deliveries;
       expect(await ferry('destinations')).toMatchObject({ destinations: [{ id: 'clevertap-main' }] });
       expect(await ferry('destinations', 'pause', '--reason', 'maintenance', 'clevertap-main')).toMatchObject({

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError, type AdminService, type AnswerOf, type RawInput } from './admin';
-import { listDeliveries, startReplay } from './admin/deliveries';
+import { countReplay, listDeliveries, startReplay } from './admin/deliveries';
 import { checkDestination, listDestinations, pauseDestination, resumeDestination } from './admin/destinations';
 import { eraseUser, listErasures, retryErasure } from './admin/erasure';
 import { listEvents, showEvent } from './admin/events';
 import { dropOrphans, listOrphans, reassignOrphans } from './admin/orphans';
 import { previewWebhook } from './admin/preview';
 import { listSources } from './admin/sources';
+import { showUser } from './admin/users';
 import type { AnyRoute } from './admin/route';
 import {
   CONFIG_OPTION,
@@ -34,6 +35,7 @@ import {
   formatPreview,
   formatRemoteErasures,
   formatSources,
+  formatUser,
 } from './cli-format';
 
 /**
@@ -132,8 +134,37 @@ function renameIssues(error: InputError, names: Readonly<Record<string, string>>
 }
 
 const LIST_FLAGS =
-  '[--state S] [--destination ID] [--user U] [--type T] [--source ID] [--since TIME] [--until TIME] [--limit N] [--before ID] [--json]';
+  '[--state S] [--destination ID] [--user U | --userPrefix P] [--product ID] [--kind K] [--type T] [--source ID] [--since TIME] [--until TIME] [--limit N] [--before ID] [--json]';
 const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+
+const REPLAY_FLAG_NAMES = { deliveryIds: 'id', eventIds: 'event', states: 'state' };
+
+/** `replay` itself: the replay, followed to its end. */
+const replayCommand = routeCommand({
+  usage:
+    'replay [--config FILE] [--json] [--dry-run] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
+  summary:
+    'make dead or skipped deliveries pending again in short batches, printing progress (a running runner picks them up); ' +
+    '--dry-run: print how many it would replay, changing nothing',
+  route: startReplay,
+  uses: STORE,
+  flagNames: REPLAY_FLAG_NAMES,
+  settle: async ({ job }, admin, context) => ({
+    job: await admin.deliveries.follow(job.id, (count) => context.io.stderr(`replayed ${count}…\n`)),
+  }),
+  failure: ({ job }) => (job.state === 'failed' ? `replay failed after ${job.replayed} replayed: ${job.error}` : undefined),
+  text: ({ job }) => `replayed ${plural(job.replayed, 'delivery', 'deliveries')}\n`,
+});
+
+/** `replay --dry-run`: the same flags, counted. */
+const replayCountCommand = routeCommand({
+  usage: replayCommand.usage,
+  summary: replayCommand.summary,
+  route: countReplay,
+  uses: STORE,
+  flagNames: REPLAY_FLAG_NAMES,
+  text: ({ count }) => `would replay ${plural(count, 'delivery', 'deliveries')}\n`,
+});
 
 export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
   preview: routeCommand({
@@ -214,18 +245,20 @@ export const ADMIN_COMMANDS: Readonly<Record<string, Command>> = {
     uses: DESTINATIONS,
     run: (context) => printConnectionChecks(context, context.positionals[0]),
   },
-  replay: routeCommand({
-    usage:
-      'replay [--config FILE] [--json] (--id DELIVERY_ID… | --event EVENT_ID… | --from TIME --to TIME) [--destination ID] [--state dead|skipped|delivered …]',
-    summary: 'make dead or skipped deliveries pending again in short batches, printing progress (a running runner picks them up)',
-    route: startReplay,
-    uses: STORE,
-    flagNames: { deliveryIds: 'id', eventIds: 'event', states: 'state' },
-    settle: async ({ job }, admin, context) => ({
-      job: await admin.deliveries.follow(job.id, (count) => context.io.stderr(`replayed ${count}…\n`)),
-    }),
-    failure: ({ job }) => (job.state === 'failed' ? `replay failed after ${job.replayed} replayed: ${job.error}` : undefined),
-    text: ({ job }) => `replayed ${plural(job.replayed, 'delivery', 'deliveries')}\n`,
+  replay: {
+    ...replayCommand,
+    options: { ...replayCommand.options, 'dry-run': { type: 'boolean' } },
+    run: (context) => (context.values['dry-run'] ? replayCountCommand : replayCommand).run(context),
+  },
+  user: routeCommand({
+    usage: 'user [--config FILE] [--json] APP_USER_ID',
+    summary:
+      "a customer's timeline: its events in time order with their deliveries and the subscription state after each, " +
+      'then per destination the state its ordering guard let through',
+    route: showUser,
+    uses: STORE_AND_DESTINATIONS,
+    positionals: { id: 'APP_USER_ID' },
+    text: formatUser,
   }),
   erase: routeCommand({
     usage: 'erase [--config FILE] [--json] [--destinations] --user APP_USER_ID',

@@ -1,4 +1,4 @@
-import type { AnswerOf, DestinationView, EventView, OrphanView, SourceView } from './admin';
+import type { AnswerOf, DestinationView, EventView, OrphanView, SourceView, UserView } from './admin';
 import type { ConnectionCheckAnswer } from './admin/connection-checks';
 import type { listDeliveries } from './admin/deliveries';
 import type { ErasureJobView, eraseUser } from './admin/erasure';
@@ -36,8 +36,40 @@ export function formatEvents(page: AnswerOf<typeof listEvents>): string {
     text(event.kind),
     text(event.userId),
     event.environment,
+    text(event.deliveries.map((delivery) => `${delivery.destinationId}:${delivery.state}`).join(' ')),
   ]);
-  return table(['RECEIVED', 'ID', 'SOURCE', 'TYPE', 'KIND', 'USER', 'ENV'], rows) + nextPage(page);
+  return table(['RECEIVED', 'ID', 'SOURCE', 'TYPE', 'KIND', 'USER', 'ENV', 'DELIVERIES'], rows) + nextPage(page);
+}
+
+/** A customer's timeline: each event with the state after it and its deliveries, then what each destination holds. */
+export function formatUser(user: UserView): string {
+  const lines = [`user ${user.userId}: ${user.events.length} event(s)${user.truncated ? ' (the newest; older ones not shown)' : ''}`, ''];
+  const rows = user.events.map((event) => [
+    time(event.timestampMs),
+    event.id,
+    `${event.type} (${text(event.kind)})`,
+    text(event.userId),
+    `${text(event.stateAfter)}${event.changesState ? '' : ' (kept)'}`,
+    text(event.deliveries.map((delivery) => `${delivery.destinationId}:${delivery.state}`).join(' ')),
+  ]);
+  lines.push(table(['HAPPENED', 'EVENT', 'TYPE', 'APP USER', 'STATE AFTER', 'DELIVERIES'], rows).trimEnd());
+  for (const destination of user.destinations) {
+    lines.push(
+      '',
+      `${destination.destinationId} (${destination.plugin})` + (destination.sendsState ? ':' : ': sends no subscription state'),
+    );
+    if (destination.sendsState && destination.sent.length === 0) lines.push('  no profile of this user there');
+    for (const sent of destination.sent) {
+      const carrier =
+        sent.eventId === null
+          ? sent.timestampMs === null
+            ? 'nothing accepted yet'
+            : `an event at ${time(sent.timestampMs)} not shown`
+          : `event ${sent.eventId}`;
+      lines.push(`  ${sent.profile}: ${text(sent.state)} (${carrier})${sent.claimInFlight ? ', a state in flight' : ''}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export function formatDeliveries(page: AnswerOf<typeof listDeliveries>): string {

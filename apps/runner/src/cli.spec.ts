@@ -240,9 +240,10 @@ describe('store commands beside a running runner', () => {
       const events = await ferry('events', 'list', '--config', file);
       expect(events.code).toBe(0);
       const [header, ...rows] = events.stdout.trimEnd().split('\n');
-      expect(header).toMatch(/^RECEIVED\s+ID\s+SOURCE\s+TYPE\s+KIND\s+USER\s+ENV$/);
+      expect(header).toMatch(/^RECEIVED\s+ID\s+SOURCE\s+TYPE\s+KIND\s+USER\s+ENV\s+DELIVERIES$/);
       expect(rows).toHaveLength(3);
       expect(rows.every((row) => /^\S+\s+\S+\s+revenuecat\s/.test(row))).toBe(true);
+      expect(rows.find((row) => row.includes(renewalId))).toMatch(/\sclevertap-main:dead$/);
       expect((await ferry('events', 'list', '--config', file, '--source', 'revenuecat')).stdout.trimEnd().split('\n')).toHaveLength(4);
       expect((await ferry('events', 'list', '--config', file, '--source', 'android')).stdout).toBe('no events\n');
       const badSource = await ferry('events', 'list', '--config', file, '--source', 'not a source');

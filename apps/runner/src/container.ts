@@ -58,6 +58,7 @@ const ADMIN_PORTS = {
   log: TOKENS.EventLog,
   maintenance: TOKENS.Maintenance,
   pauses: TOKENS.Coordination,
+  marks: TOKENS.Coordination,
   erasures: TOKENS.ErasureJobs,
 } as const;
 

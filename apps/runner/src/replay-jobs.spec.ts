@@ -19,7 +19,7 @@ async function largeReplayKeepsAnswering(t: TestRunner): Promise<void> {
         const i = start + offset;
         const event = { id: `bulk-${i}`, source: 'revenuecat', type: 'RENEWAL', kind: 'renewal' as const, userId: `user-${i % 100}` };
         return t.runner.store.queue.ingest(
-          { ...event, environment: 'PRODUCTION', timestampMs: nowMs, body: '{}' },
+          { ...event, productId: null, environment: 'PRODUCTION', timestampMs: nowMs, body: '{}' },
           [{ destinationId: 'archive', state: 'skipped', reason: 'rule: reason' }],
           nowMs - DELIVERIES + i,
         );

@@ -1,18 +1,20 @@
 import type { SubscriptionEvent } from './event';
 
 /** RevenueCat's `rc_subscription_status` values (SPEC §12; reference/amplitude.md §2.6). */
-export type SubscriptionStatus =
-  | 'active'
-  | 'intro'
-  | 'cancelled'
-  | 'grace_period'
-  | 'trial'
-  | 'cancelled_trial'
-  | 'grace_period_trial'
-  | 'expired'
-  | 'promotional'
-  | 'expired_promotional'
-  | 'paused';
+export const SUBSCRIPTION_STATUSES = [
+  'active',
+  'intro',
+  'cancelled',
+  'grace_period',
+  'trial',
+  'cancelled_trial',
+  'grace_period_trial',
+  'expired',
+  'promotional',
+  'expired_promotional',
+  'paused',
+] as const;
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 /**
  * The subscription state this event leaves the user in. RevenueCat documents the values, not how it derives

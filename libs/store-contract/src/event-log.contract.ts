@@ -238,6 +238,109 @@ export function describeEventLogContract(factory: StoreFactory): void {
       ]);
     });
 
+    it('keeps each event’s product, and lists by user id prefix, product and kind, the deliveries listing agreeing', async () => {
+      const store = await open();
+      // Ids a LIKE pattern, a case-folding or a locale's collation would confuse: only the code points count.
+      const users = [
+        'al%ce',
+        'al_ce',
+        'alice',
+        'Alice',
+        'al',
+        'alz',
+        'al\u00e9x',
+        'al\u00e9',
+        '\u00e9mile',
+        '\u{1f600}x',
+        '\u{1f600}',
+        'a-l',
+        'ål',
+        null,
+      ];
+      for (const [i, userId] of users.entries()) {
+        await store.queue.ingest(
+          testEvent(`e${i}`, {
+            userId,
+            productId: i % 3 === 0 ? null : i % 3 === 1 ? 'pro.monthly' : 'pro.yearly',
+            kind: i % 2 === 0 ? 'renewal' : 'cancellation',
+          }),
+          [pending('ct'), pending('amp')],
+          T0 + i,
+        );
+      }
+      expect((await store.log.getEvent('e1'))!.productId).toBe('pro.monthly');
+      expect((await store.log.listEvents({ limit: 1 }))[0]).toMatchObject({ id: 'e13', userId: null, productId: 'pro.monthly' });
+
+      const usersOf = async (filter: ListFilter) => {
+        const events = (await store.log.listEvents({ ...filter, limit: 500 })).map((e) => e.id);
+        // The deliveries listing filters through its events: it finds the same ones, each with its deliveries (to ct and amp).
+        const deliveries = (await store.log.listDeliveries({ ...filter, limit: 500 })).map((d) => d.eventId);
+        expect([...new Set(deliveries)].sort()).toEqual([...events].sort());
+        expect(deliveries).toHaveLength(events.length * (filter.destinationId === undefined ? 2 : 1));
+        return events.map((id) => users[Number(id.slice(1))]).sort();
+      };
+      expect(await usersOf({ userPrefix: 'al%' })).toEqual(['al%ce']);
+      expect(await usersOf({ userPrefix: 'al_' })).toEqual(['al_ce']);
+      expect(await usersOf({ userPrefix: 'al' })).toEqual(['al', 'al%ce', 'al_ce', 'alice', 'alz', 'al\u00e9', 'al\u00e9x'].sort());
+      expect(await usersOf({ userPrefix: 'ali' })).toEqual(['alice']);
+      expect(await usersOf({ userPrefix: 'A' })).toEqual(['Alice']);
+      expect(await usersOf({ userPrefix: 'al\u00e9' })).toEqual(['al\u00e9', 'al\u00e9x']);
+      expect(await usersOf({ userPrefix: '\u00e9' })).toEqual(['\u00e9mile']);
+      expect(await usersOf({ userPrefix: '\u{1f600}' })).toEqual(['\u{1f600}', '\u{1f600}x']);
+      expect(await usersOf({ userPrefix: 'alz' })).toEqual(['alz']);
+      expect(await usersOf({ userPrefix: 'b' })).toEqual([]);
+      expect(await usersOf({ productId: 'pro.monthly', userPrefix: 'al' })).toEqual(['al_ce', 'al', 'al\u00e9'].sort());
+      expect(await usersOf({ kind: 'cancellation', userPrefix: 'al' })).toEqual(['al_ce', 'alz', 'al\u00e9'].sort());
+      expect(await usersOf({ productId: 'pro.yearly', kind: 'renewal' })).toEqual(['alice', '\u00e9mile'].sort());
+      expect(await usersOf({ productId: 'pro' })).toEqual([]);
+      expect(await usersOf({ userPrefix: 'al', destinationId: 'ct', state: 'pending', kind: 'renewal' })).toEqual(
+        ['al%ce', 'alice', 'al', 'al\u00e9x'].sort(),
+      );
+      // Paging within a prefix.
+      const first = await store.log.listEvents({ userPrefix: 'al', limit: 3 });
+      const rest = await store.log.listEvents({ userPrefix: 'al', limit: 500, before: first[2].id });
+      expect([...first, ...rest].map((e) => e.id)).toEqual((await store.log.listEvents({ userPrefix: 'al' })).map((e) => e.id));
+    });
+
+    it('reads the deliveries of many events at once, by event then destination', async () => {
+      const store = await open();
+      await ingestMany(store, 3, 'e', [pending('ct'), { destinationId: 'amp', state: 'skipped', reason: 'r: r' }]);
+      const rows = await store.log.deliveriesOf(['e-2', 'e-0', 'e-0', 'unknown']);
+      expect(rows.map((d) => `${d.eventId}/${d.destinationId}/${d.state}`)).toEqual([
+        'e-0/amp/skipped',
+        'e-0/ct/pending',
+        'e-2/amp/skipped',
+        'e-2/ct/pending',
+      ]);
+      expect(rows[0]).toEqual((await store.log.getEvent('e-0'))!.deliveries.map(({ attemptLog: _log, ...d }) => d)[0]);
+      expect(await store.log.deliveriesOf([])).toEqual([]);
+    });
+
+    it("reads a customer's history: every event naming the id, the newest by event time, oldest first", async () => {
+      const store = await open();
+      const stored = [
+        testEvent('late', { userId: 'ana', timestampMs: T0 - 1_000 }),
+        testEvent('early', { userId: 'ana', timestampMs: T0 - 5_000 }),
+        // Names ana as an alias, with another app user id.
+        testEvent('aliased', { userId: 'anonymous-1', userIds: ['anonymous-1', 'ana'], timestampMs: T0 - 3_000 }),
+        // Same time as `late`, received after it: after it.
+        testEvent('tie', { userId: 'ana-2', userIds: ['ana-2', 'ana'], timestampMs: T0 - 1_000 }),
+        testEvent('other', { userId: 'bob', timestampMs: T0 - 2_000 }),
+      ];
+      for (const [i, event] of stored.entries()) await store.queue.ingest(event, [pending('ct')], T0 + i);
+      const history = await store.log.userHistory('ana', 500);
+      expect(history.truncated).toBe(false);
+      expect(history.events.map((e) => e.id)).toEqual(['early', 'aliased', 'late', 'tie']);
+      expect(history.events[0]).toMatchObject({ userId: 'ana', productId: 'com.example.pro.monthly', body: stored[1].body });
+      const seqs = history.events.map((e) => e.receivedSeq);
+      expect(seqs[2]).toBeLessThan(seqs[3]);
+      expect(seqs[0]).toBeGreaterThan(seqs[2]);
+
+      expect(await store.log.userHistory('ana', 2)).toMatchObject({ truncated: true, events: [{ id: 'late' }, { id: 'tie' }] });
+      expect(await store.log.userHistory('ana', 4)).toMatchObject({ truncated: false });
+      expect(await store.log.userHistory('nobody', 500)).toEqual({ events: [], truncated: false });
+    });
+
     it('returns 50 rows by default and at most 500', async () => {
       const store = await open();
       await ingestMany(store, 520);

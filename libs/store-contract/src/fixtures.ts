@@ -26,6 +26,7 @@ export function testEvent(id: string, overrides: Partial<IngestEvent> = {}): Ing
     type: 'INITIAL_PURCHASE',
     kind: 'initial_purchase',
     userId: 'user-1',
+    productId: 'com.example.pro.monthly',
     environment: 'PRODUCTION',
     timestampMs: T0 - 1_000,
     body: JSON.stringify({ api_version: '1.0', event: { id } }),

@@ -86,6 +86,33 @@ export function describeMaintenanceContract(factory: StoreFactory): void {
         expect(seen.indexOf('other work')).toBeLessThan(seen.indexOf('replayed 1200'));
       });
 
+      it('counts what a replay would make pending, changing nothing, and the replay then replays exactly that many', async () => {
+        const store = await open();
+        const skipped = (destinationId: string): NewDelivery => ({ destinationId, state: 'skipped', reason: 'rule: reason' });
+        await ingestMany(store, 1_100, 'e', [skipped('ct'), skipped('amp')]);
+        const { dead, delivered } = await deadAndSkipped(store);
+        const lastFifty = Array.from({ length: 50 }, (_, i) => `e-${1_050 + i}`);
+        const cases: [Parameters<Store['maintenance']['countReplay']>[0], number][] = [
+          [{ deliveryIds: [dead, dead, delivered, 'unknown'] }, 1],
+          [{ eventIds: ['e1', 'e2', 'e1', 'e-5'], states: ['dead', 'skipped', 'delivered'] }, 4],
+          [{ eventIds: ['e-6', 'e-7'], destinationId: 'ct' }, 2],
+          [{ fromMs: T0 + 100, toMs: T0 + 1_050, destinationId: 'amp' }, 950],
+          [{ fromMs: T0, toMs: T0 + 2_000, states: ['dead'] }, 0],
+          // 550 ids, each event 11 times across two batches: counted once, as the replay replays it once.
+          [{ eventIds: Array.from({ length: 11 }, () => lastFifty).flat(), destinationId: 'ct' }, 50],
+          [{ fromMs: T0, toMs: T0 + 2_000 }, 2_201 - 3 - 2 - 950 - 50],
+          [{ eventIds: [] }, 0],
+        ];
+        for (const [i, [selector, expected]] of cases.entries()) {
+          const before = await store.log.stats(T0);
+          const count = await store.maintenance.countReplay(selector);
+          expect({ selector, count }).toEqual({ selector, count: expected });
+          expect(await store.log.stats(T0)).toEqual(before);
+          expect({ selector, replayed: await store.maintenance.replay(selector, T0 + 10_000 + i) }).toEqual({ selector, replayed: count });
+          expect(await store.maintenance.countReplay(selector)).toBe(0);
+        }
+      });
+
       it('refuses a replay that selects nothing in particular', async () => {
         const store = await open();
         await expect(store.maintenance.replay({ destinationId: 'ct' }, T0)).rejects.toThrow(

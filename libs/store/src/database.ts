@@ -28,6 +28,8 @@ export interface EventsTable {
   type: string;
   kind: EventKind | null;
   userId: string | null;
+  /** Null for events stored before migration 13. */
+  productId: string | null;
   environment: Environment;
   timestampMs: number;
   receivedAtMs: number;

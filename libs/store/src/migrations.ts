@@ -294,6 +294,17 @@ const MIGRATIONS: readonly Migration[] = [
       await trx.schema.createIndex('erasure_jobs_created_idx').on('erasure_jobs').columns(['created_at_ms', 'id']).execute();
     },
   },
+  {
+    version: 13,
+    name: 'the product of each event, for the listings',
+    async up(trx) {
+      // No backfill: events stored before keep a null product, and a listing by product does not find them (their
+      // bodies still name it). Reading every body back would make the upgrade as long as the store is big.
+      await trx.schema.alterTable('events').addColumn('product_id', 'text').execute();
+      // A listing by product, newest first, reads its range of this index.
+      await trx.schema.createIndex('events_product_idx').on('events').columns(['product_id', 'received_at_ms', 'id']).execute();
+    },
+  },
 ];
 
 /**

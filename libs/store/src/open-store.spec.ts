@@ -71,6 +71,7 @@ describe('openStore', () => {
         type: 'RENEWAL',
         kind: 'renewal',
         userId: 'u',
+        productId: null,
         environment: 'PRODUCTION',
         timestampMs: 1,
         body: '{}',

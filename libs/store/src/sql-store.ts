@@ -2,7 +2,7 @@ import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { silentLogger, type Logger, type StoreBackend } from '@ferry/core';
 import type { Database } from './database';
 import { runMigrations, type Dialect } from './migrations';
-import type { IngestRow, SqlContext, SqlDialect } from './sql/context';
+import { codePointOrder, type IngestRow, type SqlContext, type SqlDialect } from './sql/context';
 import { SqlCoordination } from './sql/coordination';
 import { SqlErasureJobs } from './sql/erasure-jobs';
 import { SqlEventLog } from './sql/event-log';
@@ -43,6 +43,7 @@ export abstract class SqlStore implements StoreBackend {
     const bodyBytes = () => this.bodyBytes;
     const dialect: SqlDialect = {
       rowLocks: dialectName === 'postgres',
+      codePointText: codePointOrder(dialectName),
       get bodyBytes() {
         return bodyBytes();
       },

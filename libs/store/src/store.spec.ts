@@ -13,6 +13,7 @@ import { openStore } from './open-store';
 import { eventListing, oldestDue, sourceCounts } from './sql/event-log';
 import { orphanPage, replayUpdate, windowPage } from './sql/maintenance';
 import type { SqlStore } from './sql-store';
+import { codePointOrder } from './sql/context';
 
 /**
  * The `Store` contract (shared with the engine's in-memory double) on every SQL backend, plus what only
@@ -51,6 +52,10 @@ function describeSqlStore(backend: Backend): void {
       opened.push(store);
       return store;
     }
+
+    const dialect = () => (database.url.startsWith('sqlite:') ? 'sqlite' : 'postgres');
+    /** How the store compares a user id prefix on this database. */
+    const textOrder = () => codePointOrder(dialect());
 
     beforeEach(async () => {
       database = await backend.fresh();
@@ -153,8 +158,8 @@ function describeSqlStore(backend: Backend): void {
         await ingestMany(store, 50);
         const plans: Record<string, (db: Kysely<Database>) => Compilable> = {
           // A source with no events must not walk every event to find that out.
-          'the newest events of a source': (db) => eventListing(db, { source: 'nowhere' }, undefined),
-          'a later page of a source': (db) => eventListing(db, { source: 'nowhere' }, { id: 'e-9', atMs: T0 + 9 }),
+          'the newest events of a source': (db) => eventListing(db, { source: 'nowhere' }, undefined, textOrder()),
+          'a later page of a source': (db) => eventListing(db, { source: 'nowhere' }, { id: 'e-9', atMs: T0 + 9 }, textOrder()),
           'stored events per source': (db) => sourceCounts(db),
         };
         for (const [name, query] of Object.entries(plans)) {
@@ -162,6 +167,47 @@ function describeSqlStore(backend: Backend): void {
           expect(`${name}:\n${plan}`).not.toMatch(/TEMP B-TREE|^SCAN \w+$|Seq Scan|Sort/m);
           expect(`${name}:\n${plan}`).toMatch(/events_source_idx/);
         }
+      });
+    });
+
+    describe('listing filters', () => {
+      it('a listing by product reads events_product_idx; by user id prefix, on SQLite, a range of events_user_idx', async () => {
+        const store = await open();
+        await ingestMany(store, 50);
+        const plans: Record<string, [(db: Kysely<Database>) => Compilable, RegExp]> = {
+          'the newest events of a product': [(db) => eventListing(db, { productId: 'pro' }, undefined, textOrder()), /events_product_idx/],
+          'a later page of a product': [
+            (db) => eventListing(db, { productId: 'pro' }, { id: 'e-9', atMs: T0 + 9 }, textOrder()),
+            /events_product_idx/,
+          ],
+        };
+        // Postgres compares the prefix in code point order (collate "C"), which its index, in the database's collation, cannot serve.
+        if (dialect() === 'sqlite')
+          plans['the newest events of a user id prefix'] = [
+            (db) => eventListing(db, { userPrefix: 'user-' }, undefined, textOrder()),
+            /events_user_idx \(user_id>\? AND user_id<\?\)/,
+          ];
+        for (const [name, [query, index]] of Object.entries(plans)) {
+          const plan = await database.explain(query);
+          expect(`${name}:\n${plan}`).not.toMatch(/^SCAN \w+$|Seq Scan/m);
+          expect(`${name}:\n${plan}`).toMatch(index);
+        }
+      });
+
+      it('events stored before migration 13 keep no product: the listing by product does not find them', async () => {
+        const store = await open();
+        await store.queue.ingest(event('before'), [pending()], T0);
+        await store.close();
+        // The schema as migration 12 left it, this event in it.
+        await database.execute(
+          'drop index events_product_idx; alter table events drop column product_id; delete from ferry_migrations where version = 13',
+        );
+        const upgraded = composeStore(await open());
+        expect(await database.migrationVersions()).toEqual(MIGRATION_VERSIONS);
+        expect(await upgraded.log.getEvent('before')).toMatchObject({ productId: null });
+        expect(await upgraded.log.listEvents({ productId: 'com.example.pro.monthly' })).toEqual([]);
+        await upgraded.queue.ingest(event('after'), [pending()], T0 + 1);
+        expect((await upgraded.log.listEvents({ productId: 'com.example.pro.monthly' })).map((e) => e.id)).toEqual(['after']);
       });
     });
 
@@ -376,6 +422,37 @@ describeIfPostgres(
           },
         };
       },
+    });
+
+    describe('a user id prefix', () => {
+      it('lists exactly the ids starting with it, whatever the collation of the user id column', async () => {
+        const schema = `ferry_test_${randomBytes(6).toString('hex')}`;
+        await admin.query(`create schema ${schema}`);
+        const url = new URL(databaseUrl!);
+        url.searchParams.set('options', `-c search_path=${schema}`);
+        try {
+          const store = await openStore(url.toString());
+          try {
+            // A linguistic collation: case and accents come second, so a plain range from the prefix would take these in.
+            await admin.query(`alter table ${schema}.events alter column user_id type text collate "en-x-icu"`);
+            const between = await admin.query(
+              `select count(*)::int as n from unnest(array['Alice', 'ål']) as id where id collate "en-x-icu" >= 'al' and id collate "en-x-icu" < 'am'`,
+            );
+            expect(between.rows[0].n).toBe(2);
+            const users = ['al', 'alice', 'Alice', 'ål', 'a-l', 'al%', 'am'];
+            for (const [i, userId] of users.entries()) await store.queue.ingest(event(`e${i}`, { userId }), [pending()], T0 + i);
+            const listed = async (userPrefix: string) => (await store.log.listEvents({ userPrefix })).map((row) => row.userId).sort();
+            expect(await listed('al')).toEqual(['al', 'al%', 'alice'].sort());
+            expect(await listed('A')).toEqual(['Alice']);
+            expect(await listed('å')).toEqual(['ål']);
+            expect((await store.log.listDeliveries({ userPrefix: 'al' })).length).toBe(3);
+          } finally {
+            await store.close();
+          }
+        } finally {
+          await admin.query(`drop schema ${schema} cascade`);
+        }
+      });
     });
 
     describe('delivery counters', () => {

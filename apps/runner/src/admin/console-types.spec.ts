@@ -24,7 +24,9 @@ describe('the types it writes', () => {
   });
 
   it("name each route's answer, body and query after its operation", () => {
-    expect(generated).toContain('export interface ListEventsResponse {\n  events: EventRow[];');
+    expect(generated).toContain('export interface ListEventsResponse {\n  events: EventListRow[];');
+    expect(generated).toContain('export type ShowUserResponse = UserView;');
+    expect(generated).toContain('export type CountReplayBody = ReplayRequest;');
     expect(generated).toContain('export type StartReplayBody = ReplayRequest;');
     expect(generated).toContain('export interface ListDeliveriesQuery {');
     expect(generated).toContain('  deliveries: CountsByState;');

@@ -35,6 +35,18 @@ export const replayRequest = z
   })
   .meta({ id: 'ReplayRequest', description: 'Which deliveries to replay: by id, by event, or by the time their event was received.' });
 
+/** The store's selector for a replay request: the one reading of it for the replay and its count. */
+function replaySelector(parsed: z.output<typeof replayRequest>): ReplaySelector {
+  return {
+    deliveryIds: parsed.deliveryIds,
+    eventIds: parsed.eventIds,
+    fromMs: parsed.from,
+    toMs: parsed.to,
+    destinationId: parsed.destination,
+    states: parsed.states,
+  };
+}
+
 export class DeliveryAdmin {
   private readonly replays: ReplayJobs;
 
@@ -52,14 +64,7 @@ export class DeliveryAdmin {
    * The dispatcher is woken as batches land. `request` is kept on the job as the operator gave it.
    */
   startReplay(parsed: z.output<typeof replayRequest>, request: unknown): ReplayJob {
-    const selector: ReplaySelector = {
-      deliveryIds: parsed.deliveryIds,
-      eventIds: parsed.eventIds,
-      fromMs: parsed.from,
-      toMs: parsed.to,
-      destinationId: parsed.destination,
-      states: parsed.states,
-    };
+    const selector = replaySelector(parsed);
     const maintenance = portOf(this.deps, 'maintenance');
     const clock = this.deps.clock ?? systemClock;
     return this.replays.start(request, (progress) => {
@@ -70,6 +75,11 @@ export class DeliveryAdmin {
         notified = replayed;
       });
     });
+  }
+
+  /** How many deliveries the replay would make pending now; changes nothing. */
+  async countReplay(parsed: z.output<typeof replayRequest>): Promise<{ count: number }> {
+    return { count: await portOf(this.deps, 'maintenance').countReplay(replaySelector(parsed)) };
   }
 
   /** This process's replay jobs, newest first. */
@@ -120,6 +130,20 @@ export const startReplay = route({
   handle: (deliveries, { body }, raw) => ({ job: deliveries.startReplay(body, raw.body) }),
 });
 
+export const countReplay = route({
+  id: 'countReplay',
+  method: 'POST',
+  path: '/replay/count',
+  summary: 'How many deliveries POST /admin/replay with this body would make pending now; changes nothing',
+  description:
+    'The same selector and states (default dead and skipped) as the replay, read the way it finds them: what an ' +
+    'operator confirms before replaying by filter. Deliveries may change state between the count and the replay.',
+  body: replayRequest,
+  bodyName: 'replay request',
+  response: z.object({ count: z.number().int().nonnegative() }),
+  handle: (deliveries, { body }) => deliveries.countReplay(body),
+});
+
 export const listReplays = route({
   id: 'listReplays',
   method: 'GET',
@@ -140,4 +164,4 @@ export const showReplay = route({
   handle: (deliveries, { params }) => ({ job: deliveries.job(params.id) }),
 });
 
-export const DELIVERY_ROUTES = [listDeliveries, startReplay, listReplays, showReplay];
+export const DELIVERY_ROUTES = [listDeliveries, startReplay, countReplay, listReplays, showReplay];

@@ -1,4 +1,4 @@
-import type { Clock, ErasureJobs, EventLog, Maintenance, SourceInstance, StoredPauses, Transport } from '@ferry/core';
+import type { Clock, ErasureJobs, EventLog, Maintenance, SourceInstance, StateMarks, StoredPauses, Transport } from '@ferry/core';
 import type { DestinationInstance, DestinationStatus } from '@ferry/engine';
 
 /** What the admin operations need, as one object: every concern takes it whole. */
@@ -18,6 +18,8 @@ export interface AdminDeps {
   readonly log?: EventLog;
   readonly maintenance?: Maintenance;
   readonly pauses?: StoredPauses;
+  /** The ordering guard's marks: what the customer view shows each destination holds (SPEC §17). */
+  readonly marks?: StateMarks;
   /** Erasure jobs at the destinations (SPEC §15). */
   readonly erasures?: ErasureJobs;
   readonly clock?: Clock;
@@ -35,7 +37,7 @@ export interface AdminDeps {
 }
 
 /** The store port an operation uses. */
-export function portOf<Port extends 'log' | 'maintenance' | 'pauses' | 'erasures'>(
+export function portOf<Port extends 'log' | 'maintenance' | 'pauses' | 'marks' | 'erasures'>(
   deps: AdminDeps,
   port: Port,
 ): NonNullable<AdminDeps[Port]> {

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { systemClock, type DeliveryRequest } from '@ferry/core';
+import { systemClock, type DeliveryRequest, type DeliveryState } from '@ferry/core';
 import { findSource, portOf, type AdminDeps } from './deps';
 import { NotFoundError, queryStore } from './errors';
 import { listFilter, listQuery, nextCursor, pageOf, type ListQuery } from './listing';
 import { rebuiltRequests } from './preview';
 import { attempt, deliveryRequest, deliveryRow, eventRow } from './records';
 import { routeFor, type Answer } from './route';
-import { idParam } from './schema';
+import { deliveryState, idParam } from './schema';
 
 /** Events: the listing, and one event with its deliveries, attempts and the requests they carry. */
 
@@ -32,12 +32,32 @@ export const eventView = eventRow
 
 export type EventView = Answer<typeof eventView>;
 
+export const eventListRow = eventRow
+  .extend({
+    deliveries: z
+      .array(
+        z
+          .object({ destinationId: z.string(), state: deliveryState })
+          .meta({ id: 'DeliveryStateOf', description: "One of an event's deliveries: its destination and state." }),
+      )
+      .describe("Each of the event's deliveries, by destination id."),
+  })
+  .meta({ id: 'EventListRow', description: 'A stored event, as the listing shows it: with the state of each delivery.' });
+
+export type EventListRow = Answer<typeof eventListRow>;
+
 export class EventAdmin {
   constructor(private readonly deps: AdminDeps) {}
 
-  async list(query: ListQuery) {
+  async list(query: ListQuery): Promise<{ items: readonly EventListRow[]; next?: string }> {
     const filter = listFilter(query);
-    return pageOf(await queryStore(() => portOf(this.deps, 'log').listEvents(filter)), filter.limit);
+    const log = portOf(this.deps, 'log');
+    const { items, next } = pageOf(await queryStore(() => log.listEvents(filter)), filter.limit);
+    // One read for the page's deliveries, not one per row.
+    const states = new Map<string, { destinationId: string; state: DeliveryState }[]>();
+    for (const { eventId, destinationId, state } of await log.deliveriesOf(items.map((event) => event.id)))
+      states.set(eventId, [...(states.get(eventId) ?? []), { destinationId, state }]);
+    return { items: items.map((event) => ({ ...event, deliveries: states.get(event.id) ?? [] })), next };
   }
 
   async show(id: string): Promise<EventView> {
@@ -78,7 +98,7 @@ export const listEvents = route({
   path: '/events',
   summary: 'Events, newest first, filtered; a delivery filter (state, destination) matches any of their deliveries',
   query: listQuery,
-  response: z.object({ events: z.array(eventRow), next: nextCursor }),
+  response: z.object({ events: z.array(eventListRow), next: nextCursor }),
   handle: async (events, { query }) => {
     const { items, next } = await events.list(query);
     return { events: items, next };

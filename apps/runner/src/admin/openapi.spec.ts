@@ -64,6 +64,7 @@ beforeAll(async () => {
       type: 'INITIAL_PURCHASE',
       kind: 'initial_purchase',
       userId: event.app_user_id as string,
+      productId: null,
       environment: 'PRODUCTION',
       timestampMs: Date.now(),
       body: webhookBody('initial_purchase', { id: 'orphaned' }),
@@ -125,7 +126,9 @@ describe('GET /admin/openapi.json', () => {
   it('describes each route with its request: path and query parameters, and the body', () => {
     const events = document.paths['/admin/events'].get as { parameters: { name: string; in: string }[] };
     expect(events.parameters.map(({ name, in: place }) => `${place}:${name}`)).toEqual(
-      ['state', 'destination', 'user', 'type', 'source', 'since', 'until', 'limit', 'before'].map((name) => `query:${name}`),
+      ['state', 'destination', 'user', 'userPrefix', 'product', 'kind', 'type', 'source', 'since', 'until', 'limit', 'before'].map(
+        (name) => `query:${name}`,
+      ),
     );
     expect(document.paths['/admin/events/{id}'].get).toMatchObject({ parameters: [{ name: 'id', in: 'path', required: true }] });
     expect(document.paths['/admin/replay'].post).toMatchObject({
@@ -151,6 +154,11 @@ describe("every admin route's real answers match the document", () => {
     await call('GET', '/deliveries?state=lost');
     await call('GET', '/events?source=revenuecat');
     await call('GET', '/events?source=not%20an%20id');
+    await call('GET', '/events?userPrefix=a&product=com.example.pro.monthly&kind=renewal');
+    await call('GET', '/events?user=a&userPrefix=a');
+    await call('GET', `/users/${encodeURIComponent(events[0].userId ?? 'nobody')}`);
+    await call('GET', '/users/no-such-user');
+    await call('GET', `/users/${'x'.repeat(513)}`);
     await call('GET', '/sources');
 
     await call('GET', '/destinations');
@@ -165,6 +173,8 @@ describe("every admin route's real answers match the document", () => {
 
     const { job } = (await call('POST', '/replay', { deliveryIds: [deliveries[0].id] })).json;
     await call('POST', '/replay', { states: ['pending'] });
+    await call('POST', '/replay/count', { deliveryIds: [deliveries[0].id] });
+    await call('POST', '/replay/count', { from: 1 });
     await waitFor('the replay to finish', async () => (await call('GET', `/replays/${job.id}`)).json.job.state === 'done');
     await call('GET', '/replays/no-such-job');
     await call('GET', '/replays');

@@ -24,6 +24,7 @@ export const eventRow = mirrors<EventRow>()(
       type: z.string().describe("The source's event type, as received."),
       kind: eventKind.nullable().describe('Null when no destination delivers the type as a subscription event.'),
       userId: z.string().nullable(),
+      productId: z.string().nullable().describe('The product it is about; null when it names none, or stored before Ferry kept products.'),
       environment,
       timestampMs: z.number().describe('When it happened.'),
       receivedAtMs: z.number(),

@@ -8,6 +8,7 @@ import { describeApi, openApiDocument, type OpenApiDocument } from './openapi';
 import { ORPHAN_ROUTES, OrphanAdmin, type OrphanView } from './orphans';
 import { PREVIEW_ROUTES, PreviewAdmin } from './preview';
 import { SOURCE_ROUTES, SourceAdmin } from './sources';
+import { USER_ROUTES, UserAdmin } from './users';
 import { parseRouteInput, type AnswerOf, type AnyRoute, type RawInput } from './route';
 
 /** A route with the operations it runs on: what the HTTP server and the command line call. */
@@ -27,6 +28,7 @@ function bind<Ops>(ops: Ops, routes: readonly AnyRoute<Ops>[]): BoundRoute[] {
 export class AdminService {
   readonly sources: SourceAdmin;
   readonly events: EventAdmin;
+  readonly users: UserAdmin;
   readonly deliveries: DeliveryAdmin;
   readonly destinations: DestinationAdmin;
   readonly orphans: OrphanAdmin;
@@ -39,6 +41,7 @@ export class AdminService {
   constructor(deps: AdminDeps) {
     this.sources = new SourceAdmin(deps);
     this.events = new EventAdmin(deps);
+    this.users = new UserAdmin(deps);
     this.deliveries = new DeliveryAdmin(deps);
     this.destinations = new DestinationAdmin(deps);
     this.orphans = new OrphanAdmin(deps);
@@ -46,6 +49,7 @@ export class AdminService {
     this.previews = new PreviewAdmin(deps);
     this.routes = [
       ...bind(this.events, EVENT_ROUTES),
+      ...bind(this.users, USER_ROUTES),
       ...bind(this.deliveries, DELIVERY_ROUTES),
       ...bind(this.destinations, DESTINATION_ROUTES),
       ...bind(this.sources, SOURCE_ROUTES),

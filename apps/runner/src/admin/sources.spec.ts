@@ -18,6 +18,7 @@ const event = (id: string, source: string): IngestEvent => ({
   type: 'RENEWAL',
   kind: 'renewal',
   userId: 'user-1',
+  productId: null,
   environment: 'PRODUCTION',
   timestampMs: 1_700_000_000_000,
   body: JSON.stringify({ event: { id } }),

@@ -1,4 +1,4 @@
-import type { StateVerdict } from '../state-order';
+import type { StateOrder, StateVerdict } from '../state-order';
 
 /**
  * Coordination: what several runners sharing one database agree on through it — destination pauses, who
@@ -102,8 +102,22 @@ export interface StateCandidate {
   readonly profile: string;
 }
 
+/** What a destination holds for one profile, as the ordering guard's mark says (`StateMarks.acceptedStates`). */
+export interface ProfileState {
+  readonly profile: string;
+  /** The event whose state the destination accepted last, by its order; null while none was. */
+  readonly accepted: StateOrder | null;
+  /** A delivery holds the profile's claim, in flight under an unexpired lease: its state may change what the destination holds. */
+  readonly claimInFlight: boolean;
+}
+
 /** The ordering guard's marks (SPEC §12): what the dispatcher asks before it sends subscription state. */
 export interface StateMarks {
+  /**
+   * A read, for operators: per profile asked (each once, in the order asked), the state the destination accepted
+   * and whether a claim is in flight (judged as `claimSubscriptionState` judges it, by the lease clock at `nowMs`).
+   */
+  acceptedStates(destinationId: string, profiles: readonly string[], nowMs: number): Promise<ProfileState[]>;
   /**
    * The ordering guard (SPEC §12), asked just before one destination's leased deliveries are sent. Per
    * destination and profile the store keeps the newest state the destination accepted (its event's timestamp,

@@ -1,4 +1,5 @@
 import type { DeliveryState } from '../delivery-states';
+import type { EventKind } from '../event';
 import { StoreInputError, type DeliveryRow, type EventDetail, type EventRow } from './records';
 
 /** The event log: what the admin API, the console, metrics and alerts read. Reads only. */
@@ -9,6 +10,10 @@ export interface ListFilter {
   readonly state?: DeliveryState;
   readonly destinationId?: string;
   readonly userId?: string;
+  /** App user ids starting with this (compared as Unicode code points: `%` and `_` are plain characters). */
+  readonly userPrefix?: string;
+  readonly productId?: string;
+  readonly kind?: EventKind;
   readonly type?: string;
   readonly sinceMs?: number;
   readonly untilMs?: number;
@@ -46,9 +51,30 @@ export function unknownCursor(kind: 'event' | 'delivery' | 'erasure job', id: st
   return new StoreInputError(`no ${kind} with id ${JSON.stringify(id)}`, 'before');
 }
 
+/** A stored event as a customer's history shows it: its row, the webhook body and the order the store received it in. */
+export interface HistoryEvent extends EventRow {
+  readonly body: string;
+  readonly receivedSeq: number;
+}
+
+/** A customer's events (`EventLog.userHistory`). */
+export interface UserHistory {
+  /** Oldest first, by event time, then the order received. */
+  readonly events: readonly HistoryEvent[];
+  /** The customer has more events than these, older ones. */
+  readonly truncated: boolean;
+}
+
 export interface EventLog {
   listEvents(filter: ListFilter): Promise<EventRow[]>;
   listDeliveries(filter: ListFilter): Promise<DeliveryRow[]>;
+  /** Every delivery of these events (at most MAX_PAGE_SIZE ids at a time is cheap: one read by event id), by event then destination. */
+  deliveriesOf(eventIds: readonly string[]): Promise<DeliveryRow[]>;
+  /**
+   * The `limit` newest (by event time, then the order received) events naming `userId` in any of their user ids,
+   * as erasure finds them (app user id, original app user id, aliases, transfers), returned oldest first.
+   */
+  userHistory(userId: string, limit: number): Promise<UserHistory>;
   getEvent(id: string): Promise<EventDetail | undefined>;
   stats(nowMs: number): Promise<StoreStats>;
   /** Stored events per source, by source id; a source with none is absent. Cheap on any number of events. */

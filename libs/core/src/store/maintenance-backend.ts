@@ -18,6 +18,8 @@ export interface MaintenanceBackend<Customer = unknown> {
    * window, due now (on the lease clock). Answers how many.
    */
   replayBatch(batch: ReplayBatch, filter: ReplayFilter, nowMs: number): Promise<number>;
+  /** How many deliveries `replayBatch` with these arguments would replay now. A read. */
+  countReplayBatch(batch: ReplayBatch, filter: ReplayFilter): Promise<number>;
   /**
    * Up to `limit` ids of a destination's waiting deliveries that `transition` may change (in-flight ones only
    * once their lease has expired), those whose event has a delivery to `notAt` left out. A read.

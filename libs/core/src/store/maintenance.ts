@@ -48,6 +48,8 @@ export interface Maintenance {
    * (webhooks and health checks answer meanwhile); reports the running total after each.
    */
   replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number>;
+  /** How many deliveries `replay` with this selector would make pending now, read the way it finds them; changes nothing. */
+  countReplay(selector: ReplaySelector): Promise<number>;
   /**
    * Makes the waiting deliveries of a destination no longer configured final: skipped, with the reason
    * `DESTINATION_REMOVED`, in bounded chunks. In-flight ones only once their lease has expired.

@@ -58,14 +58,14 @@ export interface IngestEvent extends Omit<EventRow, 'receivedAtMs'> {
 
 /** What `ingest` keeps of a parsed event: its indexed fields, every user id it names and the webhook body as received. */
 export function ingestEventOf(event: SubscriptionEvent, body: string): IngestEvent {
-  const { id, source, type, kind, appUserId: userId, environment, timestampMs } = event;
-  return { id, source, type, kind, userId, environment, timestampMs, body, userIds: userIdsOf(event) };
+  const { id, source, type, kind, appUserId: userId, productId, environment, timestampMs } = event;
+  return { id, source, type, kind, userId, productId, environment, timestampMs, body, userIds: userIdsOf(event) };
 }
 
 /** What a store keeps of an ingested event: its indexed fields and the webhook body (and, beside, `erasureIdsOf`). */
 export function storedEventOf(event: IngestEvent, receivedAtMs: number): EventRow & { readonly body: string } {
-  const { id, source, type, kind, userId, environment, timestampMs, body } = event;
-  return { id, source, type, kind, userId, environment, timestampMs, receivedAtMs, body };
+  const { id, source, type, kind, userId, productId, environment, timestampMs, body } = event;
+  return { id, source, type, kind, userId, productId, environment, timestampMs, receivedAtMs, body };
 }
 
 /** The user ids an event names, each once: the ids an erasure request may name it by. */
@@ -108,6 +108,8 @@ export interface EventRow {
   readonly type: string;
   readonly kind: EventKind | null;
   readonly userId: string | null;
+  /** The product the event is about, as the source names it; null when it names none, or stored before migration 13. */
+  readonly productId: string | null;
   readonly environment: Environment;
   readonly timestampMs: number;
   readonly receivedAtMs: number;

@@ -8,6 +8,7 @@ import {
   type Reassignment,
   type ReceivedEvent,
   type ReplayBatch,
+  type ReplayFilter,
   type ReplaySelector,
   type RetentionCutoffs,
 } from '@ferry/core';
@@ -23,23 +24,39 @@ export class BatchedMaintenance implements Maintenance {
   constructor(private readonly backend: MaintenanceBackend) {}
 
   async replay(selector: ReplaySelector, nowMs: number, onProgress?: (replayed: number) => void): Promise<number> {
+    let replayed = 0;
+    for await (const [batch, filter] of this.replayBatches(selector)) {
+      replayed += await this.backend.replayBatch(batch, filter, nowMs);
+      onProgress?.(replayed);
+      await yieldToEventLoop();
+    }
+    return replayed;
+  }
+
+  async countReplay(selector: ReplaySelector): Promise<number> {
+    let count = 0;
+    for await (const [batch, filter] of this.replayBatches(selector)) {
+      count += await this.backend.countReplayBatch(batch, filter);
+      await yieldToEventLoop();
+    }
+    return count;
+  }
+
+  /** The batches a replay works through, and which of each batch's deliveries replay: one reading for the replay and its count. */
+  private async *replayBatches(selector: ReplaySelector): AsyncGenerator<[ReplayBatch, ReplayFilter]> {
     const { deliveryIds, eventIds, fromMs, toMs, destinationId } = selector;
     if (deliveryIds === undefined && eventIds === undefined && fromMs === undefined && toMs === undefined) {
       throw new Error('replay: give deliveryIds, eventIds, or a fromMs/toMs window');
     }
     // Whatever the selector asks for, only states the table lets replay.
     const states = (selector.states ?? ['dead', 'skipped']).filter((state) => allows('replay', state));
-    if (states.length === 0 || deliveryIds?.length === 0 || eventIds?.length === 0) return 0;
+    if (states.length === 0 || deliveryIds?.length === 0 || eventIds?.length === 0) return;
     const window = { fromMs, toMs };
     const byIds = deliveryIds !== undefined || eventIds !== undefined;
-    const filter = { states, destinationId, window: byIds ? window : undefined };
-    let replayed = 0;
-    for await (const batch of byIds ? idBatches(deliveryIds, eventIds) : this.windowBatches(window)) {
-      replayed += await this.backend.replayBatch(batch, filter, nowMs);
-      onProgress?.(replayed);
-      await yieldToEventLoop();
-    }
-    return replayed;
+    const filter: ReplayFilter = { states, destinationId, window: byIds ? window : undefined };
+    // Each id once: a count must not see in two batches what the replay changes in the first.
+    const batches = byIds ? idBatches(unique(deliveryIds), unique(eventIds)) : this.windowBatches(window);
+    for await (const batch of batches) yield [batch, filter];
   }
 
   /** The events received in the window, a batch at a time, in order of receipt. */
@@ -142,6 +159,10 @@ async function* idBatches(deliveryIds?: readonly string[], eventIds?: readonly s
       yield { deliveryIds: someDeliveryIds, eventIds: someEventIds };
     }
   }
+}
+
+function unique<T>(items: readonly T[] | undefined): T[] | undefined {
+  return items === undefined ? undefined : [...new Set(items)];
 }
 
 function batches<T>(items: readonly T[]): T[][] {

@@ -129,6 +129,35 @@ export function describeStateMarksContract(factory: StoreFactory): void {
       expect(await g.claim(['e0'], 'ct', T0 + 5_000)).toEqual({ e0: 'plain' });
     });
 
+    it('answers, per profile, the state the destination accepted and whether a claim is in flight, as the claims judge it', async () => {
+      const g = await guarded();
+      await g.ingest({ id: 'first', user: 'u1', timestampMs: T0 - 3_000 }, { id: 'second', user: 'u1', timestampMs: T0 - 2_000 });
+      const states = (nowMs = T0 + 1_000, destinationId = 'ct') =>
+        g.store.coordination.acceptedStates(destinationId, ['profile:u1', 'profile:nobody', 'profile:u1'], nowMs);
+      const none = { accepted: null, claimInFlight: false };
+      expect(await states()).toEqual([
+        { profile: 'profile:u1', ...none },
+        { profile: 'profile:nobody', ...none },
+      ]);
+      await g.lease('ct', T0 + 1_000, 'runner-a', 5_000);
+      expect(await g.claim(['first'])).toEqual({ first: 'state' });
+      expect((await states())[0]).toEqual({ profile: 'profile:u1', accepted: null, claimInFlight: true });
+      // Its lease over, the claim no longer counts, as for claimSubscriptionState.
+      expect((await states(T0 + 6_001))[0]).toEqual({ profile: 'profile:u1', ...none });
+      await g.settle('first');
+      // The accepted state's place in the order, as the customer's history reads the event's.
+      const history = await g.store.log.userHistory('u1', 10);
+      const first = history.events.find((event) => event.id === 'first')!;
+      expect((await states())[0]).toEqual({
+        profile: 'profile:u1',
+        accepted: { timestampMs: T0 - 3_000, receivedSeq: first.receivedSeq },
+        claimInFlight: false,
+      });
+      // Another destination keeps its own.
+      expect((await states(T0 + 1_000, 'amp'))[0]).toEqual({ profile: 'profile:u1', ...none });
+      expect(await g.store.coordination.acceptedStates('ct', [], T0)).toEqual([]);
+    });
+
     it('moves the accepted mark only when the destination took the state, and ends the claim either way', async () => {
       const g = await guarded();
       await g.ingest({ id: 'old', user: 'u1', timestampMs: T0 - 3_000 }, { id: 'newest', user: 'u1', timestampMs: T0 - 1_000 });

@@ -1,6 +1,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { DeliveryState, IngestEvent, Logger, NewDelivery } from '@ferry/core';
 import type { Database } from '../database';
+import type { Dialect } from '../migrations';
 
 /**
  * What each port of the SQL store works with: the connection, its transactions, and what differs between
@@ -23,6 +24,11 @@ export interface SqlContext {
 export interface SqlDialect {
   /** Postgres: lease with `FOR UPDATE SKIP LOCKED` so concurrent runners never take the same delivery. */
   readonly rowLocks: boolean;
+  /**
+   * A text column as compared by code point, whatever the database's collation: on Postgres `collate "C"` (its
+   * indexes, built with the database's collation, are not used then); SQLite compares so already.
+   */
+  readonly codePointText: TextOrder;
   /** SQL for the UTF-8 length in bytes of the `events.body` column. */
   readonly bodyBytes: string;
   /**
@@ -65,6 +71,13 @@ export interface IngestRow extends Ingest {
 }
 
 export type Queryable = Kysely<Database> | Transaction<Database>;
+export type TextOrder = (column: string) => RawBuilder<string>;
+
+/** `SqlDialect.codePointText` of a dialect. */
+export function codePointOrder(dialect: Dialect): TextOrder {
+  return dialect === 'postgres' ? (column) => sql<string>`${sql.ref(column)} collate "C"` : (column) => sql<string>`${sql.ref(column)}`;
+}
+
 export type DeliveryFilter = (eb: ExpressionBuilder<Database, 'deliveries'>) => Expression<SqlBool>;
 
 /** Most rows or ids in one statement: well under SQLite's 32766 and Postgres's 65535 parameters. */

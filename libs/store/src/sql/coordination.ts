@@ -6,6 +6,7 @@ import {
   type AlertHold,
   type Coordination,
   type DestinationPause,
+  type ProfileState,
   type StateCandidate,
   type StateVerdict,
   type StoredPauseCause,
@@ -15,7 +16,7 @@ import type { Database } from '../database';
 import * as alertOutbox from './alert-outbox';
 import type { SqlContext } from './context';
 import { movePaused } from './queue';
-import { claimStates } from './state-marks';
+import { acceptedStates, claimStates } from './state-marks';
 
 /** Coordination on SQL: the pauses, alert claims and state marks every store on the database shares. */
 export class SqlCoordination implements Coordination {
@@ -86,6 +87,10 @@ export class SqlCoordination implements Coordination {
 
   pruneAlertClaims(beforeMs: number, limit: number): Promise<number> {
     return this.context.write((trx) => alertOutbox.prune(trx, beforeMs, limit));
+  }
+
+  acceptedStates(destinationId: string, profiles: readonly string[], nowMs: number): Promise<ProfileState[]> {
+    return acceptedStates(this.context.db, destinationId, profiles, this.context.dialect.leaseClock(nowMs));
   }
 
   async claimSubscriptionState(

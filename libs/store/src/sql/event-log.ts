@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import {
   pageSize,
   statesFrom,
@@ -8,13 +8,17 @@ import {
   type EventDetail,
   type EventLog,
   type EventRow,
+  type HistoryEvent,
   type ListFilter,
+  type UserHistory,
   type SourceCount,
   type StoreStats,
 } from '@ferry/core';
-import type { Queryable, SqlContext } from './context';
+import type { Database } from '../database';
+import { userKey } from '../user-key';
+import { chunks, type Queryable, type SqlContext, type TextOrder } from './context';
 
-const EVENT_COLUMNS = ['id', 'source', 'type', 'kind', 'userId', 'environment', 'timestampMs', 'receivedAtMs'] as const;
+const EVENT_COLUMNS = ['id', 'source', 'type', 'kind', 'userId', 'productId', 'environment', 'timestampMs', 'receivedAtMs'] as const;
 const DELIVERY_COLUMNS = [
   'id',
   'eventId',
@@ -36,7 +40,7 @@ export class SqlEventLog implements EventLog {
 
   async listEvents(filter: ListFilter): Promise<EventRow[]> {
     const cursor = filter.before === undefined ? undefined : await this.cursor('events', filter.before);
-    return eventListing(this.context.db, filter, cursor).execute();
+    return eventListing(this.context.db, filter, cursor, this.context.dialect.codePointText).execute();
   }
 
   async listDeliveries(filter: ListFilter): Promise<DeliveryRow[]> {
@@ -48,14 +52,12 @@ export class SqlEventLog implements EventLog {
       .$if(filter.destinationId !== undefined, (q) => q.where('destinationId', '=', filter.destinationId!))
       .$if(filter.sinceMs !== undefined, (q) => q.where('createdAtMs', '>=', filter.sinceMs!))
       .$if(filter.untilMs !== undefined, (q) => q.where('createdAtMs', '<', filter.untilMs!))
-      .$if(filter.source !== undefined || filter.userId !== undefined || filter.type !== undefined, (q) =>
+      .$if(filtersEvents(filter), (q) =>
         q.where('eventId', 'in', (eb) =>
           eb
             .selectFrom('events')
             .select('id')
-            .$if(filter.source !== undefined, (s) => s.where('source', '=', filter.source!))
-            .$if(filter.userId !== undefined, (s) => s.where('userId', '=', filter.userId!))
-            .$if(filter.type !== undefined, (s) => s.where('type', '=', filter.type!)),
+            .where((events) => eventFilter(events, filter, this.context.dialect.codePointText)),
         ),
       )
       .$if(cursor !== undefined, (q) =>
@@ -65,6 +67,29 @@ export class SqlEventLog implements EventLog {
       .orderBy('id', 'desc')
       .limit(pageSize(filter.limit))
       .execute();
+  }
+
+  async deliveriesOf(eventIds: readonly string[]): Promise<DeliveryRow[]> {
+    const rows: DeliveryRow[] = [];
+    for (const ids of chunks([...new Set(eventIds)])) {
+      // Found on the unique (event, destination) index, in its order.
+      rows.push(...(await this.context.db.selectFrom('deliveries').select(DELIVERY_COLUMNS).where('eventId', 'in', ids).execute()));
+    }
+    return rows.sort((a, b) => byText(a.eventId, b.eventId) || byText(a.destinationId, b.destinationId));
+  }
+
+  async userHistory(userId: string, limit: number): Promise<UserHistory> {
+    const rows: HistoryEvent[] = await this.context.db
+      .selectFrom('eventUsers')
+      .innerJoin('events', 'events.id', 'eventUsers.eventId')
+      .select([...EVENT_COLUMNS.map((column) => `events.${column}` as const), 'events.body', 'events.receivedSeq'])
+      .where('eventUsers.userKey', '=', userKey(userId))
+      .orderBy('events.timestampMs', 'desc')
+      .orderBy('events.receivedSeq', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const events = rows.slice(0, limit).map((row) => ({ ...row, receivedSeq: Number(row.receivedSeq) }));
+    return { events: events.reverse(), truncated: rows.length > limit };
   }
 
   /** Where a keyset page starts: the row named by `before`, which must exist. */
@@ -155,13 +180,16 @@ export function sourceCounts(db: Queryable) {
 }
 
 /** One page of the events listing, newest first, from the keyset cursor (the row `before` names) on. */
-export function eventListing(db: Queryable, filter: ListFilter, cursor: { id: string; atMs: number } | undefined) {
+export function eventListing(
+  db: Queryable,
+  filter: ListFilter,
+  cursor: { id: string; atMs: number } | undefined,
+  codePointText: TextOrder,
+) {
   return db
     .selectFrom('events')
     .select(EVENT_COLUMNS)
-    .$if(filter.source !== undefined, (q) => q.where('source', '=', filter.source!))
-    .$if(filter.userId !== undefined, (q) => q.where('userId', '=', filter.userId!))
-    .$if(filter.type !== undefined, (q) => q.where('type', '=', filter.type!))
+    .$if(filtersEvents(filter), (q) => q.where((eb) => eventFilter(eb, filter, codePointText)))
     .$if(filter.sinceMs !== undefined, (q) => q.where('receivedAtMs', '>=', filter.sinceMs!))
     .$if(filter.untilMs !== undefined, (q) => q.where('receivedAtMs', '<', filter.untilMs!))
     .$if(filter.state !== undefined || filter.destinationId !== undefined, (q) =>
@@ -183,6 +211,48 @@ export function eventListing(db: Queryable, filter: ListFilter, cursor: { id: st
     .orderBy('id', 'desc')
     .limit(pageSize(filter.limit));
 }
+
+/** Whether the filter asks anything of the events themselves (`eventFilter`), beyond their deliveries and times. */
+function filtersEvents(filter: ListFilter): boolean {
+  const { source, userId, userPrefix, productId, kind, type } = filter;
+  return [source, userId, userPrefix, productId, kind, type].some((value) => value !== undefined);
+}
+
+/**
+ * What a filter asks of an event itself, one reading for both listings (the deliveries' through their events), so
+ * the two agree; times are each listing's own (events by receipt, deliveries by creation). A user prefix is a range, `[prefix, its successor)`: SQLite walks it on events_user_idx.
+ */
+function eventFilter(eb: ExpressionBuilder<Database, 'events'>, filter: ListFilter, codePointText: TextOrder): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = [];
+  if (filter.source !== undefined) conditions.push(eb('events.source', '=', filter.source));
+  if (filter.userId !== undefined) conditions.push(eb('events.userId', '=', filter.userId));
+  if (filter.userPrefix !== undefined) {
+    const userId = codePointText('events.userId');
+    conditions.push(eb(userId, '>=', filter.userPrefix));
+    const end = prefixEnd(filter.userPrefix);
+    if (end !== undefined) conditions.push(eb(userId, '<', end));
+  }
+  if (filter.productId !== undefined) conditions.push(eb('events.productId', '=', filter.productId));
+  if (filter.kind !== undefined) conditions.push(eb('events.kind', '=', filter.kind));
+  if (filter.type !== undefined) conditions.push(eb('events.type', '=', filter.type));
+  return eb.and(conditions);
+}
+
+/**
+ * The least text after every text starting with `prefix`, in code point order (UTF-8's byte order): the prefix
+ * with its last code point one up (past the surrogates, which UTF-8 cannot hold). Undefined when nothing
+ * follows (the prefix is all U+10FFFF): then every text from the prefix on starts with it.
+ */
+export function prefixEnd(prefix: string): string | undefined {
+  const points = [...prefix].map((character) => character.codePointAt(0)!);
+  while (points.length > 0) {
+    const last = points.pop()!;
+    if (last < 0x10ffff) return String.fromCodePoint(...points, last === 0xd7ff ? 0xe000 : last + 1);
+  }
+  return undefined;
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A destination's oldest due pending delivery: the first entry of its range on deliveries_due_idx, however long the backlog. */
 export function oldestDue(db: Queryable, destinationId: string, nowMs: number) {

@@ -21,6 +21,7 @@ export const INGEST_COLUMNS = {
     type: 'text',
     kind: 'text',
     userId: 'text',
+    productId: 'text',
     environment: 'text',
     timestampMs: 'bigint',
     receivedAtMs: 'bigint',

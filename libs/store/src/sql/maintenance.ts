@@ -37,6 +37,11 @@ export class SqlMaintenance implements MaintenanceBackend<Customer> {
     return Number(result.numUpdatedRows);
   }
 
+  async countReplayBatch(batch: ReplayBatch, filter: ReplayFilter): Promise<number> {
+    const { count } = await replayCount(this.context.db, { ...filter, batch: batchFilter(batch) }).executeTakeFirstOrThrow();
+    return Number(count);
+  }
+
   async waitingOrphans(
     destinationId: string,
     transition: OrphanTransition,
@@ -228,13 +233,7 @@ export function windowPage(db: Queryable, window: ReceivedWindow, after?: Receiv
  * (event, destination) index) in a replayable state. `window` filters id batches by their event's receipt.
  * They fall due at `dueAtMs`: now on the lease clock.
  */
-export function replayUpdate(
-  db: Queryable,
-  replay: { batch: DeliveryFilter; states: readonly string[]; destinationId?: string; window?: ReceivedWindow },
-  nowMs: number,
-  dueAtMs: number | RawBuilder<number> = nowMs,
-) {
-  const { batch, states, destinationId, window } = replay;
+export function replayUpdate(db: Queryable, replay: ReplayRows, nowMs: number, dueAtMs: number | RawBuilder<number> = nowMs) {
   return db
     .updateTable('deliveries')
     .set({
@@ -246,21 +245,44 @@ export function replayUpdate(
       deliveredAtMs: null,
       updatedAtMs: nowMs,
     })
-    .where(batch)
-    .where(stateOfRow, 'in', states as DeliveriesTable['state'][])
-    .$if(destinationId !== undefined, (q) => q.where('destinationId', '=', destinationId!))
-    .$if(window !== undefined && (window.fromMs !== undefined || window.toMs !== undefined), (q) =>
-      q.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('events')
-            .select('events.id')
-            .whereRef('events.id', '=', 'deliveries.eventId')
-            .$if(window!.fromMs !== undefined, (e) => e.where('events.receivedAtMs', '>=', window!.fromMs!))
-            .$if(window!.toMs !== undefined, (e) => e.where('events.receivedAtMs', '<', window!.toMs!)),
-        ),
-      ),
-    );
+    .where(replayable(replay));
+}
+
+/** How many deliveries `replayUpdate` would change: the same rows, counted. */
+export function replayCount(db: Queryable, replay: ReplayRows) {
+  return db
+    .selectFrom('deliveries')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where(replayable(replay));
+}
+
+/** What one replay batch changes: the batch's deliveries, in these states, of this destination, their event received in `window`. */
+interface ReplayRows {
+  readonly batch: DeliveryFilter;
+  readonly states: readonly string[];
+  readonly destinationId?: string;
+  readonly window?: ReceivedWindow;
+}
+
+function replayable({ batch, states, destinationId, window }: ReplayRows): DeliveryFilter {
+  return (eb) =>
+    eb.and([
+      batch(eb),
+      eb(stateOfRow, 'in', states as DeliveriesTable['state'][]),
+      ...(destinationId !== undefined ? [eb('destinationId', '=', destinationId)] : []),
+      ...(window !== undefined && (window.fromMs !== undefined || window.toMs !== undefined)
+        ? [
+            eb.exists(
+              eb
+                .selectFrom('events')
+                .select('events.id')
+                .whereRef('events.id', '=', 'deliveries.eventId')
+                .$if(window.fromMs !== undefined, (e) => e.where('events.receivedAtMs', '>=', window.fromMs!))
+                .$if(window.toMs !== undefined, (e) => e.where('events.receivedAtMs', '<', window.toMs!)),
+            ),
+          ]
+        : []),
+    ]);
 }
 
 /**

@@ -1,5 +1,13 @@
-import type { RawBuilder, Transaction } from 'kysely';
-import { judgeStateCandidates, olderState, statesFrom, type StateCandidate, type StateOrder, type StateVerdict } from '@ferry/core';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
+import {
+  judgeStateCandidates,
+  olderState,
+  statesFrom,
+  type ProfileState,
+  type StateCandidate,
+  type StateOrder,
+  type StateVerdict,
+} from '@ferry/core';
 import type { Database } from '../database';
 import { profileKey, userKey } from '../user-key';
 import { chunks, stateOfRow, type Queryable } from './context';
@@ -215,6 +223,44 @@ async function linkUsers(trx: Transaction<Database>, destinationId: string, grou
       .onConflict((oc) => oc.doNothing())
       .execute();
   }
+}
+
+/**
+ * `StateMarks.acceptedStates`: each profile's mark, read by its key, with whether its claim's delivery is in flight
+ * under a lease lasting past `now`. A profile with no mark (never claimed) has accepted nothing. Marks the per-user
+ * guard left before migration 10 are not read: they count only once a claim seeds a new profile from them.
+ */
+export async function acceptedStates(
+  db: Queryable,
+  destinationId: string,
+  profiles: readonly string[],
+  now: RawBuilder<number>,
+): Promise<ProfileState[]> {
+  const asked = [...new Set(profiles)];
+  const keys = new Map(asked.map((profile) => [profile, profileKey(profile)]));
+  const marks = new Map<string, { accepted: StateOrder | null; claimInFlight: boolean }>();
+  for (const part of chunks([...keys.values()])) {
+    const rows = await db
+      .selectFrom('profileStateMarks as marks')
+      .leftJoin('deliveries as claim', (join) =>
+        join
+          .onRef('claim.id', '=', 'marks.claimDeliveryId')
+          .on(sql<string>`(${sql.ref('claim.state')} || '')`, 'in', statesFrom('takeOver'))
+          .on('claim.leaseUntilMs', '>=', now),
+      )
+      .select(['marks.profileKey', 'marks.acceptedTimestampMs', 'marks.acceptedReceivedSeq', 'claim.id as claimInFlight'])
+      .where('marks.destinationId', '=', destinationId)
+      .where('marks.profileKey', 'in', part)
+      .execute();
+    for (const row of rows) {
+      const accepted =
+        row.acceptedTimestampMs === null
+          ? null
+          : { timestampMs: Number(row.acceptedTimestampMs), receivedSeq: Number(row.acceptedReceivedSeq) };
+      marks.set(row.profileKey, { accepted, claimInFlight: row.claimInFlight !== null });
+    }
+  }
+  return asked.map((profile) => ({ profile, ...(marks.get(keys.get(profile)!) ?? { accepted: null, claimInFlight: false }) }));
 }
 
 /** One applied update of a delivery sent under a state claim. */

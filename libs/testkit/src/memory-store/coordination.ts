@@ -4,6 +4,7 @@ import {
   type AlertHold,
   type Coordination,
   type DestinationPause,
+  type ProfileState,
   type StateCandidate,
   type StateVerdict,
   type StoredPauseCause,
@@ -11,7 +12,7 @@ import {
 } from '@ferry/core';
 import type { MemoryConnection } from './database';
 import { movePaused } from './queue';
-import { claimStates } from './state-marks';
+import { acceptedStates, claimStates } from './state-marks';
 
 /** Coordination in memory: the pauses, alert claims and state marks of the `MemoryDatabase` every store shares. */
 export class MemoryCoordination implements Coordination {
@@ -73,6 +74,11 @@ export class MemoryCoordination implements Coordination {
   async pruneAlertClaims(beforeMs: number, limit: number): Promise<number> {
     this.connection.open();
     return this.database.alerts.prune(beforeMs, limit);
+  }
+
+  async acceptedStates(destinationId: string, profiles: readonly string[], nowMs: number): Promise<ProfileState[]> {
+    this.connection.open();
+    return acceptedStates(this.database, destinationId, profiles, nowMs);
   }
 
   claimSubscriptionState(

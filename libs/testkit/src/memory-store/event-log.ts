@@ -6,7 +6,9 @@ import {
   type EventDetail,
   type EventLog,
   type EventRow,
+  type HistoryEvent,
   type ListFilter,
+  type UserHistory,
   type SourceCount,
   type StoreStats,
 } from '@ferry/core';
@@ -25,9 +27,7 @@ export class MemoryEventLog implements EventLog {
     return [...this.database.events.values()]
       .filter(
         (event) =>
-          (filter.source === undefined || event.source === filter.source) &&
-          (filter.userId === undefined || event.userId === filter.userId) &&
-          (filter.type === undefined || event.type === filter.type) &&
+          matchesEvent(event, filter) &&
           (filter.sinceMs === undefined || event.receivedAtMs >= filter.sinceMs) &&
           (filter.untilMs === undefined || event.receivedAtMs < filter.untilMs) &&
           ((filter.state === undefined && filter.destinationId === undefined) ||
@@ -52,9 +52,7 @@ export class MemoryEventLog implements EventLog {
           (filter.state === undefined || row.state === filter.state) &&
           (filter.sinceMs === undefined || row.createdAtMs >= filter.sinceMs) &&
           (filter.untilMs === undefined || row.createdAtMs < filter.untilMs) &&
-          (filter.source === undefined || event.source === filter.source) &&
-          (filter.userId === undefined || event.userId === filter.userId) &&
-          (filter.type === undefined || event.type === filter.type)
+          matchesEvent(event, filter)
         );
       })
       .map((row) => ({ ...deliveryRow(row), atMs: row.createdAtMs }))
@@ -62,6 +60,23 @@ export class MemoryEventLog implements EventLog {
       .sort(newestFirst)
       .slice(0, pageSize(filter.limit))
       .map(({ atMs: _atMs, ...row }) => row);
+  }
+
+  async deliveriesOf(eventIds: readonly string[]): Promise<DeliveryRow[]> {
+    const ids = new Set(eventIds);
+    return this.database
+      .rows()
+      .filter((row) => ids.has(row.eventId))
+      .map(deliveryRow)
+      .sort((a, b) => byText(a.eventId, b.eventId) || byText(a.destinationId, b.destinationId));
+  }
+
+  async userHistory(userId: string, limit: number): Promise<UserHistory> {
+    const naming: HistoryEvent[] = [...this.database.events.values()]
+      .filter((event) => this.database.eventUsers.get(event.id)?.has(userId))
+      .map((event) => ({ ...event, receivedSeq: this.database.receivedSeqs.get(event.id)! }))
+      .sort((a, b) => a.timestampMs - b.timestampMs || a.receivedSeq - b.receivedSeq);
+    return { events: naming.slice(Math.max(naming.length - limit, 0)), truncated: naming.length > limit };
   }
 
   async getEvent(id: string): Promise<EventDetail | undefined> {
@@ -111,6 +126,20 @@ export class MemoryEventLog implements EventLog {
     return { id, atMs };
   }
 }
+
+/** What a filter asks of an event itself, as the SQL stores read it (a user prefix by code point: `%` and `_` are plain). */
+function matchesEvent(event: EventRow, filter: ListFilter): boolean {
+  return (
+    (filter.source === undefined || event.source === filter.source) &&
+    (filter.userId === undefined || event.userId === filter.userId) &&
+    (filter.userPrefix === undefined || (event.userId !== null && event.userId.startsWith(filter.userPrefix))) &&
+    (filter.productId === undefined || event.productId === filter.productId) &&
+    (filter.kind === undefined || event.kind === filter.kind) &&
+    (filter.type === undefined || event.type === filter.type)
+  );
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function deliveryRow(row: MemoryDelivery): DeliveryRow {
   const { windowStartMs: _window, leaseOwner: _owner, interruptions: _interruptions, attemptLog: _log, ...delivery } = row;

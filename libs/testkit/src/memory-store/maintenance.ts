@@ -33,16 +33,7 @@ export class MemoryMaintenance implements MaintenanceBackend<ReadonlySet<string>
 
   replayBatch(batch: ReplayBatch, filter: ReplayFilter, nowMs: number): Promise<number> {
     return this.database.transaction(() => {
-      const { deliveryIds, eventIds } = batch;
-      const rows = this.database
-        .rows(filter.destinationId)
-        .filter(
-          (row) =>
-            (deliveryIds === undefined || deliveryIds.includes(row.id)) &&
-            (eventIds === undefined || eventIds.includes(row.eventId)) &&
-            filter.states.includes(row.state) &&
-            (filter.window === undefined || inWindow(this.database.events.get(row.eventId)!.receivedAtMs, filter.window)),
-        );
+      const rows = this.replayable(batch, filter);
       for (const row of rows) {
         this.database.put({
           ...row,
@@ -57,6 +48,23 @@ export class MemoryMaintenance implements MaintenanceBackend<ReadonlySet<string>
       }
       return rows.length;
     });
+  }
+
+  async countReplayBatch(batch: ReplayBatch, filter: ReplayFilter): Promise<number> {
+    return this.replayable(batch, filter).length;
+  }
+
+  /** The batch's deliveries `filter` lets replay. */
+  private replayable({ deliveryIds, eventIds }: ReplayBatch, filter: ReplayFilter) {
+    return this.database
+      .rows(filter.destinationId)
+      .filter(
+        (row) =>
+          (deliveryIds === undefined || deliveryIds.includes(row.id)) &&
+          (eventIds === undefined || eventIds.includes(row.eventId)) &&
+          filter.states.includes(row.state) &&
+          (filter.window === undefined || inWindow(this.database.events.get(row.eventId)!.receivedAtMs, filter.window)),
+      );
   }
 
   async waitingOrphans(

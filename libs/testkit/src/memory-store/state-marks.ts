@@ -1,4 +1,12 @@
-import { allows, judgeStateCandidates, type DeliveryUpdate, type StateCandidate, type StateOrder, type StateVerdict } from '@ferry/core';
+import {
+  allows,
+  judgeStateCandidates,
+  type DeliveryUpdate,
+  type ProfileState,
+  type StateCandidate,
+  type StateOrder,
+  type StateVerdict,
+} from '@ferry/core';
 import type { MemoryDatabase } from './database';
 
 type Candidate = StateOrder & { readonly deliveryId: string; readonly eventId: string };
@@ -41,6 +49,19 @@ export function claimStates(
     }
   }
   return verdicts;
+}
+
+/** `StateMarks.acceptedStates`: each profile's accepted state, and whether its claim is active (as `claimStates` judges it). */
+export function acceptedStates(
+  database: MemoryDatabase,
+  destinationId: string,
+  profiles: readonly string[],
+  nowMs: number,
+): ProfileState[] {
+  return [...new Set(profiles)].map((profile) => {
+    const { accepted, claim } = database.profileMarks.get(markKey(destinationId, profile)) ?? {};
+    return { profile, accepted: accepted ?? null, claimInFlight: claim !== undefined && inFlight(database, claim.deliveryId, nowMs) };
+  });
 }
 
 /** A claim is active while its delivery is in flight under a lease that has not expired. */
