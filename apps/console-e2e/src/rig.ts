@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
-import { startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
+import { startFakeAmplitude, startFakeCleverTap, type FakeAmplitude, type FakeCleverTap } from '@ferry/testkit';
 
 /**
  * A real runner (the built apps/runner/dist/main.js, as `npm start` runs it) on a temporary SQLite file, the
@@ -24,10 +24,15 @@ export const WEBHOOK_AUTHORIZATION = 'Bearer console-e2e-hook-3c9e7b1a';
 export const ACCOUNT_ID = 'E2E-ACC-001';
 export const PASSCODE = 'console-e2e-passcode-8b2f6d4e';
 export const DESTINATION = 'clevertap-main';
+export const AMPLITUDE_DESTINATION = 'amplitude-main';
+const AMPLITUDE_API_KEY = 'console-e2e-amplitude-key-1f7c';
+const AMPLITUDE_SECRET_KEY = 'console-e2e-amplitude-secret-9a3d';
 
 export interface RigOptions {
   /** The browser window; a laptop's by default. */
   readonly viewport?: { readonly width: number; readonly height: number };
+  /** Also a second destination, Amplitude (the strict fake), whose plugin erases users at the destination. */
+  readonly amplitude?: boolean;
   /** More CleverTap settings for the destination (`profileSync: true` sends the subscription state). */
   readonly settings?: Readonly<Record<string, unknown>>;
 }
@@ -37,20 +42,22 @@ export interface ConsoleRig {
   readonly dir: string;
   readonly url: string;
   readonly fake: FakeCleverTap;
+  /** The fake Amplitude, when asked for. */
+  readonly amplitude?: FakeAmplitude;
   readonly page: Page;
   /** Console errors and page errors seen since the last `takeProblems`: a suite fails on any. */
   takeProblems(): string[];
   /** Runs a step during which the runner is expected to refuse with `status` (Chromium logs each refusal as an error). */
   expectingRefusal(status: number, step: () => Promise<void>): Promise<void>;
+  /** Calls the runner's admin API (`path` under /admin) with the admin token, expecting a 2xx; answers its JSON. */
+  admin<T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   /** Posts a webhook to the RevenueCat source and expects it stored. */
   postWebhook(body: string): Promise<void>;
-  /** Calls the runner's admin API with the admin token (what a test sets up or checks beside the browser); throws on a non-2xx. */
-  admin<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   /** Waits until `probe` answers something, naming `what` and showing the runner's output if it never does. */
   until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T>;
   /** Signs in with the admin token and waits for the overview. */
   signIn(): Promise<void>;
-  /** Clicks a link of the console's navigation. */
+  /** Clicks a link of the console's navigation, through the menu button on a narrow screen. */
   navigate(name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -58,6 +65,9 @@ export interface ConsoleRig {
 export async function startConsoleRig(options: RigOptions = {}): Promise<ConsoleRig> {
   const dir = await mkdtemp(path.join(tmpdir(), 'ferry-console-e2e-'));
   const fake = await startFakeCleverTap({ accounts: { [ACCOUNT_ID]: PASSCODE } });
+  const amplitude = options.amplitude
+    ? await startFakeAmplitude({ projects: { production: AMPLITUDE_API_KEY }, secretKeys: { production: AMPLITUDE_SECRET_KEY } })
+    : undefined;
   const config = {
     server: { host: '127.0.0.1', port: 0, adminToken: ADMIN_TOKEN },
     store: { url: `sqlite:${path.join(dir, 'ferry.db')}` },
@@ -69,6 +79,16 @@ export async function startConsoleRig(options: RigOptions = {}): Promise<Console
         timeoutMs: 2_000,
         settings: { endpoint: fake.url, accountId: ACCOUNT_ID, passcode: PASSCODE, ...options.settings },
       },
+      ...(amplitude
+        ? [
+            {
+              id: AMPLITUDE_DESTINATION,
+              plugin: 'amplitude',
+              timeoutMs: 2_000,
+              settings: { endpoint: amplitude.url, apiKey: AMPLITUDE_API_KEY, secretKey: AMPLITUDE_SECRET_KEY },
+            },
+          ]
+        : []),
     ],
     delivery: { baseDelayMs: 20, maxDelayMs: 200 },
     log: { level: 'info' },
@@ -117,6 +137,7 @@ export async function startConsoleRig(options: RigOptions = {}): Promise<Console
     dir,
     url,
     fake,
+    amplitude,
     page,
     takeProblems: () => problems.splice(0),
     async expectingRefusal(status, step) {
@@ -127,6 +148,16 @@ export async function startConsoleRig(options: RigOptions = {}): Promise<Console
         refusalExpected = undefined;
       }
     },
+    async admin<T>(method: 'GET' | 'POST', adminPath: string, body?: unknown) {
+      const answer = await fetch(`${url}/admin${adminPath}`, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await answer.text();
+      if (answer.status < 200 || answer.status >= 300) throw new Error(`${method} /admin${adminPath} answered ${answer.status}: ${text}`);
+      return JSON.parse(text) as T;
+    },
     async postWebhook(body) {
       const answer = await fetch(`${url}/webhooks/revenuecat`, {
         method: 'POST',
@@ -135,16 +166,6 @@ export async function startConsoleRig(options: RigOptions = {}): Promise<Console
       });
       if (answer.status !== 200) throw new Error(`the webhook answered ${answer.status}: ${await answer.text()}`);
     },
-    async admin<T>(method: 'GET' | 'POST', adminPath: string, body?: unknown): Promise<T> {
-      const answer = await fetch(`${url}/admin${adminPath}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await answer.text();
-      if (!answer.ok) throw new Error(`${method} /admin${adminPath} answered ${answer.status}: ${text}`);
-      return JSON.parse(text) as T;
-    },
     until,
     async signIn() {
       await page.goto(`${url}/console`);
@@ -152,12 +173,18 @@ export async function startConsoleRig(options: RigOptions = {}): Promise<Console
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('heading', { name: 'Overview' }).waitFor();
     },
-    navigate: (name) => page.getByRole('navigation').getByRole('link', { name, exact: true }).click(),
+    async navigate(name) {
+      // On a narrow screen the pages are folded behind the menu button.
+      const menu = page.getByRole('button', { name: 'Menu' });
+      if ((await menu.isVisible()) && (await menu.getAttribute('aria-expanded')) !== 'true') await menu.click();
+      await page.getByRole('navigation').getByRole('link', { name, exact: true }).click();
+    },
     async close() {
       await browser.close();
       runner.kill('SIGTERM');
       if (runner.exitCode === null) await new Promise((resolve) => runner.once('exit', resolve));
       await fake.close();
+      await amplitude?.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

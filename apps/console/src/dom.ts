@@ -41,13 +41,35 @@ export function select(name: string, options: readonly (readonly [value: string,
   return h('select', { name }, ...options.map(([value, label]) => h('option', { value, selected: value === selected }, label)));
 }
 
-export function table(headings: readonly string[], rows: readonly Child[][], caption?: string): HTMLTableElement {
+let tables = 0;
+
+/** Text up to this long (a time, an id, a count, a state) keeps one line in a cell; longer text (an error) wraps. */
+const SHORT_CELL_CHARS = 40;
+const isShort = (cell: Child) => (typeof cell === 'string' || typeof cell === 'number') && String(cell).length <= SHORT_CELL_CHARS;
+
+/**
+ * A table in its own scroll box: on a narrow screen a wide table scrolls sideways inside the box, never the
+ * page. The box is a named, focusable region so a keyboard can scroll it too; its name is the caption, else
+ * the column headings.
+ */
+export function table(headings: readonly string[], rows: readonly Child[][], caption?: string): HTMLElement {
+  const captionId = `table-caption-${++tables}`;
   return h(
-    'table',
-    {},
-    caption ? h('caption', {}, caption) : null,
-    h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
-    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, cell))))),
+    'div',
+    {
+      class: 'table-box',
+      role: 'region',
+      tabindex: 0,
+      'aria-labelledby': caption ? captionId : undefined,
+      'aria-label': caption ? undefined : `Table: ${headings.filter((heading) => heading !== '').join(', ')}`,
+    },
+    h(
+      'table',
+      {},
+      caption ? h('caption', { id: captionId }, caption) : null,
+      h('thead', {}, h('tr', {}, ...headings.map((heading) => h('th', { scope: 'col' }, heading)))),
+      h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', { class: isShort(cell) && 'short' }, cell))))),
+    ),
   );
 }
 

@@ -5,6 +5,7 @@ import { erasuresPage } from './erasures.js';
 import { field, h, replace } from './dom.js';
 import { eventPage } from './event.js';
 import { eventsPage } from './events.js';
+import { setUpHeader } from './header.js';
 import { overviewPage } from './overview.js';
 import type { Page, Shell } from './page.js';
 import { addressOf, CONSOLE_ROOT, href, pathOfHash, type Address } from './paths.js';
@@ -18,6 +19,7 @@ const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
 const notice = document.getElementById('notice') as HTMLElement;
 const signOutButton = document.getElementById('sign-out') as HTMLButtonElement;
+const header = setUpHeader();
 
 let current: Page | undefined;
 /** The address (path and query) of the page shown. */
@@ -55,8 +57,7 @@ function signOut(message: string): void {
 }
 
 function showSignIn(): void {
-  nav.hidden = true;
-  signOutButton.hidden = true;
+  header.signedIn(false);
   const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', required: true });
   const form = h(
     'form',
@@ -111,9 +112,8 @@ function route(): void {
   if (fromHash !== undefined) history.replaceState(null, '', fromHash);
   shownAddress = location.pathname + location.search;
   if (!token.get()) return showSignIn();
+  header.signedIn(true);
   const address = addressOf(location.pathname, location.search) ?? addressOf(CONSOLE_ROOT, '')!;
-  nav.hidden = false;
-  signOutButton.hidden = false;
   const body = h('div');
   const heading = h('h1', {});
   replace(main, heading, body);

@@ -10,12 +10,18 @@ export function previewPage(main: HTMLElement, shell: Shell): Page {
   // Which source's parser reads the webhook; until the sources load, the runner's first.
   const source = select('source', [['', 'First configured']]);
   const result = h('div', { 'aria-live': 'polite' });
+  /** Counts submissions, so an answer that comes back after a newer submission is not shown. */
+  let asked = 0;
   const form = h(
     'form',
     {
       'aria-label': 'Preview a webhook',
       onsubmit: (event: Event) => {
         event.preventDefault();
+        // The last answer goes at once: under a new error it would read as this webhook's result.
+        replace(result);
+        shell.notify('');
+        const ask = ++asked;
         void shell.act(async () => {
           let body: unknown;
           try {
@@ -24,7 +30,8 @@ export function previewPage(main: HTMLElement, shell: Shell): Page {
             throw new Error(`The webhook is not JSON: ${(error as Error).message}`);
           }
           const query = source.value === '' ? '' : `?source=${encodeURIComponent(source.value)}`;
-          replace(result, ...render(await admin<PreviewResult>('POST', `/preview${query}`, body)));
+          const answer = await admin<PreviewResult>('POST', `/preview${query}`, body);
+          if (ask === asked) replace(result, ...render(answer));
         });
       },
     },
