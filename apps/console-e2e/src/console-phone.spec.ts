@@ -57,6 +57,20 @@ const PAGES: readonly ConsolePage[] = [
     },
   },
   { name: 'erasures', open: () => openFromMenu('Erasures', () => page.getByRole('cell', { name: DESTINATION })) },
+  {
+    name: 'customer',
+    async open() {
+      await openFromMenu('Events', () => page.getByRole('link', { name: EVENT }));
+      // The user of a row links to the customer's page.
+      await page
+        .getByRole('row', { name: new RegExp(EVENT) })
+        .getByRole('cell')
+        .nth(6)
+        .getByRole('link')
+        .click();
+      await page.locator('section.user-event').first().waitFor();
+    },
+  },
 ];
 
 /** What sticks out of the window sideways: the page's own scroll width, and each table box's right edge. */

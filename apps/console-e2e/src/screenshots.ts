@@ -89,6 +89,18 @@ const SHOTS: readonly Shot[] = [
     phone: true,
   },
   { name: 'erasures', open: (rig) => openPage(rig, 'Erasures', 'cell', AMPLITUDE_DESTINATION) },
+  {
+    name: 'customer',
+    async open(rig) {
+      await openPage(rig, 'Events', 'link', SHOWN_EVENT);
+      await rig.page
+        .getByRole('row', { name: new RegExp(SHOWN_EVENT) })
+        .getByRole('link', { name: 'alice.martin' })
+        .click();
+      await rig.page.locator('section.user-event').first().waitFor();
+    },
+    phone: true,
+  },
 ];
 
 async function openPage(rig: ConsoleRig, link: string, role: 'cell' | 'link' | 'button', name: string, exact = true): Promise<void> {
