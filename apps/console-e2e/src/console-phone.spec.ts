@@ -57,6 +57,7 @@ const PAGES: readonly ConsolePage[] = [
     },
   },
   { name: 'erasures', open: () => openFromMenu('Erasures', () => page.getByRole('cell', { name: DESTINATION })) },
+  { name: 'customers', open: () => openFromMenu('Customers', () => page.getByRole('button', { name: 'Show customer' })) },
   {
     name: 'customer',
     async open() {
@@ -168,7 +169,7 @@ afterEach(() => {
     await page.setViewportSize(LAPTOP);
     await rig.signIn();
     expect(await menuButton().isVisible()).toBe(false);
-    expect(await page.getByRole('navigation').getByRole('link').count()).toBe(6);
+    expect(await page.getByRole('navigation').getByRole('link').count()).toBe(7);
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
 
     await page.setViewportSize(PHONE);

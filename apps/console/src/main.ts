@@ -154,8 +154,6 @@ async function refresh(): Promise<void> {
 }
 
 signOutButton.addEventListener('click', () => signOut('Signed out.'));
-// Links the page was served with that still name hash addresses go to their paths, like old bookmarks.
-for (const link of document.querySelectorAll<HTMLAnchorElement>('a[href^="#/"]')) link.href = pathOfHash(link.hash) ?? href('overview');
 document.addEventListener('click', followLink);
 // Back, forward, and an old address typed in; a move within the page (`#main`, skip to content) keeps the page.
 const movedWithinPage = () => location.pathname + location.search === shownAddress && pathOfHash(location.hash) === undefined;
