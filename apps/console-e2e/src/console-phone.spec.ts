@@ -66,7 +66,7 @@ const PAGES: readonly ConsolePage[] = [
       await page
         .getByRole('row', { name: new RegExp(EVENT) })
         .getByRole('cell')
-        .nth(6)
+        .nth(3)
         .getByRole('link')
         .click();
       await page.locator('section.user-event').first().waitFor();

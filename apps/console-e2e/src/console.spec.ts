@@ -93,15 +93,15 @@ afterEach(() => {
     expect(await page.getByRole('columnheader').allTextContents()).toEqual([
       'Received',
       'Event',
-      'Source',
-      'Type',
+      'Deliveries',
+      'User',
       'Kind',
       'Product',
-      'User',
+      'Type',
+      'Source',
       'Environment',
-      'Deliveries',
     ]);
-    expect(await row.getByRole('cell').nth(2).textContent()).toBe('revenuecat');
+    expect(await row.getByRole('cell').nth(7).textContent()).toBe('revenuecat');
 
     // The filter offers the configured sources (from GET /admin/sources) and keeps a chosen one no source has.
     // A select's name is its label's text and its chosen option's ("Source Any").

@@ -170,17 +170,17 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams, shell: She
         events.length === 0
           ? h('p', {}, 'No events match.')
           : table(
-              ['Received', 'Event', 'Source', 'Type', 'Kind', 'Product', 'User', 'Environment', 'Deliveries'],
+              ['Received', 'Event', 'Deliveries', 'User', 'Kind', 'Product', 'Type', 'Source', 'Environment'],
               events.map((event) => [
                 time(event.receivedAtMs),
                 h('a', { href: eventHref(event.id) }, event.id),
-                h('a', { href: sourceEventsHref(event.source) }, event.source),
-                event.type,
+                deliveryStates(event.deliveries),
+                event.userId ? h('a', { href: userHref(event.userId) }, event.userId) : '—',
                 event.kind ?? '—',
                 event.productId ?? '—',
-                event.userId ? h('a', { href: userHref(event.userId) }, event.userId) : '—',
+                event.type,
+                h('a', { href: sourceEventsHref(event.source) }, event.source),
                 event.environment,
-                deliveryStates(event.deliveries),
               ]),
               before === undefined ? 'Events, newest first' : 'Events, newest first (an older page)',
             ),
