@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import type { FixtureName } from '@ferry/testkit';
 import { webhookBody } from '@ferry/testkit';
 import { AMPLITUDE_DESTINATION, DESTINATION, haveChromium, CHROMIUM, startConsoleRig, type ConsoleRig } from './rig';
@@ -73,7 +74,7 @@ const SHOTS: readonly Shot[] = [
     phone: true,
   },
   { name: 'dead-letters', open: (rig) => openPage(rig, 'Dead letters', 'cell', 'HTTP 400', false) },
-  { name: 'destinations', open: (rig) => openPage(rig, 'Destinations', 'button', 'Check connection', false), phone: true },
+  { name: 'destinations', open: (rig) => openPage(rig, 'Destinations', 'button', 'Check connection', false) },
   {
     name: 'preview',
     async open(rig) {
@@ -86,7 +87,6 @@ const SHOTS: readonly Shot[] = [
       // Filling leaves the field scrolled to the end; an operator's pasted webhook reads from the top.
       await field.evaluate((textarea) => (textarea.scrollTop = 0));
     },
-    phone: true,
   },
   { name: 'erasures', open: (rig) => openPage(rig, 'Erasures', 'cell', AMPLITUDE_DESTINATION) },
   {
@@ -138,7 +138,42 @@ const settled = (rig: ConsoleRig) =>
     return destinations.every((d) => d.deliveries.pending + d.deliveries.in_flight + d.deliveries.paused === 0);
   });
 
+/**
+ * The day before the seeded minutes, written straight into the store's per-minute counts (a picture of the
+ * charts needs a day of traffic, which the rig cannot send in a few seconds): a daily wave of webhooks, two
+ * deliveries each, and an hour-long outage at CleverTap, 14 to 13 hours ago, that fails attempts and builds a
+ * backlog which drains once it ends. Made up, and the same on every run.
+ */
+function seedPastDay(rig: ConsoleRig): void {
+  const minute = 60_000;
+  const now = Math.floor(Date.now() / minute) * minute;
+  const db = new BetterSqlite3(path.join(rig.dir, 'ferry.db'));
+  db.pragma('busy_timeout = 5000');
+  const upsert = db.prepare(
+    'insert into activity_minutes (minute_ms, series, value) values (?, ?, ?) on conflict (minute_ms, series) do update set value = excluded.value',
+  );
+  let backlog = 0;
+  db.transaction(() => {
+    for (let ago = 24 * 60; ago > 10; ago--) {
+      const at = now - ago * minute;
+      const received = Math.round(30 + 22 * Math.sin((2 * Math.PI * (ago + 300)) / (24 * 60)) + ((ago * 7919) % 5));
+      const outage = ago <= 14 * 60 && ago > 13 * 60;
+      const failed = outage ? received : (ago * 104_729) % 97 === 0 ? 3 : 0;
+      // During the outage only Amplitude takes them; afterwards CleverTap catches up at 60 a minute.
+      const drained = outage ? 0 : Math.min(backlog, 60);
+      backlog = outage ? backlog + received : backlog - drained;
+      const delivered = outage ? received : received * 2 + drained;
+      upsert.run(at, 'received', received);
+      upsert.run(at, 'delivered', delivered);
+      upsert.run(at, 'failed', failed);
+      upsert.run(at, 'backlog', backlog + ((ago * 31) % 4));
+    }
+  })();
+  db.close();
+}
+
 async function seed(rig: ConsoleRig): Promise<void> {
+  seedPastDay(rig);
   await post(rig, HISTORY, ' ');
   await settled(rig);
 
