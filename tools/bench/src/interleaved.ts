@@ -67,7 +67,9 @@ export async function runInterleaved(
   const runs: InterleavedRun[] = [];
   for (let round = 1; round <= sizes.rounds; round += 1) {
     for (const backend of backends) {
-      for (const [index, build] of builds.entries()) {
+      // Which build goes first alternates too: a machine that slows or speeds within a round favours neither.
+      const order = round % 2 === 1 ? [...builds.entries()] : [...builds.entries()].reverse();
+      for (const [index, build] of order) {
         const name = (row: string) => `ab-${backend.store}-${index}-${row}`;
         const ingest = await withRunner(
           workDir,
