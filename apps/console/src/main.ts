@@ -8,7 +8,7 @@ import { eventsPage } from './events.js';
 import { setUpHeader } from './header.js';
 import { overviewPage } from './overview.js';
 import type { Page, Shell } from './page.js';
-import { addressOf, CONSOLE_ROOT, href, pathOfHash, type Address } from './paths.js';
+import { addressOf, CONSOLE_ROOT, pathOfHash, type Address } from './paths.js';
 import { previewPage } from './preview.js';
 import { userPage } from './user.js';
 
