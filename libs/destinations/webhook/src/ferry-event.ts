@@ -1,4 +1,4 @@
-import { EVENT_KINDS, SalesReporting, subscriptionStatus, type Money, type SubscriptionEvent, type SubscriptionStatus } from '@ferry/core';
+import { EVENT_KINDS, SalesReporting, SUBSCRIPTION_STATUSES, subscriptionStatus, type Money, type SubscriptionEvent } from '@ferry/core';
 import { z } from 'zod';
 
 /**
@@ -8,23 +8,6 @@ import { z } from 'zod';
  */
 
 const isoTime = () => z.iso.datetime().describe('ISO 8601, UTC, with milliseconds (`2025-03-01T10:00:02.000Z`).');
-
-const SUBSCRIPTION_STATUSES = [
-  'active',
-  'intro',
-  'cancelled',
-  'grace_period',
-  'trial',
-  'cancelled_trial',
-  'grace_period_trial',
-  'expired',
-  'promotional',
-  'expired_promotional',
-  'paused',
-] as const satisfies readonly SubscriptionStatus[];
-// Every status core derives is listed: a new one fails to compile here rather than fail a receiver's validation.
-const everyStatusListed: [Exclude<SubscriptionStatus, (typeof SUBSCRIPTION_STATUSES)[number]>] extends [never] ? true : never = true;
-void everyStatusListed;
 
 export const FerryEventData = z
   .object({
