@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { systemClock, type DeliveryRequest, type DeliveryState } from '@ferry/core';
+import { systemClock, type DeliveryRequest, type DeliveryRow, type EventLog } from '@ferry/core';
 import { findSource, portOf, type AdminDeps } from './deps';
 import { NotFoundError, queryStore } from './errors';
 import { listFilter, listQuery, nextCursor, pageOf, type ListQuery } from './listing';
@@ -46,6 +46,17 @@ export const eventListRow = eventRow
 
 export type EventListRow = Answer<typeof eventListRow>;
 
+/** The deliveries of these events by event id (each event's by destination id): one read, not one per event. */
+export async function deliveriesByEvent(log: EventLog, eventIds: readonly string[]): Promise<Map<string, DeliveryRow[]>> {
+  const byEvent = new Map<string, DeliveryRow[]>();
+  for (const delivery of await log.deliveriesOf(eventIds)) {
+    const ofEvent = byEvent.get(delivery.eventId);
+    if (ofEvent) ofEvent.push(delivery);
+    else byEvent.set(delivery.eventId, [delivery]);
+  }
+  return byEvent;
+}
+
 export class EventAdmin {
   constructor(private readonly deps: AdminDeps) {}
 
@@ -53,11 +64,12 @@ export class EventAdmin {
     const filter = listFilter(query);
     const log = portOf(this.deps, 'log');
     const { items, next } = pageOf(await queryStore(() => log.listEvents(filter)), filter.limit);
-    // One read for the page's deliveries, not one per row.
-    const states = new Map<string, { destinationId: string; state: DeliveryState }[]>();
-    for (const { eventId, destinationId, state } of await log.deliveriesOf(items.map((event) => event.id)))
-      states.set(eventId, [...(states.get(eventId) ?? []), { destinationId, state }]);
-    return { items: items.map((event) => ({ ...event, deliveries: states.get(event.id) ?? [] })), next };
+    const deliveries = await deliveriesByEvent(
+      log,
+      items.map((event) => event.id),
+    );
+    const states = (id: string) => (deliveries.get(id) ?? []).map(({ destinationId, state }) => ({ destinationId, state }));
+    return { items: items.map((event) => ({ ...event, deliveries: states(event.id) })), next };
   }
 
   async show(id: string): Promise<EventView> {

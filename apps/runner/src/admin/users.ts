@@ -15,6 +15,7 @@ import type { DestinationInstance } from '@ferry/engine';
 import { storedEventDecoder } from '../sources';
 import { portOf, type AdminDeps } from './deps';
 import { NotFoundError } from './errors';
+import { deliveriesByEvent } from './events';
 import { deliveryRow, eventRow } from './records';
 import { routeFor, type Answer } from './route';
 
@@ -100,9 +101,10 @@ export class UserAdmin {
     const history = await log.userHistory(userId, USER_EVENTS_SHOWN);
     if (history.events.length === 0) throw new NotFoundError(`no event names the user ${JSON.stringify(userId)}`);
     const read = this.readEvents(history.events);
-    const deliveries = new Map<string, DeliveryRow[]>();
-    for (const delivery of await log.deliveriesOf(history.events.map((event) => event.id)))
-      deliveries.set(delivery.eventId, [...(deliveries.get(delivery.eventId) ?? []), delivery]);
+    const deliveries = await deliveriesByEvent(
+      log,
+      history.events.map((event) => event.id),
+    );
 
     let state: SubscriptionStatus | null = null;
     const events = read.map(({ stored, status }) => {
