@@ -1,6 +1,7 @@
 import { admin } from './api.js';
 import { count, counted, field, h, localTimeMs, replace, select, table, time } from './dom.js';
 import { renderIfChanged, type Page, type Shell } from './page.js';
+import { showIdOptions } from './events.js';
 import { renderPager } from './paging.js';
 import { eventHref, queryOf } from './paths.js';
 import { countReplay, replay, replayedNotice } from './replay.js';
@@ -144,12 +145,7 @@ export function deadPage(main: HTMLElement, query: URLSearchParams, shell: Shell
       for (const id of [...selected]) if (!shownIds.includes(id)) selected.delete(id);
       replaySelected.disabled = selected.size === 0;
       selectAll.disabled = deliveries.length === 0;
-      renderIfChanged(destination, destinations, (ids) => {
-        const chosen = destination.value;
-        return [['', 'Every destination'], ...ids.map((id) => [id, id])].map(([value, label]) =>
-          h('option', { value, selected: value === chosen }, label),
-        );
-      });
+      showIdOptions(destination, destinations, 'Every destination');
       const olderPage = query.has('before');
       renderIfChanged(list, { deliveries, selected: force ? [...selected] : null }, ({ deliveries: rows }) => [
         rows.length === 0

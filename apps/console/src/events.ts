@@ -23,9 +23,17 @@ const FILTER_SIZE = 14;
  * The configured ids as options (sources, destinations), and the one chosen (from the address, say) even when
  * nothing configured has that id any more: its stored events are still listed.
  */
-export function idOptions(configured: readonly string[], chosen: string): [value: string, label: string][] {
+export function idOptions(configured: readonly string[], chosen: string, anyLabel = 'Any'): [value: string, label: string][] {
   const ids = chosen === '' || configured.includes(chosen) ? configured : [...configured, chosen];
-  return [['', 'Any'], ...ids.map((id) => [id, id] as [string, string])];
+  return [['', anyLabel], ...ids.map((id) => [id, id] as [string, string])];
+}
+
+/** Fills a select with `idOptions`, keeping its choice; redrawn only when the options change, so a refresh keeps focus. */
+export function showIdOptions(control: HTMLSelectElement, configured: readonly string[], anyLabel = 'Any'): void {
+  renderIfChanged(control, idOptions(configured, control.value, anyLabel), (options) => {
+    const chosen = control.value;
+    return options.map(([value, label]) => h('option', { value, selected: value === chosen }, label));
+  });
 }
 
 /** The listing's filters as the address carries them: the admin API's own query names and values. */
@@ -149,15 +157,8 @@ export function eventsPage(main: HTMLElement, query: URLSearchParams, shell: She
         admin<ListSourcesResponse>('GET', '/sources').then((listed) => listed.sources.map((s) => s.id)),
         admin<ListDestinationsResponse>('GET', '/destinations').then((listed) => listed.destinations.map((d) => d.id)),
       ]);
-      for (const [control, configured] of [
-        [source, sources],
-        [destination, destinations],
-      ] as const) {
-        renderIfChanged(control, idOptions(configured, control.value), (options) => {
-          const chosen = control.value;
-          return options.map(([value, label]) => h('option', { value, selected: value === chosen }, label));
-        });
-      }
+      showIdOptions(source, sources);
+      showIdOptions(destination, destinations);
       renderIfChanged(erasure, given.user, (userId) =>
         userId === ''
           ? []
