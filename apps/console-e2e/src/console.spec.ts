@@ -180,8 +180,7 @@ afterEach(() => {
     await rig.navigate('Destinations');
     const destination = page.getByRole('region', { name: DESTINATION });
     // What the admin API answers for it (the plugin decides: ok, refused, not supported, could not tell); the button shows it.
-    const answer = await fetch(`${url}/admin/destinations/${DESTINATION}/check`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    const verdict = (await answer.json()) as { ok: boolean | null; reason: string };
+    const verdict = await rig.admin<{ ok: boolean | null; reason: string }>('GET', `/destinations/${DESTINATION}/check`);
     const label =
       verdict.ok === true
         ? 'ok'
