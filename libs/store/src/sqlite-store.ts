@@ -310,23 +310,41 @@ class IngestStatements {
   private readonly event: BetterSqlite3.Statement;
   private readonly delivery: BetterSqlite3.Statement;
   private readonly user: BetterSqlite3.Statement;
+  private readonly countEvents: BetterSqlite3.Statement<[number]>;
+  private readonly countDeliveries: BetterSqlite3.Statement<[string, string, number]>;
 
   constructor(database: BetterSqlite3.Database) {
     this.lastSeq = database.prepare<[], number | null>('select max(received_seq) from events').pluck();
     this.event = database.prepare(`${insertOne('events', ['receivedSeq'])} on conflict (id) do nothing`);
     this.delivery = database.prepare(insertOne('deliveries'));
     this.user = database.prepare(insertOne('eventUsers'));
+    // The counts the row triggers keep for updates and deletes (migration 6), added once per group (migration 15).
+    this.countEvents = database.prepare<[number]>('update event_counts set count = count + ? where slot = 0');
+    this.countDeliveries = database.prepare<[string, string, number]>(
+      `insert into delivery_counts (destination_id, state, slot, count) values (?, ?, 0, ?)
+        on conflict (destination_id, state, slot) do update set count = count + excluded.count`,
+    );
   }
 
   /** Inside the caller's transaction, which holds the only write lock: `received_seq` counts on from the highest. */
   insert(rows: readonly IngestRow[]): Set<string> {
     const firstSeq = (this.lastSeq.get() ?? 0) + 1;
     const inserted = new Set<string>();
+    /** Deliveries inserted, by destination, then state. */
+    const planned = new Map<string, Map<string, number>>();
     for (const { event, deliveries, nowMs, arrival } of rows) {
       if (this.event.run({ ...eventValues(event, nowMs), receivedSeq: firstSeq + arrival }).changes === 0) continue;
       inserted.add(event.id);
-      for (const delivery of deliveries) this.delivery.run(newDeliveryValues(event.id, delivery, nowMs));
+      for (const delivery of deliveries) {
+        this.delivery.run(newDeliveryValues(event.id, delivery, nowMs));
+        const states = planned.get(delivery.destinationId) ?? planned.set(delivery.destinationId, new Map()).get(delivery.destinationId)!;
+        states.set(delivery.state, (states.get(delivery.state) ?? 0) + 1);
+      }
       for (const user of eventUserValues(event)) this.user.run(user);
+    }
+    if (inserted.size > 0) this.countEvents.run(inserted.size);
+    for (const [destinationId, states] of planned) {
+      for (const [state, count] of states) this.countDeliveries.run(destinationId, state, count);
     }
     return inserted;
   }
