@@ -12,6 +12,7 @@ import {
   type Driver,
   type RawBuilder,
   type SqliteDatabase,
+  type Transaction,
 } from 'kysely';
 import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
@@ -196,6 +197,22 @@ export class SqliteStore extends SqlStore {
     );
     this.logger.error({ file: this.filePath }, this.lostFile.message);
     throw this.lostFile;
+  }
+
+  /**
+   * `synchronous = NORMAL` for this one transaction: in WAL mode its commit is appended to the WAL without an
+   * fsync, which the next FULL commit's fsync covers. Kysely's only connection is held throughout, so no other
+   * commit (an acknowledged webhook's) runs while the setting is relaxed.
+   */
+  protected async unflushedTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (connection) => {
+      this.database.pragma('synchronous = NORMAL');
+      try {
+        return await connection.transaction().execute(work);
+      } finally {
+        this.database.pragma('synchronous = FULL');
+      }
+    });
   }
 
   protected async lockForMigration(): Promise<void> {
