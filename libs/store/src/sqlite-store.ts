@@ -1,3 +1,4 @@
+import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
@@ -68,10 +69,12 @@ export class SqliteStore extends SqlStore {
   private readonly filePath: string;
   private readonly readerWaitMs: number;
   private readonly opened: OpenedFile;
-  /** Set once the file opened is no longer at its path: every ingest and readiness check fails with it. */
-  private lostFile: StoreUnavailableError | undefined;
+  /** Set once the file opened is no longer at its path, or its WAL could not be flushed: every ingest and readiness check fails with it. */
+  private unusable: StoreUnavailableError | undefined;
   /** Compiled at the first ingest: the tables exist only once `migrate` ran. */
   private ingestStatements: IngestStatements | undefined;
+  /** The WAL file, opened at the first ingest (it exists once `migrate` has written), which each ingest syncs. */
+  private wal: FileHandle | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
     if (path === '') throw new Error('sqlite store URL needs a file path, e.g. sqlite:./data/ferry.db');
@@ -188,15 +191,15 @@ export class SqliteStore extends SqlStore {
 
   /** Fails, now and at every later call, once the path no longer names the file the store opened. */
   private checkFile(): void {
-    if (this.lostFile) throw this.lostFile;
+    if (this.unusable) throw this.unusable;
     const change = this.opened.change();
     if (change === undefined) return;
-    this.lostFile = new StoreUnavailableError(
+    this.unusable = new StoreUnavailableError(
       `the SQLite file ${this.filePath} was ${change} while in use: new events are refused, since a restart would not find them ` +
         `(what was accepted before is still delivered); see README, "The store's own safety"`,
     );
-    this.logger.error({ file: this.filePath }, this.lostFile.message);
-    throw this.lostFile;
+    this.logger.error({ file: this.filePath }, this.unusable.message);
+    throw this.unusable;
   }
 
   /**
@@ -226,21 +229,50 @@ export class SqliteStore extends SqlStore {
    * One statement per row, each compiled once and run straight on better-sqlite3, all in one synchronous
    * transaction: SQLite inserts a row in microseconds, and building a multi-row statement costs more than that.
    * Kysely's connection is held throughout, so no other query runs inside this transaction.
+   *
+   * Durable before it answers, but without blocking the event loop on the disk: the commit is appended to the WAL
+   * without SQLite's own fsync (`synchronous = NORMAL` for this transaction), then the WAL file is fdatasync'ed
+   * on libuv's thread pool (often milliseconds, at times tens) while the loop goes on reading webhooks and
+   * running the other writes. Only then are the group's webhooks answered: what `synchronous = FULL` promised.
    */
   protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
     this.checkFile();
-    return this.db.connection().execute(async () => {
-      await withWriteLock(() => this.database.exec('begin immediate'));
+    this.wal ??= await open(`${this.filePath}-wal`, 'r');
+    const inserted = await this.db.connection().execute(async () => {
+      this.database.pragma('synchronous = NORMAL');
       try {
+        await withWriteLock(() => this.database.exec('begin immediate'));
         this.ingestStatements ??= new IngestStatements(this.database);
-        const inserted = this.ingestStatements.insert(rows);
+        const stored = this.ingestStatements.insert(rows);
         this.database.exec('commit');
-        return inserted;
+        return stored;
       } catch (error) {
         if (this.database.inTransaction) this.database.exec('rollback');
         throw error;
+      } finally {
+        this.database.pragma('synchronous = FULL');
       }
     });
+    try {
+      await this.wal.datasync();
+    } catch (error) {
+      // The kernel may have dropped the pages it could not write while SQLite counts them committed: nothing the
+      // file holds is certain any more, so nothing more is acknowledged from it (as Postgres stops on a failed fsync).
+      this.unusable = new StoreUnavailableError(
+        `the disk could not flush ${this.filePath}-wal (${(error as Error).message}): new events are refused, since what the ` +
+          'file holds is no longer known; restart once the disk is sound (events acknowledged before are kept)',
+      );
+      this.logger.error({ file: this.filePath }, this.unusable.message);
+      throw this.unusable;
+    }
+    return inserted;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    const wal = this.wal;
+    this.wal = undefined;
+    await wal?.close();
   }
 
   /** A constraint broken, a value too big, or one of the wrong type. */
