@@ -8,7 +8,7 @@ const ingest = (perSecond: number, cpu: number | null) => ({ perSecond, cpuMicro
 const bare = (perSecond: number) => ({ perSecond }) as ServerLoadFigures;
 const drain = (perSecond: number, cpu: number) => ({ perSecond, cpuMicrosPerEvent: cpu }) as DrainFigures;
 const steady = (p99Ms: number, endToEndP99Ms: number, notDelivered = 0) =>
-  ({ p99Ms, endToEnd: { p99Ms: endToEndP99Ms, notDelivered } }) as SteadyFigures;
+  ({ perSecond: 1000, p99Ms, endToEnd: { p99Ms: endToEndP99Ms, notDelivered } }) as SteadyFigures;
 const SIZES = { rounds: 2, loadSeconds: 10, warmupSeconds: 2, steadySeconds: 10, drainEvents: 100_000 };
 
 /** The cells of the row `| store | label | … |`, or undefined when the table has no such row. */
@@ -57,7 +57,14 @@ describe('the interleaved before/after scenario', () => {
     expect(table).toContain('Bare node:http, webhooks/s, round 1 / … / 2: 8000 / 10000 (mean 9000)');
   });
 
-  it('shows the steady latencies and the events not delivered', () => {
+  it('shows the steady rate reached, its latencies and the events not delivered', () => {
+    expect(row(table, 'sqlite', 'steady, webhooks/s (asked 1,000)')).toEqual([
+      '1000 / 1000',
+      '1000',
+      '1000 / 1000',
+      '1000',
+      '1000 → 1000 (0%)',
+    ]);
     expect(row(table, 'sqlite', 'steady, ingest p99 ms')).toEqual(['4 / 6', '5', '3 / 5', '4', '5 → 4 (−20%)']);
     expect(row(table, 'sqlite', 'steady, end-to-end p99 ms')).toEqual(['40 / 60', '50', '30 / 50', '40', '50 → 40 (−20%)']);
     expect(row(table, 'sqlite', 'steady, not delivered (must be 0)')).toEqual(['0 / 2', '1', '0 / 0', '0', '1 → 0 (−100%)']);
