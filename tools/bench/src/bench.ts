@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,10 +5,10 @@ import { parseArgs } from 'node:util';
 import { startFakeCleverTap, type FakeCleverTap } from '@ferry/testkit';
 import { scalingChart } from './chart';
 import type { WebhookLoad } from './load';
-import { drainBacklog, STALL_MS, underLoad } from './measure';
-import { BENCH_ACCOUNT_ID, BENCH_PASSCODE, ID_ATTRIBUTE } from './payload';
+import { bareServerLoad, drainBacklog, STEADY_RATE, steadyDelivery, underLoad } from './measure';
+import { BENCH_ACCOUNT_ID, BENCH_PASSCODE } from './payload';
 import { benchPostgres } from './postgres';
-import { BARE_SERVER, ServiceProcess } from './processes';
+import { ServiceProcess } from './processes';
 import { hotSpots, readNewestProfile } from './profile';
 import {
   renderBench,
@@ -26,7 +25,7 @@ import { eraseUnderLoad, renderEraseUnderLoad, type EraseUnderLoadFigures, type 
 import { otherBuild, renderInterleaved, runInterleaved, thisBuild, type InterleavedSizes } from './interleaved';
 import { postgresBackend, removeSqliteStores, sqliteBackend, type Backend } from './backends';
 import { withRunner, type RunnerSetup } from './runner-config';
-import { round, summarize } from './stats';
+import { round } from './stats';
 import { fillStore, storedEvents } from './store-fill';
 
 const USAGE = `Usage: npm run bench [-- [--quick] [--sqlite-only] [--profile] [--label <text>] [--baseline <file>] [--render-only]]
@@ -55,10 +54,13 @@ prints that section.
                      beside the same load with neither running; prints the three side by side and writes
                      bench/tmp/erase-under-load.json (--quick: 10,000 and 5,000)
   --scenario interleaved --against <checkout>
-                     before and after, interleaved: the ingest row (destination paused) and the drain of a
-                     100,000-event backlog, on SQLite and on Postgres (unless --sqlite-only), on the other
-                     checkout's build (built there first) and on this one in turn, --rounds times (default 2);
-                     prints the table and writes bench/tmp/interleaved.json (--quick: 4 s loads, 10,000 events)
+                     before and after, interleaved: the ingest row (destination paused, as × the bare node:http
+                     server measured at the start of each round), the steady row (1,000 webhooks/s delivering:
+                     ingest and end-to-end p99) and the drain of a 100,000-event backlog, on SQLite and on
+                     Postgres (unless --sqlite-only), on the other checkout's build (built there first) and on
+                     this one in turn, --rounds times (default 2); prints each figure per round, the means and
+                     before → after, and writes bench/tmp/interleaved.json (--quick: 4 s loads, 5 s steady,
+                     10,000 events)
 
 A before/after comparison: run \`npm run bench -- --label "main at <commit>, before <change>"\` on the code
 before the change, copy bench/report.json to bench/baseline.json, then run \`npm run bench\` on the change.`;
@@ -100,13 +102,9 @@ const QUICK: Sizes = {
 const ERASE_UNDER_LOAD: EraseUnderLoadSizes = { erasedEvents: 100_000, expiredEvents: 200_000, baselineSeconds: 20 };
 const ERASE_UNDER_LOAD_QUICK: EraseUnderLoadSizes = { erasedEvents: 5_000, expiredEvents: 10_000, baselineSeconds: 5 };
 const SCENARIOS = ['erase-under-load', 'interleaved'] as const;
-const INTERLEAVED: InterleavedSizes = { rounds: 2, loadSeconds: 10, warmupSeconds: 2, drainEvents: 100_000 };
-const INTERLEAVED_QUICK: InterleavedSizes = { rounds: 2, loadSeconds: 4, warmupSeconds: 1, drainEvents: 10_000 };
+const INTERLEAVED: InterleavedSizes = { rounds: 2, loadSeconds: 10, warmupSeconds: 2, steadySeconds: 10, drainEvents: 100_000 };
+const INTERLEAVED_QUICK: InterleavedSizes = { rounds: 2, loadSeconds: 4, warmupSeconds: 1, steadySeconds: 5, drainEvents: 10_000 };
 const CONNECTIONS = 64;
-const STEADY_RATE = 1_000;
-const STEADY_CONNECTIONS = [8, 16, 32, 64];
-/** Longest wait for deliveries to arrive after a load. */
-const DELIVERY_DEADLINE_MS = 120_000;
 
 class Bench {
   constructor(
@@ -116,14 +114,9 @@ class Bench {
   ) {}
 
   async bare(): Promise<ServerLoadFigures> {
-    const server = await ServiceProcess.start(BARE_SERVER, { cwd: WORK_DIR, logFile: path.join(WORK_DIR, 'bare-server.log') });
-    try {
-      const figures = await underLoad(server, this.load(server.url, 'bare'));
-      progress(`bare node:http: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms`);
-      return figures;
-    } finally {
-      await server.stop();
-    }
+    const figures = await bareServerLoad(WORK_DIR, path.join(WORK_DIR, 'bare-server.log'), this.load('bare'));
+    progress(`bare node:http: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms`);
+    return figures;
   }
 
   async backend(backend: Backend): Promise<BackendReport> {
@@ -152,7 +145,7 @@ class Bench {
     const storeUrl = await backend.freshStore(name);
     this.fake.reset();
     return withRunner(WORK_DIR, `${backend.store}-${name}`, { storeUrl, destination }, { cpuProfileDir }, async (runner) => {
-      const figures = await underLoad(runner, this.load(runner.url, name));
+      const figures = await underLoad(runner, { ...this.load(name), url: runner.url });
       progress(
         `${backend.store} ${name}: ${figures.perSecond}/s, p99 ${figures.p99Ms} ms, ${figures.cpuMicrosPerWebhook} µs CPU per webhook`,
       );
@@ -160,54 +153,14 @@ class Bench {
     });
   }
 
-  /**
-   * 1,000 webhooks/s with deliveries flowing: ingest latency, and accepted → stored at CleverTap. autocannon's
-   * rate limit lets each connection send its share of every second back to back, then idle: the fewest
-   * connections that still reach the rate come closest to a steady sender, so they are tried first.
-   */
+  /** The steady row (see `steadyDelivery`) on a fresh store. */
   private async steady(backend: Backend): Promise<SteadyFigures> {
     const storeUrl = await backend.freshStore('steady');
-    return withRunner(WORK_DIR, `${backend.store}-steady`, { storeUrl, destination: this.fake.url }, undefined, async (runner) => {
-      for (const connections of STEADY_CONNECTIONS) {
-        this.fake.reset();
-        const acceptedAt = new Map<string, number>();
-        const figures = await underLoad(runner, {
-          ...this.load(runner.url, `steady-${connections}`),
-          connections,
-          durationS: this.sizes.steadySeconds,
-          overallRate: STEADY_RATE,
-          onAccepted: (id, atMs) => acceptedAt.set(id, atMs),
-        });
-        const arrivedAt = await this.waitForRecords(acceptedAt, DELIVERY_DEADLINE_MS);
-        const reached = figures.perSecond >= STEADY_RATE * 0.95;
-        progress(
-          `${backend.store} steady with ${connections} connections: ${figures.perSecond}/s${reached ? '' : ' (short of the rate)'}, p99 ${figures.p99Ms} ms`,
-        );
-        if (!reached && connections !== STEADY_CONNECTIONS[STEADY_CONNECTIONS.length - 1]) continue;
-        const latencies = [...arrivedAt].map(([id, atMs]) => atMs - (acceptedAt.get(id) as number));
-        return { ...figures, endToEnd: { ...summarize(latencies), notDelivered: acceptedAt.size - arrivedAt.size } };
-      }
-      throw new Error('unreachable: the last connection count always returns');
-    });
-  }
-
-  /** When each accepted event's first record reached the fake: once all have, or none came for a while, or the deadline passed. */
-  private async waitForRecords(acceptedAt: ReadonlyMap<string, number>, deadlineMs: number): Promise<Map<string, number>> {
-    const arrivedAt = new Map<string, number>();
-    const deadline = Date.now() + deadlineMs;
-    let seen = 0;
-    let lastArrival = Date.now();
-    while (arrivedAt.size < acceptedAt.size && Date.now() < deadline && Date.now() - lastArrival < STALL_MS) {
-      const records = this.fake.records();
-      if (records.length > seen) lastArrival = Date.now();
-      for (const { record, receivedAt } of records.slice(seen)) {
-        const id = (record as { evtData?: Record<string, unknown> }).evtData?.[ID_ATTRIBUTE];
-        if (typeof id === 'string' && acceptedAt.has(id) && !arrivedAt.has(id)) arrivedAt.set(id, receivedAt);
-      }
-      seen = records.length;
-      await sleep(100);
-    }
-    return arrivedAt;
+    return withRunner(WORK_DIR, `${backend.store}-steady`, { storeUrl, destination: this.fake.url }, undefined, (runner) =>
+      steadyDelivery(runner, this.fake, { ...this.load('steady'), durationS: this.sizes.steadySeconds }, (message) =>
+        progress(`${backend.store} ${message}`),
+      ),
+    );
   }
 
   /** A backlog stored while the destination could not send, then drained by a runner that can. */
@@ -243,7 +196,7 @@ class Bench {
         `${backend.store}-scaling-${size}`,
         { storeUrl, destination: 'paused' },
         undefined,
-        (runner) => underLoad(runner, { ...this.load(runner.url, `scaling-${size}`), durationS: this.sizes.scalingLoadSeconds }),
+        (runner) => underLoad(runner, { ...this.load(`scaling-${size}`), url: runner.url, durationS: this.sizes.scalingLoadSeconds }),
       );
       rows.push({ storedEvents: stored, fill, load });
       progress(`${backend.store} scaling at ${stored} events: ${load.perSecond}/s, p99 ${load.p99Ms} ms, peak RSS ${load.peakRssMb} MB`);
@@ -252,8 +205,8 @@ class Bench {
     return rows;
   }
 
-  private load(url: string, idPrefix: string): WebhookLoad {
-    return { url, connections: CONNECTIONS, durationS: this.sizes.loadSeconds, warmupS: this.sizes.warmupSeconds, idPrefix };
+  private load(idPrefix: string): Omit<WebhookLoad, 'url'> {
+    return { connections: CONNECTIONS, durationS: this.sizes.loadSeconds, warmupS: this.sizes.warmupSeconds, idPrefix };
   }
 }
 
@@ -390,11 +343,11 @@ async function runInterleavedScenario(against: string, sizes: InterleavedSizes, 
     // A before/after wants both stores even in a quick run.
     const backends = await scenarioBackends({ sqliteOnly, quick: false });
     const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
-    const runs = await runInterleaved(builds, backends, sizes, WORK_DIR, fake, progress);
+    const result = await runInterleaved(builds, backends, sizes, WORK_DIR, fake, progress);
     const file = path.join(OUT_DIR, 'tmp', 'interleaved.json');
     const machine = { node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((load) => round(load, 1)) };
-    writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, machine, runs }, null, 2)}\n`);
-    process.stdout.write(`${renderInterleaved(runs, sizes)}\n\nWritten: ${path.relative(ROOT, file)}\n`);
+    writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, machine, ...result }, null, 2)}\n`);
+    process.stdout.write(`${renderInterleaved(result, sizes)}\n\nWritten: ${path.relative(ROOT, file)}\n`);
   } finally {
     await cleanUp();
   }
