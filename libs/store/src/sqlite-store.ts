@@ -50,9 +50,10 @@ export interface SqliteStoreOptions extends StoreOptions {
 }
 
 /**
- * The embedded store: one SQLite file in WAL mode. Every commit is fsynced (`synchronous = FULL`), so
- * an event acknowledged after `ingest` resolves survives a power cut; group commit keeps that fast.
- * SQLite has one writer, so leasing needs no row locks.
+ * The embedded store: one SQLite file in WAL mode. An event acknowledged after `ingest` resolves survives a
+ * power cut: its group commit's WAL is flushed to disk first (off the event loop, see `insertIngests`), as is
+ * every operator's write (`synchronous = FULL`); the queue's own progress is not waited for (see
+ * `SqlContext.writeProgress`). SQLite has one writer, so leasing needs no row locks.
  *
  * Space: the file is in incremental auto-vacuum mode and every prune or erase gives its free pages back,
  * so under a steady load with retention the file stops growing. Deleted content is overwritten
