@@ -21,9 +21,10 @@ const CORE_REFINEMENTS: ReadonlyMap<RefinementFunction, RefinementKeywords> = ne
 ]);
 
 /**
- * zod checks whose JSON Schema keywords mean exactly what zod checks (string lengths in UTF-16 units, as ajv
- * counts them with `unicode: false`; numeric bounds). Any other check (a regex with its flags, a format, a
- * trim) stops the compilation instead of being checked differently or not at all.
+ * zod checks whose JSON Schema keywords mean exactly what zod checks: numeric bounds, and string lengths,
+ * which both count in code points (a valid surrogate pair is one, a lone surrogate one too). Any other check
+ * (a regex with its flags, a format, a trim) stops the compilation instead of being checked differently or
+ * not at all.
  */
 const EXACT_CHECKS = new Set(['min_length', 'max_length', 'length_equals', 'greater_than', 'less_than', 'number_format']);
 
@@ -105,12 +106,9 @@ export function compileSchema<T>(schema: z.ZodType<T>, options: CompileSchemaOpt
       // Anything ajv would otherwise let pass with a warning (an unknown keyword or format) stops the compilation.
       strict: true,
       allowUnionTypes: true,
-      // zod counts a string's length in UTF-16 units (ajv's default counts code points), refuses NaN and Infinity.
-      unicode: false,
+      // As zod: refuse NaN and Infinity; test patterns per code point.
       strictNumbers: true,
       unicodeRegExp: true,
-      // Its one warning here is that `unicode` is deprecated; strict mode turns every other into an error.
-      logger: false,
     }).compile(jsonSchema);
     return validate(input);
   };
