@@ -17,3 +17,4 @@ export * from './services';
 export * from './source';
 export * from './credentials';
 export * from './account-requests';
+export * from './source-validator';
