@@ -74,27 +74,39 @@ function limitProblem(key: string, value: PropertyValue): string | undefined {
   return undefined;
 }
 
+/** Sets `key` as an own data property, even a key like `__proto__`, which plain assignment would take as the prototype. */
+function setProperty(target: Record<string, PropertyValue>, key: string, value: PropertyValue): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Adds a property to `evtData` unless it is over CleverTap's limits, which leaves a warning instead. */
+function addProperty(evtData: Record<string, PropertyValue>, key: string, value: PropertyValue, deliveryId: string, warnings: string[]): void {
+  const problem = limitProblem(key, value);
+  if (problem) warnings.push(`delivery ${deliveryId}: evtData property left out, ${problem}`);
+  else setProperty(evtData, key, value);
+}
+
 /** The rc_ event record: the standard properties, then every subscriber attribute as `key: value`. */
 function eventRecord({ deliveryId, event }: Planned, settings: CleverTapSettings, warnings: string[]): CleverTapEventRecord {
   const standard = standardProperties(event, settings);
-  const properties: [string, PropertyValue][] = [];
-  const add = (key: string, value: PropertyValue) => {
-    const problem = limitProblem(key, value);
-    if (problem) warnings.push(`delivery ${deliveryId}: evtData property left out, ${problem}`);
-    else properties.push([key, value]);
-  };
-  for (const [key, value] of Object.entries(standard)) if (value !== null) add(key, value);
-  for (const [key, value] of Object.entries(event.attributes)) {
+  // Filled in place rather than through entry arrays: this runs for every event a drain sends.
+  const evtData: Record<string, PropertyValue> = {};
+  for (const key in standard) {
+    const value = standard[key];
+    if (value !== null) addProperty(evtData, key, value, deliveryId, warnings);
+  }
+  const { attributes } = event;
+  for (const key of Object.keys(attributes)) {
     // An attribute must not pass itself off as revenue or product (custom keys like `amount` are legal in RevenueCat).
     if (Object.hasOwn(standard, key))
       warnings.push(`delivery ${deliveryId}: attribute "${key}" left out, it would replace a standard property`);
-    else add(key, value);
+    else addProperty(evtData, key, attributes[key], deliveryId, warnings);
   }
   return {
     type: 'event',
     evtName: eventName(event, settings),
-    // fromEntries defines own properties, so even a key like `__proto__` is kept as data.
-    evtData: Object.fromEntries(properties),
+    evtData,
     ts: Math.floor(event.timestampMs / 1000),
     ...identity(event),
   };
