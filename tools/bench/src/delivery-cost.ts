@@ -15,7 +15,7 @@
  * CPU µs per event (user + system, so the collector's work in those stages counts), the median of several rounds
  * after a warm-up, and the collector's pause time per event. `--save NAME` keeps the figures in
  * bench/tmp/delivery-cost-NAME.json; `--compare NAME` prints them beside this run's (before → after).
- * Profile with `node --cpu-prof --cpu-prof-dir=bench/tmp tools/bench/dist/delivery-cost.js`.
+ * Profile with `node --cpu-prof --cpu-prof-dir=bench/tmp tools/bench/dist/delivery-cost.js`; `--only loop` runs that stage alone.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -72,6 +72,8 @@ const { values: args } = parseArgs({
     settings: { type: 'string', default: 'default' },
     save: { type: 'string' },
     compare: { type: 'string' },
+    /** Runs only this stage (for a profile of it): decode, filter, build, stringify, answer or loop. */
+    only: { type: 'string' },
   },
 });
 
@@ -79,6 +81,8 @@ const EVENTS = Number(args.events);
 const ROUNDS = Number(args.rounds);
 if (!Number.isInteger(EVENTS) || EVENTS < 1) throw new Error(`--events: expected a positive integer, got ${args.events}`);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds: expected a positive integer, got ${args.rounds}`);
+if (args.only !== undefined && (!(STAGES as readonly string[]).includes(args.only) || args.only === 'engine'))
+  throw new Error(`--only: expected one of ${STAGES.filter((stage) => stage !== 'engine').join(', ')}, got ${args.only}`);
 if (args.settings !== 'default' && args.settings !== 'full') throw new Error(`--settings: expected default or full, got ${args.settings}`);
 
 const settings: CleverTapSettings = clevertapPlugin.settings.parse({
@@ -276,16 +280,25 @@ async function drainThroughLoop(): Promise<void> {
 
 async function main(): Promise<void> {
   checkAllDelivered();
+  const work: Record<Exclude<Stage, 'engine'>, () => unknown> = {
+    decode: () => bodies.map(decode),
+    filter: () => events.map(plan),
+    build: () => batches.map(build),
+    stringify: () => records.map((record) => JSON.stringify(record)),
+    answer: () => answers.map(({ request, result }) => clevertapPlugin.parseResponse(request, result, settings)),
+    loop: drainThroughLoop,
+  };
+  if (args.only !== undefined) {
+    const figures = await measure(work[args.only as keyof typeof work]);
+    console.log(`${args.only}: ${fixed(figures.cpuMicros)} CPU µs per event, ${fixed(figures.gcMicros)} GC µs`);
+    return;
+  }
   const stages: Partial<Record<Stage, StageFigures>> = {};
-  stages.decode = await measure(() => bodies.map(decode));
-  stages.filter = await measure(() => events.map(plan));
-  stages.build = await measure(() => batches.map(build));
-  stages.stringify = await measure(() => records.map((record) => JSON.stringify(record)));
-  stages.answer = await measure(() => answers.map(({ request, result }) => clevertapPlugin.parseResponse(request, result, settings)));
-  stages.loop = await measure(drainThroughLoop);
-  const parts = stages.decode.cpuMicros + stages.filter.cpuMicros + stages.build.cpuMicros + stages.answer.cpuMicros;
-  const partsGc = stages.decode.gcMicros + stages.filter.gcMicros + stages.build.gcMicros + stages.answer.gcMicros;
-  stages.engine = { cpuMicros: stages.loop.cpuMicros - parts, gcMicros: stages.loop.gcMicros - partsGc };
+  for (const [stage, run] of Object.entries(work)) stages[stage as Stage] = await measure(run);
+  const { decode: decoded, filter: filtered, build: built, answer: read, loop } = stages as Record<Stage, StageFigures>;
+  const parts = decoded.cpuMicros + filtered.cpuMicros + built.cpuMicros + read.cpuMicros;
+  const partsGc = decoded.gcMicros + filtered.gcMicros + built.gcMicros + read.gcMicros;
+  stages.engine = { cpuMicros: loop.cpuMicros - parts, gcMicros: loop.gcMicros - partsGc };
   const figures: Figures = { events: EVENTS, rounds: ROUNDS, settings: args.settings!, node: process.version, stages: stages as Figures['stages'] };
 
   const baseline = args.compare === undefined ? undefined : readFigures(args.compare);
