@@ -299,12 +299,20 @@ async function main(): Promise<void> {
   const parts = decoded.cpuMicros + filtered.cpuMicros + built.cpuMicros + read.cpuMicros;
   const partsGc = decoded.gcMicros + filtered.gcMicros + built.gcMicros + read.gcMicros;
   stages.engine = { cpuMicros: loop.cpuMicros - parts, gcMicros: loop.gcMicros - partsGc };
-  const figures: Figures = { events: EVENTS, rounds: ROUNDS, settings: args.settings!, node: process.version, stages: stages as Figures['stages'] };
+  const figures: Figures = {
+    events: EVENTS,
+    rounds: ROUNDS,
+    settings: args.settings!,
+    node: process.version,
+    stages: stages as Figures['stages'],
+  };
 
   const baseline = args.compare === undefined ? undefined : readFigures(args.compare);
   if (baseline && baseline.settings !== figures.settings)
     throw new Error(`--compare ${args.compare}: it was measured with --settings ${baseline.settings}, this run with ${figures.settings}`);
-  console.log(`delivery cost per event: ${EVENTS} RENEWAL events, batches of ${BATCH_SIZE}, settings ${args.settings}, median of ${ROUNDS} rounds`);
+  console.log(
+    `delivery cost per event: ${EVENTS} RENEWAL events, batches of ${BATCH_SIZE}, settings ${args.settings}, median of ${ROUNDS} rounds`,
+  );
   console.log(baseline ? `stage       CPU µs (${args.compare} → now)      GC µs (${args.compare} → now)` : 'stage       CPU µs   GC µs');
   for (const stage of STAGES) {
     const now = figures.stages[stage];
