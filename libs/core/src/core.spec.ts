@@ -1,4 +1,5 @@
 import {
+  attributeIgnoringCase,
   DEFAULT_RETRY_POLICY,
   formatPath,
   parseRetryAfter,
@@ -98,6 +99,12 @@ describe('standard event hooks', () => {
       'sample: no event name for expiration; filter() skips such events',
     );
     expect(() => hooks.eventName(event({ kind: null, type: 'TEST' }), {})).toThrow('sample: no event name for TEST');
+  });
+
+  it('attributeIgnoringCase: the first non-empty attribute of that name in any case; longer or shorter names never match', () => {
+    const attributes = { $clevertapIdOld: 'old', $clevertapI: 'short', $CLEVERTAPID: '', $cleverTapId: 'ct-1', $clevertapId: 'ct-2' };
+    expect(attributeIgnoringCase(event({ attributes }), '$clevertapId')).toBe('ct-1');
+    expect(attributeIgnoringCase(event({ attributes: { $clevertapIdOld: 'old', $CLEVERTAPID: '' } }), '$clevertapId')).toBeUndefined();
   });
 });
 

@@ -128,11 +128,16 @@ export function standardEventHooks<S extends { readonly eventNames?: EventNameOv
   };
 }
 
-/** A subscriber attribute's value by key, ignoring letter case (`$clevertapId` = `$cleverTapId`); empty counts as absent. */
+/**
+ * A subscriber attribute's value by key, ignoring letter case (`$clevertapId` = `$cleverTapId`); empty counts as
+ * absent. `key` is ASCII, as every plugin's is: only a name of its length can then lower-case to it.
+ */
 export function attributeIgnoringCase(event: SubscriptionEvent, key: string): string | undefined {
   const wanted = key.toLowerCase();
-  for (const [name, value] of Object.entries(event.attributes)) {
-    if (name.toLowerCase() === wanted && value !== '') return value;
+  const { attributes } = event;
+  // Asked several times per delivery: names of another length are passed over without lower-casing them.
+  for (const name of Object.keys(attributes)) {
+    if (name.length === wanted.length && name.toLowerCase() === wanted && attributes[name] !== '') return attributes[name];
   }
   return undefined;
 }

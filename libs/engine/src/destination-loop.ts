@@ -28,7 +28,7 @@ import type { DestinationStatus, DispatcherOptions, EngineObserver } from './opt
 import { describeError } from './errors';
 import { DestinationHealth } from './destination-health';
 import { LeaseKeeper } from './lease-keeper';
-import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult } from './outcomes';
+import { describeFailure, isFailure, updateAfterAttempt, type AttemptResult, type Failure } from './outcomes';
 import { customerIdsOf, redactUserIds } from './user-ids';
 import { WakeableSleep } from './wakeable-sleep';
 
@@ -178,9 +178,11 @@ export class DestinationLoop {
     this.sleeper.forget(); // this lease sees everything notified so far
     const leased = await this.lease(maxItems, 'pending');
     const { deliveries } = leased;
+    if (deliveries.length === 0 || deliveries.length >= maxItems || this.deps.options.lingerMs <= 0) return leased;
+    // Bodies are counted only for a partial batch, which may wait for company: a backlog's batches are full.
     const bytes = deliveries.reduce((sum, delivery) => sum + Buffer.byteLength(delivery.body), 0);
     const roomBytes = this.deps.options.batchMaxBytes - bytes;
-    if (deliveries.length === 0 || deliveries.length >= maxItems || roomBytes <= 0 || this.deps.options.lingerMs <= 0) return leased;
+    if (roomBytes <= 0) return leased;
     // A partial batch waits briefly for company; deliberately not cut short by notify, or every webhook would flush it.
     await delay(this.deps.options.lingerMs);
     if (this.stopping) return leased;
@@ -243,7 +245,8 @@ export class DestinationLoop {
     try {
       const { planned, settled, failed, held, claims } = await this.prepare(leased);
       const sent = await this.send(planned, keeper);
-      const results = new Map([...failed, ...sent.results]);
+      const { results } = sent;
+      for (const [deliveryId, result] of failed) results.set(deliveryId, result);
       const context = {
         policy: this.deps.options.retryPolicy,
         random: this.deps.random,
@@ -261,20 +264,24 @@ export class DestinationLoop {
           update = { deliveryId: delivery.id, state: stateAfter('retry'), nextAttemptAtMs: context.nowMs + this.deps.options.pollMs };
         if (!update) continue;
         const profile = claims.get(delivery.id);
-        const accepted = result !== undefined && stateAcceptedBy(result.outcome);
-        updates.push(profile === undefined ? update : { ...update, stateClaim: { profile, accepted } });
+        if (profile === undefined) updates.push(update);
+        else updates.push({ ...update, stateClaim: { profile, accepted: result !== undefined && stateAcceptedBy(result.outcome) } });
       }
       await this.deps.queue.complete(updates, context.nowMs, this.deps.options.ownerId);
       this.reportDead(updates);
 
-      const outcomes = [...results.values()].map((result) => result.outcome);
-      const refused = outcomes.find((outcome) => outcome.type === 'auth_failed');
+      const outcomeTypes = new Set<OutcomeType>();
+      let refused: Failure | undefined;
+      for (const { outcome } of results.values()) {
+        outcomeTypes.add(outcome.type);
+        if (outcome.type === 'auth_failed') refused ??= outcome;
+      }
       if (refused) {
         if (!this.paused) this.sleeper.forget(); // the first probe waits its full interval
         // The pause reason is alerted: it names no customer either.
         await this.health.credentialsRefused(this.logText(refused.reason, [...results.keys()]));
       }
-      return new Set(outcomes.map((outcome) => outcome.type));
+      return outcomeTypes;
     } catch (error) {
       this.log.error(
         { error: this.errorText(describeError(error)), deliveryIds: leased.map((delivery) => delivery.id) },
@@ -405,7 +412,7 @@ export class DestinationLoop {
    * Sends one request within its concurrencyKey's cap and reads one outcome per delivery it carried;
    * `unsent` when the batch's leases would not surely outlast the request.
    */
-  private async exchange(request: DeliveryRequest, keeper: LeaseKeeper): Promise<[string, AttemptResult][] | 'unsent'> {
+  private async exchange(request: DeliveryRequest, keeper: LeaseKeeper): Promise<Map<string, AttemptResult> | 'unsent'> {
     if (request.warnings?.length) {
       this.log.warn(
         { deliveryIds: request.deliveryIds, warnings: request.warnings.map((warning) => this.logText(warning, request.deliveryIds)) },
@@ -433,43 +440,51 @@ export class DestinationLoop {
     });
     if (!sent) return 'unsent';
     const { http, exchange } = sent;
-    const entries = this.readOutcomes(request, http, exchange);
-    this.report(request, entries, exchange);
-    return entries;
+    const results = this.readOutcomes(request, http, exchange);
+    this.report(request, results, exchange);
+    return results;
   }
 
-  private readOutcomes(request: DeliveryRequest, http: HttpResult, exchange: Exchange): [string, AttemptResult][] {
+  /** One result per delivery the request carried, in the plugin's order, then those it gave no outcome. */
+  private readOutcomes(request: DeliveryRequest, http: HttpResult, exchange: Exchange): Map<string, AttemptResult> {
     let outcomes: Outcome[];
     try {
       outcomes = this.destination.plugin.parseResponse(request, http, this.destination.settings);
     } catch (error) {
-      return this.pluginBug(request.deliveryIds, `parseResponse threw: ${describeError(error)}`, exchange);
+      return new Map(this.pluginBug(request.deliveryIds, `parseResponse threw: ${describeError(error)}`, exchange));
     }
     const carried = new Set(request.deliveryIds);
     const results = new Map<string, AttemptResult>();
+    const { startedAtMs, durationMs, status } = exchange;
     for (const outcome of outcomes) {
-      if (carried.has(outcome.deliveryId) && !results.has(outcome.deliveryId)) results.set(outcome.deliveryId, { ...exchange, outcome });
+      if (carried.has(outcome.deliveryId) && !results.has(outcome.deliveryId))
+        results.set(outcome.deliveryId, { startedAtMs, durationMs, status, outcome });
     }
-    const unanswered = request.deliveryIds.filter((deliveryId) => !results.has(deliveryId));
-    const missing = unanswered.length > 0 ? this.pluginBug(unanswered, 'parseResponse gave these deliveries no outcome', exchange) : [];
-    return [...results, ...missing];
+    if (results.size < carried.size) {
+      const unanswered = request.deliveryIds.filter((deliveryId) => !results.has(deliveryId));
+      for (const [deliveryId, result] of this.pluginBug(unanswered, 'parseResponse gave these deliveries no outcome', exchange))
+        results.set(deliveryId, result);
+    }
+    return results;
   }
 
-  private report(request: DeliveryRequest, entries: readonly [string, AttemptResult][], exchange: Exchange): void {
+  private report(request: DeliveryRequest, results: ReadonlyMap<string, AttemptResult>, exchange: Exchange): void {
     const counts = new Map<OutcomeType, number>();
-    for (const [, { outcome }] of entries) counts.set(outcome.type, (counts.get(outcome.type) ?? 0) + 1);
+    let firstFailure: Failure | undefined;
+    const notes: { deliveryId: string; note: string }[] = [];
+    for (const [deliveryId, { outcome }] of results) {
+      counts.set(outcome.type, (counts.get(outcome.type) ?? 0) + 1);
+      if (isFailure(outcome)) firstFailure ??= outcome;
+      else if (outcome.note) notes.push({ deliveryId, note: this.logText(outcome.note, [deliveryId]) });
+    }
     for (const [outcome, deliveries] of counts)
       this.deps.observer?.attempt?.(this.destination.id, outcome, deliveries, exchange.durationMs);
-    const firstFailure = entries.map(([, { outcome }]) => outcome).find(isFailure);
     const fields = {
       status: exchange.status,
       durationMs: exchange.durationMs,
       deliveries: request.deliveryIds.length,
       outcomes: Object.fromEntries(counts),
     };
-    const notes = entries.flatMap(([deliveryId, { outcome }]) =>
-      outcome.type === 'delivered' && outcome.note ? [{ deliveryId, note: this.logText(outcome.note, [deliveryId]) }] : [],
-    );
     if (notes.length > 0) this.log.warn({ notes }, 'delivered, but the destination refused part of what went with it');
     if (firstFailure)
       this.log.info({ ...fields, reason: this.logText(describeFailure(firstFailure), request.deliveryIds) }, 'request not fully delivered');

@@ -35,17 +35,14 @@ export function updateAfterAttempt(delivery: LeasedDelivery, result: AttemptResu
   const error = isFailure(outcome) ? context.errorText(describeFailure(outcome)) : null;
   // A delivered outcome's note (a profile update the destination refused beside the event) stays with the attempt.
   const attemptError = outcome.type === 'delivered' && outcome.note ? context.errorText(outcome.note) : error;
-  const update = {
-    deliveryId: delivery.id,
-    attempt: { startedAtMs: result.startedAtMs, durationMs: result.durationMs, status, outcome: outcome.type, error: attemptError },
-    lastStatus: status,
-    lastError: error,
-  };
-  if (outcome.type !== 'retry') return { ...update, state: stateAfter(COMPLETION_OF[outcome.type]) };
+  const attempt = { startedAtMs: result.startedAtMs, durationMs: result.durationMs, status, outcome: outcome.type, error: attemptError };
+  const update = { deliveryId: delivery.id, attempt, lastStatus: status, lastError: error, state: stateAfter(COMPLETION_OF[outcome.type]) };
+  // Built once, in full, for the outcomes that are not retries: one update is made for every delivery sent.
+  if (outcome.type !== 'retry') return update;
   const attempts = delivery.attempts + 1;
   if (retriesExhausted(context.policy, attempts, delivery.windowStartMs, context.nowMs)) return { ...update, state: stateAfter('kill') };
   const delayMs = retryDelayMs(context.policy, attempts, context.random, outcome.retryAfterMs);
-  return { ...update, state: stateAfter('retry'), nextAttemptAtMs: context.nowMs + delayMs };
+  return { ...update, nextAttemptAtMs: context.nowMs + delayMs };
 }
 
 /** The transition each outcome makes; a retry becomes `kill` once both retry limits are reached. */

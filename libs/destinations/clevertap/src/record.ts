@@ -1,4 +1,4 @@
-import { subscriptionStatus, type Planned, type SubscriptionEvent } from '@ferry/core';
+import { subscriptionStatus, type Money, type Planned, type SubscriptionEvent } from '@ferry/core';
 import { eventName, identity, revenue } from './hooks';
 import type { CleverTapSettings } from './settings';
 
@@ -51,8 +51,7 @@ export interface BuiltRecords {
 }
 
 /** The properties RevenueCat's integration sends for every event, plus the kind-specific ones; null means absent. */
-function standardProperties(event: SubscriptionEvent, settings: CleverTapSettings): Record<string, PropertyValue | null> {
-  const { amount, currency } = revenue(event, settings);
+function standardProperties(event: SubscriptionEvent, { amount, currency }: Money): Record<string, PropertyValue | null> {
   return {
     amount,
     currency,
@@ -74,35 +73,52 @@ function limitProblem(key: string, value: PropertyValue): string | undefined {
   return undefined;
 }
 
+/** Sets `key` as an own data property, even a key like `__proto__`, which plain assignment would take as the prototype. */
+function setProperty(target: Record<string, PropertyValue>, key: string, value: PropertyValue): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Adds a property to `evtData` unless it is over CleverTap's limits, which leaves a warning instead. */
+function addProperty(
+  evtData: Record<string, PropertyValue>,
+  key: string,
+  value: PropertyValue,
+  deliveryId: string,
+  warnings: string[],
+): void {
+  const problem = limitProblem(key, value);
+  if (problem) warnings.push(`delivery ${deliveryId}: evtData property left out, ${problem}`);
+  else setProperty(evtData, key, value);
+}
+
 /** The rc_ event record: the standard properties, then every subscriber attribute as `key: value`. */
-function eventRecord({ deliveryId, event }: Planned, settings: CleverTapSettings, warnings: string[]): CleverTapEventRecord {
-  const standard = standardProperties(event, settings);
-  const properties: [string, PropertyValue][] = [];
-  const add = (key: string, value: PropertyValue) => {
-    const problem = limitProblem(key, value);
-    if (problem) warnings.push(`delivery ${deliveryId}: evtData property left out, ${problem}`);
-    else properties.push([key, value]);
-  };
-  for (const [key, value] of Object.entries(standard)) if (value !== null) add(key, value);
-  for (const [key, value] of Object.entries(event.attributes)) {
+function eventRecord({ deliveryId, event }: Planned, settings: CleverTapSettings, money: Money, warnings: string[]): CleverTapEventRecord {
+  const standard = standardProperties(event, money);
+  // Filled in place rather than through entry arrays: this runs for every event a drain sends.
+  const evtData: Record<string, PropertyValue> = {};
+  for (const key in standard) {
+    const value = standard[key];
+    if (value !== null) addProperty(evtData, key, value, deliveryId, warnings);
+  }
+  const { attributes } = event;
+  for (const key of Object.keys(attributes)) {
     // An attribute must not pass itself off as revenue or product (custom keys like `amount` are legal in RevenueCat).
     if (Object.hasOwn(standard, key))
       warnings.push(`delivery ${deliveryId}: attribute "${key}" left out, it would replace a standard property`);
-    else add(key, value);
+    else addProperty(evtData, key, attributes[key], deliveryId, warnings);
   }
   return {
     type: 'event',
     evtName: eventName(event, settings),
-    // fromEntries defines own properties, so even a key like `__proto__` is kept as data.
-    evtData: Object.fromEntries(properties),
+    evtData,
     ts: Math.floor(event.timestampMs / 1000),
     ...identity(event),
   };
 }
 
 /** `Charged` for an event with positive revenue (SPEC §12), the same amount as the rc_ event's. */
-function chargedRecord(event: SubscriptionEvent, settings: CleverTapSettings): ChargedRecord | undefined {
-  const { amount, currency } = revenue(event, settings);
+function chargedRecord(event: SubscriptionEvent, { amount, currency }: Money): ChargedRecord | undefined {
   if (!(amount > 0)) return undefined;
   return {
     type: 'event',
@@ -147,8 +163,12 @@ function profileRecord({ deliveryId, event, carriesState }: Planned, warnings: s
  */
 export function buildRecords(planned: Planned, settings: CleverTapSettings): BuiltRecords {
   const warnings: string[] = [];
-  const records: { part: RecordPart; record: CleverTapRecord }[] = [{ part: 'event', record: eventRecord(planned, settings, warnings) }];
-  const charged = settings.chargedEvent ? chargedRecord(planned.event, settings) : undefined;
+  // Both the rc_ event and `Charged` carry it: computed once.
+  const money = revenue(planned.event, settings);
+  const records: { part: RecordPart; record: CleverTapRecord }[] = [
+    { part: 'event', record: eventRecord(planned, settings, money, warnings) },
+  ];
+  const charged = settings.chargedEvent ? chargedRecord(planned.event, money) : undefined;
   if (charged) records.push({ part: 'Charged', record: charged });
   const profile = settings.profileSync ? profileRecord(planned, warnings) : undefined;
   if (profile) records.push({ part: 'profile', record: profile });

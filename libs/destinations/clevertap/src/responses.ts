@@ -97,14 +97,17 @@ export function parseResponse(request: DeliveryRequest, result: HttpResult): Out
     else outcomes.set(index, entryOutcome(entry.data, status));
   }
 
-  return outcomesByIndex(request, (index) => {
-    const outcome = outcomes.get(index);
-    if (outcome) return outcome;
-    // "success" and "partial" accepted every record they do not list. "fail" accepted none: the records it does
-    // not name failed for a reason CleverTap did not attribute, and since nothing landed a retry cannot duplicate;
-    // a lasting cause still ends dead once the retry policy gives up, with CleverTap's words as the last error.
-    if (answer.data.status !== 'fail') return { type: 'delivered', status };
-    const detail = unattributed.length > 0 ? unattributed.join('; ').slice(0, 500) : 'no reason given';
-    return { type: 'retry', status, reason: `CleverTap answered "fail" without naming this record: ${detail}` };
-  });
+  // "success" and "partial" accepted every record they do not list. "fail" accepted none: the records it does
+  // not name failed for a reason CleverTap did not attribute, and since nothing landed a retry cannot duplicate;
+  // a lasting cause still ends dead once the retry policy gives up, with CleverTap's words as the last error.
+  // One outcome for all those records, copied per delivery by outcomesByIndex.
+  const unnamed: RecordOutcome =
+    answer.data.status !== 'fail'
+      ? { type: 'delivered', status }
+      : {
+          type: 'retry',
+          status,
+          reason: `CleverTap answered "fail" without naming this record: ${unattributed.length > 0 ? unattributed.join('; ').slice(0, 500) : 'no reason given'}`,
+        };
+  return outcomesByIndex(request, (index) => outcomes.get(index) ?? unnamed);
 }
