@@ -22,6 +22,7 @@ import {
   type SteadyFigures,
 } from './report';
 import { eraseUnderLoad, renderEraseUnderLoad, type EraseUnderLoadFigures, type EraseUnderLoadSizes } from './erase-under-load';
+import { describeDiskSync, diskSyncLatency } from './disk';
 import { otherBuild, renderInterleaved, runInterleaved, thisBuild, type InterleavedSizes } from './interleaved';
 import { postgresBackend, removeSqliteStores, sqliteBackend, type Backend } from './backends';
 import { withRunner, type RunnerSetup } from './runner-config';
@@ -343,11 +344,13 @@ async function runInterleavedScenario(against: string, sizes: InterleavedSizes, 
     // A before/after wants both stores even in a quick run.
     const backends = await scenarioBackends({ sqliteOnly, quick: false });
     const loadAverageAtStart = os.loadavg().map((load) => round(load, 1));
+    const diskSync = diskSyncLatency(WORK_DIR);
+    progress(describeDiskSync(diskSync));
     const result = await runInterleaved(builds, backends, sizes, WORK_DIR, fake, progress);
     const file = path.join(OUT_DIR, 'tmp', 'interleaved.json');
-    const machine = { node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((load) => round(load, 1)) };
+    const machine = { node: process.version, loadAverageAtStart, loadAverageAtEnd: os.loadavg().map((load) => round(load, 1)), diskSync };
     writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), sizes, machine, ...result }, null, 2)}\n`);
-    process.stdout.write(`${renderInterleaved(result, sizes)}\n\nWritten: ${path.relative(ROOT, file)}\n`);
+    process.stdout.write(`${renderInterleaved(result, sizes)}\n\n${describeDiskSync(diskSync)}\n\nWritten: ${path.relative(ROOT, file)}\n`);
   } finally {
     await cleanUp();
   }
