@@ -132,14 +132,6 @@ export class PostgresStore extends SqlStore {
    */
   protected async afterBatch(): Promise<void> {}
 
-  /** `synchronous_commit = off` for this transaction only: its commit returns before its WAL record is flushed. */
-  protected unflushedTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(async (trx) => {
-      await sql`set local synchronous_commit = off`.execute(trx);
-      return work(trx);
-    });
-  }
-
   protected async lockForMigration(trx: Transaction<Database>): Promise<void> {
     await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
   }

@@ -62,7 +62,6 @@ export abstract class SqlStore implements StoreBackend {
       logger: this.logger,
       dialect,
       write: (work) => this.write(work),
-      writeProgress: (work) => this.write(work, false),
       foldCounts: () => this.foldCountsNow(),
     };
     this.queue = new SqlQueue(context, () => this.reachable());
@@ -84,8 +83,6 @@ export abstract class SqlStore implements StoreBackend {
   protected abstract reclaimSpace(trx: Transaction<Database>): Promise<void>;
   protected abstract afterErase(): Promise<void>;
   protected abstract afterBatch(wrote: boolean): Promise<void>;
-  /** A transaction whose commit does not wait for the disk (see `SqlContext.writeProgress`). */
-  protected abstract unflushedTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Merges the counter rows of connections that ended into slot 0 (Postgres); nothing to do on SQLite. */
   protected abstract foldCounts(): Promise<void>;
 
@@ -120,9 +117,9 @@ export abstract class SqlStore implements StoreBackend {
     await this.queue.checkCommits((work) => this.write(work));
   }
 
-  /** Every write runs in a transaction (see `SqlContext.write`, `writeProgress`); now and then it folds the counters. */
-  protected async write<T>(work: (trx: Transaction<Database>) => Promise<T>, flushed = true): Promise<T> {
-    const result = await (flushed ? this.db.transaction().execute(work) : this.unflushedTransaction(work));
+  /** Every write runs in a transaction (see `SqlContext.write`); now and then it folds the counters. */
+  protected async write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction().execute(work);
     if (++this.writesSinceFold >= FOLD_EVERY && !this.closed) void this.foldCountsNow();
     return result;
   }

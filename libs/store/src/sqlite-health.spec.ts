@@ -118,40 +118,6 @@ describe('sqlite store: its files', () => {
     expect(logged.filter((line) => line.level === 'error')).toEqual([{ level: 'error', fields: { file }, message }]);
   });
 
-  it("commits the queue's progress without SQLite's fsync, for that transaction only, even one that fails", async () => {
-    store = await openStore(`sqlite:${file}`);
-    const FULL = 2;
-    const NORMAL = 1;
-    const synchronous = () => connection().pragma('synchronous', { simple: true });
-    expect(await store.queue.ingest(testEvent('e1'), [pending()], T0)).toBe('stored');
-
-    let during: unknown;
-    await expect(
-      store.queue.leasing(T0, async () => {
-        during = synchronous();
-        throw new Error('the lease policy failed');
-      }),
-    ).rejects.toThrow('the lease policy failed');
-    expect(during).toBe(NORMAL);
-    expect(synchronous()).toBe(FULL);
-
-    const queue = composeStore(store).queue;
-    const [leased] = await queue.lease({ destinationId: 'ct', limit: 10, nowMs: T0, leaseMs: 60_000, owner: 'r' });
-    expect(synchronous()).toBe(FULL);
-    await queue.complete(
-      [
-        {
-          deliveryId: leased.id,
-          state: 'delivered',
-          attempt: { startedAtMs: T0, durationMs: 1, status: 200, outcome: 'delivered', error: null },
-        },
-      ],
-      T0 + 1,
-      'r',
-    );
-    expect(synchronous()).toBe(FULL);
-  });
-
   it('never changes a file that is not a database', async () => {
     const notes = join(dir, 'notes.txt');
     await writeFile(notes, 'not a database, just some words that fill more than one header of bytes'.repeat(20));

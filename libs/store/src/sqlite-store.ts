@@ -13,7 +13,6 @@ import {
   type Driver,
   type RawBuilder,
   type SqliteDatabase,
-  type Transaction,
 } from 'kysely';
 import { StoreUnavailableError } from '@ferry/core';
 import type { Database } from './database';
@@ -50,10 +49,10 @@ export interface SqliteStoreOptions extends StoreOptions {
 }
 
 /**
- * The embedded store: one SQLite file in WAL mode. An event acknowledged after `ingest` resolves survives a
- * power cut: its group commit's WAL is flushed to disk first (off the event loop, see `insertIngests`), as is
- * every operator's write (`synchronous = FULL`); the queue's own progress is not waited for (see
- * `SqlContext.writeProgress`). SQLite has one writer, so leasing needs no row locks.
+ * The embedded store: one SQLite file in WAL mode. Every commit is on disk before it counts: an event
+ * acknowledged after `ingest` resolves survives a power cut (its group commit's WAL is flushed off the event
+ * loop, see `insertIngests`), and every other write is fsynced by SQLite itself (`synchronous = FULL`). SQLite
+ * has one writer, so leasing needs no row locks.
  *
  * Space: the file is in incremental auto-vacuum mode and every prune or erase gives its free pages back,
  * so under a steady load with retention the file stops growing. Deleted content is overwritten
@@ -201,22 +200,6 @@ export class SqliteStore extends SqlStore {
     );
     this.logger.error({ file: this.filePath }, this.unusable.message);
     throw this.unusable;
-  }
-
-  /**
-   * `synchronous = NORMAL` for this one transaction: in WAL mode its commit is appended to the WAL without an
-   * fsync, which the next FULL commit's fsync covers. Kysely's only connection is held throughout, so no other
-   * commit (an acknowledged webhook's) runs while the setting is relaxed.
-   */
-  protected async unflushedTransaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.connection().execute(async (connection) => {
-      this.database.pragma('synchronous = NORMAL');
-      try {
-        return await connection.transaction().execute(work);
-      } finally {
-        this.database.pragma('synchronous = FULL');
-      }
-    });
   }
 
   protected async lockForMigration(): Promise<void> {

@@ -13,7 +13,7 @@ export interface Backend {
 export function sqliteBackend(workDir: string): Backend {
   return {
     store: 'sqlite',
-    description: 'SQLite file (WAL; every acknowledged group commit fdatasynced before its 200)',
+    description: 'SQLite file (WAL; every commit on disk before it counts: fsynced, or the WAL fdatasynced before a 200)',
     async freshStore(name) {
       const file = path.join(workDir, `${name}.db`);
       for (const suffix of STORE_FILE_SUFFIXES) rmSync(`${file}${suffix}`, { force: true });

@@ -16,13 +16,6 @@ export interface SqlContext {
    * which waits for another connection's write lock without blocking the event loop.
    */
   write<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
-  /**
-   * A write of the delivery queue's own progress (leases and outcomes), committed without waiting for the disk
-   * (SQLite `synchronous = NORMAL`, Postgres `synchronous_commit = off`): a power cut may undo the last few, and
-   * then those deliveries are sent again, as at-least-once allows. Still atomic and in commit order, and the next
-   * flushed commit (any webhook's) makes them durable. Acknowledgements, erasures and operators' actions use `write`.
-   */
-  writeProgress<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Merges counter rows the database no longer adds to (Postgres), before the counts are read. */
   foldCounts(): Promise<void>;
 }

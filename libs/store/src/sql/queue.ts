@@ -102,13 +102,13 @@ export class SqlQueue implements QueueBackend {
   }
 
   leasing<T>(nowMs: number, work: (steps: LeaseSteps) => Promise<T>): Promise<T> {
-    return this.context.writeProgress((trx) => work(new SqlLeaseSteps(trx, nowMs, this.context)));
+    return this.context.write((trx) => work(new SqlLeaseSteps(trx, nowMs, this.context)));
   }
 
   async renewLeases(renewal: LeaseRenewal): Promise<string[]> {
     const { deliveryIds, owner, nowMs, leaseMs } = renewal;
     const now = this.context.dialect.leaseClock(nowMs);
-    return this.context.writeProgress(async (trx) => {
+    return this.context.write(async (trx) => {
       const held: string[] = [];
       for (const ids of chunks(deliveryIds)) {
         const rows = await trx
@@ -145,7 +145,7 @@ export class SqlQueue implements QueueBackend {
     const lost: string[] = [];
     const now = this.context.dialect.leaseClock(nowMs);
     const claims = new Map(updates.flatMap((update) => (update.stateClaim ? [[update.deliveryId, update.stateClaim] as const] : [])));
-    await this.context.writeProgress(async (trx) => {
+    await this.context.write(async (trx) => {
       const settlements: Settlement[] = [];
       for (const { update, ids } of groups.values()) {
         const { state, attempt } = update;
