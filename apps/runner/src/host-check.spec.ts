@@ -10,7 +10,9 @@ async function statusOf(url: string, method: string, path: string, headers: Reco
   const head = Object.entries({ ...headers, connection: 'close', 'content-length': String(Buffer.byteLength(body)) })
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('');
-  socket.end(`${method} ${path} HTTP/1.1\r\n${head}\r\n${body}`);
+  // Written, not ended: like any HTTP client it keeps its side open until the answer (Node's server aborts a
+  // request whose client half-closed before it was answered, and an ingest answers after its WAL flush).
+  socket.write(`${method} ${path} HTTP/1.1\r\n${head}\r\n${body}`);
   let received = '';
   socket.on('data', (chunk) => (received += chunk.toString()));
   await new Promise((resolve, reject) => socket.on('close', resolve).on('error', reject));
