@@ -64,26 +64,48 @@ interface Figures {
   readonly stages: Record<Stage, StageFigures>;
 }
 
-const { values: args } = parseArgs({
-  options: {
-    events: { type: 'string', default: '20000' },
-    rounds: { type: 'string', default: '7' },
-    // `default`: the bench's runner config (no profile sync, no Charged); `full`: both on, so every record path runs.
-    settings: { type: 'string', default: 'default' },
-    save: { type: 'string' },
-    compare: { type: 'string' },
-    /** Runs only this stage (for a profile of it): decode, filter, build, stringify, answer or loop. */
-    only: { type: 'string' },
-  },
-});
+const USAGE = `Usage: node tools/bench/dist/delivery-cost.js [--events N] [--rounds N] [--settings default|full]
+       [--save NAME] [--compare NAME] [--only decode|filter|build|stringify|answer|loop]
 
-const EVENTS = Number(args.events);
-const ROUNDS = Number(args.rounds);
-if (!Number.isInteger(EVENTS) || EVENTS < 1) throw new Error(`--events: expected a positive integer, got ${args.events}`);
-if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds: expected a positive integer, got ${args.rounds}`);
-if (args.only !== undefined && (!(STAGES as readonly string[]).includes(args.only) || args.only === 'engine'))
-  throw new Error(`--only: expected one of ${STAGES.filter((stage) => stage !== 'engine').join(', ')}, got ${args.only}`);
-if (args.settings !== 'default' && args.settings !== 'full') throw new Error(`--settings: expected default or full, got ${args.settings}`);
+The drain's JavaScript per event, stage by stage, without store or network (see the comment at the top of
+tools/bench/src/delivery-cost.ts). Prints figures; --save keeps them in bench/tmp/delivery-cost-NAME.json.`;
+
+/** The command line, checked: a wrong flag or value prints what is wrong and the usage, and exits 2. */
+function readArgs() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        events: { type: 'string', default: '20000' },
+        rounds: { type: 'string', default: '7' },
+        // `default`: the bench's runner config (no profile sync, no Charged); `full`: both on, so every record path runs.
+        settings: { type: 'string', default: 'default' },
+        save: { type: 'string' },
+        compare: { type: 'string' },
+        /** Runs only this stage (for a profile of it): decode, filter, build, stringify, answer or loop. */
+        only: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const events = Number(values.events);
+    const rounds = Number(values.rounds);
+    if (!Number.isInteger(events) || events < 1) throw new Error(`--events: expected a positive integer, got ${values.events}`);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a positive integer, got ${values.rounds}`);
+    if (values.only !== undefined && (!(STAGES as readonly string[]).includes(values.only) || values.only === 'engine'))
+      throw new Error(`--only: expected one of ${STAGES.filter((stage) => stage !== 'engine').join(', ')}, got ${values.only}`);
+    if (values.settings !== 'default' && values.settings !== 'full')
+      throw new Error(`--settings: expected default or full, got ${values.settings}`);
+    return { args: values, events, rounds };
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const { args, events: EVENTS, rounds: ROUNDS } = readArgs();
 
 const settings: CleverTapSettings = clevertapPlugin.settings.parse({
   accountId: BENCH_ACCOUNT_ID,
@@ -350,6 +372,6 @@ function change(before: number, after: number): string {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 });
