@@ -216,8 +216,8 @@ export class SqliteStore extends SqlStore {
    *
    * Durable before it answers, but without blocking the event loop on the disk: the commit is appended to the WAL
    * without SQLite's own fsync (`synchronous = NORMAL` for this transaction), then the WAL file is fdatasync'ed
-   * on libuv's thread pool (often milliseconds, at times tens) while the loop goes on reading webhooks and
-   * running the other writes. Only then are the group's webhooks answered: what `synchronous = FULL` promised.
+   * on libuv's thread pool (under a millisecond on an idle disk here, tens at times on a busy one) while the loop
+   * goes on reading webhooks and running the other writes. Only then are the group's webhooks answered: what `synchronous = FULL` promised.
    */
   protected async insertIngests(rows: readonly IngestRow[]): Promise<ReadonlySet<string>> {
     this.checkFile();
