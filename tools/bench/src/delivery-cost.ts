@@ -43,6 +43,7 @@ import {
 import { Dispatcher, type DestinationInstance } from '@ferry/engine';
 import { decodeStoredRevenueCatWebhook, REVENUECAT_SOURCE_ID } from '@ferry/revenuecat';
 import { BENCH_ACCOUNT_ID, BENCH_PASSCODE, DESTINATION_ID, webhookText } from './payload';
+import { cpuMicrosSince } from './stats';
 
 const RESULTS_DIR = path.resolve(__dirname, '../../../bench/tmp');
 
@@ -143,11 +144,6 @@ const gcPauses = (() => {
     return taken;
   };
 })();
-
-function cpuMicrosSince(start: NodeJS.CpuUsage): number {
-  const { user, system } = process.cpuUsage(start);
-  return user + system;
-}
 
 interface Round {
   readonly cpuMicros: number;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FakeCleverTap } from '@ferry/testkit';
 import { bareServerLoad, drainBacklog, STEADY_RATE, steadyDelivery, underLoad } from './measure';
+import { builtLibrary } from './checkout';
 import { RUNNER_MAIN } from './processes';
 import { TARGETS, type DrainFigures, type ServerLoadFigures, type SteadyFigures } from './report';
 import { round } from './stats';
@@ -56,12 +57,9 @@ const CONNECTIONS = 64;
 export function otherBuild(checkout: string): Build {
   const root = path.resolve(checkout);
   const runnerMain = path.join(root, 'apps/runner/dist/main.js');
-  const storeModule = path.join(root, 'libs/store');
-  for (const needed of [runnerMain, path.join(storeModule, 'dist')])
-    if (!existsSync(needed)) throw new Error(`--against ${checkout}: ${needed} is missing; build that checkout first`);
+  if (!existsSync(runnerMain)) throw new Error(`--against ${checkout}: ${runnerMain} is missing; build that checkout first`);
   // The other build's own store code, so its runner finds a backlog in the schema it knows.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { openStore } = require(storeModule) as { openStore: (url: string) => Promise<StoreOfAnyBuild> };
+  const { openStore } = builtLibrary<{ openStore: (url: string) => Promise<StoreOfAnyBuild> }>(checkout, 'libs/store');
   return { label: path.basename(root), runnerMain, open: async (url) => fillTargetOf(await openStore(url)) };
 }
 
@@ -199,13 +197,13 @@ export function renderInterleaved(result: InterleavedResult, sizes: InterleavedS
 }
 
 /** The mean of the figures measured, or null when none was. */
-function mean(values: readonly (number | null)[]): number | null {
+export function mean(values: readonly (number | null)[]): number | null {
   const measured = values.filter((value): value is number => value !== null);
   return measured.length === 0 ? null : measured.reduce((sum, value) => sum + value, 0) / measured.length;
 }
 
 /** `before → after (+3.8%)`, the percent from the unrounded means, and only when both were measured and before is not 0. */
-function change(before: number | null, after: number | null, shown: (value: number | null) => string): string {
+export function change(before: number | null, after: number | null, shown: (value: number | null) => string): string {
   if (before === null && after === null) return '–';
   const arrow = `${shown(before)} → ${shown(after)}`;
   if (before === null || after === null || before === 0) return arrow;

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { BENCH_AUTHORIZATION, webhookText } from './payload';
-import { round, summarize, type LatencySummary } from './stats';
+import { cpuMicrosSince, round, summarize, type LatencySummary } from './stats';
 
 export interface WebhookLoad {
   /** Base URL of the server under load. */
@@ -75,7 +75,7 @@ export async function postWebhooks(load: WebhookLoad): Promise<LoadFigures> {
   if (load.signal?.aborted) instance.stop();
   else load.signal?.addEventListener('abort', () => instance.stop(), { once: true });
   const result = await instance;
-  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMicros = cpuMicrosSince(cpuBefore);
   const wallMs = performance.now() - startedAt;
 
   const accepted = result.statusCodeStats['200']?.count ?? 0;
@@ -87,6 +87,6 @@ export async function postWebhooks(load: WebhookLoad): Promise<LoadFigures> {
     failed: result.non2xx + result['2xx'] - accepted + result.errors,
     perSecond: Math.round(accepted / result.duration),
     ...summarize(latencies),
-    loadGeneratorCpuPercent: Math.round(((cpu.user + cpu.system) / 1000 / wallMs) * 100),
+    loadGeneratorCpuPercent: Math.round((cpuMicros / 1000 / wallMs) * 100),
   };
 }

@@ -22,6 +22,12 @@ export function summarize(samples: readonly number[]): LatencySummary {
   return { count: samples.length, p50Ms: at(50), p99Ms: at(99), maxMs: at(100) };
 }
 
+/** CPU time of this process (user and system, every thread) since `start`, in microseconds. */
+export function cpuMicrosSince(start: NodeJS.CpuUsage): number {
+  const { user, system } = process.cpuUsage(start);
+  return user + system;
+}
+
 /** Two decimals: figures are read by people. */
 export function round(value: number, decimals = 2): number {
   const factor = 10 ** decimals;

@@ -7,7 +7,9 @@ import { openStore } from '@ferry/store';
 import { postgresBackend, removeSqliteStores, sqliteBackend, type Backend } from './backends';
 import { DESTINATION_ID, ingestEvent } from './payload';
 import { benchPostgres } from './postgres';
-import { round } from './stats';
+import { builtLibrary } from './checkout';
+import { change, mean } from './interleaved';
+import { cpuMicrosSince, round } from './stats';
 
 const USAGE = `Usage: node tools/bench/dist/store-cost.js [--against DIR] [--events N] [--rounds N] [--sqlite-only]
 
@@ -47,12 +49,13 @@ function thisBuild(): StoreBuild {
 }
 
 function otherBuild(checkout: string): StoreBuild {
-  const root = path.resolve(checkout);
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const store = require(path.join(root, 'libs/store')) as { openStore: StoreBuild['openStore'] };
-  const engine = require(path.join(root, 'libs/engine')) as { composeStore: StoreBuild['composeStore'] };
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return { label: path.basename(root), openStore: (url) => store.openStore(url), composeStore: (backend) => engine.composeStore(backend) };
+  const store = builtLibrary<Pick<StoreBuild, 'openStore'>>(checkout, 'libs/store');
+  const engine = builtLibrary<Pick<StoreBuild, 'composeStore'>>(checkout, 'libs/engine');
+  return {
+    label: path.basename(path.resolve(checkout)),
+    openStore: (url) => store.openStore(url),
+    composeStore: (backend) => engine.composeStore(backend),
+  };
 }
 
 /** CPU microseconds of this process per item, and items per second, for `work`. */
@@ -60,9 +63,9 @@ async function measured(items: number, work: () => Promise<void>): Promise<{ cpu
   const cpu = process.cpuUsage();
   const started = performance.now();
   await work();
-  const used = process.cpuUsage(cpu);
+  const used = cpuMicrosSince(cpu);
   const seconds = (performance.now() - started) / 1000;
-  return { cpuMicros: round((used.user + used.system) / items), perSecond: Math.round(items / seconds) };
+  return { cpuMicros: round(used / items), perSecond: Math.round(items / seconds) };
 }
 
 async function measure(build: StoreBuild, url: string, events: number, idPrefix: string) {
@@ -109,19 +112,22 @@ function render(runs: readonly StoreCostRun[], events: number): string {
     ['drain (lease + outcome), CPU µs per event', (run) => run.drainCpuMicros],
     ['drain (lease + outcome), events/s', (run) => run.drainPerSecond],
   ];
-  const mean = (values: number[]) => Math.round(values.reduce((sum, value) => sum + value, 0) / values.length);
-  const cell = (store: string, build: string, figure: (run: StoreCostRun) => number) => {
-    const values = runs.filter((run) => run.store === store && run.build === build).map(figure);
-    return `${values.join(' / ')} (mean ${mean(values)})`;
+  const shown = (value: number | null) => (value === null ? '–' : String(Math.round(value)));
+  const cells = (store: string, figure: (run: StoreCostRun) => number) => {
+    const means = builds.map((build) => {
+      const values = runs.filter((run) => run.store === store && run.build === build).map(figure);
+      return { values, mean: mean(values) };
+    });
+    const columns = means.map(({ values, mean }) => `${values.join(' / ')} (mean ${shown(mean)})`);
+    // Before → after, as the interleaved scenario words it, when another build was measured.
+    return means.length > 1 ? [...columns, change(means[0].mean, means[means.length - 1].mean, shown)] : columns;
   };
   return [
     `${events} events per run, group commits of ${WAVE}, drain batches of ${BATCH}; rounds in order, builds alternating`,
     '',
-    `| store | figure | ${builds.join(' | ')} |`,
-    `|---|---|${builds.map(() => '--:').join('|')}|`,
-    ...stores.flatMap((store) =>
-      figures.map(([label, figure]) => `| ${store} | ${label} | ${builds.map((build) => cell(store, build, figure)).join(' | ')} |`),
-    ),
+    `| store | figure | ${builds.join(' | ')}${builds.length > 1 ? ' | mean, before → after' : ''} |`,
+    `|---|---|${builds.map(() => '--:').join('|')}${builds.length > 1 ? '|--:' : ''}|`,
+    ...stores.flatMap((store) => figures.map(([label, figure]) => `| ${store} | ${label} | ${cells(store, figure).join(' | ')} |`)),
   ].join('\n');
 }
 
