@@ -101,7 +101,7 @@ export function compileSchema<T>(schema: z.ZodType<T>, options: CompileSchemaOpt
   const jsonSchema = exactJsonSchema(schema, new Map([...CORE_REFINEMENTS, ...(options.refinements ?? [])]));
   let validate: ValidateFunction | undefined;
   const accepts = (input: unknown): input is T => {
-    // Compiled at first use (0.1–0.2 s on a 2-core machine): a process that only imports a source (the CLI) skips it.
+    // Compiled at first use (60–200 ms on a 2-core machine, by its load): a process that only imports a source (the CLI) skips it.
     validate ??= new Ajv({
       // Anything ajv would otherwise let pass with a warning (an unknown keyword or format) stops the compilation.
       strict: true,
